@@ -1,0 +1,265 @@
+package campaign
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+)
+
+// The client-facing contract of the drive's workflows: task queue, workflow IDs, Update, Query
+// and signal names, and the structs they carry. Starters, the simulator and tests use these,
+// never string literals. Nothing here carries personal data: rows are named by IDs.
+
+// TaskQueue is where the worker polls.
+const TaskQueue = "enrolment-drives"
+
+// Workflow type names.
+const (
+	CampaignWorkflowName = "CampaignWorkflow"
+	DistrictWorkflowName = "DistrictDriveWorkflow"
+)
+
+// CampaignWorkflowID is the ID of a campaign's workflow: campaign:<id>.
+func CampaignWorkflowID(campaignID string) string { return "campaign:" + campaignID }
+
+// DistrictWorkflowID is the ID of a district drive: campaign:<id>:district:<code>.
+func DistrictWorkflowID(campaignID, district string) string {
+	return "campaign:" + campaignID + ":district:" + district
+}
+
+// Search attributes set on every workflow of a drive (registered on the namespace by the make
+// targets; see README).
+var (
+	SearchCampaignID = temporal.NewSearchAttributeKeyKeyword("CampaignId")
+	SearchUnitCode   = temporal.NewSearchAttributeKeyKeyword("UnitCode")
+	SearchPeriod     = temporal.NewSearchAttributeKeyKeyword("Period")
+)
+
+// Updates and Queries of CampaignWorkflow.
+const (
+	UpdateAddEvent          = "add-event"
+	UpdateCancelEvent       = "cancel-event"
+	UpdatePause             = "pause"
+	UpdateResume            = "resume"
+	UpdateCancel            = "cancel"
+	UpdateRecordImport      = "record-import"
+	UpdateRecordEventResult = "record-event-result"
+	QueryProgress           = "progress"
+)
+
+// Signals between the campaign and its district drives.
+const (
+	SignalDistrictSteer  = "steer"           // campaign → district: DistrictSteer
+	SignalDistrictClosed = "district-closed" // district → campaign: DistrictClosed
+)
+
+// CampaignInput starts CampaignWorkflow. The plan itself stays in PostgreSQL (claim check):
+// the workflow carries its ID and hash. State is set only when the workflow continues as new.
+type CampaignInput struct {
+	CampaignID string         `json:"campaign_id"`
+	PlanHash   string         `json:"plan_hash"`
+	State      *CampaignState `json:"state,omitempty"`
+}
+
+// CampaignState is what a campaign run hands to the next one.
+type CampaignState struct {
+	Spec            CampaignSpec     `json:"spec"`
+	Clock           Clock            `json:"clock"`
+	Status          string           `json:"status"`
+	Enrolled        map[string]int   `json:"enrolled"` // by district
+	DistrictsClosed map[string]bool  `json:"districts_closed"`
+	Imports         int              `json:"imports"`
+	EventsAdded     int              `json:"events_added"`
+	EventsCancelled int              `json:"events_cancelled"`
+	Cancelled       *SteerRequest    `json:"cancelled,omitempty"`
+	Batches         map[string]bool  `json:"batches"`
+	Runs            int              `json:"runs"`
+}
+
+// Campaign statuses, as Progress and the campaigns table report them.
+const (
+	StatusPreparing = "preparing"
+	StatusRunning   = "running"
+	StatusPaused    = "paused"
+	StatusClosing   = "closing"
+	StatusClosed    = "closed"
+	StatusCancelled = "cancelled"
+)
+
+// CampaignSpec is the validated plan as the workflows need it: units, targets, events and the
+// follow-up policy, without any personal data.
+type CampaignSpec struct {
+	CampaignID  string         `json:"campaign_id"`
+	Name        string         `json:"name"`
+	PeriodStart time.Time      `json:"period_start"` // campaign time
+	PeriodEnd   time.Time      `json:"period_end"`   // campaign time, exclusive
+	Scale       float64        `json:"scale"`
+	Target      int            `json:"target"`
+	PriorYear   int            `json:"prior_year"`
+	Groups      []string       `json:"groups"`
+	Districts   []DistrictSpec `json:"districts"`
+	Events      []Event        `json:"events"`
+	Policy      FollowUpTimes  `json:"policy"`
+}
+
+// DistrictSpec is a district with its quota and communes.
+type DistrictSpec struct {
+	Code     string   `json:"code"`
+	Name     string   `json:"name"`
+	Target   int      `json:"target"`
+	Communes []string `json:"communes"`
+}
+
+// Event is an event as a district drive holds it. A city-wide event is one Event per
+// district, with Parent naming the plan's event.
+type Event struct {
+	ID       string    `json:"id"`
+	Parent   string    `json:"parent,omitempty"`
+	Kind     string    `json:"kind"`
+	District string    `json:"district"`
+	Commune  string    `json:"commune,omitempty"`
+	At       time.Time `json:"at"` // campaign time
+	Groups   []string  `json:"groups"`
+}
+
+// FollowUpTimes is the follow-up policy in campaign durations.
+type FollowUpTimes struct {
+	Deadline   time.Duration   `json:"deadline"`
+	Reminders  []time.Duration `json:"reminders"`
+	GiveUp     time.Duration   `json:"give_up"`
+	SweepEvery time.Duration   `json:"sweep_every"`
+}
+
+// AddEventRequest adds an event to a running campaign.
+type AddEventRequest struct {
+	Event EventSpec `json:"event"`
+	By    string    `json:"by"`
+}
+
+// CancelEventRequest cancels a planned event.
+type CancelEventRequest struct {
+	EventID string `json:"event_id"`
+	Reason  string `json:"reason"`
+	By      string `json:"by"`
+}
+
+// SteerRequest pauses, resumes or cancels a campaign.
+type SteerRequest struct {
+	Reason string `json:"reason"`
+	By     string `json:"by"`
+}
+
+// ImportRequest asks the campaign to merge a staged import batch.
+type ImportRequest struct {
+	BatchID string `json:"batch_id"`
+	By      string `json:"by"`
+}
+
+// ImportResult says what a merged enrolment batch changed.
+type ImportResult struct {
+	BatchID         string         `json:"batch_id"`
+	Rows            int            `json:"rows"`
+	New             int            `json:"new"`
+	Duplicates      int            `json:"duplicates"`
+	ByDistrict      map[string]int `json:"by_district"` // new enrolments
+	FollowUpsClosed int            `json:"follow_ups_closed"`
+}
+
+// EventResultRequest records a held event's attendance and the batch of leads taken there.
+type EventResultRequest struct {
+	EventID    string `json:"event_id"`
+	Attendance int    `json:"attendance"`
+	BatchID    string `json:"batch_id"`
+	By         string `json:"by"`
+}
+
+// LeadsResult says what recording an event's leads created.
+type LeadsResult struct {
+	EventID     string    `json:"event_id"`
+	District    string    `json:"district"`
+	Leads       int       `json:"leads"`
+	New         int       `json:"new"`
+	Duplicates  int       `json:"duplicates"`
+	FollowUps   int       `json:"follow_ups"`
+	EarliestDue time.Time `json:"earliest_due"` // campaign time of the first reminder or deadline
+}
+
+// DistrictSteer is what the campaign tells a running district drive.
+type DistrictSteer struct {
+	AddEvent    *Event    `json:"add_event,omitempty"`
+	CancelEvent string    `json:"cancel_event,omitempty"`
+	Pause       bool      `json:"pause,omitempty"`
+	Resume      bool      `json:"resume,omitempty"`
+	LeadsDue    time.Time `json:"leads_due,omitempty"` // new follow-ups: sweep by then
+}
+
+// DistrictClosed tells the campaign a district drive has finished.
+type DistrictClosed struct {
+	District string `json:"district"`
+	Held     int    `json:"held"`
+}
+
+// Progress is what the progress Query answers.
+type Progress struct {
+	CampaignID      string             `json:"campaign_id"`
+	Status          string             `json:"status"`
+	CampaignTime    time.Time          `json:"campaign_time"`
+	PeriodStart     time.Time          `json:"period_start"`
+	PeriodEnd       time.Time          `json:"period_end"`
+	Target          int                `json:"target"`
+	Enrolled        int                `json:"enrolled"`
+	PriorYear       int                `json:"prior_year"`
+	Imports         int                `json:"imports"`
+	Events          int                `json:"events"`
+	EventsAdded     int                `json:"events_added"`
+	EventsCancelled int                `json:"events_cancelled"`
+	DistrictsClosed int                `json:"districts_closed"`
+	Districts       []DistrictProgress `json:"districts"`
+}
+
+// DistrictProgress is one district's line of Progress.
+type DistrictProgress struct {
+	Code     string `json:"code"`
+	Name     string `json:"name"`
+	Target   int    `json:"target"`
+	Enrolled int    `json:"enrolled"`
+	Closed   bool   `json:"closed"`
+}
+
+// DistrictInput starts DistrictDriveWorkflow. State is set when it continues as new.
+type DistrictInput struct {
+	CampaignID string         `json:"campaign_id"`
+	District   DistrictSpec   `json:"district"`
+	Clock      Clock          `json:"clock"`
+	PeriodEnd  time.Time      `json:"period_end"`
+	Policy     FollowUpTimes  `json:"policy"`
+	Events     []Event        `json:"events"`
+	State      *DistrictState `json:"state,omitempty"`
+}
+
+// DistrictState is what a district run hands to the next one.
+type DistrictState struct {
+	Pending   []Event   `json:"pending"` // planned, not yet held, in time order
+	Held      int       `json:"held"`
+	Cancelled int       `json:"cancelled"`
+	Paused    bool      `json:"paused"`
+	NextSweep time.Time `json:"next_sweep"` // zero: nothing open to sweep
+	Runs      int       `json:"runs"`
+}
+
+// SweepResult says what a follow-up sweep did and when the next one is due.
+type SweepResult struct {
+	Reminded    int       `json:"reminded"`
+	Escalated   int       `json:"escalated"`
+	Unreachable int       `json:"unreachable"`
+	NextDue     time.Time `json:"next_due"` // zero: no open follow-up left
+}
+
+// CloseResult is the summary a closed campaign returns; the full report is in PostgreSQL.
+type CloseResult struct {
+	CampaignID string `json:"campaign_id"`
+	Status     string `json:"status"`
+	Target     int    `json:"target"`
+	Enrolled   int    `json:"enrolled"`
+	PriorYear  int    `json:"prior_year"`
+}

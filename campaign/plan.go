@@ -1,0 +1,307 @@
+// Package campaign holds the domain of an enrolment drive that every other package shares:
+// the plan a coordinator writes, its validation, the quota allocation, the campaign clock,
+// the 2021 contribution rules, and the client-facing contract of the workflows (api.go).
+//
+// Nothing here does I/O except reading a plan and the files it names; workflows import this
+// package for its types and pure functions.
+package campaign
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Plan is a campaign drive as a coordinator writes it (YAML). Durations are in campaign time;
+// Clock.Scale compresses them for a demo without changing any code path.
+type Plan struct {
+	ID                string         `yaml:"id" json:"id"`
+	Name              string         `yaml:"name" json:"name"`
+	Year              int            `yaml:"year" json:"year"`
+	Timezone          string         `yaml:"timezone" json:"timezone"`
+	Period            Period         `yaml:"period" json:"period"`
+	Clock             ClockSpec      `yaml:"clock" json:"clock"`
+	PriorYearEnrolled int            `yaml:"prior_year_enrolled" json:"prior_year_enrolled"`
+	Target            TargetRule     `yaml:"target" json:"target"`
+	Units             UnitSources    `yaml:"units" json:"units"`
+	Roster            RosterSource   `yaml:"roster" json:"roster"`
+	TargetGroups      []TargetGroup  `yaml:"target_groups" json:"target_groups"`
+	Events            []EventSpec    `yaml:"events" json:"events"`
+	FollowUp          FollowUpPolicy `yaml:"follow_up" json:"follow_up"`
+}
+
+// Period is the campaign year, both dates inclusive, in the plan's time zone.
+type Period struct {
+	Start Date `yaml:"start" json:"start"`
+	End   Date `yaml:"end" json:"end"`
+}
+
+// ClockSpec says how campaign time maps onto real time. Scale 1 is a real year (campaign time is
+// the calendar); Scale N runs N campaign seconds per real second, starting at launch.
+type ClockSpec struct {
+	Scale float64 `yaml:"scale" json:"scale"`
+}
+
+// TargetRule gives the city target: a share of the working-age informal labour force, or an
+// absolute number of participants.
+type TargetRule struct {
+	Rule     string  `yaml:"rule" json:"rule"` // labour_force_share | absolute
+	Share    float64 `yaml:"share,omitempty" json:"share,omitempty"`
+	Absolute int     `yaml:"absolute,omitempty" json:"absolute,omitempty"`
+}
+
+// Target rules.
+const (
+	RuleLabourForceShare = "labour_force_share"
+	RuleAbsolute         = "absolute"
+)
+
+// UnitSources names the administrative register (districts and communes, GSO format) and the
+// villages file (villages or residential groups with their labour-force baselines).
+type UnitSources struct {
+	File         string `yaml:"file" json:"file"`
+	VillagesFile string `yaml:"villages_file" json:"villages_file"`
+}
+
+// RosterSource names the staff and collection agents file.
+type RosterSource struct {
+	File string `yaml:"file" json:"file"`
+}
+
+// TargetGroup is a group of potential participants; groups with a higher likelihood are
+// approached first.
+type TargetGroup struct {
+	Code       string  `yaml:"code" json:"code"`
+	Name       string  `yaml:"name" json:"name"`
+	Likelihood float64 `yaml:"likelihood" json:"likelihood"`
+}
+
+// EventSpec is an outreach event. Unit is a district or commune code, or "city" for a city-wide
+// round, which is held once in every district.
+type EventSpec struct {
+	ID                 string   `yaml:"id" json:"id"`
+	Kind               string   `yaml:"kind" json:"kind"`
+	Title              string   `yaml:"title,omitempty" json:"title,omitempty"`
+	Unit               string   `yaml:"unit" json:"unit"`
+	Date               Date     `yaml:"date" json:"date"`
+	Groups             []string `yaml:"groups" json:"groups"`
+	ExpectedAttendance int      `yaml:"expected_attendance,omitempty" json:"expected_attendance,omitempty"`
+}
+
+// Event kinds.
+const (
+	KindConference      = "conference"
+	KindDialogue        = "dialogue"
+	KindDoorToDoor      = "door_to_door"
+	KindPostOfficeRound = "post_office_round"
+)
+
+// EventKinds lists the kinds an event may have.
+var EventKinds = []string{KindConference, KindDialogue, KindDoorToDoor, KindPostOfficeRound}
+
+// CityWide is the unit of an event held in every district.
+const CityWide = "city"
+
+// FollowUpPolicy says how leads are pursued: a deadline from the lead's creation, reminders
+// before it, escalation to commune staff when it passes, and a give-up point after which an
+// open follow-up is closed as unreachable.
+type FollowUpPolicy struct {
+	Deadline    Duration   `yaml:"deadline" json:"deadline"`
+	Reminders   []Duration `yaml:"reminders" json:"reminders"`
+	GiveUpAfter Duration   `yaml:"give_up_after" json:"give_up_after"`
+	SweepEvery  Duration   `yaml:"sweep_every" json:"sweep_every"`
+}
+
+// Date is a calendar date (YYYY-MM-DD).
+type Date struct{ Y, M, D int }
+
+// ParseDate reads YYYY-MM-DD.
+func ParseDate(s string) (Date, error) {
+	t, err := time.Parse("2006-01-02", strings.TrimSpace(s))
+	if err != nil {
+		return Date{}, fmt.Errorf("%q is not a date (YYYY-MM-DD)", s)
+	}
+	return Date{t.Year(), int(t.Month()), t.Day()}, nil
+}
+
+func (d Date) String() string       { return fmt.Sprintf("%04d-%02d-%02d", d.Y, d.M, d.D) }
+func (d Date) IsZero() bool         { return d == Date{} }
+func (d Date) In(loc *time.Location) time.Time {
+	return time.Date(d.Y, time.Month(d.M), d.D, 0, 0, 0, 0, loc)
+}
+
+// UnmarshalYAML reads a date written as YYYY-MM-DD.
+func (d *Date) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDate(n.Value)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+func (d Date) MarshalYAML() (any, error)   { return d.String(), nil }
+func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+func (d *Date) UnmarshalText(b []byte) error {
+	v, err := ParseDate(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// Duration is a campaign-time duration written as Go durations plus days: "30d", "12h", "90m".
+type Duration time.Duration
+
+// ParseDuration reads "30d", "1d12h" or any Go duration.
+func ParseDuration(s string) (Duration, error) {
+	s = strings.TrimSpace(s)
+	var days int64
+	if i := strings.IndexByte(s, 'd'); i > 0 {
+		n, err := strconv.ParseInt(s[:i], 10, 32)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a duration (like 30d, 12h)", s)
+		}
+		days, s = n, s[i+1:]
+	}
+	var rest time.Duration
+	if s != "" {
+		var err error
+		if rest, err = time.ParseDuration(s); err != nil {
+			return 0, fmt.Errorf("%q is not a duration (like 30d, 12h)", s)
+		}
+	}
+	return Duration(time.Duration(days)*24*time.Hour + rest), nil
+}
+
+func (d Duration) Std() time.Duration { return time.Duration(d) }
+
+func (d Duration) String() string {
+	t := time.Duration(d)
+	if t > 0 && t%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", t/(24*time.Hour))
+	}
+	return t.String()
+}
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+func (d Duration) MarshalYAML() (any, error)   { return d.String(), nil }
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := ParseDuration(string(b))
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
+}
+
+// PlanError is one thing wrong with a plan: the file, the field path (or line) and why.
+type PlanError struct {
+	File  string
+	Field string
+	Msg   string
+}
+
+func (e PlanError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s: %s", e.File, e.Msg)
+	}
+	return fmt.Sprintf("%s: %s: %s", e.File, e.Field, e.Msg)
+}
+
+// PlanErrors is every problem found in a plan, in the order found.
+type PlanErrors []PlanError
+
+func (es PlanErrors) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "plan rejected (%d problem", len(es))
+	if len(es) != 1 {
+		b.WriteString("s")
+	}
+	b.WriteString("):")
+	for _, e := range es {
+		b.WriteString("\n  ")
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// LoadedPlan is a plan with the files it names read and checked: the unit hierarchy and the
+// roster. Hash identifies the exact inputs (plan text and every file) so a relaunch can tell
+// the same plan from a changed one.
+type LoadedPlan struct {
+	Plan     Plan      `json:"plan"`
+	Units    Hierarchy `json:"units"`
+	Roster   []Agent   `json:"roster"`
+	Hash     string    `json:"hash"`
+	Location string    `json:"location"`
+}
+
+// LoadPlan reads a plan file and the files it names, and validates everything. Any problem is
+// returned as PlanErrors naming the file and field; nothing is written anywhere.
+func LoadPlan(path string) (*LoadedPlan, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, PlanErrors{{File: path, Msg: fmt.Sprintf("cannot read: %v", errors.Unwrap(err))}}
+	}
+	return ParsePlan(path, raw, os.DirFS(filepath.Dir(path)))
+}
+
+// DecodePlan parses plan YAML strictly: unknown fields, several documents or malformed YAML are
+// refused with the line.
+func DecodePlan(name string, raw []byte) (Plan, error) {
+	var p Plan
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&p); err != nil {
+		return Plan{}, PlanErrors{{File: name, Msg: cleanYAMLError(err)}}
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		return Plan{}, PlanErrors{{File: name, Msg: "more than one YAML document; a plan is one document"}}
+	}
+	return p, nil
+}
+
+// cleanYAMLError turns the decoder's Go-type wording into the plan's own.
+func cleanYAMLError(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
+	msg = strings.ReplaceAll(msg, "\n  ", "; ")
+	for _, t := range []string{"campaign.Plan", "campaign.Period", "campaign.ClockSpec", "campaign.TargetRule",
+		"campaign.UnitSources", "campaign.RosterSource", "campaign.TargetGroup", "campaign.EventSpec",
+		"campaign.FollowUpPolicy"} {
+		msg = strings.ReplaceAll(msg, " in type "+t, "")
+	}
+	msg = strings.ReplaceAll(msg, "field ", "unknown field ")
+	msg = strings.ReplaceAll(msg, "not found", "(not part of a plan)")
+	return msg
+}
+
+func hashInputs(parts ...[]byte) string {
+	h := sha256.New()
+	for _, p := range parts {
+		fmt.Fprintf(h, "%d:", len(p))
+		h.Write(p)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}

@@ -1,0 +1,47 @@
+package campaign
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// The 2021 rules of voluntary social insurance (Law on Social Insurance 2014, Decree 134/2015).
+const (
+	MinMonthlyIncome     = 700_000    // the rural poverty line, VND
+	MaxMonthlyIncome     = 29_800_000 // 20 × the base salary of 1,490,000 VND
+	ContributionPercent  = 22
+	MaxAdvanceYears      = 5
+	subsidyBasePerMonth  = MinMonthlyIncome * ContributionPercent / 100 // 154,000 VND
+)
+
+// SubsidyPercent is the state's support, as a percentage of the contribution at the minimum
+// income, by household class.
+var SubsidyPercent = map[string]int64{"poor": 30, "near_poor": 25, "other": 10}
+
+// MonthlyContribution is 22% of the monthly income the participant chose, in VND.
+func MonthlyContribution(income int64) int64 { return income * ContributionPercent / 100 }
+
+// MonthlySubsidy is the state's monthly support for a subsidy class, in VND.
+func MonthlySubsidy(class string) int64 { return subsidyBasePerMonth * SubsidyPercent[class] / 100 }
+
+// PaymentModes lists the accepted payment_mode values.
+const PaymentModes = "monthly, 3m, 6m, 12m, or 2y to 5y in advance"
+
+// PaymentMonths reads a payment mode: monthly, every 3, 6 or 12 months, or several years in
+// advance (2y..5y), and gives the months one payment covers.
+func PaymentMonths(mode string) (int, error) {
+	switch mode {
+	case "monthly", "1m":
+		return 1, nil
+	case "3m", "6m", "12m":
+		n, _ := strconv.Atoi(strings.TrimSuffix(mode, "m"))
+		return n, nil
+	}
+	if y, ok := strings.CutSuffix(mode, "y"); ok {
+		if n, err := strconv.Atoi(y); err == nil && n >= 2 && n <= MaxAdvanceYears {
+			return n * 12, nil
+		}
+	}
+	return 0, fmt.Errorf("must be one of %s", PaymentModes)
+}

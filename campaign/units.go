@@ -1,0 +1,307 @@
+package campaign
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Hierarchy is the administrative tree of a campaign: districts (quận/huyện/thị xã), communes
+// (phường/xã/thị trấn) and villages or residential groups (thôn/tổ dân phố).
+type Hierarchy struct {
+	Districts []District `json:"districts"`
+}
+
+// District is a district-level unit.
+type District struct {
+	Code     string    `json:"code"`
+	Name     string    `json:"name"`
+	Kind     string    `json:"kind"`
+	Communes []Commune `json:"communes"`
+}
+
+// Commune is a commune-level unit.
+type Commune struct {
+	Code     string    `json:"code"`
+	Name     string    `json:"name"`
+	Kind     string    `json:"kind"`
+	Villages []Village `json:"villages"`
+}
+
+// Village is a village or residential group with its working-age informal labour force.
+// Synthetic marks a baseline that was generated rather than measured.
+type Village struct {
+	Code        string `json:"code"`
+	Name        string `json:"name"`
+	LabourForce int    `json:"labour_force"`
+	Synthetic   bool   `json:"synthetic"`
+}
+
+// LabourForce sums the villages' baselines.
+func (c Commune) LabourForce() int {
+	n := 0
+	for _, v := range c.Villages {
+		n += v.LabourForce
+	}
+	return n
+}
+
+// LabourForce sums the communes' baselines.
+func (d District) LabourForce() int {
+	n := 0
+	for _, c := range d.Communes {
+		n += c.LabourForce()
+	}
+	return n
+}
+
+// LabourForce sums the whole city.
+func (h Hierarchy) LabourForce() int {
+	n := 0
+	for _, d := range h.Districts {
+		n += d.LabourForce()
+	}
+	return n
+}
+
+// CommuneDistricts maps every commune code to its district code.
+func (h Hierarchy) CommuneDistricts() map[string]string {
+	m := map[string]string{}
+	for _, d := range h.Districts {
+		for _, c := range d.Communes {
+			m[c.Code] = d.Code
+		}
+	}
+	return m
+}
+
+// Agent is a staff member or collection agent (đại lý thu) with a quota weight. Name and phone
+// are personal data: they live in PostgreSQL only.
+type Agent struct {
+	Code       string  `json:"code"`
+	Commune    string  `json:"commune"`
+	Kind       string  `json:"kind"` // agent | staff
+	PostOffice bool    `json:"post_office"`
+	Name       string  `json:"name"`
+	Phone      string  `json:"phone"`
+	Weight     float64 `json:"weight"`
+}
+
+// Agent kinds.
+const (
+	AgentKindAgent = "agent"
+	AgentKindStaff = "staff"
+)
+
+var (
+	codeRe      = regexp.MustCompile(`^[0-9]{3,8}$`)
+	agentCodeRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$`)
+)
+
+// UnitsHeader, VillagesHeader and RosterHeader are the exact headers of the plan's files.
+var (
+	UnitsHeader    = []string{"district_code", "district_name", "district_type", "commune_code", "commune_name", "commune_type"}
+	VillagesHeader = []string{"commune_code", "village_code", "village_name", "labour_force", "source"}
+	RosterHeader   = []string{"code", "commune_code", "kind", "post_office", "full_name", "phone", "weight"}
+)
+
+// csvFile reads a CSV file with an exact header and hands each record to row with its line
+// number; problems are collected, not fatal, so a user sees them all at once.
+type csvFile struct {
+	name string
+	errs *PlanErrors
+}
+
+func (f csvFile) fail(line int, field, msg string) {
+	where := field
+	if line > 0 {
+		where = fmt.Sprintf("line %d", line)
+		if field != "" {
+			where += ": " + field
+		}
+	}
+	*f.errs = append(*f.errs, PlanError{File: f.name, Field: where, Msg: msg})
+}
+
+func (f csvFile) read(fsys fs.FS, header []string, row func(line int, rec map[string]string)) []byte {
+	raw, err := fs.ReadFile(fsys, f.name)
+	if err != nil {
+		f.fail(0, "", fmt.Sprintf("cannot read: %v", errors.Unwrap(err)))
+		return nil
+	}
+	r := csv.NewReader(strings.NewReader(string(raw)))
+	r.FieldsPerRecord = len(header)
+	got, err := r.Read()
+	if err != nil {
+		f.fail(1, "header", fmt.Sprintf("cannot read header: %v", err))
+		return raw
+	}
+	got[0] = strings.TrimPrefix(got[0], "\ufeff")
+	if !slices.Equal(got, header) {
+		f.fail(1, "header", fmt.Sprintf("want %q", strings.Join(header, ",")))
+		return raw
+	}
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := r.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				f.fail(pe.Line, "", pe.Err.Error())
+				continue
+			}
+			f.fail(line, "", err.Error())
+			break
+		}
+		m := make(map[string]string, len(header))
+		for i, h := range header {
+			m[h] = strings.TrimSpace(rec[i])
+		}
+		row(line, m)
+	}
+	return raw
+}
+
+// readHierarchy reads the GSO register (districts and communes) and the villages file.
+func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors) (Hierarchy, []byte) {
+	var h Hierarchy
+	seen := map[string]string{} // code -> what it is, across every level
+	districts := map[string]int{}
+	communes := map[string][2]int{}
+	uf := csvFile{name: unitsFile, errs: errs}
+	rawUnits := uf.read(fsys, UnitsHeader, func(line int, r map[string]string) {
+		dc, cc := r["district_code"], r["commune_code"]
+		if !codeRe.MatchString(dc) {
+			uf.fail(line, "district_code", "must be 3 to 8 digits")
+			return
+		}
+		if !codeRe.MatchString(cc) {
+			uf.fail(line, "commune_code", "must be 3 to 8 digits")
+			return
+		}
+		if r["district_name"] == "" || r["commune_name"] == "" {
+			uf.fail(line, "district_name", "names must not be empty")
+			return
+		}
+		di, ok := districts[dc]
+		if !ok {
+			if what, dup := seen[dc]; dup {
+				uf.fail(line, "district_code", fmt.Sprintf("code %s is already used by a %s", dc, what))
+				return
+			}
+			seen[dc] = "district"
+			di = len(h.Districts)
+			districts[dc] = di
+			h.Districts = append(h.Districts, District{Code: dc, Name: r["district_name"], Kind: r["district_type"]})
+		} else if h.Districts[di].Name != r["district_name"] {
+			uf.fail(line, "district_name", fmt.Sprintf("district %s is named differently on an earlier line", dc))
+			return
+		}
+		if what, dup := seen[cc]; dup {
+			uf.fail(line, "commune_code", fmt.Sprintf("code %s is already used by a %s", cc, what))
+			return
+		}
+		seen[cc] = "commune"
+		communes[cc] = [2]int{di, len(h.Districts[di].Communes)}
+		h.Districts[di].Communes = append(h.Districts[di].Communes, Commune{Code: cc, Name: r["commune_name"], Kind: r["commune_type"]})
+	})
+	vf := csvFile{name: villagesFile, errs: errs}
+	rawVillages := vf.read(fsys, VillagesHeader, func(line int, r map[string]string) {
+		at, ok := communes[r["commune_code"]]
+		if !ok {
+			vf.fail(line, "commune_code", fmt.Sprintf("unknown commune %q", r["commune_code"]))
+			return
+		}
+		code := r["village_code"]
+		if !agentCodeRe.MatchString(code) {
+			vf.fail(line, "village_code", "must be 1 to 40 letters, digits, '.', '_' or '-'")
+			return
+		}
+		if what, dup := seen[code]; dup {
+			vf.fail(line, "village_code", fmt.Sprintf("code %s is already used by a %s", code, what))
+			return
+		}
+		lf, err := strconv.Atoi(r["labour_force"])
+		if err != nil || lf < 0 {
+			vf.fail(line, "labour_force", "must be a whole number, 0 or more")
+			return
+		}
+		if r["village_name"] == "" {
+			vf.fail(line, "village_name", "must not be empty")
+			return
+		}
+		src := r["source"]
+		if src != "synthetic" && src != "measured" {
+			vf.fail(line, "source", `must be "synthetic" or "measured"`)
+			return
+		}
+		seen[code] = "village"
+		c := &h.Districts[at[0]].Communes[at[1]]
+		c.Villages = append(c.Villages, Village{Code: code, Name: r["village_name"], LabourForce: lf, Synthetic: src == "synthetic"})
+	})
+	if rawVillages != nil {
+		for _, d := range h.Districts {
+			for _, c := range d.Communes {
+				if len(c.Villages) == 0 {
+					vf.fail(0, "", fmt.Sprintf("commune %s has no villages", c.Code))
+				}
+			}
+		}
+	}
+	return h, append(rawUnits, rawVillages...)
+}
+
+// readRoster reads the staff and collection agents file.
+func readRoster(fsys fs.FS, file string, communes map[string]string, errs *PlanErrors) ([]Agent, []byte) {
+	var out []Agent
+	seen := map[string]bool{}
+	f := csvFile{name: file, errs: errs}
+	raw := f.read(fsys, RosterHeader, func(line int, r map[string]string) {
+		a := Agent{Code: r["code"], Commune: r["commune_code"], Kind: r["kind"], Name: r["full_name"], Phone: r["phone"], Weight: 1}
+		switch {
+		case !agentCodeRe.MatchString(a.Code):
+			f.fail(line, "code", "must be 1 to 40 letters, digits, '.', '_' or '-'")
+			return
+		case seen[a.Code]:
+			f.fail(line, "code", fmt.Sprintf("agent %s is listed twice", a.Code))
+			return
+		case communes[a.Commune] == "":
+			f.fail(line, "commune_code", fmt.Sprintf("unknown commune %q", a.Commune))
+			return
+		case a.Kind != AgentKindAgent && a.Kind != AgentKindStaff:
+			f.fail(line, "kind", `must be "agent" or "staff"`)
+			return
+		case a.Name == "":
+			f.fail(line, "full_name", "must not be empty")
+			return
+		}
+		switch r["post_office"] {
+		case "yes", "true":
+			a.PostOffice = true
+		case "no", "false", "":
+		default:
+			f.fail(line, "post_office", `must be "yes" or "no"`)
+			return
+		}
+		if w := r["weight"]; w != "" {
+			v, err := strconv.ParseFloat(w, 64)
+			if err != nil || !(v > 0) || v > 1000 {
+				f.fail(line, "weight", "must be a number above 0 (at most 1000)")
+				return
+			}
+			a.Weight = v
+		}
+		seen[a.Code] = true
+		out = append(out, a)
+	})
+	return out, raw
+}
