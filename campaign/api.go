@@ -63,17 +63,17 @@ type CampaignInput struct {
 
 // CampaignState is what a campaign run hands to the next one.
 type CampaignState struct {
-	Spec            CampaignSpec     `json:"spec"`
-	Clock           Clock            `json:"clock"`
-	Status          string           `json:"status"`
-	Enrolled        map[string]int   `json:"enrolled"` // by district
-	DistrictsClosed map[string]bool  `json:"districts_closed"`
-	Imports         int              `json:"imports"`
-	EventsAdded     int              `json:"events_added"`
-	EventsCancelled int              `json:"events_cancelled"`
-	Cancelled       *SteerRequest    `json:"cancelled,omitempty"`
-	Batches         map[string]bool  `json:"batches"`
-	Runs            int              `json:"runs"`
+	Spec            CampaignSpec    `json:"spec"`
+	Clock           Clock           `json:"clock"`
+	Status          string          `json:"status"`
+	Enrolled        map[string]int  `json:"enrolled"` // by district
+	DistrictsClosed map[string]bool `json:"districts_closed"`
+	Imports         int             `json:"imports"`
+	EventsAdded     int             `json:"events_added"`
+	EventsCancelled int             `json:"events_cancelled"`
+	Cancelled       *SteerRequest   `json:"cancelled,omitempty"`
+	Batches         map[string]bool `json:"batches"`
+	Runs            int             `json:"runs"`
 }
 
 // Campaign statuses, as Progress and the campaigns table report them.

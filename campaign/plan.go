@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -133,8 +134,8 @@ func ParseDate(s string) (Date, error) {
 	return Date{t.Year(), int(t.Month()), t.Day()}, nil
 }
 
-func (d Date) String() string       { return fmt.Sprintf("%04d-%02d-%02d", d.Y, d.M, d.D) }
-func (d Date) IsZero() bool         { return d == Date{} }
+func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Y, d.M, d.D) }
+func (d Date) IsZero() bool   { return d == Date{} }
 func (d Date) In(loc *time.Location) time.Time {
 	return time.Date(d.Y, time.Month(d.M), d.D, 0, 0, 0, 0, loc)
 }
@@ -149,7 +150,7 @@ func (d *Date) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-func (d Date) MarshalYAML() (any, error)   { return d.String(), nil }
+func (d Date) MarshalYAML() (any, error)    { return d.String(), nil }
 func (d Date) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 func (d *Date) UnmarshalText(b []byte) error {
 	v, err := ParseDate(string(b))
@@ -203,7 +204,7 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
-func (d Duration) MarshalYAML() (any, error)   { return d.String(), nil }
+func (d Duration) MarshalYAML() (any, error)    { return d.String(), nil }
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := ParseDuration(string(b))
@@ -263,7 +264,16 @@ func LoadPlan(path string) (*LoadedPlan, error) {
 	if err != nil {
 		return nil, PlanErrors{{File: path, Msg: fmt.Sprintf("cannot read: %v", errors.Unwrap(err))}}
 	}
-	return ParsePlan(path, raw, os.DirFS(filepath.Dir(path)))
+	return ParsePlan(path, raw, planDir(filepath.Dir(path)))
+}
+
+// planDir reads the files a plan names relative to the plan's folder. Unlike os.DirFS it
+// allows "../" so a plan can name a shared register such as data/hanoi-admin-units-2021.csv.
+type planDir string
+
+func (d planDir) Open(name string) (fs.File, error) { return os.Open(filepath.Join(string(d), name)) }
+func (d planDir) ReadFile(name string) ([]byte, error) {
+	return os.ReadFile(filepath.Join(string(d), name))
 }
 
 // DecodePlan parses plan YAML strictly: unknown fields, several documents or malformed YAML are

@@ -8,11 +8,11 @@ import (
 
 // The 2021 rules of voluntary social insurance (Law on Social Insurance 2014, Decree 134/2015).
 const (
-	MinMonthlyIncome     = 700_000    // the rural poverty line, VND
-	MaxMonthlyIncome     = 29_800_000 // 20 × the base salary of 1,490,000 VND
-	ContributionPercent  = 22
-	MaxAdvanceYears      = 5
-	subsidyBasePerMonth  = MinMonthlyIncome * ContributionPercent / 100 // 154,000 VND
+	MinMonthlyIncome    = 700_000    // the rural poverty line, VND
+	MaxMonthlyIncome    = 29_800_000 // 20 × the base salary of 1,490,000 VND
+	ContributionPercent = 22
+	MaxAdvanceYears     = 5
+	subsidyBasePerMonth = MinMonthlyIncome * ContributionPercent / 100 // 154,000 VND
 )
 
 // SubsidyPercent is the state's support, as a percentage of the contribution at the minimum
