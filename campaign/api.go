@@ -56,9 +56,11 @@ const (
 // CampaignInput starts CampaignWorkflow. The plan itself stays in PostgreSQL (claim check):
 // the workflow carries its ID and hash. State is set only when the workflow continues as new.
 type CampaignInput struct {
-	CampaignID string         `json:"campaign_id"`
-	PlanHash   string         `json:"plan_hash"`
-	State      *CampaignState `json:"state,omitempty"`
+	CampaignID string `json:"campaign_id"`
+	PlanHash   string `json:"plan_hash"`
+	// HistoryLimit is the history length at which a run continues as new (0: the default).
+	HistoryLimit int            `json:"history_limit,omitempty"`
+	State        *CampaignState `json:"state,omitempty"`
 }
 
 // CampaignState is what a campaign run hands to the next one.
@@ -73,6 +75,8 @@ type CampaignState struct {
 	EventsCancelled int             `json:"events_cancelled"`
 	Cancelled       *SteerRequest   `json:"cancelled,omitempty"`
 	Batches         map[string]bool `json:"batches"`
+	CancelledEvents map[string]bool `json:"cancelled_events"`
+	ChildrenStarted bool            `json:"children_started"`
 	Runs            int             `json:"runs"`
 }
 
@@ -191,6 +195,7 @@ type DistrictSteer struct {
 	Pause       bool      `json:"pause,omitempty"`
 	Resume      bool      `json:"resume,omitempty"`
 	LeadsDue    time.Time `json:"leads_due,omitempty"` // new follow-ups: sweep by then
+	Cancel      bool      `json:"cancel,omitempty"`
 }
 
 // DistrictClosed tells the campaign a district drive has finished.
@@ -228,13 +233,15 @@ type DistrictProgress struct {
 
 // DistrictInput starts DistrictDriveWorkflow. State is set when it continues as new.
 type DistrictInput struct {
-	CampaignID string         `json:"campaign_id"`
-	District   DistrictSpec   `json:"district"`
-	Clock      Clock          `json:"clock"`
-	PeriodEnd  time.Time      `json:"period_end"`
-	Policy     FollowUpTimes  `json:"policy"`
-	Events     []Event        `json:"events"`
-	State      *DistrictState `json:"state,omitempty"`
+	CampaignID string        `json:"campaign_id"`
+	District   DistrictSpec  `json:"district"`
+	Clock      Clock         `json:"clock"`
+	PeriodEnd  time.Time     `json:"period_end"`
+	Policy     FollowUpTimes `json:"policy"`
+	Events     []Event       `json:"events"`
+	// HistoryLimit is the history length at which a run continues as new (0: the default).
+	HistoryLimit int            `json:"history_limit,omitempty"`
+	State        *DistrictState `json:"state,omitempty"`
 }
 
 // DistrictState is what a district run hands to the next one.

@@ -1,0 +1,113 @@
+// Package activities holds every effect of a drive: the only code that reads and writes
+// PostgreSQL on behalf of the workflows. Each effect runs in one transaction together with its
+// audit row, which names the workflow, run, activity and attempt; the audit row is written once
+// per activity execution, and a retried attempt of an execution that already committed returns
+// the result stored with it instead of doing the work again. Business keys with unique
+// constraints make effects idempotent across executions too.
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+)
+
+// Activities are registered on the worker as one struct; its methods are the activities.
+type Activities struct {
+	Pool *pgxpool.Pool
+
+	// FailAfterCommit, when set, is called after an effect has committed; an error it returns
+	// fails that attempt as a worker crashing right after the commit would. Tests use it to show
+	// that the retry changes nothing twice. Nil in production.
+	FailAfterCommit func(activityName string, attempt int32) error
+}
+
+// Error types the workflows and starters branch on; they are not retried.
+const (
+	ErrPlanChanged   = "PlanChanged"
+	ErrNotFound      = "NotFound"
+	ErrInvalidState  = "InvalidState"
+	ErrInvalidImport = "InvalidImport"
+)
+
+func permanent(kind, format string, args ...any) error {
+	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), kind, nil)
+}
+
+// effect describes the audit row of one effect.
+type effect struct {
+	campaignID string
+	action     string
+	entity     string
+	entityKey  string
+	actor      string
+	detail     any
+}
+
+// apply runs fn and writes the effect's audit row in the same transaction. Attempts of one
+// activity execution are serialised by an advisory lock, and once one has committed, later
+// attempts return its stored result.
+func apply[T any](ctx context.Context, a *Activities, e effect, fn func(tx pgx.Tx) (T, error)) (T, error) {
+	var zero T
+	info := activity.GetInfo(ctx)
+	wf, run, act := info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID
+	tx, err := a.Pool.Begin(ctx)
+	if err != nil {
+		return zero, fmt.Errorf("%s: begin: %w", e.action, err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // after Commit this is a no-op
+	if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock(hashtextextended($1, 0))`, wf+"\x00"+run+"\x00"+act); err != nil {
+		return zero, fmt.Errorf("%s: lock: %w", e.action, err)
+	}
+	var stored []byte
+	err = tx.QueryRow(ctx, `select result from audit_log where workflow_id = $1 and run_id = $2 and activity_id = $3`,
+		wf, run, act).Scan(&stored)
+	switch {
+	case err == nil:
+		var out T
+		if err := json.Unmarshal(stored, &out); err != nil {
+			return zero, fmt.Errorf("%s: stored result: %w", e.action, err)
+		}
+		activity.GetLogger(ctx).Info("effect already committed by an earlier attempt", "action", e.action)
+		return out, tx.Commit(ctx)
+	case !errors.Is(err, pgx.ErrNoRows):
+		return zero, fmt.Errorf("%s: look up earlier attempt: %w", e.action, err)
+	}
+	out, err := fn(tx)
+	if err != nil {
+		return zero, err
+	}
+	result, err := json.Marshal(out)
+	if err != nil {
+		return zero, fmt.Errorf("%s: encode result: %w", e.action, err)
+	}
+	detail, err := json.Marshal(e.detail)
+	if err != nil {
+		return zero, fmt.Errorf("%s: encode detail: %w", e.action, err)
+	}
+	actor := e.actor
+	if actor == "" {
+		actor = "workflow"
+	}
+	if _, err := tx.Exec(ctx, `
+		insert into audit_log (campaign_id, actor, action, entity, entity_key, workflow_id, run_id, activity_id, attempt, detail, result)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		e.campaignID, actor, e.action, e.entity, e.entityKey, wf, run, act, info.Attempt, detail, result); err != nil {
+		return zero, fmt.Errorf("%s: audit: %w", e.action, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return zero, fmt.Errorf("%s: commit: %w", e.action, err)
+	}
+	if a.FailAfterCommit != nil {
+		if err := a.FailAfterCommit(info.ActivityType.Name, info.Attempt); err != nil {
+			return zero, err
+		}
+	}
+	return out, nil
+}

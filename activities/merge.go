@@ -1,0 +1,157 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"drives/campaign"
+	"drives/report"
+)
+
+// MergeInput asks for a staged batch to be merged.
+type MergeInput struct {
+	CampaignID string `json:"campaign_id"`
+	BatchID    string `json:"batch_id"`
+	By         string `json:"by"`
+}
+
+// MergeImport merges a staged enrolment or outcome batch. Enrolments go in with ON CONFLICT on
+// (campaign, citizen ID), so a file imported twice adds nothing the second time; a new
+// enrolment closes its person's follow-up as enrolled. Outcomes close open follow-ups as
+// declined or unreachable.
+func (a *Activities) MergeImport(ctx context.Context, in MergeInput) (campaign.ImportResult, error) {
+	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "import.merge", entity: "import_batch", entityKey: in.BatchID, actor: in.By},
+		func(tx pgx.Tx) (campaign.ImportResult, error) {
+			res := campaign.ImportResult{BatchID: in.BatchID, ByDistrict: map[string]int{}}
+			var kind string
+			if err := tx.QueryRow(ctx, `select kind from import_batches where id = $1`, in.BatchID).Scan(&kind); err != nil {
+				return res, permanent(ErrNotFound, "import batch %s is not staged", in.BatchID)
+			}
+			if kind == "leads" {
+				return res, permanent(ErrInvalidImport, "import batch %s holds leads; record them as an event's results", in.BatchID)
+			}
+			if err := claimBatch(ctx, tx, in.CampaignID, in.BatchID, kind, "", &res.Rows); err != nil {
+				return res, err
+			}
+			var err error
+			if kind == "enrolments" {
+				err = mergeEnrolments(ctx, tx, in, &res)
+			} else {
+				err = mergeOutcomes(ctx, tx, in, &res)
+			}
+			if err != nil {
+				return res, err
+			}
+			return res, finishBatch(ctx, tx, in.BatchID, res)
+		})
+}
+
+func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaign.ImportResult) error {
+	rows, err := tx.Query(ctx, `
+		with ins as (
+			insert into enrolments (campaign_id, citizen_id, full_name, phone, district_code, commune_code, village_code,
+				agent_code, target_group, monthly_income, monthly_contribution, subsidy_class, monthly_subsidy,
+				payment_months, enrolled_on, batch_id, prospect_id)
+			select $1, r.citizen_id, r.full_name, r.phone, u.district_code, r.commune_code, r.village_code,
+				r.agent_code, r.target_group, r.monthly_income, r.monthly_income * $3 / 100, r.subsidy_class,
+				case r.subsidy_class when 'poor' then $4::bigint when 'near_poor' then $5::bigint else $6::bigint end,
+				r.payment_months, r.enrolled_on, $2, p.id
+			from import_rows r
+			join units u on u.campaign_id = $1 and u.code = r.commune_code
+			left join prospects p on p.campaign_id = $1 and p.citizen_id = r.citizen_id
+			where r.batch_id = $2
+			order by r.line
+			on conflict (campaign_id, citizen_id) do nothing
+			returning district_code)
+		select district_code, count(*)::int from ins group by district_code order by district_code`,
+		in.CampaignID, in.BatchID, campaign.ContributionPercent,
+		campaign.MonthlySubsidy("poor"), campaign.MonthlySubsidy("near_poor"), campaign.MonthlySubsidy("other"))
+	if err != nil {
+		return fmt.Errorf("merge enrolments: %w", err)
+	}
+	var district string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&district, &n}, func() error {
+		res.ByDistrict[district] = n
+		res.New += n
+		return nil
+	}); err != nil {
+		return fmt.Errorf("merge enrolments: %w", err)
+	}
+	res.Duplicates = res.Rows - res.New
+	tag, err := tx.Exec(ctx, `
+		update follow_ups f set status = 'enrolled', closed_at = e.enrolled_on::timestamp at time zone c.timezone, closed_by_batch = $2
+		from enrolments e, campaigns c
+		where e.campaign_id = $1 and e.batch_id = $2 and e.prospect_id = f.prospect_id
+		  and c.id = $1 and f.status in ('open', 'unreachable')`, in.CampaignID, in.BatchID)
+	if err != nil {
+		return fmt.Errorf("close enrolled follow-ups: %w", err)
+	}
+	res.FollowUpsClosed = int(tag.RowsAffected())
+	return nil
+}
+
+func mergeOutcomes(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaign.ImportResult) error {
+	tag, err := tx.Exec(ctx, `
+		update follow_ups f set status = r.outcome, closed_at = r.enrolled_on::timestamp at time zone c.timezone, closed_by_batch = $2
+		from import_rows r, prospects p, campaigns c
+		where r.batch_id = $2 and p.campaign_id = $1 and p.citizen_id = r.citizen_id
+		  and f.prospect_id = p.id and f.status = 'open' and c.id = $1`, in.CampaignID, in.BatchID)
+	if err != nil {
+		return fmt.Errorf("merge outcomes: %w", err)
+	}
+	res.New = int(tag.RowsAffected())
+	res.FollowUpsClosed = res.New
+	res.Duplicates = res.Rows - res.New
+	return nil
+}
+
+// StatusInput records a change of a campaign's status (pause, resume, cancel, closing).
+type StatusInput struct {
+	CampaignID string `json:"campaign_id"`
+	Status     string `json:"status"`
+	Reason     string `json:"reason"`
+	By         string `json:"by"`
+}
+
+// SetStatus records a campaign's new status.
+func (a *Activities) SetStatus(ctx context.Context, in StatusInput) (string, error) {
+	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "campaign." + in.Status, entity: "campaign", entityKey: in.CampaignID,
+		actor: in.By, detail: map[string]any{"reason": in.Reason}},
+		func(tx pgx.Tx) (string, error) {
+			if _, err := tx.Exec(ctx, `update campaigns set status = $2 where id = $1`, in.CampaignID, in.Status); err != nil {
+				return "", fmt.Errorf("set campaign status: %w", err)
+			}
+			return in.Status, nil
+		})
+}
+
+// CloseInput closes a campaign.
+type CloseInput struct {
+	CampaignID string    `json:"campaign_id"`
+	Status     string    `json:"status"` // closed | cancelled
+	AsOf       time.Time `json:"as_of"`  // campaign time of the close
+}
+
+// CloseCampaign builds the final report from the rows, stores it, and marks the campaign
+// closed (or cancelled).
+func (a *Activities) CloseCampaign(ctx context.Context, in CloseInput) (campaign.CloseResult, error) {
+	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "campaign.close", entity: "campaign", entityKey: in.CampaignID,
+		detail: map[string]any{"status": in.Status, "as_of": in.AsOf}},
+		func(tx pgx.Tx) (campaign.CloseResult, error) {
+			if _, err := tx.Exec(ctx, `update campaigns set status = $2, closed_at = now() where id = $1`, in.CampaignID, in.Status); err != nil {
+				return campaign.CloseResult{}, fmt.Errorf("close campaign: %w", err)
+			}
+			r, err := report.Build(ctx, tx, in.CampaignID)
+			if err != nil {
+				return campaign.CloseResult{}, err
+			}
+			if err := report.Store(ctx, tx, r); err != nil {
+				return campaign.CloseResult{}, err
+			}
+			return campaign.CloseResult{CampaignID: in.CampaignID, Status: in.Status, Target: r.Target, Enrolled: r.Enrolled, PriorYear: r.PriorYear}, nil
+		})
+}

@@ -1,0 +1,119 @@
+package campaign
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// EventHour is the local hour at which an event on a date is held.
+const EventHour = 9
+
+// Spec turns a loaded plan into what the workflows carry: district targets, events expanded
+// (a city-wide event becomes one event per district) and placed in campaign time, and the
+// follow-up policy. It holds no personal data.
+func (lp *LoadedPlan) Spec() (CampaignSpec, error) {
+	loc, err := time.LoadLocation(lp.Plan.Timezone)
+	if err != nil {
+		return CampaignSpec{}, fmt.Errorf("plan time zone: %w", err)
+	}
+	p := lp.Plan
+	alloc := Allocate(lp.Units, lp.Roster, lp.CityTarget())
+	s := CampaignSpec{
+		CampaignID:  p.ID,
+		Name:        p.Name,
+		PeriodStart: p.Period.Start.In(loc),
+		PeriodEnd:   p.Period.End.In(loc).AddDate(0, 0, 1),
+		Scale:       p.Clock.Scale,
+		Target:      alloc.City,
+		PriorYear:   p.PriorYearEnrolled,
+		Policy: FollowUpTimes{
+			Deadline:   p.FollowUp.Deadline.Std(),
+			GiveUp:     p.FollowUp.GiveUpAfter.Std(),
+			SweepEvery: p.FollowUp.SweepEvery.Std(),
+		},
+	}
+	for _, r := range p.FollowUp.Reminders {
+		s.Policy.Reminders = append(s.Policy.Reminders, r.Std())
+	}
+	for _, g := range p.TargetGroups {
+		s.Groups = append(s.Groups, g.Code)
+	}
+	for _, d := range lp.Units.Districts {
+		ds := DistrictSpec{Code: d.Code, Name: d.Name, Target: alloc.Districts[d.Code]}
+		for _, c := range d.Communes {
+			ds.Communes = append(ds.Communes, c.Code)
+		}
+		s.Districts = append(s.Districts, ds)
+	}
+	communes := lp.Units.CommuneDistricts()
+	for _, e := range p.Events {
+		s.Events = append(s.Events, ExpandEvent(e, loc, s.Districts, communes)...)
+	}
+	sort.SliceStable(s.Events, func(i, j int) bool {
+		if !s.Events[i].At.Equal(s.Events[j].At) {
+			return s.Events[i].At.Before(s.Events[j].At)
+		}
+		return s.Events[i].ID < s.Events[j].ID
+	})
+	return s, nil
+}
+
+// ExpandEvent places a planned event in campaign time, once per district for a city-wide event
+// (IDs <event>.<district>).
+func ExpandEvent(e EventSpec, loc *time.Location, districts []DistrictSpec, communes map[string]string) []Event {
+	at := e.Date.In(loc).Add(EventHour * time.Hour)
+	ev := Event{ID: e.ID, Kind: e.Kind, At: at, Groups: e.Groups}
+	switch {
+	case e.Unit == CityWide:
+		out := make([]Event, 0, len(districts))
+		for _, d := range districts {
+			x := ev
+			x.ID, x.Parent, x.District = e.ID+"."+d.Code, e.ID, d.Code
+			out = append(out, x)
+		}
+		return out
+	case communes[e.Unit] != "":
+		ev.District, ev.Commune = communes[e.Unit], e.Unit
+	default:
+		ev.District = e.Unit
+	}
+	return []Event{ev}
+}
+
+// CheckAddedEvent validates an event a coordinator adds to a running campaign: the plan's
+// rules, plus it must not already exist and must lie ahead of the campaign's clock.
+func CheckAddedEvent(e EventSpec, s CampaignSpec, existing map[string]bool, now time.Time) *EventProblem {
+	if !ValidEventID(e.ID) {
+		return &EventProblem{"id", "must be 1 to 63 lower-case letters, digits, '.', '_' or '-'"}
+	}
+	if existing[e.ID] {
+		return &EventProblem{"id", fmt.Sprintf("event %q already exists", e.ID)}
+	}
+	groups := map[string]bool{}
+	for _, g := range s.Groups {
+		groups[g] = true
+	}
+	districts := map[string]bool{}
+	communes := map[string]string{}
+	for _, d := range s.Districts {
+		districts[d.Code] = true
+		for _, c := range d.Communes {
+			communes[c] = d.Code
+		}
+	}
+	loc := s.PeriodStart.Location()
+	period := Period{
+		Start: Date{s.PeriodStart.Year(), int(s.PeriodStart.Month()), s.PeriodStart.Day()},
+		End:   dateOf(s.PeriodEnd.AddDate(0, 0, -1)),
+	}
+	if p := checkEvent(e, period, groups, districts, communes); p != nil {
+		return p
+	}
+	if at := e.Date.In(loc).Add(EventHour * time.Hour); !at.After(now) {
+		return &EventProblem{"date", fmt.Sprintf("%s is already past in campaign time (now %s)", e.Date, now.In(loc).Format("2006-01-02 15:04"))}
+	}
+	return nil
+}
+
+func dateOf(t time.Time) Date { return Date{t.Year(), int(t.Month()), t.Day()} }

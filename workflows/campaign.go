@@ -1,0 +1,455 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"drives/activities"
+	"drives/campaign"
+)
+
+// CampaignWorkflow runs a campaign drive: load and check the plan, allocate quotas, assign
+// agents, run one DistrictDriveWorkflow per district until the period ends, and close with a
+// report. Coordinators steer it only through Updates with validators and read it through the
+// progress Query.
+func CampaignWorkflow(ctx workflow.Context, in campaign.CampaignInput) (campaign.CloseResult, error) {
+	c := &campaignDrive{in: in}
+	if in.State != nil {
+		c.st = *in.State
+	} else {
+		c.st = campaign.CampaignState{
+			Status:          campaign.StatusPreparing,
+			Enrolled:        map[string]int{},
+			DistrictsClosed: map[string]bool{},
+			Batches:         map[string]bool{},
+			CancelledEvents: map[string]bool{},
+		}
+	}
+	c.log = log.With(workflow.GetLogger(ctx), "campaign", in.CampaignID)
+	if err := c.setup(ctx); err != nil {
+		return campaign.CloseResult{}, err
+	}
+	return c.run(ctx)
+}
+
+type campaignDrive struct {
+	in  campaign.CampaignInput
+	st  campaign.CampaignState
+	log log.Logger
+}
+
+var batchIDRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+func (c *campaignDrive) now(ctx workflow.Context) time.Time {
+	if c.st.Clock.Scale == 0 {
+		return time.Time{}
+	}
+	return c.st.Clock.CampaignTime(workflow.Now(ctx))
+}
+
+// steerable says whether coordinators may steer the campaign now.
+func (c *campaignDrive) steerable() error {
+	switch c.st.Status {
+	case campaign.StatusRunning, campaign.StatusPaused:
+		return nil
+	case campaign.StatusPreparing:
+		return errors.New("campaign is still being prepared; try again in a moment")
+	default:
+		return fmt.Errorf("campaign is %s", c.st.Status)
+	}
+}
+
+func (c *campaignDrive) eventIDs() map[string]bool {
+	m := map[string]bool{}
+	for _, e := range c.st.Spec.Events {
+		m[e.ID] = true
+		if e.Parent != "" {
+			m[e.Parent] = true
+		}
+	}
+	return m
+}
+
+// eventsOf returns the district events an ID names: the event itself, or every district's
+// share of a city-wide event.
+func (c *campaignDrive) eventsOf(id string) []campaign.Event {
+	var out []campaign.Event
+	for _, e := range c.st.Spec.Events {
+		if e.ID == id || e.Parent == id {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (c *campaignDrive) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, campaign.QueryProgress, c.progress(ctx)); err != nil {
+		return err
+	}
+	actx := activityCtx(ctx, 2*time.Minute)
+	handlers := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{campaign.UpdateAddEvent, func(ctx workflow.Context, r campaign.AddEventRequest) ([]string, error) {
+			loc := c.st.Spec.PeriodStart.Location()
+			communes := map[string]string{}
+			for _, d := range c.st.Spec.Districts {
+				for _, cc := range d.Communes {
+					communes[cc] = d.Code
+				}
+			}
+			if c.eventIDs()[r.Event.ID] {
+				return nil, fmt.Errorf("event %q already exists", r.Event.ID)
+			}
+			events := campaign.ExpandEvent(r.Event, loc, c.st.Spec.Districts, communes)
+			c.st.Spec.Events = append(c.st.Spec.Events, events...)
+			c.st.EventsAdded++
+			var ids []string
+			for _, e := range events {
+				if err := workflow.ExecuteActivity(actx, a.AddEvent, activities.AddEventInput{
+					CampaignID: c.in.CampaignID, Event: e, Title: r.Event.Title, Expected: r.Event.ExpectedAttendance, By: r.By,
+				}).Get(ctx, nil); err != nil {
+					return ids, err
+				}
+				e := e
+				if err := c.signalDistrict(ctx, e.District, campaign.DistrictSteer{AddEvent: &e}); err != nil {
+					return ids, err
+				}
+				ids = append(ids, e.ID)
+			}
+			return ids, nil
+		}, func(ctx workflow.Context, r campaign.AddEventRequest) error {
+			if err := c.steerable(); err != nil {
+				return err
+			}
+			if strings.TrimSpace(r.By) == "" {
+				return errors.New("by: say who adds the event")
+			}
+			if p := campaign.CheckAddedEvent(r.Event, c.st.Spec, c.eventIDs(), c.now(ctx)); p != nil {
+				return fmt.Errorf("event.%s: %s", p.Field, p.Msg)
+			}
+			return nil
+		}},
+		{campaign.UpdateCancelEvent, func(ctx workflow.Context, r campaign.CancelEventRequest) ([]string, error) {
+			c.st.CancelledEvents[r.EventID] = true
+			c.st.EventsCancelled++
+			var ids []string
+			if err := workflow.ExecuteActivity(actx, a.CancelEvent, activities.CancelEventInput{
+				CampaignID: c.in.CampaignID, EventID: r.EventID, Reason: r.Reason, By: r.By,
+			}).Get(ctx, &ids); err != nil {
+				delete(c.st.CancelledEvents, r.EventID)
+				c.st.EventsCancelled--
+				return nil, err
+			}
+			for _, e := range c.eventsOf(r.EventID) {
+				if err := c.signalDistrict(ctx, e.District, campaign.DistrictSteer{CancelEvent: e.ID}); err != nil {
+					return ids, err
+				}
+			}
+			return ids, nil
+		}, func(ctx workflow.Context, r campaign.CancelEventRequest) error {
+			if err := c.steerable(); err != nil {
+				return err
+			}
+			events := c.eventsOf(r.EventID)
+			switch {
+			case len(events) == 0:
+				return fmt.Errorf("event_id: unknown event %q", r.EventID)
+			case c.st.CancelledEvents[r.EventID]:
+				return fmt.Errorf("event_id: event %q is cancelled already", r.EventID)
+			case strings.TrimSpace(r.Reason) == "":
+				return errors.New("reason: say why the event is cancelled")
+			case strings.TrimSpace(r.By) == "":
+				return errors.New("by: say who cancels the event")
+			}
+			for _, e := range events {
+				if !e.At.After(c.now(ctx)) {
+					return fmt.Errorf("event_id: event %q was due at %s and is held already", e.ID, e.At.Format("2006-01-02 15:04"))
+				}
+			}
+			return nil
+		}},
+		{campaign.UpdatePause, func(ctx workflow.Context, r campaign.SteerRequest) (string, error) {
+			return c.steer(ctx, actx, campaign.StatusPaused, r, campaign.DistrictSteer{Pause: true})
+		}, func(ctx workflow.Context, r campaign.SteerRequest) error {
+			if err := c.steerable(); err != nil {
+				return err
+			}
+			if c.st.Status == campaign.StatusPaused {
+				return errors.New("campaign is paused already")
+			}
+			return needBy(r)
+		}},
+		{campaign.UpdateResume, func(ctx workflow.Context, r campaign.SteerRequest) (string, error) {
+			return c.steer(ctx, actx, campaign.StatusRunning, r, campaign.DistrictSteer{Resume: true})
+		}, func(ctx workflow.Context, r campaign.SteerRequest) error {
+			if err := c.steerable(); err != nil {
+				return err
+			}
+			if c.st.Status != campaign.StatusPaused {
+				return errors.New("campaign is not paused")
+			}
+			return needBy(r)
+		}},
+		{campaign.UpdateCancel, func(ctx workflow.Context, r campaign.SteerRequest) (string, error) {
+			r2 := r
+			c.st.Cancelled = &r2
+			return c.steer(ctx, actx, campaign.StatusClosing, r, campaign.DistrictSteer{Cancel: true})
+		}, func(ctx workflow.Context, r campaign.SteerRequest) error {
+			if err := c.steerable(); err != nil {
+				return err
+			}
+			if strings.TrimSpace(r.Reason) == "" {
+				return errors.New("reason: say why the campaign is cancelled")
+			}
+			return needBy(r)
+		}},
+		{campaign.UpdateRecordImport, func(ctx workflow.Context, r campaign.ImportRequest) (campaign.ImportResult, error) {
+			c.st.Batches[r.BatchID] = true
+			var res campaign.ImportResult
+			if err := workflow.ExecuteActivity(activityCtx(ctx, 10*time.Minute), a.MergeImport, activities.MergeInput{
+				CampaignID: c.in.CampaignID, BatchID: r.BatchID, By: r.By,
+			}).Get(ctx, &res); err != nil {
+				delete(c.st.Batches, r.BatchID)
+				return res, err
+			}
+			c.st.Imports++
+			for d, n := range res.ByDistrict {
+				c.st.Enrolled[d] += n
+			}
+			return res, nil
+		}, func(ctx workflow.Context, r campaign.ImportRequest) error {
+			return c.checkBatch(r.BatchID, r.By)
+		}},
+		{campaign.UpdateRecordEventResult, func(ctx workflow.Context, r campaign.EventResultRequest) (campaign.LeadsResult, error) {
+			c.st.Batches[r.BatchID] = true
+			var res campaign.LeadsResult
+			if err := workflow.ExecuteActivity(actx, a.RecordEventResult, activities.EventResultInput{
+				CampaignID: c.in.CampaignID, Request: r, Policy: c.st.Spec.Policy,
+			}).Get(ctx, &res); err != nil {
+				delete(c.st.Batches, r.BatchID)
+				return res, err
+			}
+			if res.FollowUps > 0 {
+				if err := c.signalDistrict(ctx, res.District, campaign.DistrictSteer{LeadsDue: res.EarliestDue}); err != nil {
+					return res, err
+				}
+			}
+			return res, nil
+		}, func(ctx workflow.Context, r campaign.EventResultRequest) error {
+			if err := c.checkBatch(r.BatchID, r.By); err != nil {
+				return err
+			}
+			events := c.eventsOf(r.EventID)
+			switch {
+			case len(events) != 1 || events[0].ID != r.EventID:
+				return fmt.Errorf("event_id: unknown event %q (name a district's event, e.g. <round>.<district>)", r.EventID)
+			case c.st.CancelledEvents[r.EventID]:
+				return fmt.Errorf("event_id: event %q was cancelled", r.EventID)
+			case events[0].At.After(c.now(ctx)):
+				return fmt.Errorf("event_id: event %q is not held yet (due %s)", r.EventID, events[0].At.Format("2006-01-02 15:04"))
+			case r.Attendance < 0:
+				return errors.New("attendance: must not be negative")
+			}
+			return nil
+		}},
+	}
+	for _, h := range handlers {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func needBy(r campaign.SteerRequest) error {
+	if strings.TrimSpace(r.By) == "" {
+		return errors.New("by: say who steers the campaign")
+	}
+	return nil
+}
+
+func (c *campaignDrive) checkBatch(batchID, by string) error {
+	switch c.st.Status {
+	case campaign.StatusRunning, campaign.StatusPaused, campaign.StatusClosing:
+	default:
+		if err := c.steerable(); err != nil {
+			return err
+		}
+	}
+	switch {
+	case !batchIDRe.MatchString(batchID):
+		return fmt.Errorf("batch_id: %q is not a batch ID", batchID)
+	case c.st.Batches[batchID]:
+		return fmt.Errorf("batch_id: batch %s was recorded already", batchID)
+	case strings.TrimSpace(by) == "":
+		return errors.New("by: say who imports the batch")
+	}
+	return nil
+}
+
+// steer records a status change and passes it to every district still running.
+func (c *campaignDrive) steer(ctx, actx workflow.Context, status string, r campaign.SteerRequest, s campaign.DistrictSteer) (string, error) {
+	c.st.Status = status
+	if err := workflow.ExecuteActivity(actx, a.SetStatus, activities.StatusInput{
+		CampaignID: c.in.CampaignID, Status: status, Reason: r.Reason, By: r.By,
+	}).Get(ctx, nil); err != nil {
+		return "", err
+	}
+	for _, d := range c.st.Spec.Districts {
+		if !c.st.DistrictsClosed[d.Code] {
+			if err := c.signalDistrict(ctx, d.Code, s); err != nil {
+				return "", err
+			}
+		}
+	}
+	return status, nil
+}
+
+func (c *campaignDrive) signalDistrict(ctx workflow.Context, district string, s campaign.DistrictSteer) error {
+	if c.st.DistrictsClosed[district] {
+		return nil
+	}
+	return workflow.SignalExternalWorkflow(ctx, campaign.DistrictWorkflowID(c.in.CampaignID, district), "",
+		campaign.SignalDistrictSteer, s).Get(ctx, nil)
+}
+
+func (c *campaignDrive) progress(ctx workflow.Context) func() (campaign.Progress, error) {
+	return func() (campaign.Progress, error) {
+		p := campaign.Progress{
+			CampaignID: c.in.CampaignID, Status: c.st.Status, CampaignTime: c.now(ctx),
+			PeriodStart: c.st.Spec.PeriodStart, PeriodEnd: c.st.Spec.PeriodEnd,
+			Target: c.st.Spec.Target, PriorYear: c.st.Spec.PriorYear, Imports: c.st.Imports,
+			Events: len(c.st.Spec.Events), EventsAdded: c.st.EventsAdded, EventsCancelled: c.st.EventsCancelled,
+			DistrictsClosed: len(c.st.DistrictsClosed),
+		}
+		for _, d := range c.st.Spec.Districts {
+			p.Enrolled += c.st.Enrolled[d.Code]
+			p.Districts = append(p.Districts, campaign.DistrictProgress{
+				Code: d.Code, Name: d.Name, Target: d.Target, Enrolled: c.st.Enrolled[d.Code], Closed: c.st.DistrictsClosed[d.Code],
+			})
+		}
+		return p, nil
+	}
+}
+
+func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) {
+	actx := activityCtx(ctx, 5*time.Minute)
+	plan := activities.PlanInput{CampaignID: c.in.CampaignID, PlanHash: c.in.PlanHash}
+	if c.st.Spec.CampaignID == "" {
+		if err := workflow.ExecuteActivity(actx, a.LoadPlan, plan).Get(ctx, &c.st.Spec); err != nil {
+			return campaign.CloseResult{}, err
+		}
+		c.st.Clock = campaign.NewClock(c.st.Spec.PeriodStart, c.st.Spec.Scale, workflow.Now(ctx))
+		if err := workflow.ExecuteActivity(actx, a.AllocateQuotas, activities.AllocateInput{PlanInput: plan, Clock: c.st.Clock}).Get(ctx, nil); err != nil {
+			return campaign.CloseResult{}, err
+		}
+		if err := workflow.ExecuteActivity(actx, a.AssignAgents, plan).Get(ctx, nil); err != nil {
+			return campaign.CloseResult{}, err
+		}
+		c.st.Status = campaign.StatusRunning
+	}
+	if !c.st.ChildrenStarted {
+		if err := c.startDistricts(ctx); err != nil {
+			return campaign.CloseResult{}, err
+		}
+		c.st.ChildrenStarted = true
+	}
+
+	closedCh := workflow.GetSignalChannel(ctx, campaign.SignalDistrictClosed)
+	receive := func(m campaign.DistrictClosed) { c.st.DistrictsClosed[m.District] = true }
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var m campaign.DistrictClosed
+			closedCh.Receive(ctx, &m)
+			receive(m)
+		}
+	})
+	allClosed := func() bool { return len(c.st.DistrictsClosed) >= len(c.st.Spec.Districts) }
+	if err := workflow.Await(ctx, func() bool { return allClosed() || shouldContinueAsNew(ctx, c.in.HistoryLimit) }); err != nil {
+		return campaign.CloseResult{}, err
+	}
+	if !allClosed() {
+		return c.continueAsNew(ctx, closedCh, receive)
+	}
+
+	status := campaign.StatusClosed
+	if c.st.Cancelled != nil {
+		status = campaign.StatusCancelled
+	}
+	c.st.Status = campaign.StatusClosing
+	asOf := c.now(ctx)
+	if asOf.After(c.st.Spec.PeriodEnd) {
+		asOf = c.st.Spec.PeriodEnd
+	}
+	// Let Updates already accepted (an import in flight) finish before the report is cut.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return campaign.CloseResult{}, err
+	}
+	var res campaign.CloseResult
+	if err := workflow.ExecuteActivity(actx, a.CloseCampaign, activities.CloseInput{
+		CampaignID: c.in.CampaignID, Status: status, AsOf: asOf,
+	}).Get(ctx, &res); err != nil {
+		return res, err
+	}
+	c.st.Status = status
+	c.log.Info("campaign closed", "status", status, "target", res.Target, "enrolled", res.Enrolled)
+	return res, nil
+}
+
+func (c *campaignDrive) startDistricts(ctx workflow.Context) error {
+	byDistrict := map[string][]campaign.Event{}
+	for _, e := range c.st.Spec.Events {
+		byDistrict[e.District] = append(byDistrict[e.District], e)
+	}
+	var starts []workflow.ChildWorkflowFuture
+	for _, d := range c.st.Spec.Districts {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID: campaign.DistrictWorkflowID(c.in.CampaignID, d.Code),
+			// District drives outlive a campaign run that continues as new; they report back by signal.
+			ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+			WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+			TypedSearchAttributes: temporal.NewSearchAttributes(
+				campaign.SearchCampaignID.ValueSet(c.in.CampaignID), campaign.SearchUnitCode.ValueSet(d.Code)),
+		})
+		starts = append(starts, workflow.ExecuteChildWorkflow(cctx, DistrictDriveWorkflow, campaign.DistrictInput{
+			CampaignID: c.in.CampaignID, District: d, Clock: c.st.Clock, PeriodEnd: c.st.Spec.PeriodEnd,
+			Policy: c.st.Spec.Policy, Events: byDistrict[d.Code], HistoryLimit: c.in.HistoryLimit,
+		}))
+	}
+	for i, f := range starts {
+		if err := f.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+			return fmt.Errorf("start district %s: %w", c.st.Spec.Districts[i].Code, err)
+		}
+	}
+	return nil
+}
+
+func (c *campaignDrive) continueAsNew(ctx workflow.Context, closedCh workflow.ReceiveChannel, receive func(campaign.DistrictClosed)) (campaign.CloseResult, error) {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return campaign.CloseResult{}, err
+	}
+	for {
+		var m campaign.DistrictClosed
+		if !closedCh.ReceiveAsync(&m) {
+			break
+		}
+		receive(m)
+	}
+	next := c.in
+	st := c.st
+	st.Runs++
+	next.State = &st
+	c.log.Info("campaign continues as new", "runs", st.Runs)
+	return campaign.CloseResult{}, workflow.NewContinueAsNewError(ctx, CampaignWorkflow, next)
+}

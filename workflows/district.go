@@ -1,0 +1,200 @@
+package workflows
+
+import (
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/workflow"
+
+	"drives/activities"
+	"drives/campaign"
+)
+
+// DistrictDriveWorkflow runs one district's part of a campaign: it sleeps on a durable timer
+// until the next thing is due — an event's date, a follow-up reminder, deadline or give-up
+// point (rounded up to the plan's sweep interval), or the period's end — and then does all that
+// is due in one activity. It never tracks people: the database knows the follow-ups, and each
+// sweep says when the next one falls due.
+func DistrictDriveWorkflow(ctx workflow.Context, in campaign.DistrictInput) (campaign.DistrictClosed, error) {
+	d := &districtDrive{in: in}
+	if in.State != nil {
+		d.st = *in.State
+	} else {
+		d.st.Pending = append([]campaign.Event(nil), in.Events...)
+		sortEvents(d.st.Pending)
+	}
+	d.log = log.With(workflow.GetLogger(ctx), "campaign", in.CampaignID, "district", in.District.Code)
+	return d.run(ctx)
+}
+
+type districtDrive struct {
+	in        campaign.DistrictInput
+	st        campaign.DistrictState
+	log       log.Logger
+	cancelled bool
+}
+
+func sortEvents(es []campaign.Event) {
+	sort.SliceStable(es, func(i, j int) bool {
+		if !es[i].At.Equal(es[j].At) {
+			return es[i].At.Before(es[j].At)
+		}
+		return es[i].ID < es[j].ID
+	})
+}
+
+func (d *districtDrive) now(ctx workflow.Context) time.Time {
+	return d.in.Clock.CampaignTime(workflow.Now(ctx))
+}
+
+// gridUp rounds a due time up to the sweep grid (period start + k × SweepEvery), so many
+// people's due times share one wake.
+func (d *districtDrive) gridUp(t time.Time) time.Time {
+	if t.IsZero() {
+		return t
+	}
+	every := d.in.Policy.SweepEvery
+	if every <= 0 {
+		return t
+	}
+	start := d.in.Clock.Start
+	k := (t.Sub(start) + every - 1) / every
+	return start.Add(k * every)
+}
+
+func (d *districtDrive) dueSweep(t time.Time) {
+	t = d.gridUp(t)
+	if !t.IsZero() && (d.st.NextSweep.IsZero() || t.Before(d.st.NextSweep)) {
+		d.st.NextSweep = t
+	}
+}
+
+func (d *districtDrive) steer(s campaign.DistrictSteer) {
+	switch {
+	case s.AddEvent != nil:
+		d.st.Pending = append(d.st.Pending, *s.AddEvent)
+		sortEvents(d.st.Pending)
+	case s.CancelEvent != "":
+		for i, e := range d.st.Pending {
+			if e.ID == s.CancelEvent {
+				d.st.Pending = append(d.st.Pending[:i], d.st.Pending[i+1:]...)
+				d.st.Cancelled++
+				break
+			}
+		}
+	case s.Pause:
+		d.st.Paused = true
+	case s.Resume:
+		d.st.Paused = false
+	case s.Cancel:
+		d.cancelled = true
+	case !s.LeadsDue.IsZero():
+		d.dueSweep(s.LeadsDue)
+	}
+}
+
+func (d *districtDrive) run(ctx workflow.Context) (campaign.DistrictClosed, error) {
+	steerCh := workflow.GetSignalChannel(ctx, campaign.SignalDistrictSteer)
+	actx := activityCtx(ctx, 2*time.Minute)
+	end := d.in.PeriodEnd
+	for !d.cancelled {
+		now := d.now(ctx)
+		if !d.st.Paused {
+			if !now.Before(end) {
+				now = end
+			}
+			var hold []string
+			for len(d.st.Pending) > 0 && !d.st.Pending[0].At.After(now) {
+				hold = append(hold, d.st.Pending[0].ID)
+				d.st.Pending = d.st.Pending[1:]
+			}
+			sweepDue := !d.st.NextSweep.IsZero() && !d.st.NextSweep.After(now)
+			if len(hold) > 0 || sweepDue || !now.Before(end) {
+				var res activities.AdvanceResult
+				err := workflow.ExecuteActivity(actx, a.AdvanceDistrict, activities.AdvanceInput{
+					CampaignID: d.in.CampaignID, District: d.in.District.Code, AsOf: now, Hold: hold, Policy: d.in.Policy,
+				}).Get(ctx, &res)
+				if err != nil {
+					return campaign.DistrictClosed{}, err
+				}
+				d.st.Held += len(res.Held)
+				d.st.NextSweep = d.gridUp(res.Sweep.NextDue)
+				if len(res.Held) > 0 || res.Sweep.Escalated > 0 || res.Sweep.Unreachable > 0 {
+					d.log.Info("district advanced", "held", len(res.Held), "reminded", res.Sweep.Reminded,
+						"escalated", res.Sweep.Escalated, "unreachable", res.Sweep.Unreachable)
+				}
+			}
+			if !now.Before(end) {
+				break
+			}
+		}
+		if shouldContinueAsNew(ctx, d.in.HistoryLimit) {
+			return d.continueAsNew(ctx, steerCh)
+		}
+		d.wait(ctx, steerCh)
+	}
+	return d.close(ctx)
+}
+
+// close tells the campaign this district has finished.
+func (d *districtDrive) close(ctx workflow.Context) (campaign.DistrictClosed, error) {
+	closed := campaign.DistrictClosed{District: d.in.District.Code, Held: d.st.Held}
+	err := workflow.SignalExternalWorkflow(ctx, campaign.CampaignWorkflowID(d.in.CampaignID), "",
+		campaign.SignalDistrictClosed, closed).Get(ctx, nil)
+	return closed, err
+}
+
+// wait sleeps until the next thing is due or the campaign steers the district.
+func (d *districtDrive) wait(ctx workflow.Context, steerCh workflow.ReceiveChannel) {
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(steerCh, func(c workflow.ReceiveChannel, _ bool) {
+		var s campaign.DistrictSteer
+		c.Receive(ctx, &s)
+		d.steer(s)
+	})
+	var cancelTimer workflow.CancelFunc = func() {}
+	if !d.st.Paused {
+		wake := d.in.PeriodEnd
+		if len(d.st.Pending) > 0 && d.st.Pending[0].At.Before(wake) {
+			wake = d.st.Pending[0].At
+		}
+		if !d.st.NextSweep.IsZero() && d.st.NextSweep.Before(wake) {
+			wake = d.st.NextSweep
+		}
+		var tctx workflow.Context
+		tctx, cancelTimer = workflow.WithCancel(ctx)
+		timer := workflow.NewTimer(tctx, d.in.Clock.Until(workflow.Now(ctx), wake))
+		sel.AddFuture(timer, func(workflow.Future) {})
+	}
+	sel.Select(ctx)
+	cancelTimer()
+	// Take every steer that is already waiting before acting on any of them.
+	for {
+		var s campaign.DistrictSteer
+		if !steerCh.ReceiveAsync(&s) {
+			break
+		}
+		d.steer(s)
+	}
+}
+
+func (d *districtDrive) continueAsNew(ctx workflow.Context, steerCh workflow.ReceiveChannel) (campaign.DistrictClosed, error) {
+	for {
+		var s campaign.DistrictSteer
+		if !steerCh.ReceiveAsync(&s) {
+			break
+		}
+		d.steer(s)
+	}
+	if d.cancelled {
+		return d.close(ctx)
+	}
+	next := d.in
+	st := d.st
+	st.Runs++
+	next.State = &st
+	next.Events = nil
+	d.log.Info("district continues as new", "runs", st.Runs, "pending", len(st.Pending))
+	return campaign.DistrictClosed{}, workflow.NewContinueAsNewError(ctx, DistrictDriveWorkflow, next)
+}
