@@ -1,0 +1,269 @@
+// Package imports takes field data into a running campaign: enrolments, the leads taken at a
+// held event, and the outcomes of follow-ups (declined, unreachable). A file is read and checked
+// whole first; a file with any bad line is refused whole, with every bad line named, and
+// nothing is written. A good file is staged (COPY into import_rows under a new batch ID) and
+// handed to the campaign workflow by an Update, whose activity merges it idempotently. Errors
+// never quote a citizen ID, name or phone number: they name the line and the column.
+package imports
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"drives/campaign"
+)
+
+// Kind is what a file holds.
+type Kind string
+
+// Kinds of import.
+const (
+	Enrolments Kind = "enrolments"
+	Leads      Kind = "leads"
+	Outcomes   Kind = "outcomes"
+)
+
+// Headers are the exact first lines of each kind of file.
+var Headers = map[Kind][]string{
+	Enrolments: {"citizen_id", "full_name", "phone", "commune_code", "village_code", "agent_code", "target_group",
+		"monthly_income", "subsidy_class", "payment_mode", "enrolled_on"},
+	Leads:    {"citizen_id", "full_name", "phone", "commune_code", "village_code", "target_group"},
+	Outcomes: {"citizen_id", "outcome", "reported_on"},
+}
+
+// Row is one checked line of a file. Only the fields of its kind are set.
+type Row struct {
+	Line          int
+	CitizenID     string
+	FullName      string
+	Phone         string
+	Commune       string
+	Village       string
+	Agent         string
+	Group         string
+	Income        int64
+	SubsidyClass  string
+	PaymentMonths int
+	On            time.Time // enrolled_on or reported_on
+	Outcome       string
+}
+
+// LineError is one bad line: where and why, never the personal data in it.
+type LineError struct {
+	Line  int    `json:"line"`
+	Field string `json:"field"`
+	Msg   string `json:"msg"`
+}
+
+func (e LineError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("line %d: %s", e.Line, e.Msg)
+	}
+	return fmt.Sprintf("line %d: %s: %s", e.Line, e.Field, e.Msg)
+}
+
+// Rejected is a refused file: every bad line, in order. Nothing of the file was written.
+type Rejected struct {
+	File   string      `json:"file"`
+	Rows   int         `json:"rows"`
+	Errors []LineError `json:"errors"`
+}
+
+// MaxListedErrors bounds how many bad lines an error message lists; Rejected.Errors has all.
+const MaxListedErrors = 50
+
+func (r *Rejected) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: refused, nothing imported: %d bad line", r.File, len(r.Errors))
+	if len(r.Errors) != 1 {
+		b.WriteString("s")
+	}
+	fmt.Fprintf(&b, " of %d", r.Rows)
+	for i, e := range r.Errors {
+		if i == MaxListedErrors {
+			fmt.Fprintf(&b, "\n  … and %d more", len(r.Errors)-i)
+			break
+		}
+		fmt.Fprintf(&b, "\n  %s: %s", r.File, e.Error())
+	}
+	return b.String()
+}
+
+// Reference is what lines are checked against: the campaign's units, agents, groups and
+// period, and for leads the event's district.
+type Reference struct {
+	CampaignID  string
+	Communes    map[string]string // commune -> district
+	Villages    map[string]string // village -> commune
+	Agents      map[string]string // active agent or staff code -> commune
+	Groups      map[string]bool
+	PeriodStart time.Time // first day
+	PeriodEnd   time.Time // last day
+	District    string    // leads: the event's district
+}
+
+var (
+	citizenIDRe = regexp.MustCompile(`^([0-9]{9}|[0-9]{12})$`)
+	phoneRe     = regexp.MustCompile(`^0[0-9]{9}$`)
+)
+
+// MaxFileBytes is the largest file accepted (about 2 million enrolment lines).
+const MaxFileBytes = 512 << 20
+
+// Parse reads and checks a whole file of the given kind. On any bad line it returns *Rejected.
+func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
+	header, ok := Headers[kind]
+	if !ok {
+		return nil, fmt.Errorf("unknown import kind %q", kind)
+	}
+	rej := &Rejected{File: name}
+	bad := func(line int, field, format string, args ...any) {
+		rej.Errors = append(rej.Errors, LineError{Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	if !utf8.Valid(data) {
+		bad(1, "", "the file is not UTF-8 text")
+		return nil, rej
+	}
+	r := csv.NewReader(bytes.NewReader(data))
+	r.FieldsPerRecord = len(header)
+	r.ReuseRecord = true
+	got, err := r.Read()
+	if err == io.EOF {
+		bad(1, "header", "the file is empty; want %q", strings.Join(header, ","))
+		return nil, rej
+	}
+	if err != nil || !slices.Equal(trimBOM(got), header) {
+		bad(1, "header", "want %q", strings.Join(header, ","))
+		return nil, rej
+	}
+	seen := map[string]int{}
+	var rows []Row
+	for {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := r.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				if errors.Is(pe.Err, csv.ErrFieldCount) {
+					bad(pe.StartLine, "", "has %d fields, want %d", len(rec), len(header))
+					continue
+				}
+				bad(pe.StartLine, "", "%v", pe.Err)
+			} else {
+				bad(line, "", "%v", err)
+			}
+			break
+		}
+		rej.Rows++
+		f := func(i int) string { return strings.TrimSpace(rec[i]) }
+		row := Row{Line: line, CitizenID: f(0)}
+		n := len(rej.Errors)
+		if !citizenIDRe.MatchString(row.CitizenID) {
+			bad(line, "citizen_id", "must be 12 digits (or 9 for an old identity card)")
+		} else if first, dup := seen[row.CitizenID]; dup {
+			bad(line, "citizen_id", "same person as line %d", first)
+		} else {
+			seen[row.CitizenID] = line
+		}
+		switch kind {
+		case Enrolments, Leads:
+			row.FullName, row.Phone, row.Commune, row.Village = f(1), f(2), f(3), f(4)
+			if row.FullName == "" || utf8.RuneCountInString(row.FullName) > 100 {
+				bad(line, "full_name", "must be 1 to 100 characters")
+			}
+			if !phoneRe.MatchString(row.Phone) {
+				bad(line, "phone", "must be 10 digits starting with 0")
+			}
+			ref.checkUnit(&row, bad)
+			group := f(5)
+			if kind == Enrolments {
+				row.Agent, group = f(5), f(6)
+				if c, ok := ref.Agents[row.Agent]; !ok {
+					bad(line, "agent_code", "unknown or inactive agent %q", row.Agent)
+				} else if row.Commune != "" && c != row.Commune && ref.Communes[row.Commune] != "" {
+					bad(line, "agent_code", "agent %s works in commune %s, not %s", row.Agent, c, row.Commune)
+				}
+				income, err := strconv.ParseInt(strings.ReplaceAll(f(7), "_", ""), 10, 64)
+				switch {
+				case err != nil:
+					bad(line, "monthly_income", "must be a whole number of VND")
+				case income < campaign.MinMonthlyIncome || income > campaign.MaxMonthlyIncome:
+					bad(line, "monthly_income", "%d VND is outside %d–%d VND", income, campaign.MinMonthlyIncome, campaign.MaxMonthlyIncome)
+				}
+				row.Income = income
+				row.SubsidyClass = f(8)
+				if _, ok := campaign.SubsidyPercent[row.SubsidyClass]; !ok {
+					bad(line, "subsidy_class", "must be poor, near_poor or other")
+				}
+				if row.PaymentMonths, err = campaign.PaymentMonths(f(9)); err != nil {
+					bad(line, "payment_mode", "%v", err)
+				}
+				row.On = ref.checkDate(line, "enrolled_on", f(10), bad)
+			}
+			row.Group = group
+			if !ref.Groups[group] {
+				bad(line, "target_group", "unknown target group %q", group)
+			}
+		case Outcomes:
+			row.Outcome = f(1)
+			if row.Outcome != "declined" && row.Outcome != "unreachable" {
+				bad(line, "outcome", "must be declined or unreachable")
+			}
+			row.On = ref.checkDate(line, "reported_on", f(2), bad)
+		}
+		if len(rej.Errors) == n {
+			rows = append(rows, row)
+		}
+	}
+	if len(rej.Errors) > 0 {
+		return nil, rej
+	}
+	if len(rows) == 0 {
+		bad(2, "", "the file has a header but no rows")
+		return nil, rej
+	}
+	return rows, nil
+}
+
+func trimBOM(rec []string) []string {
+	if len(rec) > 0 {
+		rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
+	}
+	return rec
+}
+
+func (ref *Reference) checkUnit(row *Row, bad func(int, string, string, ...any)) {
+	district, ok := ref.Communes[row.Commune]
+	switch {
+	case !ok:
+		bad(row.Line, "commune_code", "unknown commune %q", row.Commune)
+	case ref.District != "" && district != ref.District:
+		bad(row.Line, "commune_code", "commune %s is in district %s, not the event's district %s", row.Commune, district, ref.District)
+	}
+	if row.Village != "" && ref.Villages[row.Village] != row.Commune {
+		bad(row.Line, "village_code", "unknown village %q in commune %s", row.Village, row.Commune)
+	}
+}
+
+func (ref *Reference) checkDate(line int, field, s string, bad func(int, string, string, ...any)) time.Time {
+	d, err := time.Parse("2006-01-02", s)
+	switch {
+	case err != nil:
+		bad(line, field, "%q is not a date (YYYY-MM-DD)", s)
+	case d.Before(ref.PeriodStart) || d.After(ref.PeriodEnd):
+		bad(line, field, "%s is outside the campaign period %s..%s", s, ref.PeriodStart.Format("2006-01-02"), ref.PeriodEnd.Format("2006-01-02"))
+	}
+	return d
+}
