@@ -62,7 +62,7 @@ func apply[T any](ctx context.Context, a *Activities, e effect, fn func(tx pgx.T
 		return zero, fmt.Errorf("%s: begin: %w", e.action, err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // after Commit this is a no-op
-	if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock(hashtextextended($1, 0))`, wf+"\x00"+run+"\x00"+act); err != nil {
+	if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock(hashtextextended($1, 0))`, wf+"/"+run+"/"+act); err != nil {
 		return zero, fmt.Errorf("%s: lock: %w", e.action, err)
 	}
 	var stored []byte

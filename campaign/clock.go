@@ -22,11 +22,17 @@ func NewClock(periodStart time.Time, scale float64, launched time.Time) Clock {
 
 // CampaignTime is the campaign instant at the real instant t.
 func (c Clock) CampaignTime(t time.Time) time.Time {
+	if c.Scale == 1 {
+		return c.Start.Add(t.Sub(c.Epoch))
+	}
 	return c.Start.Add(time.Duration(float64(t.Sub(c.Epoch)) * c.Scale))
 }
 
 // RealTime is the real instant at which campaign time reaches t.
 func (c Clock) RealTime(t time.Time) time.Time {
+	if c.Scale == 1 {
+		return c.Epoch.Add(t.Sub(c.Start))
+	}
 	return c.Epoch.Add(time.Duration(float64(t.Sub(c.Start)) / c.Scale))
 }
 

@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -144,7 +145,7 @@ func (d Date) In(loc *time.Location) time.Time {
 func (d *Date) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseDate(n.Value)
 	if err != nil {
-		return err
+		return lineError(n, err)
 	}
 	*d = v
 	return nil
@@ -161,6 +162,12 @@ func (d *Date) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// lineError reports a bad scalar the way the YAML decoder reports its own errors: with the
+// line, and without stopping the decoder, so every bad value in a plan is listed at once.
+func lineError(n *yaml.Node, err error) error {
+	return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %v", n.Line, err)}}
+}
+
 // Duration is a campaign-time duration written as Go durations plus days: "30d", "12h", "90m".
 type Duration time.Duration
 
@@ -170,7 +177,7 @@ func ParseDuration(s string) (Duration, error) {
 	var days int64
 	if i := strings.IndexByte(s, 'd'); i > 0 {
 		n, err := strconv.ParseInt(s[:i], 10, 32)
-		if err != nil {
+		if err != nil || n < 0 || n > 100*366 {
 			return 0, fmt.Errorf("%q is not a duration (like 30d, 12h)", s)
 		}
 		days, s = n, s[i+1:]
@@ -198,7 +205,7 @@ func (d Duration) String() string {
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	v, err := ParseDuration(n.Value)
 	if err != nil {
-		return err
+		return lineError(n, err)
 	}
 	*d = v
 	return nil
@@ -286,7 +293,7 @@ func DecodePlan(name string, raw []byte) (Plan, error) {
 		return Plan{}, PlanErrors{{File: name, Msg: cleanYAMLError(err)}}
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
+	if err := dec.Decode(&extra); err != io.EOF {
 		return Plan{}, PlanErrors{{File: name, Msg: "more than one YAML document; a plan is one document"}}
 	}
 	return p, nil

@@ -38,10 +38,8 @@ func PaymentMonths(mode string) (int, error) {
 		n, _ := strconv.Atoi(strings.TrimSuffix(mode, "m"))
 		return n, nil
 	}
-	if y, ok := strings.CutSuffix(mode, "y"); ok {
-		if n, err := strconv.Atoi(y); err == nil && n >= 2 && n <= MaxAdvanceYears {
-			return n * 12, nil
-		}
+	if y, ok := strings.CutSuffix(mode, "y"); ok && len(y) == 1 && y[0] >= '2' && y[0] <= '0'+MaxAdvanceYears {
+		return int(y[0]-'0') * 12, nil
 	}
 	return 0, fmt.Errorf("must be one of %s", PaymentModes)
 }

@@ -85,7 +85,7 @@ func ExpandEvent(e EventSpec, loc *time.Location, districts []DistrictSpec, comm
 // rules, plus it must not already exist and must lie ahead of the campaign's clock.
 func CheckAddedEvent(e EventSpec, s CampaignSpec, existing map[string]bool, now time.Time) *EventProblem {
 	if !ValidEventID(e.ID) {
-		return &EventProblem{"id", "must be 1 to 63 lower-case letters, digits, '.', '_' or '-'"}
+		return &EventProblem{"id", "must be 1 to 63 lower-case letters, digits, '_' or '-'"}
 	}
 	if existing[e.ID] {
 		return &EventProblem{"id", fmt.Sprintf("event %q already exists", e.ID)}

@@ -152,16 +152,19 @@ func (f csvFile) read(fsys fs.FS, header []string, row func(line int, rec map[st
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				f.fail(pe.Line, "", pe.Err.Error())
-				continue
+				if errors.Is(pe.Err, csv.ErrFieldCount) {
+					continue
+				}
+				break
 			}
-			f.fail(line, "", err.Error())
+			f.fail(0, "", err.Error())
 			break
 		}
+		line, _ := r.FieldPos(0)
 		m := make(map[string]string, len(header))
 		for i, h := range header {
 			m[h] = strings.TrimSpace(rec[i])

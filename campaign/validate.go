@@ -14,8 +14,9 @@ const DefaultTimezone = "Asia/Ho_Chi_Minh"
 
 var (
 	campaignIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,62}$`)
-	eventIDRe    = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,62}$`)
-	groupCodeRe  = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+	// '.' is kept for the events a city-wide event expands into (<event>.<district>).
+	eventIDRe   = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	groupCodeRe = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 )
 
 // ValidCampaignID reports whether id can name a campaign (it becomes part of workflow IDs).
@@ -164,7 +165,7 @@ func ParsePlan(name string, raw []byte, fsys fs.FS) (*LoadedPlan, error) {
 		f := fmt.Sprintf("events[%d]", i)
 		switch {
 		case !eventIDRe.MatchString(e.ID):
-			bad(f+".id", "must be 1 to 63 lower-case letters, digits, '.', '_' or '-'")
+			bad(f+".id", "must be 1 to 63 lower-case letters, digits, '_' or '-'")
 		case eventIDs[e.ID]:
 			bad(f+".id", "duplicate event id %q", e.ID)
 		}
