@@ -11,23 +11,34 @@ import (
 	"drives/campaign"
 )
 
-// AddEventInput adds a coordinator's event to a running campaign.
+// AddEventInput adds a coordinator's event to a running campaign: one event, or a city-wide
+// event's share in every district.
 type AddEventInput struct {
-	CampaignID string         `json:"campaign_id"`
-	Event      campaign.Event `json:"event"`
-	Title      string         `json:"title"`
-	Expected   int            `json:"expected"`
-	By         string         `json:"by"`
+	CampaignID string           `json:"campaign_id"`
+	Events     []campaign.Event `json:"events"`
+	Title      string           `json:"title"`
+	Expected   int              `json:"expected"`
+	By         string           `json:"by"`
 }
 
 // AddEvent records an event added through an Update.
 func (a *Activities) AddEvent(ctx context.Context, in AddEventInput) (int, error) {
-	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "event.add", entity: "event", entityKey: in.Event.ID, actor: in.By,
-		detail: map[string]any{"kind": in.Event.Kind, "district": in.Event.District, "commune": in.Event.Commune, "at": in.Event.At}},
+	if len(in.Events) == 0 {
+		return 0, permanent(ErrInvalidState, "no event to add")
+	}
+	first := in.Events[0]
+	key := first.ID
+	if first.Parent != "" {
+		key = first.Parent
+	}
+	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "event.add", entity: "event", entityKey: key, actor: in.By,
+		detail: map[string]any{"kind": first.Kind, "events": len(in.Events), "district": first.District, "commune": first.Commune, "at": first.At}},
 		func(tx pgx.Tx) (int, error) {
 			var r eventRows
-			r.add(in.Event, in.Title, in.Expected)
-			return 1, r.insert(ctx, tx, in.CampaignID, "update")
+			for _, e := range in.Events {
+				r.add(e, in.Title, in.Expected)
+			}
+			return len(in.Events), r.insert(ctx, tx, in.CampaignID, "update")
 		})
 }
 
@@ -237,8 +248,8 @@ func (a *Activities) RecordEventResult(ctx context.Context, in EventResultInput)
 						select 1 from agents b where b.campaign_id = a.campaign_id and b.commune_code = a.commune_code
 						  and b.kind = 'agent' and b.status = 'active')))
 				insert into follow_ups (campaign_id, prospect_id, district_code, commune_code, agent_code, priority, opened_at, due_at, give_up_at)
-				select $1, l.id, l.district_code, l.commune_code, h.code, l.likelihood, $3,
-					$3 + $4 * interval '1 second', $3 + $5 * interval '1 second'
+				select $1, l.id, l.district_code, l.commune_code, h.code, l.likelihood, $3::timestamptz,
+					$3::timestamptz + $4::float8 * interval '1 second', $3::timestamptz + $5::float8 * interval '1 second'
 				from leads l join holders h on h.commune_code = l.commune_code and h.an = l.rn % h.n`,
 				in.CampaignID, req.BatchID, *heldAt, in.Policy.Deadline.Seconds(), in.Policy.GiveUp.Seconds())
 			if err != nil {

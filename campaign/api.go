@@ -208,7 +208,8 @@ type DistrictClosed struct {
 type Progress struct {
 	CampaignID      string             `json:"campaign_id"`
 	Status          string             `json:"status"`
-	CampaignTime    time.Time          `json:"campaign_time"`
+	CampaignTime    time.Time          `json:"campaign_time"` // as of the workflow's last task
+	Clock           Clock              `json:"clock"`
 	PeriodStart     time.Time          `json:"period_start"`
 	PeriodEnd       time.Time          `json:"period_end"`
 	Target          int                `json:"target"`

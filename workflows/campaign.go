@@ -46,6 +46,9 @@ type campaignDrive struct {
 	log log.Logger
 }
 
+// updateAttempts bounds the retries of an Update's activity (about four minutes of backoff).
+const updateAttempts = 12
+
 var batchIDRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
 
 func (c *campaignDrive) now(ctx workflow.Context) time.Time {
@@ -94,7 +97,7 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, campaign.QueryProgress, c.progress(ctx)); err != nil {
 		return err
 	}
-	actx := activityCtx(ctx, 2*time.Minute)
+	actx := activityCtx(ctx, 2*time.Minute, updateAttempts)
 	handlers := []struct {
 		name      string
 		handler   any
@@ -112,15 +115,19 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 				return nil, fmt.Errorf("event %q already exists", r.Event.ID)
 			}
 			events := campaign.ExpandEvent(r.Event, loc, c.st.Spec.Districts, communes)
+			// Claim the ID before blocking, so a second Update with it is refused.
+			known := len(c.st.Spec.Events)
 			c.st.Spec.Events = append(c.st.Spec.Events, events...)
 			c.st.EventsAdded++
+			if err := workflow.ExecuteActivity(actx, a.AddEvent, activities.AddEventInput{
+				CampaignID: c.in.CampaignID, Events: events, Title: r.Event.Title, Expected: r.Event.ExpectedAttendance, By: r.By,
+			}).Get(ctx, nil); err != nil {
+				c.st.Spec.Events = c.st.Spec.Events[:known]
+				c.st.EventsAdded--
+				return nil, err
+			}
 			var ids []string
 			for _, e := range events {
-				if err := workflow.ExecuteActivity(actx, a.AddEvent, activities.AddEventInput{
-					CampaignID: c.in.CampaignID, Event: e, Title: r.Event.Title, Expected: r.Event.ExpectedAttendance, By: r.By,
-				}).Get(ctx, nil); err != nil {
-					return ids, err
-				}
 				e := e
 				if err := c.signalDistrict(ctx, e.District, campaign.DistrictSteer{AddEvent: &e}); err != nil {
 					return ids, err
@@ -217,7 +224,7 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 		{campaign.UpdateRecordImport, func(ctx workflow.Context, r campaign.ImportRequest) (campaign.ImportResult, error) {
 			c.st.Batches[r.BatchID] = true
 			var res campaign.ImportResult
-			if err := workflow.ExecuteActivity(activityCtx(ctx, 10*time.Minute), a.MergeImport, activities.MergeInput{
+			if err := workflow.ExecuteActivity(activityCtx(ctx, 10*time.Minute, updateAttempts), a.MergeImport, activities.MergeInput{
 				CampaignID: c.in.CampaignID, BatchID: r.BatchID, By: r.By,
 			}).Get(ctx, &res); err != nil {
 				delete(c.st.Batches, r.BatchID)
@@ -327,7 +334,7 @@ func (c *campaignDrive) signalDistrict(ctx workflow.Context, district string, s 
 func (c *campaignDrive) progress(ctx workflow.Context) func() (campaign.Progress, error) {
 	return func() (campaign.Progress, error) {
 		p := campaign.Progress{
-			CampaignID: c.in.CampaignID, Status: c.st.Status, CampaignTime: c.now(ctx),
+			CampaignID: c.in.CampaignID, Status: c.st.Status, CampaignTime: c.now(ctx), Clock: c.st.Clock,
 			PeriodStart: c.st.Spec.PeriodStart, PeriodEnd: c.st.Spec.PeriodEnd,
 			Target: c.st.Spec.Target, PriorYear: c.st.Spec.PriorYear, Imports: c.st.Imports,
 			Events: len(c.st.Spec.Events), EventsAdded: c.st.EventsAdded, EventsCancelled: c.st.EventsCancelled,

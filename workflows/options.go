@@ -22,13 +22,21 @@ const DefaultHistoryLimit = 2500
 // worker registers the real struct.
 var a *activities.Activities
 
-func activityCtx(ctx workflow.Context, timeout time.Duration) workflow.Context {
+// activityCtx gives an activity its timeout and retries. Effects the drive cannot go on without
+// retry until they succeed (a database outage is waited out); an Update's activity (attempts
+// > 0) gives up after that many, so the coordinator waiting on it gets an answer.
+func activityCtx(ctx workflow.Context, timeout time.Duration, attempts ...int32) workflow.Context {
+	var max int32
+	if len(attempts) > 0 {
+		max = attempts[0]
+	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,
 			MaximumInterval:    30 * time.Second,
+			MaximumAttempts:    max,
 			NonRetryableErrorTypes: []string{
 				activities.ErrPlanChanged, activities.ErrNotFound, activities.ErrInvalidState, activities.ErrInvalidImport,
 			},

@@ -1,0 +1,583 @@
+// Command devstack starts, stops and reports the local services of the drives: the Temporal
+// dev server of the pinned CLI and a private PostgreSQL cluster (unless DATABASE_URL names
+// one). It keeps its state in .dev/ under the current directory, which the Makefile sets to
+// the repository root.
+//
+//	go run ./cmd/devstack up       start what is not running yet, write .dev/env
+//	go run ./cmd/devstack status   say what runs
+//	go run ./cmd/devstack down     stop what up started (and the worker of .dev/worker.pid)
+//
+// Environment: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), TEMPORAL_NAMESPACE
+// (enrolment-drives), TEMPORAL_CLI (.tools/bin/temporal), DATABASE_URL (use this database
+// and start none), PGPORT (port of the private cluster; default a free port).
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"drives/internal/devstack"
+)
+
+const (
+	devDir        = ".dev"
+	stateFile     = ".dev/state.json"
+	envFile       = ".dev/env"
+	lockFile      = ".dev/devstack.lock"
+	workerPIDFile = ".dev/worker.pid"
+	pgDataDir     = ".dev/pgdata"
+	pgLogFile     = ".dev/postgres.log"
+	temporalDB    = ".dev/temporal.db"
+	temporalLog   = ".dev/temporal.log"
+	defaultCLI    = ".tools/bin/temporal"
+
+	defaultTemporalPort   = 7233
+	defaultTemporalUIPort = 8233
+	defaultNamespace      = "enrolment-drives"
+	databaseName          = "drives"
+)
+
+// state is what up started, as .dev/state.json records it.
+type state struct {
+	Temporal *temporalState `json:"temporal,omitempty"`
+	Postgres *postgresState `json:"postgres,omitempty"`
+	// DatabaseURL is the database the worker uses: the private cluster's, or DATABASE_URL.
+	DatabaseURL string `json:"database_url,omitempty"`
+	// ExternalDatabase is true when DatabaseURL came from DATABASE_URL (nothing started).
+	ExternalDatabase bool      `json:"external_database,omitempty"`
+	UpdatedAt        time.Time `json:"updated_at"`
+}
+
+type temporalState struct {
+	PID       int       `json:"pid"`
+	IP        string    `json:"ip"`
+	Port      int       `json:"port"`
+	UIPort    int       `json:"ui_port"`
+	Namespace string    `json:"namespace"`
+	DBFile    string    `json:"db_file"`
+	LogFile   string    `json:"log_file"`
+	StartedAt time.Time `json:"started_at"`
+}
+
+func (t *temporalState) address() string { return fmt.Sprintf("%s:%d", t.IP, t.Port) }
+func (t *temporalState) ui() string      { return fmt.Sprintf("http://%s:%d", t.IP, t.UIPort) }
+
+// alive reports whether the recorded PID still is this dev server.
+func (t *temporalState) alive() bool {
+	return devstack.ProcessMatches(t.PID, "start-dev", "--port "+strconv.Itoa(t.Port))
+}
+
+type postgresState struct {
+	Dir      string `json:"dir"`
+	Port     int    `json:"port"`
+	Database string `json:"database"`
+	LogFile  string `json:"log_file"`
+	// StartedByUs: up ran pg_ctl start, or adopted a cluster already running in .dev/pgdata
+	// (Adopted); down stops it.
+	StartedByUs bool      `json:"started_by_us"`
+	Adopted     bool      `json:"adopted,omitempty"`
+	StartedAt   time.Time `json:"started_at"`
+}
+
+func main() {
+	if len(os.Args) != 2 {
+		usage()
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch os.Args[1] {
+	case "up":
+		err = withLock(func() error { return up(ctx) })
+	case "down":
+		err = withLock(func() error { return down(ctx) })
+	case "status":
+		err = status(ctx)
+	case "-h", "--help", "help":
+		usage()
+	default:
+		fmt.Fprintf(os.Stderr, "devstack: unknown command %q\n", os.Args[1])
+		usage()
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "devstack %s: %v\n", os.Args[1], err)
+		os.Exit(1)
+	}
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, `usage: go run ./cmd/devstack up|down|status   (from the repository root)
+
+  up      start the Temporal dev server and a private PostgreSQL (unless DATABASE_URL is set),
+          reusing those already running; write .dev/env
+  status  say what runs
+  down    stop what up started and the worker of .dev/worker.pid; data in .dev/ is kept
+
+env: TEMPORAL_PORT (7233) TEMPORAL_UI_PORT (8233) TEMPORAL_NAMESPACE (enrolment-drives)
+     TEMPORAL_CLI (.tools/bin/temporal) DATABASE_URL PGPORT`)
+	os.Exit(2)
+}
+
+// withLock serialises up and down between concurrent invocations.
+func withLock(f func() error) error {
+	if err := os.MkdirAll(devDir, 0o755); err != nil {
+		return err
+	}
+	// The postgres user must be able to traverse .dev to reach .dev/pgdata when we are root.
+	_ = os.Chmod(devDir, 0o755)
+	lf, err := os.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return err
+	}
+	defer lf.Close()
+	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		fmt.Println("waiting for another devstack command to finish…")
+		if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
+			return err
+		}
+	}
+	return f()
+}
+
+func up(ctx context.Context) error {
+	if _, err := os.Stat("go.mod"); err != nil {
+		return errors.New("run from the repository root (no go.mod here); `make up` does")
+	}
+	st, err := loadState()
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		st = &state{}
+	}
+	// Check what can be checked before starting anything.
+	if url := os.Getenv("DATABASE_URL"); url != "" {
+		if err := pingDB(ctx, url); err != nil {
+			return fmt.Errorf("DATABASE_URL is set but its database does not answer: %w", err)
+		}
+	}
+
+	if err := upTemporal(ctx, st); err != nil {
+		return err
+	}
+	if err := upPostgres(ctx, st); err != nil {
+		return err
+	}
+	if err := writeEnv(st); err != nil {
+		return err
+	}
+	fmt.Printf("\nWrote %s. Load it into your shell with:\n\n    . %s\n\n", envFile, envFile)
+	fmt.Printf("Temporal Web UI: %s/namespaces/%s/workflows\n", st.Temporal.ui(), st.Temporal.Namespace)
+	return nil
+}
+
+func upTemporal(ctx context.Context, st *state) error {
+	namespace := envOr("TEMPORAL_NAMESPACE", defaultNamespace)
+	if t := st.Temporal; t != nil && t.alive() {
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		err := devstack.WaitTemporal(wctx, t.address(), t.Namespace)
+		cancel()
+		if err == nil {
+			if namespace != t.Namespace {
+				nctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+				err := devstack.WaitTemporal(nctx, t.address(), namespace)
+				cancel()
+				if err != nil {
+					return fmt.Errorf("the running Temporal dev server (pid %d) was started for namespace %q, not %q: run `make stop` first, or unset TEMPORAL_NAMESPACE", t.PID, t.Namespace, namespace)
+				}
+				t.Namespace = namespace
+			}
+			warnIgnoredPort("TEMPORAL_PORT", t.Port)
+			warnIgnoredPort("TEMPORAL_UI_PORT", t.UIPort)
+			fmt.Printf("Temporal: reusing the running dev server (pid %d) on %s, namespace %s, Web UI %s\n",
+				t.PID, t.address(), t.Namespace, t.ui())
+			return nil
+		}
+		fmt.Printf("Temporal: recorded dev server (pid %d) does not answer (%v); restarting it\n", t.PID, err)
+		if err := devstack.StopPID(t.PID); err != nil {
+			return err
+		}
+	}
+	st.Temporal = nil
+
+	// A dev server on our database file that state.json does not know (an interrupted up).
+	if pids := devstack.FindProcesses("start-dev", absPath(temporalDB)); len(pids) > 0 {
+		for _, pid := range pids {
+			fmt.Printf("Temporal: stopping an unrecorded dev server (pid %d) that uses %s\n", pid, temporalDB)
+			if err := devstack.StopPID(pid); err != nil {
+				return err
+			}
+		}
+	}
+
+	cli := envOr("TEMPORAL_CLI", defaultCLI)
+	if _, err := os.Stat(cli); err != nil {
+		return fmt.Errorf("Temporal CLI not found at %s: run `make tools` to build it", cli)
+	}
+	port, err := envPort("TEMPORAL_PORT", defaultTemporalPort)
+	if err != nil {
+		return err
+	}
+	uiPort, err := envPort("TEMPORAL_UI_PORT", defaultTemporalUIPort)
+	if err != nil {
+		return err
+	}
+	if port == uiPort {
+		return fmt.Errorf("TEMPORAL_PORT and TEMPORAL_UI_PORT are both %d: choose two ports", port)
+	}
+	for _, p := range []struct {
+		name string
+		port int
+	}{{"TEMPORAL_PORT", port}, {"TEMPORAL_UI_PORT", uiPort}} {
+		if !devstack.PortFree("127.0.0.1", p.port) {
+			a, _ := devstack.FreePort()
+			b, _ := devstack.FreePort()
+			return fmt.Errorf("port %d (%s) is in use by another program, not by a dev server of ours: "+
+				"set TEMPORAL_PORT and TEMPORAL_UI_PORT to free ports, e.g.\n\n    TEMPORAL_PORT=%d TEMPORAL_UI_PORT=%d make demo\n",
+				p.port, p.name, a, b)
+		}
+	}
+
+	fmt.Printf("Temporal: starting the dev server on 127.0.0.1:%d (Web UI %d, namespace %s, state in %s)…\n",
+		port, uiPort, namespace, temporalDB)
+	began := time.Now()
+	t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
+		CLIPath: cli, IP: "127.0.0.1", Port: port, UIPort: uiPort,
+		DBFile: temporalDB, Namespace: namespace, LogFile: temporalLog,
+	})
+	if err != nil {
+		return err
+	}
+	st.Temporal = &temporalState{
+		PID: t.PID(), IP: "127.0.0.1", Port: t.Port(), UIPort: t.UIPort(), Namespace: namespace,
+		DBFile: temporalDB, LogFile: temporalLog, StartedAt: time.Now().UTC(),
+	}
+	if err := saveState(st); err != nil {
+		_ = t.Stop()
+		return err
+	}
+	fmt.Printf("Temporal: dev server (pid %d) ready on %s in %.1fs, log %s\n", t.PID(), t.Address(), time.Since(began).Seconds(), temporalLog)
+	for _, w := range t.Warnings() {
+		fmt.Printf("Temporal: warning: %s\n", w)
+	}
+	return nil
+}
+
+func upPostgres(ctx context.Context, st *state) error {
+	if url := os.Getenv("DATABASE_URL"); url != "" { // checked by up
+		st.DatabaseURL, st.ExternalDatabase = url, true
+		fmt.Println("PostgreSQL: using DATABASE_URL (nothing started)")
+		if p := st.Postgres; p != nil && p.StartedByUs {
+			if _, running := devstack.PostgresStatus(p.Dir); running {
+				fmt.Printf("PostgreSQL: note: the private cluster in %s still runs; `make stop` stops it\n", p.Dir)
+			}
+		}
+		return saveState(st)
+	}
+
+	var port int
+	if os.Getenv("PGPORT") != "" {
+		var err error
+		if port, err = envPort("PGPORT", 0); err != nil {
+			return err
+		}
+	}
+	began := time.Now()
+	pg, err := devstack.StartPostgres(ctx, devstack.PostgresOptions{
+		Dir: pgDataDir, Port: port, Database: databaseName, LogFile: pgLogFile,
+	})
+	if err != nil {
+		if _, running := devstack.PostgresStatus(pgDataDir); running {
+			return fmt.Errorf("%w (run `make stop` first to restart it on another port)", err)
+		}
+		return err
+	}
+	prev := st.Postgres
+	st.Postgres = &postgresState{
+		Dir: pgDataDir, Port: pg.Port(), Database: databaseName, LogFile: pgLogFile,
+		StartedByUs: true, Adopted: pg.Reused() && (prev == nil || !prev.StartedByUs),
+		StartedAt: time.Now().UTC(),
+	}
+	if pg.Reused() && prev != nil && prev.StartedByUs {
+		st.Postgres.StartedAt = prev.StartedAt
+	}
+	st.DatabaseURL, st.ExternalDatabase = pg.URL(), false
+	if err := saveState(st); err != nil {
+		return err
+	}
+	switch {
+	case pg.Reused() && st.Postgres.Adopted:
+		fmt.Printf("PostgreSQL: adopted the cluster already running in %s on 127.0.0.1:%d\n", pgDataDir, pg.Port())
+	case pg.Reused():
+		fmt.Printf("PostgreSQL: reusing the running private cluster in %s on 127.0.0.1:%d\n", pgDataDir, pg.Port())
+	default:
+		fmt.Printf("PostgreSQL: private cluster in %s ready on 127.0.0.1:%d in %.1fs, log %s\n",
+			pgDataDir, pg.Port(), time.Since(began).Seconds(), pgLogFile)
+	}
+	return nil
+}
+
+func down(ctx context.Context) error {
+	var errs []error
+	stopped := 0
+
+	if pid, ok := readPID(workerPIDFile); ok {
+		if devstack.ProcessMatches(pid, "worker") {
+			fmt.Printf("worker: stopping pid %d…\n", pid)
+			if err := devstack.StopPID(pid); err != nil {
+				errs = append(errs, fmt.Errorf("stop worker: %w", err))
+			} else {
+				stopped++
+			}
+		} else {
+			fmt.Printf("worker: pid %d from %s no longer runs\n", pid, workerPIDFile)
+		}
+		if len(errs) == 0 {
+			_ = os.Remove(workerPIDFile)
+		}
+	}
+
+	st, err := loadState()
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		fmt.Printf("nothing recorded in %s\n", stateFile)
+		st = &state{}
+	}
+
+	if t := st.Temporal; t != nil {
+		if t.alive() {
+			fmt.Printf("Temporal: stopping the dev server (pid %d)…\n", t.PID)
+			if err := devstack.StopPID(t.PID); err != nil {
+				errs = append(errs, fmt.Errorf("stop Temporal: %w", err))
+			} else {
+				stopped++
+			}
+		} else {
+			fmt.Printf("Temporal: the dev server (pid %d) no longer runs\n", t.PID)
+		}
+	}
+	// Leftovers of an interrupted up, which state.json could not record: they run from this
+	// repository's .dev/, so they are ours.
+	for _, pid := range devstack.FindProcesses("start-dev", absPath(temporalDB)) {
+		fmt.Printf("Temporal: stopping an unrecorded dev server (pid %d) that uses %s…\n", pid, temporalDB)
+		if err := devstack.StopPID(pid); err != nil {
+			errs = append(errs, fmt.Errorf("stop Temporal: %w", err))
+		} else {
+			stopped++
+		}
+	}
+
+	if p := st.Postgres; p != nil && p.StartedByUs {
+		if _, running := devstack.PostgresStatus(p.Dir); running {
+			fmt.Printf("PostgreSQL: stopping the private cluster in %s…\n", p.Dir)
+			if err := devstack.StopPostgresDir(ctx, p.Dir); err != nil {
+				errs = append(errs, err)
+			} else {
+				stopped++
+			}
+		} else {
+			fmt.Printf("PostgreSQL: the private cluster in %s no longer runs\n", p.Dir)
+		}
+	} else if _, running := devstack.PostgresStatus(pgDataDir); running {
+		fmt.Printf("PostgreSQL: stopping an unrecorded cluster running in %s…\n", pgDataDir)
+		if err := devstack.StopPostgresDir(ctx, pgDataDir); err != nil {
+			errs = append(errs, err)
+		} else {
+			stopped++
+		}
+	}
+
+	if len(errs) > 0 {
+		return errors.Join(errs...) // keep state.json so that down can be run again
+	}
+	for _, f := range []string{stateFile, envFile} {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	fmt.Printf("stopped %d process(es); data kept in %s/ (`make clean` removes it)\n", stopped, devDir)
+	return nil
+}
+
+func status(ctx context.Context) error {
+	st, err := loadState()
+	if err != nil {
+		return err
+	}
+	if st == nil {
+		fmt.Printf("nothing started (no %s)\n", stateFile)
+		st = &state{}
+	}
+	if t := st.Temporal; t != nil {
+		health := "not running"
+		if t.alive() {
+			cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			if err := devstack.WaitTemporal(cctx, t.address(), t.Namespace); err != nil {
+				health = fmt.Sprintf("running but not answering: %v", err)
+			} else {
+				health = "running, healthy"
+			}
+			cancel()
+		}
+		fmt.Printf("Temporal:   %s — pid %d, %s, namespace %s, Web UI %s, log %s\n",
+			health, t.PID, t.address(), t.Namespace, t.ui(), t.LogFile)
+		if ret, err := namespaceRetention(ctx, t); err == nil {
+			fmt.Printf("            retention of %s: %s\n", t.Namespace, days(ret))
+		}
+	}
+	if st.ExternalDatabase {
+		health := "answering"
+		if err := pingDB(ctx, st.DatabaseURL); err != nil {
+			health = fmt.Sprintf("not answering: %v", err)
+		}
+		fmt.Printf("PostgreSQL: external database from DATABASE_URL, %s\n", health)
+	}
+	if p := st.Postgres; p != nil {
+		if port, running := devstack.PostgresStatus(p.Dir); running {
+			fmt.Printf("PostgreSQL: private cluster running in %s on 127.0.0.1:%d, database %s, log %s\n", p.Dir, port, p.Database, p.LogFile)
+		} else {
+			fmt.Printf("PostgreSQL: private cluster in %s not running\n", p.Dir)
+		}
+	} else if port, running := devstack.PostgresStatus(pgDataDir); running {
+		fmt.Printf("PostgreSQL: an unrecorded cluster runs in %s on port %d (`make stop` stops it)\n", pgDataDir, port)
+	}
+	if pid, ok := readPID(workerPIDFile); ok {
+		if devstack.ProcessMatches(pid, "worker") {
+			fmt.Printf("worker:     running, pid %d, log .dev/worker.log\n", pid)
+		} else {
+			fmt.Printf("worker:     not running (stale pid %d in %s)\n", pid, workerPIDFile)
+		}
+	} else {
+		fmt.Println("worker:     not started (`make worker-start`)")
+	}
+	if _, err := os.Stat(envFile); err == nil && st.Temporal != nil {
+		fmt.Printf("environment: . %s\n", envFile)
+	}
+	return nil
+}
+
+func namespaceRetention(ctx context.Context, t *temporalState) (time.Duration, error) {
+	if !t.alive() {
+		return 0, errors.New("not running")
+	}
+	cctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return devstack.NamespaceRetention(cctx, t.address(), t.Namespace)
+}
+
+func days(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%d days", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+func loadState() (*state, error) {
+	b, err := os.ReadFile(stateFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st state
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("%s is damaged (%v): stop what it started by hand and remove it", stateFile, err)
+	}
+	return &st, nil
+}
+
+func saveState(st *state) error {
+	st.UpdatedAt = time.Now().UTC()
+	b, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := stateFile + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, stateFile)
+}
+
+func writeEnv(st *state) error {
+	var b strings.Builder
+	b.WriteString("# Written by `go run ./cmd/devstack up`; load with: . .dev/env\n")
+	for _, kv := range [][2]string{
+		{"TEMPORAL_ADDRESS", st.Temporal.address()},
+		{"TEMPORAL_NAMESPACE", st.Temporal.Namespace},
+		{"DATABASE_URL", st.DatabaseURL},
+		{"TEMPORAL_UI", st.Temporal.ui()},
+	} {
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+	}
+	return os.WriteFile(envFile, []byte(b.String()), 0o600)
+}
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+func pingDB(ctx context.Context, url string) error {
+	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(cctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	return conn.Ping(cctx)
+}
+
+func readPID(path string) (int, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return pid, err == nil && pid > 0
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envPort(name string, def int) (int, error) {
+	v := os.Getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	p, err := strconv.Atoi(v)
+	if err != nil || p <= 0 || p > 65535 {
+		return 0, fmt.Errorf("%s=%q is not a port number", name, v)
+	}
+	return p, nil
+}
+
+func warnIgnoredPort(name string, running int) {
+	if v := os.Getenv(name); v != "" && v != strconv.Itoa(running) {
+		fmt.Printf("Temporal: note: %s=%s ignored, the running server uses %d (`make stop` to change it)\n", name, v, running)
+	}
+}
+
+func absPath(p string) string {
+	a, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return a
+}

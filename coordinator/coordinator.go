@@ -1,0 +1,134 @@
+// Package coordinator is what a coordinator's tools do to a drive — launch it, read its
+// progress, steer it — through the campaign workflow's Updates and Queries only. The starter
+// CLI and the demo use it; nothing here writes behind the workflow's back except the plan
+// itself, which the workflow then reads (claim check).
+package coordinator
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"drives/campaign"
+)
+
+// Coordinator holds the connections a coordinator's commands use.
+type Coordinator struct {
+	DB       *pgxpool.Pool
+	Temporal client.Client
+}
+
+// AlreadyLaunchedError says a campaign has been launched before; Status is its workflow's.
+type AlreadyLaunchedError struct {
+	CampaignID string
+	Running    bool
+}
+
+func (e *AlreadyLaunchedError) Error() string {
+	if e.Running {
+		return fmt.Sprintf("campaign %s is already running (workflow %s); it is launched once", e.CampaignID, campaign.CampaignWorkflowID(e.CampaignID))
+	}
+	return fmt.Sprintf("campaign %s was launched before and has finished; give a new plan a new id", e.CampaignID)
+}
+
+// Launch stores a validated plan and starts its campaign workflow. A campaign is launched
+// once: a second launch of the same id returns *AlreadyLaunchedError and starts nothing; a
+// different plan under an id already stored is refused.
+func (c *Coordinator) Launch(ctx context.Context, lp *campaign.LoadedPlan) (client.WorkflowRun, error) {
+	p := lp.Plan
+	var storedHash string
+	err := c.DB.QueryRow(ctx, `select plan_hash from campaigns where id = $1`, p.ID).Scan(&storedHash)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		body, err := json.Marshal(lp)
+		if err != nil {
+			return nil, fmt.Errorf("encode plan: %w", err)
+		}
+		if _, err := c.DB.Exec(ctx, `
+			insert into campaigns (id, name, year, plan_hash, plan, prior_year_enrolled, period_start, period_end, timezone, clock_scale, workflow_id)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (id) do nothing`,
+			p.ID, p.Name, p.Period.Start.Y, lp.Hash, body, p.PriorYearEnrolled, p.Period.Start.String(), p.Period.End.String(),
+			p.Timezone, p.Clock.Scale, campaign.CampaignWorkflowID(p.ID)); err != nil {
+			return nil, fmt.Errorf("store plan: %w", err)
+		}
+	case err != nil:
+		return nil, fmt.Errorf("look up campaign %s: %w", p.ID, err)
+	case storedHash != lp.Hash:
+		return nil, fmt.Errorf("campaign %s already exists with a different plan (%.12s, this one is %.12s); a launched plan is not changed — give this plan a new id", p.ID, storedHash, lp.Hash)
+	}
+	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       campaign.CampaignWorkflowID(p.ID),
+		TaskQueue:                campaign.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Without this the SDK hands back the existing run as if it had started it.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			campaign.SearchCampaignID.ValueSet(p.ID), campaign.SearchUnitCode.ValueSet(campaign.CityWide)),
+	}, campaign.CampaignWorkflowName, campaign.CampaignInput{CampaignID: p.ID, PlanHash: lp.Hash})
+	if err != nil {
+		var started *serviceerror.WorkflowExecutionAlreadyStarted
+		if errors.As(err, &started) {
+			return nil, &AlreadyLaunchedError{CampaignID: p.ID, Running: c.Running(ctx, p.ID)}
+		}
+		return nil, fmt.Errorf("start campaign %s: %w", p.ID, err)
+	}
+	return run, nil
+}
+
+// Running says whether the campaign's workflow is running.
+func (c *Coordinator) Running(ctx context.Context, campaignID string) bool {
+	d, err := c.Temporal.DescribeWorkflowExecution(ctx, campaign.CampaignWorkflowID(campaignID), "")
+	return err == nil && d.WorkflowExecutionInfo.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING
+}
+
+// Progress asks the campaign workflow for its progress.
+func (c *Coordinator) Progress(ctx context.Context, campaignID string) (campaign.Progress, error) {
+	var p campaign.Progress
+	v, err := c.Temporal.QueryWorkflow(ctx, campaign.CampaignWorkflowID(campaignID), "", campaign.QueryProgress)
+	if err != nil {
+		return p, describe(campaignID, err)
+	}
+	return p, v.Get(&p)
+}
+
+// Update sends a coordinator's Update to the campaign and waits for its result. A request the
+// workflow's validator refuses comes back as an error saying why, and leaves no trace in the
+// workflow's history.
+func Update[T any](ctx context.Context, c *Coordinator, campaignID, name string, arg any) (T, error) {
+	var out T
+	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   campaign.CampaignWorkflowID(campaignID),
+		UpdateName:   name,
+		Args:         []any{arg},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return out, describe(campaignID, err)
+	}
+	if err := h.Get(ctx, &out); err != nil {
+		return out, describe(campaignID, err)
+	}
+	return out, nil
+}
+
+// describe turns Temporal's errors into a coordinator's words.
+func describe(campaignID string, err error) error {
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return fmt.Errorf("campaign %s is not running (no workflow %s)", campaignID, campaign.CampaignWorkflowID(campaignID))
+	}
+	var app *temporal.ApplicationError
+	if errors.As(err, &app) {
+		return fmt.Errorf("campaign %s refused: %s", campaignID, app.Message())
+	}
+	return err
+}

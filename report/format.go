@@ -1,0 +1,134 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"text/tabwriter"
+)
+
+// Write prints a report as a table, CSV or JSON. level picks the units a table lists.
+func Write(w io.Writer, r *Report, format, level string) error {
+	switch level {
+	case "district", "commune", "village", "all":
+	default:
+		return fmt.Errorf("--level: %q is not district, commune, village or all", level)
+	}
+	switch format {
+	case "table":
+		return writeTable(w, r, level)
+	case "csv":
+		return writeCSV(w, r)
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	default:
+		return fmt.Errorf("--format: %q is not table, csv or json", format)
+	}
+}
+
+func writeTable(w io.Writer, r *Report, level string) error {
+	kind := "live report"
+	if r.Final {
+		kind = "final report"
+	}
+	fmt.Fprintf(w, "%s — %s (%s, %s)\n", r.CampaignID, r.Name, r.Status, kind)
+	fmt.Fprintf(w, "  enrolled %d of a target of %d: %.2f%% of plan\n", r.Enrolled, r.Target, r.AttainmentPct)
+	fmt.Fprintf(w, "  prior year %d: growth %+d people (%+.2f%%)\n", r.PriorYear, r.Growth, r.GrowthPct)
+	fmt.Fprintf(w, "  events: %d held, %d planned, %d cancelled; attendance %d, leads %d\n",
+		r.Events.Held, r.Events.Planned, r.Events.Cancelled, r.Events.Attendance, r.Events.Leads)
+	f := r.FollowUps
+	fmt.Fprintf(w, "  follow-ups: %d — %d enrolled, %d declined, %d unreachable, %d open; %d escalated\n\n",
+		f.Total, f.Enrolled, f.Declined, f.Unreachable, f.Open, f.Escalated)
+
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "level\tcode\tname\ttarget\tenrolled\t% of plan\t")
+	for _, u := range r.Units {
+		if level == "all" || u.Level == level {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.2f\t\n", u.Level, u.Code, u.Name, u.Target, u.Enrolled, u.Pct)
+		}
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "target group\tlikelihood\tleads\tenrolled from leads\tconversion %\tdeclined\tunreachable\tall enrolled\tshare %\t")
+	for _, g := range r.Groups {
+		fmt.Fprintf(tw, "%s\t%.2f\t%d\t%d\t%.2f\t%d\t%d\t%d\t%.2f\t\n",
+			g.Code, g.Likelihood, g.Leads, g.LeadsEnrolled, g.ConversionPct, g.Declined, g.Unreachable, g.Enrolled, g.SharePct)
+	}
+	tw.Flush()
+	fmt.Fprintln(w)
+	// Agents: the ten furthest behind and the ten furthest ahead would hide the rest; a table
+	// lists them all only when asked for every level.
+	if level == "all" {
+		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "agent\tcommune\tkind\tstatus\tquota\tenrolled\t% of quota\topen follow-ups\tescalated\t")
+		for _, a := range r.Agents {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%.2f\t%d\t%d\t\n", a.Code, a.Commune, a.Kind, a.Status, a.Quota, a.Enrolled, a.Pct, a.FollowUpsOpen, a.Escalated)
+		}
+		return tw.Flush()
+	}
+	var met int
+	for _, a := range r.Agents {
+		if a.Enrolled >= a.Quota {
+			met++
+		}
+	}
+	fmt.Fprintf(w, "agents and staff: %d, of whom %d met their quota (--level all lists each; --format csv has every line)\n", len(r.Agents), met)
+	return nil
+}
+
+func writeCSV(w io.Writer, r *Report) error {
+	cw := csv.NewWriter(w)
+	itoa, ftoa := strconv.Itoa, func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
+	_ = cw.Write([]string{"section", "level", "code", "name", "parent", "target", "enrolled", "pct", "leads", "declined", "unreachable", "open", "escalated"})
+	_ = cw.Write([]string{"city", "city", r.CampaignID, r.Name, "", itoa(r.Target), itoa(r.Enrolled), ftoa(r.AttainmentPct), itoa(r.Events.Leads),
+		itoa(r.FollowUps.Declined), itoa(r.FollowUps.Unreachable), itoa(r.FollowUps.Open), itoa(r.FollowUps.Escalated)})
+	_ = cw.Write([]string{"growth", "city", r.CampaignID, "prior year " + itoa(r.PriorYear), "", itoa(r.PriorYear), itoa(r.Growth), ftoa(r.GrowthPct), "", "", "", "", ""})
+	for _, u := range r.Units {
+		_ = cw.Write([]string{"unit", u.Level, u.Code, u.Name, u.Parent, itoa(u.Target), itoa(u.Enrolled), ftoa(u.Pct), "", "", "", "", ""})
+	}
+	for _, g := range r.Groups {
+		_ = cw.Write([]string{"group", "group", g.Code, g.Name, "", "", itoa(g.Enrolled), ftoa(g.ConversionPct), itoa(g.Leads), itoa(g.Declined), itoa(g.Unreachable), "", ""})
+	}
+	for _, a := range r.Agents {
+		_ = cw.Write([]string{"agent", a.Kind, a.Code, "", a.Commune, itoa(a.Quota), itoa(a.Enrolled), ftoa(a.Pct), "", "", "", itoa(a.FollowUpsOpen), itoa(a.Escalated)})
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// WriteUnit prints one unit and what lies below it: a district's communes, or a commune's
+// villages and agents.
+func WriteUnit(w io.Writer, r *Report, code string) error {
+	var self *UnitLine
+	for i := range r.Units {
+		if r.Units[i].Code == code {
+			self = &r.Units[i]
+		}
+	}
+	if self == nil {
+		return fmt.Errorf("--unit: campaign %s has no unit %q", r.CampaignID, code)
+	}
+	fmt.Fprintf(w, "%s %s %s: target %d, enrolled %d (%.2f%%)\n", self.Level, self.Code, self.Name, self.Target, self.Enrolled, self.Pct)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "level\tcode\tname\ttarget\tenrolled\t%\t")
+	for _, u := range r.Units {
+		if u.Parent == code {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%.2f\t\n", u.Level, u.Code, u.Name, u.Target, u.Enrolled, u.Pct)
+		}
+	}
+	if self.Level == "commune" {
+		fmt.Fprintln(tw, "\t\t\t\t\t\t")
+		fmt.Fprintln(tw, "agent\tkind\tstatus\tquota\tenrolled\topen follow-ups\t")
+		for _, a := range r.Agents {
+			if a.Commune == code {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t\n", a.Code, a.Kind, a.Status, a.Quota, a.Enrolled, a.FollowUpsOpen)
+			}
+		}
+	}
+	return tw.Flush()
+}

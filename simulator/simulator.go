@@ -1,0 +1,415 @@
+// Package simulator plays the field for a demo: the people who come to events, the agents who
+// follow them up, and the participants who enrol, decline or cannot be reached. It is seeded and
+// deterministic — who enrols, declines or goes silent, and when, depends only on the seed and
+// the people's synthetic IDs — and it acts only through the public paths a real office uses:
+// event results, enrolment and outcome imports (package imports), which reach the campaign
+// through its Updates. It reads the database as an agent's app would (held events, open
+// follow-ups) and never writes to it directly. Production never runs this code.
+package simulator
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.yaml.in/yaml/v3"
+
+	"drives/campaign"
+	"drives/imports"
+)
+
+// Config is the field's behaviour. Every rate is a probability in [0, 1].
+type Config struct {
+	Seed uint64 `yaml:"seed"`
+	// Attendance at an event as a share of its expected attendance.
+	AttendanceMin float64 `yaml:"attendance_min"`
+	AttendanceMax float64 `yaml:"attendance_max"`
+	// LeadShare of attendees leave their contact and become leads.
+	LeadShare float64 `yaml:"lead_share"`
+	// Conversion of a lead into an enrolment, by target group.
+	Conversion map[string]float64 `yaml:"conversion"`
+	// DeclineShare of the leads who do not enrol say no; the rest go silent and are given up
+	// as unreachable by the follow-up policy.
+	DeclineShare float64 `yaml:"decline_share"`
+	// A lead answers between ResponseMinDays and ResponseMaxDays after the event.
+	ResponseMinDays int `yaml:"response_min_days"`
+	ResponseMaxDays int `yaml:"response_max_days"`
+	// WalkInShare of each commune's quota is enrolled by its agents door to door over the year,
+	// outside any event.
+	WalkInShare float64 `yaml:"walk_in_share"`
+	// Tick is how often (real time) the field acts.
+	Tick time.Duration `yaml:"tick"`
+}
+
+// LoadConfig reads a simulator config strictly.
+func LoadConfig(path string) (Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, errors.Unwrap(err))
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("%s: %v", path, err)
+	}
+	if c.Tick <= 0 {
+		c.Tick = time.Second
+	}
+	if c.ResponseMaxDays < c.ResponseMinDays {
+		return Config{}, fmt.Errorf("%s: response_max_days is below response_min_days", path)
+	}
+	return c, nil
+}
+
+// Field is a running simulation of one campaign.
+type Field struct {
+	Config     Config
+	CampaignID string
+	Importer   *imports.Importer
+	Log        *slog.Logger
+
+	clock    campaign.Clock
+	loc      *time.Location
+	acted    map[string]bool // citizen IDs whose outcome was played
+	walkIns  map[string]int  // commune -> walk-ins enrolled so far
+	quotas   map[string]int
+	agents   map[string][]string // commune -> active collection agents
+	villages map[string][]string
+	groups   []string
+	period   [2]time.Time
+}
+
+// Stats counts what the field did.
+type Stats struct {
+	EventsReported int
+	Leads          int
+	Enrolled       int
+	Declined       int
+}
+
+// Run plays the field until the campaign closes or ctx ends.
+func (f *Field) Run(ctx context.Context) (Stats, error) {
+	var st Stats
+	f.acted, f.walkIns = map[string]bool{}, map[string]int{}
+	t := time.NewTicker(f.Config.Tick)
+	defer t.Stop()
+	for {
+		status, err := f.load(ctx)
+		if err != nil {
+			return st, err
+		}
+		if status == campaign.StatusClosed || status == campaign.StatusCancelled {
+			return st, nil
+		}
+		if status == campaign.StatusRunning && !f.clock.Start.IsZero() {
+			if err := f.step(ctx, &st); err != nil && ctx.Err() == nil {
+				f.Log.Warn("field step failed; trying again next tick", "error", err)
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return st, nil
+		case <-t.C:
+		}
+	}
+}
+
+// load reads the campaign's clock and status, and once its roster.
+func (f *Field) load(ctx context.Context) (string, error) {
+	db := f.Importer.DB
+	var status, tz string
+	var epoch, start *time.Time
+	var scale float64
+	err := db.QueryRow(ctx, `select status, timezone, clock_epoch, clock_start, clock_scale, period_start, period_end from campaigns where id = $1`,
+		f.CampaignID).Scan(&status, &tz, &epoch, &start, &scale, &f.period[0], &f.period[1])
+	if err != nil {
+		return "", fmt.Errorf("read campaign %s: %w", f.CampaignID, err)
+	}
+	if epoch == nil || f.quotas != nil {
+		if epoch != nil {
+			f.clock = campaign.Clock{Epoch: *epoch, Start: *start, Scale: scale}
+		}
+		return status, nil
+	}
+	f.clock = campaign.Clock{Epoch: *epoch, Start: *start, Scale: scale}
+	if f.loc, err = time.LoadLocation(tz); err != nil {
+		return "", err
+	}
+	f.quotas, f.agents, f.villages = map[string]int{}, map[string][]string{}, map[string][]string{}
+	rows, _ := db.Query(ctx, `select code, target from quotas where campaign_id = $1 and level = 'commune'`, f.CampaignID)
+	var code, parent string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&code, &n}, func() error { f.quotas[code] = n; return nil }); err != nil {
+		return "", err
+	}
+	rows, _ = db.Query(ctx, `select code, commune_code from agents where campaign_id = $1 and kind = 'agent' and status = 'active' order by code`, f.CampaignID)
+	if _, err := pgx.ForEachRow(rows, []any{&code, &parent}, func() error { f.agents[parent] = append(f.agents[parent], code); return nil }); err != nil {
+		return "", err
+	}
+	rows, _ = db.Query(ctx, `select code, parent_code from units where campaign_id = $1 and level = 'village' order by code`, f.CampaignID)
+	if _, err := pgx.ForEachRow(rows, []any{&code, &parent}, func() error { f.villages[parent] = append(f.villages[parent], code); return nil }); err != nil {
+		return "", err
+	}
+	rows, _ = db.Query(ctx, `select code from target_groups where campaign_id = $1 order by likelihood desc, code`, f.CampaignID)
+	if f.groups, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		return "", err
+	}
+	return status, nil
+}
+
+// u is a deterministic uniform number in [0, 1) from the seed and the given keys.
+func (f *Field) u(keys ...string) float64 {
+	h := fnv.New64a()
+	var b [8]byte
+	binary.LittleEndian.PutUint64(b[:], f.Config.Seed)
+	h.Write(b[:])
+	for _, k := range keys {
+		h.Write([]byte(k))
+		h.Write([]byte{0})
+	}
+	return float64(h.Sum64()>>11) / (1 << 53)
+}
+
+func (f *Field) pick(list []string, keys ...string) string {
+	if len(list) == 0 {
+		return ""
+	}
+	return list[int(f.u(keys...)*float64(len(list)))]
+}
+
+// person is a synthetic participant: a citizen ID, a name and a phone derived from a key.
+func (f *Field) person(key string) (id, name, phone string) {
+	id = fmt.Sprintf("001%09d", int(f.u(key, "id")*1e9))
+	name = fmt.Sprintf("%s %s %s", f.pick(familyNames, key, "family"), f.pick(middleNames, key, "middle"), f.pick(givenNames, key, "given"))
+	phone = fmt.Sprintf("09%08d", int(f.u(key, "phone")*1e8))
+	return id, name, phone
+}
+
+func (f *Field) step(ctx context.Context, st *Stats) error {
+	now := f.clock.CampaignTime(time.Now())
+	if err := f.reportEvents(ctx, st); err != nil {
+		return err
+	}
+	return f.playOutcomes(ctx, now, st)
+}
+
+// reportEvents records the results of every held event that has none yet.
+func (f *Field) reportEvents(ctx context.Context, st *Stats) error {
+	type held struct {
+		id, district string
+		commune      *string
+		groups       []string
+		expected     int
+	}
+	rows, _ := f.Importer.DB.Query(ctx, `
+		select id, district_code, commune_code, groups, expected_attendance from events
+		where campaign_id = $1 and status = 'held' and results_batch is null order by scheduled_at, id`, f.CampaignID)
+	var events []held
+	var h held
+	if _, err := pgx.ForEachRow(rows, []any{&h.id, &h.district, &h.commune, &h.groups, &h.expected}, func() error {
+		events = append(events, h)
+		return nil
+	}); err != nil {
+		return err
+	}
+	var communesOf map[string][]string
+	for _, e := range events {
+		if communesOf == nil {
+			communesOf = map[string][]string{}
+			crow, _ := f.Importer.DB.Query(ctx, `select code, parent_code from units where campaign_id = $1 and level = 'commune' order by code`, f.CampaignID)
+			var c, d string
+			if _, err := pgx.ForEachRow(crow, []any{&c, &d}, func() error { communesOf[d] = append(communesOf[d], c); return nil }); err != nil {
+				return err
+			}
+		}
+		factor := f.Config.AttendanceMin + f.u(e.id, "attendance")*(f.Config.AttendanceMax-f.Config.AttendanceMin)
+		attendance := int(math.Round(float64(e.expected) * factor))
+		leads := int(math.Round(float64(attendance) * f.Config.LeadShare))
+		var buf bytes.Buffer
+		w := csv.NewWriter(&buf)
+		_ = w.Write(imports.Headers[imports.Leads])
+		seen := map[string]bool{}
+		for i := 0; i < leads; i++ {
+			key := e.id + "#" + strconv.Itoa(i)
+			id, name, phone := f.person(key)
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			commune := f.pick(communesOf[e.district], key, "commune")
+			if e.commune != nil {
+				commune = *e.commune
+			}
+			_ = w.Write([]string{id, name, phone, commune, f.pick(f.villages[commune], key, "village"), f.pick(e.groups, key, "group")})
+		}
+		w.Flush()
+		if len(seen) == 0 {
+			continue
+		}
+		res, err := f.Importer.EventResults(ctx, f.CampaignID, e.id, attendance, "field-"+e.id+".csv", buf.Bytes(), "field-simulator")
+		if err != nil {
+			return fmt.Errorf("event %s results: %w", e.id, err)
+		}
+		st.EventsReported++
+		st.Leads += res.New
+	}
+	return nil
+}
+
+type lead struct {
+	citizen, name, phone, commune, group, agent string
+	village                                     *string
+	opened                                      time.Time
+}
+
+// playOutcomes enrols or declines the leads whose answer has come, and enrols the walk-ins
+// agents find door to door, in one enrolment file and one outcome file a tick.
+func (f *Field) playOutcomes(ctx context.Context, now time.Time, st *Stats) error {
+	rows, _ := f.Importer.DB.Query(ctx, `
+		select p.citizen_id, p.full_name, p.phone, p.commune_code, p.village_code, p.target_group, fu.agent_code, fu.opened_at
+		from follow_ups fu join prospects p on p.id = fu.prospect_id
+		where fu.campaign_id = $1 and fu.status = 'open' order by fu.id`, f.CampaignID)
+	var l lead
+	var enrol, decline []lead
+	var enrolOn = map[string]time.Time{}
+	if _, err := pgx.ForEachRow(rows, []any{&l.citizen, &l.name, &l.phone, &l.commune, &l.village, &l.group, &l.agent, &l.opened}, func() error {
+		if f.acted[l.citizen] {
+			return nil
+		}
+		days := f.Config.ResponseMinDays + int(f.u(l.citizen, "response")*float64(f.Config.ResponseMaxDays-f.Config.ResponseMinDays+1))
+		at := l.opened.Add(time.Duration(days) * 24 * time.Hour)
+		if at.After(now) {
+			return nil
+		}
+		switch r := f.u(l.citizen, "outcome"); {
+		case r < f.Config.Conversion[l.group]:
+			enrol = append(enrol, l)
+			enrolOn[l.citizen] = at
+		case f.u(l.citizen, "decline") < f.Config.DeclineShare:
+			decline = append(decline, l)
+			enrolOn[l.citizen] = at
+		default:
+			f.acted[l.citizen] = true // goes silent: the follow-up policy gives up on them
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	_ = w.Write(imports.Headers[imports.Enrolments])
+	seen := map[string]bool{}
+	n := 0
+	day := func(t time.Time) string {
+		if t.Before(f.period[0]) {
+			t = f.period[0]
+		}
+		d := t.In(f.loc).Format("2006-01-02")
+		if last := f.period[1].Format("2006-01-02"); d > last {
+			d = last
+		}
+		return d
+	}
+	for _, l := range enrol {
+		seen[l.citizen] = true
+		v := ""
+		if l.village != nil {
+			v = *l.village
+		}
+		_ = w.Write(f.enrolment(l.citizen, l.name, l.phone, l.commune, v, l.agent, l.group, day(enrolOn[l.citizen])))
+		n++
+	}
+	// Walk-ins: by campaign time now, each commune has enrolled its share of the year's walk-ins.
+	frac := now.Sub(f.clock.Start).Seconds() / f.period[1].AddDate(0, 0, 1).Sub(f.period[0]).Seconds()
+	frac = math.Max(0, math.Min(1, frac))
+	communes := make([]string, 0, len(f.quotas))
+	for c := range f.quotas {
+		communes = append(communes, c)
+	}
+	sort.Strings(communes)
+	before := map[string]int{}
+	for _, c := range communes {
+		due := int(float64(f.quotas[c]) * f.Config.WalkInShare * frac)
+		for i := f.walkIns[c]; i < due && len(f.agents[c]) > 0; i++ {
+			key := "walk-in:" + c + "#" + strconv.Itoa(i)
+			id, name, phone := f.person(key)
+			if seen[id] {
+				continue
+			}
+			seen[id] = true
+			agent := f.agents[c][i%len(f.agents[c])]
+			_ = w.Write(f.enrolment(id, name, phone, c, f.pick(f.villages[c], key, "village"), agent, f.pick(f.groups, key, "group"), day(now)))
+			n++
+		}
+		if due > f.walkIns[c] {
+			before[c] = f.walkIns[c]
+			f.walkIns[c] = due
+		}
+	}
+	w.Flush()
+	if n > 0 {
+		res, err := f.Importer.Enrolments(ctx, f.CampaignID, imports.Enrolments, "field-enrolments.csv", buf.Bytes(), "field-simulator")
+		if err != nil {
+			for c, n := range before {
+				f.walkIns[c] = n // try them again next tick
+			}
+			return fmt.Errorf("enrolments: %w", err)
+		}
+		st.Enrolled += res.New
+		for _, l := range enrol {
+			f.acted[l.citizen] = true
+		}
+	}
+	if len(decline) > 0 {
+		buf.Reset()
+		w := csv.NewWriter(&buf)
+		_ = w.Write(imports.Headers[imports.Outcomes])
+		for _, l := range decline {
+			_ = w.Write([]string{l.citizen, "declined", day(enrolOn[l.citizen])})
+		}
+		w.Flush()
+		res, err := f.Importer.Enrolments(ctx, f.CampaignID, imports.Outcomes, "field-outcomes.csv", buf.Bytes(), "field-simulator")
+		if err != nil {
+			return fmt.Errorf("outcomes: %w", err)
+		}
+		st.Declined += res.New
+		for _, l := range decline {
+			f.acted[l.citizen] = true
+		}
+	}
+	return nil
+}
+
+// enrolment is one line of an enrolment file; income, subsidy class and payment mode are drawn
+// from the person's key.
+func (f *Field) enrolment(id, name, phone, commune, village, agent, group, on string) []string {
+	income := campaign.MinMonthlyIncome + int64(f.u(id, "income")*f.u(id, "income2")*4_000_000)/50_000*50_000
+	class := "other"
+	switch r := f.u(id, "class"); {
+	case r < 0.08:
+		class = "poor"
+	case r < 0.18:
+		class = "near_poor"
+	}
+	mode := []string{"monthly", "3m", "6m", "12m", "12m", "2y"}[int(f.u(id, "mode")*6)]
+	return []string{id, name, phone, commune, village, agent, group, strconv.FormatInt(income, 10), class, mode, on}
+}
+
+var (
+	familyNames = []string{"Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"}
+	middleNames = []string{"Văn", "Thị", "Hữu", "Đức", "Minh", "Thu", "Ngọc", "Quang", "Thanh", "Xuân", "Hồng", "Kim"}
+	givenNames  = []string{"An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hiếu", "Hoa", "Hùng", "Hương", "Lan", "Linh", "Long", "Mai", "Nam", "Nga", "Phong", "Phương", "Quân", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Việt", "Yến"}
+)

@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"drives/campaign"
+	"drives/coordinator"
+	"drives/imports"
+	"drives/internal/config"
+	"drives/report"
+)
+
+// env connects lazily, so `--help` and argument errors need no services.
+type env struct {
+	by *string
+	db *pgxpool.Pool
+	tc client.Client
+}
+
+func (e *env) connect(ctx context.Context, temporal bool) error {
+	if e.db == nil {
+		db, err := config.Pool(ctx)
+		if err != nil {
+			return err
+		}
+		e.db = db
+	}
+	if temporal && e.tc == nil {
+		tc, err := config.Temporal(ctx, nil)
+		if err != nil {
+			return err
+		}
+		e.tc = tc
+	}
+	return nil
+}
+
+func (e *env) coordinator(ctx context.Context) (*coordinator.Coordinator, error) {
+	if err := e.connect(ctx, true); err != nil {
+		return nil, err
+	}
+	return &coordinator.Coordinator{DB: e.db, Temporal: e.tc}, nil
+}
+
+func (e *env) importer(ctx context.Context) (*imports.Importer, error) {
+	if err := e.connect(ctx, true); err != nil {
+		return nil, err
+	}
+	return &imports.Importer{DB: e.db, Temporal: e.tc}, nil
+}
+
+func campaignArg(args []string) (string, error) {
+	if !campaign.ValidCampaignID(args[0]) {
+		return "", fmt.Errorf("campaign %q: not a campaign id (lower-case letters, digits and '-')", args[0])
+	}
+	return args[0], nil
+}
+
+func launchCommand(e *env) *cobra.Command {
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "launch <plan.yaml>",
+		Short: "Validate a plan and launch its campaign (once)",
+		Long: `Validates the plan and the files it names; on any problem prints every one (file and
+field) and writes nothing. A valid plan is stored and its CampaignWorkflow started; the same
+campaign is never launched twice.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			lp, err := campaign.LoadPlan(args[0])
+			if err != nil {
+				return err
+			}
+			co, err := e.coordinator(cmd.Context())
+			if err != nil {
+				return err
+			}
+			run, err := co.Launch(cmd.Context(), lp)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "launched campaign %s: target %d participants (workflow %s, run %s)\n",
+				lp.Plan.ID, lp.CityTarget(), run.GetID(), run.GetRunID())
+			if !wait {
+				return nil
+			}
+			var res campaign.CloseResult
+			if err := run.Get(cmd.Context(), &res); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "campaign %s %s: enrolled %d of %d\n", res.CampaignID, res.Status, res.Enrolled, res.Target)
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait until the campaign closes")
+	return cmd
+}
+
+func statusCommand(e *env) *cobra.Command {
+	var unit string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "status <campaign>",
+		Short: "Show target, enrolled and % by district (--unit CODE to go deeper)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := campaignArg(args)
+			if err != nil {
+				return err
+			}
+			co, err := e.coordinator(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if unit != "" {
+				r, err := report.Build(cmd.Context(), co.DB, id)
+				if err != nil {
+					return err
+				}
+				return report.WriteUnit(out, r, unit)
+			}
+			p, err := co.Progress(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return json.NewEncoder(out).Encode(p)
+			}
+			writeProgress(out, p, true)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&unit, "unit", "", "a district or commune code: its communes or villages and agents")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the progress as JSON")
+	return cmd
+}
+
+func writeProgress(w interface{ Write([]byte) (int, error) }, p campaign.Progress, districts bool) {
+	now := p.CampaignTime
+	if p.Status == campaign.StatusRunning && p.Clock.Scale > 0 {
+		now = p.Clock.CampaignTime(time.Now())
+		if now.After(p.PeriodEnd) {
+			now = p.PeriodEnd
+		}
+	}
+	fmt.Fprintf(w, "%s  %-9s  campaign date %s  enrolled %d of %d (%.1f%%)  imports %d  districts closed %d/%d\n",
+		p.CampaignID, p.Status, now.Format("2006-01-02"), p.Enrolled, p.Target, pctOf(p.Enrolled, p.Target),
+		p.Imports, p.DistrictsClosed, len(p.Districts))
+	if !districts {
+		return
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "district\tname\ttarget\tenrolled\t%\tclosed\t")
+	for _, d := range p.Districts {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%v\t\n", d.Code, d.Name, d.Target, d.Enrolled, pctOf(d.Enrolled, d.Target), d.Closed)
+	}
+	tw.Flush()
+}
+
+func pctOf(n, of int) float64 {
+	if of == 0 {
+		return 0
+	}
+	return 100 * float64(n) / float64(of)
+}
+
+func readFile(path string) (string, []byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return "", nil, fmt.Errorf("%s: %w", path, errors.Unwrap(err))
+	}
+	return filepath.Base(path), data, nil
+}
+
+func importCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "import <campaign> <enrolments.csv>",
+		Short: "Import enrolments (idempotent; a file with any bad line is refused whole)",
+		Long: `Imports a CSV of enrolments with the header
+  ` + strings.Join(imports.Headers[imports.Enrolments], ",") + `
+Every line is checked (2021 rules: income 700,000–29,800,000 VND, subsidy class poor|near_poor|other,
+payment mode ` + campaign.PaymentModes + `; known commune, village, agent and target group; a date
+within the period; no person twice). A file with any bad line is refused whole, every bad line
+listed, and nothing is written. A good file is merged by the campaign: people already enrolled
+count as duplicates, so importing the same file again adds nothing.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runImport(cmd, e, args, imports.Enrolments)
+		},
+	}
+}
+
+func outcomesCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "outcomes <campaign> <outcomes.csv>",
+		Short: "Record follow-up outcomes (declined, unreachable) reported by agents",
+		Long: `Imports a CSV with the header
+  ` + strings.Join(imports.Headers[imports.Outcomes], ",") + `
+Each line closes the open follow-up of a lead as declined or unreachable. Every citizen ID must
+be a lead of the campaign. A file with any bad line is refused whole.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runImport(cmd, e, args, imports.Outcomes)
+		},
+	}
+}
+
+func runImport(cmd *cobra.Command, e *env, args []string, kind imports.Kind) error {
+	id, err := campaignArg(args)
+	if err != nil {
+		return err
+	}
+	name, data, err := readFile(args[1])
+	if err != nil {
+		return err
+	}
+	im, err := e.importer(cmd.Context())
+	if err != nil {
+		return err
+	}
+	res, err := im.Enrolments(cmd.Context(), id, kind, name, data, *e.by)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d rows: %d new, %d duplicate, 0 rejected; %d follow-ups closed (batch %s)\n",
+		name, res.Rows, res.New, res.Duplicates, res.FollowUpsClosed, res.BatchID)
+	return nil
+}
+
+func eventCommand(e *env) *cobra.Command {
+	cmd := &cobra.Command{Use: "event", Short: "Add or cancel an event, or record a held event's results"}
+	var spec campaign.EventSpec
+	var date, groups string
+	add := &cobra.Command{
+		Use:   "add <campaign>",
+		Short: "Add an event to a running campaign (it reaches the running district)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := campaignArg(args)
+			if err != nil {
+				return err
+			}
+			d, err := campaign.ParseDate(date)
+			if err != nil {
+				return fmt.Errorf("--date: %w", err)
+			}
+			spec.Date = d
+			for _, g := range strings.Split(groups, ",") {
+				if g = strings.TrimSpace(g); g != "" {
+					spec.Groups = append(spec.Groups, g)
+				}
+			}
+			co, err := e.coordinator(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ids, err := coordinator.Update[[]string](cmd.Context(), co, id, campaign.UpdateAddEvent,
+				campaign.AddEventRequest{Event: spec, By: *e.by})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "added %s\n", strings.Join(ids, ", "))
+			return nil
+		},
+	}
+	add.Flags().StringVar(&spec.ID, "id", "", "event id (required)")
+	add.Flags().StringVar(&spec.Kind, "kind", "", "conference | dialogue | door_to_door | post_office_round (required)")
+	add.Flags().StringVar(&spec.Unit, "unit", "", "district or commune code, or city (required)")
+	add.Flags().StringVar(&date, "date", "", "YYYY-MM-DD, within the period and ahead of the campaign's clock (required)")
+	add.Flags().StringVar(&groups, "groups", "", "target groups it is aimed at, comma-separated (required)")
+	add.Flags().IntVar(&spec.ExpectedAttendance, "expected", 0, "expected attendance")
+	add.Flags().StringVar(&spec.Title, "title", "", "title")
+	for _, f := range []string{"id", "kind", "unit", "date", "groups"} {
+		_ = add.MarkFlagRequired(f)
+	}
+
+	var reason string
+	cancel := &cobra.Command{
+		Use:   "cancel <campaign> <event-id>",
+		Short: "Cancel a planned event (a city-wide one in every district)",
+		Args:  cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := campaignArg(args)
+			if err != nil {
+				return err
+			}
+			co, err := e.coordinator(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ids, err := coordinator.Update[[]string](cmd.Context(), co, id, campaign.UpdateCancelEvent,
+				campaign.CancelEventRequest{EventID: args[1], Reason: reason, By: *e.by})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "cancelled %s\n", strings.Join(ids, ", "))
+			return nil
+		},
+	}
+	cancel.Flags().StringVar(&reason, "reason", "", "why (required)")
+	_ = cancel.MarkFlagRequired("reason")
+
+	var attendance int
+	results := &cobra.Command{
+		Use:   "results <campaign> <event-id> <leads.csv>",
+		Short: "Record a held event's attendance and leads; leads become follow-ups",
+		Long: `Records a held event's attendance and its leads, a CSV with the header
+  ` + strings.Join(imports.Headers[imports.Leads], ",") + `
+Leads must live in the event's district. Each new lead becomes a follow-up task for a collection
+agent of its commune, likeliest target groups first. A file with any bad line is refused whole.`,
+		Args: cobra.ExactArgs(3),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := campaignArg(args)
+			if err != nil {
+				return err
+			}
+			if attendance < 0 {
+				return errors.New("--attendance: must not be negative")
+			}
+			name, data, err := readFile(args[2])
+			if err != nil {
+				return err
+			}
+			im, err := e.importer(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := im.EventResults(cmd.Context(), id, args[1], attendance, name, data, *e.by)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s: %d leads: %d new, %d duplicate; %d follow-ups created\n",
+				res.EventID, res.Leads, res.New, res.Duplicates, res.FollowUps)
+			return nil
+		},
+	}
+	results.Flags().IntVar(&attendance, "attendance", 0, "how many attended (required)")
+	_ = results.MarkFlagRequired("attendance")
+	cmd.AddCommand(add, cancel, results)
+	return cmd
+}
+
+func steerCommand(e *env, what string) *cobra.Command {
+	var reason string
+	update := map[string]string{"pause": campaign.UpdatePause, "resume": campaign.UpdateResume, "cancel": campaign.UpdateCancel}[what]
+	short := map[string]string{
+		"pause":  "Pause a campaign: no event is held and no follow-up swept until it resumes",
+		"resume": "Resume a paused campaign; events that fell due meanwhile are held at once",
+		"cancel": "Cancel a campaign: district drives stop and the campaign closes with its report",
+	}[what]
+	cmd := &cobra.Command{
+		Use:   what + " <campaign>",
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := campaignArg(args)
+			if err != nil {
+				return err
+			}
+			co, err := e.coordinator(cmd.Context())
+			if err != nil {
+				return err
+			}
+			status, err := coordinator.Update[string](cmd.Context(), co, id, update, campaign.SteerRequest{Reason: reason, By: *e.by})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "campaign %s is %s\n", id, status)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&reason, "reason", "", "why (required to cancel)")
+	if what == "cancel" {
+		_ = cmd.MarkFlagRequired("reason")
+	}
+	return cmd
+}
+
+func reportCommand(e *env) *cobra.Command {
+	var format, level string
+	cmd := &cobra.Command{
+		Use:   "report <campaign>",
+		Short: "Achieved vs plan and growth vs the prior year, by unit, target group and agent",
+		Long: `Prints the campaign's report: the final one stored when it closed, or a live one while it runs.
+Formats: table (default), csv, json. --level chooses the units listed in the table
+(district, commune, village or all); csv and json hold every level.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := campaignArg(args)
+			if err != nil {
+				return err
+			}
+			if err := e.connect(cmd.Context(), false); err != nil {
+				return err
+			}
+			r, err := report.Load(cmd.Context(), e.db, id)
+			if err != nil {
+				return err
+			}
+			return report.Write(cmd.OutOrStdout(), r, format, level)
+		},
+	}
+	cmd.Flags().StringVar(&format, "format", "table", "table | csv | json")
+	cmd.Flags().StringVar(&level, "level", "district", "units in the table: district | commune | village | all")
+	return cmd
+}

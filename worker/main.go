@@ -1,0 +1,100 @@
+// Command worker runs the drive's workflows and activities: it applies the migrations, then
+// polls the task queue until it is stopped. It reads DATABASE_URL and the TEMPORAL_* settings,
+// and serves a health endpoint on WORKER_HTTP_ADDR (default 127.0.0.1:9464).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+	_ "time/tzdata" // the plan's time zone without the machine's zoneinfo
+
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"drives/activities"
+	"drives/campaign"
+	"drives/internal/config"
+	"drives/migrations"
+	"drives/workflows"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "worker:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	logger := config.Logger()
+
+	url, err := config.DatabaseURL()
+	if err != nil {
+		return err
+	}
+	if err := migrations.Migrate(ctx, url); err != nil {
+		return err
+	}
+	pool, err := config.Pool(ctx)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	c, err := config.Temporal(ctx, logger)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	w := worker.New(c, campaign.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.CampaignWorkflow, workflow.RegisterOptions{Name: campaign.CampaignWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.DistrictDriveWorkflow, workflow.RegisterOptions{Name: campaign.DistrictWorkflowName})
+	w.RegisterActivity(&activities.Activities{Pool: pool})
+
+	addr := os.Getenv("WORKER_HTTP_ADDR")
+	if addr == "" {
+		addr = "127.0.0.1:9464"
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := pool.Ping(ctx); err != nil {
+			http.Error(rw, "database unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		if _, err := c.CheckHealth(ctx, nil); err != nil {
+			http.Error(rw, "temporal unreachable", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(rw, "ok")
+	})
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Warn("health endpoint not served", "addr", addr, "error", err)
+		}
+	}()
+	defer srv.Close()
+
+	logger.Info("worker started", "task_queue", campaign.TaskQueue, "health", "http://"+addr+"/healthz")
+	return w.Run(workerStop(ctx))
+}
+
+// workerStop closes the worker's interrupt channel when ctx ends.
+func workerStop(ctx context.Context) <-chan any {
+	ch := make(chan any)
+	go func() {
+		<-ctx.Done()
+		close(ch)
+	}()
+	return ch
+}
