@@ -15,7 +15,6 @@ import (
 	_ "time/tzdata" // the plan's time zone without the machine's zoneinfo
 
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"drives/activities"
 	"drives/campaign"
@@ -55,9 +54,7 @@ func run() error {
 	defer c.Close()
 
 	w := worker.New(c, campaign.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.CampaignWorkflow, workflow.RegisterOptions{Name: campaign.CampaignWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.DistrictDriveWorkflow, workflow.RegisterOptions{Name: campaign.DistrictWorkflowName})
-	w.RegisterActivity(&activities.Activities{Pool: pool})
+	workflows.Register(w, &activities.Activities{Pool: pool})
 
 	addr := os.Getenv("WORKER_HTTP_ADDR")
 	if addr == "" {
