@@ -61,6 +61,16 @@ func (e *env) importer(ctx context.Context) (*imports.Importer, error) {
 	return &imports.Importer{DB: e.db, Temporal: e.tc}, nil
 }
 
+// campaign checks the campaign argument and connects a coordinator.
+func (e *env) campaign(ctx context.Context, args []string) (string, *coordinator.Coordinator, error) {
+	id, err := campaignArg(args)
+	if err != nil {
+		return "", nil, err
+	}
+	co, err := e.coordinator(ctx)
+	return id, co, err
+}
+
 func campaignArg(args []string) (string, error) {
 	if !campaign.ValidCampaignID(args[0]) {
 		return "", fmt.Errorf("campaign %q: not a campaign id (lower-case letters, digits and '-')", args[0])
@@ -115,11 +125,7 @@ func statusCommand(e *env) *cobra.Command {
 		Short: "Show target, enrolled and % by district (--unit CODE to go deeper)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := campaignArg(args)
-			if err != nil {
-				return err
-			}
-			co, err := e.coordinator(cmd.Context())
+			id, co, err := e.campaign(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -292,11 +298,7 @@ func eventCommand(e *env) *cobra.Command {
 		Short: "Cancel a planned event (a city-wide one in every district)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := campaignArg(args)
-			if err != nil {
-				return err
-			}
-			co, err := e.coordinator(cmd.Context())
+			id, co, err := e.campaign(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
@@ -365,11 +367,7 @@ func steerCommand(e *env, what string) *cobra.Command {
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := campaignArg(args)
-			if err != nil {
-				return err
-			}
-			co, err := e.coordinator(cmd.Context())
+			id, co, err := e.campaign(cmd.Context(), args)
 			if err != nil {
 				return err
 			}
