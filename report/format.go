@@ -9,12 +9,24 @@ import (
 	"text/tabwriter"
 )
 
-// Write prints a report as a table, CSV or JSON. level picks the units a table lists.
-func Write(w io.Writer, r *Report, format, level string) error {
+// CheckOptions says whether format and level are ones Write knows.
+func CheckOptions(format, level string) error {
 	switch level {
 	case "district", "commune", "village", "all":
 	default:
 		return fmt.Errorf("--level: %q is not district, commune, village or all", level)
+	}
+	switch format {
+	case "table", "csv", "json":
+		return nil
+	}
+	return fmt.Errorf("--format: %q is not table, csv or json", format)
+}
+
+// Write prints a report as a table, CSV or JSON. level picks the units a table lists.
+func Write(w io.Writer, r *Report, format, level string) error {
+	if err := CheckOptions(format, level); err != nil {
+		return err
 	}
 	switch format {
 	case "table":

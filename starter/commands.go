@@ -400,6 +400,9 @@ Formats: table (default), csv, json. --level chooses the units listed in the tab
 			if err != nil {
 				return err
 			}
+			if err := report.CheckOptions(format, level); err != nil {
+				return err
+			}
 			if err := e.connect(cmd.Context(), false); err != nil {
 				return err
 			}
