@@ -80,8 +80,10 @@ stop:
 test: tools
 	go test -count=1 -timeout 30m ./...
 
+# go vet, and workflowcheck (pinned in go.mod as a tool) over the workflow code.
 vet:
 	go vet ./...
+	go tool workflowcheck ./workflows/...
 
 clean: stop
 	rm -rf .dev bin

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -81,6 +82,11 @@ func (c *campaignDrive) eventIDs() map[string]bool {
 	return m
 }
 
+// cancelled says whether an event was cancelled, itself or as a share of a city-wide round.
+func (c *campaignDrive) cancelled(e campaign.Event) bool {
+	return c.st.CancelledEvents[e.ID] || (e.Parent != "" && c.st.CancelledEvents[e.Parent])
+}
+
 // eventsOf returns the district events an ID names: the event itself, or every district's
 // share of a city-wide event.
 func (c *campaignDrive) eventsOf(id string) []campaign.Event {
@@ -116,13 +122,15 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 			}
 			events := campaign.ExpandEvent(r.Event, loc, c.st.Spec.Districts, communes)
 			// Claim the ID before blocking, so a second Update with it is refused.
-			known := len(c.st.Spec.Events)
 			c.st.Spec.Events = append(c.st.Spec.Events, events...)
 			c.st.EventsAdded++
 			if err := workflow.ExecuteActivity(actx, a.AddEvent, activities.AddEventInput{
 				CampaignID: c.in.CampaignID, Events: events, Title: r.Event.Title, Expected: r.Event.ExpectedAttendance, By: r.By,
 			}).Get(ctx, nil); err != nil {
-				c.st.Spec.Events = c.st.Spec.Events[:known]
+				// Forget this Update's events only: another Update may have added its own meanwhile.
+				c.st.Spec.Events = slices.DeleteFunc(c.st.Spec.Events, func(e campaign.Event) bool {
+					return e.ID == r.Event.ID || e.Parent == r.Event.ID
+				})
 				c.st.EventsAdded--
 				return nil, err
 			}
@@ -172,7 +180,7 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 			switch {
 			case len(events) == 0:
 				return fmt.Errorf("event_id: unknown event %q", r.EventID)
-			case c.st.CancelledEvents[r.EventID]:
+			case c.cancelled(events[0]) || c.st.CancelledEvents[r.EventID]:
 				return fmt.Errorf("event_id: event %q is cancelled already", r.EventID)
 			case strings.TrimSpace(r.Reason) == "":
 				return errors.New("reason: say why the event is cancelled")
@@ -209,8 +217,6 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 			return needBy(r)
 		}},
 		{campaign.UpdateCancel, func(ctx workflow.Context, r campaign.SteerRequest) (string, error) {
-			r2 := r
-			c.st.Cancelled = &r2
 			return c.steer(ctx, actx, campaign.StatusClosing, r, campaign.DistrictSteer{Cancel: true})
 		}, func(ctx workflow.Context, r campaign.SteerRequest) error {
 			if err := c.steerable(); err != nil {
@@ -231,8 +237,8 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 				return res, err
 			}
 			c.st.Imports++
-			for d, n := range res.ByDistrict {
-				c.st.Enrolled[d] += n
+			for _, d := range sortedKeys(res.ByDistrict) {
+				c.st.Enrolled[d] += res.ByDistrict[d]
 			}
 			return res, nil
 		}, func(ctx workflow.Context, r campaign.ImportRequest) error {
@@ -261,7 +267,7 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 			switch {
 			case len(events) != 1 || events[0].ID != r.EventID:
 				return fmt.Errorf("event_id: unknown event %q (name a district's event, e.g. <round>.<district>)", r.EventID)
-			case c.st.CancelledEvents[r.EventID]:
+			case c.cancelled(events[0]):
 				return fmt.Errorf("event_id: event %q was cancelled", r.EventID)
 			case events[0].At.After(c.now(ctx)):
 				return fmt.Errorf("event_id: event %q is not held yet (due %s)", r.EventID, events[0].At.Format("2006-01-02 15:04"))
@@ -307,10 +313,17 @@ func (c *campaignDrive) checkBatch(batchID, by string) error {
 
 // steer records a status change and passes it to every district still running.
 func (c *campaignDrive) steer(ctx, actx workflow.Context, status string, r campaign.SteerRequest, s campaign.DistrictSteer) (string, error) {
+	// Take the new status before blocking, so a second steer is judged against it; give it
+	// back if it could not be recorded, and tell the districts nothing.
+	was, wasCancelled := c.st.Status, c.st.Cancelled
 	c.st.Status = status
+	if s.Cancel {
+		c.st.Cancelled = &r
+	}
 	if err := workflow.ExecuteActivity(actx, a.SetStatus, activities.StatusInput{
 		CampaignID: c.in.CampaignID, Status: status, Reason: r.Reason, By: r.By,
 	}).Get(ctx, nil); err != nil {
+		c.st.Status, c.st.Cancelled = was, wasCancelled
 		return "", err
 	}
 	for _, d := range c.st.Spec.Districts {

@@ -44,10 +44,6 @@ func sortEvents(es []campaign.Event) {
 	})
 }
 
-func (d *districtDrive) now(ctx workflow.Context) time.Time {
-	return d.in.Clock.CampaignTime(workflow.Now(ctx))
-}
-
 // gridUp rounds a due time up to the sweep grid (period start + k × SweepEvery), so many
 // people's due times share one wake.
 func (d *districtDrive) gridUp(t time.Time) time.Time {
@@ -99,18 +95,30 @@ func (d *districtDrive) run(ctx workflow.Context) (campaign.DistrictClosed, erro
 	actx := activityCtx(ctx, 2*time.Minute)
 	end := d.in.PeriodEnd
 	for !d.cancelled {
-		now := d.now(ctx)
+		// What is due is decided in real time, against the instant each timer was set for:
+		// converting the real clock back into campaign time rounds, and could leave an event
+		// that is due by its timer a few nanoseconds short of it.
+		realNow := workflow.Now(ctx)
+		due := func(t time.Time) bool { return !d.in.Clock.RealTime(t).After(realNow) }
+		now := d.in.Clock.CampaignTime(realNow)
 		if !d.st.Paused {
-			if !now.Before(end) {
+			ended := due(end)
+			if ended || now.After(end) {
 				now = end
 			}
 			var hold []string
-			for len(d.st.Pending) > 0 && !d.st.Pending[0].At.After(now) {
+			for len(d.st.Pending) > 0 && due(d.st.Pending[0].At) {
+				if at := d.st.Pending[0].At; at.After(now) {
+					now = at
+				}
 				hold = append(hold, d.st.Pending[0].ID)
 				d.st.Pending = d.st.Pending[1:]
 			}
-			sweepDue := !d.st.NextSweep.IsZero() && !d.st.NextSweep.After(now)
-			if len(hold) > 0 || sweepDue || !now.Before(end) {
+			sweepDue := !d.st.NextSweep.IsZero() && due(d.st.NextSweep)
+			if sweepDue && d.st.NextSweep.After(now) {
+				now = d.st.NextSweep
+			}
+			if len(hold) > 0 || sweepDue || ended {
 				var res activities.AdvanceResult
 				err := workflow.ExecuteActivity(actx, a.AdvanceDistrict, activities.AdvanceInput{
 					CampaignID: d.in.CampaignID, District: d.in.District.Code, AsOf: now, Hold: hold, Policy: d.in.Policy,
@@ -125,7 +133,7 @@ func (d *districtDrive) run(ctx workflow.Context) (campaign.DistrictClosed, erro
 						"escalated", res.Sweep.Escalated, "unreachable", res.Sweep.Unreachable)
 				}
 			}
-			if !now.Before(end) {
+			if ended {
 				break
 			}
 		}

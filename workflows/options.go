@@ -6,6 +6,7 @@
 package workflows
 
 import (
+	"sort"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -42,6 +43,18 @@ func activityCtx(ctx workflow.Context, timeout time.Duration, attempts ...int32)
 			},
 		},
 	})
+}
+
+// sortedKeys returns a map's keys in order, so workflow code never depends on map order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	// The keys are sorted before use, so the map's order never shows.
+	//workflowcheck:ignore
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 func historyLimit(n int) int {
