@@ -66,9 +66,12 @@ func apply[T any](ctx context.Context, a *Activities, e effect, fn func(tx pgx.T
 		return zero, fmt.Errorf("%s: lock: %w", e.action, err)
 	}
 	var stored []byte
-	err = tx.QueryRow(ctx, `select result from audit_log where workflow_id = $1 and run_id = $2 and activity_id = $3`,
-		wf, run, act).Scan(&stored)
+	var storedAction string
+	err = tx.QueryRow(ctx, `select action, result from audit_log where workflow_id = $1 and run_id = $2 and activity_id = $3`,
+		wf, run, act).Scan(&storedAction, &stored)
 	switch {
+	case err == nil && storedAction != e.action:
+		return zero, fmt.Errorf("%s: activity %s of %s already recorded a different effect (%s)", e.action, act, wf, storedAction)
 	case err == nil:
 		var out T
 		if err := json.Unmarshal(stored, &out); err != nil {

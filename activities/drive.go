@@ -234,7 +234,9 @@ func (a *Activities) RecordEventResult(ctx context.Context, in EventResultInput)
 						row_number() over (partition by p.commune_code order by g.likelihood desc, p.id) - 1 as rn
 					from prospects p join target_groups g on g.campaign_id = p.campaign_id and g.code = p.target_group
 					where p.campaign_id = $1 and p.batch_id = $2
-					  and not exists (select 1 from follow_ups f where f.prospect_id = p.id)),
+					  and not exists (select 1 from follow_ups f where f.prospect_id = p.id)
+					  -- someone already enrolled is not chased
+					  and not exists (select 1 from enrolments e where e.campaign_id = p.campaign_id and e.citizen_id = p.citizen_id)),
 				holders as (
 					select a.code, a.commune_code,
 						row_number() over (partition by a.commune_code order by
@@ -256,6 +258,14 @@ func (a *Activities) RecordEventResult(ctx context.Context, in EventResultInput)
 				return res, fmt.Errorf("create follow-ups: %w", err)
 			}
 			res.FollowUps = int(tag.RowsAffected())
+			// People who enrolled before they were met as leads are linked to their lead.
+			if _, err := tx.Exec(ctx, `
+				update enrolments e set prospect_id = p.id
+				from prospects p
+				where p.campaign_id = $1 and p.batch_id = $2 and e.campaign_id = p.campaign_id
+				  and e.citizen_id = p.citizen_id and e.prospect_id is null`, in.CampaignID, req.BatchID); err != nil {
+				return res, fmt.Errorf("link enrolled leads: %w", err)
+			}
 			if _, err := tx.Exec(ctx, `
 				update events set attendance = $3, leads = $4, results_batch = $5 where campaign_id = $1 and id = $2`,
 				in.CampaignID, req.EventID, req.Attendance, res.Leads, req.BatchID); err != nil {

@@ -254,7 +254,7 @@ func (r *eventRows) add(e campaign.Event, title string, expected int) {
 	r.at, r.groups, r.expected = append(r.at, e.At), append(r.groups, string(g)), append(r.expected, int32(expected))
 }
 
-// insert writes events; it reports how many were new.
+// insert writes events; an event already there is left as it is.
 func (r *eventRows) insert(ctx context.Context, tx pgx.Tx, campaignID, source string) error {
 	_, err := tx.Exec(ctx, `
 		insert into events (campaign_id, id, parent_id, kind, title, district_code, commune_code, scheduled_at, groups, expected_attendance, source)

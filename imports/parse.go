@@ -152,7 +152,6 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -162,10 +161,11 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 				}
 				bad(pe.StartLine, "", "%v", pe.Err)
 			} else {
-				bad(line, "", "%v", err)
+				bad(rej.Rows+2, "", "%v", err)
 			}
 			break
 		}
+		line, _ := r.FieldPos(0)
 		rej.Rows++
 		f := func(i int) string { return strings.TrimSpace(rec[i]) }
 		row := Row{Line: line, CitizenID: f(0)}
@@ -191,9 +191,9 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 			if kind == Enrolments {
 				row.Agent, group = f(5), f(6)
 				if c, ok := ref.Agents[row.Agent]; !ok {
-					bad(line, "agent_code", "unknown or inactive agent %q", row.Agent)
+					bad(line, "agent_code", "unknown or inactive agent%s", quote(row.Agent))
 				} else if row.Commune != "" && c != row.Commune && ref.Communes[row.Commune] != "" {
-					bad(line, "agent_code", "agent %s works in commune %s, not %s", row.Agent, c, row.Commune)
+					bad(line, "agent_code", "agent%s works in commune %s, not %s", quote(row.Agent), c, row.Commune)
 				}
 				income, err := strconv.ParseInt(strings.ReplaceAll(f(7), "_", ""), 10, 64)
 				switch {
@@ -214,7 +214,7 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 			}
 			row.Group = group
 			if !ref.Groups[group] {
-				bad(line, "target_group", "unknown target group %q", group)
+				bad(line, "target_group", "unknown target group%s", quote(group))
 			}
 		case Outcomes:
 			row.Outcome = f(1)
@@ -237,6 +237,20 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 	return rows, nil
 }
 
+var codeLike = regexp.MustCompile(`^[A-Za-z0-9._-]{1,40}$`)
+
+// quote gives " \"value\"" for a value that looks like a code, to help find it, and nothing
+// for anything else: a refusal never repeats a citizen ID, phone number or name that a shifted
+// column put where a code belongs.
+func quote(v string) string {
+	if !codeLike.MatchString(v) || citizenIDRe.MatchString(v) || phoneRe.MatchString(v) || digitRun.MatchString(v) {
+		return ""
+	}
+	return fmt.Sprintf(" %q", v)
+}
+
+var digitRun = regexp.MustCompile(`[0-9]{9,}`)
+
 func trimBOM(rec []string) []string {
 	if len(rec) > 0 {
 		rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
@@ -248,12 +262,12 @@ func (ref *Reference) checkUnit(row *Row, bad func(int, string, string, ...any))
 	district, ok := ref.Communes[row.Commune]
 	switch {
 	case !ok:
-		bad(row.Line, "commune_code", "unknown commune %q", row.Commune)
+		bad(row.Line, "commune_code", "unknown commune%s", quote(row.Commune))
 	case ref.District != "" && district != ref.District:
-		bad(row.Line, "commune_code", "commune %s is in district %s, not the event's district %s", row.Commune, district, ref.District)
+		bad(row.Line, "commune_code", "commune%s is in district %s, not the event's district %s", quote(row.Commune), district, ref.District)
 	}
 	if row.Village != "" && ref.Villages[row.Village] != row.Commune {
-		bad(row.Line, "village_code", "unknown village %q in commune %s", row.Village, row.Commune)
+		bad(row.Line, "village_code", "unknown village%s in the line's commune", quote(row.Village))
 	}
 }
 
@@ -261,7 +275,7 @@ func (ref *Reference) checkDate(line int, field, s string, bad func(int, string,
 	d, err := time.Parse("2006-01-02", s)
 	switch {
 	case err != nil:
-		bad(line, field, "%q is not a date (YYYY-MM-DD)", s)
+		bad(line, field, "not a date (YYYY-MM-DD)")
 	case d.Before(ref.PeriodStart) || d.After(ref.PeriodEnd):
 		bad(line, field, "%s is outside the campaign period %s..%s", s, ref.PeriodStart.Format("2006-01-02"), ref.PeriodEnd.Format("2006-01-02"))
 	}

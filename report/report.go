@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -107,7 +108,7 @@ func pct(n, of int) float64 {
 	if of == 0 {
 		return 0
 	}
-	return float64(int64(float64(n)*10000/float64(of)+0.5)) / 100
+	return math.Round(float64(n)*10000/float64(of)) / 100
 }
 
 // Build computes the report from the rows as they are now.
