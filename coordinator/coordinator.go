@@ -44,25 +44,8 @@ func (e *AlreadyLaunchedError) Error() string {
 // different plan under an id already stored is refused.
 func (c *Coordinator) Launch(ctx context.Context, lp *campaign.LoadedPlan) (client.WorkflowRun, error) {
 	p := lp.Plan
-	var storedHash string
-	err := c.DB.QueryRow(ctx, `select plan_hash from campaigns where id = $1`, p.ID).Scan(&storedHash)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		body, err := json.Marshal(lp)
-		if err != nil {
-			return nil, fmt.Errorf("encode plan: %w", err)
-		}
-		if _, err := c.DB.Exec(ctx, `
-			insert into campaigns (id, name, year, plan_hash, plan, prior_year_enrolled, period_start, period_end, timezone, clock_scale, workflow_id)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (id) do nothing`,
-			p.ID, p.Name, p.Period.Start.Y, lp.Hash, body, p.PriorYearEnrolled, p.Period.Start.String(), p.Period.End.String(),
-			p.Timezone, p.Clock.Scale, campaign.CampaignWorkflowID(p.ID)); err != nil {
-			return nil, fmt.Errorf("store plan: %w", err)
-		}
-	case err != nil:
-		return nil, fmt.Errorf("look up campaign %s: %w", p.ID, err)
-	case storedHash != lp.Hash:
-		return nil, fmt.Errorf("campaign %s already exists with a different plan (%.12s, this one is %.12s); a launched plan is not changed — give this plan a new id", p.ID, storedHash, lp.Hash)
+	if err := StorePlan(ctx, c.DB, lp); err != nil {
+		return nil, err
 	}
 	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       campaign.CampaignWorkflowID(p.ID),
@@ -82,6 +65,34 @@ func (c *Coordinator) Launch(ctx context.Context, lp *campaign.LoadedPlan) (clie
 		return nil, fmt.Errorf("start campaign %s: %w", p.ID, err)
 	}
 	return run, nil
+}
+
+// StorePlan stores a validated plan for its campaign workflow to read. Storing the same plan
+// again changes nothing; a different plan under a stored campaign's id is refused.
+func StorePlan(ctx context.Context, db *pgxpool.Pool, lp *campaign.LoadedPlan) error {
+	p := lp.Plan
+	var storedHash string
+	err := db.QueryRow(ctx, `select plan_hash from campaigns where id = $1`, p.ID).Scan(&storedHash)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		body, err := json.Marshal(lp)
+		if err != nil {
+			return fmt.Errorf("encode plan: %w", err)
+		}
+		if _, err := db.Exec(ctx, `
+			insert into campaigns (id, name, year, plan_hash, plan, prior_year_enrolled, period_start, period_end, timezone, clock_scale, workflow_id)
+			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (id) do nothing`,
+			p.ID, p.Name, p.Period.Start.Y, lp.Hash, body, p.PriorYearEnrolled, p.Period.Start.String(), p.Period.End.String(),
+			p.Timezone, p.Clock.Scale, campaign.CampaignWorkflowID(p.ID)); err != nil {
+			return fmt.Errorf("store plan: %w", err)
+		}
+		return nil
+	case err != nil:
+		return fmt.Errorf("look up campaign %s: %w", p.ID, err)
+	case storedHash != lp.Hash:
+		return fmt.Errorf("campaign %s already exists with a different plan (%.12s, this one is %.12s); a launched plan is not changed — give this plan a new id", p.ID, storedHash, lp.Hash)
+	}
+	return nil
 }
 
 // Running says whether the campaign's workflow is running.
