@@ -140,9 +140,11 @@ func sweep(ctx context.Context, tx pgx.Tx, campaignID, district string, asOf tim
 	r.Reminded = int(tag.RowsAffected())
 	tag, err = tx.Exec(ctx, `
 		update follow_ups f set escalated_at = f.due_at,
+			-- the commune's staff; where it has none, the district's
 			escalated_to = (select s.code from agents s
-			                where s.campaign_id = f.campaign_id and s.commune_code = f.commune_code
-			                  and s.kind = 'staff' and s.status = 'active' order by s.code limit 1)
+			                where s.campaign_id = f.campaign_id and s.district_code = f.district_code
+			                  and s.kind = 'staff' and s.status = 'active'
+			                order by s.commune_code = f.commune_code desc, s.code limit 1)
 		where f.campaign_id = $1 and f.district_code = $2 and f.status = 'open'
 		  and f.escalated_at is null and f.due_at <= $3`, campaignID, district, asOf)
 	if err != nil {
