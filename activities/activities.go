@@ -15,12 +15,15 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 )
 
 // Activities are registered on the worker as one struct; its methods are the activities.
 type Activities struct {
 	Pool *pgxpool.Pool
+	// Temporal manages the campaigns' review schedules; only the schedule activities use it.
+	Temporal client.Client
 
 	// FailAfterCommit, when set, is called after an effect has committed; an error it returns
 	// fails that attempt as a worker crashing right after the commit would. Tests use it to show

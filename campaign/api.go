@@ -104,6 +104,8 @@ type CampaignSpec struct {
 	Districts   []DistrictSpec `json:"districts"`
 	Events      []Event        `json:"events"`
 	Policy      FollowUpTimes  `json:"policy"`
+	Review      ReviewSpec     `json:"review"`
+	Reviews     []ReviewPeriod `json:"reviews"`
 }
 
 // DistrictSpec is a district with its quota and communes.
@@ -270,4 +272,92 @@ type CloseResult struct {
 	Target     int    `json:"target"`
 	Enrolled   int    `json:"enrolled"`
 	PriorYear  int    `json:"prior_year"`
+}
+
+// Reviews: AgentReviewWorkflow evaluates a campaign's agents for one period; the campaign's
+// Temporal Schedule starts ScheduledReviewWorkflow at each fire, which starts the period's
+// review once (its workflow ID names the period).
+const (
+	ReviewWorkflowName          = "AgentReviewWorkflow"
+	ScheduledReviewWorkflowName = "ScheduledReviewWorkflow"
+	UpdateApproveTermination    = "approve-termination"
+	UpdateRejectTermination     = "reject-termination"
+	QueryReview                 = "review"
+)
+
+// ReviewScheduleID is the ID of a campaign's review schedule: review:<id>.
+func ReviewScheduleID(campaignID string) string { return "review:" + campaignID }
+
+// ReviewWorkflowID is the ID of a period's review: review:<id>:<period>.
+func ReviewWorkflowID(campaignID, period string) string {
+	return "review:" + campaignID + ":" + period
+}
+
+// ReviewInput starts the review of one period.
+type ReviewInput struct {
+	CampaignID string       `json:"campaign_id"`
+	Period     ReviewPeriod `json:"period"`
+	Clock      Clock        `json:"clock"`
+	Policy     ReviewPolicy `json:"policy"`
+}
+
+// ScheduledReviewInput is what the schedule hands every fire: the campaign's review periods,
+// from which the fire's nominal time picks one.
+type ScheduledReviewInput struct {
+	CampaignID string         `json:"campaign_id"`
+	Clock      Clock          `json:"clock"`
+	Periods    []ReviewPeriod `json:"periods"`
+	Policy     ReviewPolicy   `json:"policy"`
+}
+
+// ReviewSummary counts a period's decisions; Proposed names the agents whose termination
+// waits for a coordinator.
+type ReviewSummary struct {
+	Period             string   `json:"period"`
+	Agents             int      `json:"agents"`
+	Rewarded           int      `json:"rewarded"`
+	Commended          int      `json:"commended"`
+	Retained           int      `json:"retained"`
+	Warned             int      `json:"warned"`
+	Proposed           []string `json:"proposed"`
+	CommunesCommended  int      `json:"communes_commended"`
+	DistrictsCommended int      `json:"districts_commended"`
+}
+
+// TerminationDecision is a coordinator's approval or rejection of a proposed termination.
+type TerminationDecision struct {
+	Agent  string `json:"agent"`
+	Reason string `json:"reason"`
+	By     string `json:"by"`
+}
+
+// DecisionResult says what a decision did.
+type DecisionResult struct {
+	Agent          string `json:"agent"`
+	Status         string `json:"status"` // approved, rejected, escalated, auto_terminated
+	Already        bool   `json:"already,omitempty"`
+	FollowUpsMoved int    `json:"follow_ups_moved"`
+	QuotaMoved     int    `json:"quota_moved"`
+	ToStaff        bool   `json:"to_staff"`
+}
+
+// ReviewResult is what a finished review returns.
+type ReviewResult struct {
+	CampaignID      string        `json:"campaign_id"`
+	Period          string        `json:"period"`
+	AlreadyReviewed bool          `json:"already_reviewed,omitempty"`
+	Summary         ReviewSummary `json:"summary"`
+	Approved        int           `json:"approved"`
+	Rejected        int           `json:"rejected"`
+	Escalated       int           `json:"escalated"`
+	AutoTerminated  int           `json:"auto_terminated"`
+}
+
+// ReviewProgress is what the review Query answers.
+type ReviewProgress struct {
+	Period   string            `json:"period"`
+	Summary  ReviewSummary     `json:"summary"`
+	Pending  []string          `json:"pending"`
+	Decided  map[string]string `json:"decided"`
+	Deadline time.Time         `json:"deadline"` // campaign time
 }

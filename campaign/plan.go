@@ -39,6 +39,7 @@ type Plan struct {
 	TargetGroups      []TargetGroup  `yaml:"target_groups" json:"target_groups"`
 	Events            []EventSpec    `yaml:"events" json:"events"`
 	FollowUp          FollowUpPolicy `yaml:"follow_up" json:"follow_up"`
+	Review            ReviewSpec     `yaml:"review" json:"review"`
 }
 
 // Period is the campaign year, both dates inclusive, in the plan's time zone.
@@ -306,7 +307,7 @@ func cleanYAMLError(err error) string {
 	msg = strings.ReplaceAll(msg, "\n  ", "; ")
 	for _, t := range []string{"campaign.Plan", "campaign.Period", "campaign.ClockSpec", "campaign.TargetRule",
 		"campaign.UnitSources", "campaign.RosterSource", "campaign.TargetGroup", "campaign.EventSpec",
-		"campaign.FollowUpPolicy"} {
+		"campaign.FollowUpPolicy", "campaign.ReviewSpec", "campaign.ReviewPolicy", "campaign.Reward"} {
 		msg = strings.ReplaceAll(msg, " in type "+t, "")
 	}
 	msg = strings.ReplaceAll(msg, "field ", "unknown field ")

@@ -33,6 +33,10 @@ func (lp *LoadedPlan) Spec() (CampaignSpec, error) {
 			SweepEvery: p.FollowUp.SweepEvery.Std(),
 		},
 	}
+	s.Review = p.Review
+	if s.Reviews, err = ReviewPeriods(p.Review.Cron, loc, s.PeriodStart, s.PeriodEnd); err != nil {
+		return CampaignSpec{}, fmt.Errorf("review.cron: %w", err)
+	}
 	for _, r := range p.FollowUp.Reminders {
 		s.Policy.Reminders = append(s.Policy.Reminders, r.Std())
 	}

@@ -124,6 +124,13 @@ func ParsePlan(name string, raw []byte, fsys fs.FS) (*LoadedPlan, error) {
 		bad("follow_up.sweep_every", "must be a positive duration")
 	}
 
+	p.Review.check(bad)
+	if !p.Period.Start.IsZero() && !p.Period.End.IsZero() {
+		if _, err := ReviewPeriods(p.Review.Cron, loc, p.Period.Start.In(loc), p.Period.End.In(loc).AddDate(0, 0, 1)); err != nil && len(errs) == 0 {
+			bad("review.cron", "%v", err)
+		}
+	}
+
 	lp := &LoadedPlan{Plan: p, Location: p.Timezone}
 	var files [][]byte
 	switch {
@@ -231,6 +238,7 @@ func (p *Plan) applyDefaults() {
 	if p.FollowUp.GiveUpAfter == 0 {
 		p.FollowUp.GiveUpAfter = p.FollowUp.Deadline * 2
 	}
+	p.Review.applyDefaults()
 }
 
 // CityTarget is the number of participants the city must enrol under the plan's rule.

@@ -57,7 +57,7 @@ func newStack(t *testing.T) *stack {
 	t.Helper()
 	srv := testenv.SharedDevServer(t)
 	s := &stack{db: testenv.NewPool(t), tc: srv.Client()}
-	s.acts = &activities.Activities{Pool: s.db}
+	s.acts = &activities.Activities{Pool: s.db, Temporal: s.tc}
 	w := worker.New(s.tc, campaign.TaskQueue, worker.Options{})
 	workflows.Register(w, s.acts)
 	require.NoError(t, w.Start())
@@ -216,6 +216,7 @@ func TestDriveEndToEnd(t *testing.T) {
 		select count(*) from follow_ups f join agents a on a.campaign_id = f.campaign_id and a.code = f.agent_code
 		where a.commune_code <> f.commune_code or (a.kind = 'staff' and f.commune_code <> '00094')`))
 
+	checkReviews(t, ctx, s, lp.Plan.ID)
 	histories := checkHistories(t, ctx, s, lp.Plan.ID)
 	if *record {
 		for name, h := range histories {
@@ -231,7 +232,8 @@ func TestDriveEndToEnd(t *testing.T) {
 // histories replay against the current workflow code.
 func checkHistories(t *testing.T, ctx context.Context, s *stack, campaignID string) map[string]*historypb.History {
 	t.Helper()
-	ids := []string{campaign.CampaignWorkflowID(campaignID), campaign.DistrictWorkflowID(campaignID, "001"), campaign.DistrictWorkflowID(campaignID, "003")}
+	ids := []string{campaign.CampaignWorkflowID(campaignID), campaign.DistrictWorkflowID(campaignID, "001"), campaign.DistrictWorkflowID(campaignID, "003"),
+		campaign.ReviewWorkflowID(campaignID, "2021-Q1"), campaign.ReviewWorkflowID(campaignID, "2021-Q4")}
 	out := map[string]*historypb.History{}
 	replayer := worker.NewWorkflowReplayer()
 	workflows.Register(replayer, nil)
@@ -276,4 +278,48 @@ func checkHistories(t *testing.T, ctx context.Context, s *stack, campaignID stri
 	require.Equal(t, count(t, s.db, `select count(*) from audit_log where activity_id is not null and workflow_id = any($1)`, ids), effects,
 		"audit rows written by activities equal completed effect activities")
 	return out
+}
+
+// checkReviews checks the year's four reviews: three taken by the schedule, the last by the
+// campaign as its final evaluation; the schedule is stopped with the campaign; a backfill of
+// the whole year adds no review and no decision.
+func checkReviews(t *testing.T, ctx context.Context, s *stack, campaignID string) {
+	t.Helper()
+	periods := []string{"2021-Q1", "2021-Q2", "2021-Q3", "2021-Q4"}
+	require.Equal(t, 4, count(t, s.db, `select count(*) from reviews where campaign_id = $1 and period = any($2)`, campaignID, periods))
+	agents := count(t, s.db, `select count(*) from agents where campaign_id = $1`, campaignID)
+	for _, p := range periods {
+		desc, err := s.tc.DescribeWorkflowExecution(ctx, campaign.ReviewWorkflowID(campaignID, p), "")
+		require.NoError(t, err, p)
+		require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, desc.WorkflowExecutionInfo.Status, p)
+		require.Equal(t, agents, count(t, s.db, `select count(*) from review_decisions where campaign_id = $1 and period = $2`, campaignID, p),
+			"%s: one decision per agent and staff member", p)
+	}
+	co := &coordinator.Coordinator{DB: s.db, Temporal: s.tc}
+	d, err := co.DescribeSchedule(ctx, campaignID)
+	require.NoError(t, err)
+	require.Len(t, d.Schedule.Spec.Calendars, 3, "the schedule takes the first three reviews; the campaign the last")
+	require.True(t, d.Schedule.State.Paused, "closing the campaign stops its schedule")
+	require.Equal(t, "campaign closed", d.Schedule.State.Note)
+	require.Len(t, d.Info.RecentActions, 3)
+
+	decisions := count(t, s.db, `select count(*) from review_decisions where campaign_id = $1`, campaignID)
+	clock, _, err := co.Clock(ctx, campaignID)
+	require.NoError(t, err)
+	require.NoError(t, co.BackfillReviews(ctx, campaignID, clock.Epoch, time.Now()))
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		d, err := co.DescribeSchedule(ctx, campaignID)
+		if assert.NoError(c, err) {
+			assert.GreaterOrEqual(c, int(d.Info.NumActions), 6, "the backfill took the year's three reviews again")
+			for _, a := range d.Info.RecentActions {
+				desc, err := s.tc.DescribeWorkflowExecution(ctx, a.StartWorkflowResult.WorkflowID, a.StartWorkflowResult.FirstExecutionRunID)
+				if assert.NoError(c, err) {
+					assert.NotEqual(c, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.WorkflowExecutionInfo.Status)
+				}
+			}
+		}
+	}, 30*time.Second, 200*time.Millisecond)
+	require.Equal(t, decisions, count(t, s.db, `select count(*) from review_decisions where campaign_id = $1`, campaignID),
+		"a backfill of reviewed periods adds nothing")
+	require.Equal(t, 4, count(t, s.db, `select count(*) from reviews where campaign_id = $1`, campaignID))
 }

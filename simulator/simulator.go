@@ -137,25 +137,25 @@ func (f *Field) load(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("read campaign %s: %w", f.CampaignID, err)
 	}
-	if epoch == nil || f.quotas != nil {
-		if epoch != nil {
-			f.clock = campaign.Clock{Epoch: *epoch, Start: *start, Scale: scale}
-		}
+	if epoch == nil {
 		return status, nil
+	}
+	if f.quotas != nil {
+		// Reviews terminate agents: only active ones take enrolments.
+		return status, f.loadAgents(ctx)
 	}
 	f.clock = campaign.Clock{Epoch: *epoch, Start: *start, Scale: scale}
 	if f.loc, err = time.LoadLocation(tz); err != nil {
 		return "", err
 	}
-	f.quotas, f.agents, f.villages = map[string]int{}, map[string][]string{}, map[string][]string{}
+	f.quotas, f.villages = map[string]int{}, map[string][]string{}
 	rows, _ := db.Query(ctx, `select code, target from quotas where campaign_id = $1 and level = 'commune'`, f.CampaignID)
 	var code, parent string
 	var n int
 	if _, err := pgx.ForEachRow(rows, []any{&code, &n}, func() error { f.quotas[code] = n; return nil }); err != nil {
 		return "", err
 	}
-	rows, _ = db.Query(ctx, `select code, commune_code from agents where campaign_id = $1 and kind = 'agent' and status = 'active' order by code`, f.CampaignID)
-	if _, err := pgx.ForEachRow(rows, []any{&code, &parent}, func() error { f.agents[parent] = append(f.agents[parent], code); return nil }); err != nil {
+	if err := f.loadAgents(ctx); err != nil {
 		return "", err
 	}
 	rows, _ = db.Query(ctx, `select code, parent_code from units where campaign_id = $1 and level = 'village' order by code`, f.CampaignID)
@@ -167,6 +167,22 @@ func (f *Field) load(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return status, nil
+}
+
+// loadAgents reads the active collection agents of every commune.
+func (f *Field) loadAgents(ctx context.Context) error {
+	agents := map[string][]string{}
+	rows, _ := f.Importer.DB.Query(ctx, `select code, commune_code from agents
+		where campaign_id = $1 and kind = 'agent' and status = 'active' order by code`, f.CampaignID)
+	var code, commune string
+	if _, err := pgx.ForEachRow(rows, []any{&code, &commune}, func() error {
+		agents[commune] = append(agents[commune], code)
+		return nil
+	}); err != nil {
+		return fmt.Errorf("read agents: %w", err)
+	}
+	f.agents = agents
+	return nil
 }
 
 // u is a deterministic uniform number in [0, 1) from the seed and the given keys.

@@ -145,6 +145,14 @@ func statusCommand(e *env) *cobra.Command {
 				return json.NewEncoder(out).Encode(p)
 			}
 			writeProgress(out, p, true)
+			pending, escalated, err := co.Attention(cmd.Context(), id)
+			if err != nil {
+				return err
+			}
+			if len(pending)+len(escalated) > 0 {
+				fmt.Fprintf(out, "\nterminations waiting for a coordinator: %d pending, %d escalated (no decision in time)\n", len(pending), len(escalated))
+				writeDecisions(out, append(pending, escalated...))
+			}
 			return nil
 		},
 	}

@@ -41,7 +41,7 @@ TEMPORAL_NAMESPACE, TLS, API key, config profiles). After 'make up', load them w
 	root.AddCommand(
 		launchCommand(env), statusCommand(env), importCommand(env), outcomesCommand(env), eventCommand(env),
 		steerCommand(env, "pause"), steerCommand(env, "resume"), steerCommand(env, "cancel"),
-		reportCommand(env), simulateCommand(env), demoCommand(env),
+		reportCommand(env), reviewCommand(env), simulateCommand(env), demoCommand(env),
 	)
 	return root
 }

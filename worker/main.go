@@ -54,7 +54,7 @@ func run() error {
 	defer c.Close()
 
 	w := worker.New(c, campaign.TaskQueue, worker.Options{})
-	workflows.Register(w, &activities.Activities{Pool: pool})
+	workflows.Register(w, &activities.Activities{Pool: pool, Temporal: c})
 
 	addr := os.Getenv("WORKER_HTTP_ADDR")
 	if addr == "" {

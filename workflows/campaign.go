@@ -377,6 +377,14 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 		if err := workflow.ExecuteActivity(actx, a.AssignAgents, plan).Get(ctx, nil); err != nil {
 			return campaign.CloseResult{}, err
 		}
+		if len(c.st.Spec.Reviews) > 0 {
+			if err := workflow.ExecuteActivity(actx, a.CreateReviewSchedule, activities.ScheduleInput{
+				CampaignID: c.in.CampaignID, Cron: c.st.Spec.Review.Cron, Clock: c.st.Clock, Periods: c.st.Spec.Reviews,
+				PeriodEnd: c.st.Spec.PeriodEnd, Policy: c.st.Spec.Review.Policy,
+			}).Get(ctx, nil); err != nil {
+				return campaign.CloseResult{}, err
+			}
+		}
 		c.st.Status = campaign.StatusRunning
 	}
 	if !c.st.ChildrenStarted {
@@ -412,8 +420,11 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 	if asOf.After(c.st.Spec.PeriodEnd) {
 		asOf = c.st.Spec.PeriodEnd
 	}
-	// Let Updates already accepted (an import in flight) finish before the report is cut.
+	// Let Updates already accepted (an import in flight) finish before the review and report.
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return campaign.CloseResult{}, err
+	}
+	if err := c.finalReview(ctx, actx, status); err != nil {
 		return campaign.CloseResult{}, err
 	}
 	var res campaign.CloseResult
@@ -425,6 +436,29 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 	c.st.Status = status
 	c.log.Info("campaign closed", "status", status, "target", res.Target, "enrolled", res.Enrolled)
 	return res, nil
+}
+
+// finalReview stops the review schedule and, for a campaign that ran to its end, runs the
+// review of the last period — the one that ends with the campaign — as its final evaluation.
+func (c *campaignDrive) finalReview(ctx, actx workflow.Context, status string) error {
+	reviews := c.st.Spec.Reviews
+	if len(reviews) == 0 {
+		return nil
+	}
+	if err := workflow.ExecuteActivity(actx, a.StopReviewSchedule, c.in.CampaignID, "campaign "+status).Get(ctx, nil); err != nil {
+		return err
+	}
+	last := reviews[len(reviews)-1]
+	if status != campaign.StatusClosed || last.End.Before(c.st.Spec.PeriodEnd) {
+		return nil
+	}
+	res, err := startReview(ctx, campaign.ReviewInput{
+		CampaignID: c.in.CampaignID, Period: last, Clock: c.st.Clock, Policy: c.st.Spec.Review.Policy,
+	}, true)
+	if err == nil {
+		c.log.Info("final review done", "period", res.Period, "already", res.AlreadyReviewed)
+	}
+	return err
 }
 
 func (c *campaignDrive) startDistricts(ctx workflow.Context) error {

@@ -13,6 +13,8 @@ import (
 func Register(w worker.WorkflowRegistry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(CampaignWorkflow, workflow.RegisterOptions{Name: campaign.CampaignWorkflowName})
 	w.RegisterWorkflowWithOptions(DistrictDriveWorkflow, workflow.RegisterOptions{Name: campaign.DistrictWorkflowName})
+	w.RegisterWorkflowWithOptions(AgentReviewWorkflow, workflow.RegisterOptions{Name: campaign.ReviewWorkflowName})
+	w.RegisterWorkflowWithOptions(ScheduledReviewWorkflow, workflow.RegisterOptions{Name: campaign.ScheduledReviewWorkflowName})
 	if r, ok := w.(worker.ActivityRegistry); ok && acts != nil {
 		r.RegisterActivity(acts)
 	}

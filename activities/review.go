@@ -1,0 +1,379 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"drives/campaign"
+)
+
+// ReviewPolicy scores, as README "Reviews" states: attainment is enrolments in the window
+// against the agent's quota share for it (its quota × the window's share of the campaign
+// period; 1 when the share is 0), capped at 2; the on-time rate is the share of follow-ups the
+// agent closed in the window before their deadline, among those closed or escalated in it (1
+// when there were none). score = 0.8 × attainment + 0.2 × on-time rate.
+const (
+	attainmentWeight = 0.8
+	onTimeWeight     = 0.2
+	attainmentCap    = 2.0
+)
+
+// EvaluateInput is one period's review.
+type EvaluateInput struct {
+	CampaignID string                `json:"campaign_id"`
+	WorkflowID string                `json:"workflow_id"`
+	Period     campaign.ReviewPeriod `json:"period"`
+	Policy     campaign.ReviewPolicy `json:"policy"`
+}
+
+// EvaluateAgents computes every active agent's and staff member's figures over the period's
+// window in one statement, decides by the policy, records each decision with its inputs and
+// rationale (once per campaign, period and agent: a re-run or a backfilled duplicate changes
+// nothing), ranks communes and districts and commends the best, and returns the counts with the
+// agents proposed for termination.
+func (a *Activities) EvaluateAgents(ctx context.Context, in EvaluateInput) (campaign.ReviewSummary, error) {
+	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "review.evaluate", entity: "review", entityKey: in.Period.Label,
+		detail: map[string]any{"window_start": in.Period.Start, "window_end": in.Period.End}},
+		func(tx pgx.Tx) (campaign.ReviewSummary, error) {
+			var periodStart, periodEnd time.Time
+			var tz string
+			if err := tx.QueryRow(ctx, `select period_start, period_end, timezone from campaigns where id = $1`, in.CampaignID).
+				Scan(&periodStart, &periodEnd, &tz); err != nil {
+				return campaign.ReviewSummary{}, fmt.Errorf("read campaign: %w", err)
+			}
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				return campaign.ReviewSummary{}, err
+			}
+			days := func(t time.Time) time.Time {
+				t = t.In(loc)
+				return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+			}
+			campaignLen := periodEnd.AddDate(0, 0, 1).Sub(periodStart).Hours()
+			frac := in.Period.End.Sub(in.Period.Start).Hours() / campaignLen
+			p := in.Policy
+			if _, err := tx.Exec(ctx, `
+				insert into reviews (campaign_id, period, window_start, window_end, workflow_id)
+				values ($1, $2, $3, $4, $5) on conflict do nothing`,
+				in.CampaignID, in.Period.Label, in.Period.Start, in.Period.End, in.WorkflowID); err != nil {
+				return campaign.ReviewSummary{}, fmt.Errorf("record review: %w", err)
+			}
+			_, err = tx.Exec(ctx, `
+				with figures as (
+					select a.code, a.kind, a.commune_code, coalesce(q.target, 0) as quota,
+						coalesce(q.target, 0) * $5::float8 as share,
+						coalesce(e.n, 0) as enrolled,
+						coalesce(f.on_time, 0) as on_time, coalesce(f.overdue, 0) as overdue,
+						coalesce(f.leads, 0) as leads, coalesce(f.leads_enrolled, 0) as leads_enrolled,
+						coalesce(f.open_work, 0) as open_work
+					from agents a
+					left join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
+					left join (select agent_code, count(*) as n from enrolments
+					           where campaign_id = $1 and enrolled_on >= $6::date and enrolled_on < $7::date group by 1) e
+						on e.agent_code = a.code
+					left join (select agent_code,
+					                  count(*) filter (where status <> 'open' and escalated_at is null and closed_at >= $3::timestamptz and closed_at < $4::timestamptz) as on_time,
+					                  count(*) filter (where escalated_at >= $3::timestamptz and escalated_at < $4::timestamptz) as overdue,
+					                  count(*) filter (where opened_at >= $3::timestamptz and opened_at < $4::timestamptz) as leads,
+					                  count(*) filter (where status = 'enrolled' and closed_at >= $3::timestamptz and closed_at < $4::timestamptz) as leads_enrolled,
+					                  count(*) filter (where opened_at < $4::timestamptz and (status = 'open' or closed_at >= $4::timestamptz)) as open_work
+					           from follow_ups where campaign_id = $1 group by 1) f
+						on f.agent_code = a.code
+					where a.campaign_id = $1 and a.status = 'active'),
+				scored as (
+					select *,
+						case when share > 0 then least(enrolled / share, $8::float8) else 1 end as attainment,
+						case when on_time + overdue > 0 then on_time::float8 / (on_time + overdue) else 1 end as on_time_rate
+					from figures),
+				final as (
+					select s.*, $9::float8 * attainment + $10::float8 * on_time_rate as score,
+						(select count(*) from (select d.score from review_decisions d
+						                       where d.campaign_id = $1 and d.agent_code = s.code and d.window_end <= $3::timestamptz
+						                       order by d.window_end desc limit $12::int - 1) prior
+						 where prior.score < $13::float8) as prior_low,
+						(select count(*) from review_decisions d where d.campaign_id = $1 and d.agent_code = s.code and d.window_end <= $3::timestamptz) as prior_reviews
+					from scored s),
+				decided as (
+					select f.*,
+						-- low reviews in a row, counted up to terminate_after
+						case when score < $13::float8 and prior_low = least(prior_reviews, $12::int - 1) then 1 + prior_low
+						     when score < $13::float8 then 1 else 0 end as streak,
+						case
+							when kind = 'agent' and ((score < $13::float8 and prior_low = $12::int - 1) or (enrolled = 0 and open_work > 0)) then 'terminate'
+							when kind = 'staff' and score >= $11::float8 then 'commend'
+							when score >= $11::float8 then 'reward'
+							when score < $14::float8 or score < $13::float8 then 'warn'
+							else 'retain'
+						end as decision
+					from final f)
+				insert into review_decisions (campaign_id, period, agent_code, kind, commune_code, window_start, window_end,
+					quota, quota_share, enrolled, follow_ups_on_time, follow_ups_overdue, leads, leads_enrolled, open_work,
+					attainment, on_time_rate, score, low_streak, decision, status, rationale, reward_kind, reward_amount)
+				select $1, $2, code, kind, commune_code, $3::timestamptz, $4::timestamptz, quota, share, enrolled, on_time, overdue, leads, leads_enrolled, open_work,
+					attainment, on_time_rate, score, streak, decision,
+					case decision when 'terminate' then 'pending' else 'final' end,
+					format('score %s = 0.8 × attainment %s (%s enrolled of a quota share of %s) + 0.2 × on-time rate %s (%s on time, %s overdue); %s',
+						round(score::numeric, 2), round(attainment::numeric, 2), enrolled, round(share::numeric, 1),
+						round(on_time_rate::numeric, 2), on_time, overdue,
+						case decision
+							when 'terminate' then case when enrolled = 0 and open_work > 0
+								then format('no enrolment in the window while holding %s open follow-ups: termination proposed, awaiting a coordinator', open_work)
+								else format('below %s for %s consecutive reviews: termination proposed, awaiting a coordinator', $13::float8, $12::int) end
+							when 'reward' then format('at or above %s: rewarded (%s, %s VND)', $11::float8, $15::text, $16::bigint)
+							when 'commend' then format('at or above %s: commended (staff are commended, not rewarded)', $11::float8)
+							when 'warn' then case when kind = 'staff' and score < $13::float8
+								then format('below %s: warned (staff are warned, never terminated)', $13::float8)
+								else format('below %s: warned', $14::float8) end
+							else 'retained' end),
+					case decision when 'reward' then $15::text end, case decision when 'reward' then $16::bigint end
+				from decided
+				on conflict (campaign_id, period, agent_code) do nothing`,
+				in.CampaignID, in.Period.Label, in.Period.Start, in.Period.End, frac,
+				days(in.Period.Start), days(in.Period.End), attainmentCap, attainmentWeight, onTimeWeight,
+				p.RewardAt, p.TerminateAfter, p.TerminateBelow, p.WarnBelow, p.Reward.Kind, p.Reward.Amount)
+			if err != nil {
+				return campaign.ReviewSummary{}, fmt.Errorf("decide: %w", err)
+			}
+			if err := commend(ctx, tx, in, frac, days(in.Period.Start), days(in.Period.End)); err != nil {
+				return campaign.ReviewSummary{}, err
+			}
+			return reviewSummary(ctx, tx, in.CampaignID, in.Period.Label)
+		})
+}
+
+// commend ranks communes and districts by attainment in the window and commends the best.
+func commend(ctx context.Context, tx pgx.Tx, in EvaluateInput, frac float64, from, to time.Time) error {
+	_, err := tx.Exec(ctx, `
+		with att as (
+			select u.level, u.code,
+				coalesce((select count(*) from enrolments e where e.campaign_id = $1
+				          and (case when u.level = 'district' then e.district_code else e.commune_code end) = u.code
+				          and e.enrolled_on >= $4::date and e.enrolled_on < $5::date), 0)
+				/ greatest(q.target * $3::float8, 1) as attainment
+			from units u join quotas q on q.campaign_id = u.campaign_id and q.level = u.level and q.code = u.code
+			where u.campaign_id = $1 and u.level in ('commune', 'district')),
+		ranked as (select *, row_number() over (partition by level order by attainment desc, code) as rank from att)
+		insert into commendations (campaign_id, period, level, unit_code, rank, attainment)
+		select $1, $2, level, code, rank, attainment from ranked where rank <= $6
+		on conflict do nothing`,
+		in.CampaignID, in.Period.Label, frac, from, to, in.Policy.CommendTop)
+	if err != nil {
+		return fmt.Errorf("commend units: %w", err)
+	}
+	return nil
+}
+
+func reviewSummary(ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, campaignID, period string) (campaign.ReviewSummary, error) {
+	s := campaign.ReviewSummary{Period: period}
+	if err := q.QueryRow(ctx, `
+		select count(*), count(*) filter (where decision = 'reward'), count(*) filter (where decision = 'commend'),
+			count(*) filter (where decision = 'retain'), count(*) filter (where decision = 'warn'),
+			(select count(*) from commendations c where c.campaign_id = $1 and c.period = $2 and c.level = 'commune'),
+			(select count(*) from commendations c where c.campaign_id = $1 and c.period = $2 and c.level = 'district')
+		from review_decisions where campaign_id = $1 and period = $2`, campaignID, period).
+		Scan(&s.Agents, &s.Rewarded, &s.Commended, &s.Retained, &s.Warned, &s.CommunesCommended, &s.DistrictsCommended); err != nil {
+		return s, fmt.Errorf("summarise review: %w", err)
+	}
+	rows, err := q.Query(ctx, `select agent_code from review_decisions
+		where campaign_id = $1 and period = $2 and decision = 'terminate' order by agent_code`, campaignID, period)
+	if err != nil {
+		return s, fmt.Errorf("summarise review: %w", err)
+	}
+	s.Proposed, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	if s.Proposed == nil {
+		s.Proposed = []string{}
+	}
+	return s, err
+}
+
+// DecideInput is a decision on a proposed termination.
+type DecideInput struct {
+	CampaignID string                       `json:"campaign_id"`
+	Period     string                       `json:"period"`
+	Decision   campaign.TerminationDecision `json:"decision"`
+	Approve    bool                         `json:"approve"`
+	Auto       bool                         `json:"auto,omitempty"` // the policy's auto_terminate after the wait
+	At         time.Time                    `json:"at"`             // campaign time of the decision
+}
+
+// DecideTermination records a coordinator's decision. An approval terminates the agent's
+// contract and, in the same transaction, hands its open follow-ups to the active agents of its
+// commune (least loaded first) and its remaining quota to them by largest remainder on their
+// weights; with no agent left in the commune, both go to the commune's staff, flagged.
+func (a *Activities) DecideTermination(ctx context.Context, in DecideInput) (campaign.DecisionResult, error) {
+	action := "review.reject"
+	if in.Approve {
+		action = "review.terminate"
+	}
+	return apply(ctx, a, effect{campaignID: in.CampaignID, action: action, entity: "agent", entityKey: in.Decision.Agent, actor: in.Decision.By,
+		detail: map[string]any{"period": in.Period, "reason": in.Decision.Reason, "auto": in.Auto}},
+		func(tx pgx.Tx) (campaign.DecisionResult, error) {
+			res := campaign.DecisionResult{Agent: in.Decision.Agent}
+			var status string
+			err := tx.QueryRow(ctx, `select status from review_decisions where campaign_id = $1 and period = $2 and agent_code = $3 for update`,
+				in.CampaignID, in.Period, in.Decision.Agent).Scan(&status)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return res, permanent(ErrNotFound, "no decision on agent %s in review %s", in.Decision.Agent, in.Period)
+			}
+			if err != nil {
+				return res, fmt.Errorf("read decision: %w", err)
+			}
+			if status != "pending" && status != "escalated" {
+				res.Status, res.Already = status, true
+				return res, nil
+			}
+			res.Status = "rejected"
+			if in.Approve {
+				res.Status = "approved"
+				if in.Auto {
+					res.Status = "auto_terminated"
+				}
+			}
+			if _, err := tx.Exec(ctx, `
+				update review_decisions set status = $4, decided_by = $5, decided_reason = $6, decided_at = $7
+				where campaign_id = $1 and period = $2 and agent_code = $3`,
+				in.CampaignID, in.Period, in.Decision.Agent, res.Status, in.Decision.By, in.Decision.Reason, in.At); err != nil {
+				return res, fmt.Errorf("record decision: %w", err)
+			}
+			if !in.Approve {
+				return res, nil
+			}
+			return res, terminate(ctx, tx, in, &res)
+		})
+}
+
+func terminate(ctx context.Context, tx pgx.Tx, in DecideInput, res *campaign.DecisionResult) error {
+	agent := in.Decision.Agent
+	var commune string
+	if err := tx.QueryRow(ctx, `
+		update agents set status = 'terminated', terminated_at = $3, termination_reason = $4
+		where campaign_id = $1 and code = $2 and status = 'active' returning commune_code`,
+		in.CampaignID, agent, in.At, in.Decision.Reason).Scan(&commune); err != nil {
+		return fmt.Errorf("terminate agent %s: %w", agent, err)
+	}
+	// Who takes over: the commune's active collection agents, or else its staff.
+	rows, err := tx.Query(ctx, `
+		select code, weight, kind = 'staff' from agents
+		where campaign_id = $1 and commune_code = $2 and status = 'active'
+		  and (kind = 'agent' or not exists (select 1 from agents b where b.campaign_id = $1 and b.commune_code = $2
+		                                     and b.kind = 'agent' and b.status = 'active'))
+		order by code`, in.CampaignID, commune)
+	if err != nil {
+		return fmt.Errorf("find successors: %w", err)
+	}
+	type successor struct {
+		code   string
+		weight float64
+		staff  bool
+	}
+	succ, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (successor, error) {
+		var s successor
+		return s, r.Scan(&s.code, &s.weight, &s.staff)
+	})
+	if err != nil {
+		return fmt.Errorf("find successors: %w", err)
+	}
+	if len(succ) == 0 {
+		return permanent(ErrInvalidState, "agent %s is the last active holder in commune %s; nobody could take over its work", agent, commune)
+	}
+	res.ToStaff = succ[0].staff
+	codes := make([]string, len(succ))
+	for i, s := range succ {
+		codes[i] = s.code
+	}
+	tag, err := tx.Exec(ctx, `
+		with moving as (
+			select id, row_number() over (order by priority desc, id) - 1 as rn from follow_ups
+			where campaign_id = $1 and agent_code = $2 and status = 'open'),
+		takers as (
+			select code, row_number() over (order by
+				(select count(*) from follow_ups f where f.campaign_id = $1 and f.agent_code = t.code and f.status = 'open'), code) - 1 as tn,
+				count(*) over () as n
+			from unnest($3::text[]) as t(code))
+		update follow_ups f set agent_code = t.code, reassigned_from = $2, held_by_staff = $4
+		from moving m join takers t on t.tn = m.rn % t.n
+		where f.id = m.id`, in.CampaignID, agent, codes, res.ToStaff)
+	if err != nil {
+		return fmt.Errorf("reassign follow-ups: %w", err)
+	}
+	res.FollowUpsMoved = int(tag.RowsAffected())
+
+	var quota, enrolled int
+	if err := tx.QueryRow(ctx, `
+		select coalesce((select target from quotas where campaign_id = $1 and level = 'agent' and code = $2), 0),
+			(select count(*) from enrolments where campaign_id = $1 and agent_code = $2)`, in.CampaignID, agent).
+		Scan(&quota, &enrolled); err != nil {
+		return fmt.Errorf("read quota: %w", err)
+	}
+	remaining := quota - enrolled
+	if remaining <= 0 {
+		return nil
+	}
+	shares := make([]campaign.Share, len(succ))
+	for i, s := range succ {
+		shares[i] = campaign.Share{Code: s.code, Weight: int64(math.Round(s.weight * campaign.AgentWeightScale))}
+	}
+	split := campaign.LargestRemainder(remaining, shares)
+	var to []string
+	var amounts []int32
+	for i, n := range split {
+		if n > 0 {
+			to, amounts = append(to, succ[i].code), append(amounts, int32(n))
+		}
+	}
+	if _, err := tx.Exec(ctx, `
+		update quotas q set target = q.target + t.amount
+		from unnest($2::text[], $3::int[]) as t(code, amount)
+		where q.campaign_id = $1 and q.level = 'agent' and q.code = t.code`, in.CampaignID, to, amounts); err != nil {
+		return fmt.Errorf("move quota: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `update quotas set target = $3 where campaign_id = $1 and level = 'agent' and code = $2`,
+		in.CampaignID, agent, enrolled); err != nil {
+		return fmt.Errorf("move quota: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		insert into quota_transfers (campaign_id, period, from_agent, to_agent, amount, to_staff)
+		select $1, $2, $3, t.code, t.amount, $6 from unnest($4::text[], $5::int[]) as t(code, amount)
+		on conflict do nothing`, in.CampaignID, in.Period, agent, to, amounts, res.ToStaff); err != nil {
+		return fmt.Errorf("record quota transfers: %w", err)
+	}
+	res.QuotaMoved = remaining
+	return nil
+}
+
+// EscalateInput ends a review's wait for decisions.
+type EscalateInput struct {
+	CampaignID string    `json:"campaign_id"`
+	Period     string    `json:"period"`
+	At         time.Time `json:"at"`
+}
+
+// EscalateUndecided flags every termination still waiting when the review's wait ends; the
+// auditor sees them in status and the audit log. It returns the agents escalated.
+func (a *Activities) EscalateUndecided(ctx context.Context, in EscalateInput) ([]string, error) {
+	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "review.escalate", entity: "review", entityKey: in.Period,
+		detail: map[string]any{"at": in.At}},
+		func(tx pgx.Tx) ([]string, error) {
+			rows, err := tx.Query(ctx, `
+				update review_decisions set status = 'escalated', decided_at = $3,
+					rationale = rationale || '; no coordinator decided within the wait: escalated'
+				where campaign_id = $1 and period = $2 and status = 'pending' returning agent_code`,
+				in.CampaignID, in.Period, in.At)
+			if err != nil {
+				return nil, fmt.Errorf("escalate: %w", err)
+			}
+			out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			if out == nil {
+				out = []string{}
+			}
+			return out, err
+		})
+}

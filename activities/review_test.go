@@ -1,0 +1,213 @@
+package activities_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"drives/activities"
+	"drives/campaign"
+	"drives/imports"
+)
+
+// reviews of the fixture campaign: quarterly, default policy.
+func reviewPeriods(t *testing.T, d *drive) []campaign.ReviewPeriod {
+	t.Helper()
+	ps, err := campaign.ReviewPeriods(campaign.DefaultReviewCron, hcm, d.spec.PeriodStart, d.spec.PeriodEnd)
+	if err != nil || len(ps) != 4 {
+		t.Fatalf("review periods: %v %v", ps, err)
+	}
+	return ps
+}
+
+func (d *drive) evaluate(p campaign.ReviewPeriod, policy campaign.ReviewPolicy) campaign.ReviewSummary {
+	d.t.Helper()
+	return mustCall[campaign.ReviewSummary](d, d.acts.EvaluateAgents, activities.EvaluateInput{
+		CampaignID: campaignID, WorkflowID: campaign.ReviewWorkflowID(campaignID, p.Label), Period: p, Policy: policy})
+}
+
+func (d *drive) decision(period, agent string) (decision, status, rationale string) {
+	d.t.Helper()
+	if err := d.pool.QueryRow(d.ctx, `select decision, status, rationale from review_decisions
+		where campaign_id = $1 and period = $2 and agent_code = $3`, campaignID, period, agent).Scan(&decision, &status, &rationale); err != nil {
+		d.t.Fatalf("decision on %s in %s: %v", agent, period, err)
+	}
+	return
+}
+
+func policy() campaign.ReviewPolicy {
+	return campaign.ReviewPolicy{RewardAt: 1, WarnBelow: 0.6, TerminateBelow: 0.3, TerminateAfter: 2,
+		Reward: campaign.Reward{Kind: "bonus", Amount: 500_000}, ApprovalWait: campaign.Duration(14 * 24 * time.Hour), CommendTop: 2}
+}
+
+// A year of reviews of the fixture's agents: the policy table, the consecutive-period rule,
+// idempotent re-runs, and terminations whose work and quota pass to the commune, exactly.
+func TestReviewDecisionsAndTerminations(t *testing.T) {
+	d := newDrive(t)
+	ps := reviewPeriods(t, d)
+	pol := policy()
+
+	// Q1: DL-00001-1 enrols well above its share; a lead is open with DL-00001-2 and one with
+	// DL-00003-1; nobody else enrols.
+	var quota int
+	if err := d.pool.QueryRow(d.ctx, `select target from quotas where campaign_id = $1 and level = 'agent' and code = 'DL-00001-1'`, campaignID).Scan(&quota); err != nil {
+		t.Fatal(err)
+	}
+	var es []enrolment
+	for i := 0; i < quota; i++ {
+		es = append(es, enrolment{person: lead(100+i, "00001", "00001-01", "trader"), agent: "DL-00001-1",
+			income: 1_000_000, class: "other", mode: "monthly", on: "2021-02-10"})
+	}
+	d.merge(d.stage(imports.Enrolments, "", "q1.csv", enrolmentsCSV(es...)))
+	d.hold("conf-001")
+	d.recordLeads("conf-001", 10, lead(1, "00001", "00001-01", "trader"), lead(2, "00001", "00001-02", "trader"),
+		lead(3, "00001", "00001-01", "student"), lead(4, "00003", "00003-01", "trader"))
+
+	q1 := d.evaluate(ps[0], pol)
+	if q1.Period != "2021-Q1" || q1.Agents != 11 || q1.Rewarded != 1 {
+		t.Fatalf("Q1 summary %+v", q1)
+	}
+	dec, status, why := d.decision("2021-Q1", "DL-00001-1")
+	if dec != "reward" || status != "final" {
+		t.Errorf("DL-00001-1 in Q1: %s/%s (%s), want reward", dec, status, why)
+	}
+	var kind string
+	var amount int64
+	if err := d.pool.QueryRow(d.ctx, `select reward_kind, reward_amount from review_decisions where period = '2021-Q1' and agent_code = 'DL-00001-1'`).Scan(&kind, &amount); err != nil || kind != "bonus" || amount != 500_000 {
+		t.Errorf("reward recorded as %q %d (%v), want bonus 500000", kind, amount, err)
+	}
+	// An agent holding open work with no enrolment in the window is proposed at once.
+	holders := map[string]bool{}
+	rows, _ := d.pool.Query(d.ctx, `select distinct agent_code from follow_ups where status = 'open'`)
+	for rows.Next() {
+		var a string
+		_ = rows.Scan(&a)
+		holders[a] = true
+	}
+	for _, a := range q1.Proposed {
+		if !holders[a] {
+			t.Errorf("Q1 proposes %s, who holds no open work and had no earlier review", a)
+		}
+	}
+	if len(q1.Proposed) == 0 {
+		t.Errorf("Q1 proposes nobody; agents %v hold open work without enrolling", holders)
+	}
+	// Staff are warned, never proposed.
+	if dec, _, why := d.decision("2021-Q1", "CB-00002"); dec != "warn" {
+		t.Errorf("staff CB-00002 in Q1: %s (%s), want warn", dec, why)
+	}
+	// An agent with nothing enrolled and nothing open is only warned in its first low review.
+	if dec, _, why := d.decision("2021-Q1", "DL-00010-2"); dec != "warn" {
+		t.Errorf("DL-00010-2 in Q1: %s (%s), want warn", dec, why)
+	}
+	if c := d.count(`select count(*) from commendations where period = '2021-Q1' and level = 'commune'`); c != 2 {
+		t.Errorf("%d communes commended, want commend_top = 2", c)
+	}
+	if c := d.count(`select count(*) from commendations where period = '2021-Q1' and level = 'commune' and rank = 1 and unit_code = '00001'`); c != 1 {
+		t.Errorf("commune 00001 (the only enrolments) is not ranked first")
+	}
+
+	// A re-run or a backfilled duplicate changes nothing.
+	again := d.evaluate(ps[0], pol)
+	if fmt.Sprint(again) != fmt.Sprint(q1) {
+		t.Errorf("re-run of Q1: %+v, want %+v", again, q1)
+	}
+	if n := d.count(`select count(*) from review_decisions where period = '2021-Q1'`); n != 11 {
+		t.Errorf("%d Q1 decisions after a re-run, want 11", n)
+	}
+
+	// Q2: nobody enrols. A second low review in a row proposes DL-00010-2 (no open work: the
+	// consecutive rule); DL-00001-1, rewarded in Q1 but now holding a lead without enrolling
+	// anyone, is proposed by the open-work rule.
+	q2 := d.evaluate(ps[1], pol)
+	if dec, _, why := d.decision("2021-Q2", "DL-00010-2"); dec != "terminate" || !strings.Contains(why, "for 2 consecutive reviews") {
+		t.Errorf("DL-00010-2 in Q2: %s (%s), want terminate after two low reviews", dec, why)
+	}
+	if dec, _, why := d.decision("2021-Q2", "DL-00001-1"); dec != "terminate" || !strings.Contains(why, "no enrolment in the window while holding 1 open") {
+		t.Errorf("DL-00001-1 in Q2: %s (%s), want terminate for holding open work without enrolling", dec, why)
+	}
+	if dec, _, _ := d.decision("2021-Q2", "CB-00001"); dec == "terminate" {
+		t.Error("staff proposed for termination")
+	}
+
+	communeSum := func(c string) (agents, commune int) {
+		_ = d.pool.QueryRow(d.ctx, `select
+			(select sum(q.target) from quotas q join agents a on a.campaign_id = q.campaign_id and a.code = q.code
+			 where q.level = 'agent' and a.commune_code = $1),
+			(select target from quotas where level = 'commune' and code = $1)`, c).Scan(&agents, &commune)
+		return
+	}
+
+	// Approving DL-00001-2's termination hands its follow-up and remaining quota to the other
+	// agents of commune 00001, in one transaction; the commune's quota still sums exactly.
+	var openBefore int
+	openBefore = d.count(`select count(*) from follow_ups where agent_code = 'DL-00001-2' and status = 'open'`)
+	res := mustCall[campaign.DecisionResult](d, d.acts.DecideTermination, activities.DecideInput{
+		CampaignID: campaignID, Period: "2021-Q2", Approve: true, At: ps[1].End,
+		Decision: campaign.TerminationDecision{Agent: "DL-00001-2", Reason: "no enrolment in two quarters", By: "coordinator-a"}})
+	if res.Status != "approved" || res.FollowUpsMoved != openBefore || res.ToStaff {
+		t.Errorf("approve DL-00001-2: %+v, want approved, %d follow-ups moved to agents", res, openBefore)
+	}
+	if n := d.count(`select count(*) from agents where code = 'DL-00001-2' and status = 'terminated' and termination_reason = 'no enrolment in two quarters'`); n != 1 {
+		t.Error("DL-00001-2 is not terminated with its reason")
+	}
+	if n := d.count(`select count(*) from follow_ups where agent_code = 'DL-00001-2' and status = 'open'`); n != 0 {
+		t.Errorf("%d open follow-ups left with the terminated agent", n)
+	}
+	if n := d.count(`select count(*) from follow_ups f join agents a on a.campaign_id = f.campaign_id and a.code = f.agent_code
+		where f.reassigned_from = 'DL-00001-2' and (a.commune_code <> '00001' or a.kind <> 'agent' or a.status <> 'active')`); n != 0 {
+		t.Errorf("%d follow-ups went to someone outside the commune's active agents", n)
+	}
+	if moved := d.count(`select coalesce(sum(amount), 0) from quota_transfers where from_agent = 'DL-00001-2'`); moved != res.QuotaMoved {
+		t.Errorf("quota transfers sum to %d, the result says %d", moved, res.QuotaMoved)
+	}
+	if a, c := communeSum("00001"); a != c {
+		t.Errorf("commune 00001: agents' quotas sum to %d, commune quota %d", a, c)
+	}
+	// A second approval changes nothing and says so.
+	res = mustCall[campaign.DecisionResult](d, d.acts.DecideTermination, activities.DecideInput{
+		CampaignID: campaignID, Period: "2021-Q2", Approve: true, At: ps[1].End,
+		Decision: campaign.TerminationDecision{Agent: "DL-00001-2", Reason: "again", By: "coordinator-b"}})
+	if !res.Already || res.Status != "approved" {
+		t.Errorf("second approval: %+v, want already approved", res)
+	}
+
+	// DL-00003-1 is commune 00003's only agent: its work goes to the commune's staff, flagged.
+	if dec, status, _ := d.decision("2021-Q2", "DL-00003-1"); dec == "terminate" && status == "pending" {
+		res = mustCall[campaign.DecisionResult](d, d.acts.DecideTermination, activities.DecideInput{
+			CampaignID: campaignID, Period: "2021-Q2", Approve: true, At: ps[1].End,
+			Decision: campaign.TerminationDecision{Agent: "DL-00003-1", Reason: "left the area", By: "coordinator-a"}})
+		if !res.ToStaff {
+			t.Errorf("DL-00003-1's work: %+v, want to staff", res)
+		}
+		if n := d.count(`select count(*) from follow_ups where reassigned_from = 'DL-00003-1' and (agent_code <> 'CB-00003' or not held_by_staff)`); n != 0 {
+			t.Errorf("%d of DL-00003-1's follow-ups are not with staff CB-00003, flagged", n)
+		}
+		if a, c := communeSum("00003"); a != c {
+			t.Errorf("commune 00003: quotas sum to %d, commune quota %d", a, c)
+		}
+	} else {
+		t.Errorf("DL-00003-1 holds an open follow-up and enrolled nobody: want a pending termination in Q2")
+	}
+
+	// Rejecting keeps the agent; what nobody decides is escalated at the end of the wait.
+	res = mustCall[campaign.DecisionResult](d, d.acts.DecideTermination, activities.DecideInput{
+		CampaignID: campaignID, Period: "2021-Q2", Approve: false, At: ps[1].End,
+		Decision: campaign.TerminationDecision{Agent: "DL-00010-2", Reason: "new in the job", By: "coordinator-a"}})
+	if res.Status != "rejected" || d.count(`select count(*) from agents where code = 'DL-00010-2' and status = 'active'`) != 1 {
+		t.Errorf("reject DL-00010-2: %+v; the agent must stay active", res)
+	}
+	pendingLeft := d.count(`select count(*) from review_decisions where period = '2021-Q2' and status = 'pending'`)
+	escalated := mustCall[[]string](d, d.acts.EscalateUndecided, activities.EscalateInput{CampaignID: campaignID, Period: "2021-Q2", At: ps[1].End.Add(14 * 24 * time.Hour)})
+	if len(escalated) != pendingLeft {
+		t.Errorf("escalated %v, want the %d still pending", escalated, pendingLeft)
+	}
+	if n := d.count(`select count(*) from agents a join review_decisions r on r.agent_code = a.code
+		where r.period = '2021-Q2' and r.status = 'escalated' and a.status <> 'active'`); n != 0 {
+		t.Errorf("%d escalated agents were terminated without auto_terminate", n)
+	}
+	if q2.Agents != 11 {
+		t.Errorf("Q2 reviewed %d, want 11", q2.Agents)
+	}
+}

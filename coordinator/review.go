@@ -1,0 +1,196 @@
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"drives/campaign"
+)
+
+// Fire is one review a cron expression gives: when it runs and the window it covers.
+type Fire struct {
+	At     time.Time
+	Period campaign.ReviewPeriod
+}
+
+// Preview lists the next count reviews of a cron expression after from, with their windows,
+// computed exactly as a campaign computes them.
+func Preview(expr string, loc *time.Location, from time.Time, count int) ([]Fire, error) {
+	if count < 1 || count > campaign.MaxReviews {
+		return nil, fmt.Errorf("--count: must be 1 to %d", campaign.MaxReviews)
+	}
+	s, err := campaign.ParseReviewCron(expr, loc)
+	if err != nil {
+		return nil, fmt.Errorf("--cron: %w", err)
+	}
+	// The first window opens at the fire before from (looked for in the year before it).
+	prev := from
+	for t := s.Next(from.AddDate(-1, 0, 0)); !t.IsZero() && !t.After(from); t = s.Next(t) {
+		prev = t
+	}
+	var out []Fire
+	for t := s.Next(from); !t.IsZero() && len(out) < count; t = s.Next(t) {
+		ps, _ := campaign.ReviewPeriods(expr, loc, prev, t)
+		p := campaign.ReviewPeriod{Start: prev, End: t}
+		if len(ps) > 0 {
+			p = ps[len(ps)-1]
+		}
+		out = append(out, Fire{At: t, Period: p})
+		prev = t
+	}
+	return out, nil
+}
+
+func (c *Coordinator) schedule(ctx context.Context, campaignID string) client.ScheduleHandle {
+	return c.Temporal.ScheduleClient().GetHandle(ctx, campaign.ReviewScheduleID(campaignID))
+}
+
+// DescribeSchedule returns the campaign's review schedule as Temporal has it.
+func (c *Coordinator) DescribeSchedule(ctx context.Context, campaignID string) (*client.ScheduleDescription, error) {
+	d, err := c.schedule(ctx, campaignID).Describe(ctx)
+	if err != nil {
+		return nil, describeSchedule(campaignID, err)
+	}
+	return d, nil
+}
+
+// PauseSchedule and ResumeSchedule stop and restart the campaign's reviews, noting why.
+func (c *Coordinator) PauseSchedule(ctx context.Context, campaignID, note string) error {
+	return describeSchedule(campaignID, c.schedule(ctx, campaignID).Pause(ctx, client.SchedulePauseOptions{Note: note}))
+}
+
+func (c *Coordinator) ResumeSchedule(ctx context.Context, campaignID, note string) error {
+	return describeSchedule(campaignID, c.schedule(ctx, campaignID).Unpause(ctx, client.ScheduleUnpauseOptions{Note: note}))
+}
+
+// TriggerReview runs the review due now — the latest period that has ended — at once; a
+// period already reviewed is left as it is.
+func (c *Coordinator) TriggerReview(ctx context.Context, campaignID string) error {
+	return describeSchedule(campaignID, c.schedule(ctx, campaignID).Trigger(ctx, client.ScheduleTriggerOptions{
+		Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL}))
+}
+
+// BackfillReviews takes every review the schedule would have taken between from and to (real
+// time); periods already reviewed are not reviewed again.
+func (c *Coordinator) BackfillReviews(ctx context.Context, campaignID string, from, to time.Time) error {
+	if !from.Before(to) {
+		return fmt.Errorf("backfill: --from %s is not before --to %s", from.Format(time.RFC3339), to.Format(time.RFC3339))
+	}
+	return describeSchedule(campaignID, c.schedule(ctx, campaignID).Backfill(ctx, client.ScheduleBackfillOptions{
+		Backfill: []client.ScheduleBackfill{{Start: from, End: to, Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_ALLOW_ALL}}}))
+}
+
+func describeSchedule(campaignID string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("review schedule %s: %w", campaign.ReviewScheduleID(campaignID), err)
+}
+
+// Decide approves or rejects a proposed termination through the period's review workflow.
+func (c *Coordinator) Decide(ctx context.Context, campaignID, period string, approve bool, d campaign.TerminationDecision) (campaign.DecisionResult, error) {
+	name := campaign.UpdateRejectTermination
+	if approve {
+		name = campaign.UpdateApproveTermination
+	}
+	var out campaign.DecisionResult
+	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: campaign.ReviewWorkflowID(campaignID, period), UpdateName: name, Args: []any{d},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, &out)
+	}
+	if err != nil {
+		return out, reviewError(campaignID, period, err)
+	}
+	return out, nil
+}
+
+func reviewError(campaignID, period string, err error) error {
+	err = describe(campaignID, err)
+	return fmt.Errorf("review %s: %w", period, err)
+}
+
+// Decision is a review decision as auditors and coordinators read it.
+type Decision struct {
+	Period     string    `json:"period"`
+	Agent      string    `json:"agent"`
+	Kind       string    `json:"kind"`
+	Commune    string    `json:"commune"`
+	Score      float64   `json:"score"`
+	Decision   string    `json:"decision"`
+	Status     string    `json:"status"`
+	Rationale  string    `json:"rationale"`
+	DecidedBy  string    `json:"decided_by,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	WindowEnd  time.Time `json:"window_end"`
+	RewardKind string    `json:"reward_kind,omitempty"`
+	Reward     int64     `json:"reward,omitempty"`
+}
+
+// Decisions lists a campaign's review decisions, of one period or all.
+func (c *Coordinator) Decisions(ctx context.Context, campaignID, period string) ([]Decision, error) {
+	rows, err := c.DB.Query(ctx, `
+		select period, agent_code, kind, commune_code, score, decision, status, rationale,
+			coalesce(decided_by, ''), coalesce(decided_reason, ''), window_end, coalesce(reward_kind, ''), coalesce(reward_amount, 0)
+		from review_decisions where campaign_id = $1 and ($2 = '' or period = $2)
+		order by window_end, agent_code`, campaignID, period)
+	if err != nil {
+		return nil, fmt.Errorf("read decisions: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Decision, error) {
+		var d Decision
+		return d, r.Scan(&d.Period, &d.Agent, &d.Kind, &d.Commune, &d.Score, &d.Decision, &d.Status, &d.Rationale,
+			&d.DecidedBy, &d.Reason, &d.WindowEnd, &d.RewardKind, &d.Reward)
+	})
+}
+
+// Attention counts what waits on a coordinator: terminations pending and escalated.
+func (c *Coordinator) Attention(ctx context.Context, campaignID string) (pending, escalated []Decision, err error) {
+	all, err := c.Decisions(ctx, campaignID, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, d := range all {
+		switch d.Status {
+		case "pending":
+			pending = append(pending, d)
+		case "escalated":
+			escalated = append(escalated, d)
+		}
+	}
+	return pending, escalated, nil
+}
+
+// ErrNoCampaign says a campaign is not in the database.
+var ErrNoCampaign = errors.New("unknown campaign")
+
+// Clock returns a launched campaign's clock and plan time zone.
+func (c *Coordinator) Clock(ctx context.Context, campaignID string) (campaign.Clock, *time.Location, error) {
+	var epoch, start *time.Time
+	var scale float64
+	var tz string
+	err := c.DB.QueryRow(ctx, `select clock_epoch, clock_start, clock_scale, timezone from campaigns where id = $1`, campaignID).
+		Scan(&epoch, &start, &scale, &tz)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return campaign.Clock{}, nil, fmt.Errorf("%w %q", ErrNoCampaign, campaignID)
+	}
+	if err != nil {
+		return campaign.Clock{}, nil, err
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return campaign.Clock{}, nil, err
+	}
+	if epoch == nil {
+		return campaign.Clock{}, loc, fmt.Errorf("campaign %s has not started its clock yet", campaignID)
+	}
+	return campaign.Clock{Epoch: *epoch, Start: *start, Scale: scale}, loc, nil
+}

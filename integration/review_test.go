@@ -1,0 +1,84 @@
+package integration
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"drives/campaign"
+	"drives/coordinator"
+)
+
+// A coordinator pauses a campaign's reviews, triggers the one due by hand, and it runs to
+// completion once; cancelling the campaign stops the schedule and skips the final review.
+func TestReviewTriggerAndCancel(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	s := newStack(t)
+
+	// The integration plan under another id, so it runs beside the end-to-end drive.
+	dir := t.TempDir()
+	for _, f := range []string{"plan.yaml", "units.csv", "villages.csv", "roster.csv"} {
+		b, err := os.ReadFile(filepath.Join("testdata", f))
+		require.NoError(t, err)
+		if f == "plan.yaml" {
+			b = []byte(strings.Replace(string(b), "id: itest-2021", "id: itest-trigger", 1))
+		}
+		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
+	}
+	lp, err := campaign.LoadPlan(filepath.Join(dir, "plan.yaml"))
+	require.NoError(t, err)
+	run, err := s.co.Launch(ctx, lp)
+	require.NoError(t, err)
+	id := lp.Plan.ID
+
+	var clock campaign.Clock
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, err := s.co.DescribeSchedule(ctx, id)
+		assert.NoError(c, err)
+	}, 30*time.Second, 50*time.Millisecond)
+	require.NoError(t, s.co.PauseSchedule(ctx, id, "held for a manual review"))
+	clock, _, err = s.co.Clock(ctx, id)
+	require.NoError(t, err)
+
+	spec, err := lp.Spec()
+	require.NoError(t, err)
+	q1 := spec.Reviews[0]
+	require.Equal(t, "2021-Q1", q1.Label)
+	time.Sleep(time.Until(campaign.RealFire(clock, q1).Add(200 * time.Millisecond)))
+	_, err = s.tc.DescribeWorkflowExecution(ctx, campaign.ReviewWorkflowID(id, "2021-Q1"), "")
+	require.Error(t, err, "a paused schedule takes no review")
+
+	require.NoError(t, s.co.TriggerReview(ctx, id))
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		d, err := s.tc.DescribeWorkflowExecution(ctx, campaign.ReviewWorkflowID(id, "2021-Q1"), "")
+		if assert.NoError(c, err) {
+			assert.Equal(c, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, d.WorkflowExecutionInfo.Status)
+		}
+	}, 60*time.Second, 100*time.Millisecond)
+	agents := count(t, s.db, `select count(*) from agents where campaign_id = $1`, id)
+	require.Equal(t, agents, count(t, s.db, `select count(*) from review_decisions where campaign_id = $1 and period = '2021-Q1'`, id))
+
+	// Approving an agent with nothing pending is refused by the validator.
+	_, err = s.co.Decide(ctx, id, "2021-Q1", true, campaign.TerminationDecision{Agent: "NO-SUCH", Reason: "x", By: "tester"})
+	require.Error(t, err)
+
+	_, err = coordinator.Update[string](ctx, s.co, id, campaign.UpdateCancel, campaign.SteerRequest{Reason: "test over", By: "tester"})
+	require.NoError(t, err)
+	var res campaign.CloseResult
+	require.NoError(t, run.Get(ctx, &res))
+	require.Equal(t, campaign.StatusCancelled, res.Status)
+	d, err := s.co.DescribeSchedule(ctx, id)
+	require.NoError(t, err)
+	require.True(t, d.Schedule.State.Paused)
+	require.Equal(t, "campaign cancelled", d.Schedule.State.Note)
+	require.Zero(t, count(t, s.db, `select count(*) from reviews where campaign_id = $1 and period = '2021-Q4'`, id),
+		"a cancelled campaign takes no final review")
+}

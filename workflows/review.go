@@ -1,0 +1,245 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"drives/activities"
+	"drives/campaign"
+)
+
+// scheduledStartTime is the search attribute a Temporal Schedule sets on what it starts: the
+// fire's nominal time.
+var scheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+// ScheduledReviewWorkflow is what the campaign's review schedule starts at each fire (and on a
+// trigger or a backfill): it picks the period whose review is due by the fire's nominal time
+// and starts that period's AgentReviewWorkflow, once — a period already reviewed (a backfilled
+// or repeated fire) is left as it was.
+func ScheduledReviewWorkflow(ctx workflow.Context, in campaign.ScheduledReviewInput) (campaign.ReviewResult, error) {
+	nominal := workflow.GetInfo(ctx).WorkflowStartTime
+	if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTime); ok {
+		nominal = t
+	}
+	p, ok := campaign.PeriodAt(in.Clock, in.Periods, nominal)
+	if !ok {
+		return campaign.ReviewResult{}, temporal.NewNonRetryableApplicationError(
+			fmt.Sprintf("no review period of campaign %s has ended by %s (campaign time %s)", in.CampaignID,
+				nominal.UTC().Format(time.RFC3339), in.Clock.CampaignTime(nominal).Format("2006-01-02 15:04")), "NothingToReview", nil)
+	}
+	return startReview(ctx, campaign.ReviewInput{CampaignID: in.CampaignID, Period: p, Clock: in.Clock, Policy: in.Policy}, false)
+}
+
+// startReview starts a period's review as a child; with wait it also waits for it to finish.
+func startReview(ctx workflow.Context, in campaign.ReviewInput, wait bool) (campaign.ReviewResult, error) {
+	policy := enumspb.PARENT_CLOSE_POLICY_ABANDON
+	if wait {
+		policy = enumspb.PARENT_CLOSE_POLICY_TERMINATE
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            campaign.ReviewWorkflowID(in.CampaignID, in.Period.Label),
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		ParentClosePolicy:     policy,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			campaign.SearchCampaignID.ValueSet(in.CampaignID), campaign.SearchPeriod.ValueSet(in.Period.Label)),
+	})
+	res := campaign.ReviewResult{CampaignID: in.CampaignID, Period: in.Period.Label}
+	child := workflow.ExecuteChildWorkflow(cctx, AgentReviewWorkflow, in)
+	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		if temporal.IsWorkflowExecutionAlreadyStartedError(err) {
+			res.AlreadyReviewed = true
+			return res, nil
+		}
+		return res, err
+	}
+	if !wait {
+		return res, nil
+	}
+	err := child.Get(ctx, &res)
+	return res, err
+}
+
+// AgentReviewWorkflow reviews a campaign's agents and staff for one period: it evaluates them
+// (one set-based activity), then waits — a durable timer of the policy's approval_wait in
+// campaign time — for a coordinator to approve or reject each proposed termination through
+// Updates. An approval is carried out at once; at the end of the wait the undecided are
+// escalated, and terminated only if the policy says auto_terminate.
+func AgentReviewWorkflow(ctx workflow.Context, in campaign.ReviewInput) (campaign.ReviewResult, error) {
+	r := &review{in: in, decided: map[string]string{}}
+	r.log = log.With(workflow.GetLogger(ctx), "campaign", in.CampaignID, "period", in.Period.Label)
+	if err := r.setup(ctx); err != nil {
+		return campaign.ReviewResult{}, err
+	}
+	return r.run(ctx)
+}
+
+type review struct {
+	in        campaign.ReviewInput
+	log       log.Logger
+	evaluated bool
+	summary   campaign.ReviewSummary
+	decided   map[string]string // agent -> approved | rejected | escalated | auto_terminated
+	deadline  time.Time         // campaign time
+	res       campaign.ReviewResult
+}
+
+func (r *review) pending() []string {
+	var out []string
+	for _, a := range r.summary.Proposed {
+		if _, ok := r.decided[a]; !ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func (r *review) setup(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, campaign.QueryReview, func() (campaign.ReviewProgress, error) {
+		return campaign.ReviewProgress{Period: r.in.Period.Label, Summary: r.summary, Pending: r.pending(),
+			Decided: r.decided, Deadline: r.deadline}, nil
+	}); err != nil {
+		return err
+	}
+	for _, approve := range []bool{true, false} {
+		name := campaign.UpdateRejectTermination
+		if approve {
+			name = campaign.UpdateApproveTermination
+		}
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, name,
+			func(ctx workflow.Context, d campaign.TerminationDecision) (campaign.DecisionResult, error) {
+				return r.decide(ctx, d, approve)
+			},
+			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d campaign.TerminationDecision) error {
+				return r.validate(d)
+			}}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *review) validate(d campaign.TerminationDecision) error {
+	switch {
+	case !r.evaluated:
+		return errors.New("the review is still evaluating; try again in a moment")
+	case !slices.Contains(r.summary.Proposed, d.Agent):
+		return fmt.Errorf("agent: %q has no termination pending in review %s", d.Agent, r.in.Period.Label)
+	case strings.TrimSpace(d.Reason) == "":
+		return errors.New("reason: say why")
+	case strings.TrimSpace(d.By) == "":
+		return errors.New("by: say who decides")
+	}
+	return nil
+}
+
+// decide carries out a coordinator's decision; a second decision on the same agent changes
+// nothing and says what the first was.
+func (r *review) decide(ctx workflow.Context, d campaign.TerminationDecision, approve bool) (campaign.DecisionResult, error) {
+	if status, ok := r.decided[d.Agent]; ok && status != "escalated" {
+		return campaign.DecisionResult{Agent: d.Agent, Status: status, Already: true}, nil
+	}
+	was, had := r.decided[d.Agent]
+	r.decided[d.Agent] = map[bool]string{true: "approved", false: "rejected"}[approve]
+	var res campaign.DecisionResult
+	err := workflow.ExecuteActivity(activityCtx(ctx, 2*time.Minute, updateAttempts), a.DecideTermination, activities.DecideInput{
+		CampaignID: r.in.CampaignID, Period: r.in.Period.Label, Decision: d, Approve: approve,
+		At: r.in.Clock.CampaignTime(workflow.Now(ctx)),
+	}).Get(ctx, &res)
+	if err != nil {
+		if had {
+			r.decided[d.Agent] = was
+		} else {
+			delete(r.decided, d.Agent)
+		}
+		return res, err
+	}
+	r.decided[d.Agent] = res.Status
+	return res, nil
+}
+
+func (r *review) run(ctx workflow.Context) (campaign.ReviewResult, error) {
+	r.res = campaign.ReviewResult{CampaignID: r.in.CampaignID, Period: r.in.Period.Label}
+	actx := activityCtx(ctx, 10*time.Minute)
+	if err := workflow.ExecuteActivity(actx, a.EvaluateAgents, activities.EvaluateInput{
+		CampaignID: r.in.CampaignID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+		Period: r.in.Period, Policy: r.in.Policy,
+	}).Get(ctx, &r.summary); err != nil {
+		return r.res, err
+	}
+	r.evaluated = true
+	r.res.Summary = r.summary
+	r.log.Info("agents evaluated", "agents", r.summary.Agents, "rewarded", r.summary.Rewarded,
+		"warned", r.summary.Warned, "proposed", len(r.summary.Proposed))
+
+	if len(r.summary.Proposed) > 0 {
+		// The wait runs from the later of the period's end and now, in campaign time.
+		start := r.in.Clock.CampaignTime(workflow.Now(ctx))
+		if start.Before(r.in.Period.End) {
+			start = r.in.Period.End
+		}
+		r.deadline = start.Add(r.in.Policy.ApprovalWait.Std())
+		wait := r.in.Clock.Until(workflow.Now(ctx), r.deadline)
+		if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return len(r.pending()) == 0 }); err != nil {
+			return r.res, err
+		}
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return r.res, err
+		}
+		if left := r.pending(); len(left) > 0 {
+			if err := r.escalate(ctx, actx, left); err != nil {
+				return r.res, err
+			}
+		}
+	}
+	for _, s := range sortedKeys(r.decided) {
+		switch r.decided[s] {
+		case "approved":
+			r.res.Approved++
+		case "rejected":
+			r.res.Rejected++
+		case "escalated":
+			r.res.Escalated++
+		case "auto_terminated":
+			r.res.AutoTerminated++
+		}
+	}
+	return r.res, nil
+}
+
+// escalate flags the undecided, and with auto_terminate carries out their termination.
+func (r *review) escalate(ctx, actx workflow.Context, left []string) error {
+	at := r.in.Clock.CampaignTime(workflow.Now(ctx))
+	var escalated []string
+	if err := workflow.ExecuteActivity(actx, a.EscalateUndecided, activities.EscalateInput{
+		CampaignID: r.in.CampaignID, Period: r.in.Period.Label, At: at,
+	}).Get(ctx, &escalated); err != nil {
+		return err
+	}
+	for _, agent := range escalated {
+		r.decided[agent] = "escalated"
+	}
+	r.log.Warn("terminations escalated: no coordinator decided in time", "count", len(escalated))
+	if !r.in.Policy.AutoTerminate {
+		return nil
+	}
+	for _, agent := range escalated {
+		var res campaign.DecisionResult
+		if err := workflow.ExecuteActivity(actx, a.DecideTermination, activities.DecideInput{
+			CampaignID: r.in.CampaignID, Period: r.in.Period.Label, Approve: true, Auto: true, At: at,
+			Decision: campaign.TerminationDecision{Agent: agent, By: "policy:auto_terminate",
+				Reason: "no coordinator decided within the approval wait; the plan says auto_terminate"},
+		}).Get(ctx, &res); err != nil {
+			return err
+		}
+		r.decided[agent] = res.Status
+	}
+	return nil
+}
