@@ -127,6 +127,12 @@ func seconds(ds []time.Duration) []float64 {
 func sweep(ctx context.Context, tx pgx.Tx, campaignID, district string, asOf time.Time, p campaign.FollowUpTimes) (campaign.SweepResult, error) {
 	var r campaign.SweepResult
 	offsets := seconds(p.Reminders)
+	// Lock the district's open follow-ups in id order first, as every writer of follow-ups
+	// does, so concurrent sweeps and merges queue instead of deadlocking.
+	if _, err := tx.Exec(ctx, `select id from follow_ups where campaign_id = $1 and district_code = $2 and status = 'open'
+		order by id for update`, campaignID, district); err != nil {
+		return r, fmt.Errorf("sweep: lock follow-ups: %w", err)
+	}
 	tag, err := tx.Exec(ctx, `
 		update follow_ups f set reminders_sent = r.n, last_reminded_at = $3
 		from (select f2.id, (select count(*) from unnest($4::float8[]) o

@@ -82,6 +82,12 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 		return fmt.Errorf("merge enrolments: %w", err)
 	}
 	res.Duplicates = res.Rows - res.New
+	if _, err := tx.Exec(ctx, `
+		select f.id from follow_ups f join enrolments e on e.prospect_id = f.prospect_id
+		where e.campaign_id = $1 and e.batch_id = $2 and f.status in ('open', 'unreachable')
+		order by f.id for update of f`, in.CampaignID, in.BatchID); err != nil {
+		return fmt.Errorf("lock follow-ups: %w", err)
+	}
 	tag, err := tx.Exec(ctx, `
 		update follow_ups f set status = 'enrolled', closed_at = e.enrolled_on::timestamp at time zone c.timezone, closed_by_batch = $2
 		from enrolments e, campaigns c
@@ -95,6 +101,12 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 }
 
 func mergeOutcomes(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaign.ImportResult) error {
+	if _, err := tx.Exec(ctx, `
+		select f.id from follow_ups f join prospects p on p.id = f.prospect_id join import_rows r on r.citizen_id = p.citizen_id
+		where r.batch_id = $2 and p.campaign_id = $1 and f.status = 'open'
+		order by f.id for update of f`, in.CampaignID, in.BatchID); err != nil {
+		return fmt.Errorf("lock follow-ups: %w", err)
+	}
 	tag, err := tx.Exec(ctx, `
 		update follow_ups f set status = r.outcome, closed_at = r.enrolled_on::timestamp at time zone c.timezone, closed_by_batch = $2
 		from import_rows r, prospects p, campaigns c

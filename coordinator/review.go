@@ -194,3 +194,28 @@ func (c *Coordinator) Clock(ctx context.Context, campaignID string) (campaign.Cl
 	}
 	return campaign.Clock{Epoch: *epoch, Start: *start, Scale: scale}, loc, nil
 }
+
+// ReviewTotal counts one period's decisions.
+type ReviewTotal struct {
+	Period                                        string
+	Agents, Rewarded, Commended, Retained, Warned int
+	Proposed, Approved, Rejected, Escalated       int
+}
+
+// ReviewTotals counts each period's decisions, in order.
+func (c *Coordinator) ReviewTotals(ctx context.Context, campaignID string) ([]ReviewTotal, error) {
+	rows, err := c.DB.Query(ctx, `
+		select period, count(*)::int, count(*) filter (where decision = 'reward')::int, count(*) filter (where decision = 'commend')::int,
+			count(*) filter (where decision = 'retain')::int, count(*) filter (where decision = 'warn')::int,
+			count(*) filter (where decision = 'terminate')::int,
+			count(*) filter (where status in ('approved', 'auto_terminated'))::int, count(*) filter (where status = 'rejected')::int,
+			count(*) filter (where status = 'escalated')::int
+		from review_decisions where campaign_id = $1 group by period order by min(window_end)`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("count decisions: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReviewTotal, error) {
+		var t ReviewTotal
+		return t, r.Scan(&t.Period, &t.Agents, &t.Rewarded, &t.Commended, &t.Retained, &t.Warned, &t.Proposed, &t.Approved, &t.Rejected, &t.Escalated)
+	})
+}

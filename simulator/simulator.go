@@ -18,7 +18,6 @@ import (
 	"log/slog"
 	"math"
 	"os"
-	"sort"
 	"strconv"
 	"time"
 
@@ -83,12 +82,17 @@ type Field struct {
 	clock    campaign.Clock
 	loc      *time.Location
 	acted    map[string]bool // citizen IDs whose outcome was played
-	walkIns  map[string]int  // commune -> walk-ins enrolled so far
-	quotas   map[string]int
-	agents   map[string][]string // commune -> active collection agents
+	walkIns  map[string]int  // agent or staff member -> walk-ins enrolled so far
+	holders  []holder        // active agents and staff with their current quotas
 	villages map[string][]string
 	groups   []string
 	period   [2]time.Time
+}
+
+// holder is an active agent or staff member and the quota they hold now.
+type holder struct {
+	code, commune string
+	quota         int
 }
 
 // Stats counts what the field did.
@@ -140,25 +144,20 @@ func (f *Field) load(ctx context.Context) (string, error) {
 	if epoch == nil {
 		return status, nil
 	}
-	if f.quotas != nil {
-		// Reviews terminate agents: only active ones take enrolments.
-		return status, f.loadAgents(ctx)
+	if f.villages != nil {
+		// Reviews terminate agents and move their quota: only active ones take enrolments.
+		return status, f.loadHolders(ctx)
 	}
 	f.clock = campaign.Clock{Epoch: *epoch, Start: *start, Scale: scale}
 	if f.loc, err = time.LoadLocation(tz); err != nil {
 		return "", err
 	}
-	f.quotas, f.villages = map[string]int{}, map[string][]string{}
-	rows, _ := db.Query(ctx, `select code, target from quotas where campaign_id = $1 and level = 'commune'`, f.CampaignID)
+	f.villages = map[string][]string{}
+	if err := f.loadHolders(ctx); err != nil {
+		return "", err
+	}
 	var code, parent string
-	var n int
-	if _, err := pgx.ForEachRow(rows, []any{&code, &n}, func() error { f.quotas[code] = n; return nil }); err != nil {
-		return "", err
-	}
-	if err := f.loadAgents(ctx); err != nil {
-		return "", err
-	}
-	rows, _ = db.Query(ctx, `select code, parent_code from units where campaign_id = $1 and level = 'village' order by code`, f.CampaignID)
+	rows, _ := db.Query(ctx, `select code, parent_code from units where campaign_id = $1 and level = 'village' order by code`, f.CampaignID)
 	if _, err := pgx.ForEachRow(rows, []any{&code, &parent}, func() error { f.villages[parent] = append(f.villages[parent], code); return nil }); err != nil {
 		return "", err
 	}
@@ -169,20 +168,29 @@ func (f *Field) load(ctx context.Context) (string, error) {
 	return status, nil
 }
 
-// loadAgents reads the active collection agents of every commune.
-func (f *Field) loadAgents(ctx context.Context) error {
-	agents := map[string][]string{}
-	rows, _ := f.Importer.DB.Query(ctx, `select code, commune_code from agents
-		where campaign_id = $1 and kind = 'agent' and status = 'active' order by code`, f.CampaignID)
-	var code, commune string
-	if _, err := pgx.ForEachRow(rows, []any{&code, &commune}, func() error {
-		agents[commune] = append(agents[commune], code)
-		return nil
-	}); err != nil {
+// loadHolders reads the active agents and staff with the quotas they hold now.
+func (f *Field) loadHolders(ctx context.Context) error {
+	rows, _ := f.Importer.DB.Query(ctx, `select a.code, a.commune_code, coalesce(q.target, 0) from agents a
+		left join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
+		where a.campaign_id = $1 and a.status = 'active' order by a.code`, f.CampaignID)
+	hs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (holder, error) {
+		var h holder
+		return h, r.Scan(&h.code, &h.commune, &h.quota)
+	})
+	if err != nil {
 		return fmt.Errorf("read agents: %w", err)
 	}
-	f.agents = agents
+	f.holders = hs
 	return nil
+}
+
+// effort is how much of their share of walk-ins an agent or staff member brings in: most do
+// 75–110%; about one in twenty-five hardly works, which is what reviews are for.
+func (f *Field) effort(code string) float64 {
+	if f.u(code, "idle") < 0.04 {
+		return 0.05
+	}
+	return 0.75 + 0.35*f.u(code, "effort")
 }
 
 // u is a deterministic uniform number in [0, 1) from the seed and the given keys.
@@ -348,39 +356,35 @@ func (f *Field) playOutcomes(ctx context.Context, now time.Time, st *Stats) erro
 		_ = w.Write(f.enrolment(l.citizen, l.name, l.phone, l.commune, v, l.agent, l.group, day(enrolOn[l.citizen])))
 		n++
 	}
-	// Walk-ins: by campaign time now, each commune has enrolled its share of the year's walk-ins.
+	// Walk-ins: by campaign time now, each agent and staff member has enrolled their share of
+	// the year's walk-ins, as their effort goes.
 	frac := now.Sub(f.clock.Start).Seconds() / f.period[1].AddDate(0, 0, 1).Sub(f.period[0]).Seconds()
 	frac = math.Max(0, math.Min(1, frac))
-	communes := make([]string, 0, len(f.quotas))
-	for c := range f.quotas {
-		communes = append(communes, c)
-	}
-	sort.Strings(communes)
 	before := map[string]int{}
-	for _, c := range communes {
-		due := int(float64(f.quotas[c]) * f.Config.WalkInShare * frac)
-		for i := f.walkIns[c]; i < due && len(f.agents[c]) > 0; i++ {
-			key := "walk-in:" + c + "#" + strconv.Itoa(i)
+	for _, h := range f.holders {
+		due := int(float64(h.quota) * f.Config.WalkInShare * f.effort(h.code) * frac)
+		for i := f.walkIns[h.code]; i < due; i++ {
+			key := "walk-in:" + h.code + "#" + strconv.Itoa(i)
 			id, name, phone := f.person(key)
 			if seen[id] {
 				continue
 			}
 			seen[id] = true
-			agent := f.agents[c][i%len(f.agents[c])]
-			_ = w.Write(f.enrolment(id, name, phone, c, f.pick(f.villages[c], key, "village"), agent, f.pick(f.groups, key, "group"), day(now)))
+			_ = w.Write(f.enrolment(id, name, phone, h.commune, f.pick(f.villages[h.commune], key, "village"), h.code,
+				f.pick(f.groups, key, "group"), day(now)))
 			n++
 		}
-		if due > f.walkIns[c] {
-			before[c] = f.walkIns[c]
-			f.walkIns[c] = due
+		if due > f.walkIns[h.code] {
+			before[h.code] = f.walkIns[h.code]
+			f.walkIns[h.code] = due
 		}
 	}
 	w.Flush()
 	if n > 0 {
 		res, err := f.Importer.Enrolments(ctx, f.CampaignID, imports.Enrolments, "field-enrolments.csv", buf.Bytes(), "field-simulator")
 		if err != nil {
-			for c, n := range before {
-				f.walkIns[c] = n // try them again next tick
+			for code, n := range before {
+				f.walkIns[code] = n // try them again next tick
 			}
 			return fmt.Errorf("enrolments: %w", err)
 		}

@@ -76,6 +76,7 @@ func hanoiFiles(units []unit, unitsRef string, seed uint64) (map[string][]byte, 
 		TargetGroups:      TargetGroups,
 		Events:            events,
 		FollowUp:          FollowUp,
+		Review:            Review,
 	}
 	sum := summarize(ds, villages, roster, len(events), p.Target.Share)
 	comment := fmt.Sprintf(`Sample plan: the Hà Nội drive to enrol people in voluntary social insurance, 2021.

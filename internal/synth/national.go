@@ -143,6 +143,7 @@ func nationalFiles(seed uint64) (map[string][]byte, Summary) {
 		TargetGroups:      TargetGroups,
 		Events:            events,
 		FollowUp:          FollowUp,
+		Review:            Review,
 	}
 	sum := summarize(ds, villages, roster, len(events), p.Target.Share)
 	comment := fmt.Sprintf(`Synthetic NATIONAL plan, for benchmarks only: every unit, name, code and figure in it

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"drives/campaign"
 )
@@ -18,6 +19,16 @@ var TargetGroups = []campaign.TargetGroup{
 	{Code: "contract_ended", Name: "Người lao động bị tạm hoãn, chấm dứt hợp đồng lao động", Likelihood: 0.40},
 	{Code: "student", Name: "Học sinh, sinh viên", Likelihood: 0.15},
 	{Code: "farmer", Name: "Nông dân", Likelihood: 0.35},
+}
+
+// Review is the review section of the sample plans: quarterly, with the default policy.
+var Review = campaign.ReviewSpec{
+	Cron: campaign.DefaultReviewCron,
+	Policy: campaign.ReviewPolicy{
+		RewardAt: 1.0, WarnBelow: 0.6, TerminateBelow: 0.3, TerminateAfter: 2,
+		Reward:       campaign.Reward{Kind: "bonus", Amount: 500_000},
+		ApprovalWait: campaign.Duration(14 * 24 * time.Hour), CommendTop: 3,
+	},
 }
 
 // FollowUp is the follow-up policy of the sample plans.
@@ -71,6 +82,15 @@ func planYAML(comment string, p campaign.Plan) []byte {
 	fmt.Fprintf(&b, "  reminders: [%s]\n", strings.Join(rs, ", "))
 	fmt.Fprintf(&b, "  give_up_after: %s\n", p.FollowUp.GiveUpAfter)
 	fmt.Fprintf(&b, "  sweep_every: %s\n", p.FollowUp.SweepEvery)
+	r := p.Review
+	b.WriteString("# Agents are reviewed on this cron (campaign time, the plan's time zone); see README \"Reviews\".\n")
+	fmt.Fprintf(&b, "review:\n  cron: %s\n  policy:\n", quote(r.Cron))
+	fmt.Fprintf(&b, "    reward_at: %s\n    warn_below: %s\n    terminate_below: %s\n    terminate_after: %d\n",
+		strconv.FormatFloat(r.Policy.RewardAt, 'f', -1, 64), strconv.FormatFloat(r.Policy.WarnBelow, 'f', -1, 64),
+		strconv.FormatFloat(r.Policy.TerminateBelow, 'f', -1, 64), r.Policy.TerminateAfter)
+	fmt.Fprintf(&b, "    reward: {kind: %s, amount: %d}\n", r.Policy.Reward.Kind, r.Policy.Reward.Amount)
+	fmt.Fprintf(&b, "    approval_wait: %s\n    auto_terminate: %t\n    commend_top: %d\n",
+		r.Policy.ApprovalWait, r.Policy.AutoTerminate, r.Policy.CommendTop)
 	b.WriteString("events:\n")
 	for _, e := range p.Events {
 		fmt.Fprintf(&b, "  - id: %s\n", e.ID)
