@@ -14,6 +14,9 @@ const DefaultReviewCron = "0 0 1 1,4,7,10 *"
 // MaxReviews bounds how often a campaign may review its agents (daily at most, in a year).
 const MaxReviews = 366
 
+// MinReviewGap is the least real time between two reviews: a schedule fires on whole seconds.
+const MinReviewGap = 2 * time.Second
+
 // ReviewSpec is the plan's review section: when agents are evaluated (a cron expression in
 // campaign time) and the policy that turns their figures into decisions.
 type ReviewSpec struct {
@@ -150,7 +153,8 @@ type ReviewPeriod struct {
 
 // ReviewPeriods lists the reviews of a campaign period: one for each fire of the schedule
 // after periodStart up to and including periodEnd, each covering the time since the one
-// before (the first from periodStart). loc is the plan's time zone.
+// before (the first from periodStart), and a last one at periodEnd for any time left after the
+// last fire. loc is the plan's time zone.
 func ReviewPeriods(expr string, loc *time.Location, periodStart, periodEnd time.Time) ([]ReviewPeriod, error) {
 	s, err := ParseReviewCron(expr, loc)
 	if err != nil {
@@ -164,6 +168,11 @@ func ReviewPeriods(expr string, loc *time.Location, periodStart, periodEnd time.
 		}
 		out = append(out, ReviewPeriod{Label: periodLabel(prev.In(loc), t.In(loc)), Start: prev, End: t})
 		prev = t
+	}
+	// The time after the last fire (or a cron that never fires in the period) is reviewed at
+	// the period's end, by the campaign's final evaluation.
+	if prev.Before(periodEnd) {
+		out = append(out, ReviewPeriod{Label: periodLabel(prev.In(loc), periodEnd.In(loc)), Start: prev, End: periodEnd})
 	}
 	return out, nil
 }
@@ -197,13 +206,13 @@ func RealFire(clock Clock, p ReviewPeriod) time.Time {
 }
 
 // PeriodAt picks the review a schedule's fire at the real instant nominal is for: the latest
-// period whose fire is due by then (a second's slack for the schedule's rounding). ok is false
-// before the first fire.
+// period that has ended by then (the schedule fires at RealFire, at or just after the end). ok
+// is false before the first period ends.
 func PeriodAt(clock Clock, periods []ReviewPeriod, nominal time.Time) (ReviewPeriod, bool) {
 	var out ReviewPeriod
 	ok := false
 	for _, p := range periods {
-		if !RealFire(clock, p).After(nominal.Add(time.Second)) {
+		if !clock.RealTime(p.End).After(nominal) {
 			out, ok = p, true
 		}
 	}

@@ -126,8 +126,16 @@ func ParsePlan(name string, raw []byte, fsys fs.FS) (*LoadedPlan, error) {
 
 	p.Review.check(bad)
 	if !p.Period.Start.IsZero() && !p.Period.End.IsZero() {
-		if _, err := ReviewPeriods(p.Review.Cron, loc, p.Period.Start.In(loc), p.Period.End.In(loc).AddDate(0, 0, 1)); err != nil && len(errs) == 0 {
+		periods, err := ReviewPeriods(p.Review.Cron, loc, p.Period.Start.In(loc), p.Period.End.In(loc).AddDate(0, 0, 1))
+		if err != nil && len(errs) == 0 {
 			bad("review.cron", "%v", err)
+		}
+		for _, r := range periods {
+			if gap := time.Duration(float64(r.End.Sub(r.Start)) / p.Clock.Scale); p.Clock.Scale >= 1 && gap < MinReviewGap {
+				bad("review.cron", "review %s comes %s of campaign time after the one before, %s of real time at clock.scale %g; reviews need %s of real time between them",
+					r.Label, r.End.Sub(r.Start), gap.Round(time.Millisecond), p.Clock.Scale, MinReviewGap)
+				break
+			}
 		}
 	}
 

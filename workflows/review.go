@@ -187,7 +187,10 @@ func (r *review) run(ctx workflow.Context) (campaign.ReviewResult, error) {
 		}
 		r.deadline = start.Add(r.in.Policy.ApprovalWait.Std())
 		wait := r.in.Clock.Until(workflow.Now(ctx), r.deadline)
-		if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool { return len(r.pending()) == 0 }); err != nil {
+		// A decision counts once its activity is done: one that fails leaves the agent pending.
+		if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool {
+			return len(r.pending()) == 0 && workflow.AllHandlersFinished(ctx)
+		}); err != nil {
 			return r.res, err
 		}
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
@@ -198,6 +201,10 @@ func (r *review) run(ctx workflow.Context) (campaign.ReviewResult, error) {
 				return r.res, err
 			}
 		}
+	}
+	// A coordinator's Update that came in during the escalation finishes before the review does.
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return r.res, err
 	}
 	for _, s := range sortedKeys(r.decided) {
 		switch r.decided[s] {

@@ -1,0 +1,747 @@
+package workflows_test
+
+// Agent reviews in the SDK test environment: the schedule's ScheduledReviewWorkflow picking the
+// period a fire is for and starting its AgentReviewWorkflow once, and AgentReviewWorkflow's
+// evaluation, coordinator Updates, durable wait in campaign time, escalation and the review
+// Query. The activities are mocked; the mocks keep the decisions as review_decisions would, so
+// the workflow sees what the database would tell it.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"drives/activities"
+	"drives/campaign"
+	"drives/workflows"
+)
+
+// scheduledStart is the search attribute a Temporal Schedule sets on the workflows it starts:
+// the fire's nominal time.
+var scheduledStart = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartTime")
+
+const approvalWait = 14 * 24 * time.Hour
+
+func reviewPolicy() campaign.ReviewPolicy {
+	return campaign.ReviewPolicy{RewardAt: 1, WarnBelow: 0.6, TerminateBelow: 0.3, TerminateAfter: 2,
+		Reward: campaign.Reward{Kind: "bonus", Amount: 500_000}, ApprovalWait: campaign.Duration(approvalWait), CommendTop: 3}
+}
+
+// quarters are the sample plan's reviews of 2021 (the default cron, Hà Nội time).
+func quarters(t *testing.T) []campaign.ReviewPeriod {
+	t.Helper()
+	ps, err := campaign.ReviewPeriods(campaign.DefaultReviewCron, hcm, periodStart, periodEnd)
+	if err != nil || len(ps) != 4 {
+		t.Fatalf("quarterly reviews of 2021: %v, %v", ps, err)
+	}
+	return ps
+}
+
+// demoLaunch is when a campaign on the sample plan's compressed clock is launched.
+var demoLaunch = time.Date(2024, 6, 3, 3, 30, 12, 345_678_901, time.UTC)
+
+func calendarClock() campaign.Clock { return campaign.NewClock(periodStart, 1, launchBefore) }
+func demoClock() campaign.Clock     { return campaign.NewClock(periodStart, 262800, demoLaunch) }
+
+type decideCall struct {
+	In   activities.DecideInput
+	Real time.Time
+}
+
+type escalateCall struct {
+	In   activities.EscalateInput
+	Real time.Time
+	Out  []string
+}
+
+type childCall struct {
+	ID          string
+	In          campaign.ReviewInput
+	Parent      string
+	CampaignID  string
+	PeriodLabel string
+}
+
+// reviewMocks mocks the review's activities (and, when asked, the review workflow itself as a
+// child) and records their calls. status is review_decisions for the period: pending until a
+// decision, as the real activities keep it.
+type reviewMocks struct {
+	env *testsuite.TestWorkflowEnvironment
+
+	mu        sync.Mutex
+	proposed  []string
+	status    map[string]string
+	evalFails int            // the next EvaluateAgents attempts that fail (retryably)
+	failOnce  map[string]int // agent → DecideTermination calls left that fail
+	evals     []activities.EvaluateInput
+	evalAt    []time.Time
+	decides   []decideCall
+	escalates []escalateCall
+	children  []childCall
+}
+
+func newReviewMocks(env *testsuite.TestWorkflowEnvironment, proposed ...string) *reviewMocks {
+	m := &reviewMocks{env: env, proposed: proposed, status: map[string]string{}, failOnce: map[string]int{}}
+	for _, a := range proposed {
+		m.status[a] = "pending"
+	}
+	env.OnActivity(acts.EvaluateAgents, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.EvaluateInput) (campaign.ReviewSummary, error) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.evals = append(m.evals, in)
+			m.evalAt = append(m.evalAt, env.Now())
+			if m.evalFails > 0 {
+				m.evalFails--
+				return campaign.ReviewSummary{}, errors.New("database unavailable")
+			}
+			return campaign.ReviewSummary{Period: in.Period.Label, Agents: 20, Rewarded: 5, Commended: 3, Retained: 10,
+				Warned: 5, Proposed: slices.Clone(m.proposed)}, nil
+		})
+	env.OnActivity(acts.DecideTermination, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.DecideInput) (campaign.DecisionResult, error) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			m.decides = append(m.decides, decideCall{in, env.Now()})
+			agent := in.Decision.Agent
+			if m.failOnce[agent] > 0 {
+				m.failOnce[agent]--
+				return campaign.DecisionResult{}, temporal.NewNonRetryableApplicationError(
+					"commune has neither agents nor staff to take the follow-ups", activities.ErrInvalidState, nil)
+			}
+			st, ok := m.status[agent]
+			if !ok {
+				return campaign.DecisionResult{}, temporal.NewNonRetryableApplicationError("no decision on "+agent, activities.ErrNotFound, nil)
+			}
+			if st != "pending" && st != "escalated" {
+				return campaign.DecisionResult{Agent: agent, Status: st, Already: true}, nil
+			}
+			res := campaign.DecisionResult{Agent: agent, Status: "rejected"}
+			if in.Approve {
+				res.Status, res.FollowUpsMoved, res.QuotaMoved = "approved", 4, 120
+				if in.Auto {
+					res.Status = "auto_terminated"
+				}
+			}
+			m.status[agent] = res.Status
+			return res, nil
+		})
+	env.OnActivity(acts.EscalateUndecided, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.EscalateInput) ([]string, error) {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			out := []string{}
+			for _, a := range m.proposed {
+				if m.status[a] == "pending" {
+					m.status[a] = "escalated"
+					out = append(out, a)
+				}
+			}
+			m.escalates = append(m.escalates, escalateCall{in, env.Now(), out})
+			return out, nil
+		})
+	return m
+}
+
+// mockChild replaces AgentReviewWorkflow, as a child, by a recorder.
+func (m *reviewMocks) mockChild() {
+	m.env.OnWorkflow(campaign.ReviewWorkflowName, mock.Anything, mock.Anything).Return(
+		func(ctx workflow.Context, in campaign.ReviewInput) (campaign.ReviewResult, error) {
+			info := workflow.GetInfo(ctx)
+			c := childCall{ID: info.WorkflowExecution.ID, In: in}
+			if info.ParentWorkflowExecution != nil {
+				c.Parent = info.ParentWorkflowExecution.ID
+			}
+			sa := workflow.GetTypedSearchAttributes(ctx)
+			c.CampaignID, _ = sa.GetKeyword(campaign.SearchCampaignID)
+			c.PeriodLabel, _ = sa.GetKeyword(campaign.SearchPeriod)
+			m.mu.Lock()
+			m.children = append(m.children, c)
+			m.mu.Unlock()
+			return campaign.ReviewResult{CampaignID: in.CampaignID, Period: in.Period.Label}, nil
+		})
+}
+
+func (m *reviewMocks) decisions() []decideCall {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.decides)
+}
+
+func (m *reviewMocks) escalations() []escalateCall {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return slices.Clone(m.escalates)
+}
+
+func (m *reviewMocks) decisionsOf(agent string) []decideCall {
+	var out []decideCall
+	for _, d := range m.decisions() {
+		if d.In.Decision.Agent == agent {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// reviewRun is one AgentReviewWorkflow in its own test environment, started at start (real).
+type reviewRun struct {
+	t     *testing.T
+	env   *testsuite.TestWorkflowEnvironment
+	m     *reviewMocks
+	in    campaign.ReviewInput
+	start time.Time
+}
+
+func newReviewRun(t *testing.T, clock campaign.Clock, period campaign.ReviewPeriod, policy campaign.ReviewPolicy, start time.Time, proposed ...string) *reviewRun {
+	t.Helper()
+	env := newSuiteEnv(t)
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: campaign.ReviewWorkflowID(testCampaignID, period.Label), TaskQueue: campaign.TaskQueue})
+	env.SetStartTime(start)
+	return &reviewRun{t: t, env: env, m: newReviewMocks(env, proposed...), start: start,
+		in: campaign.ReviewInput{CampaignID: testCampaignID, Period: period, Clock: clock, Policy: policy}}
+}
+
+// after runs f d (real time) after the review started.
+func (r *reviewRun) after(d time.Duration, f func()) { r.env.RegisterDelayedCallback(f, d) }
+
+func (r *reviewRun) decide(approve bool, agent, reason, by string) *outcome {
+	name := campaign.UpdateRejectTermination
+	if approve {
+		name = campaign.UpdateApproveTermination
+	}
+	return update(r.env, name, campaign.TerminationDecision{Agent: agent, Reason: reason, By: by})
+}
+
+func (r *reviewRun) query() campaign.ReviewProgress {
+	r.t.Helper()
+	v, err := r.env.QueryWorkflow(campaign.QueryReview)
+	if err != nil {
+		r.t.Fatalf("review query: %v", err)
+	}
+	var p campaign.ReviewProgress
+	if err := v.Get(&p); err != nil {
+		r.t.Fatalf("review query: %v", err)
+	}
+	return p
+}
+
+// run executes the review to its end and returns its result and when (real) it ended.
+func (r *reviewRun) run() (campaign.ReviewResult, time.Time) {
+	r.t.Helper()
+	r.env.ExecuteWorkflow(workflows.AgentReviewWorkflow, r.in)
+	if !r.env.IsWorkflowCompleted() {
+		r.t.Fatal("review did not complete")
+	}
+	if err := r.env.GetWorkflowError(); err != nil {
+		r.t.Fatalf("review failed: %v", err)
+	}
+	var res campaign.ReviewResult
+	if err := r.env.GetWorkflowResult(&res); err != nil {
+		r.t.Fatal(err)
+	}
+	return res, r.env.Now()
+}
+
+func TestReviewWithoutProposalsEndsAfterEvaluation(t *testing.T) {
+	q := quarters(t)
+	clock := calendarClock()
+	start := campaign.RealFire(clock, q[0])
+	r := newReviewRun(t, clock, q[0], reviewPolicy(), start)
+	res, ended := r.run()
+
+	if len(r.m.evals) != 1 {
+		t.Fatalf("EvaluateAgents ran %d times, want once", len(r.m.evals))
+	}
+	ev := r.m.evals[0]
+	if ev.CampaignID != testCampaignID || ev.WorkflowID != campaign.ReviewWorkflowID(testCampaignID, "2021-Q1") ||
+		ev.Period.Label != "2021-Q1" || !ev.Period.Start.Equal(q[0].Start) || !ev.Period.End.Equal(q[0].End) ||
+		ev.Policy != reviewPolicy() {
+		t.Errorf("EvaluateAgents got %+v", ev)
+	}
+	if !ended.Equal(start) {
+		t.Errorf("review ended %s after it started; with nothing proposed it must not wait", ended.Sub(start))
+	}
+	if n, e := len(r.m.decisions()), len(r.m.escalations()); n+e != 0 {
+		t.Errorf("DecideTermination ran %d times, EscalateUndecided %d; want neither", n, e)
+	}
+	want := campaign.ReviewResult{CampaignID: testCampaignID, Period: "2021-Q1",
+		Summary: campaign.ReviewSummary{Period: "2021-Q1", Agents: 20, Rewarded: 5, Commended: 3, Retained: 10, Warned: 5, Proposed: []string{}}}
+	if fmt.Sprint(res) != fmt.Sprint(want) {
+		t.Errorf("result %+v, want %+v", res, want)
+	}
+}
+
+// Coordinators decide every proposal before the deadline: each decision is carried out at once,
+// as of the campaign time it is taken, and the review ends with the last one.
+func TestReviewApproveAndRejectEndBeforeTheDeadline(t *testing.T) {
+	q := quarters(t)
+	for _, clock := range []campaign.Clock{calendarClock(), demoClock()} {
+		t.Run(fmt.Sprintf("scale %g", clock.Scale), func(t *testing.T) {
+			start := campaign.RealFire(clock, q[1]) // when Q2's review fires (1 July 2021 in campaign time)
+			r := newReviewRun(t, clock, q[1], reviewPolicy(), start, "A-001", "A-002")
+			from := clock.CampaignTime(start)
+			if from.Before(q[1].End) {
+				from = q[1].End
+			}
+			deadline := from.Add(approvalWait)
+			// The decisions, a day and 50 hours into the wait (campaign time).
+			atA, atB := from.Add(24*time.Hour), from.Add(50*time.Hour)
+			realA, realB := clock.RealTime(atA).Sub(start), clock.RealTime(atB).Sub(start)
+			var approve, reject *outcome
+			var mid campaign.ReviewProgress
+			r.after(realA, func() {
+				mid = r.query()
+				approve = r.decide(true, "A-001", "no enrolment in two quarters", "coordinator:hoan-kiem")
+			})
+			r.after(realB, func() {
+				reject = r.decide(false, "A-002", "on sick leave in June", "coordinator:soc-son")
+			})
+			res, ended := r.run()
+
+			var got campaign.DecisionResult
+			requireDone(t, approve, &got)
+			if got.Agent != "A-001" || got.Status != "approved" || got.Already {
+				t.Errorf("approval answered %+v", got)
+			}
+			requireDone(t, reject, &got)
+			if got.Agent != "A-002" || got.Status != "rejected" || got.Already {
+				t.Errorf("rejection answered %+v", got)
+			}
+			near := func(a, b time.Time) bool { d := a.Sub(b); return d > -time.Second && d < time.Second }
+			ds := r.m.decisions()
+			if len(ds) != 2 {
+				t.Fatalf("DecideTermination ran %d times, want 2: %+v", len(ds), ds)
+			}
+			a, b := ds[0].In, ds[1].In
+			if a.Decision.Agent != "A-001" || !a.Approve || a.Auto || a.Period != "2021-Q2" || a.CampaignID != testCampaignID ||
+				a.Decision.By != "coordinator:hoan-kiem" || a.Decision.Reason != "no enrolment in two quarters" ||
+				!near(a.At, atA) || !ds[0].Real.Equal(start.Add(realA)) {
+				t.Errorf("approval carried out as %+v at %s; want as of campaign time %s, at once", a, ds[0].Real, atA)
+			}
+			if b.Decision.Agent != "A-002" || b.Approve || b.Auto || !near(b.At, atB) {
+				t.Errorf("rejection carried out as %+v; want as of campaign time %s", b, atB)
+			}
+			if !ended.Equal(start.Add(realB)) {
+				t.Errorf("review ended %s after it started, want with the last decision (%s), well before the deadline (%s)",
+					ended.Sub(start), realB, clock.RealTime(deadline).Sub(start))
+			}
+			if e := r.m.escalations(); len(e) != 0 {
+				t.Errorf("EscalateUndecided ran though everything was decided: %+v", e)
+			}
+			if res.Approved != 1 || res.Rejected != 1 || res.Escalated != 0 || res.AutoTerminated != 0 || res.Period != "2021-Q2" {
+				t.Errorf("result %+v, want 1 approved and 1 rejected", res)
+			}
+			if !slices.Equal(mid.Pending, []string{"A-001", "A-002"}) || len(mid.Decided) != 0 ||
+				!mid.Deadline.Equal(deadline) || mid.Period != "2021-Q2" || mid.Summary.Agents != 20 {
+				t.Errorf("query before any decision: %+v; want both pending, deadline %s", mid, deadline)
+			}
+			if p := r.query(); len(p.Pending) != 0 || p.Decided["A-001"] != "approved" || p.Decided["A-002"] != "rejected" {
+				t.Errorf("query at the end: pending %v decided %v", p.Pending, p.Decided)
+			}
+		})
+	}
+}
+
+// A second decision on an agent changes nothing and says what the first was.
+func TestReviewSecondDecisionIsAlready(t *testing.T) {
+	q := quarters(t)
+	clock := calendarClock()
+	start := campaign.RealFire(clock, q[0])
+	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001", "A-002")
+	var first, again, reject *outcome
+	var p campaign.ReviewProgress
+	r.after(time.Hour, func() { first = r.decide(true, "A-001", "no enrolment", "coordinator:ba-dinh") })
+	r.after(2*time.Hour, func() { again = r.decide(true, "A-001", "no enrolment (again)", "coordinator:ba-dinh") })
+	r.after(3*time.Hour, func() { reject = r.decide(false, "A-001", "changed my mind", "coordinator:other") })
+	r.after(4*time.Hour, func() { p = r.query() })
+	r.after(5*time.Hour, func() { r.decide(false, "A-002", "improving", "coordinator:ba-dinh") })
+	res, _ := r.run()
+
+	requireDone(t, first, nil)
+	for _, o := range []*outcome{again, reject} {
+		var got campaign.DecisionResult
+		requireDone(t, o, &got)
+		if !got.Already || got.Status != "approved" || got.Agent != "A-001" {
+			t.Errorf("%s after an approval answered %+v; want already approved", o.name, got)
+		}
+	}
+	if n := len(r.m.decisionsOf("A-001")); n != 1 {
+		t.Errorf("DecideTermination ran %d times for A-001, want once", n)
+	}
+	if !slices.Equal(p.Pending, []string{"A-002"}) || p.Decided["A-001"] != "approved" || len(p.Decided) != 1 {
+		t.Errorf("query after A-001's approval: pending %v, decided %v", p.Pending, p.Decided)
+	}
+	if res.Approved != 1 || res.Rejected != 1 {
+		t.Errorf("result %+v, want 1 approved, 1 rejected", res)
+	}
+}
+
+func TestReviewValidatorRefusals(t *testing.T) {
+	q := quarters(t)
+	clock := calendarClock()
+	start := campaign.RealFire(clock, q[0])
+	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001")
+	r.m.evalFails = 1 // the first evaluation fails; it is retried a second later
+	var early, unknown, noReason, noBy, blankBy, rejectUnknown, ok *outcome
+	r.after(500*time.Millisecond, func() { early = r.decide(true, "A-001", "late", "coordinator") })
+	r.after(time.Hour, func() {
+		unknown = r.decide(true, "A-999", "late", "coordinator")
+		rejectUnknown = r.decide(false, "A-999", "late", "coordinator")
+		noReason = r.decide(true, "A-001", "  ", "coordinator")
+		noBy = r.decide(true, "A-001", "late", "")
+		blankBy = r.decide(false, "A-001", "late", "\t")
+	})
+	r.after(2*time.Hour, func() { ok = r.decide(false, "A-001", "late", "coordinator") })
+	res, _ := r.run()
+
+	requireRejected(t, early, "still evaluating")
+	requireRejected(t, unknown, "A-999")
+	requireRejected(t, unknown, "no termination pending")
+	requireRejected(t, rejectUnknown, "no termination pending")
+	requireRejected(t, noReason, "reason")
+	requireRejected(t, noBy, "by")
+	requireRejected(t, blankBy, "by")
+	requireDone(t, ok, nil)
+	if len(r.m.evals) != 2 {
+		t.Errorf("EvaluateAgents ran %d times, want 2 (one failure, one retry)", len(r.m.evals))
+	}
+	ds := r.m.decisions()
+	if len(ds) != 1 || ds[0].In.Decision.Agent != "A-001" || ds[0].In.Approve {
+		t.Errorf("DecideTermination calls %+v; want only the valid rejection", ds)
+	}
+	if res.Rejected != 1 || res.Approved != 0 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+// Nobody decides: at exactly approval_wait after the period's end (campaign time, through the
+// clock) the undecided are escalated, and nobody is terminated.
+func TestReviewEscalatesAtTheDeadline(t *testing.T) {
+	q := quarters(t)
+	for _, tc := range []struct {
+		name  string
+		clock campaign.Clock
+		late  time.Duration // real time after the fire at which the review starts
+	}{
+		{"on the calendar", calendarClock(), 0},
+		{"on the calendar, a fire caught up three days late", calendarClock(), 72 * time.Hour},
+		{"on the demo clock", demoClock(), 0},
+		// The campaign's own review of its last period may start before the period ends (the
+		// districts closed early): the wait still runs from the period's end.
+		{"on the calendar, started a day before the period ends", calendarClock(), -24 * time.Hour},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			start := campaign.RealFire(tc.clock, q[2]).Add(tc.late)
+			r := newReviewRun(t, tc.clock, q[2], reviewPolicy(), start, "A-007", "A-003")
+			// The wait runs from the later of the period's end and the review's start.
+			from := q[2].End
+			if s := tc.clock.CampaignTime(start); s.After(from) {
+				from = s
+			}
+			deadline := from.Add(approvalWait)
+			wantReal := tc.clock.RealTime(deadline)
+			var before campaign.ReviewProgress
+			r.after(wantReal.Sub(start)/2, func() { before = r.query() })
+			res, ended := r.run()
+
+			es := r.m.escalations()
+			if len(es) != 1 {
+				t.Fatalf("EscalateUndecided ran %d times, want once", len(es))
+			}
+			if d := es[0].Real.Sub(wantReal); d < 0 || d > time.Microsecond {
+				t.Errorf("escalated at %s, want at the deadline's real instant %s (off by %s)", es[0].Real, wantReal, d)
+			}
+			if d := es[0].In.At.Sub(deadline); d < -time.Second || d > time.Second {
+				t.Errorf("escalated as of campaign time %s, want the deadline %s", es[0].In.At.In(hcm), deadline.In(hcm))
+			}
+			if es[0].In.Period != "2021-Q3" || es[0].In.CampaignID != testCampaignID {
+				t.Errorf("EscalateUndecided got %+v", es[0].In)
+			}
+			if ds := r.m.decisions(); len(ds) != 0 {
+				t.Errorf("DecideTermination ran without auto_terminate: %+v", ds)
+			}
+			if !ended.Equal(es[0].Real) {
+				t.Errorf("review ended %s, want right after the escalation at %s", ended, es[0].Real)
+			}
+			if res.Escalated != 2 || res.Approved+res.Rejected+res.AutoTerminated != 0 {
+				t.Errorf("result %+v, want 2 escalated", res)
+			}
+			if !slices.Equal(before.Pending, []string{"A-007", "A-003"}) || !before.Deadline.Equal(deadline) {
+				t.Errorf("query half-way: pending %v deadline %s; want both pending, deadline %s", before.Pending, before.Deadline, deadline)
+			}
+			after := r.query()
+			if len(after.Pending) != 0 || after.Decided["A-007"] != "escalated" || after.Decided["A-003"] != "escalated" {
+				t.Errorf("query after the deadline: pending %v decided %v", after.Pending, after.Decided)
+			}
+		})
+	}
+}
+
+// With auto_terminate the escalated are terminated by the policy; an agent a coordinator
+// decided in time is left as decided.
+func TestReviewAutoTerminatesTheEscalated(t *testing.T) {
+	q := quarters(t)
+	clock := calendarClock()
+	start := campaign.RealFire(clock, q[0])
+	policy := reviewPolicy()
+	policy.AutoTerminate = true
+	r := newReviewRun(t, clock, q[0], policy, start, "A-001", "A-002", "A-003")
+	r.after(24*time.Hour, func() { r.decide(false, "A-002", "improving", "coordinator:ba-dinh") })
+	res, ended := r.run()
+
+	deadline := q[0].End.Add(approvalWait)
+	es := r.m.escalations()
+	if len(es) != 1 || !es[0].Real.Equal(clock.RealTime(deadline)) || !slices.Equal(es[0].Out, []string{"A-001", "A-003"}) {
+		t.Fatalf("escalations %+v; want A-001 and A-003 at %s", es, deadline)
+	}
+	var auto []decideCall
+	for _, d := range r.m.decisions() {
+		if d.In.Decision.Agent != "A-002" {
+			auto = append(auto, d)
+		}
+	}
+	if len(auto) != 2 {
+		t.Fatalf("auto terminations %+v, want A-001 and A-003", auto)
+	}
+	for i, agent := range []string{"A-001", "A-003"} {
+		d := auto[i].In
+		if d.Decision.Agent != agent || !d.Approve || !d.Auto || d.Decision.By == "" || d.Decision.Reason == "" ||
+			!d.At.Equal(deadline) || auto[i].Real.Before(es[0].Real) {
+			t.Errorf("auto termination %d: %+v at %s", i, d, auto[i].Real)
+		}
+	}
+	if n := len(r.m.decisionsOf("A-002")); n != 1 {
+		t.Errorf("A-002, rejected in time, decided %d times", n)
+	}
+	if res.AutoTerminated != 2 || res.Rejected != 1 || res.Escalated != 0 || res.Approved != 0 {
+		t.Errorf("result %+v, want 2 auto-terminated, 1 rejected", res)
+	}
+	if !ended.Equal(clock.RealTime(deadline)) {
+		t.Errorf("review ended %s, want at the deadline %s", ended, clock.RealTime(deadline))
+	}
+}
+
+// A decision whose activity fails leaves the agent undecided: the coordinator is told, and may
+// decide again. Here another agent is still pending when the first decision fails.
+func TestReviewFailedDecisionCanBeRetried(t *testing.T) {
+	q := quarters(t)
+	clock := calendarClock()
+	start := campaign.RealFire(clock, q[0])
+	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001", "A-002")
+	r.m.failOnce["A-001"] = 1
+	var failed, retried *outcome
+	var p campaign.ReviewProgress
+	r.after(time.Hour, func() { failed = r.decide(true, "A-001", "no enrolment", "coordinator") })
+	r.after(2*time.Hour, func() { p = r.query() })
+	r.after(24*time.Hour, func() { retried = r.decide(true, "A-001", "no enrolment", "coordinator") })
+	r.after(25*time.Hour, func() { r.decide(false, "A-002", "improving", "coordinator") })
+	res, ended := r.run()
+
+	if failed == nil || !failed.accepted || !failed.completed || failed.err == nil {
+		t.Errorf("failing approval: want accepted and completed with an error, got %s", failed)
+	}
+	if !slices.Contains(p.Pending, "A-001") || p.Decided["A-001"] != "" {
+		t.Errorf("after the failed approval A-001 must be pending again: pending %v decided %v", p.Pending, p.Decided)
+	}
+	var got campaign.DecisionResult
+	requireDone(t, retried, &got)
+	if got.Status != "approved" || got.Already {
+		t.Errorf("retried approval answered %+v", got)
+	}
+	if n := len(r.m.decisionsOf("A-001")); n != 2 {
+		t.Errorf("DecideTermination ran %d times for A-001, want 2", n)
+	}
+	if len(r.m.escalations()) != 0 || res.Approved != 1 || res.Rejected != 1 || !ended.Equal(start.Add(25*time.Hour)) {
+		t.Errorf("result %+v, escalations %v, ended %s after start", res, r.m.escalations(), ended.Sub(start))
+	}
+}
+
+// The same, when the failed decision was on the last agent pending: the review must go on
+// waiting for a decision until the deadline, not escalate at once.
+func TestReviewFailedLastDecisionCanBeRetried(t *testing.T) {
+	q := quarters(t)
+	clock := calendarClock()
+	start := campaign.RealFire(clock, q[0])
+	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001")
+	r.m.failOnce["A-001"] = 1
+	var failed, retried *outcome
+	r.after(time.Hour, func() { failed = r.decide(true, "A-001", "no enrolment", "coordinator") })
+	r.after(24*time.Hour, func() { retried = r.decide(true, "A-001", "no enrolment", "coordinator") })
+	res, ended := r.run()
+
+	if failed == nil || !failed.completed || failed.err == nil {
+		t.Errorf("failing approval: want completed with an error, got %s", failed)
+	}
+	if es := r.m.escalations(); len(es) != 0 {
+		t.Errorf("A-001 escalated %s after the review started, %s before the deadline, right after a failed approval",
+			es[0].Real.Sub(start), clock.RealTime(q[0].End.Add(approvalWait)).Sub(es[0].Real))
+	}
+	if retried == nil {
+		t.Fatal("the coordinator's second approval was never sent")
+	}
+	if !retried.completed || retried.err != nil || retried.rejected != nil {
+		t.Errorf("the coordinator's second approval, a day later: %s; want it carried out", retried)
+	}
+	if n := len(r.m.decisionsOf("A-001")); n != 2 {
+		t.Errorf("DecideTermination ran %d times for A-001, want 2 (the failure and the retry)", n)
+	}
+	if res.Approved != 1 || res.Escalated != 0 {
+		t.Errorf("result %+v (ended %s after start); want A-001 approved", res, ended.Sub(start))
+	}
+}
+
+// scheduledRun runs ScheduledReviewWorkflow as the schedule starts it for a fire at nominal
+// (the search attribute; zero: none), at the real instant start, with AgentReviewWorkflow mocked.
+func scheduledRun(t *testing.T, in campaign.ScheduledReviewInput, nominal, start time.Time) (*testsuite.TestWorkflowEnvironment, *reviewMocks) {
+	t.Helper()
+	env := newSuiteEnv(t)
+	id := campaign.ReviewScheduleID(in.CampaignID)
+	if !nominal.IsZero() {
+		id += "-" + nominal.UTC().Format(time.RFC3339) // as the schedule names its runs
+		if err := env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(scheduledStart.ValueSet(nominal))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: id, TaskQueue: campaign.TaskQueue})
+	env.SetStartTime(start)
+	m := newReviewMocks(env)
+	m.mockChild()
+	env.ExecuteWorkflow(workflows.ScheduledReviewWorkflow, in)
+	if !env.IsWorkflowCompleted() {
+		t.Fatal("scheduled review did not complete")
+	}
+	return env, m
+}
+
+// A year with four reviews: each fire of the schedule starts the review of its own period,
+// whenever the run actually starts (on time, or caught up or backfilled later).
+func TestScheduledReviewsOfAYear(t *testing.T) {
+	q := quarters(t)
+	for _, clock := range []campaign.Clock{calendarClock(), demoClock()} {
+		in := campaign.ScheduledReviewInput{CampaignID: testCampaignID, Clock: clock, Periods: q, Policy: reviewPolicy()}
+		for i, p := range q {
+			for _, late := range []struct {
+				name string
+				d    time.Duration
+			}{{"on time", 0}, {"90s late", 90 * time.Second}, {"backfilled 400 days later", 400 * 24 * time.Hour}} {
+				t.Run(fmt.Sprintf("scale %g %s %s", clock.Scale, p.Label, late.name), func(t *testing.T) {
+					fire := campaign.RealFire(clock, p)
+					env, m := scheduledRun(t, in, fire, fire.Add(late.d))
+					if err := env.GetWorkflowError(); err != nil {
+						t.Fatalf("fire %d failed: %v", i, err)
+					}
+					var res campaign.ReviewResult
+					if err := env.GetWorkflowResult(&res); err != nil {
+						t.Fatal(err)
+					}
+					if res.CampaignID != testCampaignID || res.Period != p.Label || res.AlreadyReviewed {
+						t.Errorf("result %+v, want a new review of %s", res, p.Label)
+					}
+					if len(m.children) != 1 {
+						t.Fatalf("started %d reviews, want 1", len(m.children))
+					}
+					c := m.children[0]
+					if c.ID != "review:"+testCampaignID+":"+p.Label {
+						t.Errorf("review started as %q, want review:%s:%s", c.ID, testCampaignID, p.Label)
+					}
+					if c.In.CampaignID != testCampaignID || c.In.Period.Label != p.Label || !c.In.Period.Start.Equal(p.Start) ||
+						!c.In.Period.End.Equal(p.End) || c.In.Clock.Scale != clock.Scale || !c.In.Clock.Epoch.Equal(clock.Epoch) ||
+						c.In.Policy != reviewPolicy() {
+						t.Errorf("review input %+v", c.In)
+					}
+					if c.CampaignID != testCampaignID || c.PeriodLabel != p.Label {
+						t.Errorf("review search attributes CampaignId=%q Period=%q", c.CampaignID, c.PeriodLabel)
+					}
+				})
+			}
+		}
+	}
+}
+
+// A run started without the schedule's search attribute (a manual start) goes by its own start.
+func TestScheduledReviewWithoutNominalTimeUsesTheStart(t *testing.T) {
+	q := quarters(t)
+	clock := calendarClock()
+	in := campaign.ScheduledReviewInput{CampaignID: testCampaignID, Clock: clock, Periods: q, Policy: reviewPolicy()}
+	env, m := scheduledRun(t, in, time.Time{}, campaign.RealFire(clock, q[1]).Add(time.Hour))
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.children) != 1 || m.children[0].In.Period.Label != "2021-Q2" {
+		t.Errorf("reviews started %+v, want 2021-Q2's", m.children)
+	}
+}
+
+func TestScheduledReviewBeforeTheFirstPeriod(t *testing.T) {
+	q := quarters(t)
+	for _, clock := range []campaign.Clock{calendarClock(), demoClock()} {
+		in := campaign.ScheduledReviewInput{CampaignID: testCampaignID, Clock: clock, Periods: q, Policy: reviewPolicy()}
+		// A fire mid-quarter, before Q1 has ended.
+		nominal := clock.RealTime(local(2021, 2, 15, 0, 0))
+		env, m := scheduledRun(t, in, nominal, nominal)
+		err := env.GetWorkflowError()
+		var appErr *temporal.ApplicationError
+		if !errors.As(err, &appErr) || appErr.Type() != "NothingToReview" || !appErr.NonRetryable() {
+			t.Errorf("scale %g: fire before Q1's end: error %v; want a non-retryable NothingToReview", clock.Scale, err)
+		}
+		if len(m.children) != 0 {
+			t.Errorf("scale %g: started reviews %+v before any period ended", clock.Scale, m.children)
+		}
+	}
+}
+
+// twoFires stands for the schedule firing twice for the same period (a fire repeated, or
+// backfilled after the schedule already took it): it starts ScheduledReviewWorkflow twice,
+// one after the other, as the schedule would, with the same nominal time.
+func twoFires(ctx workflow.Context, in campaign.ScheduledReviewInput, nominal time.Time) ([]campaign.ReviewResult, error) {
+	var out []campaign.ReviewResult
+	for i := range 2 {
+		cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+			WorkflowID:            fmt.Sprintf("%s-%s-%d", campaign.ReviewScheduleID(in.CampaignID), nominal.UTC().Format(time.RFC3339), i),
+			TypedSearchAttributes: temporal.NewSearchAttributes(scheduledStart.ValueSet(nominal)),
+		})
+		var res campaign.ReviewResult
+		if err := workflow.ExecuteChildWorkflow(cctx, campaign.ScheduledReviewWorkflowName, in).Get(ctx, &res); err != nil {
+			return out, err
+		}
+		out = append(out, res)
+	}
+	return out, nil
+}
+
+func TestScheduledReviewOfAPeriodAlreadyReviewed(t *testing.T) {
+	q := quarters(t)
+	clock := calendarClock()
+	in := campaign.ScheduledReviewInput{CampaignID: testCampaignID, Clock: clock, Periods: q, Policy: reviewPolicy()}
+	env := newSuiteEnv(t)
+	env.RegisterWorkflow(twoFires)
+	fire := campaign.RealFire(clock, q[2])
+	env.SetStartTime(fire)
+	m := newReviewMocks(env)
+	m.mockChild()
+	env.ExecuteWorkflow(twoFires, in, fire)
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("the second fire for 2021-Q3 failed: %v", err)
+	}
+	var res []campaign.ReviewResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res) != 2 || res[0].AlreadyReviewed || !res[1].AlreadyReviewed || res[1].Period != "2021-Q3" || res[1].CampaignID != testCampaignID {
+		t.Errorf("results %+v; want the first to review 2021-Q3 and the second to say it was already reviewed", res)
+	}
+	if len(m.children) != 1 || m.children[0].ID != campaign.ReviewWorkflowID(testCampaignID, "2021-Q3") {
+		t.Errorf("reviews started %+v; want 2021-Q3's once", m.children)
+	}
+}
