@@ -217,6 +217,7 @@ func TestDriveEndToEnd(t *testing.T) {
 		where a.commune_code <> f.commune_code or (a.kind = 'staff' and f.commune_code <> '00094')`))
 
 	checkReviews(t, ctx, s, lp.Plan.ID)
+	checkAudit(t, ctx, s, lp.Plan.ID)
 	histories := checkHistories(t, ctx, s, lp.Plan.ID)
 	if *record {
 		for name, h := range histories {

@@ -1,0 +1,128 @@
+package integration
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"drives/history"
+	"drives/report"
+)
+
+// checkAudit exports a finished campaign, checks the export, tampers with it in the ways an
+// auditor must catch, and traces a report figure back to its rows and history events.
+func checkAudit(t *testing.T, ctx context.Context, s *stack, campaignID string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "export")
+	m, err := history.Export(ctx, s.tc, s.db, campaignID, dir)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(m.Runs), 3+4, "the campaign, two districts and four reviews at least")
+	res, err := history.Check(dir)
+	require.NoError(t, err)
+	require.Empty(t, res.Problems)
+	require.Equal(t, count(t, s.db, `select count(*) from audit_log where campaign_id = $1 and activity_id is not null`, campaignID), res.Effects)
+
+	// No personal data went into Temporal: no citizen ID, name or phone of any person or agent
+	// appears anywhere in the exported histories.
+	var raw strings.Builder
+	for _, r := range m.Runs {
+		b, err := os.ReadFile(filepath.Join(dir, r.File))
+		require.NoError(t, err)
+		raw.Write(b)
+	}
+	histories := raw.String()
+	rows, err := s.db.Query(ctx, `select citizen_id, full_name, phone from enrolments where campaign_id = $1
+		union all select citizen_id, full_name, phone from prospects where campaign_id = $1
+		union all select code, full_name, phone from agents where campaign_id = $1`, campaignID)
+	require.NoError(t, err)
+	people := 0
+	for rows.Next() {
+		var id, name, phone string
+		require.NoError(t, rows.Scan(&id, &name, &phone))
+		people++
+		for _, pii := range []string{name, phone} {
+			require.NotContains(t, histories, pii)
+		}
+		if len(id) == 12 {
+			require.NotContains(t, histories, id)
+		}
+	}
+	require.NoError(t, rows.Err())
+	require.Greater(t, people, 40)
+
+	// A history altered after the export: its hash no longer matches.
+	tampered := filepath.Join(t.TempDir(), "tampered")
+	require.NoError(t, os.CopyFS(tampered, os.DirFS(dir)))
+	f := filepath.Join(tampered, m.Runs[0].File)
+	b, err := os.ReadFile(f)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(f, append(b, ' '), 0o644))
+	res, err = history.Check(tampered)
+	require.NoError(t, err)
+	require.NotEmpty(t, res.Problems)
+	require.Contains(t, res.Problems[0].String(), "content differs from the manifest")
+
+	// An audit row removed, and the manifest rewritten to hide it: the completed activity
+	// without its row gives it away.
+	tampered2 := filepath.Join(t.TempDir(), "tampered2")
+	require.NoError(t, os.CopyFS(tampered2, os.DirFS(dir)))
+	var audit []history.AuditRow
+	ab, err := os.ReadFile(filepath.Join(tampered2, history.AuditFile))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(ab, &audit))
+	var dropped history.AuditRow
+	for i, a := range audit {
+		if a.Action == "import.merge" {
+			dropped = a
+			audit = append(audit[:i], audit[i+1:]...)
+			break
+		}
+	}
+	ab, err = json.Marshal(audit)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(tampered2, history.AuditFile), ab, 0o644))
+	var man history.Manifest
+	mb, err := os.ReadFile(filepath.Join(tampered2, history.ManifestFile))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(mb, &man))
+	sum := sha256.Sum256(ab)
+	for i := range man.Files {
+		if man.Files[i].Path == history.AuditFile {
+			man.Files[i].SHA256 = hex.EncodeToString(sum[:])
+		}
+	}
+	man.AuditRows--
+	mb, err = json.Marshal(man)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(tampered2, history.ManifestFile), mb, 0o644))
+	res, err = history.Check(tampered2)
+	require.NoError(t, err)
+	require.Len(t, res.Problems, 1)
+	require.Contains(t, res.Problems[0].String(), "completed activity "+*dropped.ActivityID+" (MergeImport) has no audit row")
+
+	// From a report figure to its rows and history events.
+	rep, err := report.Load(ctx, s.db, campaignID)
+	require.NoError(t, err)
+	var district report.UnitLine
+	for _, u := range rep.Units {
+		if u.Code == "001" {
+			district = u
+		}
+	}
+	tr, err := (&history.Tracer{DB: s.db, Temporal: s.tc}).Unit(ctx, campaignID, "001", "")
+	require.NoError(t, err)
+	require.Equal(t, district.Target, tr.Figures[0].Value)
+	require.Equal(t, district.Enrolled, tr.Figures[1].Value)
+	for _, w := range tr.Figures[1].Writes {
+		require.Equal(t, "import.merge", w.Action)
+		require.NotZero(t, w.CompletedEventID, "each merge is placed in its workflow history")
+		require.Greater(t, w.CompletedEventID, w.ScheduledEventID)
+	}
+}
