@@ -95,6 +95,14 @@ type AdvanceResult struct {
 // past the give-up point closed as unreachable. All set-based; it returns when the next
 // follow-up falls due so the workflow can sleep until then.
 func (a *Activities) AdvanceDistrict(ctx context.Context, in AdvanceInput) (AdvanceResult, error) {
+	res, err := a.advanceDistrict(ctx, in)
+	if err == nil {
+		countMetric(ctx, MetricFollowUpsEscalated, res.Sweep.Escalated, nil)
+	}
+	return res, err
+}
+
+func (a *Activities) advanceDistrict(ctx context.Context, in AdvanceInput) (AdvanceResult, error) {
 	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "district.advance", entity: "district", entityKey: in.District,
 		detail: map[string]any{"as_of": in.AsOf, "hold": in.Hold}},
 		func(tx pgx.Tx) (AdvanceResult, error) {

@@ -23,6 +23,14 @@ type MergeInput struct {
 // enrolment closes its person's follow-up as enrolled. Outcomes close open follow-ups as
 // declined or unreachable.
 func (a *Activities) MergeImport(ctx context.Context, in MergeInput) (campaign.ImportResult, error) {
+	res, err := a.mergeImport(ctx, in)
+	if err == nil && len(res.ByDistrict) > 0 { // an outcome batch has no districts: it enrols nobody
+		countMetric(ctx, MetricEnrolmentsImported, res.New, nil)
+	}
+	return res, err
+}
+
+func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.ImportResult, error) {
 	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "import.merge", entity: "import_batch", entityKey: in.BatchID, actor: in.By},
 		func(tx pgx.Tx) (campaign.ImportResult, error) {
 			res := campaign.ImportResult{BatchID: in.BatchID, ByDistrict: map[string]int{}}

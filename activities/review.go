@@ -37,6 +37,17 @@ type EvaluateInput struct {
 // nothing), ranks communes and districts and commends the best, and returns the counts with the
 // agents proposed for termination.
 func (a *Activities) EvaluateAgents(ctx context.Context, in EvaluateInput) (campaign.ReviewSummary, error) {
+	s, err := a.evaluateAgents(ctx, in)
+	if err == nil {
+		for decision, n := range map[string]int{"reward": s.Rewarded, "commend": s.Commended, "retain": s.Retained,
+			"warn": s.Warned, "terminate": len(s.Proposed)} {
+			countMetric(ctx, MetricReviewDecisions, n, map[string]string{"decision": decision})
+		}
+	}
+	return s, err
+}
+
+func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (campaign.ReviewSummary, error) {
 	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "review.evaluate", entity: "review", entityKey: in.Period.Label,
 		detail: map[string]any{"window_start": in.Period.Start, "window_end": in.Period.End}},
 		func(tx pgx.Tx) (campaign.ReviewSummary, error) {
