@@ -2,7 +2,9 @@
 # services and their data live in .dev/, tools in .tools/, binaries in bin/ (all git-ignored).
 #
 #   make demo     start Temporal + PostgreSQL + the worker, run the Hà Nội 2021 demo drive
-#   make stop     stop what make up / make worker-start started (data in .dev/ is kept)
+#                 (with DRIVES_CODEC_KEYS set: payloads encrypted, and a codec server for the Web UI)
+#   make stop     stop what make up / make worker-start / make codec-start started (data in .dev/ is kept)
+#   make key      print a fresh DRIVES_CODEC_KEYS entry (KEY_ID=k2 for a second key)
 #   make test     run all tests (they start their own private servers)
 #   make clean    stop and remove .dev/ and bin/
 
@@ -19,11 +21,21 @@ export TEMPORAL_CLI
 PLAN ?= plans/hanoi-2021/plan.yaml
 SIM  ?= plans/hanoi-2021/field-sim.yaml
 
-.PHONY: help tools up status worker-start worker-stop demo stop test vet clean
+# Payload encryption: DRIVES_CODEC_KEYS (from the environment) encrypts; the codec server for
+# the Web UI listens on DRIVES_CODEC_ADDR, and devstack points the UI at it.
+DRIVES_CODEC_ADDR ?= 127.0.0.1:8081
+export DRIVES_CODEC_ADDR
+KEY_ID ?= k1
+
+# The key IDs of DRIVES_CODEC_KEYS ("none" without keys): what a running worker was started with.
+CODEC_IDS = codec_ids=$$(printf '%s' "$${DRIVES_CODEC_KEYS:-}" | tr ',' '\n' | sed -e 's/:.*//' -e 's/[[:space:]]//g' | grep -v '^$$' | paste -sd, - || true); codec_ids=$${codec_ids:-none}
+
+.PHONY: help tools up status worker-start worker-stop codec-start key demo stop test vet clean
 
 help:
-	@echo "targets: tools up status worker-start worker-stop demo stop test vet clean"
+	@echo "targets: tools up status worker-start worker-stop codec-start key demo stop test vet clean"
 	@echo "  make demo   # start everything and run the Hà Nội 2021 demo drive; make stop afterwards"
+	@echo "  make key    # a fresh key: export DRIVES_CODEC_KEYS=\$$(make -s key) encrypts the payloads"
 
 # The pinned Temporal CLI (later releases cannot be built with go install).
 tools: $(TEMPORAL_BIN)
@@ -40,10 +52,18 @@ status:
 	@go run ./cmd/devstack status
 
 # The worker in the background with the environment of .dev/env; left alone if it already runs.
+# A running worker is kept only if it has the key IDs of DRIVES_CODEC_KEYS (.dev/worker.codec).
 worker-start: up
 	@mkdir -p bin .dev
 	@pid=$$(cat .dev/worker.pid 2>/dev/null || true); \
+	$(CODEC_IDS); \
 	if [[ -n "$$pid" ]] && kill -0 "$$pid" 2>/dev/null && ps -p "$$pid" -o command= | grep -q worker; then \
+		running=$$(cat .dev/worker.codec 2>/dev/null || echo none); \
+		if [[ "$$running" != "$$codec_ids" ]]; then \
+			echo "worker: the running worker (pid $$pid) has codec keys: $$running; DRIVES_CODEC_KEYS has: $$codec_ids." >&2; \
+			echo "worker: it could not read what is encrypted now: run 'make worker-stop' (or 'make stop') and start again" >&2; \
+			exit 1; \
+		fi; \
 		echo "worker: already running (pid $$pid), log .dev/worker.log"; \
 		exit 0; \
 	fi; \
@@ -52,7 +72,7 @@ worker-start: up
 	detach=""; if command -v setsid >/dev/null; then detach=setsid; fi; \
 	echo "=== worker started $$(date -u +%FT%TZ)" >> .dev/worker.log; \
 	nohup $$detach bin/worker >> .dev/worker.log 2>&1 < /dev/null & \
-	pid=$$!; echo "$$pid" > .dev/worker.pid; \
+	pid=$$!; echo "$$pid" > .dev/worker.pid; echo "$$codec_ids" > .dev/worker.codec; \
 	sleep 2; \
 	if ! kill -0 "$$pid" 2>/dev/null; then \
 		echo "worker: exited right after start; end of .dev/worker.log:" >&2; \
@@ -67,11 +87,53 @@ worker-stop:
 		if kill -0 "$$pid" 2>/dev/null; then kill -9 "$$pid"; fi; \
 		echo "worker: stopped (pid $$pid)"; \
 	else echo "worker: not running"; fi; \
-	rm -f .dev/worker.pid
+	rm -f .dev/worker.pid .dev/worker.codec
 
-demo: worker-start
+# The codec server for the Web UI (`starter codec-server`), when DRIVES_CODEC_KEYS is set:
+# restarted each time so that it has the current keys. Its bearer token is DRIVES_CODEC_TOKEN,
+# else .dev/codec-token (made once, readable by you alone). `make stop` stops it.
+codec-start: up
+	@if [[ -z "$${DRIVES_CODEC_KEYS:-}" ]]; then exit 0; fi; \
+	mkdir -p bin .dev; \
+	go build -o bin/starter ./starter; \
+	pid=$$(cat .dev/codec.pid 2>/dev/null || true); \
+	if [[ -n "$$pid" ]] && kill -0 "$$pid" 2>/dev/null && ps -p "$$pid" -o command= | grep -q codec-server; then \
+		kill "$$pid"; for i in $$(seq 50); do kill -0 "$$pid" 2>/dev/null || break; sleep 0.1; done; \
+		if kill -0 "$$pid" 2>/dev/null; then kill -9 "$$pid"; fi; \
+	fi; \
+	rm -f .dev/codec.pid; \
+	tokenflag=""; token_hint="DRIVES_CODEC_TOKEN"; \
+	if [[ -z "$${DRIVES_CODEC_TOKEN:-}" ]]; then \
+		if [[ ! -s .dev/codec-token ]]; then \
+			(umask 077; head -c 32 /dev/urandom | base64 | tr -d '\n/+=' > .dev/codec-token); \
+		fi; \
+		tokenflag="--token-file .dev/codec-token"; token_hint="the token in .dev/codec-token"; \
+	fi; \
+	. .dev/env; \
+	detach=""; if command -v setsid >/dev/null; then detach=setsid; fi; \
+	echo "=== codec server started $$(date -u +%FT%TZ)" >> .dev/codec.log; \
+	nohup $$detach bin/starter codec-server --addr "$$DRIVES_CODEC_ADDR" $$tokenflag >> .dev/codec.log 2>&1 < /dev/null & \
+	pid=$$!; echo "$$pid" > .dev/codec.pid; \
+	sleep 1; \
+	if ! kill -0 "$$pid" 2>/dev/null; then \
+		echo "codec server: exited right after start; end of .dev/codec.log:" >&2; \
+		tail -n 20 .dev/codec.log >&2; rm -f .dev/codec.pid; exit 1; \
+	fi; \
+	echo "codec server: started (pid $$pid) on http://$$DRIVES_CODEC_ADDR for the Web UI $$TEMPORAL_UI, log .dev/codec.log"; \
+	echo "codec server: a browser signs in once at http://$$DRIVES_CODEC_ADDR/login with $$token_hint"
+
+# A fresh key for DRIVES_CODEC_KEYS: 32 random bytes, base64, under the ID KEY_ID (k1).
+key:
+	@printf '%s:%s\n' "$(KEY_ID)" "$$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
+
+demo: worker-start codec-start
 	. .dev/env && go run ./starter demo --plan $(PLAN) --sim $(SIM)
 	@. .dev/env && echo && echo "Temporal Web UI: $$TEMPORAL_UI/namespaces/$$TEMPORAL_NAMESPACE/workflows"
+	@if [[ -n "$${DRIVES_CODEC_KEYS:-}" ]]; then \
+		echo "Payloads are encrypted. To read them in the Web UI, sign in at http://$$DRIVES_CODEC_ADDR/login"; \
+		echo "(token: .dev/codec-token, or your DRIVES_CODEC_TOKEN), then in the UI's Codec Server settings enter"; \
+		echo "http://$$DRIVES_CODEC_ADDR and tick 'Include cross-origin credentials' and 'Use my browser setting'."; \
+	fi
 	@echo "When done: make stop"
 
 stop:

@@ -41,7 +41,8 @@ TEMPORAL_NAMESPACE, TLS, API key, config profiles). After 'make up', load them w
 	root.AddCommand(
 		launchCommand(env), statusCommand(env), importCommand(env), outcomesCommand(env), eventCommand(env),
 		steerCommand(env, "pause"), steerCommand(env, "resume"), steerCommand(env, "cancel"),
-		reportCommand(env), reviewCommand(env), simulateCommand(env), demoCommand(env),
+		reportCommand(env), reviewCommand(env), simulateCommand(env), demoCommand(env), codecServerCommand(env),
+		auditCommand(env),
 	)
 	return root
 }

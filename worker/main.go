@@ -1,6 +1,8 @@
 // Command worker runs the drive's workflows and activities: it applies the migrations, then
-// polls the task queue until it is stopped. It reads DATABASE_URL and the TEMPORAL_* settings,
-// and serves a health endpoint on WORKER_HTTP_ADDR (default 127.0.0.1:9464).
+// polls the task queue until it is stopped. It reads DATABASE_URL (the application role,
+// drives_app), DATABASE_OWNER_URL (the schema owner, for migrations only; default DATABASE_URL)
+// and the TEMPORAL_* settings, and serves a health endpoint on WORKER_HTTP_ADDR (default
+// 127.0.0.1:9464).
 package main
 
 import (
@@ -39,14 +41,29 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	if err := migrations.Migrate(ctx, url); err != nil {
-		return err
+	// Migrations run as the schema's owner; the pool connects as DATABASE_URL, the
+	// application role (drives_app), which may not change the audit log.
+	ownerURL := os.Getenv("DATABASE_OWNER_URL")
+	if ownerURL == "" {
+		ownerURL = url
+	}
+	if err := migrations.Migrate(ctx, ownerURL); err != nil {
+		return fmt.Errorf("%w (migrations run as DATABASE_OWNER_URL, or DATABASE_URL when it is unset: set it to the schema owner's URL)", err)
 	}
 	pool, err := config.Pool(ctx)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	var mayAlterAudit bool
+	if err := pool.QueryRow(ctx, `select has_table_privilege('audit_log', 'UPDATE') or has_table_privilege('audit_log', 'DELETE')
+		or has_table_privilege('audit_log', 'TRUNCATE')`).Scan(&mayAlterAudit); err != nil {
+		return fmt.Errorf("check the privileges of DATABASE_URL: %w", err)
+	}
+	if mayAlterAudit {
+		logger.Warn("DATABASE_URL connects as a role that may change the audit log (the schema owner?): " +
+			"connect the worker as drives_app and give migrations DATABASE_OWNER_URL (see README, Audit log)")
+	}
 	c, err := config.Temporal(ctx, logger)
 	if err != nil {
 		return err

@@ -5,11 +5,18 @@
 //
 //	go run ./cmd/devstack up       start what is not running yet, write .dev/env
 //	go run ./cmd/devstack status   say what runs
-//	go run ./cmd/devstack down     stop what up started (and the worker of .dev/worker.pid)
+//	go run ./cmd/devstack down     stop what up started (and the worker of .dev/worker.pid and
+//	                               the codec server of .dev/codec.pid)
 //
 // Environment: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), TEMPORAL_NAMESPACE
 // (enrolment-drives), TEMPORAL_CLI (.tools/bin/temporal), DATABASE_URL (use this database
-// and start none), PGPORT (port of the private cluster; default a free port).
+// and start none; DATABASE_OWNER_URL, if set, goes with it into .dev/env), PGPORT (port of
+// the private cluster; default a free port), DRIVES_CODEC_KEYS (when set, the Web UI is pointed
+// at the codec server on DRIVES_CODEC_ADDR, default 127.0.0.1:8081, which the Makefile starts).
+//
+// .dev/env exports DATABASE_URL as the application role drives_app, which the worker and the
+// starter connect as, and DATABASE_OWNER_URL as the owner, postgres, which only the worker's
+// migrations use. The private cluster trusts local connections, so neither has a password.
 package main
 
 import (
@@ -27,6 +34,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"drives/audit"
+	"drives/codec"
 	"drives/internal/devstack"
 )
 
@@ -36,6 +45,8 @@ const (
 	envFile       = ".dev/env"
 	lockFile      = ".dev/devstack.lock"
 	workerPIDFile = ".dev/worker.pid"
+	codecPIDFile  = ".dev/codec.pid"
+	codecLogFile  = ".dev/codec.log"
 	pgDataDir     = ".dev/pgdata"
 	pgLogFile     = ".dev/postgres.log"
 	temporalDB    = ".dev/temporal.db"
@@ -45,6 +56,7 @@ const (
 	defaultTemporalPort   = 7233
 	defaultTemporalUIPort = 8233
 	defaultNamespace      = "enrolment-drives"
+	defaultCodecAddr      = "127.0.0.1:8081"
 	databaseName          = "drives"
 )
 
@@ -52,22 +64,28 @@ const (
 type state struct {
 	Temporal *temporalState `json:"temporal,omitempty"`
 	Postgres *postgresState `json:"postgres,omitempty"`
-	// DatabaseURL is the database the worker uses: the private cluster's, or DATABASE_URL.
+	// DatabaseURL is the database the worker uses, as the application role: the private
+	// cluster's, or DATABASE_URL.
 	DatabaseURL string `json:"database_url,omitempty"`
+	// OwnerDatabaseURL is the same database as its owner, for migrations: the private
+	// cluster's postgres, or DATABASE_OWNER_URL ("" = none given: DATABASE_URL migrates).
+	OwnerDatabaseURL string `json:"owner_database_url,omitempty"`
 	// ExternalDatabase is true when DatabaseURL came from DATABASE_URL (nothing started).
 	ExternalDatabase bool      `json:"external_database,omitempty"`
 	UpdatedAt        time.Time `json:"updated_at"`
 }
 
 type temporalState struct {
-	PID       int       `json:"pid"`
-	IP        string    `json:"ip"`
-	Port      int       `json:"port"`
-	UIPort    int       `json:"ui_port"`
-	Namespace string    `json:"namespace"`
-	DBFile    string    `json:"db_file"`
-	LogFile   string    `json:"log_file"`
-	StartedAt time.Time `json:"started_at"`
+	PID       int    `json:"pid"`
+	IP        string `json:"ip"`
+	Port      int    `json:"port"`
+	UIPort    int    `json:"ui_port"`
+	Namespace string `json:"namespace"`
+	DBFile    string `json:"db_file"`
+	LogFile   string `json:"log_file"`
+	// CodecEndpoint is the Web UI's codec server (--ui-codec-endpoint), if any.
+	CodecEndpoint string    `json:"ui_codec_endpoint,omitempty"`
+	StartedAt     time.Time `json:"started_at"`
 }
 
 func (t *temporalState) address() string { return fmt.Sprintf("%s:%d", t.IP, t.Port) }
@@ -122,10 +140,12 @@ func usage() {
   up      start the Temporal dev server and a private PostgreSQL (unless DATABASE_URL is set),
           reusing those already running; write .dev/env
   status  say what runs
-  down    stop what up started and the worker of .dev/worker.pid; data in .dev/ is kept
+  down    stop what up started, the worker of .dev/worker.pid and the codec server of
+          .dev/codec.pid; data in .dev/ is kept
 
 env: TEMPORAL_PORT (7233) TEMPORAL_UI_PORT (8233) TEMPORAL_NAMESPACE (enrolment-drives)
-     TEMPORAL_CLI (.tools/bin/temporal) DATABASE_URL PGPORT`)
+     TEMPORAL_CLI (.tools/bin/temporal) DATABASE_URL DATABASE_OWNER_URL PGPORT
+     DRIVES_CODEC_KEYS (set: the Web UI asks the codec server on DRIVES_CODEC_ADDR, 127.0.0.1:8081)`)
 	os.Exit(2)
 }
 
@@ -162,9 +182,17 @@ func up(ctx context.Context) error {
 		st = &state{}
 	}
 	// Check what can be checked before starting anything.
+	if _, err := codec.FromEnv(); err != nil {
+		return err
+	}
 	if url := os.Getenv("DATABASE_URL"); url != "" {
 		if err := pingDB(ctx, url); err != nil {
 			return fmt.Errorf("DATABASE_URL is set but its database does not answer: %w", err)
+		}
+		if owner := os.Getenv("DATABASE_OWNER_URL"); owner != "" {
+			if err := pingDB(ctx, owner); err != nil {
+				return fmt.Errorf("DATABASE_OWNER_URL is set but its database does not answer: %w", err)
+			}
 		}
 	}
 
@@ -182,8 +210,18 @@ func up(ctx context.Context) error {
 	return nil
 }
 
+// uiCodecEndpoint is the codec server the Web UI should ask: the one the Makefile starts on
+// DRIVES_CODEC_ADDR when DRIVES_CODEC_KEYS is set, else none.
+func uiCodecEndpoint() string {
+	if os.Getenv(codec.EnvKeys) == "" {
+		return ""
+	}
+	return "http://" + envOr("DRIVES_CODEC_ADDR", defaultCodecAddr)
+}
+
 func upTemporal(ctx context.Context, st *state) error {
 	namespace := envOr("TEMPORAL_NAMESPACE", defaultNamespace)
+	codecEndpoint := uiCodecEndpoint()
 	if t := st.Temporal; t != nil && t.alive() {
 		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 		err := devstack.WaitTemporal(wctx, t.address(), t.Namespace)
@@ -200,6 +238,15 @@ func upTemporal(ctx context.Context, st *state) error {
 			}
 			warnIgnoredPort("TEMPORAL_PORT", t.Port)
 			warnIgnoredPort("TEMPORAL_UI_PORT", t.UIPort)
+			switch {
+			case t.CodecEndpoint == codecEndpoint:
+			case codecEndpoint == "":
+				fmt.Printf("Temporal: note: the running dev server's Web UI asks the codec server at %s, though DRIVES_CODEC_KEYS is not set now (`make stop` to change it)\n", t.CodecEndpoint)
+			case t.CodecEndpoint == "":
+				fmt.Printf("Temporal: note: the running dev server was started without DRIVES_CODEC_KEYS, so its Web UI has no codec server: `make stop` and start again to give it %s\n", codecEndpoint)
+			default:
+				fmt.Printf("Temporal: note: the running dev server's Web UI asks the codec server at %s, not %s (`make stop` to change it)\n", t.CodecEndpoint, codecEndpoint)
+			}
 			fmt.Printf("Temporal: reusing the running dev server (pid %d) on %s, namespace %s, Web UI %s\n",
 				t.PID, t.address(), t.Namespace, t.ui())
 			return nil
@@ -255,19 +302,23 @@ func upTemporal(ctx context.Context, st *state) error {
 	t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
 		CLIPath: cli, IP: "127.0.0.1", Port: port, UIPort: uiPort,
 		DBFile: temporalDB, Namespace: namespace, LogFile: temporalLog,
+		UICodecEndpoint: codecEndpoint,
 	})
 	if err != nil {
 		return err
 	}
 	st.Temporal = &temporalState{
 		PID: t.PID(), IP: "127.0.0.1", Port: t.Port(), UIPort: t.UIPort(), Namespace: namespace,
-		DBFile: temporalDB, LogFile: temporalLog, StartedAt: time.Now().UTC(),
+		DBFile: temporalDB, LogFile: temporalLog, CodecEndpoint: codecEndpoint, StartedAt: time.Now().UTC(),
 	}
 	if err := saveState(st); err != nil {
 		_ = t.Stop()
 		return err
 	}
 	fmt.Printf("Temporal: dev server (pid %d) ready on %s in %.1fs, log %s\n", t.PID(), t.Address(), time.Since(began).Seconds(), temporalLog)
+	if codecEndpoint != "" {
+		fmt.Printf("Temporal: the Web UI decodes payloads through the codec server at %s\n", codecEndpoint)
+	}
 	for _, w := range t.Warnings() {
 		fmt.Printf("Temporal: warning: %s\n", w)
 	}
@@ -277,6 +328,7 @@ func upTemporal(ctx context.Context, st *state) error {
 func upPostgres(ctx context.Context, st *state) error {
 	if url := os.Getenv("DATABASE_URL"); url != "" { // checked by up
 		st.DatabaseURL, st.ExternalDatabase = url, true
+		st.OwnerDatabaseURL = os.Getenv("DATABASE_OWNER_URL")
 		fmt.Println("PostgreSQL: using DATABASE_URL (nothing started)")
 		if p := st.Postgres; p != nil && p.StartedByUs {
 			if _, running := devstack.PostgresStatus(p.Dir); running {
@@ -303,6 +355,11 @@ func upPostgres(ctx context.Context, st *state) error {
 		}
 		return err
 	}
+	// The worker's migrations create the application role too; creating it now lets the
+	// starter connect before the worker first runs.
+	if err := devstack.EnsureRole(ctx, pg.URL(), audit.AppRole); err != nil {
+		return err
+	}
 	prev := st.Postgres
 	st.Postgres = &postgresState{
 		Dir: pgDataDir, Port: pg.Port(), Database: databaseName, LogFile: pgLogFile,
@@ -312,7 +369,7 @@ func upPostgres(ctx context.Context, st *state) error {
 	if pg.Reused() && prev != nil && prev.StartedByUs {
 		st.Postgres.StartedAt = prev.StartedAt
 	}
-	st.DatabaseURL, st.ExternalDatabase = pg.URL(), false
+	st.DatabaseURL, st.OwnerDatabaseURL, st.ExternalDatabase = pg.URLAs(audit.AppRole), pg.URL(), false
 	if err := saveState(st); err != nil {
 		return err
 	}
@@ -345,6 +402,20 @@ func down(ctx context.Context) error {
 		}
 		if len(errs) == 0 {
 			_ = os.Remove(workerPIDFile)
+		}
+	}
+	if pid, ok := readPID(codecPIDFile); ok {
+		if devstack.ProcessMatches(pid, "codec-server") {
+			fmt.Printf("codec server: stopping pid %d…\n", pid)
+			if err := devstack.StopPID(pid); err != nil {
+				errs = append(errs, fmt.Errorf("stop codec server: %w", err))
+			} else {
+				stopped++
+				_ = os.Remove(codecPIDFile)
+			}
+		} else {
+			fmt.Printf("codec server: pid %d from %s no longer runs\n", pid, codecPIDFile)
+			_ = os.Remove(codecPIDFile)
 		}
 	}
 
@@ -434,6 +505,9 @@ func status(ctx context.Context) error {
 		}
 		fmt.Printf("Temporal:   %s — pid %d, %s, namespace %s, Web UI %s, log %s\n",
 			health, t.PID, t.address(), t.Namespace, t.ui(), t.LogFile)
+		if t.CodecEndpoint != "" {
+			fmt.Printf("            the Web UI decodes payloads through %s\n", t.CodecEndpoint)
+		}
 		if ret, err := namespaceRetention(ctx, t); err == nil {
 			fmt.Printf("            retention of %s: %s\n", t.Namespace, days(ret))
 		}
@@ -447,7 +521,8 @@ func status(ctx context.Context) error {
 	}
 	if p := st.Postgres; p != nil {
 		if port, running := devstack.PostgresStatus(p.Dir); running {
-			fmt.Printf("PostgreSQL: private cluster running in %s on 127.0.0.1:%d, database %s, log %s\n", p.Dir, port, p.Database, p.LogFile)
+			fmt.Printf("PostgreSQL: private cluster running in %s on 127.0.0.1:%d, database %s (worker as %s, migrations as postgres), log %s\n",
+				p.Dir, port, p.Database, audit.AppRole, p.LogFile)
 		} else {
 			fmt.Printf("PostgreSQL: private cluster in %s not running\n", p.Dir)
 		}
@@ -462,6 +537,13 @@ func status(ctx context.Context) error {
 		}
 	} else {
 		fmt.Println("worker:     not started (`make worker-start`)")
+	}
+	if pid, ok := readPID(codecPIDFile); ok {
+		if devstack.ProcessMatches(pid, "codec-server") {
+			fmt.Printf("codec:      running, pid %d, log %s\n", pid, codecLogFile)
+		} else {
+			fmt.Printf("codec:      not running (stale pid %d in %s)\n", pid, codecPIDFile)
+		}
 	}
 	if _, err := os.Stat(envFile); err == nil && st.Temporal != nil {
 		fmt.Printf("environment: . %s\n", envFile)
@@ -520,8 +602,13 @@ func writeEnv(st *state) error {
 		{"TEMPORAL_ADDRESS", st.Temporal.address()},
 		{"TEMPORAL_NAMESPACE", st.Temporal.Namespace},
 		{"DATABASE_URL", st.DatabaseURL},
+		{"DATABASE_OWNER_URL", st.OwnerDatabaseURL},
 		{"TEMPORAL_UI", st.Temporal.ui()},
 	} {
+		if kv[1] == "" {
+			fmt.Fprintf(&b, "unset %s\n", kv[0])
+			continue
+		}
 		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
 	}
 	return os.WriteFile(envFile, []byte(b.String()), 0o600)

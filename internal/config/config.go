@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/contrib/envconfig"
 	"go.temporal.io/sdk/log"
+
+	"drives/codec"
 )
 
 // DefaultNamespace is the namespace the make targets create.
@@ -55,7 +57,8 @@ func Pool(ctx context.Context) (*pgxpool.Pool, error) {
 }
 
 // ClientOptions reads the Temporal connection from TEMPORAL_* variables and the default
-// config profile; the namespace defaults to DefaultNamespace.
+// config profile; the namespace defaults to DefaultNamespace. With DRIVES_CODEC_KEYS set,
+// every payload is encrypted by the codec of package codec.
 func ClientOptions(logger *slog.Logger) (client.Options, error) {
 	opts, err := envconfig.LoadDefaultClientOptions()
 	if err != nil {
@@ -66,6 +69,14 @@ func ClientOptions(logger *slog.Logger) (client.Options, error) {
 	}
 	if logger != nil {
 		opts.Logger = log.NewStructuredLogger(logger)
+	}
+	// Payloads encrypted when DRIVES_CODEC_KEYS is set (see package codec).
+	c, err := codec.FromEnv()
+	if err != nil {
+		return client.Options{}, err
+	}
+	if c != nil {
+		opts.DataConverter = codec.DataConverter(c)
 	}
 	return opts, nil
 }

@@ -50,6 +50,17 @@ func TestPostgresStartStopRestart(t *testing.T) {
 	}
 	execSQL(t, ctx, pg.URL(), "CREATE TABLE kept (x int); INSERT INTO kept VALUES (42)")
 
+	// A login role, created once however often asked, connects without a password.
+	for range 2 {
+		if err := EnsureRole(ctx, pg.URL(), "drives_app"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if u := pg.URLAs("drives_app"); !strings.HasPrefix(u, "postgres://drives_app@127.0.0.1:") {
+		t.Errorf("URLAs = %q", u)
+	}
+	execSQL(t, ctx, pg.URLAs("drives_app"), "SELECT 1")
+
 	// Starting again in the same directory adopts the running cluster.
 	again, err := StartPostgres(ctx, PostgresOptions{Dir: dir, Database: "drives_test"})
 	if err != nil {

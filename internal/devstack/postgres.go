@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -67,8 +68,41 @@ func (p *Postgres) Reused() bool { return p.reused }
 func (p *Postgres) Stop(ctx context.Context) error { return StopPostgresDir(ctx, p.dir) }
 
 // PostgresURL is the URL of database db on a private cluster listening on 127.0.0.1:port.
-func PostgresURL(port int, db string) string {
-	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", port, db)
+func PostgresURL(port int, db string) string { return PostgresURLAs("postgres", port, db) }
+
+// PostgresURLAs is PostgresURL for another role (trust auth: no password).
+func PostgresURLAs(role string, port int, db string) string {
+	return fmt.Sprintf("postgres://%s@127.0.0.1:%d/%s?sslmode=disable", url.PathEscape(role), port, db)
+}
+
+// URLAs is the connection URL of the cluster's database for another role.
+func (p *Postgres) URLAs(role string) string { return PostgresURLAs(role, p.port, p.database) }
+
+// EnsureRole creates a login role without a password unless it exists, through the
+// connection at dbURL (which may create roles). Concurrent calls are fine.
+func EnsureRole(ctx context.Context, dbURL, role string) error {
+	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(cctx, dbURL)
+	if err != nil {
+		return fmt.Errorf("create role %s: %w", role, err)
+	}
+	defer conn.Close(context.Background())
+	var exists bool
+	if err := conn.QueryRow(cctx, "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)", role).Scan(&exists); err != nil {
+		return fmt.Errorf("look up role %s: %w", role, err)
+	}
+	if exists {
+		return nil
+	}
+	if _, err := conn.Exec(cctx, "CREATE ROLE "+pgx.Identifier{role}.Sanitize()+" LOGIN"); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && (pgErr.Code == "42710" || pgErr.Code == "23505") { // created meanwhile
+			return nil
+		}
+		return fmt.Errorf("create role %s: %w", role, err)
+	}
+	return nil
 }
 
 // confName is the file, inside the data directory, that holds what StartPostgres sets on

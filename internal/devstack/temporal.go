@@ -55,6 +55,9 @@ type TemporalOptions struct {
 	Namespace string
 	// LogFile receives the server's output (JSON lines, level warn). "" discards it.
 	LogFile string
+	// UICodecEndpoint is the codec server the Web UI asks to decode payloads
+	// (--ui-codec-endpoint). "" sets none.
+	UICodecEndpoint string
 }
 
 // Temporal is a running dev server, started detached from the calling process.
@@ -142,6 +145,9 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 			return nil, fmt.Errorf("start temporal: %w", err)
 		}
 		args = append(args, "--db-filename", db)
+	}
+	if opts.UICodecEndpoint != "" {
+		args = append(args, "--ui-codec-endpoint", opts.UICodecEndpoint)
 	}
 	args = append(args, SearchAttributeArgs()...)
 

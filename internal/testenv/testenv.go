@@ -51,7 +51,9 @@ const Namespace = "enrolment-drives"
 
 // EnvDatabaseURL names the environment variable that points the tests at an existing
 // PostgreSQL server instead of a private cluster. Its user must be allowed to create
-// databases; the database it names is only used to create and drop the test databases.
+// databases, and roles unless the application role drives_app exists there already (the
+// migrations create it: roles are cluster-wide, so every test database shares it); the
+// database it names is only used to create and drop the test databases.
 const EnvDatabaseURL = "TEST_DATABASE_URL"
 
 // EnvTemporalCLI names the environment variable that overrides the Temporal CLI path.
