@@ -1,8 +1,8 @@
 // Command worker runs the drive's workflows and activities: it applies the migrations, then
 // polls the task queue until it is stopped. It reads DATABASE_URL (the application role,
 // drives_app), DATABASE_OWNER_URL (the schema owner, for migrations only; default DATABASE_URL)
-// and the TEMPORAL_* settings, and serves a health endpoint on WORKER_HTTP_ADDR (default
-// 127.0.0.1:9464).
+// and the TEMPORAL_* settings, and serves /healthz and Prometheus /metrics (the SDK's metrics and the drive's
+// own counters) on WORKER_HTTP_ADDR (default 127.0.0.1:9464).
 package main
 
 import (
@@ -16,6 +16,7 @@ import (
 	"time"
 	_ "time/tzdata" // the plan's time zone without the machine's zoneinfo
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"drives/activities"
@@ -64,7 +65,8 @@ func run() error {
 		logger.Warn("DATABASE_URL connects as a role that may change the audit log (the schema owner?): " +
 			"connect the worker as drives_app and give migrations DATABASE_OWNER_URL (see README, Audit log)")
 	}
-	c, err := config.Temporal(ctx, logger)
+	metrics := newMetrics()
+	c, err := config.Temporal(ctx, logger, func(o *client.Options) { o.MetricsHandler = metrics.handler })
 	if err != nil {
 		return err
 	}
@@ -78,6 +80,7 @@ func run() error {
 		addr = "127.0.0.1:9464"
 	}
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.reporter.HTTPHandler())
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 		defer cancel()

@@ -81,11 +81,14 @@ func ClientOptions(logger *slog.Logger) (client.Options, error) {
 	return opts, nil
 }
 
-// Temporal dials the Temporal frontend.
-func Temporal(ctx context.Context, logger *slog.Logger) (client.Client, error) {
+// Temporal dials the Temporal frontend; with adjusts the options (the worker adds metrics).
+func Temporal(ctx context.Context, logger *slog.Logger, with ...func(*client.Options)) (client.Client, error) {
 	opts, err := ClientOptions(logger)
 	if err != nil {
 		return nil, err
+	}
+	for _, f := range with {
+		f(&opts)
 	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
