@@ -13,6 +13,7 @@ import (
 
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 
 	"drives/workflows"
@@ -79,7 +80,10 @@ var readOnly = map[string]bool{"LoadPlan": true}
 // history replayed against the current workflow code, every audited effect against its
 // completed activity in the histories, and every completed effect-writing activity against its
 // audit row.
-func Check(dir string) (*CheckResult, error) {
+//
+// dc decodes the payloads for the replay: the payload codec's data converter when the histories
+// were encrypted, nil otherwise.
+func Check(dir string, dc converter.DataConverter) (*CheckResult, error) {
 	mb, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
@@ -115,7 +119,10 @@ func Check(dir string) (*CheckResult, error) {
 
 	// Completed activities of every run, by workflow/run/activity ID.
 	completed := map[string]string{}
-	replayer := worker.NewWorkflowReplayer()
+	replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: dc})
+	if err != nil {
+		return nil, err
+	}
 	workflows.Register(replayer, nil)
 	for _, r := range m.Runs {
 		b, err := os.ReadFile(filepath.Join(dir, r.File))

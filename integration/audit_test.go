@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"os"
@@ -24,7 +25,7 @@ func checkAudit(t *testing.T, ctx context.Context, s *stack, campaignID string) 
 	m, err := history.Export(ctx, s.tc, s.db, campaignID, dir)
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, len(m.Runs), 3+4, "the campaign, two districts and four reviews at least")
-	res, err := history.Check(dir)
+	res, err := history.Check(dir, s.dc)
 	require.NoError(t, err)
 	require.Empty(t, res.Problems)
 	require.Equal(t, count(t, s.db, `select count(*) from audit_log where campaign_id = $1 and activity_id is not null`, campaignID), res.Effects)
@@ -56,6 +57,9 @@ func checkAudit(t *testing.T, ctx context.Context, s *stack, campaignID string) 
 	}
 	require.NoError(t, rows.Err())
 	require.Greater(t, people, 40)
+	if s.dc != nil {
+		require.Contains(t, histories, base64.StdEncoding.EncodeToString([]byte("binary/encrypted")), "payloads are encrypted")
+	}
 
 	// A history altered after the export: its hash no longer matches.
 	tampered := filepath.Join(t.TempDir(), "tampered")
@@ -64,7 +68,7 @@ func checkAudit(t *testing.T, ctx context.Context, s *stack, campaignID string) 
 	b, err := os.ReadFile(f)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(f, append(b, ' '), 0o644))
-	res, err = history.Check(tampered)
+	res, err = history.Check(tampered, s.dc)
 	require.NoError(t, err)
 	require.NotEmpty(t, res.Problems)
 	require.Contains(t, res.Problems[0].String(), "content differs from the manifest")
@@ -102,7 +106,7 @@ func checkAudit(t *testing.T, ctx context.Context, s *stack, campaignID string) 
 	mb, err = json.Marshal(man)
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(tampered2, history.ManifestFile), mb, 0o644))
-	res, err = history.Check(tampered2)
+	res, err = history.Check(tampered2, s.dc)
 	require.NoError(t, err)
 	require.Len(t, res.Problems, 1)
 	require.Contains(t, res.Problems[0].String(), "completed activity "+*dropped.ActivityID+" (MergeImport) has no audit row")

@@ -6,6 +6,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/csv"
 	"errors"
 	"flag"
@@ -25,11 +26,13 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/codec"
 	"drives/coordinator"
 	"drives/imports"
 	"drives/internal/testenv"
@@ -43,6 +46,7 @@ var record = flag.Bool("record", false, "save the run's histories to workflows/t
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
 type stack struct {
+	dc       converter.DataConverter // the payload codec's, or nil
 	db       *pgxpool.Pool
 	tc       client.Client
 	co       *coordinator.Coordinator
@@ -52,11 +56,19 @@ type stack struct {
 }
 
 // newStack starts a worker on the shared dev server with a fresh database. A new task queue
-// per test is not needed: each test uses its own campaign and namespace-wide unique IDs.
-func newStack(t *testing.T) *stack {
+// per test is not needed: each test uses its own campaign and namespace-wide unique IDs. With a
+// codec, every client and the worker encrypt payloads with it.
+func newStack(t *testing.T, c ...*codec.Codec) *stack {
 	t.Helper()
 	srv := testenv.SharedDevServer(t)
 	s := &stack{db: testenv.NewPool(t), tc: srv.Client()}
+	if len(c) > 0 {
+		s.dc = codec.DataConverter(c[0])
+		tc, err := client.Dial(client.Options{HostPort: srv.FrontendHostPort(), Namespace: testenv.Namespace, DataConverter: s.dc})
+		require.NoError(t, err)
+		t.Cleanup(tc.Close)
+		s.tc = tc
+	}
 	s.acts = &activities.Activities{Pool: s.db, Temporal: s.tc}
 	w := worker.New(s.tc, campaign.TaskQueue, worker.Options{})
 	workflows.Register(w, s.acts)
@@ -95,7 +107,16 @@ func enrolmentFile(t *testing.T, n int, salt string) []byte {
 func TestDriveEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	s := newStack(t)
+	// The drive runs with the payload codec: every payload in Temporal is encrypted. Histories
+	// recorded for the replay tests are kept readable.
+	keys, err := codec.ParseKeys("k1:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32)))
+	require.NoError(t, err)
+	c, err := codec.New(keys)
+	require.NoError(t, err)
+	s := newStack(t, c)
+	if *record {
+		s = newStack(t)
+	}
 
 	// The first attempt of the first merge crashes right after its commit; the retry must
 	// return the committed result and write nothing twice.
@@ -236,7 +257,8 @@ func checkHistories(t *testing.T, ctx context.Context, s *stack, campaignID stri
 	ids := []string{campaign.CampaignWorkflowID(campaignID), campaign.DistrictWorkflowID(campaignID, "001"), campaign.DistrictWorkflowID(campaignID, "003"),
 		campaign.ReviewWorkflowID(campaignID, "2021-Q1"), campaign.ReviewWorkflowID(campaignID, "2021-Q4")}
 	out := map[string]*historypb.History{}
-	replayer := worker.NewWorkflowReplayer()
+	replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: s.dc})
+	require.NoError(t, err)
 	workflows.Register(replayer, nil)
 	audited := map[string]bool{}
 	rows, err := s.db.Query(ctx, `select workflow_id || '/' || run_id || '/' || activity_id from audit_log where activity_id is not null`)

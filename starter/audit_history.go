@@ -7,6 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"go.temporal.io/sdk/converter"
+
+	"drives/codec"
 	"drives/history"
 )
 
@@ -42,9 +45,19 @@ func auditHistoryCommands(e *env) []*cobra.Command {
 	check := &cobra.Command{
 		Use:   "check <DIR>",
 		Short: "Check an export offline: hashes, replay of every history against this code, audit rows against completed activities and back",
-		Args:  cobra.ExactArgs(1),
+		Long: `Checks an export without any server. Encrypted histories are replayed with the keys of
+DRIVES_CODEC_KEYS.`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			res, err := history.Check(args[0])
+			c, err := codec.FromEnv()
+			if err != nil {
+				return err
+			}
+			var dc converter.DataConverter
+			if c != nil {
+				dc = codec.DataConverter(c)
+			}
+			res, err := history.Check(args[0], dc)
 			if err != nil {
 				return err
 			}
