@@ -113,10 +113,11 @@ func TestDriveEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	c, err := codec.New(keys)
 	require.NoError(t, err)
-	s := newStack(t, c)
+	codecs := []*codec.Codec{c}
 	if *record {
-		s = newStack(t)
+		codecs = nil
 	}
+	s := newStack(t, codecs...)
 
 	// The first attempt of the first merge crashes right after its commit; the retry must
 	// return the committed result and write nothing twice.
