@@ -221,15 +221,18 @@ func (f *Field) person(key string) (id, name, phone string) {
 	return id, name, phone
 }
 
+// eventsPerTick bounds the event results reported in one tick, so that on a slow machine the
+// enrolments and outcomes of the tick are not held up behind them.
+const eventsPerTick = 8
+
 func (f *Field) step(ctx context.Context, st *Stats) error {
-	now := f.clock.CampaignTime(time.Now())
-	if err := f.reportEvents(ctx, st); err != nil {
+	if err := f.playOutcomes(ctx, f.clock.CampaignTime(time.Now()), st); err != nil {
 		return err
 	}
-	return f.playOutcomes(ctx, now, st)
+	return f.reportEvents(ctx, st)
 }
 
-// reportEvents records the results of every held event that has none yet.
+// reportEvents records the results of held events that have none yet, the oldest first.
 func (f *Field) reportEvents(ctx context.Context, st *Stats) error {
 	type held struct {
 		id, district string
@@ -239,7 +242,7 @@ func (f *Field) reportEvents(ctx context.Context, st *Stats) error {
 	}
 	rows, _ := f.Importer.DB.Query(ctx, `
 		select id, district_code, commune_code, groups, expected_attendance from events
-		where campaign_id = $1 and status = 'held' and results_batch is null order by scheduled_at, id`, f.CampaignID)
+		where campaign_id = $1 and status = 'held' and results_batch is null order by scheduled_at, id limit $2`, f.CampaignID, eventsPerTick)
 	var events []held
 	var h held
 	if _, err := pgx.ForEachRow(rows, []any{&h.id, &h.district, &h.commune, &h.groups, &h.expected}, func() error {
