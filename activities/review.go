@@ -160,13 +160,17 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 // commend ranks communes and districts by attainment in the window and commends the best.
 func commend(ctx context.Context, tx pgx.Tx, in EvaluateInput, frac float64, from, to time.Time) error {
 	_, err := tx.Exec(ctx, `
-		with att as (
-			select u.level, u.code,
-				coalesce((select count(*) from enrolments e where e.campaign_id = $1
-				          and (case when u.level = 'district' then e.district_code else e.commune_code end) = u.code
-				          and e.enrolled_on >= $4::date and e.enrolled_on < $5::date), 0)
-				/ greatest(q.target * $3::float8, 1) as attainment
+		with e as (
+			select district_code, commune_code from enrolments
+			where campaign_id = $1 and enrolled_on >= $4::date and enrolled_on < $5::date),
+		n as (
+			select 'commune' as level, commune_code as code, count(*) as n from e group by commune_code
+			union all
+			select 'district', district_code, count(*) from e group by district_code),
+		att as (
+			select u.level, u.code, coalesce(n.n, 0) / greatest(q.target * $3::float8, 1) as attainment
 			from units u join quotas q on q.campaign_id = u.campaign_id and q.level = u.level and q.code = u.code
+			left join n on n.level = u.level and n.code = u.code
 			where u.campaign_id = $1 and u.level in ('commune', 'district')),
 		ranked as (select *, row_number() over (partition by level order by attainment desc, code) as rank from att)
 		insert into commendations (campaign_id, period, level, unit_code, rank, attainment)
