@@ -101,14 +101,17 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 						case when share > 0 then least(enrolled / share, $8::float8) else 1 end as attainment,
 						case when on_time + overdue > 0 then on_time::float8 / (on_time + overdue) else 1 end as on_time_rate
 					from figures),
+				-- each agent's earlier reviews: how many, and how many of the last terminate_after - 1 were low
+				prior as (
+					select agent_code, count(*) as prior_reviews,
+						count(*) filter (where rn < $12::int and score < $13::float8) as prior_low
+					from (select agent_code, score, row_number() over (partition by agent_code order by window_end desc) as rn
+					      from review_decisions where campaign_id = $1 and window_end <= $3::timestamptz) d
+					group by agent_code),
 				final as (
 					select s.*, $9::float8 * attainment + $10::float8 * on_time_rate as score,
-						(select count(*) from (select d.score from review_decisions d
-						                       where d.campaign_id = $1 and d.agent_code = s.code and d.window_end <= $3::timestamptz
-						                       order by d.window_end desc limit $12::int - 1) prior
-						 where prior.score < $13::float8) as prior_low,
-						(select count(*) from review_decisions d where d.campaign_id = $1 and d.agent_code = s.code and d.window_end <= $3::timestamptz) as prior_reviews
-					from scored s),
+						coalesce(p.prior_low, 0) as prior_low, coalesce(p.prior_reviews, 0) as prior_reviews
+					from scored s left join prior p on p.agent_code = s.code),
 				decided as (
 					select f.*,
 						-- low reviews in a row, counted up to terminate_after
