@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -140,6 +141,11 @@ func describe(campaignID string, err error) error {
 	var app *temporal.ApplicationError
 	if errors.As(err, &app) {
 		return fmt.Errorf("campaign %s refused: %s", campaignID, app.Message())
+	}
+	var fp *serviceerror.FailedPrecondition
+	if errors.As(err, &fp) && strings.Contains(fp.Error(), "no poller") {
+		return fmt.Errorf("no worker polls task queue %s, so campaign %s cannot answer: start one (make worker-start, or go run ./worker)",
+			campaign.TaskQueue, campaignID)
 	}
 	return err
 }
