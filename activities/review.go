@@ -146,6 +146,7 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 							else 'retained' end),
 					case decision when 'reward' then $15::text end, case decision when 'reward' then $16::bigint end
 				from decided
+				order by code -- key order: cheaper index and primary-key inserts
 				on conflict (campaign_id, period, agent_code) do nothing`,
 				in.CampaignID, in.Period.Label, in.Period.Start, in.Period.End, frac,
 				days(in.Period.Start), days(in.Period.End), attainmentCap, attainmentWeight, onTimeWeight,
