@@ -116,20 +116,23 @@ func (c *Coordinator) Progress(ctx context.Context, campaignID string) (campaign
 // workflow's validator refuses comes back as an error saying why, and leaves no trace in the
 // workflow's history.
 func Update[T any](ctx context.Context, c *Coordinator, campaignID, name string, arg any) (T, error) {
-	var out T
-	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   campaign.CampaignWorkflowID(campaignID),
-		UpdateName:   name,
-		Args:         []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
+	out, err := sendUpdate[T](ctx, c.Temporal, campaign.CampaignWorkflowID(campaignID), name, arg)
 	if err != nil {
 		return out, describe(campaignID, err)
 	}
-	if err := h.Get(ctx, &out); err != nil {
-		return out, describe(campaignID, err)
-	}
 	return out, nil
+}
+
+// sendUpdate sends an Update to a workflow and waits until it has completed.
+func sendUpdate[T any](ctx context.Context, tc client.Client, workflowID, name string, arg any) (T, error) {
+	var out T
+	h, err := tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: workflowID, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		err = h.Get(ctx, &out)
+	}
+	return out, err
 }
 
 // describe turns Temporal's errors into a coordinator's words.

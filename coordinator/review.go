@@ -99,14 +99,7 @@ func (c *Coordinator) Decide(ctx context.Context, campaignID, period string, app
 	if approve {
 		name = campaign.UpdateApproveTermination
 	}
-	var out campaign.DecisionResult
-	h, err := c.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID: campaign.ReviewWorkflowID(campaignID, period), UpdateName: name, Args: []any{d},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, &out)
-	}
+	out, err := sendUpdate[campaign.DecisionResult](ctx, c.Temporal, campaign.ReviewWorkflowID(campaignID, period), name, d)
 	if err != nil {
 		return out, reviewError(campaignID, period, err)
 	}

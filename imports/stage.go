@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"drives/campaign"
+	"drives/coordinator"
 )
 
 // ErrUnknownCampaign is returned for a campaign the database does not know.
@@ -180,26 +181,20 @@ func (im *Importer) stage(ctx context.Context, campaignID string, kind Kind, eve
 	return batch, len(rows), err
 }
 
-// update sends an Update and waits for its result; a refused Update discards the batch.
-func (im *Importer) update(ctx context.Context, campaignID, batchID, name string, arg, result any) error {
-	h, err := im.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   campaign.CampaignWorkflowID(campaignID),
-		UpdateName:   name,
-		Args:         []any{arg},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	if err == nil {
-		err = h.Get(ctx, result)
-	}
+// update hands a staged batch to the campaign by an Update (the coordinator's own path) and
+// waits for its result; a refused Update discards the batch.
+func update[T any](ctx context.Context, im *Importer, campaignID, batchID, name string, arg any) (T, error) {
+	co := &coordinator.Coordinator{DB: im.DB, Temporal: im.Temporal}
+	res, err := coordinator.Update[T](ctx, co, campaignID, name, arg)
 	if err != nil {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		if derr := Discard(dctx, im.DB, batchID); derr != nil {
-			return fmt.Errorf("%w (and the staged batch %s could not be discarded: %v)", err, batchID, derr)
+			return res, fmt.Errorf("%w (and the staged batch %s could not be discarded: %v)", err, batchID, derr)
 		}
-		return err
+		return res, err
 	}
-	return nil
+	return res, nil
 }
 
 // Enrolments imports a file of enrolments (or, with kind Outcomes, of follow-up outcomes).
@@ -212,8 +207,7 @@ func (im *Importer) Enrolments(ctx context.Context, campaignID string, kind Kind
 	if err != nil {
 		return res, err
 	}
-	err = im.update(ctx, campaignID, batch, campaign.UpdateRecordImport, campaign.ImportRequest{BatchID: batch, By: by}, &res)
-	return res, err
+	return update[campaign.ImportResult](ctx, im, campaignID, batch, campaign.UpdateRecordImport, campaign.ImportRequest{BatchID: batch, By: by})
 }
 
 // EventResults records a held event's attendance and its leads file.
@@ -223,7 +217,6 @@ func (im *Importer) EventResults(ctx context.Context, campaignID, eventID string
 	if err != nil {
 		return res, err
 	}
-	err = im.update(ctx, campaignID, batch, campaign.UpdateRecordEventResult,
-		campaign.EventResultRequest{EventID: eventID, Attendance: attendance, BatchID: batch, By: by}, &res)
-	return res, err
+	return update[campaign.LeadsResult](ctx, im, campaignID, batch, campaign.UpdateRecordEventResult,
+		campaign.EventResultRequest{EventID: eventID, Attendance: attendance, BatchID: batch, By: by})
 }
