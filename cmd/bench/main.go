@@ -1,0 +1,264 @@
+// Command bench measures the drives on real services in one run and prints one table: the
+// engine's ceiling on this machine, campaign steps as a ratio to it, Temporal actions and the
+// largest history per campaign (Hà Nội and a synthetic national plan), the bulk import, the
+// national quota allocation, a national review, and progress Query latency. It starts its own
+// private PostgreSQL and Temporal dev server, and stops them at the end.
+//
+//	make bench                         # everything: about 15 minutes on 2 cores
+//	go run ./cmd/bench -only a,b,c     # some of it
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"drives/internal/bench"
+	"drives/internal/synth"
+	"drives/internal/testenv"
+	"drives/simulator"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	only     map[string]bool
+	noop     int
+	hanoi    string
+	field    string
+	national time.Duration
+	out      string
+}
+
+func (o options) want(id string) bool { return len(o.only) == 0 || o.only[id] }
+
+func run() error {
+	var o options
+	var only, dir string
+	flag.StringVar(&only, "only", "", "comma-separated figures to measure (a,b,c,d,e,f,g); all when empty")
+	flag.IntVar(&o.noop, "noop", 400, "no-op workflows for the engine's ceiling (a)")
+	flag.StringVar(&o.hanoi, "hanoi", "plans/hanoi-2021/plan.yaml", "the Hà Nội plan")
+	flag.StringVar(&o.field, "field", "plans/hanoi-2021/field-sim.yaml", "the field simulator's config for the Hà Nội run")
+	flag.DurationVar(&o.national, "national-year", 20*time.Second, "real time a year of the national campaign takes (b, c)")
+	flag.StringVar(&dir, "dir", "", "scratch directory (default: a new temporary one, removed at the end)")
+	flag.StringVar(&o.out, "out", "", "also write the table as Markdown to this file")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q (flags only; see -h)", flag.Arg(0))
+	}
+	if only != "" {
+		o.only = map[string]bool{}
+		for _, id := range strings.Split(only, ",") {
+			id = strings.TrimSpace(id)
+			if len(id) != 1 || id < "a" || id > "g" {
+				return fmt.Errorf("-only: %q is not one of a, b, c, d, e, f, g", id)
+			}
+			o.only[id] = true
+		}
+	}
+	if o.noop < 1 {
+		return fmt.Errorf("-noop: %d must be at least 1", o.noop)
+	}
+	if o.national < 8*time.Second {
+		return fmt.Errorf("-national-year: %s is too short: its quarterly reviews need 2 s apart", o.national)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cli, err := testenv.TemporalCLI()
+	if err != nil {
+		return err
+	}
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "drives-bench-"); err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		// PostgreSQL runs as the postgres user when we are root: it must reach its data.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	progress("starting PostgreSQL and a Temporal dev server in %s", dir)
+	e, err := bench.Start(ctx, dir, cli, log)
+	if err != nil {
+		return err
+	}
+	defer e.Stop()
+
+	began := time.Now()
+	figs, err := measure(ctx, e, o, dir)
+	if len(figs) > 0 {
+		header := fmt.Sprintf("drives benchmark, %s, %d cores, %s, %s in all", time.Now().UTC().Format("2006-01-02 15:04 UTC"),
+			runtime.NumCPU(), runtime.Version(), time.Since(began).Round(time.Second))
+		fmt.Println()
+		writeTable(os.Stdout, header, figs)
+		if o.out != "" {
+			f, ferr := os.Create(o.out)
+			if ferr != nil {
+				return ferr
+			}
+			writeMarkdown(f, header, figs)
+			if ferr := f.Close(); ferr != nil {
+				return ferr
+			}
+		}
+	}
+	return err
+}
+
+func progress(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
+func measure(ctx context.Context, e *bench.Env, o options, dir string) ([]bench.Figure, error) {
+	var figs []bench.Figure
+	var engine bench.EngineResult
+	if o.want("a") || o.want("b") {
+		progress("(a) %d no-op workflows of 5 activities", o.noop)
+		var err error
+		if engine, err = bench.Engine(ctx, e, o.noop); err != nil {
+			return figs, fmt.Errorf("(a): %w", err)
+		}
+		figs = append(figs,
+			bench.Figure{ID: "a", Name: "engine ceiling: no-op workflows of 5 activities", Value: engine.WorkflowsPerS, Unit: "workflows/s",
+				Note: fmt.Sprintf("%d workflows in %.1f s, 16 at a time, one worker", engine.Workflows, engine.Elapsed.Seconds())},
+			bench.Figure{ID: "a", Name: "engine ceiling: activities", Value: engine.ActivitiesPerS, Unit: "activities/s"})
+	}
+	if o.want("b") || o.want("c") {
+		progress("(b, c) the synthetic national campaign, a year in %s", o.national)
+		ndir := filepath.Join(dir, "national")
+		if _, err := synth.WriteNational(ndir, 2021); err != nil {
+			return figs, err
+		}
+		lp, err := bench.PlanVariant(filepath.Join(ndir, "plan.yaml"), "bench-national", bench.YearIn(o.national))
+		if err != nil {
+			return figs, err
+		}
+		r, err := bench.RunCampaign(ctx, e, lp, bench.RunOptions{})
+		if err != nil {
+			return figs, fmt.Errorf("(b): %w", err)
+		}
+		progress("national: %s", r.Actions)
+		if o.want("b") {
+			ratio := r.StepsPerS / engine.ActivitiesPerS
+			figs = append(figs, bench.Figure{ID: "b", Name: "campaign steps (activities) while the national districts run", Value: r.StepsPerS,
+				Unit: "steps/s", Note: fmt.Sprintf("%d steps in %.1f s", r.Steps, r.DriveTime.Seconds())},
+				bench.Figure{ID: "b", Name: "campaign steps ÷ engine ceiling activities", Value: ratio, Unit: "ratio",
+					Target: "≥ 0.8", Met: bench.Check(ratio >= 0.8)})
+		}
+		if o.want("c") {
+			figs = append(figs, actionFigures("national", r)...)
+		}
+	}
+	if o.want("c") || o.want("g") {
+		progress("(c, g) the Hà Nội campaign with its field simulator, progress asked every 50 ms")
+		field, err := simulator.LoadConfig(o.field)
+		if err != nil {
+			return figs, err
+		}
+		lp, err := bench.PlanVariant(o.hanoi, "bench-hanoi", 0)
+		if err != nil {
+			return figs, err
+		}
+		r, err := bench.RunCampaign(ctx, e, lp, bench.RunOptions{Field: &field, QueryEvery: 50 * time.Millisecond})
+		if err != nil {
+			return figs, fmt.Errorf("(c): %w", err)
+		}
+		progress("Hà Nội: %s; enrolled %d of %d", r.Actions, r.Result.Enrolled, r.Result.Target)
+		if o.want("c") {
+			figs = append(figs, actionFigures("Hà Nội", r)...)
+		}
+		if o.want("g") {
+			p50, p99 := bench.Percentile(r.Queries, 50), bench.Percentile(r.Queries, 99)
+			figs = append(figs,
+				bench.Figure{ID: "g", Name: "progress Query latency p50 while Hà Nội runs", Value: ms(p50), Unit: "ms",
+					Note: fmt.Sprintf("%d queries", len(r.Queries))},
+				bench.Figure{ID: "g", Name: "progress Query latency p99 while Hà Nội runs", Value: ms(p99), Unit: "ms",
+					Target: "≤ 50 ms", Met: bench.Check(p99 <= 50*time.Millisecond)})
+		}
+	}
+	for _, b := range []struct {
+		id  string
+		run func(context.Context, *bench.Env) ([]bench.Figure, error)
+	}{} {
+		if !o.want(b.id) {
+			continue
+		}
+		progress("(%s)", b.id)
+		fs, err := b.run(ctx, e)
+		figs = append(figs, fs...)
+		if err != nil {
+			return figs, fmt.Errorf("(%s): %w", b.id, err)
+		}
+	}
+	return figs, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func actionFigures(name string, r *bench.CampaignRun) []bench.Figure {
+	a := r.Actions
+	return []bench.Figure{
+		{ID: "c", Name: "Temporal actions per campaign, " + name, Value: float64(a.Total()), Unit: "actions",
+			Target: fmt.Sprintf("≤ %d", r.Budget), Met: bench.Check(a.Total() <= r.Budget),
+			Note: fmt.Sprintf("%d workflow starts, %d activities, %d timers, %d signals, %d updates, %d schedule actions, %d other; %d runs",
+				a.Workflows, a.Activities, a.Timers, a.Signals, a.Updates, a.ScheduleActions, a.Markers+a.Upserts, a.Runs)},
+		{ID: "c", Name: "largest history of any run, " + name, Value: float64(a.LargestHistory), Unit: "events",
+			Target: "< 4096", Met: bench.Check(a.LargestHistory < 4096), Note: a.LargestRun},
+	}
+}
+
+func format(f bench.Figure) (value, met string) {
+	switch {
+	case f.Unit == "ratio":
+		value = fmt.Sprintf("%.2f", f.Value)
+	case f.Value >= 100 || f.Value == float64(int64(f.Value)):
+		value = fmt.Sprintf("%.0f %s", f.Value, f.Unit)
+	default:
+		value = fmt.Sprintf("%.2f %s", f.Value, f.Unit)
+	}
+	switch {
+	case f.Met == nil:
+	case *f.Met:
+		met = "yes"
+	default:
+		met = "NO"
+	}
+	return value, met
+}
+
+func writeTable(w io.Writer, header string, figs []bench.Figure) {
+	fmt.Fprintln(w, header)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\tfigure\tvalue\ttarget\tmet\tnote")
+	for _, f := range figs {
+		v, m := format(f)
+		fmt.Fprintf(tw, "(%s)\t%s\t%s\t%s\t%s\t%s\n", f.ID, f.Name, v, f.Target, m, f.Note)
+	}
+	tw.Flush()
+}
+
+func writeMarkdown(w io.Writer, header string, figs []bench.Figure) {
+	fmt.Fprintf(w, "%s\n\n| | figure | value | target | met | note |\n|---|---|---|---|---|---|\n", header)
+	for _, f := range figs {
+		v, m := format(f)
+		fmt.Fprintf(w, "| (%s) | %s | %s | %s | %s | %s |\n", f.ID, f.Name, v, f.Target, m, f.Note)
+	}
+}

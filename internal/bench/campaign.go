@@ -1,0 +1,218 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+
+	"drives/campaign"
+	"drives/coordinator"
+	"drives/history"
+	"drives/imports"
+	"drives/simulator"
+)
+
+// planDir reads a plan's files relative to its folder, "../" included, as LoadPlan does.
+type planDir string
+
+func (d planDir) Open(name string) (fs.File, error) { return os.Open(filepath.Join(string(d), name)) }
+
+var (
+	idLine    = regexp.MustCompile(`(?m)^id: .*$`)
+	scaleLine = regexp.MustCompile(`(?m)^(\s+scale:) .*$`)
+)
+
+// PlanVariant loads the plan at path under another campaign id and, when scale > 0, another
+// clock scale: the same units, roster and events, so several runs can share one database.
+func PlanVariant(path, id string, scale float64) (*campaign.LoadedPlan, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	raw = idLine.ReplaceAll(raw, []byte("id: "+id))
+	if scale > 0 {
+		raw = scaleLine.ReplaceAll(raw, []byte("${1} "+strconv.FormatFloat(scale, 'f', -1, 64)))
+	}
+	return campaign.ParsePlan(path, raw, planDir(filepath.Dir(path)))
+}
+
+// YearIn is the clock scale that runs a campaign year in d of real time.
+func YearIn(d time.Duration) float64 { return float64(365*24*time.Hour) / float64(d) }
+
+// CampaignRun is what one campaign cost and how fast it went.
+type CampaignRun struct {
+	ID      string
+	Elapsed time.Duration // launch to close
+	Result  campaign.CloseResult
+	Actions history.Actions
+	Budget  int // 30 × districts + 5 × events + 10 × reviews
+
+	// Steps are the activities completed while the districts ran (first district started to
+	// last district closed), StepsPerS their rate.
+	Steps     int
+	DriveTime time.Duration
+	StepsPerS float64
+
+	Queries []time.Duration // progress Query latencies while it ran, when asked for
+}
+
+// RunOptions says how to run a campaign for a benchmark.
+type RunOptions struct {
+	Field      *simulator.Config // play the field with the simulator, when set
+	QueryEvery time.Duration     // ask for progress this often while it runs, when > 0
+}
+
+// RunCampaign launches a plan, plays it to its close and reads what it cost off its histories.
+func RunCampaign(ctx context.Context, e *Env, lp *campaign.LoadedPlan, o RunOptions) (*CampaignRun, error) {
+	spec, err := lp.Spec()
+	if err != nil {
+		return nil, err
+	}
+	id := lp.Plan.ID
+	co := &coordinator.Coordinator{DB: e.DB, Temporal: e.Temporal}
+	began := time.Now()
+	run, err := co.Launch(ctx, lp)
+	if err != nil {
+		return nil, err
+	}
+	rctx, stop := context.WithCancel(ctx)
+	defer stop()
+	var wg sync.WaitGroup
+	var simErr error
+	if o.Field != nil {
+		f := &simulator.Field{Config: *o.Field, CampaignID: id, Log: e.Log,
+			Importer: &imports.Importer{DB: e.DB, Temporal: e.Temporal}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, simErr = f.Run(rctx)
+		}()
+	}
+	var queries []time.Duration
+	if o.QueryEvery > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			t := time.NewTicker(o.QueryEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-rctx.Done():
+					return
+				case <-t.C:
+				}
+				start := time.Now()
+				if _, err := co.Progress(rctx, id); err == nil {
+					queries = append(queries, time.Since(start))
+				}
+			}
+		}()
+	}
+	r := &CampaignRun{ID: id}
+	err = run.Get(ctx, &r.Result)
+	r.Elapsed = time.Since(began)
+	stop()
+	wg.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("campaign %s: %w", id, err)
+	}
+	if simErr != nil {
+		return nil, fmt.Errorf("field of %s: %w", id, simErr)
+	}
+	if r.Result.Status != campaign.StatusClosed {
+		return nil, fmt.Errorf("campaign %s ended %s", id, r.Result.Status)
+	}
+	r.Queries = queries
+	r.Budget = 30*len(spec.Districts) + 5*len(spec.Events) + 10*len(spec.Reviews)
+	if err := r.readHistories(ctx, e, len(spec.Districts)); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// readHistories counts the actions of every run and the steps of the districts' drive. The
+// visibility store lists closed runs a moment after they close: it is asked until it lists
+// every district.
+func (r *CampaignRun) readHistories(ctx context.Context, e *Env, districts int) error {
+	var runs []history.Run
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var err error
+		if runs, err = history.Runs(ctx, e.Temporal, r.ID); err != nil {
+			return err
+		}
+		closed := map[string]bool{}
+		for _, run := range runs {
+			if run.Status != "RUNNING" {
+				closed[run.WorkflowID] = true
+			}
+		}
+		if len(closed) >= districts+1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	var first, last time.Time
+	var done []time.Time
+	for _, run := range runs {
+		h, err := history.Fetch(ctx, e.Temporal, run.WorkflowID, run.RunID)
+		if err != nil {
+			return err
+		}
+		r.Actions.Add(run.WorkflowID, run.Type, h)
+		for _, ev := range h.Events {
+			t := ev.EventTime.AsTime()
+			switch ev.EventType {
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+				done = append(done, t)
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+				if run.Type == campaign.DistrictWorkflowName && (first.IsZero() || t.Before(first)) {
+					first = t
+				}
+			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+				if run.Type == campaign.DistrictWorkflowName && t.After(last) {
+					last = t
+				}
+			}
+		}
+	}
+	if first.IsZero() || !last.After(first) {
+		return errors.New("no district ran")
+	}
+	sort.Slice(done, func(i, j int) bool { return done[i].Before(done[j]) })
+	for _, t := range done {
+		if !t.Before(first) && !t.After(last) {
+			r.Steps++
+		}
+	}
+	r.DriveTime = last.Sub(first)
+	r.StepsPerS = rate(r.Steps, r.DriveTime)
+	return nil
+}
+
+// Percentile is the p-th percentile (0–100) of ds, nearest rank.
+func Percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	k := int(p/100*float64(len(s)) + 0.5)
+	if k < 1 {
+		k = 1
+	}
+	if k > len(s) {
+		k = len(s)
+	}
+	return s[k-1]
+}
