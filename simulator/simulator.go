@@ -49,6 +49,10 @@ type Config struct {
 	WalkInShare float64 `yaml:"walk_in_share"`
 	// Tick is how often (real time) the field acts.
 	Tick time.Duration `yaml:"tick"`
+	// ImportEvery is how often, in campaign time, the office imports the enrolments and
+	// outcomes its agents have collected (each import is an Update and an activity); event
+	// results are reported as the events are held. Zero imports every tick.
+	ImportEvery campaign.Duration `yaml:"import_every"`
 }
 
 // LoadConfig reads a simulator config strictly.
@@ -87,6 +91,7 @@ type Field struct {
 	villages map[string][]string
 	groups   []string
 	period   [2]time.Time
+	imported time.Time // campaign time of the last import
 }
 
 // holder is an active agent or staff member and the quota they hold now.
@@ -226,8 +231,18 @@ func (f *Field) person(key string) (id, name, phone string) {
 const eventsPerTick = 8
 
 func (f *Field) step(ctx context.Context, st *Stats) error {
-	if err := f.playOutcomes(ctx, f.clock.CampaignTime(time.Now()), st); err != nil {
-		return err
+	now := f.clock.CampaignTime(time.Now())
+	// The office imports on its own grid (every ImportEvery from the period's start), and once
+	// more when the period is over.
+	every := time.Duration(f.Config.ImportEvery)
+	if every <= 0 || f.imported.IsZero() || now.Sub(f.imported) >= every || now.After(f.period[1]) {
+		if err := f.playOutcomes(ctx, now, st); err != nil {
+			return err
+		}
+		f.imported = now
+		if every > 0 {
+			f.imported = f.clock.Start.Add(now.Sub(f.clock.Start) / every * every)
+		}
 	}
 	return f.reportEvents(ctx, st)
 }

@@ -47,18 +47,34 @@ type Env struct {
 	Acts     *activities.Activities
 	Log      *slog.Logger
 
-	pg     *devstack.Postgres
-	tp     *devstack.Temporal
-	worker worker.Worker
+	// Workers is how many workers poll each task queue (each with its own pollers and cache,
+	// as separate processes would have).
+	Workers int
+
+	pg      *devstack.Postgres
+	tp      *devstack.Temporal
+	address string
+	workers []worker.Worker
 }
 
 // Namespace is the dev server's namespace for the benchmark.
 const Namespace = "enrolment-drives"
 
-// Start starts PostgreSQL and a Temporal dev server (in memory, no Web UI) in dir, applies the
-// migrations and starts the project's worker on the drives' task queue.
-func Start(ctx context.Context, dir, temporalCLI string, log *slog.Logger) (*Env, error) {
-	e := &Env{Dir: dir, Log: log}
+// Options says what a benchmark run starts.
+type Options struct {
+	Dir         string // scratch directory
+	TemporalCLI string // the pinned CLI, for the dev server
+	// TemporalAddress and Namespace name a Temporal server to use instead of a dev server of
+	// our own (e.g. the PostgreSQL-backed one); its namespace needs the drives' search attributes.
+	TemporalAddress, Namespace string
+	Workers                    int // workers per task queue; 0 means 1
+}
+
+// Start starts PostgreSQL and, unless given one, a Temporal dev server (in memory, no Web UI)
+// in o.Dir, applies the migrations and starts the project's workers on the drives' task queue.
+func Start(ctx context.Context, o Options, log *slog.Logger) (*Env, error) {
+	dir := o.Dir
+	e := &Env{Dir: dir, Log: log, Workers: max(o.Workers, 1)}
 	var err error
 	e.pg, err = devstack.StartPostgres(ctx, devstack.PostgresOptions{Dir: filepath.Join(dir, "pgdata"), Database: "drives"})
 	if err != nil {
@@ -79,34 +95,45 @@ func Start(ctx context.Context, dir, temporalCLI string, log *slog.Logger) (*Env
 		e.Stop()
 		return nil, err
 	}
-	e.tp, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{CLIPath: temporalCLI, Namespace: Namespace,
-		LogFile: filepath.Join(dir, "temporal.log")})
-	if err != nil {
-		e.Stop()
-		return nil, err
+	e.address = o.TemporalAddress
+	namespace := o.Namespace
+	if namespace == "" {
+		namespace = Namespace
 	}
-	e.Temporal, err = client.Dial(client.Options{HostPort: e.tp.Address(), Namespace: Namespace, Logger: devstack.QuietLogger()})
+	if e.address == "" {
+		e.tp, err = devstack.StartTemporal(ctx, devstack.TemporalOptions{CLIPath: o.TemporalCLI, Namespace: namespace,
+			LogFile: filepath.Join(dir, "temporal.log")})
+		if err != nil {
+			e.Stop()
+			return nil, err
+		}
+		e.address = e.tp.Address()
+	}
+	e.Temporal, err = client.Dial(client.Options{HostPort: e.address, Namespace: namespace, Logger: devstack.QuietLogger()})
 	if err != nil {
 		e.Stop()
 		return nil, err
 	}
 	e.Acts = &activities.Activities{Pool: e.DB, Temporal: e.Temporal}
-	e.worker = worker.New(e.Temporal, campaign.TaskQueue, worker.Options{})
-	workflows.Register(e.worker, e.Acts)
-	if err := e.worker.Start(); err != nil {
-		e.Stop()
-		return nil, err
+	for range e.Workers {
+		w := worker.New(e.Temporal, campaign.TaskQueue, worker.Options{})
+		workflows.Register(w, e.Acts)
+		if err := w.Start(); err != nil {
+			e.Stop()
+			return nil, err
+		}
+		e.workers = append(e.workers, w)
 	}
 	return e, nil
 }
 
-// TemporalAddress is the dev server's frontend.
-func (e *Env) TemporalAddress() string { return e.tp.Address() }
+// TemporalAddress is the Temporal frontend the run uses.
+func (e *Env) TemporalAddress() string { return e.address }
 
-// Stop stops the worker and the servers; the scratch directory is left to the caller.
+// Stop stops the workers and the servers it started; the scratch directory is left to the caller.
 func (e *Env) Stop() {
-	if e.worker != nil {
-		e.worker.Stop()
+	for _, w := range e.workers {
+		w.Stop()
 	}
 	if e.Temporal != nil {
 		e.Temporal.Close()

@@ -38,16 +38,18 @@ type EngineResult struct {
 }
 
 // Engine starts n no-op workflows of five activities each, from 16 goroutines at once, on a
-// worker of default options like the drives' own, and times them from the first start to the
+// worker of default options like the drives' own (or as many as the drives have), and times them from the first start to the
 // last completion.
 func Engine(ctx context.Context, e *Env, n int) (EngineResult, error) {
-	w := worker.New(e.Temporal, engineQueue, worker.Options{})
-	w.RegisterWorkflow(NoopWorkflow)
-	w.RegisterActivity(NoopActivity)
-	if err := w.Start(); err != nil {
-		return EngineResult{}, err
+	for range e.Workers {
+		w := worker.New(e.Temporal, engineQueue, worker.Options{})
+		w.RegisterWorkflow(NoopWorkflow)
+		w.RegisterActivity(NoopActivity)
+		if err := w.Start(); err != nil {
+			return EngineResult{}, err
+		}
+		defer w.Stop()
 	}
-	defer w.Stop()
 
 	// Warm up: the first workflow pays for connections and caches.
 	if err := runNoop(ctx, e, "bench-engine-warmup"); err != nil {
