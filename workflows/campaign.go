@@ -387,15 +387,21 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 		}
 		c.st.Status = campaign.StatusRunning
 	}
+	closedCh := workflow.GetSignalChannel(ctx, campaign.SignalDistrictClosed)
+	receive := func(m campaign.DistrictClosed) { c.st.DistrictsClosed[m.District] = true }
 	if !c.st.ChildrenStarted {
 		if err := c.startDistricts(ctx); err != nil {
 			return campaign.CloseResult{}, err
 		}
 		c.st.ChildrenStarted = true
+		// Each district brings two events into the run that started it when it closes: its
+		// signal and its completion as a child. Where they would not fit under the history
+		// limit (a national plan's 700 districts), continue as new now: the next run gets only
+		// the signals.
+		if workflow.GetInfo(ctx).GetCurrentHistoryLength()+2*len(c.st.Spec.Districts) >= historyLimit(c.in.HistoryLimit) {
+			return c.continueAsNew(ctx, closedCh, receive)
+		}
 	}
-
-	closedCh := workflow.GetSignalChannel(ctx, campaign.SignalDistrictClosed)
-	receive := func(m campaign.DistrictClosed) { c.st.DistrictsClosed[m.District] = true }
 	workflow.Go(ctx, func(ctx workflow.Context) {
 		for {
 			var m campaign.DistrictClosed

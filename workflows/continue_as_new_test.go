@@ -242,3 +242,30 @@ func TestDistrictContinuesAsNew(t *testing.T) {
 		}
 	}
 }
+
+// A campaign with more districts than its run has room for (each brings its signal and its
+// completion as a child into the run that started it) continues as new as soon as they are
+// started, so the next run hears only their signals; the districts are not started again.
+func TestCampaignContinuesAsNewOnceManyDistrictsStart(t *testing.T) {
+	spec := yearSpec(1)
+	env, _ := newCampaignEnv(t, spec, launchBefore)
+	env.SetDetachedChildWait(false)
+	var started []string
+	env.SetOnChildWorkflowStartedListener(func(info *workflow.Info, _ workflow.Context, _ converter.EncodedValues) {
+		started = append(started, info.WorkflowExecution.ID)
+	})
+	// Three districts bring six events: a limit of six leaves no room for them.
+	env.ExecuteWorkflow(workflows.CampaignWorkflow, campaign.CampaignInput{CampaignID: testCampaignID, PlanHash: "sha256:test", HistoryLimit: 2 * len(testDistricts)})
+
+	var next campaign.CampaignInput
+	continuedAs(t, env, campaign.CampaignWorkflowName, &next)
+	if !env.Now().Equal(launchBefore) {
+		t.Errorf("continued as new at %s, want at once (%s)", env.Now(), launchBefore)
+	}
+	if len(started) != len(testDistricts) {
+		t.Errorf("started %v, want a drive per district", started)
+	}
+	if st := next.State; st == nil || st.Runs != 1 || !st.ChildrenStarted || st.Status != campaign.StatusRunning || len(st.DistrictsClosed) != 0 {
+		t.Fatalf("carried state %+v", st)
+	}
+}

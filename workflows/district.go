@@ -33,6 +33,12 @@ type districtDrive struct {
 	st        campaign.DistrictState
 	log       log.Logger
 	cancelled bool
+
+	// The timer set for the next wake, kept while a steer does not bring the wake forward:
+	// every timer started is an action, and steers come with every event result.
+	timer       workflow.Future
+	timerAt     time.Time // the campaign time it fires at
+	cancelTimer workflow.CancelFunc
 }
 
 func sortEvents(es []campaign.Event) {
@@ -153,7 +159,9 @@ func (d *districtDrive) close(ctx workflow.Context) (campaign.DistrictClosed, er
 	return closed, err
 }
 
-// wait sleeps until the next thing is due or the campaign steers the district.
+// wait sleeps until the next thing is due or the campaign steers the district. The timer of
+// an earlier wait is kept unless the next thing is now due sooner than it fires; one that fires
+// early only makes the loop find nothing due and wait again.
 func (d *districtDrive) wait(ctx workflow.Context, steerCh workflow.ReceiveChannel) {
 	sel := workflow.NewSelector(ctx)
 	sel.AddReceive(steerCh, func(c workflow.ReceiveChannel, _ bool) {
@@ -161,8 +169,9 @@ func (d *districtDrive) wait(ctx workflow.Context, steerCh workflow.ReceiveChann
 		c.Receive(ctx, &s)
 		d.steer(s)
 	})
-	var cancelTimer workflow.CancelFunc = func() {}
-	if !d.st.Paused {
+	if d.st.Paused {
+		d.stopTimer()
+	} else {
 		wake := d.in.PeriodEnd
 		if len(d.st.Pending) > 0 && d.st.Pending[0].At.Before(wake) {
 			wake = d.st.Pending[0].At
@@ -170,13 +179,14 @@ func (d *districtDrive) wait(ctx workflow.Context, steerCh workflow.ReceiveChann
 		if !d.st.NextSweep.IsZero() && d.st.NextSweep.Before(wake) {
 			wake = d.st.NextSweep
 		}
-		var tctx workflow.Context
-		tctx, cancelTimer = workflow.WithCancel(ctx)
-		timer := workflow.NewTimer(tctx, d.in.Clock.Until(workflow.Now(ctx), wake))
-		sel.AddFuture(timer, func(workflow.Future) {})
+		if d.timer == nil || wake.Before(d.timerAt) {
+			d.stopTimer()
+			tctx, cancel := workflow.WithCancel(ctx)
+			d.timer, d.timerAt, d.cancelTimer = workflow.NewTimer(tctx, d.in.Clock.Until(workflow.Now(ctx), wake)), wake, cancel
+		}
+		sel.AddFuture(d.timer, func(workflow.Future) { d.timer = nil })
 	}
 	sel.Select(ctx)
-	cancelTimer()
 	// Take every steer that is already waiting before acting on any of them.
 	for {
 		var s campaign.DistrictSteer
@@ -184,6 +194,14 @@ func (d *districtDrive) wait(ctx workflow.Context, steerCh workflow.ReceiveChann
 			break
 		}
 		d.steer(s)
+	}
+}
+
+// stopTimer cancels the timer of the next wake, if one is set.
+func (d *districtDrive) stopTimer() {
+	if d.timer != nil {
+		d.cancelTimer()
+		d.timer = nil
 	}
 }
 

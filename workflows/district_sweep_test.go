@@ -90,3 +90,43 @@ func TestDistrictSweepsOnTheGrid(t *testing.T) {
 		})
 	}
 }
+
+// Steers that do not bring the next wake forward leave the district's timer as it is (every
+// timer started is a Temporal action, and a steer comes with every event result); one that
+// brings it forward replaces it.
+func TestDistrictKeepsItsTimerThroughLaterSteers(t *testing.T) {
+	start := local(2021, 1, 1, 0, 0)
+	end := local(2021, 3, 1, 0, 0)
+	clock := campaign.NewClock(start, 1, start)
+	e1 := ev("001-door-a", campaign.KindDoorToDoor, "001", "00001", eventAt(2021, 2, 10), "student")
+	env, r := newDistrictEnv(t, "001", clock.Epoch)
+	r.sweep = func(activities.AdvanceInput) campaign.SweepResult { return campaign.SweepResult{} }
+	timers := 0
+	env.SetOnTimerScheduledListener(func(string, time.Duration) { timers++ })
+	// Three steers with leads due after the event: the event's timer stays. One with leads due
+	// before it: a timer for the sweep (Jan 29 on the grid), then the event's again, then the end.
+	for i, due := range []time.Time{local(2021, 2, 20, 0, 0), local(2021, 2, 25, 0, 0), local(2021, 2, 12, 0, 0), local(2021, 1, 27, 0, 0)} {
+		at(t, env, clock.Epoch, local(2021, 1, 5+i, 12, 0), func() {
+			env.SignalWorkflow(campaign.SignalDistrictSteer, campaign.DistrictSteer{LeadsDue: due})
+		})
+	}
+	env.ExecuteWorkflow(workflows.DistrictDriveWorkflow, campaign.DistrictInput{
+		CampaignID: testCampaignID, District: testDistricts[0], Clock: clock, PeriodEnd: end,
+		Policy: yearSpec(1).Policy, Events: []campaign.Event{e1},
+	})
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatalf("district drive failed: %v", err)
+	}
+	var wakes []string
+	for _, c := range r.advancesOf("001") {
+		wakes = append(wakes, c.AsOf.Format(time.DateTime))
+	}
+	want := []string{"2021-01-29 00:00:00", eventAt(2021, 2, 10).Format(time.DateTime), "2021-03-01 00:00:00"}
+	if !slices.Equal(wakes, want) {
+		t.Errorf("wakes %v, want %v", wakes, want)
+	}
+	// The event's timer, the sweep's, the event's again and the end's.
+	if timers != 4 {
+		t.Errorf("%d timers started, want 4", timers)
+	}
+}
