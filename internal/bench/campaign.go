@@ -14,6 +14,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 
 	"drives/campaign"
 	"drives/coordinator"
@@ -56,14 +57,27 @@ type CampaignRun struct {
 	Result  campaign.CloseResult
 	Actions history.Actions
 	Budget  int // 30 × districts + 5 × events + 10 × reviews
+	Spec    campaign.CampaignSpec
 
-	// Steps are the activities completed while the districts ran (first district started to
-	// last district closed), StepsPerS their rate.
-	Steps     int
-	DriveTime time.Duration
-	StepsPerS float64
+	// The districts ran from FirstDistrict (the first started) to LastDistrict (the last
+	// closed); ActionTimes are the instants of every action of every run, as Actions counts them.
+	FirstDistrict, LastDistrict time.Time
+	ActionTimes                 []time.Time
 
 	Queries []time.Duration // progress Query latencies while it ran, when asked for
+}
+
+// Steps counts the actions of runs that fall between from and to.
+func Steps(runs []*CampaignRun, from, to time.Time) int {
+	n := 0
+	for _, r := range runs {
+		for _, t := range r.ActionTimes {
+			if !t.Before(from) && !t.After(to) {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // RunOptions says how to run a campaign for a benchmark.
@@ -132,7 +146,7 @@ func RunCampaign(ctx context.Context, e *Env, lp *campaign.LoadedPlan, o RunOpti
 	if r.Result.Status != campaign.StatusClosed {
 		return nil, fmt.Errorf("campaign %s ended %s", id, r.Result.Status)
 	}
-	r.Queries = queries
+	r.Queries, r.Spec = queries, spec
 	r.Budget = 30*len(spec.Districts) + 5*len(spec.Events) + 10*len(spec.Reviews)
 	if err := r.readHistories(ctx, e, len(spec.Districts)); err != nil {
 		return nil, err
@@ -162,41 +176,41 @@ func (r *CampaignRun) readHistories(ctx context.Context, e *Env, districts int) 
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	var first, last time.Time
-	var done []time.Time
 	for _, run := range runs {
 		h, err := history.Fetch(ctx, e.Temporal, run.WorkflowID, run.RunID)
 		if err != nil {
 			return err
 		}
-		r.Actions.Add(run.WorkflowID, run.Type, h)
+		before := r.Actions.Total()
 		for _, ev := range h.Events {
+			var one history.Actions
+			one.Add(run.WorkflowID, run.Type, &historypb.History{Events: []*historypb.HistoryEvent{ev}})
 			t := ev.EventTime.AsTime()
+			for range one.Total() {
+				r.ActionTimes = append(r.ActionTimes, t)
+			}
+			if run.Type != campaign.DistrictWorkflowName {
+				continue
+			}
 			switch ev.EventType {
-			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-				done = append(done, t)
 			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
-				if run.Type == campaign.DistrictWorkflowName && (first.IsZero() || t.Before(first)) {
-					first = t
+				if r.FirstDistrict.IsZero() || t.Before(r.FirstDistrict) {
+					r.FirstDistrict = t
 				}
 			case enumspb.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
-				if run.Type == campaign.DistrictWorkflowName && t.After(last) {
-					last = t
+				if t.After(r.LastDistrict) {
+					r.LastDistrict = t
 				}
 			}
 		}
-	}
-	if first.IsZero() || !last.After(first) {
-		return errors.New("no district ran")
-	}
-	sort.Slice(done, func(i, j int) bool { return done[i].Before(done[j]) })
-	for _, t := range done {
-		if !t.Before(first) && !t.After(last) {
-			r.Steps++
+		r.Actions.Add(run.WorkflowID, run.Type, h)
+		if got, want := r.Actions.Total()-before, len(r.ActionTimes)-before; got != want {
+			return fmt.Errorf("%s: %d actions counted in the history, %d event by event", run.WorkflowID, got, want)
 		}
 	}
-	r.DriveTime = last.Sub(first)
-	r.StepsPerS = rate(r.Steps, r.DriveTime)
+	if r.FirstDistrict.IsZero() || !r.LastDistrict.After(r.FirstDistrict) {
+		return errors.New("no district ran")
+	}
 	return nil
 }
 

@@ -37,6 +37,9 @@ type EngineResult struct {
 	ActivitiesPerS float64
 }
 
+// ActionsPerS is the rate of Temporal actions: each workflow is a start and five activities.
+func (r EngineResult) ActionsPerS() float64 { return 6 * r.WorkflowsPerS }
+
 // Engine starts n no-op workflows of five activities each, from 16 goroutines at once, on a
 // worker of default options like the drives' own (or as many as the drives have), and times them from the first start to the
 // last completion.
