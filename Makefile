@@ -30,7 +30,7 @@ KEY_ID ?= k1
 # The key IDs of DRIVES_CODEC_KEYS ("none" without keys): what a running worker was started with.
 CODEC_IDS = codec_ids=$$(printf '%s' "$${DRIVES_CODEC_KEYS:-}" | tr ',' '\n' | sed -e 's/:.*//' -e 's/[[:space:]]//g' | grep -v '^$$' | paste -sd, - || true); codec_ids=$${codec_ids:-none}
 
-.PHONY: help tools up status worker-start worker-stop codec-start key demo stop test vet clean
+.PHONY: help tools up status worker-start worker-stop codec-start key demo stop test vet bench clean
 
 help:
 	@echo "targets: tools up status worker-start worker-stop codec-start key demo stop test vet clean"
@@ -141,6 +141,12 @@ stop:
 
 test: tools
 	go test -count=1 -timeout 30m ./...
+
+# The benchmark table of BENCHMARKS.md, on servers of its own (about 15 minutes on 2 cores):
+# BENCH_FLAGS="-only a,b" measures some of it; see go run ./cmd/bench -h.
+BENCH_FLAGS ?=
+bench: tools
+	go run ./cmd/bench $(BENCH_FLAGS)
 
 # go vet, and workflowcheck (pinned in go.mod as a tool) over the workflow code.
 vet:
