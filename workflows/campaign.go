@@ -254,7 +254,14 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 				return res, err
 			}
 			if res.FollowUps > 0 {
-				if err := c.signalDistrict(ctx, res.District, campaign.DistrictSteer{LeadsDue: res.EarliestDue}); err != nil {
+				// A district that has closed meanwhile (its close signal is on its way) made its
+				// last sweep at the period's end: the leads are recorded, and there is nothing
+				// left to wake it for.
+				err := c.signalDistrict(ctx, res.District, campaign.DistrictSteer{LeadsDue: res.EarliestDue})
+				var gone *temporal.UnknownExternalWorkflowExecutionError
+				if errors.As(err, &gone) {
+					c.log.Info("district closed before its new leads' sweep was due", "district", res.District)
+				} else if err != nil {
 					return res, err
 				}
 			}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
@@ -150,4 +151,28 @@ func TestCancelledCityWideShareIsRefused(t *testing.T) {
 	requireDone(t, cancelRound, nil)
 	requireRejected(t, cancelShare, "cancel")
 	requireRejected(t, result, "cancelled")
+}
+
+// An event's results recorded just as its district closes: the leads' steer finds the district
+// gone (its close signal not yet heard by the campaign). The leads are recorded; the Update
+// succeeds instead of failing with "unknown external workflow execution" for the coordinator
+// to retry in vain.
+func TestEventResultForADistrictThatJustClosed(t *testing.T) {
+	env, r := newCampaignEnv(t, yearSpec(1), launchBefore)
+	r.eventResult = func(in activities.EventResultInput) (campaign.LeadsResult, error) {
+		return campaign.LeadsResult{EventID: in.Request.EventID, District: "002", Leads: 3, New: 3, FollowUps: 3,
+			EarliestDue: eventAt(2021, 2, 22)}, nil
+	}
+	env.OnSignalExternalWorkflow(mock.Anything, campaign.DistrictWorkflowID(testCampaignID, "002"), "", campaign.SignalDistrictSteer, mock.Anything).
+		Return(&temporal.UnknownExternalWorkflowExecutionError{})
+	var result *outcome
+	at(t, env, launchBefore, local(2021, 2, 16, 12, 0), func() {
+		result = update(env, campaign.UpdateRecordEventResult, campaign.EventResultRequest{EventID: "002-conference", Attendance: 10, BatchID: batchA, By: "coordinator"})
+	})
+	runYear(t, env, campaign.StatusClosed)
+	var res campaign.LeadsResult
+	requireDone(t, result, &res)
+	if res.FollowUps != 3 || len(r.results) != 1 {
+		t.Errorf("record-event-result returned %+v after %d activities", res, len(r.results))
+	}
 }
