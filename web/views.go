@@ -139,12 +139,12 @@ func (s *Server) unit(r *http.Request) (any, error) {
 // decision.
 type AgentRow struct {
 	report.AgentLine
-	Name           string `json:"name"`
-	Overdue        int    `json:"follow_ups_overdue"`
-	LastDecision   string `json:"last_decision,omitempty"`
-	LastStatus     string `json:"last_decision_status,omitempty"`
-	LastPeriod     string `json:"last_decision_period,omitempty"`
-	LastRationale  string `json:"last_decision_rationale,omitempty"`
+	Name          string `json:"name"`
+	Overdue       int    `json:"follow_ups_overdue"`
+	LastDecision  string `json:"last_decision,omitempty"`
+	LastStatus    string `json:"last_decision_status,omitempty"`
+	LastPeriod    string `json:"last_decision_period,omitempty"`
+	LastRationale string `json:"last_decision_rationale,omitempty"`
 }
 
 // AgentsView is the agents' table, of one commune when asked.
@@ -246,7 +246,7 @@ func (s *Server) events(r *http.Request) (any, error) {
 // ReviewsView is the campaign's reviews: totals per period, what waits on a coordinator, and
 // one period's decisions.
 type ReviewsView struct {
-	Campaign  *campaignHead            `json:"campaign"`
+	Campaign  *campaignHead             `json:"campaign"`
 	Totals    []coordinator.ReviewTotal `json:"totals"`
 	Pending   []coordinator.Decision    `json:"pending"`
 	Escalated []coordinator.Decision    `json:"escalated"`
@@ -321,14 +321,13 @@ func (s *Server) importsPage(r *http.Request) (any, error) {
 	return v, nil
 }
 
-
 // TraceView is a unit's or an agent's figures traced to rows, audit rows and history events,
 // as `starter audit trace` gives them.
 type TraceView struct {
-	Campaign *campaignHead  `json:"campaign"`
-	Kind     string         `json:"kind"` // agent | unit
-	Code     string         `json:"code"`
-	Trace    *history.Trace `json:"trace"`
+	Campaign *campaignHead    `json:"campaign"`
+	Kind     string           `json:"kind"` // agent | unit
+	Code     string           `json:"code"`
+	Trace    *history.Trace   `json:"trace"`
 	Links    map[int64]string `json:"workflow_links,omitempty"` // audit row → its run in the Web UI
 }
 

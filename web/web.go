@@ -129,7 +129,7 @@ var funcs = template.FuncMap{
 	},
 	"dateTime": func(t time.Time) string { return formatDateTime(t, vietnam) },
 	"join":     strings.Join,
-	"path": url.PathEscape,
+	"path":     url.PathEscape,
 }
 
 // vietnam is where the office works: real times (audit rows) are shown in its zone.
