@@ -30,7 +30,7 @@ KEY_ID ?= k1
 # The key IDs of DRIVES_CODEC_KEYS ("none" without keys): what a running worker was started with.
 CODEC_IDS = codec_ids=$$(printf '%s' "$${DRIVES_CODEC_KEYS:-}" | tr ',' '\n' | sed -e 's/:.*//' -e 's/[[:space:]]//g' | grep -v '^$$' | paste -sd, - || true); codec_ids=$${codec_ids:-none}
 
-.PHONY: help tools up status worker-start worker-stop codec-start key demo stop test vet clean
+.PHONY: help tools up status worker-start worker-stop codec-start key demo stop test vet clean browser-deps
 
 help:
 	@echo "targets: tools up status worker-start worker-stop codec-start key demo stop test vet clean"
@@ -139,8 +139,38 @@ demo: worker-start codec-start
 stop:
 	go run ./cmd/devstack down
 
-test: tools
+test: tools browser-deps
 	go test -count=1 -timeout 30m ./...
+
+# What the browser tests need: Debian's chromium and chromium-driver (installed with apt-get
+# when missing, as root), and the npm packages of web/e2e (playwright-core, which drives that
+# Chromium: no browser download). Where they cannot be installed it says why and the browser
+# tests skip, saying so too; with CI set they fail instead.
+BROWSER_PKG := web/e2e
+browser-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	if [[ -n "$$missing" ]]; then \
+		if [[ $$(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then \
+			echo "browser-deps: installing$$missing (Debian packages)"; \
+			log=$$(mktemp); \
+			if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } >"$$log" 2>&1; then \
+				tail -n 20 "$$log" >&2; echo "browser-deps: could not install$$missing: the browser tests will skip (and fail where CI is set)" >&2; \
+			fi; \
+			rm -f "$$log"; \
+		else \
+			echo "browser-deps:$$missing missing and cannot be installed here (needs root and apt-get): the browser tests will skip (and fail where CI is set)" >&2; \
+		fi; \
+	fi; \
+	if ! command -v npm >/dev/null || ! command -v node >/dev/null; then \
+		echo "browser-deps: node and npm (Node.js 20 or later) not found: the browser tests will skip (and fail where CI is set)" >&2; \
+	elif [[ ! $(BROWSER_PKG)/node_modules/.package-lock.json -nt $(BROWSER_PKG)/package-lock.json ]]; then \
+		echo "browser-deps: npm ci in $(BROWSER_PKG)"; \
+		(cd $(BROWSER_PKG) && npm ci --no-audit --no-fund --loglevel=error) || \
+			echo "browser-deps: npm ci failed in $(BROWSER_PKG): the browser tests will skip (and fail where CI is set)" >&2; \
+	fi
 
 # go vet, and workflowcheck (pinned in go.mod as a tool) over the workflow code.
 vet:
