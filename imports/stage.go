@@ -165,20 +165,20 @@ type Importer struct {
 	Temporal client.Client
 }
 
-func (im *Importer) stage(ctx context.Context, campaignID string, kind Kind, eventID, name string, data []byte, by string) (string, int, error) {
+func (im *Importer) stage(ctx context.Context, campaignID string, kind Kind, eventID, name string, data []byte, by string) (string, []Row, error) {
 	if len(data) > MaxFileBytes {
-		return "", 0, fmt.Errorf("%s: file is larger than %d MiB", name, MaxFileBytes>>20)
+		return "", nil, fmt.Errorf("%s: file is larger than %d MiB", name, MaxFileBytes>>20)
 	}
 	ref, err := LoadReference(ctx, im.DB, campaignID, eventID)
 	if err != nil {
-		return "", 0, err
+		return "", nil, err
 	}
 	rows, err := Parse(kind, name, data, ref)
 	if err != nil {
-		return "", 0, err
+		return "", nil, err
 	}
 	batch, err := Stage(ctx, im.DB, campaignID, kind, eventID, name, data, rows, by)
-	return batch, len(rows), err
+	return batch, rows, err
 }
 
 // update hands a staged batch to the campaign by an Update (the coordinator's own path) and

@@ -1,0 +1,52 @@
+package web
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+)
+
+func jsonDecoder(r io.Reader) *json.Decoder {
+	dec := json.NewDecoder(io.LimitReader(r, 1<<20))
+	dec.DisallowUnknownFields()
+	return dec
+}
+
+// LoginView is the sign-in form.
+type LoginView struct {
+	Next  string
+	Error string
+	User  string
+}
+
+func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
+	if s.viewer(r) != nil {
+		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
+		return
+	}
+	s.render(w, r, http.StatusOK, "login.html", &LoginView{Next: localPath(r.URL.Query().Get("next"))})
+}
+
+// login checks a name and password against the users file and starts a session. (The login
+// form carries no CSRF token: there is no session yet; Cross-Origin Protection and the
+// SameSite=Lax cookie keep other sites from posting it.)
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	name, password, next := r.FormValue("user"), r.FormValue("password"), localPath(r.FormValue("next"))
+	u := s.cfg.Users.checkPassword(name, password)
+	if u == nil {
+		s.log.Info("sign-in refused")
+		s.render(w, r, http.StatusUnauthorized, "login.html", &LoginView{Next: next, User: name, Error: "Wrong user or password."})
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.sign.encode(newSession(u.Name)), Path: "/",
+		MaxAge: int(sessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.cfg.SecureCookies})
+	s.log.Info("signed in", "role", u.Role)
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: s.cfg.SecureCookies})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}

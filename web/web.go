@@ -1,0 +1,426 @@
+// Package web is the coordinators' and auditors' web page over the drives: html/template
+// pages and the JSON API under them, served by `starter serve`. It reads figures as the CLI
+// does (package report, history's tracer, the coordinator's Queries and decisions) and acts
+// only through the coordinator's Updates and the imports package — never around the
+// workflows. Users come from a users file (LoadUsers): coordinators act, auditors read. Every
+// request is authenticated (session cookie or bearer token), every form carries a CSRF token,
+// and nothing changes on GET. Assets are embedded.
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
+	"drives/coordinator"
+	"drives/imports"
+	"drives/report"
+)
+
+//go:embed templates static
+var assets embed.FS
+
+// Config is what the server needs.
+type Config struct {
+	DB       *pgxpool.Pool
+	Temporal client.Client
+	Users    *Users
+	// TemporalUI is the base URL of the Temporal Web UI (e.g. http://127.0.0.1:8233); empty: no links.
+	TemporalUI string
+	// Namespace is the Temporal namespace of the drives, for links into the Web UI.
+	Namespace string
+	// SessionKey signs session cookies and CSRF tokens; empty: a random key (sessions end
+	// when the server restarts).
+	SessionKey []byte
+	// SecureCookies marks cookies Secure (serve behind HTTPS).
+	SecureCookies bool
+	// Logger logs requests by route pattern, never their personal data.
+	Logger *slog.Logger
+	// MaxUpload bounds an uploaded file (default 64 MiB).
+	MaxUpload int64
+}
+
+// Server is the web page and its API.
+type Server struct {
+	cfg   Config
+	co    *coordinator.Coordinator
+	im    *imports.Importer
+	sign  signer
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+	log   *slog.Logger
+}
+
+// New returns the page and API as one handler.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.DB == nil || cfg.Temporal == nil || cfg.Users == nil {
+		return nil, errors.New("web: DB, Temporal and Users are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxUpload == 0 {
+		cfg.MaxUpload = 64 << 20
+	}
+	cfg.TemporalUI = strings.TrimRight(cfg.TemporalUI, "/")
+	s := &Server{cfg: cfg, co: &coordinator.Coordinator{DB: cfg.DB, Temporal: cfg.Temporal},
+		im: &imports.Importer{DB: cfg.DB, Temporal: cfg.Temporal}, sign: newSigner(cfg.SessionKey),
+		pages: map[string]*template.Template{}, mux: http.NewServeMux(), log: cfg.Logger}
+	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	s.routes()
+	cop := http.NewCrossOriginProtection()
+	return s.logged(cop.Handler(s.authenticated(s.mux))), nil
+}
+
+func (s *Server) parseTemplates() error {
+	names, err := fs.Glob(assets, "templates/*.html")
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		base := strings.TrimPrefix(n, "templates/")
+		if base == "layout.html" {
+			continue
+		}
+		t, err := template.New(base).Funcs(funcs).ParseFS(assets, "templates/layout.html", n)
+		if err != nil {
+			return fmt.Errorf("web: template %s: %w", base, err)
+		}
+		s.pages[base] = t
+	}
+	return nil
+}
+
+var funcs = template.FuncMap{
+	"t":     tr,
+	"num":   formatInt,
+	"pct":   formatPct,
+	"vnd":   formatVND,
+	"date":  formatDate,
+	"ratio": ratio,
+	"fnum":  func(f float64) string { return fmt.Sprintf("%g", f) },
+	"score": func(lang string, f float64) string {
+		s := fmt.Sprintf("%.2f", f)
+		if lang == langVI {
+			s = strings.Replace(s, ".", ",", 1)
+		}
+		return s
+	},
+	"dateIn": func(t time.Time, tz string) string {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			loc = time.UTC
+		}
+		return formatDate(t.In(loc))
+	},
+	"dateTime": func(t time.Time) string { return formatDateTime(t, vietnam) },
+	"join":     strings.Join,
+	"path":     url.PathEscape,
+}
+
+// vietnam is where the office works: real times (audit rows) are shown in its zone.
+var vietnam = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	if err != nil {
+		return time.FixedZone("ICT", 7*3600)
+	}
+	return loc
+}()
+
+// route registers a page (GET path) and its JSON twin (GET /api/path) on one loader.
+func (s *Server) route(path, tmpl string, load func(r *http.Request) (any, error)) {
+	s.mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+		data, err := load(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, tmpl, data)
+	})
+	s.mux.HandleFunc("GET /api"+path, func(w http.ResponseWriter, r *http.Request) {
+		data, err := load(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, data)
+	})
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	static, _ := fs.Sub(assets, "static")
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
+	s.mux.HandleFunc("GET /login", s.loginPage)
+	s.mux.HandleFunc("POST /login", s.login)
+	s.mux.HandleFunc("POST /logout", s.logout)
+	s.mux.HandleFunc("GET /lang/{lang}", s.setLang)
+
+	s.route("/{$}", "campaigns.html", s.campaigns)
+	s.mux.HandleFunc("GET /api/campaigns", func(w http.ResponseWriter, r *http.Request) {
+		data, err := s.campaigns(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, data)
+	})
+	s.route("/campaigns/{id}", "campaign.html", s.campaign)
+	s.route("/campaigns/{id}/units/{code}", "unit.html", s.unit)
+	s.route("/campaigns/{id}/agents", "agents.html", s.agents)
+	s.route("/campaigns/{id}/events", "events.html", s.events)
+	s.route("/campaigns/{id}/reviews", "reviews.html", s.reviews)
+	s.route("/campaigns/{id}/imports", "imports.html", s.importsPage)
+	s.route("/campaigns/{id}/trace/agent/{code}", "trace.html", s.traceAgent)
+	s.route("/campaigns/{id}/trace/unit/{code}", "trace.html", s.traceUnit)
+
+	// Actions: the page's forms post here too; a form post is answered with a redirect back
+	// to the page (or, for an upload, the page with the result), an API call with JSON.
+	s.mux.HandleFunc("POST /api/campaigns/{id}/events", s.addEvent)
+	s.mux.HandleFunc("POST /api/campaigns/{id}/events/{event}/cancel", s.cancelEvent)
+	s.mux.HandleFunc("POST /api/campaigns/{id}/reviews/{period}/decisions", s.decide)
+	s.mux.HandleFunc("POST /api/campaigns/{id}/imports", s.upload)
+}
+
+// public paths need no sign-in.
+func public(r *http.Request) bool {
+	p := r.URL.Path
+	return p == "/login" || p == "/healthz" || strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/lang/")
+}
+
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
+
+// authenticated finds the request's user (bearer token or session cookie), refuses the
+// unauthenticated, refuses auditors any change, and checks the CSRF token of a cookie
+// session's POST.
+func (s *Server) authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if public(r) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		v := s.viewer(r)
+		if v == nil {
+			if isAPI(r) && !wantsHTML(r) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="drives"`)
+				writeJSON(w, http.StatusUnauthorized, apiError{Error: "sign in first: a session cookie from POST /login, or Authorization: Bearer <token>"})
+				return
+			}
+			if r.Method == http.MethodGet {
+				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+				return
+			}
+			http.Error(w, "sign in first", http.StatusUnauthorized)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if v.Role != RoleCoordinator && r.URL.Path != "/logout" {
+				s.forbidden(w, r, "auditors read; only a coordinator may change anything")
+				return
+			}
+			if !v.Bearer {
+				token := r.Header.Get("X-CSRF-Token")
+				if token == "" {
+					r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload)
+					token = r.FormValue("csrf")
+				}
+				sess, _ := s.sessionOf(r)
+				if !s.sign.checkCSRF(sess, token) {
+					s.forbidden(w, r, "missing or wrong CSRF token: reload the page and try again")
+					return
+				}
+			}
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), viewerKey{}, v)))
+	})
+}
+
+func (s *Server) sessionOf(r *http.Request) (session, bool) {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return session{}, false
+	}
+	return s.sign.decode(c.Value)
+}
+
+func (s *Server) viewer(r *http.Request) *viewer {
+	if h := r.Header.Get("Authorization"); h != "" {
+		tok, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return nil
+		}
+		u := s.cfg.Users.checkToken(strings.TrimSpace(tok))
+		if u == nil {
+			return nil
+		}
+		return &viewer{Name: u.Name, Role: u.Role, Bearer: true}
+	}
+	sess, ok := s.sessionOf(r)
+	if !ok {
+		return nil
+	}
+	u := s.cfg.Users.byName(sess.User)
+	if u == nil {
+		return nil
+	}
+	return &viewer{Name: u.Name, Role: u.Role, CSRF: s.sign.csrf(sess)}
+}
+
+// statusWriter remembers the status a handler wrote, for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// logged logs each request by its route pattern (codes and names stay out of the log).
+func (s *Server) logged(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		began := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		w.Header().Set("Referrer-Policy", "same-origin")
+		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; frame-ancestors 'none'")
+		next.ServeHTTP(sw, r)
+		pattern := r.Pattern
+		if pattern == "" {
+			pattern = r.Method + " (unmatched)"
+		}
+		s.log.Info("request", "route", pattern, "status", sw.status, "ms", time.Since(began).Milliseconds())
+	})
+}
+
+// langOf is the page language: the cookie's, else Vietnamese.
+func langOf(r *http.Request) string {
+	if c, err := r.Cookie(langCookie); err == nil && c.Value == langEN {
+		return langEN
+	}
+	return langVI
+}
+
+func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
+	lang := r.PathValue("lang")
+	if lang != langVI && lang != langEN {
+		http.NotFound(w, r)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: langCookie, Value: lang, Path: "/", MaxAge: 365 * 24 * 3600,
+		SameSite: http.SameSiteLaxMode, HttpOnly: true, Secure: s.cfg.SecureCookies})
+	http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
+}
+
+// localPath keeps a redirect target on this site.
+func localPath(p string) string {
+	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+		return "/"
+	}
+	return p
+}
+
+// page is what every template gets.
+type page struct {
+	Lang   string
+	Viewer *viewer
+	Flash  *flash
+	Path   string
+	Head   *campaignHead
+	Data   any
+}
+
+func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, tmpl string, data any) {
+	t := s.pages[tmpl]
+	if t == nil {
+		http.Error(w, "no template "+tmpl, http.StatusInternalServerError)
+		return
+	}
+	p := page{Lang: langOf(r), Viewer: viewerOf(r.Context()), Path: r.URL.RequestURI(), Data: data}
+	if r.Method == http.MethodGet {
+		p.Flash = takeFlash(w, r)
+	}
+	if h, ok := data.(headed); ok {
+		p.Head = h.head()
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if err := t.ExecuteTemplate(w, "layout", p); err != nil {
+		s.log.Error("render", "template", tmpl, "err", err)
+	}
+}
+
+type apiError struct {
+	Error string `json:"error"`
+	// Lines lists a refused file's bad lines.
+	Lines []imports.LineError `json:"lines,omitempty"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// wantsHTML says whether a request came from the page (a form, or a browser) rather than an
+// API client, which sends Accept: application/json.
+func wantsHTML(r *http.Request) bool {
+	if strings.Contains(r.Header.Get("Accept"), "application/json") {
+		return false
+	}
+	ct := r.Header.Get("Content-Type")
+	if r.Method == http.MethodGet {
+		return !isAPI(r)
+	}
+	return strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data")
+}
+
+// errNotFound is a campaign, unit, agent or page that does not exist.
+type errNotFound struct{ what string }
+
+func (e errNotFound) Error() string { return e.what }
+
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	var nf errNotFound
+	if errors.As(err, &nf) || errors.Is(err, report.ErrUnknownCampaign) || errors.Is(err, coordinator.ErrNoCampaign) {
+		status = http.StatusNotFound
+	}
+	if status == http.StatusInternalServerError {
+		s.log.Error("request failed", "route", r.Pattern, "err", err)
+	}
+	if isAPI(r) {
+		writeJSON(w, status, apiError{Error: err.Error()})
+		return
+	}
+	s.render(w, r, status, "error.html", err.Error())
+}
+
+func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, msg string) {
+	if isAPI(r) && !wantsHTML(r) {
+		writeJSON(w, http.StatusForbidden, apiError{Error: msg})
+		return
+	}
+	r = r.WithContext(context.WithValue(r.Context(), viewerKey{}, s.viewer(r)))
+	s.render(w, r, http.StatusForbidden, "error.html", msg)
+}
