@@ -46,6 +46,7 @@ await run(async ({ page, context, input, shot }) => {
   await page.waitForLoadState('load');
   out.campaignLoadMs = await loadTime(page);
   out.lang = await page.locator('html').getAttribute('lang');
+  out.status = await value(page.getByTestId('campaign-status'));
   out.labelVi = (await page.locator(input.labelSelector).innerText()).trim();
   out.city = {
     enrolled: await value(page.getByTestId('city-enrolled')),
@@ -75,6 +76,22 @@ await run(async ({ page, context, input, shot }) => {
   out.langBack = await page.locator('html').getAttribute('lang');
   step('switched the language');
 
+  // The agent's status on the agents page, and its audit trail, before the decision.
+  const agentPages = async (when) => {
+    await page.goto(`${camp}/agents`);
+    const status = page.locator(`[data-testid="agent-row"][data-agent="${input.agent}"]`).getByTestId('agent-status');
+    const seen = { status: { value: await value(status), text: (await status.innerText()).trim() }, audit: [] };
+    out.shots[`agents-${when}`] = await shot(`agents-${when}`);
+    await page.goto(`${camp}/trace/agent/${encodeURIComponent(input.agent)}`);
+    for (const r of await page.getByTestId('audit-row').all()) {
+      seen.audit.push({ action: await r.getAttribute('data-action'), text: (await r.innerText()).trim() });
+    }
+    out.shots[`trace-${when}`] = await shot(`trace-${when}`);
+    return seen;
+  };
+  out.before = await agentPages('before-approval');
+  step('read the agents page and the trace before');
+
   // Reviews: a decision without a reason is refused in words; with one it is carried out.
   await page.goto(`${camp}/reviews`);
   const row = () => page.locator(
@@ -94,19 +111,9 @@ await run(async ({ page, context, input, shot }) => {
   out.shots.reviews = await shot('reviews-after-approval');
   step('approved');
 
-  // The agent's status on the agents page, and the decision in its audit trail.
-  await page.goto(`${camp}/agents`);
-  const agentRow = page.locator(`[data-testid="agent-row"][data-agent="${input.agent}"]`);
-  const status = agentRow.getByTestId('agent-status');
-  out.agentStatus = { value: await value(status), text: (await status.innerText()).trim() };
-  out.shots.agents = await shot('agents-after-approval');
-  await page.goto(`${camp}/trace/agent/${encodeURIComponent(input.agent)}`);
-  out.auditActions = [];
-  for (const r of await page.getByTestId('audit-row').all()) {
-    out.auditActions.push({ action: await r.getAttribute('data-action'), text: (await r.innerText()).trim() });
-  }
-  out.shots.trace = await shot('trace-after-approval');
-  step('read the agents page and the trace');
+  // The agent's status on the agents page, and the decisions in its audit trail, after.
+  out.after = await agentPages('after-approval');
+  step('read the agents page and the trace after');
 
   // An auditor reads the same reviews page without any form.
   await context.clearCookies();

@@ -144,25 +144,3 @@ func (s *scenario) agentStatus(t *testing.T, agent string) string {
 	require.NoError(t, s.db.QueryRow(s.ctx, `select status from agents where campaign_id = $1 and code = $2`, s.id, agent).Scan(&st))
 	return st
 }
-
-// The scenario is what the browser tests need: a running campaign whose first review has
-// proposed the terminations of the agents who enrolled nobody, awaiting a coordinator.
-func TestScenario(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	s := newScenario(t, ctx)
-
-	p, err := s.co.Progress(ctx, s.id)
-	require.NoError(t, err)
-	assert.Equal(t, campaign.StatusRunning, p.Status)
-	var agents []string
-	for _, d := range s.pending {
-		assert.Equal(t, s.period, d.Period)
-		assert.Equal(t, "terminate", d.Decision)
-		assert.Equal(t, "active", s.agentStatus(t, d.Agent), "%s is active until a coordinator decides", d.Agent)
-		agents = append(agents, d.Agent)
-	}
-	assert.Equal(t, []string{"DL-00001-3", "DL-00011-1"}, agents, "the agents who enrolled nobody in the window")
-	assert.Equal(t, "2021-01-05", s.period)
-	assert.Equal(t, s.enrolled, s.count(t, `select count(*) from enrolments where campaign_id = $1`, s.id))
-}
