@@ -27,7 +27,12 @@ await run(async ({ page, context, input, shot }) => {
   const base = input.baseURL;
   const camp = `${base}/campaigns/${encodeURIComponent(input.campaign)}`;
   const out = { steps: [] };
-  const step = (s) => out.steps.push(s);
+  let last = Date.now();
+  const step = (s) => {
+    const now = Date.now();
+    out.steps.push(`${s} (${now - last} ms)`);
+    last = now;
+  };
 
   // Unauthenticated: the campaign page sends to the login form.
   await page.goto(camp);

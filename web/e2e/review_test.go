@@ -104,7 +104,7 @@ func TestCoordinatorApprovesTermination(t *testing.T) {
 	p, err := s.co.Progress(ctx, s.id)
 	require.NoError(t, err)
 	require.Equal(t, campaign.StatusRunning, p.Status)
-	require.Equal(t, "2021-01-05", s.period)
+	require.Equal(t, "2021-01-03", s.period)
 	var pending []string
 	for _, d := range s.pending {
 		require.Equal(t, s.period, d.Period)

@@ -31,13 +31,13 @@ func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 const scenarioID = "web-e2e-2021"
 
 // The fixture plan, made to run for a while with a review early in it: a campaign day lasts 4
-// real seconds (a year about 24 minutes), agents are reviewed once on 5 January (16 seconds
+// real seconds (a year about 24 minutes), agents are reviewed once on 3 January (8 seconds
 // after the launch) and then at the period's end, an agent below the termination threshold
 // once is proposed for termination, and a proposal waits 180 campaign days (12 minutes) for a
 // coordinator. So while a test runs, the campaign is running with terminations pending.
 const scenarioPlan = `
 review:
-  cron: "0 0 5 1 *"
+  cron: "0 0 3 1 *"
   policy:
     terminate_after: 1
     approval_wait: 180d
@@ -95,8 +95,10 @@ func newScenario(t *testing.T, ctx context.Context) *scenario {
 	require.Equal(t, scenarioID, lp.Plan.ID)
 	spec, err := lp.Spec()
 	require.NoError(t, err)
-	s.period = spec.Reviews[0].Label
+	first := spec.Reviews[0]
+	s.period = first.Label
 
+	start := time.Now()
 	_, err = s.co.Launch(ctx, lp)
 	require.NoError(t, err)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -121,6 +123,13 @@ func newScenario(t *testing.T, ctx context.Context) *scenario {
 	res, err := s.im.Enrolments(ctx, s.id, imports.Enrolments, "enrolments.csv", file.Bytes(), "tester")
 	require.NoError(t, err)
 	require.Equal(t, s.enrolled, res.New)
+	clock, loc, err := s.co.Clock(ctx, s.id)
+	require.NoError(t, err)
+	now := clock.CampaignTime(time.Now()).In(loc)
+	require.True(t, now.Before(first.End), "the enrolments went in at campaign time %s, after the review window closed (%s): "+
+		"this machine was too slow for the scenario's clock", now.Format(time.RFC3339), first.End.Format(time.RFC3339))
+	t.Logf("scenario: launched, prepared and enrolments imported in %v (campaign time %s; the review is due at %s)",
+		time.Since(start).Round(time.Millisecond), now.Format("2006-01-02 15:04"), first.End.In(loc).Format("2006-01-02 15:04"))
 
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		pending, _, err := s.co.Attention(ctx, s.id)
@@ -128,6 +137,7 @@ func newScenario(t *testing.T, ctx context.Context) *scenario {
 			s.pending = pending
 		}
 	}, 90*time.Second, 250*time.Millisecond, "the first review proposes terminations")
+	t.Logf("scenario: ready in %v", time.Since(start).Round(time.Millisecond))
 	return s
 }
 
