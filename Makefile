@@ -3,7 +3,7 @@
 #
 #   make demo     start Temporal + PostgreSQL + the worker, run the Hà Nội 2021 demo drive
 #                 (with DRIVES_CODEC_KEYS set: payloads encrypted, and a codec server for the Web UI)
-#   make stop     stop what make up / make worker-start / make codec-start started (data in .dev/ is kept)
+#   make stop     stop what make up / make worker-start / make codec-start / make web-start started (data in .dev/ is kept)
 #   make key      print a fresh DRIVES_CODEC_KEYS entry (KEY_ID=k2 for a second key)
 #   make test     run all tests (they start their own private servers)
 #   make clean    stop and remove .dev/ and bin/
@@ -30,10 +30,10 @@ KEY_ID ?= k1
 # The key IDs of DRIVES_CODEC_KEYS ("none" without keys): what a running worker was started with.
 CODEC_IDS = codec_ids=$$(printf '%s' "$${DRIVES_CODEC_KEYS:-}" | tr ',' '\n' | sed -e 's/:.*//' -e 's/[[:space:]]//g' | grep -v '^$$' | paste -sd, - || true); codec_ids=$${codec_ids:-none}
 
-.PHONY: help tools up status worker-start worker-stop codec-start key demo stop test vet clean browser-deps
+.PHONY: help tools up status worker-start worker-stop codec-start web-start key demo stop test vet clean
 
 help:
-	@echo "targets: tools up status worker-start worker-stop codec-start key demo stop test vet clean"
+	@echo "targets: tools up status worker-start worker-stop codec-start web-start key demo stop test vet clean"
 	@echo "  make demo   # start everything and run the Hà Nội 2021 demo drive; make stop afterwards"
 	@echo "  make key    # a fresh key: export DRIVES_CODEC_KEYS=\$$(make -s key) encrypts the payloads"
 
@@ -122,13 +122,45 @@ codec-start: up
 	echo "codec server: started (pid $$pid) on http://$$DRIVES_CODEC_ADDR for the Web UI $$TEMPORAL_UI, log .dev/codec.log"; \
 	echo "codec server: a browser signs in once at http://$$DRIVES_CODEC_ADDR/login with $$token_hint"
 
+# The web page (`starter serve`) on WEB_ADDR, restarted each time. Its users are in
+# .dev/web-users.yaml, made once: a coordinator and an auditor, whose passwords and API tokens
+# are in .dev/web-passwords (readable by you alone). `make stop` stops it.
+WEB_ADDR ?= 127.0.0.1:8080
+web-start: up
+	@mkdir -p bin .dev; \
+	go build -o bin/starter ./starter; \
+	if [[ ! -s .dev/web-users.yaml ]]; then \
+		(umask 077; rm -f .dev/web-passwords; \
+		 bin/starter serve user --users .dev/web-users.yaml --name coordinator --role coordinator >> .dev/web-passwords; \
+		 bin/starter serve user --users .dev/web-users.yaml --name auditor --role auditor >> .dev/web-passwords); \
+	fi; \
+	pid=$$(cat .dev/web.pid 2>/dev/null || true); \
+	if [[ -n "$$pid" ]] && kill -0 "$$pid" 2>/dev/null && ps -p "$$pid" -o command= | grep -q -- 'serve --addr'; then \
+		kill "$$pid"; for i in $$(seq 50); do kill -0 "$$pid" 2>/dev/null || break; sleep 0.1; done; \
+		if kill -0 "$$pid" 2>/dev/null; then kill -9 "$$pid"; fi; \
+	fi; \
+	rm -f .dev/web.pid; \
+	. .dev/env; \
+	detach=""; if command -v setsid >/dev/null; then detach=setsid; fi; \
+	echo "=== web started $$(date -u +%FT%TZ)" >> .dev/web.log; \
+	nohup $$detach bin/starter serve --addr "$(WEB_ADDR)" --users .dev/web-users.yaml >> .dev/web.log 2>&1 < /dev/null & \
+	pid=$$!; echo "$$pid" > .dev/web.pid; \
+	sleep 1; \
+	if ! kill -0 "$$pid" 2>/dev/null; then \
+		echo "web: exited right after start; end of .dev/web.log:" >&2; \
+		tail -n 20 .dev/web.log >&2; rm -f .dev/web.pid; exit 1; \
+	fi; \
+	echo "web: started (pid $$pid) on http://$(WEB_ADDR), log .dev/web.log"
+
 # A fresh key for DRIVES_CODEC_KEYS: 32 random bytes, base64, under the ID KEY_ID (k1).
 key:
 	@printf '%s:%s\n' "$(KEY_ID)" "$$(head -c 32 /dev/urandom | base64 | tr -d '\n')"
 
-demo: worker-start codec-start
+demo: worker-start codec-start web-start
 	. .dev/env && go run ./starter demo --plan $(PLAN) --sim $(SIM)
 	@. .dev/env && echo && echo "Temporal Web UI: $$TEMPORAL_UI/namespaces/$$TEMPORAL_NAMESPACE/workflows"
+	@echo "Web page: http://$(WEB_ADDR)/campaigns/hanoi-2021 — sign in as 'coordinator' (acts) or 'auditor' (reads)"
+	@echo "with the passwords in .dev/web-passwords (cat .dev/web-passwords)"
 	@if [[ -n "$${DRIVES_CODEC_KEYS:-}" ]]; then \
 		echo "Payloads are encrypted. To read them in the Web UI, sign in at http://$$DRIVES_CODEC_ADDR/login"; \
 		echo "(token: .dev/codec-token, or your DRIVES_CODEC_TOKEN), then in the UI's Codec Server settings enter"; \
@@ -147,6 +179,7 @@ test: tools browser-deps
 # Chromium: no browser download). Where they cannot be installed it says why and the browser
 # tests skip, saying so too; with CI set they fail instead.
 BROWSER_PKG := web/e2e
+.PHONY: browser-deps
 browser-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \

@@ -5,8 +5,8 @@
 //
 //	go run ./cmd/devstack up       start what is not running yet, write .dev/env
 //	go run ./cmd/devstack status   say what runs
-//	go run ./cmd/devstack down     stop what up started (and the worker of .dev/worker.pid and
-//	                               the codec server of .dev/codec.pid)
+//	go run ./cmd/devstack down     stop what up started (and the worker of .dev/worker.pid, the
+//	                               codec server of .dev/codec.pid and the web page of .dev/web.pid)
 //
 // Environment: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), TEMPORAL_NAMESPACE
 // (enrolment-drives), TEMPORAL_CLI (.tools/bin/temporal), DATABASE_URL (use this database
@@ -47,6 +47,7 @@ const (
 	workerPIDFile = ".dev/worker.pid"
 	codecPIDFile  = ".dev/codec.pid"
 	codecLogFile  = ".dev/codec.log"
+	webPIDFile    = ".dev/web.pid"
 	pgDataDir     = ".dev/pgdata"
 	pgLogFile     = ".dev/postgres.log"
 	temporalDB    = ".dev/temporal.db"
@@ -140,8 +141,8 @@ func usage() {
   up      start the Temporal dev server and a private PostgreSQL (unless DATABASE_URL is set),
           reusing those already running; write .dev/env
   status  say what runs
-  down    stop what up started, the worker of .dev/worker.pid and the codec server of
-          .dev/codec.pid; data in .dev/ is kept
+  down    stop what up started, the worker of .dev/worker.pid, the codec server of
+          .dev/codec.pid and the web page of .dev/web.pid; data in .dev/ is kept
 
 env: TEMPORAL_PORT (7233) TEMPORAL_UI_PORT (8233) TEMPORAL_NAMESPACE (enrolment-drives)
      TEMPORAL_CLI (.tools/bin/temporal) DATABASE_URL DATABASE_OWNER_URL PGPORT
@@ -416,6 +417,20 @@ func down(ctx context.Context) error {
 		} else {
 			fmt.Printf("codec server: pid %d from %s no longer runs\n", pid, codecPIDFile)
 			_ = os.Remove(codecPIDFile)
+		}
+	}
+	if pid, ok := readPID(webPIDFile); ok {
+		if devstack.ProcessMatches(pid, "serve", "--users") {
+			fmt.Printf("web: stopping pid %d…\n", pid)
+			if err := devstack.StopPID(pid); err != nil {
+				errs = append(errs, fmt.Errorf("stop web: %w", err))
+			} else {
+				stopped++
+				_ = os.Remove(webPIDFile)
+			}
+		} else {
+			fmt.Printf("web: pid %d from %s no longer runs\n", pid, webPIDFile)
+			_ = os.Remove(webPIDFile)
 		}
 	}
 
