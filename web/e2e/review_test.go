@@ -200,7 +200,7 @@ func TestCoordinatorApprovesTermination(t *testing.T) {
 }
 
 // newWeb is the web server over the scenario's database and Temporal, with the given users.
-func newWeb(t *testing.T, s *scenario, users ...user) http.Handler {
+func newWeb(t testing.TB, s *scenario, users ...user) http.Handler {
 	t.Helper()
 	var file strings.Builder
 	file.WriteString("users:\n")

@@ -70,10 +70,11 @@ type scenario struct {
 	pending  []coordinator.Decision // the review's pending terminations
 }
 
-func newScenario(t *testing.T, ctx context.Context) *scenario {
+// newStack is a fresh database and the shared dev server, with a worker in this process.
+func newStack(t testing.TB, ctx context.Context, id string) *scenario {
 	t.Helper()
 	srv := testenv.SharedDevServer(t)
-	s := &scenario{ctx: ctx, db: testenv.NewPool(t), tc: srv.Client(), id: scenarioID}
+	s := &scenario{ctx: ctx, db: testenv.NewPool(t), tc: srv.Client(), id: id}
 	acts := &activities.Activities{Pool: s.db, Temporal: s.tc}
 	w := worker.New(s.tc, campaign.TaskQueue, worker.Options{})
 	workflows.Register(w, acts)
@@ -81,6 +82,12 @@ func newScenario(t *testing.T, ctx context.Context) *scenario {
 	t.Cleanup(w.Stop)
 	s.co = &coordinator.Coordinator{DB: s.db, Temporal: s.tc}
 	s.im = &imports.Importer{DB: s.db, Temporal: s.tc}
+	return s
+}
+
+func newScenario(t *testing.T, ctx context.Context) *scenario {
+	t.Helper()
+	s := newStack(t, ctx, scenarioID)
 
 	dir := t.TempDir()
 	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "internal", "fixture", "plan"))))
@@ -141,7 +148,7 @@ func newScenario(t *testing.T, ctx context.Context) *scenario {
 	return s
 }
 
-func (s *scenario) count(t *testing.T, sql string, args ...any) int {
+func (s *scenario) count(t testing.TB, sql string, args ...any) int {
 	t.Helper()
 	var n int
 	require.NoError(t, s.db.QueryRow(s.ctx, sql, args...).Scan(&n), sql)
