@@ -157,17 +157,20 @@ func Build(ctx context.Context, db DB, campaignID string) (*Report, error) {
 		return nil, fmt.Errorf("report: units: %w", err)
 	}
 
+	// One grouped pass over the leads and one over the enrolments (a follow-up has one lead).
 	rows, err = db.Query(ctx, `
-		select g.code, g.name, g.likelihood,
-			(select count(*) from prospects p where p.campaign_id = g.campaign_id and p.target_group = g.code)::int,
-			(select count(*) filter (where f.status = 'enrolled')::int from follow_ups f join prospects p on p.id = f.prospect_id
-			 where p.campaign_id = g.campaign_id and p.target_group = g.code),
-			(select count(*) filter (where f.status = 'declined')::int from follow_ups f join prospects p on p.id = f.prospect_id
-			 where p.campaign_id = g.campaign_id and p.target_group = g.code),
-			(select count(*) filter (where f.status = 'unreachable')::int from follow_ups f join prospects p on p.id = f.prospect_id
-			 where p.campaign_id = g.campaign_id and p.target_group = g.code),
-			(select count(*) from enrolments e where e.campaign_id = g.campaign_id and e.target_group = g.code)::int
-		from target_groups g where g.campaign_id = $1 order by g.likelihood desc, g.code`, campaignID)
+		with leads as (
+			select p.target_group as code, count(*) as leads,
+				count(*) filter (where f.status = 'enrolled') as enrolled,
+				count(*) filter (where f.status = 'declined') as declined,
+				count(*) filter (where f.status = 'unreachable') as unreachable
+			from prospects p left join follow_ups f on f.prospect_id = p.id
+			where p.campaign_id = $1 group by 1),
+		enrolled as (select target_group as code, count(*) as n from enrolments where campaign_id = $1 group by 1)
+		select g.code, g.name, g.likelihood, coalesce(l.leads, 0)::int, coalesce(l.enrolled, 0)::int,
+			coalesce(l.declined, 0)::int, coalesce(l.unreachable, 0)::int, coalesce(e.n, 0)::int
+		from target_groups g left join leads l on l.code = g.code left join enrolled e on e.code = g.code
+		where g.campaign_id = $1 order by g.likelihood desc, g.code`, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("report: groups: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 // Bad command lines are refused before anything is contacted, with the flag or argument named.
 func TestBadCommandLines(t *testing.T) {
 	t.Setenv("DATABASE_URL", "")
+	t.Setenv("DRIVES_WEB_USERS", "")
 	cases := []struct {
 		args []string
 		want string
@@ -26,6 +27,10 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"launch", "no-such-plan.yaml"}, "no-such-plan.yaml: cannot read: no such file or directory"},
 		{[]string{"launch", "../plans/hanoi-2021/plan.yaml"}, "DATABASE_URL is not set"},
 		{[]string{"launch", "--no-such-flag"}, "unknown flag: --no-such-flag"},
+		{[]string{"serve"}, "--users: give the users file (or set DRIVES_WEB_USERS)"},
+		{[]string{"serve", "--users", "no-such-users.yaml"}, "users file: open no-such-users.yaml: no such file or directory"},
+		{[]string{"serve", "user", "--users", "u.yaml", "--name", "Lan Anh"}, `--name: "Lan Anh" is not lower-case letters`},
+		{[]string{"serve", "user", "--users", "u.yaml", "--name", "lan", "--role", "admin"}, `--role: "admin" is not coordinator or auditor`},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/cookiejar"
@@ -15,6 +16,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -50,6 +52,25 @@ type site struct {
 	co  *coordinator.Coordinator
 	srv *httptest.Server
 	lp  *campaign.LoadedPlan
+	log *syncBuffer // the server's log
+}
+
+// syncBuffer is a log the server's goroutines write to.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func newSite(t *testing.T) *site {
@@ -57,7 +78,7 @@ func newSite(t *testing.T) *site {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dev := testenv.SharedDevServer(t)
-	s := &site{t: t, db: testenv.NewPool(t), tc: dev.Client()}
+	s := &site{t: t, db: testenv.NewPool(t), tc: dev.Client(), log: &syncBuffer{}}
 	w := worker.New(s.tc, campaign.TaskQueue, worker.Options{})
 	workflows.Register(w, &activities.Activities{Pool: s.db, Temporal: s.tc})
 	require.NoError(t, w.Start())
@@ -87,7 +108,7 @@ func newSite(t *testing.T) *site {
 	aud, err := web.NewUser("minh", web.RoleAuditor, "auditor-password", "auditor-api-token-0123456789")
 	require.NoError(t, err)
 	h, err := web.New(web.Config{DB: s.db, Temporal: s.tc, Users: &web.Users{Users: []web.User{coord, aud}},
-		TemporalUI: temporalUI, Namespace: testenv.Namespace})
+		TemporalUI: temporalUI, Namespace: testenv.Namespace, Logger: slog.New(slog.NewJSONHandler(s.log, nil))})
 	require.NoError(t, err)
 	s.srv = httptest.NewServer(h)
 	t.Cleanup(s.srv.Close)

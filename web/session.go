@@ -96,11 +96,23 @@ type viewer struct {
 
 func (v *viewer) CanAct() bool { return v != nil && v.Role == RoleCoordinator }
 
-type viewerKey struct{}
+// reqInfo is what the middleware learns of a request: who made it. The request passes down
+// unchanged, so that the log sees the route pattern the mux set on it.
+type reqInfo struct{ viewer *viewer }
+
+type reqInfoKey struct{}
 
 func viewerOf(ctx context.Context) *viewer {
-	v, _ := ctx.Value(viewerKey{}).(*viewer)
-	return v
+	if i, ok := ctx.Value(reqInfoKey{}).(*reqInfo); ok {
+		return i.viewer
+	}
+	return nil
+}
+
+func setViewer(r *http.Request, v *viewer) {
+	if i, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+		i.viewer = v
+	}
 }
 
 // flash is a one-time message shown on the page a POST redirects to.

@@ -49,6 +49,22 @@ func (s *Server) campaign(r *http.Request) (any, error) {
 		return nil, err
 	}
 	v := &CampaignView{Campaign: h}
+	// The workflow's own view, through its progress Query, asked while the report is read; the
+	// page does without it when the workflow cannot answer at once (or has closed).
+	type answer struct {
+		p   campaign.Progress
+		err error
+	}
+	progress := make(chan answer, 1)
+	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	closed := h.Status == campaign.StatusClosed || h.Status == campaign.StatusCancelled
+	if !closed {
+		go func() {
+			p, err := s.co.Progress(qctx, h.ID)
+			progress <- answer{p, err}
+		}()
+	}
 	if v.Report, err = report.Load(ctx, s.cfg.DB, h.ID); err != nil {
 		return nil, err
 	}
@@ -60,13 +76,9 @@ func (s *Server) campaign(r *http.Request) (any, error) {
 			v.Districts = append(v.Districts, u)
 		}
 	}
-	if !v.Report.Final {
-		// The workflow's own view, through its progress Query; the page does without it when
-		// the workflow cannot answer at once.
-		qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		p, err := s.co.Progress(qctx, h.ID)
-		cancel()
-		if err != nil {
+	if !closed && !v.Report.Final {
+		a := <-progress
+		if p, err := a.p, a.err; err != nil {
 			v.ProgressError = err.Error()
 		} else {
 			if p.Status == campaign.StatusRunning && p.Clock.Scale > 0 {

@@ -245,7 +245,8 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 				}
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), viewerKey{}, v)))
+		setViewer(r, v)
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -296,6 +297,7 @@ func (s *Server) logged(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		began := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, &reqInfo{}))
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("X-Frame-Options", "DENY")
 		w.Header().Set("Referrer-Policy", "same-origin")
@@ -421,6 +423,6 @@ func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, msg string) {
 		writeJSON(w, http.StatusForbidden, apiError{Error: msg})
 		return
 	}
-	r = r.WithContext(context.WithValue(r.Context(), viewerKey{}, s.viewer(r)))
+	setViewer(r, s.viewer(r))
 	s.render(w, r, http.StatusForbidden, "error.html", msg)
 }

@@ -185,6 +185,7 @@ func TestWeb(t *testing.T) {
 		d := coord.page("/campaigns/" + campaignID + "/agents")
 		row := d.row("agent-row", "data-agent", "DL-00001-1")
 		assert.Equal(t, "active", row.one(t, "agent-status").attr("data-value"))
+		assert.Equal(t, "Trần Thị Bình", row.one(t, "agent-name").text(), "signed-in users see agents' names")
 		assert.Equal(t, "3", row.one(t, "enrolled").attr("data-value"))
 		assert.Equal(t, "0", row.one(t, "followups-open").attr("data-value"))
 		assert.Equal(t, "0", row.one(t, "followups-overdue").attr("data-value"))
@@ -335,6 +336,18 @@ func TestWeb(t *testing.T) {
 		assert.Contains(t, actions, "review.terminate")
 		assert.Contains(t, actions, "review.evaluate")
 	})
+
+	t.Run("the log holds no personal data", func(t *testing.T) { checkLog(t, s) })
+}
+
+// The server's log names routes, never the codes, names or phones in a request or a page.
+func checkLog(t *testing.T, s *site) {
+	log := s.log.String()
+	assert.Contains(t, log, `"route":"GET /campaigns/{id}/agents"`)
+	assert.Contains(t, log, `"route":"POST /api/campaigns/{id}/reviews/{period}/decisions"`)
+	for _, personal := range []string{"DL-00001-1", "Trần Thị Bình", "0912000002", "Người Tham Gia", "0019010"} {
+		assert.NotContains(t, log, personal)
+	}
 }
 
 // startReview starts a review of the campaign so far whose policy proposes every agent for
