@@ -19,6 +19,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -136,9 +138,9 @@ func (r *Runner) Run(ctx context.Context, t testing.TB, script string, input any
 	if err != nil {
 		return nil, fmt.Errorf("browser input: %w", err)
 	}
-	shots := filepath.Join(r.Artefacts, safeName(t.Name()))
-	if err := os.MkdirAll(shots, 0o755); err != nil {
-		return nil, fmt.Errorf("artefact folder: %w", err)
+	shots, err := artefactDir(filepath.Join(r.Artefacts, safeName(t.Name())))
+	if err != nil {
+		return nil, err
 	}
 	work := t.TempDir()
 	profile := filepath.Join(work, "profile")
@@ -155,6 +157,9 @@ func (r *Runner) Run(ctx context.Context, t testing.TB, script string, input any
 	var stderr bytes.Buffer
 	cmd.Stdout = &stderr
 	cmd.Stderr = &stderr
+	// Node and the browser it starts form a process group, ended together when ctx is done.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	start := time.Now()
 	runErr := cmd.Run()
@@ -177,6 +182,28 @@ func (r *Runner) Run(ctx context.Context, t testing.TB, script string, input any
 		return res, fmt.Errorf("browser script %s gave no reply: %v\n--- its output:\n%s", script, readErr, res.Log)
 	}
 	return res, nil
+}
+
+var (
+	artefactsMu   sync.Mutex
+	artefactsUsed = map[string]bool{}
+)
+
+// artefactDir makes a test's artefact folder, emptied of an earlier run's files the first time
+// this process uses it.
+func artefactDir(dir string) (string, error) {
+	artefactsMu.Lock()
+	defer artefactsMu.Unlock()
+	if !artefactsUsed[dir] {
+		if err := os.RemoveAll(dir); err != nil {
+			return "", fmt.Errorf("artefact folder: %w", err)
+		}
+		artefactsUsed[dir] = true
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("artefact folder: %w", err)
+	}
+	return dir, nil
 }
 
 func safeName(s string) string {
