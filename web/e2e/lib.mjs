@@ -53,7 +53,7 @@ export async function run(fn) {
       timezoneId: 'Asia/Ho_Chi_Minh',
       viewport: { width: 1280, height: 900 },
     });
-    context.setDefaultTimeout(input.timeoutMs || 15000);
+    context.setDefaultTimeout(input.timeoutMs || 30000); // generous: CI runs every package at once
     page = context.pages()[0] || (await context.newPage());
     reply.result = await fn({ page, context, input, shot });
     reply.ok = true;
