@@ -171,8 +171,39 @@ demo: worker-start codec-start web-start
 stop:
 	go run ./cmd/devstack down
 
-test: tools
+test: tools browser-deps
 	go test -count=1 -timeout 30m ./...
+
+# What the browser tests need: Debian's chromium and chromium-driver (installed with apt-get
+# when missing, as root), and the npm packages of web/e2e (playwright-core, which drives that
+# Chromium: no browser download). Where they cannot be installed it says why and the browser
+# tests skip, saying so too; with CI set they fail instead.
+BROWSER_PKG := web/e2e
+.PHONY: browser-deps
+browser-deps:
+	@missing=""; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
+	if [[ -n "$$missing" ]]; then \
+		if [[ $$(id -u) -eq 0 ]] && command -v apt-get >/dev/null; then \
+			echo "browser-deps: installing$$missing (Debian packages)"; \
+			log=$$(mktemp); \
+			if ! { DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+				DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; } >"$$log" 2>&1; then \
+				tail -n 20 "$$log" >&2; echo "browser-deps: could not install$$missing: the browser tests will skip (and fail where CI is set)" >&2; \
+			fi; \
+			rm -f "$$log"; \
+		else \
+			echo "browser-deps:$$missing missing and cannot be installed here (needs root and apt-get): the browser tests will skip (and fail where CI is set)" >&2; \
+		fi; \
+	fi; \
+	if ! command -v npm >/dev/null || ! command -v node >/dev/null; then \
+		echo "browser-deps: node and npm (Node.js 20 or later) not found: the browser tests will skip (and fail where CI is set)" >&2; \
+	elif [[ ! $(BROWSER_PKG)/node_modules/.package-lock.json -nt $(BROWSER_PKG)/package-lock.json ]]; then \
+		echo "browser-deps: npm ci in $(BROWSER_PKG)"; \
+		(cd $(BROWSER_PKG) && npm ci --no-audit --no-fund --loglevel=error) || \
+			echo "browser-deps: npm ci failed in $(BROWSER_PKG): the browser tests will skip (and fail where CI is set)" >&2; \
+	fi
 
 # The benchmark table of BENCHMARKS.md, on servers of its own (about 15 minutes on 2 cores):
 # BENCH_FLAGS="-only a,b" measures some of it; see go run ./cmd/bench -h.
