@@ -101,7 +101,9 @@ func describeSchedule(campaignID string, err error) error {
 // the period is refused, and one already decided answers what it was, both without sending an
 // Update, so they leave nothing in the review's history or the database.
 func (c *Coordinator) Decide(ctx context.Context, campaignID, period string, approve bool, d campaign.TerminationDecision) (campaign.DecisionResult, error) {
-	refuse := func(msg string) error { return fmt.Errorf("review %s: campaign %s refused: %s", period, campaignID, msg) }
+	refuse := func(msg string) error {
+		return fmt.Errorf("review %s: campaign %s refused: %s", period, campaignID, msg)
+	}
 	switch {
 	case strings.TrimSpace(d.Agent) == "":
 		return campaign.DecisionResult{}, refuse("agent: say which agent")
