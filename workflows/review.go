@@ -101,8 +101,8 @@ type review struct {
 // included (a decision that fails is taken back).
 func (r *review) decisions() int {
 	n := 0
-	for _, s := range r.decided {
-		if s != "escalated" {
+	for _, a := range sortedKeys(r.decided) {
+		if r.decided[a] != "escalated" {
 			n++
 		}
 	}
@@ -165,8 +165,9 @@ func (r *review) validate(d campaign.TerminationDecision) error {
 	return nil
 }
 
-// decide carries out a coordinator's decision; a second decision on the same agent changes
-// nothing and says what the first was.
+// decide carries out a coordinator's decision. The validator refuses a second decision on an
+// agent decided through this review; should one get here, it changes nothing and says what the
+// first was. DecideTermination refuses an agent whose termination is not pending.
 func (r *review) decide(ctx workflow.Context, d campaign.TerminationDecision, approve bool) (campaign.DecisionResult, error) {
 	if status, ok := r.decided[d.Agent]; ok && status != "escalated" {
 		return campaign.DecisionResult{Agent: d.Agent, Status: status, Already: true}, nil
