@@ -34,13 +34,14 @@ type EvaluateInput struct {
 // EvaluateAgents computes every active agent's and staff member's figures over the period's
 // window in one statement, decides by the policy, records each decision with its inputs and
 // rationale (once per campaign, period and agent: a re-run or a backfilled duplicate changes
-// nothing), ranks communes and districts and commends the best, and returns the counts with the
-// agents proposed for termination.
+// nothing), ranks communes and districts and commends the best, and returns the counts. The
+// agents proposed for termination are counted, not listed: they stay in review_decisions
+// (decision 'terminate', status 'pending'), so the result stays small however many there are.
 func (a *Activities) EvaluateAgents(ctx context.Context, in EvaluateInput) (campaign.ReviewSummary, error) {
 	s, err := a.evaluateAgents(ctx, in)
 	if err == nil {
 		for decision, n := range map[string]int{"reward": s.Rewarded, "commend": s.Commended, "retain": s.Retained,
-			"warn": s.Warned, "terminate": len(s.Proposed)} {
+			"warn": s.Warned, "terminate": s.Proposed} {
 			countMetric(ctx, MetricReviewDecisions, n, map[string]string{"decision": decision})
 		}
 	}
@@ -187,30 +188,23 @@ func commend(ctx context.Context, tx pgx.Tx, in EvaluateInput, frac float64, fro
 	return nil
 }
 
+// reviewSummary counts a period's decisions; the terminations proposed are counted whatever
+// became of them since (a re-run after decisions summarises the review as it was taken).
 func reviewSummary(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
-	Query(context.Context, string, ...any) (pgx.Rows, error)
 }, campaignID, period string) (campaign.ReviewSummary, error) {
 	s := campaign.ReviewSummary{Period: period}
 	if err := q.QueryRow(ctx, `
 		select count(*), count(*) filter (where decision = 'reward'), count(*) filter (where decision = 'commend'),
 			count(*) filter (where decision = 'retain'), count(*) filter (where decision = 'warn'),
+			count(*) filter (where decision = 'terminate'),
 			(select count(*) from commendations c where c.campaign_id = $1 and c.period = $2 and c.level = 'commune'),
 			(select count(*) from commendations c where c.campaign_id = $1 and c.period = $2 and c.level = 'district')
 		from review_decisions where campaign_id = $1 and period = $2`, campaignID, period).
-		Scan(&s.Agents, &s.Rewarded, &s.Commended, &s.Retained, &s.Warned, &s.CommunesCommended, &s.DistrictsCommended); err != nil {
+		Scan(&s.Agents, &s.Rewarded, &s.Commended, &s.Retained, &s.Warned, &s.Proposed, &s.CommunesCommended, &s.DistrictsCommended); err != nil {
 		return s, fmt.Errorf("summarise review: %w", err)
 	}
-	rows, err := q.Query(ctx, `select agent_code from review_decisions
-		where campaign_id = $1 and period = $2 and decision = 'terminate' order by agent_code`, campaignID, period)
-	if err != nil {
-		return s, fmt.Errorf("summarise review: %w", err)
-	}
-	s.Proposed, err = pgx.CollectRows(rows, pgx.RowTo[string])
-	if s.Proposed == nil {
-		s.Proposed = []string{}
-	}
-	return s, err
+	return s, nil
 }
 
 // DecideInput is a decision on a proposed termination.
@@ -227,6 +221,10 @@ type DecideInput struct {
 // contract and, in the same transaction, hands its open follow-ups to the active agents of its
 // commune (least loaded first) and its remaining quota to them by largest remainder on their
 // weights; with no agent left in the commune, both go to the commune's staff, flagged.
+//
+// The workflow cannot tell which agents were proposed (they stay in the database), so this
+// checks it: a decision on an agent whose termination was never proposed in the period fails,
+// not retried, and writes nothing. One already decided answers what it was.
 func (a *Activities) DecideTermination(ctx context.Context, in DecideInput) (campaign.DecisionResult, error) {
 	action := "review.reject"
 	if in.Approve {
@@ -237,10 +235,11 @@ func (a *Activities) DecideTermination(ctx context.Context, in DecideInput) (cam
 		func(tx pgx.Tx) (campaign.DecisionResult, error) {
 			res := campaign.DecisionResult{Agent: in.Decision.Agent}
 			var status string
-			err := tx.QueryRow(ctx, `select status from review_decisions where campaign_id = $1 and period = $2 and agent_code = $3 for update`,
+			err := tx.QueryRow(ctx, `select status from review_decisions
+				where campaign_id = $1 and period = $2 and agent_code = $3 and decision = 'terminate' for update`,
 				in.CampaignID, in.Period, in.Decision.Agent).Scan(&status)
 			if errors.Is(err, pgx.ErrNoRows) {
-				return res, permanent(ErrNotFound, "no decision on agent %s in review %s", in.Decision.Agent, in.Period)
+				return res, permanent(ErrNotFound, "%s", campaign.NoTerminationPending(in.Decision.Agent, in.Period))
 			}
 			if err != nil {
 				return res, fmt.Errorf("read decision: %w", err)
@@ -249,6 +248,7 @@ func (a *Activities) DecideTermination(ctx context.Context, in DecideInput) (cam
 				res.Status, res.Already = status, true
 				return res, nil
 			}
+			res.WasEscalated = status == "escalated"
 			res.Status = "rejected"
 			if in.Approve {
 				res.Status = "approved"
@@ -373,26 +373,36 @@ type EscalateInput struct {
 	CampaignID string    `json:"campaign_id"`
 	Period     string    `json:"period"`
 	At         time.Time `json:"at"`
+	// ListAgents asks for the codes of the agents escalated: only the policy's auto_terminate,
+	// which decides each of them, needs them.
+	ListAgents bool `json:"list_agents,omitempty"`
 }
 
-// EscalateUndecided flags every termination still waiting when the review's wait ends; the
-// auditor sees them in status and the audit log. It returns the agents escalated.
-func (a *Activities) EscalateUndecided(ctx context.Context, in EscalateInput) ([]string, error) {
+// EscalateResult says how many terminations were escalated, and which when asked.
+type EscalateResult struct {
+	Escalated int      `json:"escalated"`
+	Agents    []string `json:"agents,omitempty"` // in code order; only with ListAgents
+}
+
+// EscalateUndecided flags, in one statement, every termination of the period still waiting
+// when the review's wait ends; the auditor sees them in status and the audit log. It returns
+// their number (and their codes only when asked).
+func (a *Activities) EscalateUndecided(ctx context.Context, in EscalateInput) (EscalateResult, error) {
 	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "review.escalate", entity: "review", entityKey: in.Period,
 		detail: map[string]any{"at": in.At}},
-		func(tx pgx.Tx) ([]string, error) {
-			rows, err := tx.Query(ctx, `
-				update review_decisions set status = 'escalated', decided_at = $3,
-					rationale = rationale || '; no coordinator decided within the wait: escalated'
-				where campaign_id = $1 and period = $2 and status = 'pending' returning agent_code`,
-				in.CampaignID, in.Period, in.At)
-			if err != nil {
-				return nil, fmt.Errorf("escalate: %w", err)
+		func(tx pgx.Tx) (EscalateResult, error) {
+			var out EscalateResult
+			if err := tx.QueryRow(ctx, `
+				with escalated as (
+					update review_decisions set status = 'escalated', decided_at = $3,
+						rationale = rationale || '; no coordinator decided within the wait: escalated'
+					where campaign_id = $1 and period = $2 and decision = 'terminate' and status = 'pending'
+					returning agent_code)
+				select count(*)::int, case when $4::bool then coalesce(array_agg(agent_code order by agent_code), '{}') end
+				from escalated`,
+				in.CampaignID, in.Period, in.At, in.ListAgents).Scan(&out.Escalated, &out.Agents); err != nil {
+				return out, fmt.Errorf("escalate: %w", err)
 			}
-			out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-			if out == nil {
-				out = []string{}
-			}
-			return out, err
+			return out, nil
 		})
 }

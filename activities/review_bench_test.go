@@ -184,13 +184,13 @@ func checkNationalReview(b *testing.B, c *fixture.Campaign, p campaign.ReviewPer
 		select 1 from review_decisions d where d.campaign_id = a.campaign_id and d.period = $2 and d.agent_code = a.code)`, id, p.Label); n != 0 {
 		b.Errorf("%d active agents without a decision", n)
 	}
-	if sum := got.Rewarded + got.Commended + got.Retained + got.Warned + len(got.Proposed); sum != got.Agents {
+	if sum := got.Rewarded + got.Commended + got.Retained + got.Warned + got.Proposed; sum != got.Agents {
 		b.Errorf("summary %d rewarded + %d commended + %d retained + %d warned + %d proposed = %d, not the %d reviewed",
-			got.Rewarded, got.Commended, got.Retained, got.Warned, len(got.Proposed), sum, got.Agents)
+			got.Rewarded, got.Commended, got.Retained, got.Warned, got.Proposed, sum, got.Agents)
 	}
 	kinds := decisionsByKind(b, c, p.Label)
 	for k, n := range map[string]int{"reward": got.Rewarded, "commend": got.Commended, "retain": got.Retained,
-		"warn": got.Warned, "terminate": len(got.Proposed)} {
+		"warn": got.Warned, "terminate": got.Proposed} {
 		if kinds[k] != n {
 			b.Errorf("%d %s decisions stored, the summary says %d", kinds[k], k, n)
 		}
@@ -212,7 +212,7 @@ func checkNationalReview(b *testing.B, c *fixture.Campaign, p campaign.ReviewPer
 	if got.CommunesCommended != pol.CommendTop || got.DistrictsCommended != pol.CommendTop {
 		b.Errorf("commended %d communes and %d districts, want commend_top = %d of each", got.CommunesCommended, got.DistrictsCommended, pol.CommendTop)
 	}
-	if len(got.Proposed) == 0 || got.Rewarded == 0 || got.Warned == 0 {
+	if got.Proposed == 0 || got.Rewarded == 0 || got.Warned == 0 {
 		b.Errorf("a quarter of mixed field data decided %+v decisions; want rewards, warnings and proposals", kinds)
 	}
 }

@@ -1,10 +1,15 @@
 package activities_test
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"go.temporal.io/sdk/temporal"
 
 	"drives/activities"
 	"drives/campaign"
@@ -85,13 +90,17 @@ func TestReviewDecisionsAndTerminations(t *testing.T) {
 		_ = rows.Scan(&a)
 		holders[a] = true
 	}
-	for _, a := range q1.Proposed {
+	proposed := d.proposed("2021-Q1")
+	for _, a := range proposed {
 		if !holders[a] {
 			t.Errorf("Q1 proposes %s, who holds no open work and had no earlier review", a)
 		}
 	}
-	if len(q1.Proposed) == 0 {
+	if len(proposed) == 0 {
 		t.Errorf("Q1 proposes nobody; agents %v hold open work without enrolling", holders)
+	}
+	if q1.Proposed != len(proposed) {
+		t.Errorf("Q1 summary counts %d proposals, review_decisions holds %d (%v)", q1.Proposed, len(proposed), proposed)
 	}
 	// Staff are warned, never proposed.
 	if dec, _, why := d.decision("2021-Q1", "CB-00002"); dec != "warn" {
@@ -198,16 +207,169 @@ func TestReviewDecisionsAndTerminations(t *testing.T) {
 	if res.Status != "rejected" || d.count(`select count(*) from agents where code = 'DL-00010-2' and status = 'active'`) != 1 {
 		t.Errorf("reject DL-00010-2: %+v; the agent must stay active", res)
 	}
-	pendingLeft := d.count(`select count(*) from review_decisions where period = '2021-Q2' and status = 'pending'`)
-	escalated := mustCall[[]string](d, d.acts.EscalateUndecided, activities.EscalateInput{CampaignID: campaignID, Period: "2021-Q2", At: ps[1].End.Add(14 * 24 * time.Hour)})
-	if len(escalated) != pendingLeft {
-		t.Errorf("escalated %v, want the %d still pending", escalated, pendingLeft)
+	var pendingLeft []string
+	if err := d.pool.QueryRow(d.ctx, `select coalesce(array_agg(agent_code order by agent_code), '{}') from review_decisions
+		where period = '2021-Q2' and status = 'pending'`).Scan(&pendingLeft); err != nil {
+		t.Fatal(err)
+	}
+	if len(pendingLeft) == 0 {
+		t.Fatal("nothing left pending in Q2 to escalate")
+	}
+	// With auto_terminate the workflow asks for the codes, as it terminates each.
+	escalated := mustCall[activities.EscalateResult](d, d.acts.EscalateUndecided, activities.EscalateInput{
+		CampaignID: campaignID, Period: "2021-Q2", At: ps[1].End.Add(14 * 24 * time.Hour), ListAgents: true})
+	if escalated.Escalated != len(pendingLeft) || !slices.Equal(escalated.Agents, pendingLeft) {
+		t.Errorf("escalated %+v, want the %v still pending", escalated, pendingLeft)
+	}
+	if n := d.count(`select count(*) from review_decisions where period = '2021-Q2' and status = 'escalated' and agent_code = any($1)`, pendingLeft); n != len(pendingLeft) {
+		t.Errorf("%d of the %d pending are escalated in review_decisions", n, len(pendingLeft))
+	}
+	// A coordinator may still decide an escalated agent; the result says it overrules the escalation.
+	res = mustCall[campaign.DecisionResult](d, d.acts.DecideTermination, activities.DecideInput{
+		CampaignID: campaignID, Period: "2021-Q2", Approve: false, At: ps[1].End.Add(15 * 24 * time.Hour),
+		Decision: campaign.TerminationDecision{Agent: pendingLeft[0], Reason: "late, but improving", By: "coordinator-a"}})
+	if res.Status != "rejected" || !res.WasEscalated || res.Already {
+		t.Errorf("rejecting escalated %s: %+v, want rejected, was escalated", pendingLeft[0], res)
 	}
 	if n := d.count(`select count(*) from agents a join review_decisions r on r.agent_code = a.code
 		where r.period = '2021-Q2' and r.status = 'escalated' and a.status <> 'active'`); n != 0 {
 		t.Errorf("%d escalated agents were terminated without auto_terminate", n)
 	}
-	if q2.Agents != 11 {
-		t.Errorf("Q2 reviewed %d, want 11", q2.Agents)
+	if q2.Agents != 11 || q2.Proposed != len(d.proposed("2021-Q2")) {
+		t.Errorf("Q2 reviewed %d and proposed %d; want 11, and the %d review_decisions proposes", q2.Agents, q2.Proposed, len(d.proposed("2021-Q2")))
+	}
+}
+
+// proposed lists the agents whose termination a period's review proposed.
+func (d *drive) proposed(period string) []string {
+	d.t.Helper()
+	var out []string
+	if err := d.pool.QueryRow(d.ctx, `select coalesce(array_agg(agent_code order by agent_code), '{}') from review_decisions
+		where campaign_id = $1 and period = $2 and decision = 'terminate'`, campaignID, period).Scan(&out); err != nil {
+		d.t.Fatal(err)
+	}
+	return out
+}
+
+// auditRows counts the campaign's audit rows.
+func (d *drive) auditRows() int {
+	d.t.Helper()
+	return d.count(`select count(*) from audit_log where campaign_id = $1`, campaignID)
+}
+
+// A decision on an agent whose termination was not proposed in the period — never reviewed,
+// rewarded, or proposed in another period — fails, not retried, with the coordinator's words,
+// and writes nothing: no decision, no termination, no audit row.
+func TestDecideTerminationRefusesAnAgentNotProposed(t *testing.T) {
+	d := newDrive(t)
+	ps := reviewPeriods(t, d)
+	pol := policy()
+	d.hold("conf-001")
+	d.recordLeads("conf-001", 10, lead(1, "00001", "00001-02", "trader"))
+	d.evaluate(ps[0], pol)
+	holder := d.proposed("2021-Q1")
+	if len(holder) == 0 {
+		t.Fatal("Q1 proposes nobody; the test needs one proposal")
+	}
+	var notProposed string
+	if err := d.pool.QueryRow(d.ctx, `select agent_code from review_decisions where period = '2021-Q1' and decision <> 'terminate'
+		and kind = 'agent' order by agent_code limit 1`).Scan(&notProposed); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct{ name, period, agent string }{
+		{"an agent reviewed but not proposed", "2021-Q1", notProposed},
+		{"an agent unknown", "2021-Q1", "DL-99999-9"},
+		{"an agent proposed in another period", "2021-Q2", holder[0]},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			audits := d.auditRows()
+			var before string
+			_ = d.pool.QueryRow(d.ctx, `select status from review_decisions where period = $1 and agent_code = $2`, tc.period, tc.agent).Scan(&before)
+			for _, approve := range []bool{true, false} {
+				_, err := call[campaign.DecisionResult](d, d.acts.DecideTermination, activities.DecideInput{
+					CampaignID: campaignID, Period: tc.period, Approve: approve, At: ps[0].End,
+					Decision: campaign.TerminationDecision{Agent: tc.agent, Reason: "no enrolment", By: "coordinator-a"}})
+				wantErrType(t, err, activities.ErrNotFound)
+				var app *temporal.ApplicationError
+				if !errors.As(err, &app) || !app.NonRetryable() {
+					t.Errorf("approve=%v: %v; want a non-retryable application error", approve, err)
+				}
+				if want := fmt.Sprintf("agent: %q has no termination pending in review %s", tc.agent, tc.period); !strings.Contains(err.Error(), want) {
+					t.Errorf("approve=%v: error %q, want %q", approve, err, want)
+				}
+			}
+			if n := d.auditRows(); n != audits {
+				t.Errorf("%d audit rows written by refused decisions", n-audits)
+			}
+			var after string
+			_ = d.pool.QueryRow(d.ctx, `select status from review_decisions where period = $1 and agent_code = $2`, tc.period, tc.agent).Scan(&after)
+			if after != before {
+				t.Errorf("decision status went from %q to %q", before, after)
+			}
+			if n := d.count(`select count(*) from agents where campaign_id = $1 and status <> 'active'`, campaignID); n != 0 {
+				t.Errorf("%d agents terminated by refused decisions", n)
+			}
+		})
+	}
+}
+
+// A bad quarter of a large campaign proposes thousands of agents: the evaluation's result and
+// the escalation's stay small (counts, not lists), in Temporal and in the audit log, and the
+// escalation is one statement over every proposal still undecided.
+func TestReviewWithThousandsOfProposalsReturnsCounts(t *testing.T) {
+	const extra = 5000
+	d := newDrive(t)
+	ps := reviewPeriods(t, d)
+	pol := policy()
+	pol.TerminateAfter = 1 // one low review proposes
+	// 5,000 more agents in commune 00001, each with a quota and no enrolment: all score below
+	// terminate_below.
+	d.exec(`insert into agents (campaign_id, code, commune_code, district_code, kind, post_office, full_name, phone, weight)
+		select a.campaign_id, 'DL-X' || lpad(g::text, 5, '0'), a.commune_code, a.district_code, 'agent', false, 'synthetic', '', 1
+		from agents a, generate_series(1, $2::int) g where a.campaign_id = $1 and a.code = 'DL-00001-1'`, campaignID, extra)
+	d.exec(`insert into quotas (campaign_id, level, code, target)
+		select campaign_id, 'agent', code, 40 from agents where campaign_id = $1 and code like 'DL-X%'`, campaignID)
+
+	s := d.evaluate(ps[0], pol)
+	stored := len(d.proposed("2021-Q1"))
+	if stored < extra || s.Proposed != stored {
+		t.Fatalf("summary proposes %d, review_decisions %d; want at least the %d added agents", s.Proposed, stored, extra)
+	}
+	small := func(what string, v any) {
+		t.Helper()
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > 512 {
+			t.Errorf("%s is %d bytes of JSON for %d proposals; it must not grow with them", what, len(b), stored)
+		}
+	}
+	small("EvaluateAgents' result", s)
+	if n := d.count(`select max(length(result::text)) from audit_log where campaign_id = $1 and action = 'review.evaluate'`, campaignID); n > 512 {
+		t.Errorf("the evaluation's audit row stores a result of %d bytes", n)
+	}
+
+	// Two coordinators' decisions, then the wait ends: every other proposal is escalated at once.
+	for i, approve := range []bool{true, false} {
+		mustCall[campaign.DecisionResult](d, d.acts.DecideTermination, activities.DecideInput{
+			CampaignID: campaignID, Period: "2021-Q1", Approve: approve, At: ps[0].End,
+			Decision: campaign.TerminationDecision{Agent: fmt.Sprintf("DL-X%05d", i+1), Reason: "no enrolment", By: "coordinator-a"}})
+	}
+	e := mustCall[activities.EscalateResult](d, d.acts.EscalateUndecided, activities.EscalateInput{
+		CampaignID: campaignID, Period: "2021-Q1", At: ps[0].End.Add(14 * 24 * time.Hour)})
+	if e.Escalated != stored-2 || e.Agents != nil {
+		t.Errorf("escalation returned %d escalated and %d codes; want %d and no list", e.Escalated, len(e.Agents), stored-2)
+	}
+	small("EscalateUndecided's result", e)
+	if n := d.count(`select count(*) from review_decisions where period = '2021-Q1' and status = 'escalated'`); n != stored-2 {
+		t.Errorf("%d escalated in review_decisions, want %d", n, stored-2)
+	}
+	if n := d.count(`select count(*) from review_decisions where period = '2021-Q1' and status in ('approved', 'rejected')`); n != 2 {
+		t.Errorf("the escalation touched the decided: %d approved or rejected left, want 2", n)
+	}
+	if n := d.count(`select count(*) from audit_log where campaign_id = $1 and action = 'review.escalate'`, campaignID); n != 1 {
+		t.Errorf("%d escalation audit rows, want one for the whole period", n)
 	}
 }

@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -310,18 +311,25 @@ type ScheduledReviewInput struct {
 	Policy     ReviewPolicy   `json:"policy"`
 }
 
-// ReviewSummary counts a period's decisions; Proposed names the agents whose termination
-// waits for a coordinator.
+// ReviewSummary counts a period's decisions. Proposed counts the agents whose termination
+// waits for a coordinator; which agents they are stays in PostgreSQL (review_decisions), so the
+// summary, a Temporal payload, does not grow with the campaign's agents.
 type ReviewSummary struct {
-	Period             string   `json:"period"`
-	Agents             int      `json:"agents"`
-	Rewarded           int      `json:"rewarded"`
-	Commended          int      `json:"commended"`
-	Retained           int      `json:"retained"`
-	Warned             int      `json:"warned"`
-	Proposed           []string `json:"proposed"`
-	CommunesCommended  int      `json:"communes_commended"`
-	DistrictsCommended int      `json:"districts_commended"`
+	Period             string `json:"period"`
+	Agents             int    `json:"agents"`
+	Rewarded           int    `json:"rewarded"`
+	Commended          int    `json:"commended"`
+	Retained           int    `json:"retained"`
+	Warned             int    `json:"warned"`
+	Proposed           int    `json:"proposed"`
+	CommunesCommended  int    `json:"communes_commended"`
+	DistrictsCommended int    `json:"districts_commended"`
+}
+
+// NoTerminationPending is the refusal of a decision on an agent whose termination is not
+// waiting for a coordinator in a period: never proposed there, or not in that period at all.
+func NoTerminationPending(agent, period string) string {
+	return fmt.Sprintf("agent: %q has no termination pending in review %s", agent, period)
 }
 
 // TerminationDecision is a coordinator's approval or rejection of a proposed termination.
@@ -336,6 +344,7 @@ type DecisionResult struct {
 	Agent          string `json:"agent"`
 	Status         string `json:"status"` // approved, rejected, escalated, auto_terminated
 	Already        bool   `json:"already,omitempty"`
+	WasEscalated   bool   `json:"was_escalated,omitempty"` // decided after the wait had escalated it
 	FollowUpsMoved int    `json:"follow_ups_moved"`
 	QuotaMoved     int    `json:"quota_moved"`
 	ToStaff        bool   `json:"to_staff"`
@@ -353,11 +362,19 @@ type ReviewResult struct {
 	AutoTerminated  int           `json:"auto_terminated"`
 }
 
-// ReviewProgress is what the review Query answers.
+// ReviewProgress is what the review Query answers: counts, and the agents decided through the
+// review (coordinators' decisions, which come at a person's pace, and the policy's automatic
+// terminations). Which agents are pending or escalated, the database says (review_decisions;
+// coordinator.Attention).
 type ReviewProgress struct {
-	Period   string            `json:"period"`
-	Summary  ReviewSummary     `json:"summary"`
-	Pending  []string          `json:"pending"`
-	Decided  map[string]string `json:"decided"`
-	Deadline time.Time         `json:"deadline"` // campaign time
+	Period  string        `json:"period"`
+	Summary ReviewSummary `json:"summary"`
+	// Pending counts the proposals still waiting for a coordinator.
+	Pending int `json:"pending"`
+	// DecidedCount counts the proposals approved or rejected (by a coordinator or the policy).
+	DecidedCount int `json:"decided_count"`
+	// Escalated counts the proposals escalated at the end of the wait and not decided since.
+	Escalated int               `json:"escalated"`
+	Decided   map[string]string `json:"decided"`  // agent → approved | rejected | escalated | auto_terminated
+	Deadline  time.Time         `json:"deadline"` // campaign time
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -94,7 +95,35 @@ func describeSchedule(campaignID string, err error) error {
 }
 
 // Decide approves or rejects a proposed termination through the period's review workflow.
+//
+// The review workflow knows how many terminations it proposed, not which (they stay in the
+// database), so Decide first checks review_decisions: an agent with no termination proposed in
+// the period is refused, and one already decided answers what it was, both without sending an
+// Update, so they leave nothing in the review's history or the database.
 func (c *Coordinator) Decide(ctx context.Context, campaignID, period string, approve bool, d campaign.TerminationDecision) (campaign.DecisionResult, error) {
+	refuse := func(msg string) error {
+		return fmt.Errorf("review %s: campaign %s refused: %s", period, campaignID, msg)
+	}
+	switch {
+	case strings.TrimSpace(d.Agent) == "":
+		return campaign.DecisionResult{}, refuse("agent: say which agent")
+	case strings.TrimSpace(d.Reason) == "":
+		return campaign.DecisionResult{}, refuse("reason: say why")
+	case strings.TrimSpace(d.By) == "":
+		return campaign.DecisionResult{}, refuse("by: say who decides")
+	}
+	var status string
+	err := c.DB.QueryRow(ctx, `select status from review_decisions
+		where campaign_id = $1 and period = $2 and agent_code = $3 and decision = 'terminate'`, campaignID, period, d.Agent).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return campaign.DecisionResult{}, refuse(campaign.NoTerminationPending(d.Agent, period))
+	}
+	if err != nil {
+		return campaign.DecisionResult{}, fmt.Errorf("review %s: read the proposal: %w", period, err)
+	}
+	if status != "pending" && status != "escalated" {
+		return campaign.DecisionResult{Agent: d.Agent, Status: status, Already: true}, nil
+	}
 	name := campaign.UpdateRejectTermination
 	if approve {
 		name = campaign.UpdateApproveTermination

@@ -66,9 +66,14 @@ func TestReviewTriggerAndCancel(t *testing.T) {
 	agents := count(t, s.db, `select count(*) from agents where campaign_id = $1`, id)
 	require.Equal(t, agents, count(t, s.db, `select count(*) from review_decisions where campaign_id = $1 and period = '2021-Q1'`, id))
 
-	// Approving an agent with nothing pending is refused by the validator.
+	// Approving an agent with nothing pending is refused by the coordinator, from the database,
+	// before any Update: nothing is written and the review's history is as it was.
+	audits := count(t, s.db, `select count(*) from audit_log where campaign_id = $1`, id)
+	events := historyLength(t, ctx, s, campaign.ReviewWorkflowID(id, "2021-Q1"))
 	_, err = s.co.Decide(ctx, id, "2021-Q1", true, campaign.TerminationDecision{Agent: "NO-SUCH", Reason: "x", By: "tester"})
-	require.Error(t, err)
+	require.EqualError(t, err, `review 2021-Q1: campaign itest-trigger refused: agent: "NO-SUCH" has no termination pending in review 2021-Q1`)
+	require.Equal(t, audits, count(t, s.db, `select count(*) from audit_log where campaign_id = $1`, id))
+	require.Equal(t, events, historyLength(t, ctx, s, campaign.ReviewWorkflowID(id, "2021-Q1")))
 
 	_, err = coordinator.Update[string](ctx, s.co, id, campaign.UpdateCancel, campaign.SteerRequest{Reason: "test over", By: "tester"})
 	require.NoError(t, err)
@@ -81,4 +86,12 @@ func TestReviewTriggerAndCancel(t *testing.T) {
 	require.Equal(t, "campaign cancelled", d.Schedule.State.Note)
 	require.Zero(t, count(t, s.db, `select count(*) from reviews where campaign_id = $1 and period = '2021-Q4'`, id),
 		"a cancelled campaign takes no final review")
+}
+
+// historyLength is the number of events in a workflow's history.
+func historyLength(t *testing.T, ctx context.Context, s *stack, workflowID string) int64 {
+	t.Helper()
+	d, err := s.tc.DescribeWorkflowExecution(ctx, workflowID, "")
+	require.NoError(t, err)
+	return d.WorkflowExecutionInfo.HistoryLength
 }

@@ -3,7 +3,6 @@ package workflows
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -71,7 +70,12 @@ func startReview(ctx workflow.Context, in campaign.ReviewInput, wait bool) (camp
 // (one set-based activity), then waits — a durable timer of the policy's approval_wait in
 // campaign time — for a coordinator to approve or reject each proposed termination through
 // Updates. An approval is carried out at once; at the end of the wait the undecided are
-// escalated, and terminated only if the policy says auto_terminate.
+// escalated (one set-based activity), and terminated only if the policy says auto_terminate.
+//
+// Which agents are proposed stays in PostgreSQL: the workflow holds their number and the
+// agents decided through it, so its payloads grow with coordinators' decisions, not with the
+// campaign's agents. The coordinator checks in the database that an agent's termination is
+// pending before it sends an Update, and DecideTermination checks it again.
 func AgentReviewWorkflow(ctx workflow.Context, in campaign.ReviewInput) (campaign.ReviewResult, error) {
 	r := &review{in: in, decided: map[string]string{}}
 	r.log = log.With(workflow.GetLogger(ctx), "campaign", in.CampaignID, "period", in.Period.Label)
@@ -87,24 +91,36 @@ type review struct {
 	evaluated bool
 	summary   campaign.ReviewSummary
 	decided   map[string]string // agent -> approved | rejected | escalated | auto_terminated
+	escalated int               // proposals the wait escalated
+	overruled int               // of those, decided since (by a coordinator or the policy)
 	deadline  time.Time         // campaign time
 	res       campaign.ReviewResult
 }
 
-func (r *review) pending() []string {
-	var out []string
-	for _, a := range r.summary.Proposed {
-		if _, ok := r.decided[a]; !ok {
-			out = append(out, a)
+// decisions counts the proposals approved or rejected through this review, those in flight
+// included (a decision that fails is taken back).
+func (r *review) decisions() int {
+	n := 0
+	for _, a := range sortedKeys(r.decided) {
+		if r.decided[a] != "escalated" {
+			n++
 		}
 	}
-	return out
+	return n
+}
+
+// stillEscalated counts the proposals escalated and not decided since.
+func (r *review) stillEscalated() int { return r.escalated - r.overruled }
+
+// pending counts the proposals waiting for a coordinator: neither decided nor escalated.
+func (r *review) pending() int {
+	return max(r.summary.Proposed-r.decisions()-r.stillEscalated(), 0)
 }
 
 func (r *review) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, campaign.QueryReview, func() (campaign.ReviewProgress, error) {
 		return campaign.ReviewProgress{Period: r.in.Period.Label, Summary: r.summary, Pending: r.pending(),
-			Decided: r.decided, Deadline: r.deadline}, nil
+			DecidedCount: r.decisions(), Escalated: r.stillEscalated(), Decided: r.decided, Deadline: r.deadline}, nil
 	}); err != nil {
 		return err
 	}
@@ -126,12 +142,21 @@ func (r *review) setup(ctx workflow.Context) error {
 	return nil
 }
 
+// validate refuses what the workflow can tell is wrong without I/O. Whether the agent's
+// termination was proposed, the database says: the coordinator checks it before sending the
+// Update, and DecideTermination again in its transaction.
 func (r *review) validate(d campaign.TerminationDecision) error {
-	switch {
-	case !r.evaluated:
+	if !r.evaluated {
 		return errors.New("the review is still evaluating; try again in a moment")
-	case !slices.Contains(r.summary.Proposed, d.Agent):
-		return fmt.Errorf("agent: %q has no termination pending in review %s", d.Agent, r.in.Period.Label)
+	}
+	if status, ok := r.decided[d.Agent]; ok && status != "escalated" {
+		return fmt.Errorf("agent: %q is already %s in review %s; nothing changed", d.Agent, status, r.in.Period.Label)
+	}
+	switch {
+	case strings.TrimSpace(d.Agent) == "":
+		return errors.New("agent: say which agent")
+	case r.summary.Proposed == 0:
+		return errors.New(campaign.NoTerminationPending(d.Agent, r.in.Period.Label))
 	case strings.TrimSpace(d.Reason) == "":
 		return errors.New("reason: say why")
 	case strings.TrimSpace(d.By) == "":
@@ -140,8 +165,9 @@ func (r *review) validate(d campaign.TerminationDecision) error {
 	return nil
 }
 
-// decide carries out a coordinator's decision; a second decision on the same agent changes
-// nothing and says what the first was.
+// decide carries out a coordinator's decision. The validator refuses a second decision on an
+// agent decided through this review; should one get here, it changes nothing and says what the
+// first was. DecideTermination refuses an agent whose termination is not pending.
 func (r *review) decide(ctx workflow.Context, d campaign.TerminationDecision, approve bool) (campaign.DecisionResult, error) {
 	if status, ok := r.decided[d.Agent]; ok && status != "escalated" {
 		return campaign.DecisionResult{Agent: d.Agent, Status: status, Already: true}, nil
@@ -153,7 +179,8 @@ func (r *review) decide(ctx workflow.Context, d campaign.TerminationDecision, ap
 		CampaignID: r.in.CampaignID, Period: r.in.Period.Label, Decision: d, Approve: approve,
 		At: r.in.Clock.CampaignTime(workflow.Now(ctx)),
 	}).Get(ctx, &res)
-	if err != nil {
+	if err != nil || res.Already {
+		// A failed decision leaves the agent as it was; one taken before was counted then.
 		if had {
 			r.decided[d.Agent] = was
 		} else {
@@ -161,8 +188,16 @@ func (r *review) decide(ctx workflow.Context, d campaign.TerminationDecision, ap
 		}
 		return res, err
 	}
-	r.decided[d.Agent] = res.Status
+	r.record(res)
 	return res, nil
+}
+
+// record notes a decision DecideTermination carried out.
+func (r *review) record(res campaign.DecisionResult) {
+	r.decided[res.Agent] = res.Status
+	if res.WasEscalated && !res.Already {
+		r.overruled++
+	}
 }
 
 func (r *review) run(ctx workflow.Context) (campaign.ReviewResult, error) {
@@ -177,9 +212,9 @@ func (r *review) run(ctx workflow.Context) (campaign.ReviewResult, error) {
 	r.evaluated = true
 	r.res.Summary = r.summary
 	r.log.Info("agents evaluated", "agents", r.summary.Agents, "rewarded", r.summary.Rewarded,
-		"warned", r.summary.Warned, "proposed", len(r.summary.Proposed))
+		"warned", r.summary.Warned, "proposed", r.summary.Proposed)
 
-	if len(r.summary.Proposed) > 0 {
+	if r.summary.Proposed > 0 {
 		// The wait runs from the later of the period's end and now, in campaign time.
 		start := r.in.Clock.CampaignTime(workflow.Now(ctx))
 		if start.Before(r.in.Period.End) {
@@ -189,15 +224,15 @@ func (r *review) run(ctx workflow.Context) (campaign.ReviewResult, error) {
 		wait := r.in.Clock.Until(workflow.Now(ctx), r.deadline)
 		// A decision counts once its activity is done: one that fails leaves the agent pending.
 		if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool {
-			return len(r.pending()) == 0 && workflow.AllHandlersFinished(ctx)
+			return r.pending() == 0 && workflow.AllHandlersFinished(ctx)
 		}); err != nil {
 			return r.res, err
 		}
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return r.res, err
 		}
-		if left := r.pending(); len(left) > 0 {
-			if err := r.escalate(ctx, actx, left); err != nil {
+		if r.pending() > 0 {
+			if err := r.escalate(ctx, actx); err != nil {
 				return r.res, err
 			}
 		}
@@ -212,32 +247,36 @@ func (r *review) run(ctx workflow.Context) (campaign.ReviewResult, error) {
 			r.res.Approved++
 		case "rejected":
 			r.res.Rejected++
-		case "escalated":
-			r.res.Escalated++
 		case "auto_terminated":
 			r.res.AutoTerminated++
 		}
 	}
+	r.res.Escalated = r.stillEscalated()
 	return r.res, nil
 }
 
-// escalate flags the undecided, and with auto_terminate carries out their termination.
-func (r *review) escalate(ctx, actx workflow.Context, left []string) error {
+// escalate flags the undecided (one statement, in the database), and with auto_terminate
+// carries out their termination.
+func (r *review) escalate(ctx, actx workflow.Context) error {
 	at := r.in.Clock.CampaignTime(workflow.Now(ctx))
-	var escalated []string
+	var escalated activities.EscalateResult
 	if err := workflow.ExecuteActivity(actx, a.EscalateUndecided, activities.EscalateInput{
-		CampaignID: r.in.CampaignID, Period: r.in.Period.Label, At: at,
+		CampaignID: r.in.CampaignID, Period: r.in.Period.Label, At: at, ListAgents: r.in.Policy.AutoTerminate,
 	}).Get(ctx, &escalated); err != nil {
 		return err
 	}
-	for _, agent := range escalated {
+	r.escalated += escalated.Escalated
+	for _, agent := range escalated.Agents {
 		r.decided[agent] = "escalated"
 	}
-	r.log.Warn("terminations escalated: no coordinator decided in time", "count", len(escalated))
+	r.log.Warn("terminations escalated: no coordinator decided in time", "count", escalated.Escalated)
 	if !r.in.Policy.AutoTerminate {
 		return nil
 	}
-	for _, agent := range escalated {
+	// One activity per agent: auto-termination decides, and hands on the work of, each agent on
+	// its own. At national scale, with thousands escalated, this should become one set-based
+	// activity (and the codes need not come back to the workflow).
+	for _, agent := range escalated.Agents {
 		var res campaign.DecisionResult
 		if err := workflow.ExecuteActivity(actx, a.DecideTermination, activities.DecideInput{
 			CampaignID: r.in.CampaignID, Period: r.in.Period.Label, Approve: true, Auto: true, At: at,
@@ -246,7 +285,7 @@ func (r *review) escalate(ctx, actx workflow.Context, left []string) error {
 		}).Get(ctx, &res); err != nil {
 			return err
 		}
-		r.decided[agent] = res.Status
+		r.record(res)
 	}
 	return nil
 }

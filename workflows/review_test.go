@@ -4,10 +4,11 @@ package workflows_test
 // period a fire is for and starting its AgentReviewWorkflow once, and AgentReviewWorkflow's
 // evaluation, coordinator Updates, durable wait in campaign time, escalation and the review
 // Query. The activities are mocked; the mocks keep the decisions as review_decisions would, so
-// the workflow sees what the database would tell it.
+// the workflow sees what the database would tell it: the number proposed, never the list.
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -61,7 +62,7 @@ type decideCall struct {
 type escalateCall struct {
 	In   activities.EscalateInput
 	Real time.Time
-	Out  []string
+	Out  activities.EscalateResult
 }
 
 type childCall struct {
@@ -106,7 +107,7 @@ func newReviewMocks(env *testsuite.TestWorkflowEnvironment, proposed ...string) 
 				return campaign.ReviewSummary{}, errors.New("database unavailable")
 			}
 			return campaign.ReviewSummary{Period: in.Period.Label, Agents: 20, Rewarded: 5, Commended: 3, Retained: 10,
-				Warned: 5, Proposed: slices.Clone(m.proposed)}, nil
+				Warned: 5, Proposed: len(m.proposed)}, nil
 		})
 	env.OnActivity(acts.DecideTermination, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.DecideInput) (campaign.DecisionResult, error) {
@@ -121,12 +122,13 @@ func newReviewMocks(env *testsuite.TestWorkflowEnvironment, proposed ...string) 
 			}
 			st, ok := m.status[agent]
 			if !ok {
-				return campaign.DecisionResult{}, temporal.NewNonRetryableApplicationError("no decision on "+agent, activities.ErrNotFound, nil)
+				return campaign.DecisionResult{}, temporal.NewNonRetryableApplicationError(
+					campaign.NoTerminationPending(agent, in.Period), activities.ErrNotFound, nil)
 			}
 			if st != "pending" && st != "escalated" {
 				return campaign.DecisionResult{Agent: agent, Status: st, Already: true}, nil
 			}
-			res := campaign.DecisionResult{Agent: agent, Status: "rejected"}
+			res := campaign.DecisionResult{Agent: agent, Status: "rejected", WasEscalated: st == "escalated"}
 			if in.Approve {
 				res.Status, res.FollowUpsMoved, res.QuotaMoved = "approved", 4, 120
 				if in.Auto {
@@ -137,14 +139,17 @@ func newReviewMocks(env *testsuite.TestWorkflowEnvironment, proposed ...string) 
 			return res, nil
 		})
 	env.OnActivity(acts.EscalateUndecided, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.EscalateInput) ([]string, error) {
+		func(_ context.Context, in activities.EscalateInput) (activities.EscalateResult, error) {
 			m.mu.Lock()
 			defer m.mu.Unlock()
-			out := []string{}
+			var out activities.EscalateResult
 			for _, a := range m.proposed {
 				if m.status[a] == "pending" {
 					m.status[a] = "escalated"
-					out = append(out, a)
+					out.Escalated++
+					if in.ListAgents {
+						out.Agents = append(out.Agents, a)
+					}
 				}
 			}
 			m.escalates = append(m.escalates, escalateCall{in, env.Now(), out})
@@ -276,7 +281,7 @@ func TestReviewWithoutProposalsEndsAfterEvaluation(t *testing.T) {
 		t.Errorf("DecideTermination ran %d times, EscalateUndecided %d; want neither", n, e)
 	}
 	want := campaign.ReviewResult{CampaignID: testCampaignID, Period: "2021-Q1",
-		Summary: campaign.ReviewSummary{Period: "2021-Q1", Agents: 20, Rewarded: 5, Commended: 3, Retained: 10, Warned: 5, Proposed: []string{}}}
+		Summary: campaign.ReviewSummary{Period: "2021-Q1", Agents: 20, Rewarded: 5, Commended: 3, Retained: 10, Warned: 5, Proposed: 0}}
 	if fmt.Sprint(res) != fmt.Sprint(want) {
 		t.Errorf("result %+v, want %+v", res, want)
 	}
@@ -342,19 +347,21 @@ func TestReviewApproveAndRejectEndBeforeTheDeadline(t *testing.T) {
 			if res.Approved != 1 || res.Rejected != 1 || res.Escalated != 0 || res.AutoTerminated != 0 || res.Period != "2021-Q2" {
 				t.Errorf("result %+v, want 1 approved and 1 rejected", res)
 			}
-			if !slices.Equal(mid.Pending, []string{"A-001", "A-002"}) || len(mid.Decided) != 0 ||
+			if mid.Pending != 2 || mid.DecidedCount != 0 || len(mid.Decided) != 0 || mid.Summary.Proposed != 2 ||
 				!mid.Deadline.Equal(deadline) || mid.Period != "2021-Q2" || mid.Summary.Agents != 20 {
 				t.Errorf("query before any decision: %+v; want both pending, deadline %s", mid, deadline)
 			}
-			if p := r.query(); len(p.Pending) != 0 || p.Decided["A-001"] != "approved" || p.Decided["A-002"] != "rejected" {
-				t.Errorf("query at the end: pending %v decided %v", p.Pending, p.Decided)
+			if p := r.query(); p.Pending != 0 || p.DecidedCount != 2 || p.Escalated != 0 ||
+				p.Decided["A-001"] != "approved" || p.Decided["A-002"] != "rejected" {
+				t.Errorf("query at the end: pending %d decided %d %v", p.Pending, p.DecidedCount, p.Decided)
 			}
 		})
 	}
 }
 
-// A second decision on an agent changes nothing and says what the first was.
-func TestReviewSecondDecisionIsAlready(t *testing.T) {
+// A second decision on an agent decided through the review is refused by the validator: it
+// changes nothing, says what the first was, and leaves nothing in the history.
+func TestReviewSecondDecisionIsRefused(t *testing.T) {
 	q := quarters(t)
 	clock := calendarClock()
 	start := campaign.RealFire(clock, q[0])
@@ -370,17 +377,13 @@ func TestReviewSecondDecisionIsAlready(t *testing.T) {
 
 	requireDone(t, first, nil)
 	for _, o := range []*outcome{again, reject} {
-		var got campaign.DecisionResult
-		requireDone(t, o, &got)
-		if !got.Already || got.Status != "approved" || got.Agent != "A-001" {
-			t.Errorf("%s after an approval answered %+v; want already approved", o.name, got)
-		}
+		requireRejected(t, o, `agent: "A-001" is already approved in review 2021-Q1`)
 	}
 	if n := len(r.m.decisionsOf("A-001")); n != 1 {
 		t.Errorf("DecideTermination ran %d times for A-001, want once", n)
 	}
-	if !slices.Equal(p.Pending, []string{"A-002"}) || p.Decided["A-001"] != "approved" || len(p.Decided) != 1 {
-		t.Errorf("query after A-001's approval: pending %v, decided %v", p.Pending, p.Decided)
+	if p.Pending != 1 || p.DecidedCount != 1 || p.Decided["A-001"] != "approved" || len(p.Decided) != 1 {
+		t.Errorf("query after A-001's approval: pending %d, decided %d %v", p.Pending, p.DecidedCount, p.Decided)
 	}
 	if res.Approved != 1 || res.Rejected != 1 {
 		t.Errorf("result %+v, want 1 approved, 1 rejected", res)
@@ -393,11 +396,10 @@ func TestReviewValidatorRefusals(t *testing.T) {
 	start := campaign.RealFire(clock, q[0])
 	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001")
 	r.m.evalFails = 1 // the first evaluation fails; it is retried a second later
-	var early, unknown, noReason, noBy, blankBy, rejectUnknown, ok *outcome
+	var early, noAgent, noReason, noBy, blankBy, ok *outcome
 	r.after(500*time.Millisecond, func() { early = r.decide(true, "A-001", "late", "coordinator") })
 	r.after(time.Hour, func() {
-		unknown = r.decide(true, "A-999", "late", "coordinator")
-		rejectUnknown = r.decide(false, "A-999", "late", "coordinator")
+		noAgent = r.decide(true, " ", "late", "coordinator")
 		noReason = r.decide(true, "A-001", "  ", "coordinator")
 		noBy = r.decide(true, "A-001", "late", "")
 		blankBy = r.decide(false, "A-001", "late", "\t")
@@ -406,9 +408,7 @@ func TestReviewValidatorRefusals(t *testing.T) {
 	res, _ := r.run()
 
 	requireRejected(t, early, "still evaluating")
-	requireRejected(t, unknown, "A-999")
-	requireRejected(t, unknown, "no termination pending")
-	requireRejected(t, rejectUnknown, "no termination pending")
+	requireRejected(t, noAgent, "agent")
 	requireRejected(t, noReason, "reason")
 	requireRejected(t, noBy, "by")
 	requireRejected(t, blankBy, "by")
@@ -422,6 +422,38 @@ func TestReviewValidatorRefusals(t *testing.T) {
 	}
 	if res.Rejected != 1 || res.Approved != 0 {
 		t.Errorf("result %+v", res)
+	}
+}
+
+// The workflow cannot tell which agents were proposed: an Update on an agent with no
+// termination pending (sent by anything but the coordinator, which checks first) is refused by
+// DecideTermination, counts for nothing, and the review still waits for the real proposal.
+func TestReviewDecisionOnAnAgentNotProposed(t *testing.T) {
+	q := quarters(t)
+	clock := calendarClock()
+	start := campaign.RealFire(clock, q[0])
+	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001")
+	var unknown, rejectUnknown, ok *outcome
+	var p campaign.ReviewProgress
+	r.after(time.Hour, func() {
+		unknown = r.decide(true, "A-999", "late", "coordinator")
+		rejectUnknown = r.decide(false, "A-998", "late", "coordinator")
+	})
+	r.after(2*time.Hour, func() { p = r.query() })
+	r.after(24*time.Hour, func() { ok = r.decide(true, "A-001", "late", "coordinator") })
+	res, ended := r.run()
+
+	for _, o := range []*outcome{unknown, rejectUnknown} {
+		if o == nil || !o.completed || o.err == nil || !containsFold(o.err.Error(), "has no termination pending in review 2021-Q1") {
+			t.Errorf("decision on an agent not proposed: %s; want it refused with no termination pending", o)
+		}
+	}
+	if p.Pending != 1 || p.DecidedCount != 0 || len(p.Decided) != 0 {
+		t.Errorf("query after the refused decisions: pending %d decided %d %v; want A-001 still pending", p.Pending, p.DecidedCount, p.Decided)
+	}
+	requireDone(t, ok, nil)
+	if !ended.Equal(start.Add(24*time.Hour)) || res.Approved != 1 || res.Escalated != 0 || len(r.m.escalations()) != 0 {
+		t.Errorf("result %+v, ended %s after start; want A-001 approved after a day, nothing escalated", res, ended.Sub(start))
 	}
 }
 
@@ -465,8 +497,8 @@ func TestReviewEscalatesAtTheDeadline(t *testing.T) {
 			if d := es[0].In.At.Sub(deadline); d < -time.Second || d > time.Second {
 				t.Errorf("escalated as of campaign time %s, want the deadline %s", es[0].In.At.In(hcm), deadline.In(hcm))
 			}
-			if es[0].In.Period != "2021-Q3" || es[0].In.CampaignID != testCampaignID {
-				t.Errorf("EscalateUndecided got %+v", es[0].In)
+			if es[0].In.Period != "2021-Q3" || es[0].In.CampaignID != testCampaignID || es[0].In.ListAgents {
+				t.Errorf("EscalateUndecided got %+v; want no list of agents without auto_terminate", es[0].In)
 			}
 			if ds := r.m.decisions(); len(ds) != 0 {
 				t.Errorf("DecideTermination ran without auto_terminate: %+v", ds)
@@ -477,12 +509,14 @@ func TestReviewEscalatesAtTheDeadline(t *testing.T) {
 			if res.Escalated != 2 || res.Approved+res.Rejected+res.AutoTerminated != 0 {
 				t.Errorf("result %+v, want 2 escalated", res)
 			}
-			if !slices.Equal(before.Pending, []string{"A-007", "A-003"}) || !before.Deadline.Equal(deadline) {
-				t.Errorf("query half-way: pending %v deadline %s; want both pending, deadline %s", before.Pending, before.Deadline, deadline)
+			if before.Pending != 2 || before.Escalated != 0 || !before.Deadline.Equal(deadline) {
+				t.Errorf("query half-way: pending %d escalated %d deadline %s; want both pending, deadline %s",
+					before.Pending, before.Escalated, before.Deadline, deadline)
 			}
 			after := r.query()
-			if len(after.Pending) != 0 || after.Decided["A-007"] != "escalated" || after.Decided["A-003"] != "escalated" {
-				t.Errorf("query after the deadline: pending %v decided %v", after.Pending, after.Decided)
+			if after.Pending != 0 || after.Escalated != 2 || after.DecidedCount != 0 || len(after.Decided) != 0 {
+				t.Errorf("query after the deadline: pending %d escalated %d decided %d %v; want 2 escalated",
+					after.Pending, after.Escalated, after.DecidedCount, after.Decided)
 			}
 		})
 	}
@@ -502,8 +536,9 @@ func TestReviewAutoTerminatesTheEscalated(t *testing.T) {
 
 	deadline := q[0].End.Add(approvalWait)
 	es := r.m.escalations()
-	if len(es) != 1 || !es[0].Real.Equal(clock.RealTime(deadline)) || !slices.Equal(es[0].Out, []string{"A-001", "A-003"}) {
-		t.Fatalf("escalations %+v; want A-001 and A-003 at %s", es, deadline)
+	if len(es) != 1 || !es[0].Real.Equal(clock.RealTime(deadline)) || !es[0].In.ListAgents ||
+		es[0].Out.Escalated != 2 || !slices.Equal(es[0].Out.Agents, []string{"A-001", "A-003"}) {
+		t.Fatalf("escalations %+v; want A-001 and A-003, listed for auto_terminate, at %s", es, deadline)
 	}
 	var auto []decideCall
 	for _, d := range r.m.decisions() {
@@ -530,6 +565,54 @@ func TestReviewAutoTerminatesTheEscalated(t *testing.T) {
 	if !ended.Equal(clock.RealTime(deadline)) {
 		t.Errorf("review ended %s, want at the deadline %s", ended, clock.RealTime(deadline))
 	}
+	p := r.query()
+	if p.Pending != 0 || p.Escalated != 0 || p.DecidedCount != 3 || p.Decided["A-001"] != "auto_terminated" ||
+		p.Decided["A-003"] != "auto_terminated" || p.Decided["A-002"] != "rejected" {
+		t.Errorf("query at the end: pending %d escalated %d decided %d %v", p.Pending, p.Escalated, p.DecidedCount, p.Decided)
+	}
+}
+
+// A bad quarter of a national campaign proposes most of its 200,000 agents: the review's
+// payloads (the evaluation's result, the escalation's, the Query's answer and the review's
+// result) stay small, and two coordinators' decisions are counted against the number proposed.
+func TestReviewOfANationalCampaignKeepsPayloadsSmall(t *testing.T) {
+	const proposed = 180_000
+	agents := make([]string, proposed)
+	for i := range agents {
+		agents[i] = fmt.Sprintf("DL-%05d-%d", i/3, i%3+1)
+	}
+	q := quarters(t)
+	clock := calendarClock()
+	start := campaign.RealFire(clock, q[1])
+	r := newReviewRun(t, clock, q[1], reviewPolicy(), start, agents...)
+	var mid campaign.ReviewProgress
+	r.after(time.Hour, func() { r.decide(true, agents[7], "no enrolment", "coordinator:ba-dinh") })
+	r.after(2*time.Hour, func() { r.decide(false, agents[proposed-1], "on leave", "coordinator:ba-dinh") })
+	r.after(3*time.Hour, func() { mid = r.query() })
+	res, _ := r.run()
+
+	size := func(what string, v any) {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) > 2048 {
+			t.Errorf("%s is %d bytes of JSON with %d proposals; it must not grow with the agents", what, len(b), proposed)
+		}
+	}
+	es := r.m.escalations()
+	if len(es) != 1 || es[0].Out.Escalated != proposed-2 || es[0].Out.Agents != nil {
+		t.Fatalf("escalations %d (%+v); want one escalating %d, listing none", len(es), es, proposed-2)
+	}
+	size("the escalation's result", es[0].Out)
+	size("the review Query's answer", mid)
+	size("the review's result", res)
+	if mid.Summary.Proposed != proposed || mid.Pending != proposed-2 || mid.DecidedCount != 2 {
+		t.Errorf("query after two decisions: proposed %d pending %d decided %d", mid.Summary.Proposed, mid.Pending, mid.DecidedCount)
+	}
+	if res.Summary.Proposed != proposed || res.Approved != 1 || res.Rejected != 1 || res.Escalated != proposed-2 {
+		t.Errorf("result %+v; want 1 approved, 1 rejected, %d escalated", res, proposed-2)
+	}
 }
 
 // A decision whose activity fails leaves the agent undecided: the coordinator is told, and may
@@ -551,8 +634,8 @@ func TestReviewFailedDecisionCanBeRetried(t *testing.T) {
 	if failed == nil || !failed.accepted || !failed.completed || failed.err == nil {
 		t.Errorf("failing approval: want accepted and completed with an error, got %s", failed)
 	}
-	if !slices.Contains(p.Pending, "A-001") || p.Decided["A-001"] != "" {
-		t.Errorf("after the failed approval A-001 must be pending again: pending %v decided %v", p.Pending, p.Decided)
+	if p.Pending != 2 || p.DecidedCount != 0 || p.Decided["A-001"] != "" {
+		t.Errorf("after the failed approval A-001 must be pending again: pending %d decided %d %v", p.Pending, p.DecidedCount, p.Decided)
 	}
 	var got campaign.DecisionResult
 	requireDone(t, retried, &got)
