@@ -17,7 +17,8 @@ import (
 type stepCount struct {
 	Runs, Open       int
 	Activities       int // ActivityTaskCompleted events
-	ActivityFailures int // ActivityTaskFailed and ActivityTaskTimedOut events (each retry is one)
+	ActivityFailures int // ActivityTaskFailed and ActivityTaskTimedOut events (final attempts)
+	Retries          int // attempts beyond the first of started activities (earlier ones failed or timed out)
 	WorkflowTasks    int // WorkflowTaskCompleted events
 	Events           int
 	MaxEvents        int
@@ -60,6 +61,10 @@ func countSteps(ctx context.Context, tc client.Client, campaignID string) (stepC
 			switch e.GetEventType() {
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
 				s.Activities++
+			case enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+				if a := e.GetActivityTaskStartedEventAttributes().GetAttempt(); a > 1 {
+					s.Retries += int(a - 1)
+				}
 			case enumspb.EVENT_TYPE_ACTIVITY_TASK_FAILED, enumspb.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
 				s.ActivityFailures++
 			case enumspb.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
@@ -74,7 +79,8 @@ func (s stepCount) print(w io.Writer, campaignID string) {
 	secs := s.Span().Seconds()
 	fmt.Fprintf(w, "%s: %d workflow runs (%d still open), %d history events (largest run %d)\n",
 		campaignID, s.Runs, s.Open, s.Events, s.MaxEvents)
-	fmt.Fprintf(w, "  activities completed   %d (failed or timed out attempts: %d)\n", s.Activities, s.ActivityFailures)
+	fmt.Fprintf(w, "  activities completed   %d (attempts retried after a failure or timeout: %d; activities failed for good: %d)\n",
+		s.Activities, s.Retries, s.ActivityFailures)
 	fmt.Fprintf(w, "  workflow tasks         %d\n", s.WorkflowTasks)
 	fmt.Fprintf(w, "  wall time              %.1f s (%s → %s, first to last history event)\n",
 		secs, s.First.UTC().Format("15:04:05.000"), s.Last.UTC().Format("15:04:05.000"))
@@ -90,6 +96,7 @@ func (s stepCount) add(o stepCount) stepCount {
 	s.Open += o.Open
 	s.Activities += o.Activities
 	s.ActivityFailures += o.ActivityFailures
+	s.Retries += o.Retries
 	s.WorkflowTasks += o.WorkflowTasks
 	s.Events += o.Events
 	s.MaxEvents = max(s.MaxEvents, o.MaxEvents)
