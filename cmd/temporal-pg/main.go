@@ -387,10 +387,20 @@ func startServer(ctx context.Context, st *state, server string) error {
 		}
 	}
 	taken[frontend] = true
-	p := ports{Frontend: frontend}
-	for _, f := range []*int{&p.FrontendHTTP, &p.FrontendMembership, &p.History, &p.HistoryMembership,
-		&p.Matching, &p.MatchingMembership, &p.Worker, &p.WorkerMembership, &p.Metrics} {
-		if *f, err = serverPort(taken); err != nil {
+	// The other ports stay where they were when they are still free: the services then come
+	// back at the addresses the cluster's membership table remembers.
+	p, before := ports{Frontend: frontend}, st.Ports
+	for _, f := range []struct{ now, before *int }{
+		{&p.FrontendHTTP, &before.FrontendHTTP}, {&p.FrontendMembership, &before.FrontendMembership},
+		{&p.History, &before.History}, {&p.HistoryMembership, &before.HistoryMembership},
+		{&p.Matching, &before.Matching}, {&p.MatchingMembership, &before.MatchingMembership},
+		{&p.Worker, &before.Worker}, {&p.WorkerMembership, &before.WorkerMembership}, {&p.Metrics, &before.Metrics},
+	} {
+		if b := *f.before; b > 0 && b < 32768 && !taken[b] && devstack.PortFree("127.0.0.1", b) {
+			*f.now, taken[b] = b, true
+			continue
+		}
+		if *f.now, err = serverPort(taken); err != nil {
 			return err
 		}
 	}
@@ -415,8 +425,57 @@ func startServer(ctx context.Context, st *state, server string) error {
 		_ = devstack.StopPID(pid)
 		return err
 	}
+	if err := waitShards(ctx, st.address()); err != nil {
+		return err
+	}
 	fmt.Printf("Temporal: server %s (pid %d) ready on %s in %.1fs, log %s\n", st.Version, pid, st.address(), time.Since(began).Seconds(), serverLogFile)
 	return nil
+}
+
+// waitShards waits until every history shard is served: the frontend answers as soon as it
+// runs, but after a restart the history service takes a while to own its shards again, and
+// until then calls on their workflows fail with "Not enough hosts to serve the request".
+// Describing workflows that do not exist, under IDs spread over the shards, tells: each
+// answers "not found" once its shard is served.
+func waitShards(ctx context.Context, address string) error {
+	c, err := client.DialContext(ctx, client.Options{HostPort: address, Namespace: devstack.SystemNamespace, Logger: devstack.QuietLogger()})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	const probes = 64 // IDs hash to shards at random: 64 miss one of 4 shards once in 10^7
+	served := make([]bool, probes)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var last error
+		left := 0
+		for i := range probes {
+			if served[i] {
+				continue
+			}
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_, err := c.DescribeWorkflowExecution(cctx, fmt.Sprintf("temporal-pg-probe-%d", i), "")
+			cancel()
+			var notFound *serviceerror.NotFound
+			if errors.As(err, &notFound) {
+				served[i] = true
+				continue
+			}
+			left++
+			last = err
+		}
+		if left == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the server does not serve all its history shards after 2 minutes: %v (see %s)", last, serverLogFile)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }
 
 // serverPort picks a free port on 127.0.0.1 that is not in taken, and takes it. The server
