@@ -31,6 +31,7 @@ KEY_ID ?= k1
 CODEC_IDS = codec_ids=$$(printf '%s' "$${DRIVES_CODEC_KEYS:-}" | tr ',' '\n' | sed -e 's/:.*//' -e 's/[[:space:]]//g' | grep -v '^$$' | paste -sd, - || true); codec_ids=$${codec_ids:-none}
 
 .PHONY: help tools up status worker-start worker-stop codec-start web-start key demo stop test vet bench clean
+.PHONY: temporal-server-tools temporal-pg-up temporal-pg-status temporal-pg-down temporal-pg-clean
 
 help:
 	@echo "targets: tools up status worker-start worker-stop codec-start web-start key demo stop test vet bench clean"
@@ -218,3 +219,34 @@ vet:
 
 clean: stop
 	rm -rf .dev bin
+
+# A Temporal server of our own on PostgreSQL instead of the dev server (docs/temporal-postgres.md):
+# the server and temporal-sql-tool of TEMPORAL_SERVER_VERSION (the server the pinned CLI embeds)
+# built into .tools-server/bin, a private PostgreSQL and the server's state in .dev/temporal-pg/.
+TEMPORAL_SERVER_VERSION := v1.29.1
+TEMPORAL_SERVER_BIN := $(CURDIR)/.tools-server/bin
+TEMPORAL_SERVER_STAMP := $(CURDIR)/.tools-server/$(TEMPORAL_SERVER_VERSION).built
+
+temporal-server-tools: $(TEMPORAL_SERVER_STAMP)
+
+$(TEMPORAL_SERVER_STAMP):
+	mkdir -p $(TEMPORAL_SERVER_BIN)
+	GOTOOLCHAIN=local GOBIN=$(TEMPORAL_SERVER_BIN) go install \
+		go.temporal.io/server/cmd/server@$(TEMPORAL_SERVER_VERSION) \
+		go.temporal.io/server/cmd/tools/sql@$(TEMPORAL_SERVER_VERSION)
+	mv -f $(TEMPORAL_SERVER_BIN)/server $(TEMPORAL_SERVER_BIN)/temporal-server
+	mv -f $(TEMPORAL_SERVER_BIN)/sql $(TEMPORAL_SERVER_BIN)/temporal-sql-tool
+	rm -f $(CURDIR)/.tools-server/*.built && touch $@
+
+temporal-pg-up: tools temporal-server-tools
+	TEMPORAL_SERVER=$(TEMPORAL_SERVER_BIN)/temporal-server TEMPORAL_SQL_TOOL=$(TEMPORAL_SERVER_BIN)/temporal-sql-tool \
+		go run ./cmd/temporal-pg up
+
+temporal-pg-status:
+	@go run ./cmd/temporal-pg status
+
+temporal-pg-down:
+	go run ./cmd/temporal-pg down
+
+temporal-pg-clean: temporal-pg-down
+	rm -rf .dev/temporal-pg
