@@ -10,8 +10,8 @@
 //	go run ./cmd/temporal-pg up       start what is not running yet, write .dev/temporal-pg/env
 //	go run ./cmd/temporal-pg status   say what runs
 //	go run ./cmd/temporal-pg down     stop the server and the cluster; data is kept
-//	go run ./cmd/temporal-pg steps ID… campaigns' steps per second, from its histories, on the
-//	                                  server of the TEMPORAL_* environment
+//
+// `go run ./cmd/bench -temporal ADDRESS -workers N` measures the drives on it (BENCHMARKS.md).
 //
 // Environment: TEMPORAL_SERVER (the server binary), TEMPORAL_SQL_TOOL (temporal-sql-tool),
 // TEMPORAL_CLI (.tools/bin/temporal), TEMPORAL_PG_PORT (the frontend's port; default: the one
@@ -108,15 +108,6 @@ func (s *state) serverAlive() bool {
 }
 
 func main() {
-	if len(os.Args) >= 3 && os.Args[1] == "steps" {
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		if err := steps(ctx, os.Stdout, os.Args[2:]); err != nil {
-			fmt.Fprintf(os.Stderr, "temporal-pg steps: %v\n", err)
-			os.Exit(1)
-		}
-		return
-	}
 	if len(os.Args) != 2 {
 		usage()
 	}
@@ -143,18 +134,13 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: go run ./cmd/temporal-pg up|down|status|steps CAMPAIGN...   (from the repository root; make temporal-pg-up builds what it needs)
+	fmt.Fprintln(os.Stderr, `usage: go run ./cmd/temporal-pg up|down|status   (from the repository root; make temporal-pg-up builds what it needs)
 
   up      start a private PostgreSQL in .dev/temporal-pg/pgdata, set up or update the Temporal
           server's databases with temporal-sql-tool, start the server, register the namespace and
           the search attributes, write .dev/temporal-pg/env; what already runs is reused
   status  say what runs
   down    stop the server and the cluster; their data is kept
-  steps CAMPAIGN...
-          count the activities and workflow tasks completed in every workflow run of the campaign
-          (found by its CampaignId) and divide by the wall time from its first history event to its
-          last: campaign steps per second, on the server of the TEMPORAL_* environment; with
-          several campaigns (run at the same time), also all of them over their common wall time
 
 env: TEMPORAL_SERVER (.tools-server/bin/temporal-server) TEMPORAL_SQL_TOOL (.tools-server/bin/temporal-sql-tool)
      TEMPORAL_CLI (.tools/bin/temporal) TEMPORAL_PG_PORT (frontend) TEMPORAL_PG_PGPORT (PostgreSQL)
