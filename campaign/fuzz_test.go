@@ -30,6 +30,7 @@ var planFiles = []string{"plan.yaml", "units.csv", "villages.csv", "roster.csv"}
 // A plan-file problem without a field must still say where: a YAML line, or one of the few
 // problems of a whole file.
 var (
+	nineDigits       = regexp.MustCompile(`[0-9]{9,}`)
 	lineRe           = regexp.MustCompile(`\bline [0-9]+\b`)
 	fieldRe          = regexp.MustCompile(`^(line [0-9]+(: [a-z_]+)?|[a-z_]+(\[[0-9]+\])?(\.[a-z_]+(\[[0-9]+\])?)*)$`)
 	wholeFileProblem = []string{"more than one YAML document", "cannot read", "has no villages", "has no agent or staff member"}
@@ -101,6 +102,11 @@ func checkPlanRefusal(t *testing.T, err error, roster []byte) {
 	// A roster member's name and phone number stay out of the error, wherever a shifted
 	// column put them.
 	text := err.Error()
+	for _, e := range errs {
+		if d := nineDigits.FindString(e.Error()); e.File == "roster.csv" && d != "" {
+			t.Errorf("roster problem repeats %s, which may be a phone number: %v", d, e)
+		}
+	}
 	for _, v := range rosterPersonalData(roster) {
 		if strings.Contains(text, v) {
 			t.Errorf("error quotes roster personal data %q:\n%s", v, text)

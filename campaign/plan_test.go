@@ -460,7 +460,7 @@ func TestBadPlans(t *testing.T) {
 		{name: "bad commune code", mutate: file("units.csv", "00002,Phường Bình", "2a,Phường Bình"),
 			want: fixed(wantErr{"units.csv", "line 3: commune_code", "must be 3 to 8 digits"}), more: true},
 		{name: "agent listed twice", mutate: file("roster.csv", "DL-00010-1,00010", "DL-00001-1,00010"),
-			want: fixed(wantErr{"roster.csv", "line 5: code", "agent DL-00001-1 is listed twice"}), more: true},
+			want: fixed(wantErr{"roster.csv", "line 5: code", `agent "DL-00001-1" is listed twice`}), more: true},
 		{name: "unknown agent kind", mutate: file("roster.csv", "00010,agent", "00010,volunteer"),
 			want: fixed(wantErr{"roster.csv", "line 5: kind", `must be "agent" or "staff"`}), more: true},
 		{name: "bad post_office", mutate: file("roster.csv", "00002,agent,yes", "00002,agent,maybe"),
@@ -475,6 +475,12 @@ func TestBadPlans(t *testing.T) {
 			want: fixed(wantErr{"roster.csv", "line 6", `extraneous or missing " in quoted-field`}), more: true},
 		{name: "row with an unterminated quote in its first field", mutate: file("roster.csv", "DL-00011-1,", `"DL-00011-1,`),
 			want: fixed(wantErr{"roster.csv", "line 6", `extraneous or missing " in quoted-field`}), more: true},
+		// Found by FuzzParsePlan: accepted, then the launch failed storing the plan as JSON.
+		{name: "infinite reward score", mutate: plan("  sweep_every: 7d\n", "  sweep_every: 7d\nreview:\n  policy:\n    reward_at: .inf\n"),
+			want: fixed(wantErr{"plan.yaml", "review.policy.reward_at", "must be a finite score"})},
+		// Found by FuzzParsePlan: the refusal repeated the phone number.
+		{name: "phone number in the roster's commune column", mutate: file("roster.csv", "DL-00010-1,00010,agent,no,Phạm Thị Dung,0900000004,", "DL-00010-1,0900000004,agent,no,Phạm Thị Dung,00010,"),
+			want: fixed(wantErr{"roster.csv", "line 5: commune_code", "unknown commune"}), more: true},
 		{name: "missing roster file", mutate: func(t *testing.T, f map[string]string) { delete(f, "roster.csv") },
 			want: fixed(wantErr{"roster.csv", "", "cannot read"}), more: true},
 	}

@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -79,7 +80,10 @@ func (r ReviewSpec) check(bad func(field, format string, args ...any)) {
 		bad("review.cron", "%v", err)
 	}
 	p := r.Policy
-	if !(p.TerminateBelow >= 0 && p.TerminateBelow <= p.WarnBelow && p.WarnBelow <= p.RewardAt) {
+	if math.IsInf(p.RewardAt, 0) {
+		// A plan is stored and handed to the workflows as JSON, which has no infinity.
+		bad("review.policy.reward_at", "must be a finite score")
+	} else if !(p.TerminateBelow >= 0 && p.TerminateBelow <= p.WarnBelow && p.WarnBelow <= p.RewardAt) {
 		bad("review.policy", "thresholds must satisfy 0 ≤ terminate_below ≤ warn_below ≤ reward_at (got %g, %g, %g)",
 			p.TerminateBelow, p.WarnBelow, p.RewardAt)
 	}

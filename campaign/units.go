@@ -104,6 +104,18 @@ var (
 	agentCodeRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$`)
 )
 
+// quoteCode gives ` "value"` for a value that looks like a code, to help find it, and nothing
+// for anything else: a roster's refusal never repeats a phone number (or a name) that a shifted
+// column put where a code belongs.
+func quoteCode(v string) string {
+	if !agentCodeRe.MatchString(v) || longDigits.MatchString(v) {
+		return ""
+	}
+	return fmt.Sprintf(" %q", v)
+}
+
+var longDigits = regexp.MustCompile(`[0-9]{9,}`)
+
 // UnitsHeader, VillagesHeader and RosterHeader are the exact headers of the plan's files.
 var (
 	UnitsHeader    = []string{"district_code", "district_name", "district_type", "commune_code", "commune_name", "commune_type"}
@@ -275,10 +287,10 @@ func readRoster(fsys fs.FS, file string, communes map[string]string, errs *PlanE
 			f.fail(line, "code", "must be 1 to 40 letters, digits, '.', '_' or '-'")
 			return
 		case seen[a.Code]:
-			f.fail(line, "code", fmt.Sprintf("agent %s is listed twice", a.Code))
+			f.fail(line, "code", fmt.Sprintf("agent%s is listed twice", quoteCode(a.Code)))
 			return
 		case communes[a.Commune] == "":
-			f.fail(line, "commune_code", fmt.Sprintf("unknown commune %q", a.Commune))
+			f.fail(line, "commune_code", fmt.Sprintf("unknown commune%s", quoteCode(a.Commune)))
 			return
 		case a.Kind != AgentKindAgent && a.Kind != AgentKindStaff:
 			f.fail(line, "kind", `must be "agent" or "staff"`)
