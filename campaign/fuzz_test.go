@@ -33,7 +33,7 @@ var (
 	nineDigits       = regexp.MustCompile(`[0-9]{9,}`)
 	lineRe           = regexp.MustCompile(`\bline [0-9]+\b`)
 	fieldRe          = regexp.MustCompile(`^(line [0-9]+(: [a-z_]+)?|[a-z_]+(\[[0-9]+\])?(\.[a-z_]+(\[[0-9]+\])?)*)$`)
-	wholeFileProblem = []string{"more than one YAML document", "cannot read", "has no villages", "has no agent or staff member"}
+	wholeFileProblem = []string{"more than one YAML document", "the file is empty", "cannot read", "has no villages", "has no agent or staff member"}
 )
 
 func safeParsePlan(files map[string][]byte) (lp *campaign.LoadedPlan, err error) {
