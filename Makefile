@@ -6,6 +6,7 @@
 #   make stop     stop what make up / make worker-start / make codec-start started (data in .dev/ is kept)
 #   make key      print a fresh DRIVES_CODEC_KEYS entry (KEY_ID=k2 for a second key)
 #   make test     run all tests (they start their own private servers)
+#   make fuzz     run every fuzz target in turn, FUZZTIME each (default 30s)
 #   make clean    stop and remove .dev/ and bin/
 
 SHELL := /bin/bash
@@ -30,10 +31,10 @@ KEY_ID ?= k1
 # The key IDs of DRIVES_CODEC_KEYS ("none" without keys): what a running worker was started with.
 CODEC_IDS = codec_ids=$$(printf '%s' "$${DRIVES_CODEC_KEYS:-}" | tr ',' '\n' | sed -e 's/:.*//' -e 's/[[:space:]]//g' | grep -v '^$$' | paste -sd, - || true); codec_ids=$${codec_ids:-none}
 
-.PHONY: help tools up status worker-start worker-stop codec-start key demo stop test vet clean
+.PHONY: help tools up status worker-start worker-stop codec-start key demo stop test fuzz vet clean
 
 help:
-	@echo "targets: tools up status worker-start worker-stop codec-start key demo stop test vet clean"
+	@echo "targets: tools up status worker-start worker-stop codec-start key demo stop test fuzz vet clean"
 	@echo "  make demo   # start everything and run the Hà Nội 2021 demo drive; make stop afterwards"
 	@echo "  make key    # a fresh key: export DRIVES_CODEC_KEYS=\$$(make -s key) encrypts the payloads"
 
@@ -141,6 +142,20 @@ stop:
 
 test: tools
 	go test -count=1 -timeout 30m ./...
+
+# Every fuzz target of FUZZ_PKGS in turn (go test -fuzz takes one target at a time), each for
+# FUZZTIME with FUZZPARALLEL workers. A failing input is written to the package's
+# testdata/fuzz/<target>/, where every `go test` runs it from then on.
+FUZZTIME ?= 30s
+FUZZPARALLEL ?= 1
+FUZZ_PKGS ?= ./campaign ./imports
+fuzz:
+	@for pkg in $(FUZZ_PKGS); do \
+		for name in $$(go test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+			echo "=== $$name ($$pkg) for $(FUZZTIME)"; \
+			go test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) -parallel $(FUZZPARALLEL); \
+		done; \
+	done
 
 # go vet, and workflowcheck (pinned in go.mod as a tool) over the workflow code.
 vet:

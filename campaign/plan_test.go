@@ -490,8 +490,13 @@ func TestBadPlans(t *testing.T) {
 		// Found by FuzzParsePlan: the refusal repeated the phone number.
 		{name: "phone number in the roster's commune column", mutate: file("roster.csv", "DL-00010-1,00010,agent,no,Phạm Thị Dung,0900000004,", "DL-00010-1,0900000004,agent,no,Phạm Thị Dung,00010,"),
 			want: fixed(wantErr{"roster.csv", "line 5: commune_code", "unknown commune"}), more: true},
+		// One problem, not one more for every commune, village or event that depends on the file.
 		{name: "missing roster file", mutate: func(t *testing.T, f map[string]string) { delete(f, "roster.csv") },
-			want: fixed(wantErr{"roster.csv", "", "cannot read"}), more: true},
+			want: fixed(wantErr{"roster.csv", "", "cannot read"})},
+		{name: "wrong header in the register", mutate: file("units.csv", "district_code,", "district,"),
+			want: fixed(wantErr{"units.csv", "line 1: header", "want"})},
+		{name: "missing villages file", mutate: func(t *testing.T, f map[string]string) { delete(f, "villages.csv") },
+			want: fixed(wantErr{"villages.csv", "", "cannot read"})},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

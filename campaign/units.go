@@ -141,23 +141,25 @@ func (f csvFile) fail(line int, field, msg string) {
 	*f.errs = append(*f.errs, PlanError{File: f.name, Field: where, Msg: msg})
 }
 
-func (f csvFile) read(fsys fs.FS, header []string, row func(line int, rec map[string]string)) []byte {
+// read returns the file's bytes and whether its lines could be read at all (the file was
+// there and its header right); problems in single lines do not count.
+func (f csvFile) read(fsys fs.FS, header []string, row func(line int, rec map[string]string)) ([]byte, bool) {
 	raw, err := fs.ReadFile(fsys, f.name)
 	if err != nil {
 		f.fail(0, "", fmt.Sprintf("cannot read: %v", errors.Unwrap(err)))
-		return nil
+		return nil, false
 	}
 	r := csv.NewReader(strings.NewReader(string(raw)))
 	r.FieldsPerRecord = len(header)
 	got, err := r.Read()
 	if err != nil {
 		f.fail(1, "header", fmt.Sprintf("cannot read header: %v", err))
-		return raw
+		return raw, false
 	}
 	got[0] = strings.TrimPrefix(got[0], "\ufeff")
 	if !slices.Equal(got, header) {
 		f.fail(1, "header", fmt.Sprintf("want %q", strings.Join(header, ",")))
-		return raw
+		return raw, false
 	}
 	for {
 		rec, err := r.Read()
@@ -183,17 +185,18 @@ func (f csvFile) read(fsys fs.FS, header []string, row func(line int, rec map[st
 		}
 		row(line, m)
 	}
-	return raw
+	return raw, true
 }
 
-// readHierarchy reads the GSO register (districts and communes) and the villages file.
-func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors) (Hierarchy, []byte) {
-	var h Hierarchy
+// readHierarchy reads the GSO register (districts and communes) and the villages file. ok is
+// false when the register could not be read: then the villages are not checked against it
+// (every one would be "unknown"), and the caller does not check units against it either.
+func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors) (h Hierarchy, raw []byte, ok bool) {
 	seen := map[string]string{} // code -> what it is, across every level
 	districts := map[string]int{}
 	communes := map[string][2]int{}
 	uf := csvFile{name: unitsFile, errs: errs}
-	rawUnits := uf.read(fsys, UnitsHeader, func(line int, r map[string]string) {
+	rawUnits, unitsOK := uf.read(fsys, UnitsHeader, func(line int, r map[string]string) {
 		dc, cc := r["district_code"], r["commune_code"]
 		if !codeRe.MatchString(dc) {
 			uf.fail(line, "district_code", "must be 3 to 8 digits")
@@ -229,8 +232,11 @@ func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors)
 		communes[cc] = [2]int{di, len(h.Districts[di].Communes)}
 		h.Districts[di].Communes = append(h.Districts[di].Communes, Commune{Code: cc, Name: r["commune_name"], Kind: r["commune_type"]})
 	})
+	if !unitsOK {
+		return h, rawUnits, false
+	}
 	vf := csvFile{name: villagesFile, errs: errs}
-	rawVillages := vf.read(fsys, VillagesHeader, func(line int, r map[string]string) {
+	rawVillages, villagesOK := vf.read(fsys, VillagesHeader, func(line int, r map[string]string) {
 		at, ok := communes[r["commune_code"]]
 		if !ok {
 			vf.fail(line, "commune_code", fmt.Sprintf("unknown commune %q", r["commune_code"]))
@@ -263,7 +269,7 @@ func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors)
 		c := &h.Districts[at[0]].Communes[at[1]]
 		c.Villages = append(c.Villages, Village{Code: code, Name: r["village_name"], LabourForce: lf, Synthetic: src == "synthetic"})
 	})
-	if rawVillages != nil {
+	if villagesOK {
 		for _, d := range h.Districts {
 			for _, c := range d.Communes {
 				if len(c.Villages) == 0 {
@@ -272,15 +278,14 @@ func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors)
 			}
 		}
 	}
-	return h, append(rawUnits, rawVillages...)
+	return h, append(rawUnits, rawVillages...), true
 }
 
-// readRoster reads the staff and collection agents file.
-func readRoster(fsys fs.FS, file string, communes map[string]string, errs *PlanErrors) ([]Agent, []byte) {
-	var out []Agent
+// readRoster reads the staff and collection agents file; ok as for csvFile.read.
+func readRoster(fsys fs.FS, file string, communes map[string]string, errs *PlanErrors) (out []Agent, raw []byte, ok bool) {
 	seen := map[string]bool{}
 	f := csvFile{name: file, errs: errs}
-	raw := f.read(fsys, RosterHeader, func(line int, r map[string]string) {
+	raw, ok = f.read(fsys, RosterHeader, func(line int, r map[string]string) {
 		a := Agent{Code: r["code"], Commune: r["commune_code"], Kind: r["kind"], Name: r["full_name"], Phone: r["phone"], Weight: 1}
 		switch {
 		case !agentCodeRe.MatchString(a.Code):
@@ -318,5 +323,5 @@ func readRoster(fsys fs.FS, file string, communes map[string]string, errs *PlanE
 		seen[a.Code] = true
 		out = append(out, a)
 	})
-	return out, raw
+	return out, raw, ok
 }
