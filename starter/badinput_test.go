@@ -201,7 +201,10 @@ func TestBadInputsAreRefusedAndWriteNothing(t *testing.T) {
 		return func(ctx context.Context) error { _, err := co.Decide(ctx, badID, badPeriod, approve, d); return err }
 	}
 	update := func(name string, arg any) func(context.Context) error {
-		return func(ctx context.Context) error { _, err := coordinator.Update[any](ctx, co, badID, name, arg); return err }
+		return func(ctx context.Context) error {
+			_, err := coordinator.Update[any](ctx, co, badID, name, arg)
+			return err
+		}
 	}
 	leadsHeader := strings.Join(imports.Headers[imports.Leads], ",") + "\n"
 	outcomesHeader := strings.Join(imports.Headers[imports.Outcomes], ",") + "\n"
