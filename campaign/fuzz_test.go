@@ -10,6 +10,7 @@ package campaign_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -50,7 +51,7 @@ func safeParsePlan(files map[string][]byte) (lp *campaign.LoadedPlan, err error)
 // FuzzParsePlan feeds ParsePlan — what LoadPlan runs on a plan file and the files it names —
 // a plan and its three CSV files.
 //
-// Refused: the error is PlanErrors, each problem in one of the four files and saying where
+// Refused: the error is PlanErrors, each problem in the plan or a file it names and saying where
 // (a field path, a line, or a whole-file problem), never quoting a roster member's name or
 // phone number. Accepted: the plan is what the coordinator stores as JSON and the workflow
 // reads back (activities.loadPlan), so the JSON trip gives back the same plan and the same
@@ -73,7 +74,7 @@ func FuzzParsePlan(f *testing.F) {
 func checkPlanRefusal(t *testing.T, err error, plan, roster []byte) {
 	t.Helper()
 	var errs campaign.PlanErrors
-	if !asPlanErrors(err, &errs) {
+	if !errors.As(err, &errs) {
 		t.Fatalf("refused with %T, not PlanErrors: %v", err, err)
 	}
 	if len(errs) == 0 {
@@ -111,12 +112,6 @@ func checkPlanRefusal(t *testing.T, err error, plan, roster []byte) {
 			t.Errorf("error quotes roster personal data %q:\n%s", v, text)
 		}
 	}
-}
-
-func asPlanErrors(err error, out *campaign.PlanErrors) bool {
-	es, ok := err.(campaign.PlanErrors)
-	*out = es
-	return ok
 }
 
 // rosterPersonalData lists the names and phone numbers of a roster, as far as its lines can be
