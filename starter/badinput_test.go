@@ -337,6 +337,16 @@ func TestBadInputsAreRefusedAndWriteNothing(t *testing.T) {
 		t.Run(r.name, func(t *testing.T) { check(t, r) })
 	}
 
+	// A batch ID of the right form that was never staged passes the validator, which cannot
+	// read the database: the merge refuses it and writes nothing, but the Update and its
+	// failed activity stay in the campaign's history.
+	t.Run("Update: import of a batch never staged", func(t *testing.T) {
+		before := snapshot(t, ctx, db)
+		err := update(campaign.UpdateRecordImport, campaign.ImportRequest{BatchID: "00000000-0000-4000-8000-000000000000", By: "tester"})(ctx)
+		require.ErrorContains(t, err, "import batch 00000000-0000-4000-8000-000000000000 is not staged")
+		require.Equal(t, before, snapshot(t, ctx, db), "the database changed")
+	})
+
 	// Pausing a paused campaign, on a campaign paused for it.
 	steered := `select count(*) from audit_log where campaign_id = $1 and action like 'campaign.%'`
 	steers := countRows(t, ctx, db, steered, badID)
