@@ -12,9 +12,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -395,4 +398,34 @@ func calendarFires(t *testing.T, c client.ScheduleCalendarSpec, lo, hi time.Time
 	}
 	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
 	return out
+}
+
+// The valid plans of FuzzParsePlan's seed corpus are accepted, so the target's checks of an
+// accepted plan run on them with every `go test`.
+func TestFuzzCorpusValidPlansAreAccepted(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzParsePlan", "valid-*"))
+	if err != nil || len(files) < 3 {
+		t.Fatalf("valid seeds: %v %v", files, err)
+	}
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+		if len(lines) != 5 || lines[0] != "go test fuzz v1" {
+			t.Fatalf("%s is not a seed of four files", file)
+		}
+		files := map[string][]byte{}
+		for i, name := range []string{"plan.yaml", "units.csv", "villages.csv", "roster.csv"} {
+			s, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[i+1], "[]byte("), ")"))
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			files[name] = []byte(s)
+		}
+		if _, err := safeParsePlan(files); err != nil {
+			t.Errorf("%s: %v", file, err)
+		}
+	}
 }

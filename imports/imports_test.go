@@ -605,29 +605,37 @@ func fuzzParse(f *testing.F, kind imports.Kind, ref *imports.Reference, checkRow
 	})
 }
 
-// The valid files of the seed corpus are accepted, so the fuzz target's checks of accepted
+// The valid files of the seed corpora are accepted, so the fuzz targets' checks of accepted
 // rows run on them.
 func TestFuzzCorpusValidSeedsAreAccepted(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzParseEnrolments", "valid-*"))
-	if err != nil || len(files) < 2 {
-		t.Fatalf("valid seeds: %v %v", files, err)
-	}
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
+	for target, kind := range map[string]imports.Kind{
+		"FuzzParseEnrolments": imports.Enrolments, "FuzzParseLeads": imports.Leads, "FuzzParseOutcomes": imports.Outcomes,
+	} {
+		ref := memoryReference()
+		if kind == imports.Leads {
+			ref.District = "001"
 		}
-		lines := strings.SplitN(strings.TrimSpace(string(raw)), "\n", 2)
-		if len(lines) != 2 || lines[0] != "go test fuzz v1" || !strings.HasPrefix(lines[1], "[]byte(") {
-			t.Fatalf("%s is not a fuzz seed", file)
+		files, err := filepath.Glob(filepath.Join("testdata", "fuzz", target, "valid-*"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: valid seeds: %v %v", target, files, err)
 		}
-		data, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
-		if err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		rows, err := safeParse(imports.Enrolments, filepath.Base(file), []byte(data), memoryReference())
-		if err != nil || len(rows) != 2 {
-			t.Errorf("%s: %d rows, %v; want 2 rows", file, len(rows), err)
+		for _, file := range files {
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.SplitN(strings.TrimSpace(string(raw)), "\n", 2)
+			if len(lines) != 2 || lines[0] != "go test fuzz v1" || !strings.HasPrefix(lines[1], "[]byte(") {
+				t.Fatalf("%s is not a fuzz seed", file)
+			}
+			data, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			rows, err := safeParse(kind, filepath.Base(file), []byte(data), ref)
+			if err != nil || len(rows) != 2 {
+				t.Errorf("%s: %d rows, %v; want 2 rows", file, len(rows), err)
+			}
 		}
 	}
 }
