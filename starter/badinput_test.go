@@ -226,7 +226,7 @@ func TestBadInputsAreRefusedAndWriteNothing(t *testing.T) {
 			want: `roster.csv: line 12: commune_code: unknown commune "00012"`},
 		{name: "plan CSV: roster with a phone number in the commune column",
 			args: []string{"launch", variant(t, plan, "roster.csv", "DL-00011-1,00011,agent,no,Dương Văn Minh,0900000011,", "DL-00011-1,0900000011,agent,no,Dương Văn Minh,00011,")},
-			want: "roster.csv: line 12: commune_code: unknown commune\n"},
+			want: "roster.csv: line 12: commune_code: unknown commune\n"}, // the phone number not repeated
 		{name: "plan CSV: village labour force not a number", args: []string{"launch", variant(t, plan, "villages.csv", "00001,00001-02,Tổ dân phố 2,500,", "00001,00001-02,Tổ dân phố 2,five hundred,")},
 			want: "villages.csv: line 3: labour_force: must be a whole number, 0 or more"},
 		{name: "plan CSV: units with a wrong header", args: []string{"launch", variant(t, plan, "units.csv", "district_code,", "district,")},
