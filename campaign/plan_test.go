@@ -490,6 +490,9 @@ func TestBadPlans(t *testing.T) {
 		// Found by FuzzParsePlan: the refusal repeated the phone number.
 		{name: "phone number in the roster's commune column", mutate: file("roster.csv", "DL-00010-1,00010,agent,no,Phạm Thị Dung,0900000004,", "DL-00010-1,0900000004,agent,no,Phạm Thị Dung,00010,"),
 			want: fixed(wantErr{"roster.csv", "line 5: commune_code", "unknown commune"}), more: true},
+		// Found by FuzzParsePlan: accepted, and the stored plan (JSON) came back with the bytes changed.
+		{name: "roster not UTF-8", mutate: file("roster.csv", "Hoàng Văn Giang", "Ho\xe0ng V\xe0n Giang"),
+			want: fixed(wantErr{"roster.csv", "line 6", "the file is not UTF-8 text"})},
 		// One problem, not one more for every commune, village or event that depends on the file.
 		{name: "missing roster file", mutate: func(t *testing.T, f map[string]string) { delete(f, "roster.csv") },
 			want: fixed(wantErr{"roster.csv", "", "cannot read"})},

@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Hierarchy is the administrative tree of a campaign: districts (quận/huyện/thị xã), communes
@@ -148,6 +150,16 @@ func (f csvFile) read(fsys fs.FS, header []string, row func(line int, rec map[st
 	if err != nil {
 		f.fail(0, "", fmt.Sprintf("cannot read: %v", errors.Unwrap(err)))
 		return nil, false
+	}
+	// Names go into the stored plan (JSON) and the database as text: bytes that are not UTF-8
+	// would come back changed.
+	for i := 0; i < len(raw); {
+		r, n := utf8.DecodeRune(raw[i:])
+		if r == utf8.RuneError && n <= 1 {
+			f.fail(1+bytes.Count(raw[:i], []byte("\n")), "", "the file is not UTF-8 text")
+			return raw, false
+		}
+		i += n
 	}
 	r := csv.NewReader(strings.NewReader(string(raw)))
 	r.FieldsPerRecord = len(header)
