@@ -16,9 +16,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -288,10 +290,15 @@ func (d planDir) ReadFile(name string) ([]byte, error) {
 // refused with the line.
 func DecodePlan(name string, raw []byte) (Plan, error) {
 	var p Plan
+	if line, msg := unreadableYAML(raw); msg != "" {
+		return Plan{}, PlanErrors{{File: name, Msg: fmt.Sprintf("line %d: %s", line, msg)}}
+	}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
-	if err := dec.Decode(&p); err != nil {
-		return Plan{}, PlanErrors{{File: name, Msg: cleanYAMLError(err)}}
+	if err := dec.Decode(&p); err == io.EOF {
+		return Plan{}, PlanErrors{{File: name, Msg: "the file is empty; a plan is one YAML document"}}
+	} else if err != nil {
+		return Plan{}, PlanErrors{{File: name, Msg: cleanYAMLError(raw, err)}}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err != io.EOF {
@@ -300,9 +307,49 @@ func DecodePlan(name string, raw []byte) (Plan, error) {
 	return p, nil
 }
 
-// cleanYAMLError turns the decoder's Go-type wording into the plan's own.
-func cleanYAMLError(err error) string {
+// unreadableYAML finds the first line that is not UTF-8 or holds a character YAML does not
+// allow (the decoder says so without a line).
+func unreadableYAML(raw []byte) (line int, msg string) {
+	line = 1
+	for len(raw) > 0 {
+		r, n := utf8.DecodeRune(raw)
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			return line, "the file is not UTF-8 text"
+		case r == '\n':
+			line++
+		case r == '\t' || r == '\r' || r == 0x85:
+		case r < 0x20 || (r >= 0x7f && r < 0xa0) || (r >= 0xd800 && r < 0xe000) || r == 0xfffe || r == 0xffff:
+			return line, fmt.Sprintf("character U+%04X is not allowed in YAML", r)
+		}
+		raw = raw[n:]
+	}
+	return 0, ""
+}
+
+var anchorRe = regexp.MustCompile(`^(unknown anchor|anchor) '([^']*)'`)
+
+// cleanYAMLError turns the decoder's Go-type wording into the plan's own, with a line: the
+// decoder gives none for a syntax error on the first line (its lines count from 0, and 0 means
+// unknown), nor for an alias problem, found here by the anchor's name.
+func cleanYAMLError(raw []byte, err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	switch m := anchorRe.FindStringSubmatch(msg); {
+	case strings.HasPrefix(msg, "line ") || strings.HasPrefix(msg, "unmarshal errors:"):
+	case m != nil:
+		mark := "&"
+		if m[1] == "unknown anchor" {
+			mark = "*"
+		}
+		if i := bytes.Index(raw, []byte(mark+m[2])); i >= 0 {
+			msg = fmt.Sprintf("line %d: %s", bytes.Count(raw[:i], []byte("\n"))+1, msg)
+		}
+	case strings.Contains(msg, "excessive aliasing"), strings.HasPrefix(msg, "invalid map key"), strings.HasPrefix(msg, "map merge"),
+		strings.HasPrefix(msg, "!!binary"), strings.HasPrefix(msg, "invalid array"), strings.HasPrefix(msg, "cannot decode node"):
+		// Decoding problems the decoder does not place; listed so that they are not put on line 1.
+	default:
+		msg = "line 1: " + msg
+	}
 	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
 	msg = strings.ReplaceAll(msg, "\n  ", "; ")
 	for _, t := range []string{"campaign.Plan", "campaign.Period", "campaign.ClockSpec", "campaign.TargetRule",

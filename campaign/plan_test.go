@@ -419,7 +419,16 @@ func TestBadPlans(t *testing.T) {
 		{name: "two YAML documents, the second malformed", mutate: func(t *testing.T, f map[string]string) { f["plan.yaml"] += "---\nid: [\n" },
 			want: fixed(wantErr{"plan.yaml", "", ""})},
 		{name: "empty plan", mutate: func(t *testing.T, f map[string]string) { f["plan.yaml"] = "" },
-			want: fixed(wantErr{"plan.yaml", "", "EOF"})},
+			want: fixed(wantErr{"plan.yaml", "", "the file is empty"})},
+		// Found by FuzzParsePlan: the decoder gives no line for a problem on the first line.
+		{name: "syntax error on the first line", mutate: plan("# a small plan for tests", "id: a: b"),
+			want: fixed(wantErr{"plan.yaml", "", "line 1: mapping values are not allowed in this context"})},
+		{name: "control character", mutate: plan("name: Test drive", "name: Test\x01drive"),
+			want: atLine("name: Test", "character U+0001 is not allowed in YAML")},
+		{name: "not UTF-8", mutate: plan("name: Test drive", "name: Test\xffdrive"),
+			want: atLine("name: Test", "the file is not UTF-8 text")},
+		{name: "unknown alias", mutate: plan("groups: [student]", "groups: *students"),
+			want: atLine("*students", "unknown anchor 'students' referenced")},
 		{name: "bad duration", mutate: plan("deadline: 30d", "deadline: 30x"),
 			want: atLine("30x", `"30x" is not a duration (like 30d, 12h)`)},
 		{name: "bad date", mutate: plan("start: 2021-01-01", "start: 2021-13-01"),
@@ -460,7 +469,7 @@ func TestBadPlans(t *testing.T) {
 		{name: "bad commune code", mutate: file("units.csv", "00002,Phường Bình", "2a,Phường Bình"),
 			want: fixed(wantErr{"units.csv", "line 3: commune_code", "must be 3 to 8 digits"}), more: true},
 		{name: "agent listed twice", mutate: file("roster.csv", "DL-00010-1,00010", "DL-00001-1,00010"),
-			want: fixed(wantErr{"roster.csv", "line 5: code", "agent DL-00001-1 is listed twice"}), more: true},
+			want: fixed(wantErr{"roster.csv", "line 5: code", `agent "DL-00001-1" is listed twice`}), more: true},
 		{name: "unknown agent kind", mutate: file("roster.csv", "00010,agent", "00010,volunteer"),
 			want: fixed(wantErr{"roster.csv", "line 5: kind", `must be "agent" or "staff"`}), more: true},
 		{name: "bad post_office", mutate: file("roster.csv", "00002,agent,yes", "00002,agent,maybe"),
@@ -475,8 +484,22 @@ func TestBadPlans(t *testing.T) {
 			want: fixed(wantErr{"roster.csv", "line 6", `extraneous or missing " in quoted-field`}), more: true},
 		{name: "row with an unterminated quote in its first field", mutate: file("roster.csv", "DL-00011-1,", `"DL-00011-1,`),
 			want: fixed(wantErr{"roster.csv", "line 6", `extraneous or missing " in quoted-field`}), more: true},
+		// Found by FuzzParsePlan: accepted, then the launch failed storing the plan as JSON.
+		{name: "infinite reward score", mutate: plan("  sweep_every: 7d\n", "  sweep_every: 7d\nreview:\n  policy:\n    reward_at: .inf\n"),
+			want: fixed(wantErr{"plan.yaml", "review.policy.reward_at", "must be a finite score"})},
+		// Found by FuzzParsePlan: the refusal repeated the phone number.
+		{name: "phone number in the roster's commune column", mutate: file("roster.csv", "DL-00010-1,00010,agent,no,Phạm Thị Dung,0900000004,", "DL-00010-1,0900000004,agent,no,Phạm Thị Dung,00010,"),
+			want: fixed(wantErr{"roster.csv", "line 5: commune_code", "unknown commune"}), more: true},
+		// Found by FuzzParsePlan: accepted, and the stored plan (JSON) came back with the bytes changed.
+		{name: "roster not UTF-8", mutate: file("roster.csv", "Hoàng Văn Giang", "Ho\xe0ng V\xe0n Giang"),
+			want: fixed(wantErr{"roster.csv", "line 6", "the file is not UTF-8 text"})},
+		// One problem, not one more for every commune, village or event that depends on the file.
 		{name: "missing roster file", mutate: func(t *testing.T, f map[string]string) { delete(f, "roster.csv") },
-			want: fixed(wantErr{"roster.csv", "", "cannot read"}), more: true},
+			want: fixed(wantErr{"roster.csv", "", "cannot read"})},
+		{name: "wrong header in the register", mutate: file("units.csv", "district_code,", "district,"),
+			want: fixed(wantErr{"units.csv", "line 1: header", "want"})},
+		{name: "missing villages file", mutate: func(t *testing.T, f map[string]string) { delete(f, "villages.csv") },
+			want: fixed(wantErr{"villages.csv", "", "cannot read"})},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -2,6 +2,7 @@ package campaign
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"time"
 
@@ -79,7 +80,10 @@ func (r ReviewSpec) check(bad func(field, format string, args ...any)) {
 		bad("review.cron", "%v", err)
 	}
 	p := r.Policy
-	if !(p.TerminateBelow >= 0 && p.TerminateBelow <= p.WarnBelow && p.WarnBelow <= p.RewardAt) {
+	if math.IsInf(p.RewardAt, 0) {
+		// A plan is stored and handed to the workflows as JSON, which has no infinity.
+		bad("review.policy.reward_at", "must be a finite score")
+	} else if !(p.TerminateBelow >= 0 && p.TerminateBelow <= p.WarnBelow && p.WarnBelow <= p.RewardAt) {
 		bad("review.policy", "thresholds must satisfy 0 ≤ terminate_below ≤ warn_below ≤ reward_at (got %g, %g, %g)",
 			p.TerminateBelow, p.WarnBelow, p.RewardAt)
 	}
@@ -161,18 +165,30 @@ func ReviewPeriods(expr string, loc *time.Location, periodStart, periodEnd time.
 		return nil, err
 	}
 	var out []ReviewPeriod
+	labels := map[string]bool{}
+	add := func(start, end time.Time) {
+		label := periodLabel(start.In(loc), end.In(loc))
+		if labels[label] {
+			// A local time that occurs twice (the hour repeated when daylight saving ends, in
+			// which robfig fires twice): the label names a review's workflow, so the second
+			// one carries its UTC offset.
+			label = end.In(loc).Format("2006-01-02T15:04Z07:00")
+		}
+		labels[label] = true
+		out = append(out, ReviewPeriod{Label: label, Start: start, End: end})
+	}
 	prev := periodStart
 	for t := s.Next(periodStart); !t.IsZero() && !t.After(periodEnd); t = s.Next(t) {
 		if len(out) == MaxReviews {
 			return nil, fmt.Errorf("%q fires more than %d times in the campaign period; review at most daily", expr, MaxReviews)
 		}
-		out = append(out, ReviewPeriod{Label: periodLabel(prev.In(loc), t.In(loc)), Start: prev, End: t})
+		add(prev, t)
 		prev = t
 	}
 	// The time after the last fire (or a cron that never fires in the period) is reviewed at
 	// the period's end, by the campaign's final evaluation.
 	if prev.Before(periodEnd) {
-		out = append(out, ReviewPeriod{Label: periodLabel(prev.In(loc), periodEnd.In(loc)), Start: prev, End: periodEnd})
+		add(prev, periodEnd)
 	}
 	return out, nil
 }

@@ -581,3 +581,22 @@ func TestReviewPeriodsNeverFiringLeavesTheFinalReview(t *testing.T) {
 		t.Fatalf("got %+v, want one review of the whole period", ps)
 	}
 }
+
+// When daylight saving ends, 02:00 occurs twice in Berlin and robfig fires at both; each fire
+// is a review of its own, so each has a label of its own (the label names its workflow).
+// (Found by FuzzReviewCron: both were labelled 2020-10-25T02:00.)
+func TestReviewPeriodsRepeatedHourHasDistinctLabels(t *testing.T) {
+	berlin := mustLoad("Europe/Berlin")
+	ps, err := campaign.ReviewPeriods("0 2 * * 0", berlin, time.Date(2020, 10, 20, 0, 0, 0, 0, berlin), time.Date(2020, 10, 27, 0, 0, 0, 0, berlin))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	for _, p := range ps {
+		labels = append(labels, p.Label)
+	}
+	want := []string{"2020-10-25T02:00", "2020-10-25T02:00+01:00", "2020-10-27"}
+	if !slices.Equal(labels, want) {
+		t.Errorf("labels %q, want %q", labels, want)
+	}
+}

@@ -1,6 +1,7 @@
 package campaign
 
 import (
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Hierarchy is the administrative tree of a campaign: districts (quận/huyện/thị xã), communes
@@ -104,6 +106,18 @@ var (
 	agentCodeRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$`)
 )
 
+// quoteCode gives ` "value"` for a value that looks like a code, to help find it, and nothing
+// for anything else: a roster's refusal never repeats a phone number (or a name) that a shifted
+// column put where a code belongs.
+func quoteCode(v string) string {
+	if !agentCodeRe.MatchString(v) || longDigits.MatchString(v) {
+		return ""
+	}
+	return fmt.Sprintf(" %q", v)
+}
+
+var longDigits = regexp.MustCompile(`[0-9]{9,}`)
+
 // UnitsHeader, VillagesHeader and RosterHeader are the exact headers of the plan's files.
 var (
 	UnitsHeader    = []string{"district_code", "district_name", "district_type", "commune_code", "commune_name", "commune_type"}
@@ -129,23 +143,35 @@ func (f csvFile) fail(line int, field, msg string) {
 	*f.errs = append(*f.errs, PlanError{File: f.name, Field: where, Msg: msg})
 }
 
-func (f csvFile) read(fsys fs.FS, header []string, row func(line int, rec map[string]string)) []byte {
+// read returns the file's bytes and whether its lines could be read at all (the file was
+// there and its header right); problems in single lines do not count.
+func (f csvFile) read(fsys fs.FS, header []string, row func(line int, rec map[string]string)) ([]byte, bool) {
 	raw, err := fs.ReadFile(fsys, f.name)
 	if err != nil {
 		f.fail(0, "", fmt.Sprintf("cannot read: %v", errors.Unwrap(err)))
-		return nil
+		return nil, false
+	}
+	// Names go into the stored plan (JSON) and the database as text: bytes that are not UTF-8
+	// would come back changed.
+	for i := 0; i < len(raw); {
+		r, n := utf8.DecodeRune(raw[i:])
+		if r == utf8.RuneError && n <= 1 {
+			f.fail(1+bytes.Count(raw[:i], []byte("\n")), "", "the file is not UTF-8 text")
+			return raw, false
+		}
+		i += n
 	}
 	r := csv.NewReader(strings.NewReader(string(raw)))
 	r.FieldsPerRecord = len(header)
 	got, err := r.Read()
 	if err != nil {
 		f.fail(1, "header", fmt.Sprintf("cannot read header: %v", err))
-		return raw
+		return raw, false
 	}
 	got[0] = strings.TrimPrefix(got[0], "\ufeff")
 	if !slices.Equal(got, header) {
 		f.fail(1, "header", fmt.Sprintf("want %q", strings.Join(header, ",")))
-		return raw
+		return raw, false
 	}
 	for {
 		rec, err := r.Read()
@@ -171,17 +197,18 @@ func (f csvFile) read(fsys fs.FS, header []string, row func(line int, rec map[st
 		}
 		row(line, m)
 	}
-	return raw
+	return raw, true
 }
 
-// readHierarchy reads the GSO register (districts and communes) and the villages file.
-func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors) (Hierarchy, []byte) {
-	var h Hierarchy
+// readHierarchy reads the GSO register (districts and communes) and the villages file. ok is
+// false when the register could not be read: then the villages are not checked against it
+// (every one would be "unknown"), and the caller does not check units against it either.
+func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors) (h Hierarchy, raw []byte, ok bool) {
 	seen := map[string]string{} // code -> what it is, across every level
 	districts := map[string]int{}
 	communes := map[string][2]int{}
 	uf := csvFile{name: unitsFile, errs: errs}
-	rawUnits := uf.read(fsys, UnitsHeader, func(line int, r map[string]string) {
+	rawUnits, unitsOK := uf.read(fsys, UnitsHeader, func(line int, r map[string]string) {
 		dc, cc := r["district_code"], r["commune_code"]
 		if !codeRe.MatchString(dc) {
 			uf.fail(line, "district_code", "must be 3 to 8 digits")
@@ -217,8 +244,11 @@ func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors)
 		communes[cc] = [2]int{di, len(h.Districts[di].Communes)}
 		h.Districts[di].Communes = append(h.Districts[di].Communes, Commune{Code: cc, Name: r["commune_name"], Kind: r["commune_type"]})
 	})
+	if !unitsOK {
+		return h, rawUnits, false
+	}
 	vf := csvFile{name: villagesFile, errs: errs}
-	rawVillages := vf.read(fsys, VillagesHeader, func(line int, r map[string]string) {
+	rawVillages, villagesOK := vf.read(fsys, VillagesHeader, func(line int, r map[string]string) {
 		at, ok := communes[r["commune_code"]]
 		if !ok {
 			vf.fail(line, "commune_code", fmt.Sprintf("unknown commune %q", r["commune_code"]))
@@ -251,7 +281,7 @@ func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors)
 		c := &h.Districts[at[0]].Communes[at[1]]
 		c.Villages = append(c.Villages, Village{Code: code, Name: r["village_name"], LabourForce: lf, Synthetic: src == "synthetic"})
 	})
-	if rawVillages != nil {
+	if villagesOK {
 		for _, d := range h.Districts {
 			for _, c := range d.Communes {
 				if len(c.Villages) == 0 {
@@ -260,25 +290,24 @@ func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors)
 			}
 		}
 	}
-	return h, append(rawUnits, rawVillages...)
+	return h, append(rawUnits, rawVillages...), true
 }
 
-// readRoster reads the staff and collection agents file.
-func readRoster(fsys fs.FS, file string, communes map[string]string, errs *PlanErrors) ([]Agent, []byte) {
-	var out []Agent
+// readRoster reads the staff and collection agents file; ok as for csvFile.read.
+func readRoster(fsys fs.FS, file string, communes map[string]string, errs *PlanErrors) (out []Agent, raw []byte, ok bool) {
 	seen := map[string]bool{}
 	f := csvFile{name: file, errs: errs}
-	raw := f.read(fsys, RosterHeader, func(line int, r map[string]string) {
+	raw, ok = f.read(fsys, RosterHeader, func(line int, r map[string]string) {
 		a := Agent{Code: r["code"], Commune: r["commune_code"], Kind: r["kind"], Name: r["full_name"], Phone: r["phone"], Weight: 1}
 		switch {
 		case !agentCodeRe.MatchString(a.Code):
 			f.fail(line, "code", "must be 1 to 40 letters, digits, '.', '_' or '-'")
 			return
 		case seen[a.Code]:
-			f.fail(line, "code", fmt.Sprintf("agent %s is listed twice", a.Code))
+			f.fail(line, "code", fmt.Sprintf("agent%s is listed twice", quoteCode(a.Code)))
 			return
 		case communes[a.Commune] == "":
-			f.fail(line, "commune_code", fmt.Sprintf("unknown commune %q", a.Commune))
+			f.fail(line, "commune_code", fmt.Sprintf("unknown commune%s", quoteCode(a.Commune)))
 			return
 		case a.Kind != AgentKindAgent && a.Kind != AgentKindStaff:
 			f.fail(line, "kind", `must be "agent" or "staff"`)
@@ -306,5 +335,5 @@ func readRoster(fsys fs.FS, file string, communes map[string]string, errs *PlanE
 		seen[a.Code] = true
 		out = append(out, a)
 	})
-	return out, raw
+	return out, raw, ok
 }

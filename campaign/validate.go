@@ -141,6 +141,7 @@ func ParsePlan(name string, raw []byte, fsys fs.FS) (*LoadedPlan, error) {
 
 	lp := &LoadedPlan{Plan: p, Location: p.Timezone}
 	var files [][]byte
+	unitsOK := false // the register was read: units can be checked against it
 	switch {
 	case p.Units.File == "":
 		bad("units.file", "is required (the register of districts and communes)")
@@ -148,7 +149,7 @@ func ParsePlan(name string, raw []byte, fsys fs.FS) (*LoadedPlan, error) {
 		bad("units.villages_file", "is required (villages with their labour force)")
 	default:
 		var raw []byte
-		lp.Units, raw = readHierarchy(fsys, p.Units.File, p.Units.VillagesFile, &errs)
+		lp.Units, raw, unitsOK = readHierarchy(fsys, p.Units.File, p.Units.VillagesFile, &errs)
 		files = append(files, raw)
 	}
 	communes := lp.Units.CommuneDistricts()
@@ -156,7 +157,8 @@ func ParsePlan(name string, raw []byte, fsys fs.FS) (*LoadedPlan, error) {
 		bad("roster.file", "is required (staff and collection agents)")
 	} else if len(communes) > 0 {
 		var raw []byte
-		lp.Roster, raw = readRoster(fsys, p.Roster.File, communes, &errs)
+		var rosterOK bool
+		lp.Roster, raw, rosterOK = readRoster(fsys, p.Roster.File, communes, &errs)
 		files = append(files, raw)
 		covered := map[string]bool{}
 		for _, a := range lp.Roster {
@@ -164,7 +166,8 @@ func ParsePlan(name string, raw []byte, fsys fs.FS) (*LoadedPlan, error) {
 		}
 		for _, d := range lp.Units.Districts {
 			for _, c := range d.Communes {
-				if !covered[c.Code] {
+				// A roster that could not be read is one problem, not one per commune.
+				if rosterOK && !covered[c.Code] {
 					errs = append(errs, PlanError{File: p.Roster.File, Msg: fmt.Sprintf("commune %s (%s) has no agent or staff member to hold its quota", c.Code, c.Name)})
 				}
 			}
@@ -185,7 +188,7 @@ func ParsePlan(name string, raw []byte, fsys fs.FS) (*LoadedPlan, error) {
 			bad(f+".id", "duplicate event id %q", e.ID)
 		}
 		eventIDs[e.ID] = true
-		if err := checkEvent(e, p.Period, groups, districts, communes); err != nil {
+		if err := checkEvent(e, p.Period, groups, districts, communes); err != nil && (unitsOK || err.Field != "unit") {
 			bad(f+"."+err.Field, "%s", err.Msg)
 		}
 	}

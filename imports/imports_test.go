@@ -308,6 +308,29 @@ func TestRefusalsNeverQuotePersonalDataFromMisplacedColumns(t *testing.T) {
 	}
 }
 
+// A citizen ID or phone number shifted into the income column is out of range; the refusal
+// does not repeat it, not even without its leading zeros. (Found by FuzzParseEnrolments: the
+// message read "1000000001 VND is outside 700000–29800000 VND".) An amount of up to eight
+// digits is repeated.
+func TestOutOfRangeIncomeIsNotRepeatedWhenItMayBeAnID(t *testing.T) {
+	ref := memoryReference()
+	for _, c := range []struct{ income, want string }{
+		{citizen(1), "the amount is outside"},
+		{"312345678", "the amount is outside"}, // an old identity card
+		{phone(1), "the amount is outside"},
+		{"30000000", "30000000 VND is outside"},
+		{"699_999", "699999 VND is outside"},
+	} {
+		_, err := safeParse(imports.Enrolments, "income.csv", []byte(enrolHeader+enrol(1, "monthly_income", c.income)), ref)
+		if err == nil || !strings.Contains(err.Error(), "monthly_income: "+c.want) {
+			t.Errorf("income %s: %v; want %q", c.income, err, c.want)
+		}
+		if d := regexp.MustCompile(`[0-9]{9,}`).FindString(fmt.Sprint(err)); d != "" {
+			t.Errorf("income %s: error repeats %s", c.income, d)
+		}
+	}
+}
+
 func TestGoodFilesParseAndStage(t *testing.T) {
 	s := seed(t)
 	data := "\ufeff" + enrolHeader +
@@ -443,12 +466,93 @@ var (
 	phoneRe   = regexp.MustCompile(`^0[0-9]{9}$`)
 )
 
-// FuzzParseEnrolments: Parse never panics; a file it accepts holds only rows that satisfy
-// every rule, and a file it refuses is refused with its bad lines.
+// The fuzz targets: Parse never panics; a file it accepts holds only rows that satisfy every
+// rule, in the file's order; a file it refuses is refused with *Rejected, every bad line named
+// by its number (within the file) and column, and the error text quotes no citizen ID, phone
+// number or name, wherever a shifted column put them.
+
+// FuzzParseEnrolments fuzzes enrolment files.
 func FuzzParseEnrolments(f *testing.F) {
 	ref := memoryReference()
+	fuzzParse(f, imports.Enrolments, ref, func(t *testing.T, r imports.Row) {
+		checkPerson(t, ref, r)
+		switch {
+		case ref.Agents[r.Agent] != r.Commune:
+			t.Fatalf("line %d: agent %q not of commune %q", r.Line, r.Agent, r.Commune)
+		case r.Income < campaign.MinMonthlyIncome || r.Income > campaign.MaxMonthlyIncome:
+			t.Fatalf("line %d: income %d", r.Line, r.Income)
+		case r.SubsidyClass != "poor" && r.SubsidyClass != "near_poor" && r.SubsidyClass != "other":
+			t.Fatalf("line %d: subsidy class %q", r.Line, r.SubsidyClass)
+		case !slices.Contains([]int{1, 3, 6, 12, 24, 36, 48, 60}, r.PaymentMonths):
+			t.Fatalf("line %d: payment months %d", r.Line, r.PaymentMonths)
+		case r.On.Before(ref.PeriodStart) || r.On.After(ref.PeriodEnd):
+			t.Fatalf("line %d: date %v", r.Line, r.On)
+		case r.Outcome != "":
+			t.Fatalf("line %d: outcome %q on an enrolment", r.Line, r.Outcome)
+		}
+	})
+}
+
+// FuzzParseLeads fuzzes the leads of an event held in district 001.
+func FuzzParseLeads(f *testing.F) {
+	ref := memoryReference()
+	ref.District = "001"
+	f.Add([]byte(leadsHeader + leadLine(1) + leadLine(2, "village_code", "", "commune_code", "00003")))
+	f.Add([]byte(leadsHeader + leadLine(1) + leadLine(2, "commune_code", "00010", "village_code", "00010-01")))
+	f.Add([]byte(leadsHeader + leadLine(1, "phone", "0900") + leadLine(2) + leadLine(3, "citizen_id", citizen(2))))
+	fuzzParse(f, imports.Leads, ref, func(t *testing.T, r imports.Row) {
+		checkPerson(t, ref, r)
+		switch {
+		case ref.Communes[r.Commune] != ref.District:
+			t.Fatalf("line %d: commune %q outside the event's district", r.Line, r.Commune)
+		case r.Agent != "" || r.Income != 0 || r.Outcome != "" || !r.On.IsZero():
+			t.Fatalf("line %d: a lead with enrolment or outcome fields: %+v", r.Line, r)
+		}
+	})
+}
+
+// FuzzParseOutcomes fuzzes the outcomes of follow-ups.
+func FuzzParseOutcomes(f *testing.F) {
+	ref := memoryReference()
+	f.Add([]byte(outcomeHeader + outcomeLine(1) + outcomeLine(2, "outcome", "unreachable", "reported_on", "2021-12-31")))
+	f.Add([]byte(outcomeHeader + outcomeLine(1, "outcome", "enrolled") + outcomeLine(2, "reported_on", "2022-01-01")))
+	f.Add([]byte(outcomeHeader + citizen(1) + ",declined\n"))
+	fuzzParse(f, imports.Outcomes, ref, func(t *testing.T, r imports.Row) {
+		switch {
+		case r.Outcome != "declined" && r.Outcome != "unreachable":
+			t.Fatalf("line %d: outcome %q", r.Line, r.Outcome)
+		case r.On.Before(ref.PeriodStart) || r.On.After(ref.PeriodEnd):
+			t.Fatalf("line %d: date %v", r.Line, r.On)
+		case r.FullName != "" || r.Phone != "" || r.Commune != "" || r.Agent != "":
+			t.Fatalf("line %d: an outcome with a person's fields: %+v", r.Line, r)
+		}
+	})
+}
+
+// checkPerson checks the fields enrolments and leads share.
+func checkPerson(t *testing.T, ref *imports.Reference, r imports.Row) {
+	t.Helper()
+	switch {
+	case r.FullName == "" || utf8.RuneCountInString(r.FullName) > 100 || strings.TrimSpace(r.FullName) != r.FullName:
+		t.Fatalf("line %d: name %q", r.Line, r.FullName)
+	case !phoneRe.MatchString(r.Phone):
+		t.Fatalf("line %d: phone %q", r.Line, r.Phone)
+	case ref.Communes[r.Commune] == "":
+		t.Fatalf("line %d: commune %q", r.Line, r.Commune)
+	case r.Village != "" && ref.Villages[r.Village] != r.Commune:
+		t.Fatalf("line %d: village %q not in commune %q", r.Line, r.Village, r.Commune)
+	case !ref.Groups[r.Group]:
+		t.Fatalf("line %d: group %q", r.Line, r.Group)
+	}
+}
+
+// nineDigits is what a citizen ID or phone number (or most of one) looks like in a message.
+var nineDigits = regexp.MustCompile(`[0-9]{9,}`)
+
+func fuzzParse(f *testing.F, kind imports.Kind, ref *imports.Reference, checkRow func(*testing.T, imports.Row)) {
+	header := imports.Headers[kind]
 	f.Fuzz(func(t *testing.T, data []byte) {
-		rows, err := safeParse(imports.Enrolments, "fuzz.csv", data, ref)
+		rows, err := safeParse(kind, "fuzz.csv", data, ref)
 		if err != nil {
 			var rej *imports.Rejected
 			if !errors.As(err, &rej) {
@@ -457,9 +561,27 @@ func FuzzParseEnrolments(f *testing.F) {
 			if len(rej.Errors) == 0 {
 				t.Fatalf("refused without a bad line: %v", err)
 			}
+			lines := bytes.Count(data, []byte("\n")) + 2 // a header-only file's "no rows" is at line 2
 			for _, e := range rej.Errors {
-				if e.Line < 1 {
-					t.Fatalf("bad line number %d: %v", e.Line, err)
+				if e.Line < 1 || e.Line > lines {
+					t.Fatalf("bad line number %d in a file of %d lines: %v", e.Line, lines-1, err)
+				}
+				if e.Field != "" && e.Field != "header" && !slices.Contains(header, e.Field) {
+					t.Fatalf("line %d: field %q is not a column: %v", e.Line, e.Field, err)
+				}
+				if e.Msg == "" {
+					t.Fatalf("line %d: no reason: %v", e.Line, err)
+				}
+			}
+			text := err.Error()
+			if d := nineDigits.FindString(text); d != "" {
+				t.Fatalf("error text has %s, which may be a citizen ID or phone number:\n%s", d, text)
+			}
+			// A message repeats a value only quoted (a code, to help find it); a full name (two
+			// words or more) is never repeated. Digit runs are checked above.
+			for _, p := range personalData(kind, string(data)) {
+				if len(strings.Fields(p)) > 1 && strings.Contains(text, strconv.Quote(p)) {
+					t.Fatalf("error text quotes %q from the file:\n%s", p, text)
 				}
 			}
 			return
@@ -474,62 +596,46 @@ func FuzzParseEnrolments(f *testing.F) {
 				t.Fatalf("row line %d after line %d", r.Line, last)
 			}
 			last = r.Line
-			switch {
-			case !citizenRe.MatchString(r.CitizenID):
-				t.Fatalf("line %d: citizen ID %q", r.Line, r.CitizenID)
-			case seen[r.CitizenID]:
-				t.Fatalf("line %d: citizen ID twice", r.Line)
-			case r.FullName == "" || utf8.RuneCountInString(r.FullName) > 100 || strings.TrimSpace(r.FullName) != r.FullName:
-				t.Fatalf("line %d: name %q", r.Line, r.FullName)
-			case !phoneRe.MatchString(r.Phone):
-				t.Fatalf("line %d: phone %q", r.Line, r.Phone)
-			case ref.Communes[r.Commune] == "":
-				t.Fatalf("line %d: commune %q", r.Line, r.Commune)
-			case r.Village != "" && ref.Villages[r.Village] != r.Commune:
-				t.Fatalf("line %d: village %q not in commune %q", r.Line, r.Village, r.Commune)
-			case ref.Agents[r.Agent] != r.Commune:
-				t.Fatalf("line %d: agent %q not of commune %q", r.Line, r.Agent, r.Commune)
-			case !ref.Groups[r.Group]:
-				t.Fatalf("line %d: group %q", r.Line, r.Group)
-			case r.Income < campaign.MinMonthlyIncome || r.Income > campaign.MaxMonthlyIncome:
-				t.Fatalf("line %d: income %d", r.Line, r.Income)
-			case r.SubsidyClass != "poor" && r.SubsidyClass != "near_poor" && r.SubsidyClass != "other":
-				t.Fatalf("line %d: subsidy class %q", r.Line, r.SubsidyClass)
-			case !slices.Contains([]int{1, 3, 6, 12, 24, 36, 48, 60}, r.PaymentMonths):
-				t.Fatalf("line %d: payment months %d", r.Line, r.PaymentMonths)
-			case r.On.Before(ref.PeriodStart) || r.On.After(ref.PeriodEnd):
-				t.Fatalf("line %d: date %v", r.Line, r.On)
-			case r.Outcome != "":
-				t.Fatalf("line %d: outcome %q on an enrolment", r.Line, r.Outcome)
+			if !citizenRe.MatchString(r.CitizenID) || seen[r.CitizenID] {
+				t.Fatalf("line %d: citizen ID %q bad or seen before", r.Line, r.CitizenID)
 			}
 			seen[r.CitizenID] = true
+			checkRow(t, r)
 		}
 	})
 }
 
-// The valid files of the seed corpus are accepted, so the fuzz target's checks of accepted
+// The valid files of the seed corpora are accepted, so the fuzz targets' checks of accepted
 // rows run on them.
 func TestFuzzCorpusValidSeedsAreAccepted(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("testdata", "fuzz", "FuzzParseEnrolments", "valid-*"))
-	if err != nil || len(files) < 2 {
-		t.Fatalf("valid seeds: %v %v", files, err)
-	}
-	for _, file := range files {
-		raw, err := os.ReadFile(file)
-		if err != nil {
-			t.Fatal(err)
+	for target, kind := range map[string]imports.Kind{
+		"FuzzParseEnrolments": imports.Enrolments, "FuzzParseLeads": imports.Leads, "FuzzParseOutcomes": imports.Outcomes,
+	} {
+		ref := memoryReference()
+		if kind == imports.Leads {
+			ref.District = "001"
 		}
-		lines := strings.SplitN(strings.TrimSpace(string(raw)), "\n", 2)
-		if len(lines) != 2 || lines[0] != "go test fuzz v1" || !strings.HasPrefix(lines[1], "[]byte(") {
-			t.Fatalf("%s is not a fuzz seed", file)
+		files, err := filepath.Glob(filepath.Join("testdata", "fuzz", target, "valid-*"))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s: valid seeds: %v %v", target, files, err)
 		}
-		data, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
-		if err != nil {
-			t.Fatalf("%s: %v", file, err)
-		}
-		rows, err := safeParse(imports.Enrolments, filepath.Base(file), []byte(data), memoryReference())
-		if err != nil || len(rows) != 2 {
-			t.Errorf("%s: %d rows, %v; want 2 rows", file, len(rows), err)
+		for _, file := range files {
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines := strings.SplitN(strings.TrimSpace(string(raw)), "\n", 2)
+			if len(lines) != 2 || lines[0] != "go test fuzz v1" || !strings.HasPrefix(lines[1], "[]byte(") {
+				t.Fatalf("%s is not a fuzz seed", file)
+			}
+			data, err := strconv.Unquote(strings.TrimSuffix(strings.TrimPrefix(lines[1], "[]byte("), ")"))
+			if err != nil {
+				t.Fatalf("%s: %v", file, err)
+			}
+			rows, err := safeParse(kind, filepath.Base(file), []byte(data), ref)
+			if err != nil || len(rows) != 2 {
+				t.Errorf("%s: %d rows, %v; want 2 rows", file, len(rows), err)
+			}
 		}
 	}
 }

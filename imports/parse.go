@@ -200,7 +200,13 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 				case err != nil:
 					bad(line, "monthly_income", "must be a whole number of VND")
 				case income < campaign.MinMonthlyIncome || income > campaign.MaxMonthlyIncome:
-					bad(line, "monthly_income", "%d VND is outside %d–%d VND", income, campaign.MinMonthlyIncome, campaign.MaxMonthlyIncome)
+					// The amount is repeated only when it cannot be a citizen ID or phone number
+					// that a shifted column put here.
+					amount := "the amount"
+					if len(strings.ReplaceAll(f(7), "_", "")) <= 8 {
+						amount = fmt.Sprintf("%d VND", income)
+					}
+					bad(line, "monthly_income", "%s is outside %d–%d VND", amount, campaign.MinMonthlyIncome, campaign.MaxMonthlyIncome)
 				}
 				row.Income = income
 				row.SubsidyClass = f(8)
