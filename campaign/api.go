@@ -300,6 +300,21 @@ type ReviewInput struct {
 	Period     ReviewPeriod `json:"period"`
 	Clock      Clock        `json:"clock"`
 	Policy     ReviewPolicy `json:"policy"`
+	// HistoryLimit is the history length at which a run continues as new (0: the default);
+	// State is what a run that continued as new hands the next one.
+	HistoryLimit int          `json:"history_limit,omitempty"`
+	State        *ReviewState `json:"state,omitempty"`
+}
+
+// ReviewState is a review waiting for decisions, carried into a new run when coordinators'
+// decisions have grown its history: the evaluation is not run again.
+type ReviewState struct {
+	Summary   ReviewSummary     `json:"summary"`
+	Decided   map[string]string `json:"decided"`
+	Escalated int               `json:"escalated"`
+	Overruled int               `json:"overruled"`
+	Deadline  time.Time         `json:"deadline"` // campaign time
+	Runs      int               `json:"runs"`
 }
 
 // ScheduledReviewInput is what the schedule hands every fire: the campaign's review periods,

@@ -203,33 +203,47 @@ func (r *review) record(res campaign.DecisionResult) {
 func (r *review) run(ctx workflow.Context) (campaign.ReviewResult, error) {
 	r.res = campaign.ReviewResult{CampaignID: r.in.CampaignID, Period: r.in.Period.Label}
 	actx := activityCtx(ctx, 10*time.Minute)
-	if err := workflow.ExecuteActivity(actx, a.EvaluateAgents, activities.EvaluateInput{
-		CampaignID: r.in.CampaignID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
-		Period: r.in.Period, Policy: r.in.Policy,
-	}).Get(ctx, &r.summary); err != nil {
-		return r.res, err
+	if st := r.in.State; st != nil {
+		r.summary, r.decided, r.escalated, r.overruled, r.deadline = st.Summary, st.Decided, st.Escalated, st.Overruled, st.Deadline
+		if r.decided == nil {
+			r.decided = map[string]string{}
+		}
+		r.evaluated = true
+	} else {
+		if err := workflow.ExecuteActivity(actx, a.EvaluateAgents, activities.EvaluateInput{
+			CampaignID: r.in.CampaignID, WorkflowID: workflow.GetInfo(ctx).WorkflowExecution.ID,
+			Period: r.in.Period, Policy: r.in.Policy,
+		}).Get(ctx, &r.summary); err != nil {
+			return r.res, err
+		}
+		r.evaluated = true
+		r.log.Info("agents evaluated", "agents", r.summary.Agents, "rewarded", r.summary.Rewarded,
+			"warned", r.summary.Warned, "proposed", r.summary.Proposed)
+		if r.summary.Proposed > 0 {
+			// The wait runs from the later of the period's end and now, in campaign time.
+			start := r.in.Clock.CampaignTime(workflow.Now(ctx))
+			if start.Before(r.in.Period.End) {
+				start = r.in.Period.End
+			}
+			r.deadline = start.Add(r.in.Policy.ApprovalWait.Std())
+		}
 	}
-	r.evaluated = true
 	r.res.Summary = r.summary
-	r.log.Info("agents evaluated", "agents", r.summary.Agents, "rewarded", r.summary.Rewarded,
-		"warned", r.summary.Warned, "proposed", r.summary.Proposed)
 
 	if r.summary.Proposed > 0 {
-		// The wait runs from the later of the period's end and now, in campaign time.
-		start := r.in.Clock.CampaignTime(workflow.Now(ctx))
-		if start.Before(r.in.Period.End) {
-			start = r.in.Period.End
-		}
-		r.deadline = start.Add(r.in.Policy.ApprovalWait.Std())
 		wait := r.in.Clock.Until(workflow.Now(ctx), r.deadline)
 		// A decision counts once its activity is done: one that fails leaves the agent pending.
+		// Each decision adds a few events: many of them continue the wait in a new run.
 		if _, err := workflow.AwaitWithTimeout(ctx, wait, func() bool {
-			return r.pending() == 0 && workflow.AllHandlersFinished(ctx)
+			return (r.pending() == 0 && workflow.AllHandlersFinished(ctx)) || shouldContinueAsNew(ctx, r.in.HistoryLimit)
 		}); err != nil {
 			return r.res, err
 		}
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return r.res, err
+		}
+		if r.pending() > 0 && shouldContinueAsNew(ctx, r.in.HistoryLimit) {
+			return r.continueAsNew(ctx)
 		}
 		if r.pending() > 0 {
 			if err := r.escalate(ctx, actx); err != nil {
@@ -253,6 +267,19 @@ func (r *review) run(ctx workflow.Context) (campaign.ReviewResult, error) {
 	}
 	r.res.Escalated = r.stillEscalated()
 	return r.res, nil
+}
+
+// continueAsNew carries the wait, with the decisions taken so far, into a new run.
+func (r *review) continueAsNew(ctx workflow.Context) (campaign.ReviewResult, error) {
+	next := r.in
+	runs := 1
+	if r.in.State != nil {
+		runs = r.in.State.Runs + 1
+	}
+	next.State = &campaign.ReviewState{Summary: r.summary, Decided: r.decided, Escalated: r.escalated,
+		Overruled: r.overruled, Deadline: r.deadline, Runs: runs}
+	r.log.Info("review continues as new", "runs", runs, "decided", len(r.decided), "pending", r.pending())
+	return campaign.ReviewResult{}, workflow.NewContinueAsNewError(ctx, AgentReviewWorkflow, next)
 }
 
 // escalate flags the undecided (one statement, in the database), and with auto_terminate

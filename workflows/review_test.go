@@ -828,3 +828,49 @@ func TestScheduledReviewOfAPeriodAlreadyReviewed(t *testing.T) {
 		t.Errorf("reviews started %+v; want 2021-Q3's once", m.children)
 	}
 }
+
+// Decisions grow a review's history: once it reaches the limit, the wait goes on in a new run
+// that carries the evaluation, the decisions and the deadline, evaluates nobody again, and ends
+// as the one run would have (here: the last proposal decided in the second run).
+func TestReviewContinuesAsNewWhenDecisionsGrowItsHistory(t *testing.T) {
+	q := quarters(t)
+	clock := calendarClock()
+	start := campaign.RealFire(clock, q[1])
+	r := newReviewRun(t, clock, q[1], reviewPolicy(), start, "A-001", "A-002")
+	r.in.HistoryLimit = 100
+	var approve *outcome
+	r.after(time.Hour, func() { approve = r.decide(true, "A-001", "no enrolment in two quarters", "coordinator") })
+	r.after(2*time.Hour, func() { r.env.SetCurrentHistoryLength(100) })
+	r.env.ExecuteWorkflow(workflows.AgentReviewWorkflow, r.in)
+	requireDone(t, approve, nil)
+	var next campaign.ReviewInput
+	continuedAs(t, r.env, campaign.ReviewWorkflowName, &next)
+	if !r.env.Now().Equal(start.Add(2 * time.Hour)) {
+		t.Errorf("continued as new at %s, want as soon as the history reached the limit", r.env.Now())
+	}
+	st := next.State
+	if st == nil || st.Runs != 1 || st.Summary.Proposed != 2 || st.Decided["A-001"] != "approved" || len(st.Decided) != 1 ||
+		st.Deadline.IsZero() || next.Period.Label != "2021-Q2" || !next.Period.End.Equal(q[1].End) || next.HistoryLimit != 100 {
+		t.Fatalf("next run's input %+v, state %+v", next, st)
+	}
+
+	r2 := newReviewRun(t, clock, q[1], reviewPolicy(), start.Add(2*time.Hour), "A-001", "A-002")
+	r2.in = next
+	var reject, again *outcome
+	r2.after(time.Hour, func() {
+		again = r2.decide(true, "A-001", "twice", "coordinator")
+		reject = r2.decide(false, "A-002", "on sick leave", "coordinator")
+	})
+	res, _ := r2.run()
+	if len(r2.m.evals) != 0 {
+		t.Errorf("the next run evaluated the agents again (%d times)", len(r2.m.evals))
+	}
+	requireRejected(t, again, "A-001")
+	requireDone(t, reject, nil)
+	if res.Approved != 1 || res.Rejected != 1 || res.Escalated != 0 || res.Summary.Proposed != 2 {
+		t.Errorf("result %+v", res)
+	}
+	if n := len(r2.m.escalations()); n != 0 {
+		t.Errorf("escalated %d times; every proposal was decided", n)
+	}
+}
