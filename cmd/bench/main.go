@@ -176,7 +176,7 @@ func measure(ctx context.Context, e *bench.Env, o options, dir string) ([]bench.
 		errs := make(chan error, o.drives)
 		for i := range runs {
 			go func() {
-				lp, err := bench.PlanVariant(o.hanoi, fmt.Sprintf("bench-steps-%d", i+1), bench.YearIn(o.year))
+				lp, err := bench.PlanVariant(o.hanoi, e.ID(fmt.Sprintf("steps-%d", i+1)), bench.YearIn(o.year))
 				if err == nil {
 					runs[i], err = bench.RunCampaign(ctx, e, lp, bench.RunOptions{})
 				}
@@ -212,7 +212,7 @@ func measure(ctx context.Context, e *bench.Env, o options, dir string) ([]bench.
 		if _, err := synth.WriteNational(ndir, 2021); err != nil {
 			return figs, err
 		}
-		lp, err := bench.PlanVariant(filepath.Join(ndir, "plan.yaml"), "bench-national", bench.YearIn(o.national))
+		lp, err := bench.PlanVariant(filepath.Join(ndir, "plan.yaml"), e.ID("national"), bench.YearIn(o.national))
 		if err != nil {
 			return figs, err
 		}
@@ -229,7 +229,7 @@ func measure(ctx context.Context, e *bench.Env, o options, dir string) ([]bench.
 		if err != nil {
 			return figs, err
 		}
-		lp, err := bench.PlanVariant(o.hanoi, "bench-hanoi", 0)
+		lp, err := bench.PlanVariant(o.hanoi, e.ID("hanoi"), 0)
 		if err != nil {
 			return figs, err
 		}

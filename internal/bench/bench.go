@@ -11,6 +11,7 @@ import (
 	"log/slog"
 
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -46,6 +47,9 @@ type Env struct {
 	Temporal client.Client // connected to the dev server's namespace
 	Acts     *activities.Activities
 	Log      *slog.Logger
+	// Run names this run: campaign and workflow IDs carry it, so that a run on a Temporal
+	// server that keeps its data (-temporal) does not meet the IDs of an earlier one.
+	Run string
 
 	// Workers is how many workers poll each task queue (each with its own pollers and cache,
 	// as separate processes would have).
@@ -56,6 +60,9 @@ type Env struct {
 	address string
 	workers []worker.Worker
 }
+
+// ID is a campaign or workflow ID of this run: bench-<name>-<run>.
+func (e *Env) ID(name string) string { return "bench-" + name + "-" + e.Run }
 
 // Namespace is the dev server's namespace for the benchmark.
 const Namespace = "enrolment-drives"
@@ -74,7 +81,7 @@ type Options struct {
 // in o.Dir, applies the migrations and starts the project's workers on the drives' task queue.
 func Start(ctx context.Context, o Options, log *slog.Logger) (*Env, error) {
 	dir := o.Dir
-	e := &Env{Dir: dir, Log: log, Workers: max(o.Workers, 1)}
+	e := &Env{Dir: dir, Log: log, Workers: max(o.Workers, 1), Run: strconv.FormatInt(time.Now().Unix()%1_000_000, 36)}
 	var err error
 	e.pg, err = devstack.StartPostgres(ctx, devstack.PostgresOptions{Dir: filepath.Join(dir, "pgdata"), Database: "drives"})
 	if err != nil {

@@ -55,7 +55,7 @@ func Engine(ctx context.Context, e *Env, n int) (EngineResult, error) {
 	}
 
 	// Warm up: the first workflow pays for connections and caches.
-	if err := runNoop(ctx, e, "bench-engine-warmup"); err != nil {
+	if err := runNoop(ctx, e, e.ID("engine-warmup")); err != nil {
 		return EngineResult{}, err
 	}
 	start := time.Now()
@@ -67,7 +67,7 @@ func Engine(ctx context.Context, e *Env, n int) (EngineResult, error) {
 		go func() {
 			defer wg.Done()
 			for i := range next {
-				if err := runNoop(ctx, e, fmt.Sprintf("bench-engine-%d-%d", start.UnixNano(), i)); err != nil {
+				if err := runNoop(ctx, e, e.ID(fmt.Sprintf("engine-%d", i))); err != nil {
 					errs <- err
 				}
 			}
