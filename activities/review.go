@@ -127,24 +127,13 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 					from final f)
 				insert into review_decisions (campaign_id, period, agent_code, kind, commune_code, window_start, window_end,
 					quota, quota_share, enrolled, follow_ups_on_time, follow_ups_overdue, leads, leads_enrolled, open_work,
-					attainment, on_time_rate, score, low_streak, decision, status, rationale, reward_kind, reward_amount)
+					attainment, on_time_rate, score, low_streak, decision, status, reward_kind, reward_amount,
+					reward_at, warn_below, terminate_below, terminate_after)
 				select $1, $2, code, kind, commune_code, $3::timestamptz, $4::timestamptz, quota, share, enrolled, on_time, overdue, leads, leads_enrolled, open_work,
 					attainment, on_time_rate, score, streak, decision,
 					case decision when 'terminate' then 'pending' else 'final' end,
-					format('score %s = 0.8 × attainment %s (%s enrolled of a quota share of %s) + 0.2 × on-time rate %s (%s on time, %s overdue); %s',
-						round(score::numeric, 2), round(attainment::numeric, 2), enrolled, round(share::numeric, 1),
-						round(on_time_rate::numeric, 2), on_time, overdue,
-						case decision
-							when 'terminate' then case when enrolled = 0 and open_work > 0
-								then format('no enrolment in the window while holding %s open follow-ups: termination proposed, awaiting a coordinator', open_work)
-								else format('below %s for %s consecutive reviews: termination proposed, awaiting a coordinator', $13::float8, $12::int) end
-							when 'reward' then format('at or above %s: rewarded (%s, %s VND)', $11::float8, $15::text, $16::bigint)
-							when 'commend' then format('at or above %s: commended (staff are commended, not rewarded)', $11::float8)
-							when 'warn' then case when kind = 'staff' and score < $13::float8
-								then format('below %s: warned (staff are warned, never terminated)', $13::float8)
-								else format('below %s: warned', $14::float8) end
-							else 'retained' end),
-					case decision when 'reward' then $15::text end, case decision when 'reward' then $16::bigint end
+					case decision when 'reward' then $15::text end, case decision when 'reward' then $16::bigint end,
+					$11::float8, $14::float8, $13::float8, $12::int
 				from decided
 				order by code -- key order: cheaper index and primary-key inserts
 				on conflict (campaign_id, period, agent_code) do nothing`,
@@ -382,8 +371,8 @@ func (a *Activities) EscalateUndecided(ctx context.Context, in EscalateInput) ([
 		detail: map[string]any{"at": in.At}},
 		func(tx pgx.Tx) ([]string, error) {
 			rows, err := tx.Query(ctx, `
-				update review_decisions set status = 'escalated', decided_at = $3,
-					rationale = rationale || '; no coordinator decided within the wait: escalated'
+				update review_decisions set status = 'escalated', decided_at = $3, escalated = true,
+					rationale = rationale || '; no coordinator decided within the wait: escalated' -- decisions stored with their text
 				where campaign_id = $1 and period = $2 and status = 'pending' returning agent_code`,
 				in.CampaignID, in.Period, in.At)
 			if err != nil {
