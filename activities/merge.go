@@ -18,8 +18,9 @@ type MergeInput struct {
 	By         string `json:"by"`
 }
 
-// MergeImport merges a staged enrolment or outcome batch. Enrolments go in with ON CONFLICT on
-// (campaign, citizen ID), so a file imported twice adds nothing the second time; a new
+// MergeImport merges a staged enrolment or outcome batch. Enrolments of people not enrolled
+// yet go in (one merge per campaign at a time; the key (campaign, citizen ID) is unique), so a
+// file imported twice adds nothing the second time; a new
 // enrolment closes its person's follow-up as enrolled. Outcomes close open follow-ups as
 // declined or unreachable.
 func (a *Activities) MergeImport(ctx context.Context, in MergeInput) (campaign.ImportResult, error) {
@@ -57,7 +58,16 @@ func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.I
 		})
 }
 
+// mergeLockClass is the advisory lock class of a campaign's enrolment merges ('enro'): one at
+// a time per campaign, so that each sees every enrolment committed before it.
+const mergeLockClass = 1701737071
+
 func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaign.ImportResult) error {
+	// Under the lock, people already enrolled are left out by an anti-join, and the rest are
+	// inserted plainly: no speculative insertion per line. The unique key stays the guard.
+	if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock($1, hashtext($2))`, mergeLockClass, in.CampaignID); err != nil {
+		return fmt.Errorf("merge enrolments: lock: %w", err)
+	}
 	rows, err := tx.Query(ctx, `
 		with ins as (
 			insert into enrolments (campaign_id, citizen_id, full_name, phone, district_code, commune_code, village_code,
@@ -71,8 +81,8 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 			join units u on u.campaign_id = $1 and u.code = r.commune_code
 			left join prospects p on p.campaign_id = $1 and p.citizen_id = r.citizen_id
 			where r.batch_id = $2
+			  and not exists (select 1 from enrolments x where x.campaign_id = $1 and x.citizen_id = r.citizen_id)
 			order by r.line
-			on conflict (campaign_id, citizen_id) do nothing
 			returning district_code)
 		select district_code, count(*)::int from ins group by district_code order by district_code`,
 		in.CampaignID, in.BatchID, campaign.ContributionPercent,
