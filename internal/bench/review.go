@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"drives/activities"
@@ -90,6 +91,19 @@ func Review(ctx context.Context, e *Env) ([]Figure, error) {
 	kinds, err := benchdata.CheckReview(ctx, e.DB, lp.Plan.ID, q1.Label, ev.Policy, got, loaded, sum.Agents+sum.Staff)
 	if err != nil {
 		return nil, fmt.Errorf("review %s: %w", q1.Label, err)
+	}
+	// As coordinators and auditors read it (starter review list): every decision with its rationale.
+	ds, err := (&coordinator.Coordinator{DB: e.DB, Temporal: e.Temporal}).Decisions(ctx, lp.Plan.ID, q1.Label)
+	if err != nil {
+		return nil, err
+	}
+	if len(ds) != got.Agents {
+		return nil, fmt.Errorf("review %s: %d decisions read, %d reviewed", q1.Label, len(ds), got.Agents)
+	}
+	for _, d := range ds {
+		if !strings.HasPrefix(d.Rationale, "score ") {
+			return nil, fmt.Errorf("review %s: decision on %s reads without its rationale", q1.Label, d.Agent)
+		}
 	}
 	result, err := json.Marshal(got)
 	if err != nil {
