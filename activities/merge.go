@@ -62,7 +62,7 @@ func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.I
 // a time per campaign, so that each sees every enrolment committed before it.
 const mergeLockClass = 1701737071
 
-// mergeChunk is how many staged lines a merge reads and COPYs at a time.
+// mergeChunk is how many staged lines a merge fetches and COPYs at a time.
 const mergeChunk = 50_000
 
 var enrolmentColumns = []string{"campaign_id", "citizen_id", "full_name", "phone", "district_code", "commune_code", "village_code",
@@ -82,30 +82,38 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 	}
 	var leads []int64        // prospects who enrolled: their follow-ups close
 	var leadDays []time.Time // and the day each enrolled
+	// One pass over the staged lines through a cursor, planned for all its rows; each chunk
+	// fetched is COPYed before the next. The cursor's snapshot predates the COPYs, which is
+	// right: a file names each person once.
+	if _, err := tx.Exec(ctx, `set local cursor_tuple_fraction = 1`); err != nil {
+		return fmt.Errorf("merge enrolments: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `
+		declare merge_lines no scroll cursor for
+		select r.citizen_id, r.full_name, r.phone, u.district_code, r.commune_code, r.village_code,
+			r.agent_code, r.target_group, r.monthly_income, r.subsidy_class, r.payment_months, r.enrolled_on, p.id
+		from import_rows r
+		join units u on u.campaign_id = $1 and u.code = r.commune_code
+		left join prospects p on p.campaign_id = $1 and p.citizen_id = r.citizen_id
+		where r.batch_id = $2
+		  and not exists (select 1 from enrolments x where x.campaign_id = $1 and x.citizen_id = r.citizen_id)
+		order by r.line`, in.CampaignID, in.BatchID); err != nil {
+		return fmt.Errorf("merge enrolments: read staged lines: %w", err)
+	}
 	var chunk [][]any
-	for after := 0; ; {
-		rows, err := tx.Query(ctx, `
-			select r.line, r.citizen_id, r.full_name, r.phone, u.district_code, r.commune_code, r.village_code,
-				r.agent_code, r.target_group, r.monthly_income, r.subsidy_class, r.payment_months, r.enrolled_on, p.id
-			from import_rows r
-			join units u on u.campaign_id = $1 and u.code = r.commune_code
-			left join prospects p on p.campaign_id = $1 and p.citizen_id = r.citizen_id
-			where r.batch_id = $2 and r.line > $3
-			  and not exists (select 1 from enrolments x where x.campaign_id = $1 and x.citizen_id = r.citizen_id)
-			order by r.line
-			limit $4`, in.CampaignID, in.BatchID, after, mergeChunk)
+	for {
+		rows, err := tx.Query(ctx, fmt.Sprintf(`fetch forward %d from merge_lines`, mergeChunk))
 		if err != nil {
 			return fmt.Errorf("merge enrolments: read staged lines: %w", err)
 		}
 		chunk = chunk[:0]
-		var line int
 		var citizen, district, commune, agent, group, class string
 		var name, phone, village *string
 		var income int64
 		var months int32
 		var on time.Time
 		var prospect *int64
-		if _, err := pgx.ForEachRow(rows, []any{&line, &citizen, &name, &phone, &district, &commune, &village, &agent, &group,
+		if _, err := pgx.ForEachRow(rows, []any{&citizen, &name, &phone, &district, &commune, &village, &agent, &group,
 			&income, &class, &months, &on, &prospect}, func() error {
 			sub, ok := subsidy[class]
 			if !ok {
@@ -119,7 +127,6 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 			chunk = append(chunk, []any{in.CampaignID, citizen, name, phone, district, commune, village, agent, group,
 				income, income * campaign.ContributionPercent / 100, class, sub, months, on, in.BatchID, pid})
 			res.ByDistrict[district]++
-			after = line
 			return nil
 		}); err != nil {
 			return fmt.Errorf("merge enrolments: read staged lines: %w", err)
@@ -134,6 +141,9 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 		if len(chunk) < mergeChunk {
 			break
 		}
+	}
+	if _, err := tx.Exec(ctx, `close merge_lines`); err != nil {
+		return fmt.Errorf("merge enrolments: %w", err)
 	}
 	res.Duplicates = res.Rows - res.New
 	if len(leads) == 0 {
