@@ -74,12 +74,20 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 				in.CampaignID, in.Period.Label, in.Period.Start, in.Period.End, in.WorkflowID); err != nil {
 				return campaign.ReviewSummary{}, fmt.Errorf("record review: %w", err)
 			}
-			// One evaluation of a period at a time: under the review's row lock, the decisions
-			// already recorded (a re-run, a backfilled duplicate) are left out by an anti-join and
-			// the rest inserted plainly, without a speculative insert per agent.
-			if _, err := tx.Exec(ctx, `select 1 from reviews where campaign_id = $1 and period = $2 for no key update`,
-				in.CampaignID, in.Period.Label); err != nil {
+			// One evaluation of a period at a time, under the review's row lock. The first
+			// inserts its decisions plainly; one that finds decisions recorded already (a
+			// backfilled duplicate) inserts with ON CONFLICT DO NOTHING, which keeps them: a
+			// speculative insert per agent only when there may be a conflict.
+			var recorded bool
+			if err := tx.QueryRow(ctx, `
+				select exists (select 1 from review_decisions where campaign_id = r.campaign_id and period = r.period)
+				from reviews r where campaign_id = $1 and period = $2 for no key update`,
+				in.CampaignID, in.Period.Label).Scan(&recorded); err != nil {
 				return campaign.ReviewSummary{}, fmt.Errorf("lock review: %w", err)
+			}
+			onConflict := ""
+			if recorded {
+				onConflict = "on conflict (campaign_id, period, agent_code) do nothing"
 			}
 			_, err = tx.Exec(ctx, `
 				with figures as (
@@ -142,8 +150,8 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 					case decision when 'reward' then $15::text end, case decision when 'reward' then $16::bigint end,
 					$11::float8, $14::float8, $13::float8, $12::int
 				from decided
-				where not exists (select 1 from review_decisions d where d.campaign_id = $1 and d.period = $2 and d.agent_code = decided.code)
-				order by code -- key order: cheaper index and primary-key inserts`,
+				order by code -- key order: cheaper index and primary-key inserts
+				`+onConflict,
 				in.CampaignID, in.Period.Label, in.Period.Start, in.Period.End, frac,
 				days(in.Period.Start), days(in.Period.End), attainmentCap, attainmentWeight, onTimeWeight,
 				p.RewardAt, p.TerminateAfter, p.TerminateBelow, p.WarnBelow, p.Reward.Kind, p.Reward.Amount)
