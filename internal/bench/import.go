@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"time"
 
@@ -60,11 +59,18 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
+	// At the end the campaign is cancelled as a coordinator cancels it, and closes (its report
+	// built) before the next benchmark starts.
 	defer func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 		defer cancel()
-		if err := e.Temporal.CancelWorkflow(cctx, run.GetID(), ""); err != nil {
+		if _, err := coordinator.Update[string](cctx, co, importCampaign, campaign.UpdateCancel,
+			campaign.SteerRequest{Reason: "benchmark done", By: "bench"}); err != nil {
 			e.Log.Warn("import: cancel the campaign", "err", err)
+			return
+		}
+		if err := run.Get(cctx, nil); err != nil {
+			e.Log.Warn("import: the cancelled campaign did not close", "err", err)
 		}
 	}()
 	if err := waitRunning(ctx, co, importCampaign); err != nil {
@@ -246,10 +252,8 @@ func findRepoFile(rel string) (string, error) {
 	}
 }
 
-var planFileLine = regexp.MustCompile(`(?m)^(\s+(?:file|villages_file): )"?([^"\n]+)"?$`)
-
-// copyPlan writes the plan at src into dir, its files referred to where they are, with a new
-// id and clock scale, and loads it.
+// copyPlan loads the plan at src, its files read where they are, with a new id and clock
+// scale, and writes the plan text it loaded into dir.
 func copyPlan(src, dir, id, scale string) (*campaign.LoadedPlan, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -258,20 +262,14 @@ func copyPlan(src, dir, id, scale string) (*campaign.LoadedPlan, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := filepath.Dir(src)
-	text = planFileLine.ReplaceAllFunc(text, func(line []byte) []byte {
-		m := planFileLine.FindSubmatch(line)
-		p := string(m[2])
-		if !filepath.IsAbs(p) {
-			p = filepath.Join(base, p)
-		}
-		return []byte(string(m[1]) + strconv.Quote(p))
-	})
+	if text, err = rewritePlanText(src, text, id, scale); err != nil {
+		return nil, err
+	}
 	dst := filepath.Join(dir, "plan.yaml")
 	if err := os.WriteFile(dst, text, 0o644); err != nil {
 		return nil, err
 	}
-	return rewritePlan(dst, id, scale)
+	return loadPlanText(dst, text, filepath.Dir(src), id)
 }
 
 // enrolmentGen makes synthetic enrolments in a plan's communes and villages, each by an agent or
