@@ -301,8 +301,9 @@ func (a *Activities) RecordEventResult(ctx context.Context, in EventResultInput)
 func claimBatch(ctx context.Context, tx pgx.Tx, campaignID, batchID, kind, eventID string, rows *int) error {
 	var gotCampaign, gotKind, status string
 	var gotEvent *string
-	err := tx.QueryRow(ctx, `select campaign_id, kind, event_id, status, rows from import_batches where id = $1 for update`, batchID).
-		Scan(&gotCampaign, &gotKind, &gotEvent, &status, rows)
+	var want int
+	err := tx.QueryRow(ctx, `select campaign_id, kind, event_id, status, rows, coalesce(staged_rows, rows) from import_batches where id = $1 for update`, batchID).
+		Scan(&gotCampaign, &gotKind, &gotEvent, &status, rows, &want)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return permanent(ErrNotFound, "import batch %s is not staged", batchID)
@@ -322,9 +323,9 @@ func claimBatch(ctx context.Context, tx pgx.Tx, campaignID, batchID, kind, event
 	if err := tx.QueryRow(ctx, `select count(*) from import_rows where batch_id = $1`, batchID).Scan(&staged); err != nil {
 		return fmt.Errorf("count staged lines: %w", err)
 	}
-	if staged != *rows {
+	if staged != want {
 		return permanent(ErrInvalidImport, "import batch %s has %d of its %d staged lines (the database restarted since it was staged); import the file again",
-			batchID, staged, *rows)
+			batchID, staged, want)
 	}
 	return nil
 }
