@@ -40,8 +40,8 @@ const importPlan = "plans/hanoi-2021/plan.yaml"
 // Import is (d): importing a file of 1,000,000 enrolments into a running campaign through the
 // product's own path (imports.Importer: read and check the whole file, stage it with COPY,
 // merge it by the campaign's record-import Update), end to end; the same rows COPYed raw into
-// the same indexed enrolments table under other campaigns, before and after, for comparison; and the same
-// file imported again, which must add nothing.
+// the same indexed enrolments table under other campaigns, before and after, for comparison;
+// and the same file imported again, which must add nothing.
 func Import(ctx context.Context, e *Env) ([]Figure, error) {
 	src, err := findRepoFile(importPlan)
 	if err != nil {
