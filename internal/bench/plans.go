@@ -1,8 +1,8 @@
 package bench
 
 import (
-	"bytes"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -37,6 +37,16 @@ func rewritePlan(path, id, scale string) (*campaign.LoadedPlan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if text, err = rewritePlanText(path, text, id, scale); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, text, 0o644); err != nil {
+		return nil, err
+	}
+	return loadPlanText(path, text, filepath.Dir(path), id)
+}
+
+func rewritePlanText(path string, text []byte, id, scale string) ([]byte, error) {
 	if !planIDLine.Match(text) || (scale != "" && !planScaleLine.Match(text)) {
 		return nil, fmt.Errorf("%s: no id or clock scale line to rewrite", path)
 	}
@@ -44,15 +54,23 @@ func rewritePlan(path, id, scale string) (*campaign.LoadedPlan, error) {
 	if scale != "" {
 		text = planScaleLine.ReplaceAll(text, []byte("  scale: "+scale))
 	}
-	if err := os.WriteFile(path, text, 0o644); err != nil {
-		return nil, err
-	}
-	lp, err := campaign.LoadPlan(path)
+	return text, nil
+}
+
+// loadPlanText parses plan text whose files are read relative to dir ("../" allowed, as
+// campaign.LoadPlan reads them).
+func loadPlanText(name string, text []byte, dir, id string) (*campaign.LoadedPlan, error) {
+	lp, err := campaign.ParsePlan(name, text, filesIn(dir))
 	if err != nil {
 		return nil, err
 	}
-	if lp.Plan.ID != id || !bytes.Contains(text, []byte("id: "+id)) {
-		return nil, fmt.Errorf("%s: plan id is %s after the rewrite, want %s", path, lp.Plan.ID, id)
+	if lp.Plan.ID != id {
+		return nil, fmt.Errorf("%s: plan id is %s after the rewrite, want %s", name, lp.Plan.ID, id)
 	}
 	return lp, nil
 }
+
+// filesIn opens names relative to a folder, "../" included.
+type filesIn string
+
+func (d filesIn) Open(name string) (fs.File, error) { return os.Open(filepath.Join(string(d), name)) }
