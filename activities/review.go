@@ -85,6 +85,11 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 				in.CampaignID, in.Period.Label).Scan(&recorded); err != nil {
 				return campaign.ReviewSummary{}, fmt.Errorf("lock review: %w", err)
 			}
+			// The figures of 200,000 agents hash and sort tens of megabytes: in memory, not
+			// spilled to disk by the default 4 MB (this transaction only).
+			if _, err := tx.Exec(ctx, `set local work_mem = '64MB'`); err != nil {
+				return campaign.ReviewSummary{}, fmt.Errorf("review memory: %w", err)
+			}
 			onConflict := ""
 			if recorded {
 				onConflict = "on conflict (campaign_id, period, agent_code) do nothing"
