@@ -297,12 +297,13 @@ func (a *Activities) RecordEventResult(ctx context.Context, in EventResultInput)
 }
 
 // claimBatch checks a staged batch belongs to the campaign and is of the expected kind, and
-// counts its rows.
+// counts its rows; a batch whose staged lines are not all there any more is refused.
 func claimBatch(ctx context.Context, tx pgx.Tx, campaignID, batchID, kind, eventID string, rows *int) error {
 	var gotCampaign, gotKind, status string
 	var gotEvent *string
-	err := tx.QueryRow(ctx, `select campaign_id, kind, event_id, status, rows from import_batches where id = $1 for update`, batchID).
-		Scan(&gotCampaign, &gotKind, &gotEvent, &status, rows)
+	var want int
+	err := tx.QueryRow(ctx, `select campaign_id, kind, event_id, status, rows, coalesce(staged_rows, rows) from import_batches where id = $1 for update`, batchID).
+		Scan(&gotCampaign, &gotKind, &gotEvent, &status, rows, &want)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return permanent(ErrNotFound, "import batch %s is not staged", batchID)
@@ -316,6 +317,15 @@ func claimBatch(ctx context.Context, tx pgx.Tx, campaignID, batchID, kind, event
 		return permanent(ErrInvalidImport, "import batch %s was staged for another event", batchID)
 	case status != "staged":
 		return permanent(ErrInvalidState, "import batch %s was merged already", batchID)
+	}
+	// Staged lines are not WAL-logged (migration 006): after a database crash they are gone.
+	var staged int
+	if err := tx.QueryRow(ctx, `select count(*) from import_rows where batch_id = $1`, batchID).Scan(&staged); err != nil {
+		return fmt.Errorf("count staged lines: %w", err)
+	}
+	if staged != want {
+		return permanent(ErrInvalidImport, "import batch %s has %d of its %d staged lines (the database restarted since it was staged); import the file again",
+			batchID, staged, want)
 	}
 	return nil
 }

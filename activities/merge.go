@@ -18,8 +18,9 @@ type MergeInput struct {
 	By         string `json:"by"`
 }
 
-// MergeImport merges a staged enrolment or outcome batch. Enrolments go in with ON CONFLICT on
-// (campaign, citizen ID), so a file imported twice adds nothing the second time; a new
+// MergeImport merges a staged enrolment or outcome batch. Enrolments of people not enrolled
+// yet go in (one merge per campaign at a time; the key (campaign, citizen ID) is unique), so a
+// file imported twice adds nothing the second time; a new
 // enrolment closes its person's follow-up as enrolled. Outcomes close open follow-ups as
 // declined or unreachable.
 func (a *Activities) MergeImport(ctx context.Context, in MergeInput) (campaign.ImportResult, error) {
@@ -57,50 +58,108 @@ func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.I
 		})
 }
 
+// mergeLockClass is the advisory lock class of a campaign's enrolment merges ('enro'): one at
+// a time per campaign, so that each sees every enrolment committed before it.
+const mergeLockClass = 1701737071
+
+// mergeChunk is how many staged lines a merge fetches and COPYs at a time.
+const mergeChunk = 50_000
+
+var enrolmentColumns = []string{"campaign_id", "citizen_id", "full_name", "phone", "district_code", "commune_code", "village_code",
+	"agent_code", "target_group", "monthly_income", "monthly_contribution", "subsidy_class", "monthly_subsidy",
+	"payment_months", "enrolled_on", "batch_id", "prospect_id"}
+
 func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaign.ImportResult) error {
-	rows, err := tx.Query(ctx, `
-		with ins as (
-			insert into enrolments (campaign_id, citizen_id, full_name, phone, district_code, commune_code, village_code,
-				agent_code, target_group, monthly_income, monthly_contribution, subsidy_class, monthly_subsidy,
-				payment_months, enrolled_on, batch_id, prospect_id)
-			select $1, r.citizen_id, r.full_name, r.phone, u.district_code, r.commune_code, r.village_code,
-				r.agent_code, r.target_group, r.monthly_income, r.monthly_income * $3 / 100, r.subsidy_class,
-				case r.subsidy_class when 'poor' then $4::bigint when 'near_poor' then $5::bigint else $6::bigint end,
-				r.payment_months, r.enrolled_on, $2, p.id
-			from import_rows r
-			join units u on u.campaign_id = $1 and u.code = r.commune_code
-			left join prospects p on p.campaign_id = $1 and p.citizen_id = r.citizen_id
-			where r.batch_id = $2
-			order by r.line
-			on conflict (campaign_id, citizen_id) do nothing
-			returning district_code)
-		select district_code, count(*)::int from ins group by district_code order by district_code`,
-		in.CampaignID, in.BatchID, campaign.ContributionPercent,
-		campaign.MonthlySubsidy("poor"), campaign.MonthlySubsidy("near_poor"), campaign.MonthlySubsidy("other"))
-	if err != nil {
+	// Under the lock, people already enrolled are left out by an anti-join, and the rest go in
+	// by COPY, in line order, a chunk at a time: no speculative insertion per line, and the
+	// bulk path of the table. The unique key (campaign, citizen ID) stays the guard.
+	if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock($1, hashtext($2))`, mergeLockClass, in.CampaignID); err != nil {
+		return fmt.Errorf("merge enrolments: lock: %w", err)
+	}
+	subsidy := map[string]int64{}
+	for _, c := range []string{"poor", "near_poor", "other"} {
+		subsidy[c] = campaign.MonthlySubsidy(c)
+	}
+	var leads []int64        // prospects who enrolled: their follow-ups close
+	var leadDays []time.Time // and the day each enrolled
+	// One pass over the staged lines through a cursor, planned for all its rows; each chunk
+	// fetched is COPYed before the next. The cursor's snapshot predates the COPYs, which is
+	// right: a file names each person once.
+	if _, err := tx.Exec(ctx, `set local cursor_tuple_fraction = 1`); err != nil {
 		return fmt.Errorf("merge enrolments: %w", err)
 	}
-	var district string
-	var n int
-	if _, err := pgx.ForEachRow(rows, []any{&district, &n}, func() error {
-		res.ByDistrict[district] = n
-		res.New += n
-		return nil
-	}); err != nil {
+	if _, err := tx.Exec(ctx, `
+		declare merge_lines no scroll cursor for
+		select r.citizen_id, r.full_name, r.phone, u.district_code, r.commune_code, r.village_code,
+			r.agent_code, r.target_group, r.monthly_income, r.subsidy_class, r.payment_months, r.enrolled_on, p.id
+		from import_rows r
+		join units u on u.campaign_id = $1 and u.code = r.commune_code
+		left join prospects p on p.campaign_id = $1 and p.citizen_id = r.citizen_id
+		where r.batch_id = $2
+		  and not exists (select 1 from enrolments x where x.campaign_id = $1 and x.citizen_id = r.citizen_id)
+		order by r.line`, in.CampaignID, in.BatchID); err != nil {
+		return fmt.Errorf("merge enrolments: read staged lines: %w", err)
+	}
+	var chunk [][]any
+	for {
+		rows, err := tx.Query(ctx, fmt.Sprintf(`fetch forward %d from merge_lines`, mergeChunk))
+		if err != nil {
+			return fmt.Errorf("merge enrolments: read staged lines: %w", err)
+		}
+		chunk = chunk[:0]
+		var citizen, district, commune, agent, group, class string
+		var name, phone, village *string
+		var income int64
+		var months int32
+		var on time.Time
+		var prospect *int64
+		if _, err := pgx.ForEachRow(rows, []any{&citizen, &name, &phone, &district, &commune, &village, &agent, &group,
+			&income, &class, &months, &on, &prospect}, func() error {
+			sub, ok := subsidy[class]
+			if !ok {
+				sub = subsidy["other"]
+			}
+			var pid any
+			if prospect != nil {
+				pid = *prospect
+				leads, leadDays = append(leads, *prospect), append(leadDays, on)
+			}
+			chunk = append(chunk, []any{in.CampaignID, citizen, name, phone, district, commune, village, agent, group,
+				income, income * campaign.ContributionPercent / 100, class, sub, months, on, in.BatchID, pid})
+			res.ByDistrict[district]++
+			return nil
+		}); err != nil {
+			return fmt.Errorf("merge enrolments: read staged lines: %w", err)
+		}
+		if len(chunk) == 0 {
+			break
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"enrolments"}, enrolmentColumns, pgx.CopyFromRows(chunk)); err != nil {
+			return fmt.Errorf("merge enrolments: %w", err)
+		}
+		res.New += len(chunk)
+		if len(chunk) < mergeChunk {
+			break
+		}
+	}
+	if _, err := tx.Exec(ctx, `close merge_lines`); err != nil {
 		return fmt.Errorf("merge enrolments: %w", err)
 	}
 	res.Duplicates = res.Rows - res.New
+	if len(leads) == 0 {
+		return nil
+	}
 	if _, err := tx.Exec(ctx, `
-		select f.id from follow_ups f join enrolments e on e.prospect_id = f.prospect_id
-		where e.campaign_id = $1 and e.batch_id = $2 and f.status in ('open', 'unreachable')
-		order by f.id for update of f`, in.CampaignID, in.BatchID); err != nil {
+		select f.id from follow_ups f
+		where f.prospect_id = any($1::bigint[]) and f.status in ('open', 'unreachable')
+		order by f.id for update of f`, leads); err != nil {
 		return fmt.Errorf("lock follow-ups: %w", err)
 	}
 	tag, err := tx.Exec(ctx, `
 		update follow_ups f set status = 'enrolled', closed_at = e.enrolled_on::timestamp at time zone c.timezone, closed_by_batch = $2
-		from enrolments e, campaigns c
-		where e.campaign_id = $1 and e.batch_id = $2 and e.prospect_id = f.prospect_id
-		  and c.id = $1 and f.status in ('open', 'unreachable')`, in.CampaignID, in.BatchID)
+		from unnest($3::bigint[], $4::date[]) as e(prospect_id, enrolled_on), campaigns c
+		where e.prospect_id = f.prospect_id and c.id = $1 and f.status in ('open', 'unreachable')`,
+		in.CampaignID, in.BatchID, leads, leadDays)
 	if err != nil {
 		return fmt.Errorf("close enrolled follow-ups: %w", err)
 	}

@@ -75,6 +75,26 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 				in.CampaignID, in.Period.Label, in.Period.Start, in.Period.End, in.WorkflowID); err != nil {
 				return campaign.ReviewSummary{}, fmt.Errorf("record review: %w", err)
 			}
+			// One evaluation of a period at a time, under the review's row lock. The first
+			// inserts its decisions plainly; one that finds decisions recorded already (a
+			// backfilled duplicate) inserts with ON CONFLICT DO NOTHING, which keeps them: a
+			// speculative insert per agent only when there may be a conflict.
+			var recorded bool
+			if err := tx.QueryRow(ctx, `
+				select exists (select 1 from review_decisions where campaign_id = r.campaign_id and period = r.period)
+				from reviews r where campaign_id = $1 and period = $2 for no key update`,
+				in.CampaignID, in.Period.Label).Scan(&recorded); err != nil {
+				return campaign.ReviewSummary{}, fmt.Errorf("lock review: %w", err)
+			}
+			// The figures of 200,000 agents hash and sort tens of megabytes: in memory, not
+			// spilled to disk by the default 4 MB (this transaction only).
+			if _, err := tx.Exec(ctx, `set local work_mem = '64MB'`); err != nil {
+				return campaign.ReviewSummary{}, fmt.Errorf("review memory: %w", err)
+			}
+			onConflict := ""
+			if recorded {
+				onConflict = "on conflict (campaign_id, period, agent_code) do nothing"
+			}
 			_, err = tx.Exec(ctx, `
 				with figures as (
 					select a.code, a.kind, a.commune_code, coalesce(q.target, 0) as quota,
@@ -128,27 +148,16 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 					from final f)
 				insert into review_decisions (campaign_id, period, agent_code, kind, commune_code, window_start, window_end,
 					quota, quota_share, enrolled, follow_ups_on_time, follow_ups_overdue, leads, leads_enrolled, open_work,
-					attainment, on_time_rate, score, low_streak, decision, status, rationale, reward_kind, reward_amount)
+					attainment, on_time_rate, score, low_streak, decision, status, reward_kind, reward_amount,
+					reward_at, warn_below, terminate_below, terminate_after)
 				select $1, $2, code, kind, commune_code, $3::timestamptz, $4::timestamptz, quota, share, enrolled, on_time, overdue, leads, leads_enrolled, open_work,
 					attainment, on_time_rate, score, streak, decision,
 					case decision when 'terminate' then 'pending' else 'final' end,
-					format('score %s = 0.8 × attainment %s (%s enrolled of a quota share of %s) + 0.2 × on-time rate %s (%s on time, %s overdue); %s',
-						round(score::numeric, 2), round(attainment::numeric, 2), enrolled, round(share::numeric, 1),
-						round(on_time_rate::numeric, 2), on_time, overdue,
-						case decision
-							when 'terminate' then case when enrolled = 0 and open_work > 0
-								then format('no enrolment in the window while holding %s open follow-ups: termination proposed, awaiting a coordinator', open_work)
-								else format('below %s for %s consecutive reviews: termination proposed, awaiting a coordinator', $13::float8, $12::int) end
-							when 'reward' then format('at or above %s: rewarded (%s, %s VND)', $11::float8, $15::text, $16::bigint)
-							when 'commend' then format('at or above %s: commended (staff are commended, not rewarded)', $11::float8)
-							when 'warn' then case when kind = 'staff' and score < $13::float8
-								then format('below %s: warned (staff are warned, never terminated)', $13::float8)
-								else format('below %s: warned', $14::float8) end
-							else 'retained' end),
-					case decision when 'reward' then $15::text end, case decision when 'reward' then $16::bigint end
+					case decision when 'reward' then $15::text end, case decision when 'reward' then $16::bigint end,
+					$11::float8, $14::float8, $13::float8, $12::int
 				from decided
 				order by code -- key order: cheaper index and primary-key inserts
-				on conflict (campaign_id, period, agent_code) do nothing`,
+				`+onConflict,
 				in.CampaignID, in.Period.Label, in.Period.Start, in.Period.End, frac,
 				days(in.Period.Start), days(in.Period.End), attainmentCap, attainmentWeight, onTimeWeight,
 				p.RewardAt, p.TerminateAfter, p.TerminateBelow, p.WarnBelow, p.Reward.Kind, p.Reward.Amount)
@@ -394,7 +403,7 @@ func (a *Activities) EscalateUndecided(ctx context.Context, in EscalateInput) (E
 			var out EscalateResult
 			if err := tx.QueryRow(ctx, `
 				with escalated as (
-					update review_decisions set status = 'escalated', decided_at = $3,
+					update review_decisions set status = 'escalated', decided_at = $3, escalated = true,
 						rationale = rationale || '; no coordinator decided within the wait: escalated'
 					where campaign_id = $1 and period = $2 and decision = 'terminate' and status = 'pending'
 					returning agent_code)

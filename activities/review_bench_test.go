@@ -16,6 +16,7 @@ import (
 	"drives/activities"
 	"drives/campaign"
 	"drives/coordinator"
+	"drives/internal/benchdata"
 	"drives/internal/fixture"
 	"drives/internal/synth"
 	"drives/internal/testenv"
@@ -106,12 +107,12 @@ func BenchmarkReviewNational(b *testing.B) {
 		b.Fatalf("review periods %v: %v", periods, err)
 	}
 	q1 := periods[0]
-	world, err := newFieldWorld(lp, c.Spec, q1, benchSeed)
+	world, err := benchdata.NewWorld(lp, c.Spec, q1, benchSeed)
 	if err != nil {
 		b.Fatal(err)
 	}
 	start = time.Now()
-	loaded, err := world.load(ctx, pool, fieldSizes{Enrolments: 1_000_000, FollowUps: 400_000}, benchSeed)
+	loaded, err := world.Load(ctx, pool, benchdata.Sizes{Enrolments: 1_000_000, FollowUps: 400_000}, benchSeed)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -168,69 +169,22 @@ func BenchmarkReviewNational(b *testing.B) {
 	b.ReportMetric(loadDur.Seconds(), "load-s")
 }
 
-// checkNationalReview asserts what a review must be, whatever its speed.
+// checkNationalReview asserts what a review must be, whatever its speed (benchdata.CheckReview).
 func checkNationalReview(b *testing.B, c *fixture.Campaign, p campaign.ReviewPeriod, pol campaign.ReviewPolicy,
-	got campaign.ReviewSummary, loaded fieldLoad) {
+	got campaign.ReviewSummary, loaded benchdata.Loaded) {
 	b.Helper()
-	id := c.Plan.Plan.ID
-	active := c.Count(`select count(*) from agents where campaign_id = $1 and status = 'active'`, id)
-	if want := synth.NationalAgents + c.Asg.Staff; active != want || got.Agents != want {
-		b.Errorf("reviewed %d, %d active; want %d agents and staff", got.Agents, active, want)
-	}
-	if n := c.Count(`select count(*) from review_decisions where campaign_id = $1 and period = $2`, id, p.Label); n != active {
-		b.Errorf("%d decisions for %d active agents and staff", n, active)
-	}
-	if n := c.Count(`select count(*) from agents a where a.campaign_id = $1 and a.status = 'active' and not exists (
-		select 1 from review_decisions d where d.campaign_id = a.campaign_id and d.period = $2 and d.agent_code = a.code)`, id, p.Label); n != 0 {
-		b.Errorf("%d active agents without a decision", n)
-	}
-	if sum := got.Rewarded + got.Commended + got.Retained + got.Warned + got.Proposed; sum != got.Agents {
-		b.Errorf("summary %d rewarded + %d commended + %d retained + %d warned + %d proposed = %d, not the %d reviewed",
-			got.Rewarded, got.Commended, got.Retained, got.Warned, got.Proposed, sum, got.Agents)
-	}
-	kinds := decisionsByKind(b, c, p.Label)
-	for k, n := range map[string]int{"reward": got.Rewarded, "commend": got.Commended, "retain": got.Retained,
-		"warn": got.Warned, "terminate": got.Proposed} {
-		if kinds[k] != n {
-			b.Errorf("%d %s decisions stored, the summary says %d", kinds[k], k, n)
-		}
-	}
-	if n := c.Count(`select count(*) from review_decisions where campaign_id = $1 and period = $2 and kind = 'staff'
-		and decision not in ('commend', 'retain', 'warn')`, id, p.Label); n != 0 {
-		b.Errorf("%d staff rewarded or proposed for termination", n)
-	}
-	// The figures account for every row loaded in the window.
-	if n := c.Count(`select coalesce(sum(enrolled), 0) from review_decisions where campaign_id = $1 and period = $2`, id, p.Label); n != loaded.EnrolledInWindow {
-		b.Errorf("decisions count %d enrolments, %d were loaded in the window", n, loaded.EnrolledInWindow)
-	}
-	if n := c.Count(`select coalesce(sum(leads), 0) from review_decisions where campaign_id = $1 and period = $2`, id, p.Label); n != loaded.OpenedInWindow {
-		b.Errorf("decisions count %d leads, %d follow-ups were opened in the window", n, loaded.OpenedInWindow)
-	}
-	if n := c.Count(`select coalesce(sum(open_work), 0) from review_decisions where campaign_id = $1 and period = $2`, id, p.Label); n != loaded.ByStatus["open"] {
-		b.Errorf("decisions count %d open follow-ups, %d were loaded open", n, loaded.ByStatus["open"])
-	}
-	if got.CommunesCommended != pol.CommendTop || got.DistrictsCommended != pol.CommendTop {
-		b.Errorf("commended %d communes and %d districts, want commend_top = %d of each", got.CommunesCommended, got.DistrictsCommended, pol.CommendTop)
-	}
-	if got.Proposed == 0 || got.Rewarded == 0 || got.Warned == 0 {
-		b.Errorf("a quarter of mixed field data decided %+v decisions; want rewards, warnings and proposals", kinds)
+	if _, err := benchdata.CheckReview(c.Ctx, c.Pool, c.Plan.Plan.ID, p.Label, pol, got, loaded, synth.NationalAgents+c.Asg.Staff); err != nil {
+		b.Error(err)
 	}
 }
 
 func decisionsByKind(b *testing.B, c *fixture.Campaign, period string) map[string]int {
 	b.Helper()
-	rows, err := c.Pool.Query(c.Ctx, `select decision, count(*) from review_decisions where campaign_id = $1 and period = $2 group by 1`,
-		c.Plan.Plan.ID, period)
+	kinds, err := benchdata.DecisionsByKind(c.Ctx, c.Pool, c.Plan.Plan.ID, period)
 	if err != nil {
 		b.Fatal(err)
 	}
-	out := map[string]int{}
-	var k string
-	var n int
-	if _, err := pgx.ForEachRow(rows, []any{&k, &n}, func() error { out[k] = n; return nil }); err != nil {
-		b.Fatal(err)
-	}
-	return out
+	return kinds
 }
 
 // benchPool is a fresh migrated database (testenv.NewDB) with, when benchExplainEnv is set,

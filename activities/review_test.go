@@ -34,7 +34,7 @@ func (d *drive) evaluate(p campaign.ReviewPeriod, policy campaign.ReviewPolicy) 
 
 func (d *drive) decision(period, agent string) (decision, status, rationale string) {
 	d.t.Helper()
-	if err := d.pool.QueryRow(d.ctx, `select decision, status, rationale from review_decisions
+	if err := d.pool.QueryRow(d.ctx, `select decision, status, review_rationale(r) from review_decisions r
 		where campaign_id = $1 and period = $2 and agent_code = $3`, campaignID, period, agent).Scan(&decision, &status, &rationale); err != nil {
 		d.t.Fatalf("decision on %s in %s: %v", agent, period, err)
 	}

@@ -160,9 +160,9 @@ type Decision struct {
 // Decisions lists a campaign's review decisions, of one period or all.
 func (c *Coordinator) Decisions(ctx context.Context, campaignID, period string) ([]Decision, error) {
 	rows, err := c.DB.Query(ctx, `
-		select period, agent_code, kind, commune_code, score, decision, status, rationale,
+		select period, agent_code, kind, commune_code, score, decision, status, review_rationale(d),
 			coalesce(decided_by, ''), coalesce(decided_reason, ''), window_end, coalesce(reward_kind, ''), coalesce(reward_amount, 0)
-		from review_decisions where campaign_id = $1 and ($2 = '' or period = $2)
+		from review_decisions d where campaign_id = $1 and ($2 = '' or period = $2)
 		order by window_end, agent_code`, campaignID, period)
 	if err != nil {
 		return nil, fmt.Errorf("read decisions: %w", err)

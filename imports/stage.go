@@ -95,20 +95,27 @@ func nullable(s string) any {
 }
 
 // Stage writes a checked file as a batch in one transaction: the batch row and its lines by
-// COPY. Outcomes are also checked against the campaign's leads here; a file naming a person who
+// COPY (for enrolments, those of people not enrolled yet). Outcomes are also checked against the campaign's leads here; a file naming a person who
 // is not a lead is refused whole and the transaction rolled back.
 func Stage(ctx context.Context, db *pgxpool.Pool, campaignID string, kind Kind, eventID, fileName string, data []byte, rows []Row, by string) (string, error) {
 	batchID := newBatchID()
 	sum := sha256.Sum256(data)
+	all := len(rows)
+	if kind == Enrolments {
+		var err error
+		if rows, err = notEnrolled(ctx, db, campaignID, rows); err != nil {
+			return "", err
+		}
+	}
 	tx, err := db.Begin(ctx)
 	if err != nil {
 		return "", fmt.Errorf("stage: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
 	if _, err := tx.Exec(ctx, `
-		insert into import_batches (id, campaign_id, kind, event_id, file_name, file_sha256, rows, created_by)
-		values ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		batchID, campaignID, string(kind), nullable(eventID), fileName, hex.EncodeToString(sum[:]), len(rows), by); err != nil {
+		insert into import_batches (id, campaign_id, kind, event_id, file_name, file_sha256, rows, staged_rows, created_by)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		batchID, campaignID, string(kind), nullable(eventID), fileName, hex.EncodeToString(sum[:]), all, len(rows), by); err != nil {
 		return "", fmt.Errorf("stage batch: %w", err)
 	}
 	_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_rows"}, stageColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
@@ -151,6 +158,50 @@ func Stage(ctx context.Context, db *pgxpool.Pool, campaignID string, kind Kind, 
 		return "", fmt.Errorf("stage: commit: %w", err)
 	}
 	return batchID, nil
+}
+
+// notEnrolled leaves out the lines of people the campaign has enrolled already, which a merge
+// would leave out too (enrolments are never removed): a file imported again stages nothing.
+// The campaign's enrolled citizen IDs are read only when they are not many more than the
+// file's lines, so a small file into a large campaign costs no more than before.
+func notEnrolled(ctx context.Context, db *pgxpool.Pool, campaignID string, rows []Row) ([]Row, error) {
+	var enrolled int
+	if err := db.QueryRow(ctx, `select count(*) from enrolments where campaign_id = $1`, campaignID).Scan(&enrolled); err != nil {
+		return nil, fmt.Errorf("stage: count enrolments: %w", err)
+	}
+	if enrolled == 0 || enrolled > 4*len(rows) {
+		return rows, nil
+	}
+	in := make(map[string]int, len(rows))
+	for i := range rows {
+		in[rows[i].CitizenID] = i
+	}
+	drop := make([]bool, len(rows))
+	q, err := db.Query(ctx, `select citizen_id from enrolments where campaign_id = $1`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("stage: read enrolments: %w", err)
+	}
+	var id string
+	dropped := 0
+	if _, err := pgx.ForEachRow(q, []any{&id}, func() error {
+		if i, ok := in[id]; ok {
+			drop[i] = true
+			dropped++
+		}
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("stage: read enrolments: %w", err)
+	}
+	if dropped == 0 {
+		return rows, nil
+	}
+	out := make([]Row, 0, len(rows)-dropped)
+	for i := range rows {
+		if !drop[i] {
+			out = append(out, rows[i])
+		}
+	}
+	return out, nil
 }
 
 // Discard drops a staged batch that the campaign refused, so a refused import leaves nothing.

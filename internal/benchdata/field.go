@@ -1,11 +1,12 @@
-package activities_test
-
-// Field data for BenchmarkReviewNational, bulk-loaded with COPY: prospects with their follow-ups
-// in mixed states, and enrolments, over the first review window of the national plan. This is
-// benchmark setup, not code under test: it writes the rows the imports and sweeps would have
-// written by the end of the window, as they would have written them, without going through them.
+// Package benchdata generates and bulk-loads the field data the review benchmarks run on
+// (activities' BenchmarkReviewNational and the review figure of `make bench`): prospects with
+// their follow-ups in mixed states, and enrolments, over a review window of a prepared plan.
+// This is benchmark setup, not code under test: it writes the rows the imports and sweeps would
+// have written by the end of the window, as they would have written them, without going
+// through them.
 //
-// Everything is synthetic and deterministic (math/rand/v2 PCG from benchSeed).
+// Everything is synthetic and deterministic (math/rand/v2 PCG from the seed given).
+package benchdata
 
 import (
 	"context"
@@ -20,14 +21,14 @@ import (
 	"drives/campaign"
 )
 
-// fieldSizes says how much field data to load.
-type fieldSizes struct {
+// Sizes says how much field data to load.
+type Sizes struct {
 	Enrolments int // in all, those of enrolled follow-ups included
 	FollowUps  int // one prospect each
 }
 
-// fieldLoad counts what was loaded.
-type fieldLoad struct {
+// Loaded counts what was loaded.
+type Loaded struct {
 	Prospects, FollowUps, Enrolments int
 	FromFollowUps                    int // enrolments of leads (the rest walked in)
 	ByStatus                         map[string]int
@@ -48,7 +49,7 @@ var fuStatus = [...]string{fuOpen: "open", fuEnrolled: "enrolled", fuDeclined: "
 
 // benchFollowUp is one generated prospect and its follow-up, compactly.
 type benchFollowUp struct {
-	agent     int32 // index into fieldWorld.agents
+	agent     int32 // index into World.agents
 	village   int32 // index into the commune's villages
 	group     int8
 	status    int8
@@ -73,8 +74,9 @@ type benchAgent struct {
 	weight  float64 // enrolment propensity: 0 for an agent who enrols nobody in the window
 }
 
-// fieldWorld is what the generator needs of the plan.
-type fieldWorld struct {
+// World is what the generator needs of the plan: its units, roster and follow-up policy, and
+// the window the data falls in.
+type World struct {
 	campaignID string
 	loc        *time.Location
 	start      time.Time // first day of the window, 00:00 in loc
@@ -112,14 +114,16 @@ var (
 	townBenchGroups  = groupIndexes("household_business", "small_trader", "contract_ended", "rural_part_time", "farmer")
 )
 
-func newFieldWorld(lp *campaign.LoadedPlan, spec campaign.CampaignSpec, window campaign.ReviewPeriod, seed uint64) (*fieldWorld, error) {
+// NewWorld reads a prepared plan's units and roster for field data over window; seed draws the
+// agents' enrolment propensities.
+func NewWorld(lp *campaign.LoadedPlan, spec campaign.CampaignSpec, window campaign.ReviewPeriod, seed uint64) (*World, error) {
 	loc, err := time.LoadLocation(lp.Plan.Timezone)
 	if err != nil {
 		return nil, err
 	}
 	s := window.Start.In(loc)
 	e := window.End.In(loc)
-	w := &fieldWorld{
+	w := &World{
 		campaignID: lp.Plan.ID, loc: loc, followUp: spec.Policy,
 		start: time.Date(s.Year(), s.Month(), s.Day(), 0, 0, 0, 0, loc),
 	}
@@ -180,7 +184,7 @@ func newFieldWorld(lp *campaign.LoadedPlan, spec campaign.CampaignSpec, window c
 
 // dayWeights is the relative activity of each day of the window: rising as the drive gets
 // going, little on Sundays, next to nothing over Tết (10–17 February).
-func (w *fieldWorld) dayWeights(from int) []campaign.Share {
+func (w *World) dayWeights(from int) []campaign.Share {
 	out := make([]campaign.Share, 0, w.days)
 	for d := from; d < w.days; d++ {
 		t := w.start.AddDate(0, 0, d)
@@ -197,22 +201,22 @@ func (w *fieldWorld) dayWeights(from int) []campaign.Share {
 }
 
 // campaign instants of the window
-func (w *fieldWorld) midnight(day int) time.Time { return w.start.AddDate(0, 0, day) }
-func (w *fieldWorld) date(day int) time.Time {
+func (w *World) midnight(day int) time.Time { return w.start.AddDate(0, 0, day) }
+func (w *World) date(day int) time.Time {
 	t := w.start.AddDate(0, 0, day)
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
-func (w *fieldWorld) opened(day int) time.Time {
+func (w *World) opened(day int) time.Time {
 	return w.midnight(day).Add(campaign.EventHour * time.Hour)
 }
-func (w *fieldWorld) end() time.Time { return w.midnight(w.days) }
+func (w *World) end() time.Time { return w.midnight(w.days) }
 
 // followUps draws n leads met at events from the window's fourth day on, dealt to collection
 // agents, with what became of them by the end of the window: enrolled or declined (closed at
 // midnight of the outcome file's day, as a merge does), unreachable at the give-up point, or
 // still open; escalated to the commune's staff at the deadline when they were still open then;
 // reminded at each reminder offset passed while open.
-func (w *fieldWorld) followUps(n int, seed uint64) []benchFollowUp {
+func (w *World) followUps(n int, seed uint64) []benchFollowUp {
 	r := rand.New(rand.NewPCG(seed, 2))
 	perDay := campaign.LargestRemainder(n, w.dayWeights(3))
 	out := make([]benchFollowUp, 0, n)
@@ -288,10 +292,10 @@ const (
 	walkInCitizenBase   = 200_000_000_000 // of people who enrolled without being a lead
 )
 
-// load COPYs the prospects, their follow-ups and the enrolments into the campaign's tables,
+// Load COPYs the prospects, their follow-ups and the enrolments into the campaign's tables,
 // then vacuums and analyses them, as autovacuum would have by the end of a quarter.
-func (w *fieldWorld) load(ctx context.Context, pool *pgxpool.Pool, sizes fieldSizes, seed uint64) (fieldLoad, error) {
-	res := fieldLoad{ByStatus: map[string]int{}}
+func (w *World) Load(ctx context.Context, pool *pgxpool.Pool, sizes Sizes, seed uint64) (Loaded, error) {
+	res := Loaded{ByStatus: map[string]int{}}
 	fus := w.followUps(sizes.FollowUps, seed)
 	conn, err := pool.Acquire(ctx)
 	if err != nil {

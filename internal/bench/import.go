@@ -1,0 +1,396 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"drives/campaign"
+	"drives/coordinator"
+	"drives/imports"
+)
+
+// The campaigns (d) stores: one launched and imported into through the product's path, and two
+// only stored, for the raw COPYs the product is compared with.
+const (
+	importCampaign    = "bench-import"
+	rawImportCampaign = "bench-import-raw"   // COPYed before the import
+	rawAfterCampaign  = "bench-import-raw-2" // and after it
+)
+
+// importRows is how many enrolments (d) imports.
+const importRows = 1_000_000
+
+// importSeed draws the enrolments' agents and villages.
+const importSeed = 2021
+
+// importPlan is the plan (d) launches: the Hà Nội plan with its clock at twice real time, so
+// that the campaign runs, on its first days, for the whole benchmark.
+const importPlan = "plans/hanoi-2021/plan.yaml"
+
+// Import is (d): importing a file of 1,000,000 enrolments into a running campaign through the
+// product's own path (imports.Importer: read and check the whole file, stage it with COPY,
+// merge it by the campaign's record-import Update), end to end; the same rows COPYed raw into
+// the same indexed enrolments table under other campaigns, before and after, for comparison;
+// and the same file imported again, which must add nothing.
+func Import(ctx context.Context, e *Env) ([]Figure, error) {
+	src, err := findRepoFile(importPlan)
+	if err != nil {
+		return nil, err
+	}
+	lp, err := copyPlan(src, filepath.Join(e.Dir, importCampaign), importCampaign, "2")
+	if err != nil {
+		return nil, err
+	}
+	var rawPlans []*campaign.LoadedPlan
+	for _, id := range []string{rawImportCampaign, rawAfterCampaign} {
+		rp, err := copyPlan(src, filepath.Join(e.Dir, id), id, "2")
+		if err != nil {
+			return nil, err
+		}
+		rawPlans = append(rawPlans, rp)
+	}
+	co := &coordinator.Coordinator{DB: e.DB, Temporal: e.Temporal}
+	run, err := co.Launch(ctx, lp)
+	if err != nil {
+		return nil, err
+	}
+	// At the end the campaign is cancelled as a coordinator cancels it, and closes (its report
+	// built) before the next benchmark starts.
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
+		defer cancel()
+		if _, err := coordinator.Update[string](cctx, co, importCampaign, campaign.UpdateCancel,
+			campaign.SteerRequest{Reason: "benchmark done", By: "bench"}); err != nil {
+			e.Log.Warn("import: cancel the campaign", "err", err)
+			return
+		}
+		if err := run.Get(cctx, nil); err != nil {
+			e.Log.Warn("import: the cancelled campaign did not close", "err", err)
+		}
+	}()
+	if err := waitRunning(ctx, co, importCampaign); err != nil {
+		return nil, err
+	}
+	for _, rp := range rawPlans {
+		if err := coordinator.StorePlan(ctx, e.DB, rp); err != nil {
+			return nil, err
+		}
+	}
+
+	gen := newEnrolmentGen(lp)
+	data, err := gen.csv(importRows)
+	if err != nil {
+		return nil, err
+	}
+	e.Log.Info("import: file written", "rows", importRows, "MiB", len(data)>>20)
+	if err := os.WriteFile(filepath.Join(e.Dir, importCampaign, "enrolments.csv"), data, 0o644); err != nil {
+		return nil, err
+	}
+
+	rows, err := gen.rows(importRows)
+	if err != nil {
+		return nil, err
+	}
+	rawBefore, err := rawCopy(ctx, e, rows, rawImportCampaign)
+	if err != nil {
+		return nil, err
+	}
+
+	// Through the product's path, end to end.
+	im := &imports.Importer{DB: e.DB, Temporal: e.Temporal}
+	start := time.Now()
+	res, err := im.Enrolments(ctx, importCampaign, imports.Enrolments, "enrolments.csv", data, "bench")
+	took := time.Since(start)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	if res.New != importRows || res.Duplicates != 0 || res.Rows != importRows {
+		return nil, fmt.Errorf("import: %d rows, %d new, %d duplicates; want %d new", res.Rows, res.New, res.Duplicates, importRows)
+	}
+	if n, err := countEnrolments(ctx, e, importCampaign); err != nil || n != importRows {
+		return nil, fmt.Errorf("import: %d enrolments stored (%v), want %d", n, err, importRows)
+	}
+	phases, err := importPhases(ctx, e, res.BatchID, start, start.Add(took))
+	if err != nil {
+		return nil, err
+	}
+	e.Log.Info("import: product path", "took", took.Round(time.Millisecond), "phases", phases)
+
+	// The same rows by a raw COPY into the same table, after the import as before it: the
+	// mean of the two is the figure, the table having grown by the import's rows between them.
+	rawAfter, err := rawCopy(ctx, e, rows, rawAfterCampaign)
+	if err != nil {
+		return nil, err
+	}
+	rows = nil
+	rawTook := (rawBefore + rawAfter) / 2
+	if err := sameEnrolments(ctx, e); err != nil {
+		return nil, err
+	}
+	e.Log.Info("import: raw copy", "before", rawBefore.Round(time.Millisecond), "after", rawAfter.Round(time.Millisecond))
+
+	// The same file again: nothing new.
+	start = time.Now()
+	again, err := im.Enrolments(ctx, importCampaign, imports.Enrolments, "enrolments-again.csv", data, "bench")
+	againTook := time.Since(start)
+	if err != nil {
+		return nil, fmt.Errorf("import again: %w", err)
+	}
+	if again.New != 0 || again.Duplicates != importRows {
+		return nil, fmt.Errorf("import again: %d new, %d duplicates; want 0 new", again.New, again.Duplicates)
+	}
+	if n, err := countEnrolments(ctx, e, importCampaign); err != nil || n != importRows {
+		return nil, fmt.Errorf("import again: %d enrolments stored (%v), want %d", n, err, importRows)
+	}
+	againPhases, err := importPhases(ctx, e, again.BatchID, start, start.Add(againTook))
+	if err != nil {
+		return nil, err
+	}
+	e.Log.Info("import: again", "took", againTook.Round(time.Millisecond), "phases", againPhases)
+
+	ratio := rawTook.Seconds() / took.Seconds()
+	return []Figure{
+		{ID: "d", Name: "import 1,000,000 enrolments, end to end", Value: rate(importRows, took), Unit: "rows/s",
+			Note: fmt.Sprintf("file → merged rows in %.1f s: %s", took.Seconds(), phases)},
+		{ID: "d.ratio", Name: "import vs raw COPY of the same rows", Value: ratio, Unit: "ratio", Target: "≥ 0.7", Met: Check(ratio >= 0.7),
+			Note: fmt.Sprintf("raw pgx CopyFrom into the same indexed enrolments table: %.1f s (%.0f rows/s), mean of %.1f s before the import and %.1f s after",
+				rawTook.Seconds(), rate(importRows, rawTook), rawBefore.Seconds(), rawAfter.Seconds())},
+		{ID: "d.again", Name: "import the same file again (0 new)", Value: rate(importRows, againTook), Unit: "rows/s",
+			Target: "≥ 100000 rows/s", Met: Check(rate(importRows, againTook) >= 100_000),
+			Note: fmt.Sprintf("0 new of %d in %.1f s: %s", importRows, againTook.Seconds(), againPhases)},
+	}, nil
+}
+
+// rawCopy COPYs rows into the enrolments table under campaign id, as raw as pgx does it.
+func rawCopy(ctx context.Context, e *Env, rows []enrolmentRow, id string) (time.Duration, error) {
+	start := time.Now()
+	n, err := e.DB.CopyFrom(ctx, pgx.Identifier{"enrolments"}, []string{"campaign_id", "citizen_id", "full_name", "phone",
+		"district_code", "commune_code", "village_code", "agent_code", "target_group", "monthly_income", "monthly_contribution",
+		"subsidy_class", "monthly_subsidy", "payment_months", "enrolled_on", "batch_id", "prospect_id"},
+		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+			r := &rows[i]
+			return []any{id, r.citizen, r.name, r.phone, r.district, r.commune, r.village, r.agent, r.group,
+				r.income, campaign.MonthlyContribution(r.income), r.class, campaign.MonthlySubsidy(r.class), int32(r.months),
+				r.on, rawBatch, nil}, nil
+		}))
+	took := time.Since(start)
+	if err != nil {
+		return took, fmt.Errorf("raw copy: %w", err)
+	}
+	if n != int64(len(rows)) {
+		return took, fmt.Errorf("raw copy: %d rows, want %d", n, len(rows))
+	}
+	return took, nil
+}
+
+// rawBatch is the batch ID of the raw COPY's rows.
+const rawBatch = "00000000-0000-4000-8000-000000000000"
+
+// waitRunning waits until a launched campaign is prepared and running.
+func waitRunning(ctx context.Context, co *coordinator.Coordinator, id string) error {
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		p, err := co.Progress(ctx, id)
+		if err == nil && p.Status == campaign.StatusRunning {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("campaign %s is not running after 5 minutes (status %q, %v)", id, p.Status, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// importPhases splits an import's time by when its stage and merge transactions began:
+// read and check (file → stage), stage (COPY, and the Update reaching the merge), merge
+// (and its result coming back).
+func importPhases(ctx context.Context, e *Env, batch string, start, end time.Time) (string, error) {
+	var staged, merged time.Time
+	if err := e.DB.QueryRow(ctx, `select b.recorded_at, a.recorded_at from import_batches b
+		join audit_log a on a.campaign_id = b.campaign_id and a.action = 'import.merge' and a.entity_key = b.id::text
+		where b.id = $1`, batch).Scan(&staged, &merged); err != nil {
+		return "", fmt.Errorf("import phases: %w", err)
+	}
+	return fmt.Sprintf("read and check %.1f s, stage %.1f s, merge %.1f s",
+		staged.Sub(start).Seconds(), merged.Sub(staged).Seconds(), end.Sub(merged).Seconds()), nil
+}
+
+func countEnrolments(ctx context.Context, e *Env, id string) (int, error) {
+	var n int
+	err := e.DB.QueryRow(ctx, `select count(*) from enrolments where campaign_id = $1`, id).Scan(&n)
+	return n, err
+}
+
+// sameEnrolments checks that the product's import and the raw COPY stored the same people
+// with the same figures.
+func sameEnrolments(ctx context.Context, e *Env) error {
+	var diff int
+	err := e.DB.QueryRow(ctx, `
+		select count(*) from (
+			(select citizen_id, full_name, phone, district_code, commune_code, village_code, agent_code, target_group,
+				monthly_income, monthly_contribution, subsidy_class, monthly_subsidy, payment_months, enrolled_on
+			 from enrolments where campaign_id = $1
+			 except all
+			 select citizen_id, full_name, phone, district_code, commune_code, village_code, agent_code, target_group,
+				monthly_income, monthly_contribution, subsidy_class, monthly_subsidy, payment_months, enrolled_on
+			 from enrolments where campaign_id = $2)) d`, importCampaign, rawImportCampaign).Scan(&diff)
+	if err != nil {
+		return fmt.Errorf("compare imports: %w", err)
+	}
+	if diff != 0 {
+		return fmt.Errorf("import and raw copy differ in %d enrolments", diff)
+	}
+	return nil
+}
+
+// findRepoFile finds rel in the working directory or the nearest parent holding it.
+func findRepoFile(rel string) (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, rel)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", fmt.Errorf("%s not found here or in a parent directory: run from the project", rel)
+		}
+		dir = up
+	}
+}
+
+// copyPlan loads the plan at src, its files read where they are, with a new id and clock
+// scale, and writes the plan text it loaded into dir.
+func copyPlan(src, dir, id, scale string) (*campaign.LoadedPlan, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	text, err := os.ReadFile(src)
+	if err != nil {
+		return nil, err
+	}
+	if text, err = rewritePlanText(src, text, id, scale); err != nil {
+		return nil, err
+	}
+	dst := filepath.Join(dir, "plan.yaml")
+	if err := os.WriteFile(dst, text, 0o644); err != nil {
+		return nil, err
+	}
+	return loadPlanText(dst, text, filepath.Dir(src), id)
+}
+
+// enrolmentGen makes synthetic enrolments in a plan's communes and villages, each by an agent or
+// staff member of the commune, deterministically.
+type enrolmentGen struct {
+	agents   []campaign.Agent
+	villages map[string][]string // commune → villages
+	district map[string]string   // commune → district
+	groups   []string
+	start    time.Time
+	days     int
+}
+
+type enrolmentRow struct {
+	citizen, name, phone                     string
+	district, commune, village, agent, group string
+	income                                   int64
+	class, mode                              string
+	months                                   int
+	on                                       time.Time
+}
+
+func newEnrolmentGen(lp *campaign.LoadedPlan) *enrolmentGen {
+	g := &enrolmentGen{agents: lp.Roster, villages: map[string][]string{}, district: map[string]string{}}
+	for _, d := range lp.Units.Districts {
+		for _, c := range d.Communes {
+			g.district[c.Code] = d.Code
+			for _, v := range c.Villages {
+				g.villages[c.Code] = append(g.villages[c.Code], v.Code)
+			}
+		}
+	}
+	for _, t := range lp.Plan.TargetGroups {
+		g.groups = append(g.groups, t.Code)
+	}
+	g.start = lp.Plan.Period.Start.In(time.UTC)
+	g.days = int(lp.Plan.Period.End.In(time.UTC).Sub(g.start).Hours()/24) + 1
+	return g
+}
+
+var (
+	genIncomes = []int64{1_500_000, 2_000_000, 2_000_000, 2_500_000, 3_000_000, 3_000_000, 4_000_000, 5_000_000, 7_000_000}
+	genClasses = []string{"poor", "near_poor", "other", "other", "other", "other", "other", "other", "other", "other"}
+	genModes   = []string{"monthly", "monthly", "monthly", "3m", "6m", "12m"}
+)
+
+// each calls fn with the n enrolments in order.
+func (g *enrolmentGen) each(n int, fn func(r *enrolmentRow) error) error {
+	rnd := rand.New(rand.NewPCG(importSeed, 4))
+	var r enrolmentRow
+	for i := range n {
+		ag := &g.agents[rnd.IntN(len(g.agents))]
+		vs := g.villages[ag.Commune]
+		if len(vs) == 0 {
+			return fmt.Errorf("agent %s: commune %s has no villages", ag.Code, ag.Commune)
+		}
+		r = enrolmentRow{
+			citizen: fmt.Sprintf("%012d", 300_000_000_000+i), name: "Người Tham Gia " + strconv.Itoa(i),
+			phone: fmt.Sprintf("09%08d", i), district: g.district[ag.Commune], commune: ag.Commune,
+			village: vs[rnd.IntN(len(vs))], agent: ag.Code, group: g.groups[rnd.IntN(len(g.groups))],
+			income: genIncomes[rnd.IntN(len(genIncomes))], class: genClasses[rnd.IntN(len(genClasses))],
+			mode: genModes[rnd.IntN(len(genModes))], on: g.start.AddDate(0, 0, rnd.IntN(g.days)),
+		}
+		var err error
+		if r.months, err = campaign.PaymentMonths(r.mode); err != nil {
+			return err
+		}
+		if err := fn(&r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// csv is the file of the n enrolments.
+func (g *enrolmentGen) csv(n int) ([]byte, error) {
+	var b bytes.Buffer
+	w := csv.NewWriter(&b)
+	if err := w.Write(imports.Headers[imports.Enrolments]); err != nil {
+		return nil, err
+	}
+	rec := make([]string, 11)
+	err := g.each(n, func(r *enrolmentRow) error {
+		rec[0], rec[1], rec[2], rec[3], rec[4], rec[5], rec[6] = r.citizen, r.name, r.phone, r.commune, r.village, r.agent, r.group
+		rec[7], rec[8], rec[9], rec[10] = strconv.FormatInt(r.income, 10), r.class, r.mode, r.on.Format("2006-01-02")
+		return w.Write(rec)
+	})
+	if err != nil {
+		return nil, err
+	}
+	w.Flush()
+	return b.Bytes(), errors.Join(w.Error())
+}
+
+// rows are the n enrolments in memory.
+func (g *enrolmentGen) rows(n int) ([]enrolmentRow, error) {
+	out := make([]enrolmentRow, 0, n)
+	err := g.each(n, func(r *enrolmentRow) error { out = append(out, *r); return nil })
+	return out, err
+}
