@@ -49,9 +49,9 @@ target_groups:
 follow_up:
   deadline: 30d
   reminders: [7d, 21d]
-  # Longer than the rest of the year after the last event: a follow-up ends only by the
+  # Longer than the rest of the year after the first event: a follow-up ends only by the
   # drill's own files, so its outcome follows from them alone.
-  give_up_after: 200d
+  give_up_after: 320d
   sweep_every: 7d
 events:
   - id: ba-dinh-conference
