@@ -25,6 +25,7 @@ type checked struct {
 	effects          int
 	chain            string
 	keys             int
+	retried          int // effects committed by a retried attempt
 	lost, doubled    int
 	problems         []string
 }
@@ -202,6 +203,9 @@ func (d *drill) checkAudit(ctx context.Context, id string, r *checked) error {
 		return err
 	}
 	r.auditRows = withActivity
+	if err := d.db.QueryRow(ctx, `select count(*) from audit_log where campaign_id = $1 and attempt > 1`, id).Scan(&r.retried); err != nil {
+		return err
+	}
 	if withActivity != res.Effects {
 		r.bad("audit rows written by activities: %d; completed effect activities in the histories: %d", withActivity, res.Effects)
 		if withActivity < res.Effects {

@@ -310,8 +310,8 @@ func (d *drill) table(w io.Writer, f *injector, coords []*coord, results []*chec
 	fmt.Fprintf(tw, "terminations rejected by the coordinator\t%d\n", rejected)
 	fmt.Fprintf(tw, "campaigns completed\t%d of %d\n", completed, len(results))
 	for _, r := range results {
-		fmt.Fprintf(tw, "  %s\t%s: %d enrolled of %d target, %d runs, %d audit rows = %d effects, hash chain %s\n",
-			r.id, r.status, r.enrolled, r.target, r.runs, r.auditRows, r.effects, r.chain)
+		fmt.Fprintf(tw, "  %s\t%s: %d enrolled of %d target, %d runs, %d audit rows = %d effects (%d committed by a retried attempt), hash chain %s\n",
+			r.id, r.status, r.enrolled, r.target, r.runs, r.auditRows, r.effects, r.retried, r.chain)
 	}
 	fmt.Fprintf(tw, "keys checked\t%d\n", keys)
 	fmt.Fprintf(tw, "lost\t%d\n", lost)
