@@ -18,7 +18,8 @@ const HeartbeatTimeout = 20 * time.Second
 const heartbeatEvery = 4 * time.Second
 
 // keepAlive heartbeats until the returned stop is called: every activity runs under it, since
-// its work (one transaction) reports no progress of its own.
+// its work (one transaction) reports no progress of its own. An activity done within
+// heartbeatEvery sends none.
 func keepAlive(ctx context.Context) (stop func()) {
 	if !activity.IsActivity(ctx) {
 		return func() {}
@@ -28,13 +29,13 @@ func keepAlive(ctx context.Context) (stop func()) {
 		t := time.NewTicker(heartbeatEvery)
 		defer t.Stop()
 		for {
-			activity.RecordHeartbeat(ctx)
 			select {
 			case <-done:
 				return
 			case <-ctx.Done():
 				return
 			case <-t.C:
+				activity.RecordHeartbeat(ctx)
 			}
 		}
 	}()

@@ -80,7 +80,8 @@ func TestLostAttemptIsRetriedWithinTheHeartbeatTimeout(t *testing.T) {
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		p, err := co.Progress(ctx, lp.Plan.ID)
 		if assert.NoError(c, err) {
-			assert.Equal(c, campaign.StatusRunning, p.Status)
+			// Prepared: running, or (its short year over meanwhile) closing or closed.
+			assert.NotEqual(c, campaign.StatusPreparing, p.Status)
 		}
 	}, activities.HeartbeatTimeout+30*time.Second, 200*time.Millisecond,
 		"the drive went on within the heartbeat timeout of losing the worker (the start-to-close timeout is 5 minutes)")
