@@ -51,25 +51,37 @@ func (d *drill) logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(d.began).Seconds(), fmt.Sprintf(format, args...))
 }
 
+// config is what the flags set.
+type config struct {
+	seed        uint64
+	rounds      int
+	campaigns   int
+	year        time.Duration
+	gap, pgDown time.Duration
+	keep        bool
+	units, cli  string
+}
+
 func main() {
-	seed := flag.Uint64("seed", 0, "seed of the inputs and of the faults' moments and kinds (0: a new one, printed)")
-	rounds := flag.Int("rounds", 20, "fault rounds")
-	nCampaigns := flag.Int("campaigns", 2, "campaigns, launched a little apart")
-	year := flag.Duration("year", 6*time.Minute, "real time a campaign year takes (the first campaign's; each next one's is a minute longer)")
-	gap := flag.Duration("gap", 8*time.Second, "mean real time between two faults")
-	pgDown := flag.Duration("pg-down", 10*time.Second, "how long PostgreSQL stays down")
-	keep := flag.Bool("keep", false, "keep the scratch directory")
-	testdata := flag.String("units", filepath.Join("integration", "testdata"), "directory of units.csv, villages.csv and roster.csv")
-	cli := flag.String("temporal-cli", os.Getenv("TEMPORAL_CLI"), "the Temporal CLI (default $TEMPORAL_CLI, else .tools/bin/temporal)")
+	var c config
+	flag.Uint64Var(&c.seed, "seed", 0, "seed of the inputs and of the faults' moments and kinds (0: a new one, printed)")
+	flag.IntVar(&c.rounds, "rounds", 20, "fault rounds")
+	flag.IntVar(&c.campaigns, "campaigns", 2, "campaigns, launched 20 s apart")
+	flag.DurationVar(&c.year, "year", 6*time.Minute, "real time a campaign year takes (the first campaign's; each next one's is a minute longer)")
+	flag.DurationVar(&c.gap, "gap", 8*time.Second, "mean real time between two faults")
+	flag.DurationVar(&c.pgDown, "pg-down", 10*time.Second, "how long PostgreSQL stays down")
+	flag.BoolVar(&c.keep, "keep", false, "keep the scratch directory")
+	flag.StringVar(&c.units, "units", filepath.Join("integration", "testdata"), "directory of units.csv, villages.csv and roster.csv")
+	flag.StringVar(&c.cli, "temporal-cli", os.Getenv("TEMPORAL_CLI"), "the Temporal CLI (default $TEMPORAL_CLI, else .tools/bin/temporal)")
 	flag.Parse()
-	if *seed == 0 {
-		*seed = uint64(time.Now().UnixNano())
+	if c.seed == 0 {
+		c.seed = uint64(time.Now().UnixNano())
 	}
-	if *cli == "" {
-		*cli = filepath.Join(".tools", "bin", "temporal")
+	if c.cli == "" {
+		c.cli = filepath.Join(".tools", "bin", "temporal")
 	}
-	fmt.Printf("fault drill: seed %d (rerun with -seed %d), %d rounds, %d campaigns\n", *seed, *seed, *rounds, *nCampaigns)
-	ok, err := run(*seed, *rounds, *nCampaigns, *year, *gap, *pgDown, *keep, *testdata, *cli)
+	fmt.Printf("fault drill: seed %d (rerun with -seed %d), %d rounds, %d campaigns\n", c.seed, c.seed, c.rounds, c.campaigns)
+	ok, err := run(c)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "drill:", err)
 		os.Exit(1)
@@ -79,7 +91,7 @@ func main() {
 	}
 }
 
-func run(seed uint64, rounds, nCampaigns int, year, gap, pgDown time.Duration, keep bool, testdata, cli string) (bool, error) {
+func run(cfg config) (bool, error) {
 	d := &drill{began: time.Now()}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -94,18 +106,18 @@ func run(seed uint64, rounds, nCampaigns int, year, gap, pgDown time.Duration, k
 	}
 	passed := false
 	defer func() {
-		if keep || !passed {
+		if cfg.keep || !passed {
 			fmt.Printf("scratch directory kept: %s (logs: worker.log, temporal.log, postgres.log)\n", dir)
 			return
 		}
 		_ = os.RemoveAll(dir)
 	}()
 
-	w, err := loadWorld(testdata)
+	w, err := loadWorld(cfg.units)
 	if err != nil {
 		return false, fmt.Errorf("read the units (run from the repository root or give -units): %w", err)
 	}
-	s := &stack{dir: dir, cli: cli, namespace: "drill"}
+	s := &stack{dir: dir, cli: cfg.cli, namespace: "drill"}
 	d.s = s
 	defer s.stop()
 	d.logf("starting PostgreSQL and the Temporal dev server in %s", dir)
@@ -130,11 +142,11 @@ func run(seed uint64, rounds, nCampaigns int, year, gap, pgDown time.Duration, k
 	d.im = &imports.Importer{DB: d.db, Temporal: d.tc}
 
 	// Inputs and their expected effects, from the seed alone.
-	rng := rand.New(rand.NewPCG(seed, 1))
+	rng := rand.New(rand.NewPCG(cfg.seed, 1))
 	var coords []*coord
 	var plans []*campaign.LoadedPlan
 	var want []*expected
-	for i := range nCampaigns {
+	for i := range cfg.campaigns {
 		id := fmt.Sprintf("drill-%c", 'a'+i)
 		acts := script(w, rng, 10+i)
 		pd := filepath.Join(dir, id)
@@ -142,7 +154,7 @@ func run(seed uint64, rounds, nCampaigns int, year, gap, pgDown time.Duration, k
 			return false, err
 		}
 		for _, f := range []string{"units.csv", "villages.csv", "roster.csv"} {
-			b, err := os.ReadFile(filepath.Join(testdata, f))
+			b, err := os.ReadFile(filepath.Join(cfg.units, f))
 			if err != nil {
 				return false, err
 			}
@@ -150,7 +162,7 @@ func run(seed uint64, rounds, nCampaigns int, year, gap, pgDown time.Duration, k
 				return false, err
 			}
 		}
-		yearReal := year + time.Duration(i)*time.Minute
+		yearReal := cfg.year + time.Duration(i)*time.Minute
 		scale := float64(365*24*time.Hour) / float64(yearReal)
 		if err := os.WriteFile(filepath.Join(pd, "plan.yaml"), fmt.Appendf(nil, planTemplate, id, id, scale), 0o644); err != nil {
 			return false, err
@@ -168,7 +180,7 @@ func run(seed uint64, rounds, nCampaigns int, year, gap, pgDown time.Duration, k
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
 	var wg sync.WaitGroup
-	errs := make(chan error, 2*nCampaigns+1)
+	errs := make(chan error, 2*cfg.campaigns+1)
 	for i, c := range coords {
 		wg.Add(1)
 		go func() {
@@ -180,7 +192,7 @@ func run(seed uint64, rounds, nCampaigns int, year, gap, pgDown time.Duration, k
 				errs <- err
 				return
 			}
-			d.logf("%s: launched (a year in %s)", c.id, year+time.Duration(i)*time.Minute)
+			d.logf("%s: launched (a year in %s)", c.id, cfg.year+time.Duration(i)*time.Minute)
 			go c.rejectTerminations(runCtx)
 			if err := c.run(runCtx); err != nil {
 				errs <- err
@@ -189,7 +201,7 @@ func run(seed uint64, rounds, nCampaigns int, year, gap, pgDown time.Duration, k
 			d.logf("%s: all %d files sent", c.id, len(c.acts))
 		}()
 	}
-	faults := &injector{d: d, rng: rand.New(rand.NewPCG(seed, 2)), rounds: rounds, gap: gap, pgDown: pgDown}
+	faults := &injector{d: d, rng: rand.New(rand.NewPCG(cfg.seed, 2)), rounds: cfg.rounds, gap: cfg.gap, pgDown: cfg.pgDown}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -253,7 +265,11 @@ func (f *injector) run(ctx context.Context) error {
 	}
 	f.rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
 	// The first fault waits for the campaigns to be under way.
-	time.Sleep(15 * time.Second)
+	select {
+	case <-time.After(15 * time.Second):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	for round, kind := range kinds {
 		wait := time.Duration(f.rng.Float64() * 2 * float64(f.gap))
 		select {
@@ -293,7 +309,10 @@ func (d *drill) table(w io.Writer, f *injector, coords []*coord, results []*chec
 		}
 		fmt.Fprintf(tw, "  %s\t%d\t(back in %.1f s on average)\n", k, f.counts[k], avg)
 	}
-	fmt.Fprintf(tw, "worker restarts after exiting by itself\t%d\n", d.s.restarts)
+	d.s.mu.Lock()
+	restarts := d.s.restarts
+	d.s.mu.Unlock()
+	fmt.Fprintf(tw, "worker restarts after exiting by itself\t%d\n", restarts)
 	var keys, lost, doubled, problems, retries, rejected, completed int
 	for i, r := range results {
 		keys += r.keys
