@@ -68,7 +68,7 @@ func main() {
 	flag.IntVar(&c.rounds, "rounds", 20, "fault rounds")
 	flag.IntVar(&c.campaigns, "campaigns", 2, "campaigns, launched 20 s apart")
 	flag.DurationVar(&c.year, "year", 6*time.Minute, "real time a campaign year takes (the first campaign's; each next one's is a minute longer)")
-	flag.DurationVar(&c.gap, "gap", 8*time.Second, "mean real time between two faults")
+	flag.DurationVar(&c.gap, "gap", 0, "mean real time between two faults (0: spread the rounds over the campaigns' years)")
 	flag.DurationVar(&c.pgDown, "pg-down", 10*time.Second, "how long PostgreSQL stays down")
 	flag.BoolVar(&c.keep, "keep", false, "keep the scratch directory")
 	flag.StringVar(&c.units, "units", filepath.Join("integration", "testdata"), "directory of units.csv, villages.csv and roster.csv")
@@ -201,7 +201,10 @@ func run(cfg config) (bool, error) {
 			d.logf("%s: all %d files sent", c.id, len(c.acts))
 		}()
 	}
-	faults := &injector{d: d, rng: rand.New(rand.NewPCG(cfg.seed, 2)), rounds: cfg.rounds, gap: cfg.gap, pgDown: cfg.pgDown}
+	// The rounds end a little before the last campaign's year does, so that its close is hit too.
+	last := time.Duration(cfg.campaigns - 1)
+	until := time.Now().Add(last*20*time.Second + cfg.year + last*time.Minute - 20*time.Second)
+	faults := &injector{d: d, rng: rand.New(rand.NewPCG(cfg.seed, 2)), rounds: cfg.rounds, gap: cfg.gap, until: until, pgDown: cfg.pgDown}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -242,7 +245,8 @@ type injector struct {
 	d      *drill
 	rng    *rand.Rand
 	rounds int
-	gap    time.Duration
+	gap    time.Duration // mean wait between rounds; 0: spread them until until
+	until  time.Time
 	pgDown time.Duration
 	counts map[string]int
 	took   map[string]time.Duration
@@ -271,7 +275,25 @@ func (f *injector) run(ctx context.Context) error {
 		return ctx.Err()
 	}
 	for round, kind := range kinds {
-		wait := time.Duration(f.rng.Float64() * 2 * float64(f.gap))
+		gap := f.gap
+		if gap == 0 {
+			// What is left, less what the remaining faults take (PostgreSQL's outage and
+			// recovery, the dev server's restart), shared among the remaining rounds.
+			left := time.Until(f.until)
+			for _, k := range kinds[round:] {
+				switch k {
+				case faultPostgres:
+					left -= f.pgDown + 5*time.Second
+				case faultTemporal:
+					left -= 5 * time.Second
+				}
+			}
+			gap = max(left/time.Duration(len(kinds)-round), time.Second)
+		}
+		wait := time.Duration(f.rng.Float64() * 2 * float64(gap))
+		if f.gap == 0 {
+			wait = min(wait, max(time.Until(f.until), 0))
+		}
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
