@@ -58,6 +58,7 @@ type effect struct {
 // attempts return its stored result.
 func apply[T any](ctx context.Context, a *Activities, e effect, fn func(tx pgx.Tx) (T, error)) (T, error) {
 	var zero T
+	defer keepAlive(ctx)()
 	info := activity.GetInfo(ctx)
 	wf, run, act := info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID
 	tx, err := a.Pool.Begin(ctx)

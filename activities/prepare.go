@@ -44,6 +44,7 @@ type PlanInput struct {
 
 // LoadPlan reads and checks the stored plan and returns the spec the workflows run on.
 func (a *Activities) LoadPlan(ctx context.Context, in PlanInput) (campaign.CampaignSpec, error) {
+	defer keepAlive(ctx)()
 	lp, err := loadPlan(ctx, a.Pool, in.CampaignID, in.PlanHash)
 	if err != nil {
 		return campaign.CampaignSpec{}, err

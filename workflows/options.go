@@ -33,6 +33,8 @@ func activityCtx(ctx workflow.Context, timeout time.Duration, attempts ...int32)
 	}
 	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
+		// Every activity heartbeats: an attempt lost with its worker is retried within seconds.
+		HeartbeatTimeout: activities.HeartbeatTimeout,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    time.Second,
 			BackoffCoefficient: 2,

@@ -231,6 +231,34 @@ func StopPostgresDir(ctx context.Context, dir string) error {
 	return nil
 }
 
+// CrashPostgresDir stops the cluster in dir as a crash would (pg_ctl stop -m immediate): no
+// checkpoint, clients cut off; the next start recovers from the WAL. Fault drills use it. A
+// cluster that does not run is not an error.
+func CrashPostgresDir(ctx context.Context, dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("crash postgres: %w", err)
+	}
+	if _, running := PostgresStatus(dir); !running {
+		return nil
+	}
+	pgCtl, err := pgBinary("pg_ctl")
+	if err != nil {
+		return err
+	}
+	owner, err := clusterOwner()
+	if err != nil {
+		return err
+	}
+	if out, err := owner.run(ctx, pgCtl, "stop", "-D", dir, "-m", "immediate", "-w", "-t", "60", "-s"); err != nil {
+		if _, running := PostgresStatus(dir); !running {
+			return nil
+		}
+		return fmt.Errorf("crash postgres in %s: %w: %s", dir, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
 // PostgresStatus reports whether a cluster runs in data directory dir, and on which port,
 // from its postmaster.pid.
 func PostgresStatus(dir string) (port int, running bool) {

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"drives/campaign"
+	"drives/coordinator"
+	"drives/imports"
+)
+
+// coord is a coordinator at work on one campaign: it launches it, sends its files when the
+// campaign's clock reaches their dates, and rejects every proposed termination (the drill keeps
+// every agent, so that each file's agents stay active). Through an outage it retries patiently,
+// as a person at the CLI would.
+type coord struct {
+	d        *drill
+	id       string
+	acts     []action
+	retries  atomic.Int32
+	rejected atomic.Int32
+	done     atomic.Int32 // actions done
+}
+
+// patience is how long a coordinator keeps retrying one action.
+const patience = 5 * time.Minute
+
+// retry runs fn until it succeeds, fails for good, or patience runs out.
+func (c *coord) retry(ctx context.Context, what string, fn func(ctx context.Context) (final bool, err error)) error {
+	deadline := time.Now().Add(patience)
+	wait := 500 * time.Millisecond
+	for {
+		actx, cancel := context.WithTimeout(ctx, time.Minute)
+		final, err := fn(actx)
+		cancel()
+		if err == nil {
+			return nil
+		}
+		if final {
+			return fmt.Errorf("%s: %s: %w", c.id, what, err)
+		}
+		if ctx.Err() != nil || time.Now().After(deadline) {
+			return fmt.Errorf("%s: %s: gave up after %s: %w", c.id, what, patience, err)
+		}
+		if errors.Is(err, errNotDone) {
+			time.Sleep(time.Second)
+			continue
+		}
+		c.retries.Add(1)
+		c.d.logf("%s: %s: %v (retrying in %s)", c.id, what, firstLine(err), wait)
+		time.Sleep(wait)
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+// launch stores the plan and starts the campaign; a launch whose answer was lost is found
+// running on the next try.
+func (c *coord) launch(ctx context.Context, lp *campaign.LoadedPlan) error {
+	return c.retry(ctx, "launch", func(ctx context.Context) (bool, error) {
+		_, err := c.d.co.Launch(ctx, lp)
+		var again *coordinator.AlreadyLaunchedError
+		if errors.As(err, &again) && again.Running {
+			return false, nil
+		}
+		return false, err
+	})
+}
+
+// clock reads the campaign's clock once it is prepared.
+func (c *coord) clock(ctx context.Context) (campaign.Clock, error) {
+	var clk campaign.Clock
+	err := c.retry(ctx, "read the campaign clock", func(ctx context.Context) (bool, error) {
+		var err error
+		clk, _, err = c.d.co.Clock(ctx, c.id)
+		if err == nil && clk.Scale == 0 {
+			err = errors.New("not prepared yet")
+		}
+		return false, err
+	})
+	return clk, err
+}
+
+// run sends the campaign's files in order, each once its date has come in campaign time.
+func (c *coord) run(ctx context.Context) error {
+	clk, err := c.clock(ctx)
+	if err != nil {
+		return err
+	}
+	for _, a := range c.acts {
+		if wait := clk.Until(time.Now(), a.at); wait > 0 {
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if err := c.retry(ctx, a.String(), func(ctx context.Context) (bool, error) { return c.send(ctx, a) }); err != nil {
+			return err
+		}
+		c.done.Add(1)
+	}
+	return nil
+}
+
+// send does one action. A refused file is a drill bug (final); an event whose results are in
+// already was recorded by an earlier try whose answer was lost (done); everything else —
+// an outage, a worker gone, an event not yet marked held — is tried again.
+func (c *coord) send(ctx context.Context, a action) (bool, error) {
+	var err error
+	switch a.kind {
+	case imports.Leads:
+		_, err = c.d.im.EventResults(ctx, c.id, a.event, a.attend, a.name, a.data, "drill")
+		if err != nil && strings.Contains(err.Error(), "already has its results") {
+			c.d.logf("%s: %s: recorded by an earlier try", c.id, a)
+			return false, nil
+		}
+	default:
+		_, err = c.d.im.Enrolments(ctx, c.id, a.kind, a.name, a.data, "drill")
+	}
+	var rej *imports.Rejected
+	if errors.As(err, &rej) {
+		return true, err
+	}
+	if err != nil && (strings.Contains(err.Error(), "is closed") || strings.Contains(err.Error(), "is cancelled")) {
+		return true, fmt.Errorf("the campaign ended before the coordinator could send this: %w", err)
+	}
+	return false, err
+}
+
+// rejectTerminations answers every termination the reviews propose with a rejection, until ctx
+// ends. Errors (an outage, a decision already taken) are left for the next look.
+func (c *coord) rejectTerminations(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(2 * time.Second):
+		}
+		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		pending, _, err := c.d.co.Attention(actx, c.id)
+		for _, p := range pending {
+			if err != nil {
+				break
+			}
+			if _, derr := c.d.co.Decide(actx, c.id, p.Period, false, campaign.TerminationDecision{
+				Agent: p.Agent, By: "drill", Reason: "the drill keeps every agent"}); derr == nil {
+				c.rejected.Add(1)
+			}
+		}
+		cancel()
+	}
+}

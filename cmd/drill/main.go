@@ -1,0 +1,379 @@
+// Command drill runs fault drills: campaigns on a compressed clock, fed by a coordinator with
+// generated enrolment, leads and outcome files, while the worker is killed with SIGKILL,
+// PostgreSQL is stopped with `pg_ctl stop -m immediate` for ten seconds, and the file-backed
+// Temporal dev server is stopped and started again, at seeded random moments. Afterwards every
+// campaign must have completed; every business key must exist exactly once, with the counts
+// the files give; the audit rows must match the completed effects in the histories and their
+// hash chain must hold; and each stored final report must equal the figures computed from the
+// files alone. It starts everything it needs on free ports in a scratch directory and removes
+// it afterwards (it is kept when a check fails). Run it from the repository root: make drills.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.temporal.io/sdk/client"
+
+	"drives/campaign"
+	"drives/coordinator"
+	"drives/imports"
+	"drives/internal/devstack"
+)
+
+type drill struct {
+	s       *stack
+	db      *pgxpool.Pool
+	tc      client.Client
+	co      *coordinator.Coordinator
+	im      *imports.Importer
+	verbose bool
+	logMu   sync.Mutex
+	began   time.Time
+}
+
+func (d *drill) logf(format string, args ...any) {
+	d.logMu.Lock()
+	defer d.logMu.Unlock()
+	fmt.Fprintf(os.Stderr, "[%6.1fs] %s\n", time.Since(d.began).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// config is what the flags set.
+type config struct {
+	seed        uint64
+	rounds      int
+	campaigns   int
+	year        time.Duration
+	gap, pgDown time.Duration
+	keep        bool
+	units, cli  string
+}
+
+func main() {
+	var c config
+	flag.Uint64Var(&c.seed, "seed", 0, "seed of the inputs and of the faults' moments and kinds (0: a new one, printed)")
+	flag.IntVar(&c.rounds, "rounds", 20, "fault rounds")
+	flag.IntVar(&c.campaigns, "campaigns", 2, "campaigns, launched 20 s apart")
+	flag.DurationVar(&c.year, "year", 6*time.Minute, "real time a campaign year takes (the first campaign's; each next one's is a minute longer)")
+	flag.DurationVar(&c.gap, "gap", 0, "mean real time between two faults (0: spread the rounds over the campaigns' years)")
+	flag.DurationVar(&c.pgDown, "pg-down", 10*time.Second, "how long PostgreSQL stays down")
+	flag.BoolVar(&c.keep, "keep", false, "keep the scratch directory")
+	flag.StringVar(&c.units, "units", filepath.Join("integration", "testdata"), "directory of units.csv, villages.csv and roster.csv")
+	flag.StringVar(&c.cli, "temporal-cli", os.Getenv("TEMPORAL_CLI"), "the Temporal CLI (default $TEMPORAL_CLI, else .tools/bin/temporal)")
+	flag.Parse()
+	if c.seed == 0 {
+		c.seed = uint64(time.Now().UnixNano())
+	}
+	if c.cli == "" {
+		c.cli = filepath.Join(".tools", "bin", "temporal")
+	}
+	fmt.Printf("fault drill: seed %d (rerun with -seed %d), %d rounds, %d campaigns\n", c.seed, c.seed, c.rounds, c.campaigns)
+	ok, err := run(c)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "drill:", err)
+		os.Exit(1)
+	}
+	if !ok {
+		os.Exit(1)
+	}
+}
+
+func run(cfg config) (bool, error) {
+	d := &drill{began: time.Now()}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	dir, err := os.MkdirTemp("", "drives-drill-")
+	if err != nil {
+		return false, err
+	}
+	// The postgres user must reach the data directory inside.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return false, err
+	}
+	passed := false
+	defer func() {
+		if cfg.keep || !passed {
+			fmt.Printf("scratch directory kept: %s (logs: worker.log, temporal.log, postgres.log)\n", dir)
+			return
+		}
+		_ = os.RemoveAll(dir)
+	}()
+
+	w, err := loadWorld(cfg.units)
+	if err != nil {
+		return false, fmt.Errorf("read the units (run from the repository root or give -units): %w", err)
+	}
+	s := &stack{dir: dir, cli: cfg.cli, namespace: "drill"}
+	d.s = s
+	defer s.stop()
+	d.logf("starting PostgreSQL and the Temporal dev server in %s", dir)
+	if err := s.start(ctx); err != nil {
+		return false, err
+	}
+	if err := s.startWorker(); err != nil {
+		return false, err
+	}
+	if err := s.waitWorkerHealthy(ctx, 2*time.Minute); err != nil {
+		return false, err
+	}
+	if d.db, err = pgxpool.New(ctx, s.app); err != nil {
+		return false, err
+	}
+	defer d.db.Close()
+	if d.tc, err = client.DialContext(ctx, client.Options{HostPort: s.temporalAddress(), Namespace: s.namespace, Logger: devstack.QuietLogger()}); err != nil {
+		return false, err
+	}
+	defer d.tc.Close()
+	d.co = &coordinator.Coordinator{DB: d.db, Temporal: d.tc}
+	d.im = &imports.Importer{DB: d.db, Temporal: d.tc}
+
+	// Inputs and their expected effects, from the seed alone.
+	rng := rand.New(rand.NewPCG(cfg.seed, 1))
+	var coords []*coord
+	var plans []*campaign.LoadedPlan
+	var want []*expected
+	for i := range cfg.campaigns {
+		id := fmt.Sprintf("drill-%c", 'a'+i)
+		acts := script(w, rng, 10+i)
+		pd := filepath.Join(dir, id)
+		if err := os.MkdirAll(pd, 0o755); err != nil {
+			return false, err
+		}
+		for _, f := range []string{"units.csv", "villages.csv", "roster.csv"} {
+			b, err := os.ReadFile(filepath.Join(cfg.units, f))
+			if err != nil {
+				return false, err
+			}
+			if err := os.WriteFile(filepath.Join(pd, f), b, 0o644); err != nil {
+				return false, err
+			}
+		}
+		yearReal := cfg.year + time.Duration(i)*time.Minute
+		scale := float64(365*24*time.Hour) / float64(yearReal)
+		if err := os.WriteFile(filepath.Join(pd, "plan.yaml"), fmt.Appendf(nil, planTemplate, id, id, scale), 0o644); err != nil {
+			return false, err
+		}
+		lp, err := campaign.LoadPlan(filepath.Join(pd, "plan.yaml"))
+		if err != nil {
+			return false, err
+		}
+		plans = append(plans, lp)
+		coords = append(coords, &coord{d: d, id: id, acts: acts})
+		want = append(want, compute(w, acts))
+	}
+
+	// The coordinators, and the faults meanwhile.
+	runCtx, cancelRun := context.WithCancel(ctx)
+	defer cancelRun()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*cfg.campaigns+1)
+	for i, c := range coords {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i > 0 {
+				time.Sleep(time.Duration(i) * 20 * time.Second)
+			}
+			if err := c.launch(runCtx, plans[i]); err != nil {
+				errs <- err
+				return
+			}
+			d.logf("%s: launched (a year in %s)", c.id, cfg.year+time.Duration(i)*time.Minute)
+			go c.rejectTerminations(runCtx)
+			if err := c.run(runCtx); err != nil {
+				errs <- err
+				return
+			}
+			d.logf("%s: all %d files sent", c.id, len(c.acts))
+		}()
+	}
+	// The rounds end a little before the last campaign's year does, so that its close is hit too.
+	last := time.Duration(cfg.campaigns - 1)
+	until := time.Now().Add(last*20*time.Second + cfg.year + last*time.Minute - 20*time.Second)
+	faults := &injector{d: d, rng: rand.New(rand.NewPCG(cfg.seed, 2)), rounds: cfg.rounds, gap: cfg.gap, until: until, pgDown: cfg.pgDown}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := faults.run(runCtx); err != nil {
+			errs <- err
+		}
+	}()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case err := <-errs:
+		cancelRun()
+		<-done
+		return false, err
+	}
+	select {
+	case err := <-errs:
+		return false, err
+	default:
+	}
+
+	// Every campaign completes.
+	var results []*checked
+	for i, c := range coords {
+		r, err := d.check(ctx, c, want[i], plans[i])
+		if err != nil {
+			return false, err
+		}
+		results = append(results, r)
+	}
+	passed = d.table(os.Stdout, faults, coords, results)
+	return passed, nil
+}
+
+// injector breaks the stack rounds times, at random moments, one fault at a time.
+type injector struct {
+	d      *drill
+	rng    *rand.Rand
+	rounds int
+	gap    time.Duration // mean wait between rounds; 0: spread them until until
+	until  time.Time
+	pgDown time.Duration
+	counts map[string]int
+	took   map[string]time.Duration
+}
+
+const (
+	faultWorker   = "worker killed (SIGKILL)"
+	faultPostgres = "PostgreSQL stopped -m immediate"
+	faultTemporal = "Temporal dev server restarted"
+)
+
+var faultKinds = []string{faultWorker, faultPostgres, faultTemporal}
+
+func (f *injector) run(ctx context.Context) error {
+	f.counts, f.took = map[string]int{}, map[string]time.Duration{}
+	// Each kind in turn, in a seeded order: about a third of the rounds each.
+	var kinds []string
+	for i := range f.rounds {
+		kinds = append(kinds, faultKinds[i%len(faultKinds)])
+	}
+	f.rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
+	// The first fault waits for the campaigns to be under way.
+	select {
+	case <-time.After(15 * time.Second):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	for round, kind := range kinds {
+		gap := f.gap
+		if gap == 0 {
+			// What is left, less what the remaining faults take (PostgreSQL's outage and
+			// recovery, the dev server's restart), shared among the remaining rounds.
+			left := time.Until(f.until)
+			for _, k := range kinds[round:] {
+				switch k {
+				case faultPostgres:
+					left -= f.pgDown + 5*time.Second
+				case faultTemporal:
+					left -= 5 * time.Second
+				}
+			}
+			gap = max(left/time.Duration(len(kinds)-round), time.Second)
+		}
+		wait := time.Duration(f.rng.Float64() * 2 * float64(gap))
+		if f.gap == 0 {
+			wait = min(wait, max(time.Until(f.until), 0))
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		began := time.Now()
+		f.d.logf("round %d/%d: %s", round+1, f.rounds, kind)
+		var err error
+		switch kind {
+		case faultWorker:
+			err = f.d.s.killWorker()
+		case faultPostgres:
+			err = f.d.s.crashPostgres(ctx, f.pgDown)
+		case faultTemporal:
+			err = f.d.s.restartTemporal(ctx)
+		}
+		if err != nil {
+			return fmt.Errorf("round %d (%s): %w", round+1, kind, err)
+		}
+		f.counts[kind]++
+		f.took[kind] += time.Since(began)
+		f.d.logf("round %d/%d: back after %.1fs", round+1, f.rounds, time.Since(began).Seconds())
+	}
+	return nil
+}
+
+func (d *drill) table(w io.Writer, f *injector, coords []*coord, results []*checked) bool {
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "rounds\t%d\n", f.rounds)
+	for _, k := range faultKinds {
+		avg := 0.0
+		if f.counts[k] > 0 {
+			avg = f.took[k].Seconds() / float64(f.counts[k])
+		}
+		fmt.Fprintf(tw, "  %s\t%d\t(back in %.1f s on average)\n", k, f.counts[k], avg)
+	}
+	d.s.mu.Lock()
+	restarts := d.s.restarts
+	d.s.mu.Unlock()
+	fmt.Fprintf(tw, "worker restarts after exiting by itself\t%d\n", restarts)
+	var keys, lost, doubled, problems, retries, rejected, completed int
+	for i, r := range results {
+		keys += r.keys
+		lost += r.lost
+		doubled += r.doubled
+		problems += len(r.problems)
+		retries += int(coords[i].retries.Load())
+		rejected += int(coords[i].rejected.Load())
+		if r.completed {
+			completed++
+		}
+	}
+	fmt.Fprintf(tw, "coordinator retries\t%d\n", retries)
+	fmt.Fprintf(tw, "terminations rejected by the coordinator\t%d\n", rejected)
+	fmt.Fprintf(tw, "campaigns completed\t%d of %d\n", completed, len(results))
+	for _, r := range results {
+		fmt.Fprintf(tw, "  %s\t%s: %d enrolled of %d target, %d runs, %d audit rows = %d effects (%d committed by a retried attempt), hash chain %s\n",
+			r.id, r.status, r.enrolled, r.target, r.runs, r.auditRows, r.effects, r.retried, r.chain)
+	}
+	fmt.Fprintf(tw, "keys checked\t%d\n", keys)
+	fmt.Fprintf(tw, "lost\t%d\n", lost)
+	fmt.Fprintf(tw, "doubled\t%d\n", doubled)
+	fmt.Fprintf(tw, "other problems\t%d\n", problems)
+	fmt.Fprintf(tw, "time taken\t%s\n", time.Since(d.began).Round(time.Second))
+	tw.Flush()
+	ok := lost == 0 && doubled == 0 && problems == 0 && completed == len(results)
+	for _, r := range results {
+		for _, p := range r.problems {
+			fmt.Fprintf(w, "FAIL %s: %s\n", r.id, p)
+		}
+	}
+	if ok {
+		fmt.Fprintln(w, "PASS: every campaign completed; nothing lost, nothing doubled; audit = effects; reports = the files' figures")
+	} else {
+		fmt.Fprintln(w, "FAIL: see above")
+	}
+	return ok
+}
+
+var errNotDone = errors.New("not done")
+
+func joinLines(xs []string) string { return strings.Join(xs, "; ") }
