@@ -253,7 +253,7 @@ func measure(ctx context.Context, e *bench.Env, o options, dir string) ([]bench.
 	for _, b := range []struct {
 		id  string
 		run func(context.Context, *bench.Env) ([]bench.Figure, error)
-	}{} {
+	}{{"d", bench.Import}, {"e", bench.Allocation}, {"f", bench.Review}} {
 		if !o.want(b.id) {
 			continue
 		}

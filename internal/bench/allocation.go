@@ -13,9 +13,6 @@ import (
 	"drives/coordinator"
 )
 
-// allocationCampaign is the campaign (e) stores.
-const allocationCampaign = "bench-national-allocation"
-
 // allocationRuns is how many times the allocation is computed; the median is the figure.
 const allocationRuns = 5
 
@@ -28,11 +25,11 @@ const allocationRuns = 5
 // AllocateQuotas activity on the project's worker, with its writes (units, target groups,
 // events, every unit's quota), and checks the stored quotas against the computation.
 func Allocation(ctx context.Context, e *Env) ([]Figure, error) {
-	dir := filepath.Join(e.Dir, allocationCampaign)
+	dir := filepath.Join(e.Dir, e.ID("national-allocation"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	lp, sum, err := nationalPlan(dir, allocationCampaign)
+	lp, sum, err := nationalPlan(dir, e.ID("national-allocation"))
 	if err != nil {
 		return nil, err
 	}
@@ -62,11 +59,11 @@ func Allocation(ctx context.Context, e *Env) ([]Figure, error) {
 		return nil, err
 	}
 	in := activities.PlanInput{CampaignID: lp.Plan.ID, PlanHash: lp.Hash}
-	spec, _, err := runActivity[campaign.CampaignSpec](ctx, e, allocationCampaign, "LoadPlan", in, 10*time.Minute)
+	spec, _, err := runActivity[campaign.CampaignSpec](ctx, e, e.ID("national-allocation"), "LoadPlan", in, 10*time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	res, took, err := runActivity[activities.AllocateResult](ctx, e, allocationCampaign, "AllocateQuotas",
+	res, took, err := runActivity[activities.AllocateResult](ctx, e, e.ID("national-allocation"), "AllocateQuotas",
 		activities.AllocateInput{PlanInput: in, Clock: campaign.NewClock(spec.PeriodStart, spec.Scale, time.Now())}, 10*time.Minute)
 	if err != nil {
 		return nil, err
@@ -163,7 +160,7 @@ func checkSplit(what string, total int, shares []campaign.Share, got map[string]
 // checkStoredQuotas compares the quotas AllocateQuotas stored with the computed allocation.
 func checkStoredQuotas(ctx context.Context, e *Env, a campaign.Allocation) error {
 	want := map[string]map[string]int{"district": a.Districts, "commune": a.Communes, "village": a.Villages}
-	rows, err := e.DB.Query(ctx, `select level, code, target from quotas where campaign_id = $1 and level <> 'agent'`, allocationCampaign)
+	rows, err := e.DB.Query(ctx, `select level, code, target from quotas where campaign_id = $1 and level <> 'agent'`, e.ID("national-allocation"))
 	if err != nil {
 		return err
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"sync"
@@ -23,28 +21,22 @@ import (
 	"drives/simulator"
 )
 
-// planDir reads a plan's files relative to its folder, "../" included, as LoadPlan does.
-type planDir string
-
-func (d planDir) Open(name string) (fs.File, error) { return os.Open(filepath.Join(string(d), name)) }
-
-var (
-	idLine    = regexp.MustCompile(`(?m)^id: .*$`)
-	scaleLine = regexp.MustCompile(`(?m)^(\s+scale:) .*$`)
-)
-
 // PlanVariant loads the plan at path under another campaign id and, when scale > 0, another
-// clock scale: the same units, roster and events, so several runs can share one database.
+// clock scale: the same units, roster and events (read where the plan is), so several runs can
+// share one database.
 func PlanVariant(path, id string, scale float64) (*campaign.LoadedPlan, error) {
-	raw, err := os.ReadFile(path)
+	text, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	raw = idLine.ReplaceAll(raw, []byte("id: "+id))
+	sc := ""
 	if scale > 0 {
-		raw = scaleLine.ReplaceAll(raw, []byte("${1} "+strconv.FormatFloat(scale, 'f', -1, 64)))
+		sc = strconv.FormatFloat(scale, 'f', -1, 64)
 	}
-	return campaign.ParsePlan(path, raw, planDir(filepath.Dir(path)))
+	if text, err = rewritePlanText(path, text, id, sc); err != nil {
+		return nil, err
+	}
+	return loadPlanText(path, text, filepath.Dir(path), id)
 }
 
 // YearIn is the clock scale that runs a campaign year in d of real time.

@@ -19,14 +19,6 @@ import (
 	"drives/imports"
 )
 
-// The campaigns (d) stores: one launched and imported into through the product's path, and two
-// only stored, for the raw COPYs the product is compared with.
-const (
-	importCampaign    = "bench-import"
-	rawImportCampaign = "bench-import-raw"   // COPYed before the import
-	rawAfterCampaign  = "bench-import-raw-2" // and after it
-)
-
 // importRows is how many enrolments (d) imports.
 const importRows = 1_000_000
 
@@ -47,13 +39,13 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	lp, err := copyPlan(src, filepath.Join(e.Dir, importCampaign), importCampaign, "2")
+	lp, err := PlanVariant(src, e.ID("import"), 2)
 	if err != nil {
 		return nil, err
 	}
 	var rawPlans []*campaign.LoadedPlan
-	for _, id := range []string{rawImportCampaign, rawAfterCampaign} {
-		rp, err := copyPlan(src, filepath.Join(e.Dir, id), id, "2")
+	for _, id := range []string{e.ID("import-raw"), e.ID("import-raw-2")} {
+		rp, err := PlanVariant(src, id, 2)
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +61,7 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Minute)
 		defer cancel()
-		if _, err := coordinator.Update[string](cctx, co, importCampaign, campaign.UpdateCancel,
+		if _, err := coordinator.Update[string](cctx, co, e.ID("import"), campaign.UpdateCancel,
 			campaign.SteerRequest{Reason: "benchmark done", By: "bench"}); err != nil {
 			e.Log.Warn("import: cancel the campaign", "err", err)
 			return
@@ -78,7 +70,7 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 			e.Log.Warn("import: the cancelled campaign did not close", "err", err)
 		}
 	}()
-	if err := waitRunning(ctx, co, importCampaign); err != nil {
+	if err := waitRunning(ctx, co, e.ID("import")); err != nil {
 		return nil, err
 	}
 	for _, rp := range rawPlans {
@@ -93,7 +85,7 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 		return nil, err
 	}
 	e.Log.Info("import: file written", "rows", importRows, "MiB", len(data)>>20)
-	if err := os.WriteFile(filepath.Join(e.Dir, importCampaign, "enrolments.csv"), data, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(e.Dir, e.ID("import")+".csv"), data, 0o644); err != nil {
 		return nil, err
 	}
 
@@ -101,7 +93,7 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	rawBefore, err := rawCopy(ctx, e, rows, rawImportCampaign)
+	rawBefore, err := rawCopy(ctx, e, rows, e.ID("import-raw"))
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +101,7 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 	// Through the product's path, end to end.
 	im := &imports.Importer{DB: e.DB, Temporal: e.Temporal}
 	start := time.Now()
-	res, err := im.Enrolments(ctx, importCampaign, imports.Enrolments, "enrolments.csv", data, "bench")
+	res, err := im.Enrolments(ctx, e.ID("import"), imports.Enrolments, "enrolments.csv", data, "bench")
 	took := time.Since(start)
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
@@ -117,7 +109,7 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 	if res.New != importRows || res.Duplicates != 0 || res.Rows != importRows {
 		return nil, fmt.Errorf("import: %d rows, %d new, %d duplicates; want %d new", res.Rows, res.New, res.Duplicates, importRows)
 	}
-	if n, err := countEnrolments(ctx, e, importCampaign); err != nil || n != importRows {
+	if n, err := countEnrolments(ctx, e, e.ID("import")); err != nil || n != importRows {
 		return nil, fmt.Errorf("import: %d enrolments stored (%v), want %d", n, err, importRows)
 	}
 	phases, err := importPhases(ctx, e, res.BatchID, start, start.Add(took))
@@ -128,7 +120,7 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 
 	// The same rows by a raw COPY into the same table, after the import as before it: the
 	// mean of the two is the figure, the table having grown by the import's rows between them.
-	rawAfter, err := rawCopy(ctx, e, rows, rawAfterCampaign)
+	rawAfter, err := rawCopy(ctx, e, rows, e.ID("import-raw-2"))
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +133,7 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 
 	// The same file again: nothing new.
 	start = time.Now()
-	again, err := im.Enrolments(ctx, importCampaign, imports.Enrolments, "enrolments-again.csv", data, "bench")
+	again, err := im.Enrolments(ctx, e.ID("import"), imports.Enrolments, "enrolments-again.csv", data, "bench")
 	againTook := time.Since(start)
 	if err != nil {
 		return nil, fmt.Errorf("import again: %w", err)
@@ -149,7 +141,7 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 	if again.New != 0 || again.Duplicates != importRows {
 		return nil, fmt.Errorf("import again: %d new, %d duplicates; want 0 new", again.New, again.Duplicates)
 	}
-	if n, err := countEnrolments(ctx, e, importCampaign); err != nil || n != importRows {
+	if n, err := countEnrolments(ctx, e, e.ID("import")); err != nil || n != importRows {
 		return nil, fmt.Errorf("import again: %d enrolments stored (%v), want %d", n, err, importRows)
 	}
 	againPhases, err := importPhases(ctx, e, again.BatchID, start, start.Add(againTook))
@@ -247,7 +239,7 @@ func sameEnrolments(ctx context.Context, e *Env) error {
 			 except all
 			 select citizen_id, full_name, phone, district_code, commune_code, village_code, agent_code, target_group,
 				monthly_income, monthly_contribution, subsidy_class, monthly_subsidy, payment_months, enrolled_on
-			 from enrolments where campaign_id = $2)) d`, importCampaign, rawImportCampaign).Scan(&diff)
+			 from enrolments where campaign_id = $2)) d`, e.ID("import"), e.ID("import-raw")).Scan(&diff)
 	if err != nil {
 		return fmt.Errorf("compare imports: %w", err)
 	}
@@ -274,26 +266,6 @@ func findRepoFile(rel string) (string, error) {
 		}
 		dir = up
 	}
-}
-
-// copyPlan loads the plan at src, its files read where they are, with a new id and clock
-// scale, and writes the plan text it loaded into dir.
-func copyPlan(src, dir, id, scale string) (*campaign.LoadedPlan, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, err
-	}
-	text, err := os.ReadFile(src)
-	if err != nil {
-		return nil, err
-	}
-	if text, err = rewritePlanText(src, text, id, scale); err != nil {
-		return nil, err
-	}
-	dst := filepath.Join(dir, "plan.yaml")
-	if err := os.WriteFile(dst, text, 0o644); err != nil {
-		return nil, err
-	}
-	return loadPlanText(dst, text, filepath.Dir(src), id)
 }
 
 // enrolmentGen makes synthetic enrolments in a plan's communes and villages, each by an agent or

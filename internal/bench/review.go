@@ -16,9 +16,6 @@ import (
 	"drives/internal/synth"
 )
 
-// reviewCampaign is the campaign (f) stores.
-const reviewCampaign = "bench-national-review"
-
 // Review is (f): the first quarterly review of the synthetic national plan, as activities'
 // BenchmarkReviewNational runs it. The plan (200,000 collection agents and a staff member per
 // commune) is prepared as CampaignWorkflow prepares it (LoadPlan → AllocateQuotas →
@@ -28,11 +25,11 @@ const reviewCampaign = "bench-national-review"
 // decision per active agent and staff member, a summary that adds up, figures that account
 // for every row loaded.
 func Review(ctx context.Context, e *Env) ([]Figure, error) {
-	dir := filepath.Join(e.Dir, reviewCampaign)
+	dir := filepath.Join(e.Dir, e.ID("national-review"))
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	lp, sum, err := nationalPlan(dir, reviewCampaign)
+	lp, sum, err := nationalPlan(dir, e.ID("national-review"))
 	if err != nil {
 		return nil, err
 	}
@@ -43,16 +40,16 @@ func Review(ctx context.Context, e *Env) ([]Figure, error) {
 		return nil, err
 	}
 	in := activities.PlanInput{CampaignID: lp.Plan.ID, PlanHash: lp.Hash}
-	spec, _, err := runActivity[campaign.CampaignSpec](ctx, e, reviewCampaign, "LoadPlan", in, 10*time.Minute)
+	spec, _, err := runActivity[campaign.CampaignSpec](ctx, e, e.ID("national-review"), "LoadPlan", in, 10*time.Minute)
 	if err != nil {
 		return nil, err
 	}
 	clock := campaign.NewClock(spec.PeriodStart, spec.Scale, time.Now())
-	if _, _, err := runActivity[activities.AllocateResult](ctx, e, reviewCampaign, "AllocateQuotas",
+	if _, _, err := runActivity[activities.AllocateResult](ctx, e, e.ID("national-review"), "AllocateQuotas",
 		activities.AllocateInput{PlanInput: in, Clock: clock}, 10*time.Minute); err != nil {
 		return nil, err
 	}
-	asg, _, err := runActivity[activities.AssignResult](ctx, e, reviewCampaign, "AssignAgents", in, 10*time.Minute)
+	asg, _, err := runActivity[activities.AssignResult](ctx, e, e.ID("national-review"), "AssignAgents", in, 10*time.Minute)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +81,7 @@ func Review(ctx context.Context, e *Env) ([]Figure, error) {
 	// The review, as AgentReviewWorkflow runs it: one activity, 10 minutes at most.
 	ev := activities.EvaluateInput{CampaignID: lp.Plan.ID, WorkflowID: campaign.ReviewWorkflowID(lp.Plan.ID, q1.Label),
 		Period: q1, Policy: spec.Review.Policy}
-	got, took, err := runActivity[campaign.ReviewSummary](ctx, e, reviewCampaign, "EvaluateAgents", ev, 10*time.Minute)
+	got, took, err := runActivity[campaign.ReviewSummary](ctx, e, e.ID("national-review"), "EvaluateAgents", ev, 10*time.Minute)
 	if err != nil {
 		return nil, err
 	}
