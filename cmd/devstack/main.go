@@ -25,11 +25,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -110,29 +107,11 @@ type postgresState struct {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		usage()
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var err error
-	switch os.Args[1] {
-	case "up":
-		err = withLock(func() error { return up(ctx) })
-	case "down":
-		err = withLock(func() error { return down(ctx) })
-	case "status":
-		err = status(ctx)
-	case "-h", "--help", "help":
-		usage()
-	default:
-		fmt.Fprintf(os.Stderr, "devstack: unknown command %q\n", os.Args[1])
-		usage()
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "devstack %s: %v\n", os.Args[1], err)
-		os.Exit(1)
-	}
+	devstack.Main("devstack", devstack.Commands{
+		"up":     func(ctx context.Context) error { return withLock(func() error { return up(ctx) }) },
+		"down":   func(ctx context.Context) error { return withLock(func() error { return down(ctx) }) },
+		"status": status,
+	}, usage)
 }
 
 func usage() {
@@ -151,25 +130,7 @@ env: TEMPORAL_PORT (7233) TEMPORAL_UI_PORT (8233) TEMPORAL_NAMESPACE (enrolment-
 }
 
 // withLock serialises up and down between concurrent invocations.
-func withLock(f func() error) error {
-	if err := os.MkdirAll(devDir, 0o755); err != nil {
-		return err
-	}
-	// The postgres user must be able to traverse .dev to reach .dev/pgdata when we are root.
-	_ = os.Chmod(devDir, 0o755)
-	lf, err := os.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return err
-	}
-	defer lf.Close()
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		fmt.Println("waiting for another devstack command to finish…")
-		if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
-			return err
-		}
-	}
-	return f()
-}
+func withLock(f func() error) error { return devstack.Locked("devstack", devDir, lockFile, f) }
 
 func up(ctx context.Context) error {
 	if _, err := os.Stat("go.mod"); err != nil {
@@ -217,11 +178,11 @@ func uiCodecEndpoint() string {
 	if os.Getenv(codec.EnvKeys) == "" {
 		return ""
 	}
-	return "http://" + envOr("DRIVES_CODEC_ADDR", defaultCodecAddr)
+	return "http://" + devstack.EnvOr("DRIVES_CODEC_ADDR", defaultCodecAddr)
 }
 
 func upTemporal(ctx context.Context, st *state) error {
-	namespace := envOr("TEMPORAL_NAMESPACE", defaultNamespace)
+	namespace := devstack.EnvOr("TEMPORAL_NAMESPACE", defaultNamespace)
 	codecEndpoint := uiCodecEndpoint()
 	if t := st.Temporal; t != nil && t.alive() {
 		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -260,7 +221,7 @@ func upTemporal(ctx context.Context, st *state) error {
 	st.Temporal = nil
 
 	// A dev server on our database file that state.json does not know (an interrupted up).
-	if pids := devstack.FindProcesses("start-dev", absPath(temporalDB)); len(pids) > 0 {
+	if pids := devstack.FindProcesses("start-dev", devstack.AbsPath(temporalDB)); len(pids) > 0 {
 		for _, pid := range pids {
 			fmt.Printf("Temporal: stopping an unrecorded dev server (pid %d) that uses %s\n", pid, temporalDB)
 			if err := devstack.StopPID(pid); err != nil {
@@ -269,7 +230,7 @@ func upTemporal(ctx context.Context, st *state) error {
 		}
 	}
 
-	cli := envOr("TEMPORAL_CLI", defaultCLI)
+	cli := devstack.EnvOr("TEMPORAL_CLI", defaultCLI)
 	if _, err := os.Stat(cli); err != nil {
 		return fmt.Errorf("Temporal CLI not found at %s: run `make tools` to build it", cli)
 	}
@@ -457,7 +418,7 @@ func down(ctx context.Context) error {
 	}
 	// Leftovers of an interrupted up, which state.json could not record: they run from this
 	// repository's .dev/, so they are ours.
-	for _, pid := range devstack.FindProcesses("start-dev", absPath(temporalDB)) {
+	for _, pid := range devstack.FindProcesses("start-dev", devstack.AbsPath(temporalDB)) {
 		fmt.Printf("Temporal: stopping an unrecorded dev server (pid %d) that uses %s…\n", pid, temporalDB)
 		if err := devstack.StopPID(pid); err != nil {
 			errs = append(errs, fmt.Errorf("stop Temporal: %w", err))
@@ -624,12 +585,10 @@ func writeEnv(st *state) error {
 			fmt.Fprintf(&b, "unset %s\n", kv[0])
 			continue
 		}
-		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], devstack.ShellQuote(kv[1]))
 	}
 	return os.WriteFile(envFile, []byte(b.String()), 0o600)
 }
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
 func pingDB(ctx context.Context, url string) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -651,13 +610,6 @@ func readPID(path string) (int, bool) {
 	return pid, err == nil && pid > 0
 }
 
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
 func envPort(name string, def int) (int, error) {
 	v := os.Getenv(name)
 	if v == "" {
@@ -674,12 +626,4 @@ func warnIgnoredPort(name string, running int) {
 	if v := os.Getenv(name); v != "" && v != strconv.Itoa(running) {
 		fmt.Printf("Temporal: note: %s=%s ignored, the running server uses %d (`make stop` to change it)\n", name, v, running)
 	}
-}
-
-func absPath(p string) string {
-	a, err := filepath.Abs(p)
-	if err != nil {
-		return p
-	}
-	return a
 }

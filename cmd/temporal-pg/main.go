@@ -29,11 +29,9 @@ import (
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/template"
 	"time"
 
@@ -104,33 +102,15 @@ func (s *state) address() string { return fmt.Sprintf("127.0.0.1:%d", s.Ports.Fr
 
 // serverAlive reports whether the recorded PID still is this server.
 func (s *state) serverAlive() bool {
-	return devstack.ProcessMatches(s.ServerPID, "start", absPath(baseDir))
+	return devstack.ProcessMatches(s.ServerPID, "start", devstack.AbsPath(baseDir))
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		usage()
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	var err error
-	switch os.Args[1] {
-	case "up":
-		err = withLock(func() error { return up(ctx) })
-	case "down":
-		err = withLock(func() error { return down(ctx) })
-	case "status":
-		err = status(ctx)
-	case "-h", "--help", "help":
-		usage()
-	default:
-		fmt.Fprintf(os.Stderr, "temporal-pg: unknown command %q\n", os.Args[1])
-		usage()
-	}
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "temporal-pg %s: %v\n", os.Args[1], err)
-		os.Exit(1)
-	}
+	devstack.Main("temporal-pg", devstack.Commands{
+		"up":     func(ctx context.Context) error { return withLock(func() error { return up(ctx) }) },
+		"down":   func(ctx context.Context) error { return withLock(func() error { return down(ctx) }) },
+		"status": status,
+	}, usage)
 }
 
 func usage() {
@@ -148,34 +128,15 @@ env: TEMPORAL_SERVER (.tools-server/bin/temporal-server) TEMPORAL_SQL_TOOL (.too
 	os.Exit(2)
 }
 
-func withLock(f func() error) error {
-	if err := os.MkdirAll(baseDir, 0o755); err != nil {
-		return err
-	}
-	// Running as root, PostgreSQL runs as the postgres user, which must traverse these.
-	_ = os.Chmod(filepath.Dir(baseDir), 0o755)
-	_ = os.Chmod(baseDir, 0o755)
-	lf, err := os.OpenFile(lockFile, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return err
-	}
-	defer lf.Close()
-	if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		fmt.Println("waiting for another temporal-pg command to finish…")
-		if err := syscall.Flock(int(lf.Fd()), syscall.LOCK_EX); err != nil {
-			return err
-		}
-	}
-	return f()
-}
+func withLock(f func() error) error { return devstack.Locked("temporal-pg", baseDir, lockFile, f) }
 
 func up(ctx context.Context) error {
 	if _, err := os.Stat("go.mod"); err != nil {
 		return errors.New("run from the repository root (no go.mod here); `make temporal-pg-up` does")
 	}
-	server := envOr("TEMPORAL_SERVER", defaultServer)
-	sqlTool := envOr("TEMPORAL_SQL_TOOL", defaultSQLTool)
-	cli := envOr("TEMPORAL_CLI", defaultCLI)
+	server := devstack.EnvOr("TEMPORAL_SERVER", defaultServer)
+	sqlTool := devstack.EnvOr("TEMPORAL_SQL_TOOL", defaultSQLTool)
+	cli := devstack.EnvOr("TEMPORAL_CLI", defaultCLI)
 	for _, b := range []struct{ what, path, how string }{
 		{"Temporal server", server, "make temporal-server-tools"},
 		{"temporal-sql-tool", sqlTool, "make temporal-server-tools"},
@@ -189,7 +150,7 @@ func up(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	namespace := envOr("TEMPORAL_NAMESPACE", defaultNamespace)
+	namespace := devstack.EnvOr("TEMPORAL_NAMESPACE", defaultNamespace)
 	if st.Namespace != "" && st.Namespace != namespace && st.serverAlive() {
 		fmt.Printf("Temporal: note: the running server was set up for namespace %s; registering %s too\n", st.Namespace, namespace)
 	}
@@ -356,7 +317,7 @@ func databaseExists(ctx context.Context, adminURL, db string) (bool, error) {
 // configuration and starts it.
 func startServer(ctx context.Context, st *state, server string) error {
 	// Leftovers of an interrupted up that state.json could not record.
-	for _, pid := range devstack.FindProcesses("start", absPath(baseDir)) {
+	for _, pid := range devstack.FindProcesses("start", devstack.AbsPath(baseDir)) {
 		fmt.Printf("Temporal: stopping an unrecorded server (pid %d) that uses %s\n", pid, baseDir)
 		if err := devstack.StopPID(pid); err != nil {
 			return err
@@ -497,7 +458,7 @@ type configValues struct {
 func values(st *state, dynFile string) configValues {
 	p := st.Ports
 	return configValues{
-		LogLevel: envOr("TEMPORAL_PG_LOG_LEVEL", "warn"), HistoryShards: historyShards, PGPort: st.PGPort,
+		LogLevel: devstack.EnvOr("TEMPORAL_PG_LOG_LEVEL", "warn"), HistoryShards: historyShards, PGPort: st.PGPort,
 		User: serverRole, DefaultDB: defaultDB, VisibilityDB: visibilityDB,
 		FrontendPort: p.Frontend, FrontendHTTPPort: p.FrontendHTTP, FrontendMembershipPort: p.FrontendMembership,
 		HistoryPort: p.History, HistoryMembershipPort: p.HistoryMembership,
@@ -525,7 +486,7 @@ func renderConfig(st *state) error {
 	if err := os.MkdirAll(configDir, 0o755); err != nil {
 		return err
 	}
-	dynFile := absPath(filepath.Join(configDir, "dynamicconfig.yaml"))
+	dynFile := devstack.AbsPath(filepath.Join(configDir, "dynamicconfig.yaml"))
 	if err := os.WriteFile(dynFile, dynamicConfig, 0o644); err != nil {
 		return err
 	}
@@ -657,7 +618,7 @@ func down(ctx context.Context) error {
 	} else if st.ServerPID != 0 {
 		fmt.Printf("Temporal: the server (pid %d) no longer runs\n", st.ServerPID)
 	}
-	for _, pid := range devstack.FindProcesses("start", absPath(baseDir)) {
+	for _, pid := range devstack.FindProcesses("start", devstack.AbsPath(baseDir)) {
 		fmt.Printf("Temporal: stopping an unrecorded server (pid %d) that uses %s…\n", pid, baseDir)
 		if err := devstack.StopPID(pid); err != nil {
 			errs = append(errs, fmt.Errorf("stop the Temporal server: %w", err))
@@ -724,7 +685,7 @@ func writeEnv(st *state, pg *devstack.Postgres) error {
 		{"DATABASE_URL", devstack.PostgresURLAs(audit.AppRole, pg.Port(), drivesDB)},
 		{"DATABASE_OWNER_URL", pg.URLFor(drivesDB)},
 	} {
-		fmt.Fprintf(&b, "export %s=%s\n", kv[0], shellQuote(kv[1]))
+		fmt.Fprintf(&b, "export %s=%s\n", kv[0], devstack.ShellQuote(kv[1]))
 	}
 	// This server has no Web UI.
 	b.WriteString("unset TEMPORAL_UI\n")
@@ -792,21 +753,4 @@ next:
 		out = append(out, kv)
 	}
 	return out
-}
-
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-func absPath(p string) string {
-	a, err := filepath.Abs(p)
-	if err != nil {
-		return p
-	}
-	return a
 }
