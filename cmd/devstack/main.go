@@ -21,7 +21,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -544,31 +543,16 @@ func days(d time.Duration) string {
 }
 
 func loadState() (*state, error) {
-	b, err := os.ReadFile(stateFile)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
+	st := &state{}
+	if ok, err := devstack.ReadState(stateFile, st); !ok {
 		return nil, err
 	}
-	var st state
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("%s is damaged (%v): stop what it started by hand and remove it", stateFile, err)
-	}
-	return &st, nil
+	return st, nil
 }
 
 func saveState(st *state) error {
 	st.UpdatedAt = time.Now().UTC()
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := stateFile + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, stateFile)
+	return devstack.WriteState(stateFile, st)
 }
 
 func writeEnv(st *state) error {

@@ -23,7 +23,6 @@ import (
 	"bytes"
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -693,30 +692,13 @@ func writeEnv(st *state, pg *devstack.Postgres) error {
 }
 
 func loadState() (*state, error) {
-	b, err := os.ReadFile(stateFile)
-	if errors.Is(err, os.ErrNotExist) {
-		return &state{}, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var st state
-	if err := json.Unmarshal(b, &st); err != nil {
-		return nil, fmt.Errorf("%s is damaged (%v): stop what it started by hand and remove it", stateFile, err)
-	}
-	return &st, nil
+	st := &state{}
+	_, err := devstack.ReadState(stateFile, st)
+	return st, err
 }
 
 func saveState(st *state) error {
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := stateFile + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
-		return err
-	}
-	return os.Rename(tmp, stateFile)
+	return devstack.WriteState(stateFile, st)
 }
 
 // chosenPort is the port the variable name sets, else the one used before (if still free),

@@ -2,6 +2,8 @@ package devstack
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -78,4 +80,33 @@ func AbsPath(p string) string {
 		return a
 	}
 	return p
+}
+
+// ReadState reads a stack's JSON state file into v; it reports false, and leaves v, when there
+// is none.
+func ReadState(path string, v any) (bool, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("%s is damaged (%v): stop what it started by hand and remove it", path, err)
+	}
+	return true, nil
+}
+
+// WriteState writes a stack's JSON state file, readable by its owner only, in one rename.
+func WriteState(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }

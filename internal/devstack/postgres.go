@@ -205,39 +205,19 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 
 // StopPostgresDir shuts down the cluster whose data directory is dir (pg_ctl stop -m fast)
 // and waits for it to go. A cluster that does not run is not an error.
-func StopPostgresDir(ctx context.Context, dir string) error {
-	dir, err := filepath.Abs(dir)
-	if err != nil {
-		return fmt.Errorf("stop postgres: %w", err)
-	}
-	if _, running := PostgresStatus(dir); !running {
-		return nil
-	}
-	pgCtl, err := pgBinary("pg_ctl")
-	if err != nil {
-		return err
-	}
-	owner, err := clusterOwner()
-	if err != nil {
-		return err
-	}
-	out, err := owner.run(ctx, pgCtl, "stop", "-D", dir, "-m", "fast", "-w", "-t", "60", "-s")
-	if err != nil {
-		if _, running := PostgresStatus(dir); !running {
-			return nil
-		}
-		return fmt.Errorf("stop postgres in %s: %w: %s", dir, err, bytes.TrimSpace(out))
-	}
-	return nil
-}
+func StopPostgresDir(ctx context.Context, dir string) error { return stopPostgres(ctx, dir, "fast", "stop") }
 
 // CrashPostgresDir stops the cluster in dir as a crash would (pg_ctl stop -m immediate): no
 // checkpoint, clients cut off; the next start recovers from the WAL. Fault drills use it. A
 // cluster that does not run is not an error.
 func CrashPostgresDir(ctx context.Context, dir string) error {
+	return stopPostgres(ctx, dir, "immediate", "crash")
+}
+
+func stopPostgres(ctx context.Context, dir, mode, verb string) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
-		return fmt.Errorf("crash postgres: %w", err)
+		return fmt.Errorf("%s postgres: %w", verb, err)
 	}
 	if _, running := PostgresStatus(dir); !running {
 		return nil
@@ -250,11 +230,11 @@ func CrashPostgresDir(ctx context.Context, dir string) error {
 	if err != nil {
 		return err
 	}
-	if out, err := owner.run(ctx, pgCtl, "stop", "-D", dir, "-m", "immediate", "-w", "-t", "60", "-s"); err != nil {
+	if out, err := owner.run(ctx, pgCtl, "stop", "-D", dir, "-m", mode, "-w", "-t", "60", "-s"); err != nil {
 		if _, running := PostgresStatus(dir); !running {
 			return nil
 		}
-		return fmt.Errorf("crash postgres in %s: %w: %s", dir, err, bytes.TrimSpace(out))
+		return fmt.Errorf("%s postgres in %s: %w: %s", verb, dir, err, bytes.TrimSpace(out))
 	}
 	return nil
 }
