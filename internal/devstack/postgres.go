@@ -205,7 +205,9 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 
 // StopPostgresDir shuts down the cluster whose data directory is dir (pg_ctl stop -m fast)
 // and waits for it to go. A cluster that does not run is not an error.
-func StopPostgresDir(ctx context.Context, dir string) error { return stopPostgres(ctx, dir, "fast", "stop") }
+func StopPostgresDir(ctx context.Context, dir string) error {
+	return stopPostgres(ctx, dir, "fast", "stop")
+}
 
 // CrashPostgresDir stops the cluster in dir as a crash would (pg_ctl stop -m immediate): no
 // checkpoint, clients cut off; the next start recovers from the WAL. Fault drills use it. A
