@@ -659,6 +659,34 @@ func TestSweepRemindsEscalatesAndGivesUpOnTime(t *testing.T) {
 	}
 }
 
+// The campaign's sweep covers every district at once, as one audited effect.
+func TestCampaignSweepCoversEveryDistrict(t *testing.T) {
+	d := newDrive(t)
+	conf := d.hold("conf-001") // district 001
+	d.recordLeads("conf-001", 30, lead(1, "00001", "00001-01", "trader"), lead(2, "00002", "", "student"))
+	door := d.hold("d2d-00010") // district 002
+	d.recordLeads("d2d-00010", 5, lead(3, "00010", "", "trader"))
+
+	asOf := door.Add(7 * day)
+	sw := mustCall[campaign.SweepResult](d, d.acts.SweepFollowUps, activities.SweepInput{CampaignID: campaignID, AsOf: asOf, Policy: d.spec.Policy})
+	// The conference's leads are past both reminders and their deadline; the door-to-door
+	// lead is at its first reminder. Next: its second reminder.
+	if sw.Reminded != 3 || sw.Escalated != 2 || sw.Unreachable != 0 || !sw.NextDue.Equal(door.Add(21*day)) {
+		t.Errorf("sweep as of %v: %+v; want 3 reminded, 2 escalated, next due %v", asOf, sw, door.Add(21*day))
+	}
+	if !asOf.After(conf.Add(30 * day)) {
+		t.Fatalf("the test's dates: %v is not past the conference's deadline", asOf)
+	}
+	for district, want := range map[string]int{"001": 2, "002": 1} {
+		if n := d.count(`select count(*) from follow_ups where district_code = $1 and reminders_sent > 0`, district); n != want {
+			t.Errorf("district %s: %d follow-ups reminded, want %d", district, n, want)
+		}
+	}
+	if n := d.count(`select count(*) from audit_log where action = 'follow_ups.sweep' and entity_key = $1`, campaignID); n != 1 {
+		t.Errorf("%d sweep audit rows, want 1", n)
+	}
+}
+
 // Enrolments and outcomes ----------------------------------------------------------------
 
 func TestMergeEnrolmentsAndOutcomes(t *testing.T) {

@@ -124,6 +124,29 @@ func (a *Activities) advanceDistrict(ctx context.Context, in AdvanceInput) (Adva
 		})
 }
 
+// SweepInput is a campaign-wide sweep of open follow-ups as of the campaign time AsOf.
+type SweepInput struct {
+	CampaignID string                 `json:"campaign_id"`
+	AsOf       time.Time              `json:"as_of"`
+	Policy     campaign.FollowUpTimes `json:"policy"`
+}
+
+// SweepFollowUps sweeps every open follow-up of a campaign, all districts at once, as the
+// campaign's sweep grid comes round: reminders whose time has come are recorded, overdue
+// follow-ups escalated to commune staff, and those past the give-up point closed as
+// unreachable. Set-based, one transaction; it returns when the next one falls due.
+func (a *Activities) SweepFollowUps(ctx context.Context, in SweepInput) (campaign.SweepResult, error) {
+	res, err := apply(ctx, a, effect{campaignID: in.CampaignID, action: "follow_ups.sweep", entity: "campaign", entityKey: in.CampaignID,
+		detail: map[string]any{"as_of": in.AsOf}},
+		func(tx pgx.Tx) (campaign.SweepResult, error) {
+			return sweep(ctx, tx, in.CampaignID, "", in.AsOf, in.Policy)
+		})
+	if err == nil {
+		countMetric(ctx, MetricFollowUpsEscalated, res.Escalated, nil)
+	}
+	return res, err
+}
+
 func seconds(ds []time.Duration) []float64 {
 	out := make([]float64, len(ds))
 	for i, d := range ds {
@@ -132,12 +155,13 @@ func seconds(ds []time.Duration) []float64 {
 	return out
 }
 
+// sweep sweeps the open follow-ups of one district, or of the whole campaign when district is "".
 func sweep(ctx context.Context, tx pgx.Tx, campaignID, district string, asOf time.Time, p campaign.FollowUpTimes) (campaign.SweepResult, error) {
 	var r campaign.SweepResult
 	offsets := seconds(p.Reminders)
 	// Lock the district's open follow-ups in id order first, as every writer of follow-ups
 	// does, so concurrent sweeps and merges queue instead of deadlocking.
-	if _, err := tx.Exec(ctx, `select id from follow_ups where campaign_id = $1 and district_code = $2 and status = 'open'
+	if _, err := tx.Exec(ctx, `select id from follow_ups where campaign_id = $1 and ($2 = '' or district_code = $2) and status = 'open'
 		order by id for update`, campaignID, district); err != nil {
 		return r, fmt.Errorf("sweep: lock follow-ups: %w", err)
 	}
@@ -146,7 +170,7 @@ func sweep(ctx context.Context, tx pgx.Tx, campaignID, district string, asOf tim
 		from (select f2.id, (select count(*) from unnest($4::float8[]) o
 		                     where f2.opened_at + o * interval '1 second' <= $3)::int as n
 		      from follow_ups f2
-		      where f2.campaign_id = $1 and f2.district_code = $2 and f2.status = 'open') r
+		      where f2.campaign_id = $1 and ($2 = '' or f2.district_code = $2) and f2.status = 'open') r
 		where f.id = r.id and r.n > f.reminders_sent`, campaignID, district, asOf, offsets)
 	if err != nil {
 		return r, fmt.Errorf("sweep reminders: %w", err)
@@ -159,7 +183,7 @@ func sweep(ctx context.Context, tx pgx.Tx, campaignID, district string, asOf tim
 			                where s.campaign_id = f.campaign_id and s.district_code = f.district_code
 			                  and s.kind = 'staff' and s.status = 'active'
 			                order by s.commune_code = f.commune_code desc, s.code limit 1)
-		where f.campaign_id = $1 and f.district_code = $2 and f.status = 'open'
+		where f.campaign_id = $1 and ($2 = '' or f.district_code = $2) and f.status = 'open'
 		  and f.escalated_at is null and f.due_at <= $3`, campaignID, district, asOf)
 	if err != nil {
 		return r, fmt.Errorf("sweep escalations: %w", err)
@@ -167,7 +191,7 @@ func sweep(ctx context.Context, tx pgx.Tx, campaignID, district string, asOf tim
 	r.Escalated = int(tag.RowsAffected())
 	tag, err = tx.Exec(ctx, `
 		update follow_ups set status = 'unreachable', closed_at = give_up_at
-		where campaign_id = $1 and district_code = $2 and status = 'open' and give_up_at <= $3`,
+		where campaign_id = $1 and ($2 = '' or district_code = $2) and status = 'open' and give_up_at <= $3`,
 		campaignID, district, asOf)
 	if err != nil {
 		return r, fmt.Errorf("sweep give-ups: %w", err)
@@ -181,7 +205,7 @@ func sweep(ctx context.Context, tx pgx.Tx, campaignID, district string, asOf tim
 			(select min(f.opened_at + o * interval '1 second') from unnest($4::float8[]) o
 			 where f.opened_at + o * interval '1 second' > $3)))
 		from follow_ups f
-		where f.campaign_id = $1 and f.district_code = $2 and f.status = 'open'`,
+		where f.campaign_id = $1 and ($2 = '' or f.district_code = $2) and f.status = 'open'`,
 		campaignID, district, asOf, offsets).Scan(&next); err != nil {
 		return r, fmt.Errorf("sweep next due: %w", err)
 	}

@@ -78,7 +78,10 @@ type CampaignState struct {
 	Batches         map[string]bool `json:"batches"`
 	CancelledEvents map[string]bool `json:"cancelled_events"`
 	ChildrenStarted bool            `json:"children_started"`
-	Runs            int             `json:"runs"`
+	// NextSweep is the next campaign-wide sweep of open follow-ups, in campaign time, on the
+	// sweep grid; zero when nothing open falls due before the period ends.
+	NextSweep time.Time `json:"next_sweep,omitempty"`
+	Runs      int       `json:"runs"`
 }
 
 // Campaign statuses, as Progress and the campaigns table report them.
@@ -197,7 +200,7 @@ type DistrictSteer struct {
 	CancelEvent string    `json:"cancel_event,omitempty"`
 	Pause       bool      `json:"pause,omitempty"`
 	Resume      bool      `json:"resume,omitempty"`
-	LeadsDue    time.Time `json:"leads_due,omitempty"` // new follow-ups: sweep by then
+	LeadsDue    time.Time `json:"leads_due,omitempty"` // no longer sent: the campaign sweeps follow-ups
 	Cancel      bool      `json:"cancel,omitempty"`
 }
 
@@ -254,7 +257,7 @@ type DistrictState struct {
 	Held      int       `json:"held"`
 	Cancelled int       `json:"cancelled"`
 	Paused    bool      `json:"paused"`
-	NextSweep time.Time `json:"next_sweep"` // zero: nothing open to sweep
+	NextSweep time.Time `json:"next_sweep"` // no longer used: the campaign sweeps follow-ups
 	Runs      int       `json:"runs"`
 }
 

@@ -54,6 +54,8 @@ func activityOf(action string) string {
 		return "CancelEvent"
 	case "district.advance":
 		return "AdvanceDistrict"
+	case "follow_ups.sweep":
+		return "SweepFollowUps"
 	case "event.results":
 		return "RecordEventResult"
 	case "import.merge":

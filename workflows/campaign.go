@@ -254,16 +254,7 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 				return res, err
 			}
 			if res.FollowUps > 0 {
-				// A district that has closed meanwhile (its close signal is on its way) made its
-				// last sweep at the period's end: the leads are recorded, and there is nothing
-				// left to wake it for.
-				err := c.signalDistrict(ctx, res.District, campaign.DistrictSteer{LeadsDue: res.EarliestDue})
-				var gone *temporal.UnknownExternalWorkflowExecutionError
-				if errors.As(err, &gone) {
-					c.log.Info("district closed before its new leads' sweep was due", "district", res.District)
-				} else if err != nil {
-					return res, err
-				}
+				c.dueSweep(res.EarliestDue)
 			}
 			return res, nil
 		}, func(ctx workflow.Context, r campaign.EventResultRequest) error {
@@ -343,6 +334,49 @@ func (c *campaignDrive) steer(ctx, actx workflow.Context, status string, r campa
 	return status, nil
 }
 
+// dueSweep makes sure a sweep comes by t: at t rounded up to the sweep grid (period start + k ×
+// sweep_every), so that many people's due times share one sweep. What falls due at or after the
+// period's end is swept by the districts as they close.
+func (c *campaignDrive) dueSweep(t time.Time) {
+	t = gridUp(c.st.Spec.PeriodStart, c.st.Spec.Policy.SweepEvery, t)
+	if t.IsZero() || !t.Before(c.st.Spec.PeriodEnd) {
+		return
+	}
+	if c.st.NextSweep.IsZero() || t.Before(c.st.NextSweep) {
+		c.st.NextSweep = t
+	}
+}
+
+// sweepIfDue runs the campaign-wide sweep of follow-ups when its grid point has come and the
+// campaign runs, and sets the next one from what it found still open.
+func (c *campaignDrive) sweepIfDue(ctx, actx workflow.Context) error {
+	at := c.st.NextSweep
+	if at.IsZero() || c.st.Status != campaign.StatusRunning || c.st.Clock.RealTime(at).After(workflow.Now(ctx)) {
+		return nil
+	}
+	var res campaign.SweepResult
+	if err := workflow.ExecuteActivity(actx, a.SweepFollowUps, activities.SweepInput{
+		CampaignID: c.in.CampaignID, AsOf: at, Policy: c.st.Spec.Policy,
+	}).Get(ctx, &res); err != nil {
+		return err
+	}
+	c.st.NextSweep = time.Time{}
+	c.dueSweep(res.NextDue)
+	if res.Escalated > 0 || res.Unreachable > 0 {
+		c.log.Info("follow-ups swept", "as_of", at, "reminded", res.Reminded, "escalated", res.Escalated, "unreachable", res.Unreachable)
+	}
+	return nil
+}
+
+// gridUp rounds t up to the sweep grid start + k × every (t itself when every is not set).
+func gridUp(start time.Time, every time.Duration, t time.Time) time.Time {
+	if t.IsZero() || every <= 0 {
+		return t
+	}
+	k := (t.Sub(start) + every - 1) / every
+	return start.Add(k * every)
+}
+
 func (c *campaignDrive) signalDistrict(ctx workflow.Context, district string, s campaign.DistrictSteer) error {
 	if c.st.DistrictsClosed[district] {
 		return nil
@@ -417,11 +451,29 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 		}
 	})
 	allClosed := func() bool { return len(c.st.DistrictsClosed) >= len(c.st.Spec.Districts) }
-	if err := workflow.Await(ctx, func() bool { return allClosed() || shouldContinueAsNew(ctx, c.in.HistoryLimit) }); err != nil {
-		return campaign.CloseResult{}, err
-	}
-	if !allClosed() {
-		return c.continueAsNew(ctx, closedCh, receive)
+	// Until every district has closed: sweep the follow-ups when the sweep grid comes round.
+	for !allClosed() {
+		if shouldContinueAsNew(ctx, c.in.HistoryLimit) {
+			return c.continueAsNew(ctx, closedCh, receive)
+		}
+		if err := c.sweepIfDue(ctx, actx); err != nil {
+			return campaign.CloseResult{}, err
+		}
+		armed, status := c.st.NextSweep, c.st.Status
+		// Wake for the sweep, or sooner when a steer brings it forward, pauses or resumes.
+		woken := func() bool {
+			return allClosed() || shouldContinueAsNew(ctx, c.in.HistoryLimit) || c.st.Status != status ||
+				(!c.st.NextSweep.IsZero() && (armed.IsZero() || c.st.NextSweep.Before(armed)))
+		}
+		var err error
+		if armed.IsZero() || status != campaign.StatusRunning {
+			err = workflow.Await(ctx, woken)
+		} else {
+			_, err = workflow.AwaitWithTimeout(ctx, c.st.Clock.Until(workflow.Now(ctx), armed), woken)
+		}
+		if err != nil {
+			return campaign.CloseResult{}, err
+		}
 	}
 
 	status := campaign.StatusClosed

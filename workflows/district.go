@@ -12,10 +12,11 @@ import (
 )
 
 // DistrictDriveWorkflow runs one district's part of a campaign: it sleeps on a durable timer
-// until the next thing is due — an event's date, a follow-up reminder, deadline or give-up
-// point (rounded up to the plan's sweep interval), or the period's end — and then does all that
-// is due in one activity. It never tracks people: the database knows the follow-ups, and each
-// sweep says when the next one falls due.
+// until its next event's date or the period's end, and then holds what is due in one activity,
+// which also sweeps the district's open follow-ups as of then. The follow-ups' reminders,
+// deadlines and give-up points in between are swept by the campaign, for every district at
+// once on the plan's sweep grid, so that a year's sweeps cost the same for 30 districts or 700.
+// It never tracks people: the database knows the follow-ups.
 func DistrictDriveWorkflow(ctx workflow.Context, in campaign.DistrictInput) (campaign.DistrictClosed, error) {
 	d := &districtDrive{in: in}
 	if in.State != nil {
@@ -50,28 +51,6 @@ func sortEvents(es []campaign.Event) {
 	})
 }
 
-// gridUp rounds a due time up to the sweep grid (period start + k × SweepEvery), so many
-// people's due times share one wake.
-func (d *districtDrive) gridUp(t time.Time) time.Time {
-	if t.IsZero() {
-		return t
-	}
-	every := d.in.Policy.SweepEvery
-	if every <= 0 {
-		return t
-	}
-	start := d.in.Clock.Start
-	k := (t.Sub(start) + every - 1) / every
-	return start.Add(k * every)
-}
-
-func (d *districtDrive) dueSweep(t time.Time) {
-	t = d.gridUp(t)
-	if !t.IsZero() && (d.st.NextSweep.IsZero() || t.Before(d.st.NextSweep)) {
-		d.st.NextSweep = t
-	}
-}
-
 func (d *districtDrive) steer(s campaign.DistrictSteer) {
 	switch {
 	case s.AddEvent != nil:
@@ -92,7 +71,7 @@ func (d *districtDrive) steer(s campaign.DistrictSteer) {
 	case s.Cancel:
 		d.cancelled = true
 	case !s.LeadsDue.IsZero():
-		d.dueSweep(s.LeadsDue)
+		// Sent by campaigns before they swept follow-ups themselves: nothing to do.
 	}
 }
 
@@ -120,11 +99,7 @@ func (d *districtDrive) run(ctx workflow.Context) (campaign.DistrictClosed, erro
 				hold = append(hold, d.st.Pending[0].ID)
 				d.st.Pending = d.st.Pending[1:]
 			}
-			sweepDue := !d.st.NextSweep.IsZero() && due(d.st.NextSweep)
-			if sweepDue && d.st.NextSweep.After(now) {
-				now = d.st.NextSweep
-			}
-			if len(hold) > 0 || sweepDue || ended {
+			if len(hold) > 0 || ended {
 				var res activities.AdvanceResult
 				err := workflow.ExecuteActivity(actx, a.AdvanceDistrict, activities.AdvanceInput{
 					CampaignID: d.in.CampaignID, District: d.in.District.Code, AsOf: now, Hold: hold, Policy: d.in.Policy,
@@ -133,7 +108,6 @@ func (d *districtDrive) run(ctx workflow.Context) (campaign.DistrictClosed, erro
 					return campaign.DistrictClosed{}, err
 				}
 				d.st.Held += len(res.Held)
-				d.st.NextSweep = d.gridUp(res.Sweep.NextDue)
 				if len(res.Held) > 0 || res.Sweep.Escalated > 0 || res.Sweep.Unreachable > 0 {
 					d.log.Info("district advanced", "held", len(res.Held), "reminded", res.Sweep.Reminded,
 						"escalated", res.Sweep.Escalated, "unreachable", res.Sweep.Unreachable)
@@ -175,9 +149,6 @@ func (d *districtDrive) wait(ctx workflow.Context, steerCh workflow.ReceiveChann
 		wake := d.in.PeriodEnd
 		if len(d.st.Pending) > 0 && d.st.Pending[0].At.Before(wake) {
 			wake = d.st.Pending[0].At
-		}
-		if !d.st.NextSweep.IsZero() && d.st.NextSweep.Before(wake) {
-			wake = d.st.NextSweep
 		}
 		if d.timer == nil || wake.Before(d.timerAt) {
 			d.stopTimer()

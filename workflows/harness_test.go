@@ -140,6 +140,12 @@ func eventsOf(spec campaign.CampaignSpec, district string) []campaign.Event {
 	return out
 }
 
+// sweepCall is one campaign-wide SweepFollowUps as the mock saw it.
+type sweepCall struct {
+	AsOf, Real time.Time
+	Policy     campaign.FollowUpTimes
+}
+
 // advanceCall is one AdvanceDistrict as the mock saw it.
 type advanceCall struct {
 	District string
@@ -174,11 +180,14 @@ type recorder struct {
 	statuses []activities.StatusInput
 	merges   []activities.MergeInput
 	results  []activities.EventResultInput
+	sweeps   []sweepCall
 	// closedSignals are the district-closed signals a district run on its own sent.
 	closedSignals []campaign.DistrictClosed
 
 	spec        campaign.CampaignSpec
 	sweep       func(in activities.AdvanceInput) campaign.SweepResult
+	// campaignSweep answers the campaign-wide SweepFollowUps (nothing open when nil).
+	campaignSweep func(in activities.SweepInput) campaign.SweepResult
 	addEvent    func(in activities.AddEventInput) error // called without the lock
 	setStatus   func(in activities.StatusInput) error
 	merge       func(in activities.MergeInput) (campaign.ImportResult, error)
@@ -227,6 +236,16 @@ func (r *recorder) mockAll() {
 				res.Sweep = r.sweep(in)
 			}
 			return res, nil
+		})
+	env.OnActivity(acts.SweepFollowUps, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.SweepInput) (campaign.SweepResult, error) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.sweeps = append(r.sweeps, sweepCall{AsOf: in.AsOf, Real: r.note("SweepFollowUps"), Policy: in.Policy})
+			if r.campaignSweep != nil {
+				return r.campaignSweep(in), nil
+			}
+			return campaign.SweepResult{}, nil
 		})
 	env.OnActivity(acts.CloseCampaign, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CloseInput) (campaign.CloseResult, error) {

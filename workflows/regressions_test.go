@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
@@ -151,48 +150,4 @@ func TestCancelledCityWideShareIsRefused(t *testing.T) {
 	requireDone(t, cancelRound, nil)
 	requireRejected(t, cancelShare, "cancel")
 	requireRejected(t, result, "cancelled")
-}
-
-// An event's results recorded just as its district closes: the leads' steer finds the district
-// gone (its close signal not yet heard by the campaign). The leads are recorded; the Update
-// succeeds instead of failing with "unknown external workflow execution" for the coordinator
-// to retry in vain. (The campaign runs here as a continued run, whose district drives the test
-// environment does not hold, so that the steer can be answered by a mock.)
-func TestEventResultForADistrictThatJustClosed(t *testing.T) {
-	first, _ := newCampaignEnv(t, yearSpec(1), launchBefore)
-	first.SetDetachedChildWait(false)
-	first.ExecuteWorkflow(workflows.CampaignWorkflow, campaign.CampaignInput{CampaignID: testCampaignID, PlanHash: "sha256:test", HistoryLimit: 2 * len(testDistricts)})
-	var next campaign.CampaignInput
-	continuedAs(t, first, campaign.CampaignWorkflowName, &next)
-	next.HistoryLimit = 0
-
-	env, r := newCampaignEnv(t, yearSpec(1), launchBefore)
-	r.eventResult = func(in activities.EventResultInput) (campaign.LeadsResult, error) {
-		return campaign.LeadsResult{EventID: in.Request.EventID, District: "002", Leads: 3, New: 3, FollowUps: 3,
-			EarliestDue: eventAt(2021, 2, 22)}, nil
-	}
-	steers := 0
-	env.OnSignalExternalWorkflow(mock.Anything, campaign.DistrictWorkflowID(testCampaignID, "002"), "", campaign.SignalDistrictSteer, mock.Anything).
-		Return(func(_, _, _, _ string, _ any) error {
-			steers++
-			return &temporal.UnknownExternalWorkflowExecutionError{}
-		})
-	var result *outcome
-	at(t, env, launchBefore, local(2021, 2, 16, 12, 0), func() {
-		result = update(env, campaign.UpdateRecordEventResult, campaign.EventResultRequest{EventID: "002-conference", Attendance: 10, BatchID: batchA, By: "coordinator"})
-	})
-	for i, d := range testDistricts {
-		at(t, env, launchBefore, periodEnd.Add(time.Duration(i+1)*time.Second), func() {
-			env.SignalWorkflow(campaign.SignalDistrictClosed, campaign.DistrictClosed{District: d.Code})
-		})
-	}
-	env.ExecuteWorkflow(workflows.CampaignWorkflow, next)
-	if err := env.GetWorkflowError(); err != nil {
-		t.Fatalf("campaign failed: %v", err)
-	}
-	var res campaign.LeadsResult
-	requireDone(t, result, &res)
-	if res.FollowUps != 3 || len(r.results) != 1 || steers != 1 {
-		t.Errorf("record-event-result returned %+v after %d activities and %d steers", res, len(r.results), steers)
-	}
 }
