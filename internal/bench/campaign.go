@@ -132,7 +132,8 @@ func RunCampaign(ctx context.Context, e *Env, lp *campaign.LoadedPlan, o RunOpti
 	if err != nil {
 		return nil, fmt.Errorf("campaign %s: %w", id, err)
 	}
-	if simErr != nil {
+	// The field is stopped once the campaign has closed: an error of its own stopping is none.
+	if simErr != nil && !errors.Is(simErr, context.Canceled) {
 		return nil, fmt.Errorf("field of %s: %w", id, simErr)
 	}
 	if r.Result.Status != campaign.StatusClosed {
