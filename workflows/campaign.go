@@ -254,7 +254,7 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 				return res, err
 			}
 			if res.FollowUps > 0 {
-				c.dueSweep(res.EarliestDue)
+				c.dueSweep(ctx, res.EarliestDue)
 			}
 			return res, nil
 		}, func(ctx workflow.Context, r campaign.EventResultRequest) error {
@@ -335,11 +335,18 @@ func (c *campaignDrive) steer(ctx, actx workflow.Context, status string, r campa
 }
 
 // dueSweep makes sure a sweep comes by t: at t rounded up to the sweep grid (period start + k ×
-// sweep_every), so that many people's due times share one sweep. What falls due at or after the
-// period's end is swept by the districts as they close.
-func (c *campaignDrive) dueSweep(t time.Time) {
+// sweep_every), so that many people's due times share one sweep; what is due already (leads
+// reported late) waits for the next grid point. What falls due at or after the period's end is
+// swept by the districts as they close.
+func (c *campaignDrive) dueSweep(ctx workflow.Context, t time.Time) {
+	if t.IsZero() {
+		return
+	}
+	if now := c.now(ctx); t.Before(now) {
+		t = now
+	}
 	t = gridUp(c.st.Spec.PeriodStart, c.st.Spec.Policy.SweepEvery, t)
-	if t.IsZero() || !t.Before(c.st.Spec.PeriodEnd) {
+	if !t.Before(c.st.Spec.PeriodEnd) {
 		return
 	}
 	if c.st.NextSweep.IsZero() || t.Before(c.st.NextSweep) {
@@ -347,12 +354,20 @@ func (c *campaignDrive) dueSweep(t time.Time) {
 	}
 }
 
-// sweepIfDue runs the campaign-wide sweep of follow-ups when its grid point has come and the
-// campaign runs, and sets the next one from what it found still open.
+// sweepIfDue runs the campaign-wide sweep of follow-ups, as of now in campaign time, when its
+// grid point has come and the campaign runs, and sets the next one from what it found still open.
 func (c *campaignDrive) sweepIfDue(ctx, actx workflow.Context) error {
 	at := c.st.NextSweep
 	if at.IsZero() || c.st.Status != campaign.StatusRunning || c.st.Clock.RealTime(at).After(workflow.Now(ctx)) {
 		return nil
+	}
+	// A timer can fire a rounding short of its campaign instant, and a paused campaign sweeps
+	// when it resumes: the sweep is as of the later of the two.
+	if now := c.now(ctx); now.After(at) {
+		at = now
+	}
+	if at.After(c.st.Spec.PeriodEnd) {
+		at = c.st.Spec.PeriodEnd
 	}
 	var res campaign.SweepResult
 	if err := workflow.ExecuteActivity(actx, a.SweepFollowUps, activities.SweepInput{
@@ -361,7 +376,7 @@ func (c *campaignDrive) sweepIfDue(ctx, actx workflow.Context) error {
 		return err
 	}
 	c.st.NextSweep = time.Time{}
-	c.dueSweep(res.NextDue)
+	c.dueSweep(ctx, res.NextDue)
 	if res.Escalated > 0 || res.Unreachable > 0 {
 		c.log.Info("follow-ups swept", "as_of", at, "reminded", res.Reminded, "escalated", res.Escalated, "unreachable", res.Unreachable)
 	}

@@ -16,7 +16,8 @@ import (
 // + k × SweepEvery); each sweep sets the next from what it says falls due next (rounded up
 // likewise; a due time on the grid is kept as it is); with nothing open no sweep comes, and none
 // falls at or after the period's end (the districts sweep as they close). A pause holds the
-// sweeps; the resume brings the one that came due meanwhile. On the calendar and compressed
+// sweeps; the resume brings the one that came due meanwhile, as of then. Leads reported late
+// (their first reminder already past) are swept at the next grid point, not back in time. On the calendar and compressed
 // 1440×, since every sweep goes through campaign.Clock.
 func TestCampaignSweepsOnTheGrid(t *testing.T) {
 	// The grid is Jan 1, 8, 15, …, Feb 26, Mar 5, 12, …, Dec 31, Jan 7 2022.
@@ -24,13 +25,17 @@ func TestCampaignSweepsOnTheGrid(t *testing.T) {
 		local(2021, 2, 26, 0, 0).UnixNano(): local(2021, 3, 3, 9, 0),    // -> Mar 5
 		local(2021, 3, 5, 0, 0).UnixNano():  local(2021, 3, 12, 0, 0),   // on the grid: Mar 12
 		local(2021, 3, 12, 0, 0).UnixNano(): local(2021, 3, 20, 0, 0),   // -> Mar 26, but paused Mar 22 – Apr 1
-		local(2021, 3, 26, 0, 0).UnixNano(): local(2021, 12, 31, 12, 0), // -> Jan 7 2022: after the end, none
+		local(2021, 4, 1, 12, 0).UnixNano(): local(2021, 12, 31, 12, 0), // -> Jan 7 2022: after the end, none
 	}
 	for _, scale := range []float64{1, 1440} {
 		t.Run(fmt.Sprintf("scale %g", scale), func(t *testing.T) {
 			spec := yearSpec(scale)
 			env, r := newCampaignEnv(t, spec, launchBefore)
 			r.eventResult = func(in activities.EventResultInput) (campaign.LeadsResult, error) {
+				if in.Request.EventID == "001-conference" { // reported late: its first reminder was Mar 29
+					return campaign.LeadsResult{EventID: in.Request.EventID, District: "001", FollowUps: 2,
+						EarliestDue: eventAt(2021, 3, 22).Add(7 * 24 * time.Hour)}, nil
+				}
 				// The first reminder, Feb 22 09:00, rounds up to Feb 26.
 				return campaign.LeadsResult{EventID: in.Request.EventID, District: "002", FollowUps: 3,
 					EarliestDue: eventAt(2021, 2, 15).Add(7 * 24 * time.Hour)}, nil
@@ -40,20 +45,27 @@ func TestCampaignSweepsOnTheGrid(t *testing.T) {
 			}
 			clock := campaign.NewClock(spec.PeriodStart, scale, launchBefore)
 			steer := campaign.SteerRequest{Reason: "Tết", By: "coordinator"}
-			var result, pause, resume *outcome
+			var result, late, pause, resume *outcome
 			at(t, env, launchBefore, clock.RealTime(local(2021, 2, 16, 12, 0)), func() {
 				result = update(env, campaign.UpdateRecordEventResult, campaign.EventResultRequest{EventID: "002-conference", Attendance: 10, BatchID: batchA, By: "coordinator"})
 			})
 			at(t, env, launchBefore, clock.RealTime(local(2021, 3, 22, 12, 0)), func() { pause = update(env, campaign.UpdatePause, steer) })
 			at(t, env, launchBefore, clock.RealTime(local(2021, 4, 1, 12, 0)), func() { resume = update(env, campaign.UpdateResume, steer) })
+			at(t, env, launchBefore, clock.RealTime(local(2021, 4, 10, 12, 0)), func() {
+				late = update(env, campaign.UpdateRecordEventResult, campaign.EventResultRequest{EventID: "001-conference", Attendance: 10, BatchID: batchB, By: "coordinator"})
+			})
 			runYear(t, env, campaign.StatusClosed)
-			for _, o := range []*outcome{result, pause, resume} {
+			for _, o := range []*outcome{result, late, pause, resume} {
 				requireDone(t, o, nil)
 			}
 
-			// The paused sweep of Mar 26 runs on the resume, as of its grid point.
-			want := []time.Time{local(2021, 2, 26, 0, 0), local(2021, 3, 5, 0, 0), local(2021, 3, 12, 0, 0), local(2021, 3, 26, 0, 0)}
-			wantReal := []time.Time{clock.RealTime(want[0]), clock.RealTime(want[1]), clock.RealTime(want[2]), clock.RealTime(local(2021, 4, 1, 12, 0))}
+			// The paused sweep of Mar 26 runs on the resume, as of then; the late leads are swept
+			// at the grid point after their report (Apr 16).
+			want := []time.Time{local(2021, 2, 26, 0, 0), local(2021, 3, 5, 0, 0), local(2021, 3, 12, 0, 0), local(2021, 4, 1, 12, 0), local(2021, 4, 16, 0, 0)}
+			var wantReal []time.Time
+			for _, w := range want {
+				wantReal = append(wantReal, clock.RealTime(w))
+			}
 			if len(r.sweeps) != len(want) {
 				t.Fatalf("sweeps %+v, want as of %v", r.sweeps, want)
 			}
