@@ -62,6 +62,10 @@ func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.I
 // a time per campaign, so that each sees every enrolment committed before it.
 const mergeLockClass = 1701737071
 
+// largeMerge is the size of file above which a merge's joins are hash joins, whatever the
+// statistics say.
+const largeMerge = 10_000
+
 // mergeChunk is how many staged lines a merge fetches and COPYs at a time.
 const mergeChunk = 50_000
 
@@ -87,6 +91,15 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 	// right: a file names each person once.
 	if _, err := tx.Exec(ctx, `set local cursor_tuple_fraction = 1`); err != nil {
 		return fmt.Errorf("merge enrolments: %w", err)
+	}
+	// The statistics may not know yet what was just written (the units of a campaign launched
+	// a moment ago, a large file just staged): estimating a handful of rows, the planner joins
+	// by nested loops, which for a large file means scanning whole tables once per line (a
+	// 1,000,000-line merge ran for more than ten minutes). A large file is joined by hashes.
+	if res.Rows > largeMerge {
+		if _, err := tx.Exec(ctx, `set local enable_nestloop = off`); err != nil {
+			return fmt.Errorf("merge enrolments: %w", err)
+		}
 	}
 	if _, err := tx.Exec(ctx, `
 		declare merge_lines no scroll cursor for
