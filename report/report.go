@@ -134,8 +134,10 @@ func Build(ctx context.Context, db DB, campaignID string) (*Report, error) {
 	r.Growth = r.Enrolled - r.PriorYear
 	r.GrowthPct = pct(r.Growth, r.PriorYear)
 
+	// The counts are computed once (materialized): with statistics that do not know the
+	// campaign's units yet, the planner would otherwise count the enrolments again for every unit.
 	rows, err := db.Query(ctx, `
-		with counts as (
+		with counts as materialized (
 			select district_code as code, count(*) as n from enrolments where campaign_id = $1 group by 1
 			union all select commune_code, count(*) from enrolments where campaign_id = $1 group by 1
 			union all select village_code, count(*) from enrolments where campaign_id = $1 and village_code is not null group by 1)
