@@ -308,7 +308,12 @@ func (w *World) Load(ctx context.Context, pool *pgxpool.Pool, sizes Sizes, seed 
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // after Commit this is a no-op
 
-	// Prospects, ids 1..n in the order they were met.
+	// Prospects, ids base+1..base+n in the order they were met: base is the highest id already
+	// taken, so the data can go into a database other campaigns use too.
+	var base int64
+	if err := tx.QueryRow(ctx, `select coalesce(max(id), 0) from prospects`).Scan(&base); err != nil {
+		return res, fmt.Errorf("prospects: %w", err)
+	}
 	i := 0
 	n, err := tx.CopyFrom(ctx, pgx.Identifier{"prospects"},
 		[]string{"id", "campaign_id", "citizen_id", "full_name", "phone", "district_code", "commune_code", "village_code",
@@ -320,7 +325,7 @@ func (w *World) Load(ctx context.Context, pool *pgxpool.Pool, sizes Sizes, seed 
 			f := &fus[i]
 			i++
 			c := &w.communes[w.agents[f.agent].commune]
-			return []any{int64(i), w.campaignID, fmt.Sprintf("%012d", prospectCitizenBase+i), benchName(uint32(f.name)),
+			return []any{base + int64(i), w.campaignID, fmt.Sprintf("%012d", prospectCitizenBase+i), benchName(uint32(f.name)),
 				benchPhone(uint32(f.name)), c.district, c.code, c.villages[f.village], benchGroups[f.group].code, nil,
 				batchID('L', int(f.openDay)), w.opened(int(f.openDay))}, nil
 		}))
@@ -374,7 +379,7 @@ func (w *World) Load(ctx context.Context, pool *pgxpool.Pool, sizes Sizes, seed 
 			if opened.Before(end) {
 				res.OpenedInWindow++
 			}
-			return []any{w.campaignID, int64(i), c.district, c.code, ag.code, benchGroups[f.group].like, fuStatus[f.status],
+			return []any{w.campaignID, base + int64(i), c.district, c.code, ag.code, benchGroups[f.group].like, fuStatus[f.status],
 				opened, due, giveUp, int32(f.reminders), lastReminded, escalatedAt, escalatedTo, closedAt, closedBy}, nil
 		}))
 	if err != nil {
@@ -426,7 +431,7 @@ func (w *World) Load(ctx context.Context, pool *pgxpool.Pool, sizes Sizes, seed 
 				ag = &w.agents[f.agent]
 				c := &w.communes[ag.commune]
 				citizen, village, group = fmt.Sprintf("%012d", prospectCitizenBase+int(k)+1), c.villages[f.village], benchGroups[f.group].code
-				name, prospect = uint32(f.name), int64(k)+1
+				name, prospect = uint32(f.name), base+int64(k)+1
 			} else {
 				walk++
 				walker++
