@@ -184,14 +184,14 @@ type recorder struct {
 	// closedSignals are the district-closed signals a district run on its own sent.
 	closedSignals []campaign.DistrictClosed
 
-	spec        campaign.CampaignSpec
-	sweep       func(in activities.AdvanceInput) campaign.SweepResult
+	spec  campaign.CampaignSpec
+	sweep func(in activities.AdvanceInput) campaign.SweepResult
 	// campaignSweep answers the campaign-wide SweepFollowUps (nothing open when nil).
 	campaignSweep func(in activities.SweepInput) campaign.SweepResult
-	addEvent    func(in activities.AddEventInput) error // called without the lock
-	setStatus   func(in activities.StatusInput) error
-	merge       func(in activities.MergeInput) (campaign.ImportResult, error)
-	eventResult func(in activities.EventResultInput) (campaign.LeadsResult, error)
+	addEvent      func(in activities.AddEventInput) error // called without the lock
+	setStatus     func(in activities.StatusInput) error
+	merge         func(in activities.MergeInput) (campaign.ImportResult, error)
+	eventResult   func(in activities.EventResultInput) (campaign.LeadsResult, error)
 }
 
 func (r *recorder) note(name string) time.Time {

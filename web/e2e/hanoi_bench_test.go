@@ -60,7 +60,9 @@ func BenchmarkHanoiCampaignPage(b *testing.B) {
 	res, err := r.Run(ctx, b, "pageload.mjs", map[string]any{"baseURL": srv.URL, "user": coordinatorUser.Name,
 		"password": coordinatorUser.Password, "path": page, "loads": 10, "shot": "hanoi-campaign"})
 	require.NoError(b, err)
-	var seen struct{ Loads []struct{ ServerMs, LoadMs, Bytes float64 } }
+	var seen struct {
+		Loads []struct{ ServerMs, LoadMs, Bytes float64 }
+	}
 	require.NoError(b, res.Decode(&seen))
 	var server, load []float64
 	for _, l := range seen.Loads {
