@@ -1,0 +1,35 @@
+// Package store owns every SQL statement of the drives and the row types they read and
+// write. The rest of the code calls its typed functions; none of it writes SQL (tests and dev
+// tooling aside, and migrations/, which holds the schema).
+//
+// Each function takes a DB: a pgx.Tx when the caller's effect spans several statements (the
+// activities open the transaction and write the audit row in it), or the pool for a read
+// that stands alone. Files are by table family: campaigns.go, units.go, quotas.go,
+// agents.go, events.go, followups.go, enrolments.go, batches.go, reviews.go, auditlog.go;
+// read models that join many of them (the report, the web page's lists, traces) have files
+// of their own.
+package store
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// DB is what the store's functions run their statements on: a *pgxpool.Pool, a *pgx.Conn
+// or a pgx.Tx.
+type DB interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error)
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// Beginner is a DB that can open a transaction (the pool, a connection, or a transaction for a
+// savepoint).
+type Beginner interface {
+	DB
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
