@@ -3,15 +3,14 @@ package integration
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"drives/history"
 	"drives/report"
@@ -30,35 +29,41 @@ func checkAudit(t *testing.T, ctx context.Context, s *stack, campaignID string) 
 	require.Empty(t, res.Problems)
 	require.Equal(t, count(t, s.db, `select count(*) from audit_log where campaign_id = $1 and activity_id is not null`, campaignID), res.Effects)
 
-	// No personal data went into Temporal: no citizen ID, name or phone of any person or agent
-	// appears anywhere in the exported histories.
-	var raw strings.Builder
+	// No personal data went into Temporal: every payload of every exported history is decoded
+	// (and decrypted, where the codec encrypted it) and searched for the citizen ID, name and
+	// phone of every person and agent of the campaign.
+	var files []string
 	for _, r := range m.Runs {
-		b, err := os.ReadFile(filepath.Join(dir, r.File))
-		require.NoError(t, err)
-		raw.Write(b)
+		files = append(files, r.File)
 	}
-	histories := raw.String()
+	payloads := exportedPayloads(t, s.dc, dir, files)
+	require.Greater(t, len(payloads), 100, "the histories' payloads were found and decoded")
 	rows, err := s.db.Query(ctx, `select citizen_id, full_name, phone from enrolments where campaign_id = $1
 		union all select citizen_id, full_name, phone from prospects where campaign_id = $1
-		union all select code, full_name, phone from agents where campaign_id = $1`, campaignID)
+		union all select '', full_name, phone from agents where campaign_id = $1`, campaignID)
 	require.NoError(t, err)
-	people := 0
+	var people []person
 	for rows.Next() {
-		var id, name, phone string
-		require.NoError(t, rows.Scan(&id, &name, &phone))
-		people++
-		for _, pii := range []string{name, phone} {
-			require.NotContains(t, histories, pii)
-		}
-		if len(id) == 12 {
-			require.NotContains(t, histories, id)
-		}
+		var p person
+		require.NoError(t, rows.Scan(&p.citizenID, &p.name, &p.phone))
+		people = append(people, p)
 	}
 	require.NoError(t, rows.Err())
-	require.Greater(t, people, 40)
+	require.Greater(t, len(people), 40)
+	require.Empty(t, personalDataIn(payloads, people), "personal data in the histories' payloads")
+
+	// The control: a history with one person's name planted in an Update's argument, encoded
+	// (and encrypted) like every payload of the run, must be caught; so must one with a citizen
+	// ID in an activity's result.
+	require.NotEmpty(t, people[1].citizenID, "person 1 is an enrolment or a prospect")
+	planted := plantedHistory(t, s.dc, people[0].name, people[1].citizenID)
+	found := personalDataIn(decodedPayloads(t, s.dc, "planted", planted), people)
+	require.Contains(t, found, "the name of person 0", "the check finds a name planted in a payload")
+	require.Contains(t, found, "the citizen ID of person 1", "the check finds a citizen ID planted in a payload")
 	if s.dc != nil {
-		require.Contains(t, histories, base64.StdEncoding.EncodeToString([]byte("binary/encrypted")), "payloads are encrypted")
+		raw, err := protojson.Marshal(planted)
+		require.NoError(t, err)
+		require.NotContains(t, string(raw), people[0].name, "the planted payload is encrypted: only decoding finds it")
 	}
 
 	// A history altered after the export: its hash no longer matches.
