@@ -107,12 +107,13 @@ func run() error {
 }
 
 // stopTimeout is how long a stopping worker (SIGTERM, SIGINT) lets its running activities
-// finish before it cancels them. Each is one transaction: cancelled, it rolls back and is
-// retried on another worker, so waiting only saves doing the work twice. Most take well under
-// a second; the longest (a 1,000,000-line merge, a national review) take from seconds to half
-// a minute. A running attempt heartbeats while the worker waits, so the wait delays no retry;
-// a bit above the heartbeat timeout (20 s), it still fits in the 30 s a service manager
-// commonly gives between SIGTERM and SIGKILL (Kubernetes' default grace period).
+// finish before it cancels them; the SDK's default, 0, cancels them at once. Each activity is
+// one transaction: cancelled, it rolls back and Temporal retries it, so the wait spares doing
+// the work again. Most take well under a second, the longest (a 1,000,000-line merge, a
+// national review) seconds to half a minute. An attempt lost with a killed worker is retried
+// after the heartbeat timeout (20 s), so a wait a little longer than that holds a drive up no
+// more than a kill would; and 25 s fits in the 30 s service managers commonly give between
+// SIGTERM and SIGKILL (Kubernetes' default grace period).
 const stopTimeout = activities.HeartbeatTimeout + 5*time.Second
 
 // workerStop closes the worker's interrupt channel when ctx ends (on SIGTERM or SIGINT), and
