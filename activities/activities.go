@@ -1,9 +1,11 @@
-// Package activities holds every effect of a drive: the only code that reads and writes
-// PostgreSQL on behalf of the workflows. Each effect runs in one transaction together with its
-// audit row, which names the workflow, run, activity and attempt; the audit row is written once
-// per activity execution, and a retried attempt of an execution that already committed returns
-// the result stored with it instead of doing the work again. Business keys with unique
-// constraints make effects idempotent across executions too.
+// Package activities holds every effect of a drive: the only code that decides what the
+// workflows change in PostgreSQL. Package store writes it, as it owns every SQL statement: an
+// activity opens the transaction, calls store's functions with it and decides from what they
+// return. Each effect runs in one transaction together with its audit row, which names the
+// workflow, run, activity and attempt; the audit row is written once per activity execution,
+// and a retried attempt of an execution that already committed returns the result stored with
+// it instead of doing the work again. Business keys with unique constraints make effects
+// idempotent across executions too.
 package activities
 
 import (
@@ -17,6 +19,8 @@ import (
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
+
+	"drives/store"
 )
 
 // Activities are registered on the worker as one struct; its methods are the activities.
@@ -60,22 +64,19 @@ func apply[T any](ctx context.Context, a *Activities, e effect, fn func(tx pgx.T
 	var zero T
 	defer keepAlive(ctx)()
 	info := activity.GetInfo(ctx)
-	wf, run, act := info.WorkflowExecution.ID, info.WorkflowExecution.RunID, info.ActivityID
+	x := store.Execution{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, ActivityID: info.ActivityID}
 	tx, err := a.Pool.Begin(ctx)
 	if err != nil {
 		return zero, fmt.Errorf("%s: begin: %w", e.action, err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // after Commit this is a no-op
-	if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock(hashtextextended($1, 0))`, wf+"/"+run+"/"+act); err != nil {
-		return zero, fmt.Errorf("%s: lock: %w", e.action, err)
+	if err := store.LockExecution(ctx, tx, x); err != nil {
+		return zero, fmt.Errorf("%s: %w", e.action, err)
 	}
-	var stored []byte
-	var storedAction string
-	err = tx.QueryRow(ctx, `select action, result from audit_log where workflow_id = $1 and run_id = $2 and activity_id = $3`,
-		wf, run, act).Scan(&storedAction, &stored)
+	storedAction, stored, err := store.EarlierAttempt(ctx, tx, x)
 	switch {
 	case err == nil && storedAction != e.action:
-		return zero, fmt.Errorf("%s: activity %s of %s already recorded a different effect (%s)", e.action, act, wf, storedAction)
+		return zero, fmt.Errorf("%s: activity %s of %s already recorded a different effect (%s)", e.action, x.ActivityID, x.WorkflowID, storedAction)
 	case err == nil:
 		var out T
 		if err := json.Unmarshal(stored, &out); err != nil {
@@ -83,7 +84,7 @@ func apply[T any](ctx context.Context, a *Activities, e effect, fn func(tx pgx.T
 		}
 		activity.GetLogger(ctx).Info("effect already committed by an earlier attempt", "action", e.action)
 		return out, tx.Commit(ctx)
-	case !errors.Is(err, pgx.ErrNoRows):
+	case !errors.Is(err, store.ErrNotFound):
 		return zero, fmt.Errorf("%s: look up earlier attempt: %w", e.action, err)
 	}
 	out, err := fn(tx)
@@ -102,10 +103,10 @@ func apply[T any](ctx context.Context, a *Activities, e effect, fn func(tx pgx.T
 	if actor == "" {
 		actor = "workflow"
 	}
-	if _, err := tx.Exec(ctx, `
-		insert into audit_log (campaign_id, actor, action, entity, entity_key, workflow_id, run_id, activity_id, attempt, detail, result)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.campaignID, actor, e.action, e.entity, e.entityKey, wf, run, act, info.Attempt, detail, result); err != nil {
+	if err := store.InsertAuditRow(ctx, tx, store.AuditRow{
+		CampaignID: e.campaignID, Actor: actor, Action: e.action, Entity: e.entity, EntityKey: e.entityKey,
+		Execution: x, Attempt: info.Attempt, Detail: detail, Result: result,
+	}); err != nil {
 		return zero, fmt.Errorf("%s: audit: %w", e.action, err)
 	}
 	if err := tx.Commit(ctx); err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"drives/campaign"
 	"drives/report"
+	"drives/store"
 )
 
 // MergeInput asks for a staged batch to be merged.
@@ -35,8 +36,8 @@ func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.I
 	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "import.merge", entity: "import_batch", entityKey: in.BatchID, actor: in.By},
 		func(tx pgx.Tx) (campaign.ImportResult, error) {
 			res := campaign.ImportResult{BatchID: in.BatchID, ByDistrict: map[string]int{}}
-			var kind string
-			if err := tx.QueryRow(ctx, `select kind from import_batches where id = $1`, in.BatchID).Scan(&kind); err != nil {
+			kind, err := store.BatchKind(ctx, tx, in.BatchID)
+			if err != nil {
 				return res, permanent(ErrNotFound, "import batch %s is not staged", in.BatchID)
 			}
 			if kind == "leads" {
@@ -45,7 +46,6 @@ func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.I
 			if err := claimBatch(ctx, tx, in.CampaignID, in.BatchID, kind, "", &res.Rows); err != nil {
 				return res, err
 			}
-			var err error
 			if kind == "enrolments" {
 				err = mergeEnrolments(ctx, tx, in, &res)
 			} else {
@@ -54,31 +54,20 @@ func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.I
 			if err != nil {
 				return res, err
 			}
-			return res, finishBatch(ctx, tx, in.BatchID, res)
+			return res, store.FinishBatch(ctx, tx, in.BatchID, res)
 		})
 }
-
-// mergeLockClass is the advisory lock class of a campaign's enrolment merges ('enro'): one at
-// a time per campaign, so that each sees every enrolment committed before it.
-const mergeLockClass = 1701737071
-
-// largeMerge is the size of file above which a merge's joins are hash joins, whatever the
-// statistics say.
-const largeMerge = 10_000
 
 // mergeChunk is how many staged lines a merge fetches and COPYs at a time.
 const mergeChunk = 50_000
 
-var enrolmentColumns = []string{"campaign_id", "citizen_id", "full_name", "phone", "district_code", "commune_code", "village_code",
-	"agent_code", "target_group", "monthly_income", "monthly_contribution", "subsidy_class", "monthly_subsidy",
-	"payment_months", "enrolled_on", "batch_id", "prospect_id"}
-
 func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaign.ImportResult) error {
-	// Under the lock, people already enrolled are left out by an anti-join, and the rest go in
-	// by COPY, in line order, a chunk at a time: no speculative insertion per line, and the
+	// One merge per campaign at a time, so that each sees every enrolment committed before
+	// it. Under the lock, people already enrolled are left out by an anti-join, and the rest go
+	// in by COPY, in line order, a chunk at a time: no speculative insertion per line, and the
 	// bulk path of the table. The unique key (campaign, citizen ID) stays the guard.
-	if _, err := tx.Exec(ctx, `select pg_advisory_xact_lock($1, hashtext($2))`, mergeLockClass, in.CampaignID); err != nil {
-		return fmt.Errorf("merge enrolments: lock: %w", err)
+	if err := store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err != nil {
+		return fmt.Errorf("merge enrolments: %w", err)
 	}
 	subsidy := map[string]int64{}
 	for _, c := range []string{"poor", "near_poor", "other"} {
@@ -86,68 +75,39 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 	}
 	var leads []int64        // prospects who enrolled: their follow-ups close
 	var leadDays []time.Time // and the day each enrolled
-	// One pass over the staged lines through a cursor, planned for all its rows; each chunk
-	// fetched is COPYed before the next. The cursor's snapshot predates the COPYs, which is
-	// right: a file names each person once.
-	if _, err := tx.Exec(ctx, `set local cursor_tuple_fraction = 1`); err != nil {
+	// One pass over the staged lines through a cursor; each chunk fetched is COPYed before the
+	// next. The cursor's snapshot predates the COPYs, which is right: a file names each person
+	// once.
+	lines, err := store.OpenStagedEnrolments(ctx, tx, in.CampaignID, in.BatchID, res.Rows)
+	if err != nil {
 		return fmt.Errorf("merge enrolments: %w", err)
 	}
-	// The statistics may not know yet what was just written (the units of a campaign launched
-	// a moment ago, a large file just staged): estimating a handful of rows, the planner joins
-	// by nested loops, which for a large file means scanning whole tables once per line (a
-	// 1,000,000-line merge ran for more than ten minutes). A large file is joined by hashes.
-	if res.Rows > largeMerge {
-		if _, err := tx.Exec(ctx, `set local enable_nestloop = off`); err != nil {
+	var chunk []store.Enrolment
+	for {
+		staged, err := lines.Next(ctx, mergeChunk)
+		if err != nil {
 			return fmt.Errorf("merge enrolments: %w", err)
 		}
-	}
-	if _, err := tx.Exec(ctx, `
-		declare merge_lines no scroll cursor for
-		select r.citizen_id, r.full_name, r.phone, u.district_code, r.commune_code, r.village_code,
-			r.agent_code, r.target_group, r.monthly_income, r.subsidy_class, r.payment_months, r.enrolled_on, p.id
-		from import_rows r
-		join units u on u.campaign_id = $1 and u.code = r.commune_code
-		left join prospects p on p.campaign_id = $1 and p.citizen_id = r.citizen_id
-		where r.batch_id = $2
-		  and not exists (select 1 from enrolments x where x.campaign_id = $1 and x.citizen_id = r.citizen_id)
-		order by r.line`, in.CampaignID, in.BatchID); err != nil {
-		return fmt.Errorf("merge enrolments: read staged lines: %w", err)
-	}
-	var chunk [][]any
-	for {
-		rows, err := tx.Query(ctx, fmt.Sprintf(`fetch forward %d from merge_lines`, mergeChunk))
-		if err != nil {
-			return fmt.Errorf("merge enrolments: read staged lines: %w", err)
+		if len(staged) == 0 {
+			break
 		}
 		chunk = chunk[:0]
-		var citizen, district, commune, agent, group, class string
-		var name, phone, village *string
-		var income int64
-		var months int32
-		var on time.Time
-		var prospect *int64
-		if _, err := pgx.ForEachRow(rows, []any{&citizen, &name, &phone, &district, &commune, &village, &agent, &group,
-			&income, &class, &months, &on, &prospect}, func() error {
-			sub, ok := subsidy[class]
+		for _, l := range staged {
+			sub, ok := subsidy[l.SubsidyClass]
 			if !ok {
 				sub = subsidy["other"]
 			}
-			var pid any
-			if prospect != nil {
-				pid = *prospect
-				leads, leadDays = append(leads, *prospect), append(leadDays, on)
+			if l.ProspectID != nil {
+				leads, leadDays = append(leads, *l.ProspectID), append(leadDays, l.EnrolledOn)
 			}
-			chunk = append(chunk, []any{in.CampaignID, citizen, name, phone, district, commune, village, agent, group,
-				income, income * campaign.ContributionPercent / 100, class, sub, months, on, in.BatchID, pid})
-			res.ByDistrict[district]++
-			return nil
-		}); err != nil {
-			return fmt.Errorf("merge enrolments: read staged lines: %w", err)
+			chunk = append(chunk, store.Enrolment{CampaignID: in.CampaignID, CitizenID: l.CitizenID, FullName: l.FullName, Phone: l.Phone,
+				District: l.District, Commune: l.Commune, Village: l.Village, Agent: l.Agent, TargetGroup: l.TargetGroup,
+				MonthlyIncome: l.MonthlyIncome, MonthlyContribution: l.MonthlyIncome * campaign.ContributionPercent / 100,
+				SubsidyClass: l.SubsidyClass, MonthlySubsidy: sub, PaymentMonths: l.PaymentMonths, EnrolledOn: l.EnrolledOn,
+				BatchID: in.BatchID, ProspectID: l.ProspectID})
+			res.ByDistrict[l.District]++
 		}
-		if len(chunk) == 0 {
-			break
-		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"enrolments"}, enrolmentColumns, pgx.CopyFromRows(chunk)); err != nil {
+		if _, err := store.CopyEnrolments(ctx, tx, chunk); err != nil {
 			return fmt.Errorf("merge enrolments: %w", err)
 		}
 		res.New += len(chunk)
@@ -155,47 +115,23 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 			break
 		}
 	}
-	if _, err := tx.Exec(ctx, `close merge_lines`); err != nil {
+	if err := lines.Close(ctx); err != nil {
 		return fmt.Errorf("merge enrolments: %w", err)
 	}
 	res.Duplicates = res.Rows - res.New
 	if len(leads) == 0 {
 		return nil
 	}
-	if _, err := tx.Exec(ctx, `
-		select f.id from follow_ups f
-		where f.prospect_id = any($1::bigint[]) and f.status in ('open', 'unreachable')
-		order by f.id for update of f`, leads); err != nil {
-		return fmt.Errorf("lock follow-ups: %w", err)
-	}
-	tag, err := tx.Exec(ctx, `
-		update follow_ups f set status = 'enrolled', closed_at = e.enrolled_on::timestamp at time zone c.timezone, closed_by_batch = $2
-		from unnest($3::bigint[], $4::date[]) as e(prospect_id, enrolled_on), campaigns c
-		where e.prospect_id = f.prospect_id and c.id = $1 and f.status in ('open', 'unreachable')`,
-		in.CampaignID, in.BatchID, leads, leadDays)
-	if err != nil {
-		return fmt.Errorf("close enrolled follow-ups: %w", err)
-	}
-	res.FollowUpsClosed = int(tag.RowsAffected())
-	return nil
+	res.FollowUpsClosed, err = store.CloseEnrolledFollowUps(ctx, tx, in.CampaignID, in.BatchID, leads, leadDays)
+	return err
 }
 
 func mergeOutcomes(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaign.ImportResult) error {
-	if _, err := tx.Exec(ctx, `
-		select f.id from follow_ups f join prospects p on p.id = f.prospect_id join import_rows r on r.citizen_id = p.citizen_id
-		where r.batch_id = $2 and p.campaign_id = $1 and f.status = 'open'
-		order by f.id for update of f`, in.CampaignID, in.BatchID); err != nil {
-		return fmt.Errorf("lock follow-ups: %w", err)
-	}
-	tag, err := tx.Exec(ctx, `
-		update follow_ups f set status = r.outcome, closed_at = r.enrolled_on::timestamp at time zone c.timezone, closed_by_batch = $2
-		from import_rows r, prospects p, campaigns c
-		where r.batch_id = $2 and p.campaign_id = $1 and p.citizen_id = r.citizen_id
-		  and f.prospect_id = p.id and f.status = 'open' and c.id = $1`, in.CampaignID, in.BatchID)
+	closed, err := store.MergeOutcomes(ctx, tx, in.CampaignID, in.BatchID)
 	if err != nil {
-		return fmt.Errorf("merge outcomes: %w", err)
+		return err
 	}
-	res.New = int(tag.RowsAffected())
+	res.New = closed
 	res.FollowUpsClosed = res.New
 	res.Duplicates = res.Rows - res.New
 	return nil
@@ -214,8 +150,8 @@ func (a *Activities) SetStatus(ctx context.Context, in StatusInput) (string, err
 	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "campaign." + in.Status, entity: "campaign", entityKey: in.CampaignID,
 		actor: in.By, detail: map[string]any{"reason": in.Reason}},
 		func(tx pgx.Tx) (string, error) {
-			if _, err := tx.Exec(ctx, `update campaigns set status = $2 where id = $1`, in.CampaignID, in.Status); err != nil {
-				return "", fmt.Errorf("set campaign status: %w", err)
+			if err := store.SetCampaignStatus(ctx, tx, in.CampaignID, in.Status); err != nil {
+				return "", err
 			}
 			return in.Status, nil
 		})
@@ -234,8 +170,8 @@ func (a *Activities) CloseCampaign(ctx context.Context, in CloseInput) (campaign
 	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "campaign.close", entity: "campaign", entityKey: in.CampaignID,
 		detail: map[string]any{"status": in.Status, "as_of": in.AsOf}},
 		func(tx pgx.Tx) (campaign.CloseResult, error) {
-			if _, err := tx.Exec(ctx, `update campaigns set status = $2, closed_at = now() where id = $1`, in.CampaignID, in.Status); err != nil {
-				return campaign.CloseResult{}, fmt.Errorf("close campaign: %w", err)
+			if err := store.CloseCampaign(ctx, tx, in.CampaignID, in.Status); err != nil {
+				return campaign.CloseResult{}, err
 			}
 			r, err := report.Build(ctx, tx, in.CampaignID)
 			if err != nil {

@@ -4,27 +4,22 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"drives/campaign"
+	"drives/store"
 )
 
 // loadPlan reads the plan the starter stored for a campaign and checks it is the one the
 // workflow was started with.
-func loadPlan(ctx context.Context, q interface {
-	QueryRow(context.Context, string, ...any) pgx.Row
-}, campaignID, planHash string) (*campaign.LoadedPlan, error) {
-	var raw []byte
-	var hash string
-	err := q.QueryRow(ctx, `select plan, plan_hash from campaigns where id = $1`, campaignID).Scan(&raw, &hash)
-	if errors.Is(err, pgx.ErrNoRows) {
+func loadPlan(ctx context.Context, db store.DB, campaignID, planHash string) (*campaign.LoadedPlan, error) {
+	raw, hash, err := store.CampaignPlan(ctx, db, campaignID)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, permanent(ErrNotFound, "campaign %s has no stored plan", campaignID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read plan of %s: %w", campaignID, err)
+		return nil, err
 	}
 	if hash != planHash {
 		return nil, permanent(ErrPlanChanged, "campaign %s: stored plan %.12s is not the launched plan %.12s", campaignID, hash, planHash)
@@ -83,72 +78,61 @@ func (a *Activities) AllocateQuotas(ctx context.Context, in AllocateInput) (Allo
 				return AllocateResult{}, err
 			}
 			alloc := campaign.Allocate(lp.Units, lp.Roster, lp.CityTarget())
-			var u unitRows
+			var units []store.Unit
 			for _, d := range lp.Units.Districts {
-				u.add(d.Code, "district", "", d.Code, d.Name, d.Kind, d.LabourForce(), true)
+				units = append(units, store.Unit{Code: d.Code, Level: "district", District: d.Code, Name: d.Name, Kind: d.Kind,
+					LabourForce: d.LabourForce(), Synthetic: true})
 				for _, c := range d.Communes {
-					u.add(c.Code, "commune", d.Code, d.Code, c.Name, c.Kind, c.LabourForce(), true)
+					units = append(units, store.Unit{Code: c.Code, Level: "commune", Parent: d.Code, District: d.Code, Name: c.Name, Kind: c.Kind,
+						LabourForce: c.LabourForce(), Synthetic: true})
 					for _, v := range c.Villages {
-						u.add(v.Code, "village", c.Code, d.Code, v.Name, "", v.LabourForce, v.Synthetic)
+						units = append(units, store.Unit{Code: v.Code, Level: "village", Parent: c.Code, District: d.Code, Name: v.Name,
+							LabourForce: v.LabourForce, Synthetic: v.Synthetic})
 					}
 				}
 			}
-			if _, err := tx.Exec(ctx, `
-				insert into units (campaign_id, code, level, parent_code, district_code, name, kind, labour_force, synthetic)
-				select $1, * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::int[], $9::bool[])
-				on conflict do nothing`,
-				in.CampaignID, u.code, u.level, u.parent, u.district, u.name, u.kind, u.labour, u.synthetic); err != nil {
-				return AllocateResult{}, fmt.Errorf("insert units: %w", err)
+			if err := store.InsertUnits(ctx, tx, in.CampaignID, units); err != nil {
+				return AllocateResult{}, err
 			}
-			var g struct {
-				code, name []string
-				like       []float64
+			groups := make([]store.TargetGroup, len(lp.Plan.TargetGroups))
+			for i, t := range lp.Plan.TargetGroups {
+				groups[i] = store.TargetGroup{Code: t.Code, Name: t.Name, Likelihood: t.Likelihood}
 			}
-			for _, t := range lp.Plan.TargetGroups {
-				g.code, g.name, g.like = append(g.code, t.Code), append(g.name, t.Name), append(g.like, t.Likelihood)
+			if err := store.InsertTargetGroups(ctx, tx, in.CampaignID, groups); err != nil {
+				return AllocateResult{}, err
 			}
-			if _, err := tx.Exec(ctx, `
-				insert into target_groups (campaign_id, code, name, likelihood)
-				select $1, * from unnest($2::text[], $3::text[], $4::float8[]) on conflict do nothing`,
-				in.CampaignID, g.code, g.name, g.like); err != nil {
-				return AllocateResult{}, fmt.Errorf("insert target groups: %w", err)
-			}
-			q := quotaRows{}
-			q.add("city", in.CampaignID, alloc.City)
+			quotas := []store.Quota{{Level: "city", Code: in.CampaignID, Target: alloc.City}}
 			for _, d := range lp.Units.Districts {
-				q.add("district", d.Code, alloc.Districts[d.Code])
+				quotas = append(quotas, store.Quota{Level: "district", Code: d.Code, Target: alloc.Districts[d.Code]})
 				for _, c := range d.Communes {
-					q.add("commune", c.Code, alloc.Communes[c.Code])
+					quotas = append(quotas, store.Quota{Level: "commune", Code: c.Code, Target: alloc.Communes[c.Code]})
 					for _, v := range c.Villages {
-						q.add("village", v.Code, alloc.Villages[v.Code])
+						quotas = append(quotas, store.Quota{Level: "village", Code: v.Code, Target: alloc.Villages[v.Code]})
 					}
 				}
 			}
-			if err := q.insert(ctx, tx, in.CampaignID); err != nil {
+			if err := store.InsertQuotas(ctx, tx, in.CampaignID, quotas); err != nil {
 				return AllocateResult{}, err
 			}
 			titles := map[string]campaign.EventSpec{}
 			for _, e := range lp.Plan.Events {
 				titles[e.ID] = e
 			}
-			var ev eventRows
-			for _, e := range spec.Events {
+			events := make([]store.Event, len(spec.Events))
+			for i, e := range spec.Events {
 				src := titles[e.ID]
 				if e.Parent != "" {
 					src = titles[e.Parent]
 				}
-				ev.add(e, src.Title, src.ExpectedAttendance)
+				events[i] = eventRow(e, src.Title, src.ExpectedAttendance)
 			}
-			if err := ev.insert(ctx, tx, in.CampaignID, "plan"); err != nil {
+			if err := store.InsertEvents(ctx, tx, in.CampaignID, "plan", events); err != nil {
 				return AllocateResult{}, err
 			}
-			if _, err := tx.Exec(ctx, `
-				update campaigns set target = $2, clock_epoch = $3, clock_start = $4, clock_scale = $5,
-					status = 'running', launched_at = coalesce(launched_at, now())
-				where id = $1`, in.CampaignID, alloc.City, in.Clock.Epoch, in.Clock.Start, in.Clock.Scale); err != nil {
-				return AllocateResult{}, fmt.Errorf("start campaign clock: %w", err)
+			if err := store.StartCampaign(ctx, tx, in.CampaignID, alloc.City, in.Clock.Epoch, in.Clock.Start, in.Clock.Scale); err != nil {
+				return AllocateResult{}, err
 			}
-			return AllocateResult{Units: len(u.code), Events: len(spec.Events), Target: alloc.City}, nil
+			return AllocateResult{Units: len(units), Events: len(spec.Events), Target: alloc.City}, nil
 		})
 }
 
@@ -169,104 +153,28 @@ func (a *Activities) AssignAgents(ctx context.Context, in PlanInput) (AssignResu
 			}
 			alloc := campaign.Allocate(lp.Units, lp.Roster, lp.CityTarget())
 			districts := lp.Units.CommuneDistricts()
-			var r struct {
-				code, commune, district, kind, name, phone []string
-				po                                         []bool
-				weight                                     []float64
-			}
-			q := quotaRows{}
+			agents := make([]store.Agent, len(lp.Roster))
+			quotas := make([]store.Quota, len(lp.Roster))
 			var res AssignResult
-			for _, ag := range lp.Roster {
-				r.code = append(r.code, ag.Code)
-				r.commune = append(r.commune, ag.Commune)
-				r.district = append(r.district, districts[ag.Commune])
-				r.kind = append(r.kind, ag.Kind)
-				r.name = append(r.name, ag.Name)
-				r.phone = append(r.phone, ag.Phone)
-				r.po = append(r.po, ag.PostOffice)
-				r.weight = append(r.weight, ag.Weight)
-				q.add("agent", ag.Code, alloc.Agents[ag.Code])
+			for i, ag := range lp.Roster {
+				agents[i] = store.Agent{Code: ag.Code, Commune: ag.Commune, District: districts[ag.Commune], Kind: ag.Kind,
+					FullName: ag.Name, Phone: ag.Phone, PostOffice: ag.PostOffice, Weight: ag.Weight}
+				quotas[i] = store.Quota{Level: "agent", Code: ag.Code, Target: alloc.Agents[ag.Code]}
 				if ag.Kind == campaign.AgentKindStaff {
 					res.Staff++
 				} else {
 					res.Agents++
 				}
 			}
-			if _, err := tx.Exec(ctx, `
-				insert into agents (campaign_id, code, commune_code, district_code, kind, full_name, phone, post_office, weight)
-				select $1, * from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::float8[])
-				on conflict do nothing`,
-				in.CampaignID, r.code, r.commune, r.district, r.kind, r.name, r.phone, r.po, r.weight); err != nil {
-				return AssignResult{}, fmt.Errorf("insert agents: %w", err)
+			if err := store.InsertAgents(ctx, tx, in.CampaignID, agents); err != nil {
+				return AssignResult{}, err
 			}
-			return res, q.insert(ctx, tx, in.CampaignID)
+			return res, store.InsertQuotas(ctx, tx, in.CampaignID, quotas)
 		})
 }
 
-type unitRows struct {
-	code, level, parent, district, name, kind []string
-	labour                                    []int32
-	synthetic                                 []bool
-}
-
-func (u *unitRows) add(code, level, parent, district, name, kind string, labour int, synthetic bool) {
-	u.code, u.level, u.parent, u.district = append(u.code, code), append(u.level, level), append(u.parent, parent), append(u.district, district)
-	u.name, u.kind, u.labour, u.synthetic = append(u.name, name), append(u.kind, kind), append(u.labour, int32(labour)), append(u.synthetic, synthetic)
-}
-
-type quotaRows struct {
-	level, code []string
-	target      []int32
-}
-
-func (q *quotaRows) add(level, code string, target int) {
-	q.level, q.code, q.target = append(q.level, level), append(q.code, code), append(q.target, int32(target))
-}
-
-func (q *quotaRows) insert(ctx context.Context, tx pgx.Tx, campaignID string) error {
-	if _, err := tx.Exec(ctx, `
-		insert into quotas (campaign_id, level, code, target)
-		select $1, * from unnest($2::text[], $3::text[], $4::int[]) on conflict do nothing`,
-		campaignID, q.level, q.code, q.target); err != nil {
-		return fmt.Errorf("insert quotas: %w", err)
-	}
-	return nil
-}
-
-type eventRows struct {
-	id, parent, kind, title, district, commune []*string
-	at                                         []time.Time
-	groups                                     []string // JSON arrays, one per event
-	expected                                   []int32
-}
-
-func ptr(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}
-
-func (r *eventRows) add(e campaign.Event, title string, expected int) {
-	g, _ := json.Marshal(e.Groups)
-	r.id, r.parent, r.kind = append(r.id, ptr(e.ID)), append(r.parent, ptr(e.Parent)), append(r.kind, ptr(e.Kind))
-	t := title
-	r.title, r.district, r.commune = append(r.title, &t), append(r.district, ptr(e.District)), append(r.commune, ptr(e.Commune))
-	r.at, r.groups, r.expected = append(r.at, e.At), append(r.groups, string(g)), append(r.expected, int32(expected))
-}
-
-// insert writes events; an event already there is left as it is.
-func (r *eventRows) insert(ctx context.Context, tx pgx.Tx, campaignID, source string) error {
-	_, err := tx.Exec(ctx, `
-		insert into events (campaign_id, id, parent_id, kind, title, district_code, commune_code, scheduled_at, groups, expected_attendance, source)
-		select $1, e.id, e.parent, e.kind, e.title, e.district, e.commune, e.at,
-			array(select jsonb_array_elements_text(e.groups::jsonb)), e.expected, $11
-		from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::timestamptz[], $9::text[], $10::int[])
-			as e(id, parent, kind, title, district, commune, at, groups, expected)
-		on conflict do nothing`,
-		campaignID, r.id, r.parent, r.kind, r.title, r.district, r.commune, r.at, r.groups, r.expected, source)
-	if err != nil {
-		return fmt.Errorf("insert events: %w", err)
-	}
-	return nil
+// eventRow is the row of an event, with its title and expected attendance.
+func eventRow(e campaign.Event, title string, expected int) store.Event {
+	return store.Event{ID: e.ID, Parent: e.Parent, Kind: e.Kind, Title: title, District: e.District, Commune: e.Commune,
+		At: e.At, Groups: e.Groups, Expected: expected}
 }

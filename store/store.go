@@ -12,10 +12,15 @@ package store
 
 import (
 	"context"
+	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 )
+
+// ErrNotFound is returned, wrapped, by a function that reads or locks one row when there is
+// no such row; callers that branch on it test errors.Is(err, store.ErrNotFound).
+var ErrNotFound = errors.New("not found")
 
 // DB is what the store's functions run their statements on: a *pgxpool.Pool, a *pgx.Conn
 // or a pgx.Tx.

@@ -23,6 +23,7 @@ import (
 	"drives/campaign"
 	"drives/internal/config"
 	"drives/migrations"
+	"drives/store"
 	"drives/workflows"
 )
 
@@ -56,9 +57,8 @@ func run() error {
 		return err
 	}
 	defer pool.Close()
-	var mayAlterAudit bool
-	if err := pool.QueryRow(ctx, `select has_table_privilege('audit_log', 'UPDATE') or has_table_privilege('audit_log', 'DELETE')
-		or has_table_privilege('audit_log', 'TRUNCATE')`).Scan(&mayAlterAudit); err != nil {
+	mayAlterAudit, err := store.MayAlterAuditLog(ctx, pool)
+	if err != nil {
 		return fmt.Errorf("check the privileges of DATABASE_URL: %w", err)
 	}
 	if mayAlterAudit {
@@ -72,7 +72,7 @@ func run() error {
 	}
 	defer c.Close()
 
-	w := worker.New(c, campaign.TaskQueue, worker.Options{})
+	w := worker.New(c, campaign.TaskQueue, worker.Options{WorkerStopTimeout: stopTimeout})
 	workflows.Register(w, &activities.Activities{Pool: pool, Temporal: c})
 
 	addr := os.Getenv("WORKER_HTTP_ADDR")
@@ -103,14 +103,27 @@ func run() error {
 	defer srv.Close()
 
 	logger.Info("worker started", "task_queue", campaign.TaskQueue, "health", "http://"+addr+"/healthz")
-	return w.Run(workerStop(ctx))
+	return w.Run(workerStop(ctx, stop))
 }
 
-// workerStop closes the worker's interrupt channel when ctx ends.
-func workerStop(ctx context.Context) <-chan any {
+// stopTimeout is how long a stopping worker (SIGTERM, SIGINT) lets its running activities
+// finish before it cancels them; the SDK's default, 0, cancels them at once. Each activity is
+// one transaction: cancelled, it rolls back and Temporal retries it, so the wait spares doing
+// the work again. Most take well under a second, the longest (a 1,000,000-line merge, a
+// national review) seconds to half a minute. An attempt lost with a killed worker is retried
+// after the heartbeat timeout (20 s), so a wait a little longer than that holds a drive up no
+// more than a kill would; and 25 s fits in the 30 s service managers commonly give between
+// SIGTERM and SIGKILL (Kubernetes' default grace period).
+const stopTimeout = activities.HeartbeatTimeout + 5*time.Second
+
+// workerStop closes the worker's interrupt channel when ctx ends (on SIGTERM or SIGINT), and
+// then calls restore, which gives a second signal its default effect: ending the process at
+// once, without waiting for the running activities.
+func workerStop(ctx context.Context, restore func()) <-chan any {
 	ch := make(chan any)
 	go func() {
 		<-ctx.Done()
+		restore()
 		close(ch)
 	}()
 	return ch

@@ -1,0 +1,243 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// InsertReview records a period's review of a campaign and the workflow that takes it; a
+// review already recorded is left as it is.
+func InsertReview(ctx context.Context, db DB, campaignID, period string, windowStart, windowEnd time.Time, workflowID string) error {
+	if _, err := db.Exec(ctx, `
+		insert into reviews (campaign_id, period, window_start, window_end, workflow_id)
+		values ($1, $2, $3, $4, $5) on conflict do nothing`,
+		campaignID, period, windowStart, windowEnd, workflowID); err != nil {
+		return fmt.Errorf("record review: %w", err)
+	}
+	return nil
+}
+
+// LockReview locks a period's review row until the transaction ends, so that one evaluation
+// of a period runs at a time, and says whether decisions are recorded for it already.
+func LockReview(ctx context.Context, db DB, campaignID, period string) (decided bool, err error) {
+	if err := db.QueryRow(ctx, `
+		select exists (select 1 from review_decisions where campaign_id = r.campaign_id and period = r.period)
+		from reviews r where campaign_id = $1 and period = $2 for no key update`,
+		campaignID, period).Scan(&decided); err != nil {
+		return false, fmt.Errorf("lock review: %w", err)
+	}
+	return decided, nil
+}
+
+// Evaluation is what a review's decisions are computed from: the review, its window, and the
+// policy's thresholds and weights.
+type Evaluation struct {
+	CampaignID  string
+	Period      string
+	WindowStart time.Time
+	WindowEnd   time.Time
+	// QuotaShare is the window's share of the campaign's period: an agent's quota share for
+	// the window is its quota times this.
+	QuotaShare float64
+	// FromDay and ToDay bound the window in the campaign's calendar days (to excluded), for
+	// the dates of enrolments.
+	FromDay, ToDay time.Time
+
+	AttainmentCap    float64
+	AttainmentWeight float64
+	OnTimeWeight     float64
+	RewardAt         float64
+	WarnBelow        float64
+	TerminateBelow   float64
+	TerminateAfter   int
+	RewardKind       string
+	RewardAmount     int64
+
+	// Decided says decisions of the period are recorded already (a backfilled duplicate): the
+	// insert then keeps them, with ON CONFLICT DO NOTHING, a speculative insert per agent.
+	Decided bool
+}
+
+// DecideAgents computes, in one statement, every active agent's and staff member's figures
+// over the window, scores them, decides by the policy, and records each decision with its
+// inputs (once per campaign, period and agent). How it scores and decides is README
+// "Reviews".
+func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
+	// The figures of 200,000 agents hash and sort tens of megabytes: in memory, not
+	// spilled to disk by the default 4 MB (this transaction only).
+	if _, err := db.Exec(ctx, `set local work_mem = '64MB'`); err != nil {
+		return fmt.Errorf("review memory: %w", err)
+	}
+	onConflict := ""
+	if ev.Decided {
+		onConflict = "on conflict (campaign_id, period, agent_code) do nothing"
+	}
+	_, err := db.Exec(ctx, `
+		with figures as (
+			select a.code, a.kind, a.commune_code, coalesce(q.target, 0) as quota,
+				coalesce(q.target, 0) * $5::float8 as share,
+				coalesce(e.n, 0) as enrolled,
+				coalesce(f.on_time, 0) as on_time, coalesce(f.overdue, 0) as overdue,
+				coalesce(f.leads, 0) as leads, coalesce(f.leads_enrolled, 0) as leads_enrolled,
+				coalesce(f.open_work, 0) as open_work
+			from agents a
+			left join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
+			left join (select agent_code, count(*) as n from enrolments
+			           where campaign_id = $1 and enrolled_on >= $6::date and enrolled_on < $7::date group by 1) e
+				on e.agent_code = a.code
+			left join (select agent_code,
+			                  count(*) filter (where status <> 'open' and escalated_at is null and closed_at >= $3::timestamptz and closed_at < $4::timestamptz) as on_time,
+			                  count(*) filter (where escalated_at >= $3::timestamptz and escalated_at < $4::timestamptz) as overdue,
+			                  count(*) filter (where opened_at >= $3::timestamptz and opened_at < $4::timestamptz) as leads,
+			                  count(*) filter (where status = 'enrolled' and closed_at >= $3::timestamptz and closed_at < $4::timestamptz) as leads_enrolled,
+			                  count(*) filter (where opened_at < $4::timestamptz and (status = 'open' or closed_at >= $4::timestamptz)) as open_work
+			           from follow_ups where campaign_id = $1 group by 1) f
+				on f.agent_code = a.code
+			where a.campaign_id = $1 and a.status = 'active'),
+		scored as (
+			select *,
+				case when share > 0 then least(enrolled / share, $8::float8) else 1 end as attainment,
+				case when on_time + overdue > 0 then on_time::float8 / (on_time + overdue) else 1 end as on_time_rate
+			from figures),
+		-- each agent's earlier reviews: how many, and how many of the last terminate_after - 1 were low
+		prior as (
+			select agent_code, count(*) as prior_reviews,
+				count(*) filter (where rn < $12::int and score < $13::float8) as prior_low
+			from (select agent_code, score, row_number() over (partition by agent_code order by window_end desc) as rn
+			      from review_decisions where campaign_id = $1 and window_end <= $3::timestamptz) d
+			group by agent_code),
+		final as (
+			select s.*, $9::float8 * attainment + $10::float8 * on_time_rate as score,
+				coalesce(p.prior_low, 0) as prior_low, coalesce(p.prior_reviews, 0) as prior_reviews
+			from scored s left join prior p on p.agent_code = s.code),
+		decided as (
+			select f.*,
+				-- low reviews in a row, counted up to terminate_after
+				case when score < $13::float8 and prior_low = least(prior_reviews, $12::int - 1) then 1 + prior_low
+				     when score < $13::float8 then 1 else 0 end as streak,
+				case
+					when kind = 'agent' and ((score < $13::float8 and prior_low = $12::int - 1) or (enrolled = 0 and open_work > 0)) then 'terminate'
+					when kind = 'staff' and score >= $11::float8 then 'commend'
+					when score >= $11::float8 then 'reward'
+					when score < $14::float8 or score < $13::float8 then 'warn'
+					else 'retain'
+				end as decision
+			from final f)
+		insert into review_decisions (campaign_id, period, agent_code, kind, commune_code, window_start, window_end,
+			quota, quota_share, enrolled, follow_ups_on_time, follow_ups_overdue, leads, leads_enrolled, open_work,
+			attainment, on_time_rate, score, low_streak, decision, status, reward_kind, reward_amount,
+			reward_at, warn_below, terminate_below, terminate_after)
+		select $1, $2, code, kind, commune_code, $3::timestamptz, $4::timestamptz, quota, share, enrolled, on_time, overdue, leads, leads_enrolled, open_work,
+			attainment, on_time_rate, score, streak, decision,
+			case decision when 'terminate' then 'pending' else 'final' end,
+			case decision when 'reward' then $15::text end, case decision when 'reward' then $16::bigint end,
+			$11::float8, $14::float8, $13::float8, $12::int
+		from decided
+		order by code -- key order: cheaper index and primary-key inserts
+		`+onConflict,
+		ev.CampaignID, ev.Period, ev.WindowStart, ev.WindowEnd, ev.QuotaShare,
+		ev.FromDay, ev.ToDay, ev.AttainmentCap, ev.AttainmentWeight, ev.OnTimeWeight,
+		ev.RewardAt, ev.TerminateAfter, ev.TerminateBelow, ev.WarnBelow, ev.RewardKind, ev.RewardAmount)
+	if err != nil {
+		return fmt.Errorf("decide: %w", err)
+	}
+	return nil
+}
+
+// CommendUnits ranks a review's communes and districts by attainment in the window
+// (enrolments from fromDay to toDay, excluded, against the quota times quotaShare) and commends
+// the top of each level; commendations already recorded are left as they are.
+func CommendUnits(ctx context.Context, db DB, campaignID, period string, quotaShare float64, fromDay, toDay time.Time, top int) error {
+	_, err := db.Exec(ctx, `
+		with e as (
+			select district_code, commune_code from enrolments
+			where campaign_id = $1 and enrolled_on >= $4::date and enrolled_on < $5::date),
+		n as (
+			select 'commune' as level, commune_code as code, count(*) as n from e group by commune_code
+			union all
+			select 'district', district_code, count(*) from e group by district_code),
+		att as (
+			select u.level, u.code, coalesce(n.n, 0) / greatest(q.target * $3::float8, 1) as attainment
+			from units u join quotas q on q.campaign_id = u.campaign_id and q.level = u.level and q.code = u.code
+			left join n on n.level = u.level and n.code = u.code
+			where u.campaign_id = $1 and u.level in ('commune', 'district')),
+		ranked as (select *, row_number() over (partition by level order by attainment desc, code) as rank from att)
+		insert into commendations (campaign_id, period, level, unit_code, rank, attainment)
+		select $1, $2, level, code, rank, attainment from ranked where rank <= $6
+		on conflict do nothing`,
+		campaignID, period, quotaShare, fromDay, toDay, top)
+	if err != nil {
+		return fmt.Errorf("commend units: %w", err)
+	}
+	return nil
+}
+
+// ReviewCounts counts a period's decisions by kind, and its commended communes and districts.
+type ReviewCounts struct {
+	Agents, Rewarded, Commended, Retained, Warned, Proposed int
+	CommunesCommended, DistrictsCommended                   int
+}
+
+// CountReview counts a period's decisions; the terminations proposed are counted whatever
+// became of them since.
+func CountReview(ctx context.Context, db DB, campaignID, period string) (ReviewCounts, error) {
+	var c ReviewCounts
+	if err := db.QueryRow(ctx, `
+		select count(*), count(*) filter (where decision = 'reward'), count(*) filter (where decision = 'commend'),
+			count(*) filter (where decision = 'retain'), count(*) filter (where decision = 'warn'),
+			count(*) filter (where decision = 'terminate'),
+			(select count(*) from commendations c where c.campaign_id = $1 and c.period = $2 and c.level = 'commune'),
+			(select count(*) from commendations c where c.campaign_id = $1 and c.period = $2 and c.level = 'district')
+		from review_decisions where campaign_id = $1 and period = $2`, campaignID, period).
+		Scan(&c.Agents, &c.Rewarded, &c.Commended, &c.Retained, &c.Warned, &c.Proposed, &c.CommunesCommended, &c.DistrictsCommended); err != nil {
+		return c, fmt.Errorf("summarise review: %w", err)
+	}
+	return c, nil
+}
+
+// LockTermination reads the status of an agent's proposed termination in a period and locks
+// it until the transaction ends; ErrNotFound when none was proposed there.
+func LockTermination(ctx context.Context, db DB, campaignID, period, agent string) (status string, err error) {
+	err = db.QueryRow(ctx, `select status from review_decisions
+		where campaign_id = $1 and period = $2 and agent_code = $3 and decision = 'terminate' for update`,
+		campaignID, period, agent).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("termination of agent %s in review %s: %w", agent, period, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("read decision: %w", err)
+	}
+	return status, nil
+}
+
+// RecordDecision records who decided an agent's review decision in a period, how, why and when.
+func RecordDecision(ctx context.Context, db DB, campaignID, period, agent, status, by, reason string, at time.Time) error {
+	if _, err := db.Exec(ctx, `
+		update review_decisions set status = $4, decided_by = $5, decided_reason = $6, decided_at = $7
+		where campaign_id = $1 and period = $2 and agent_code = $3`,
+		campaignID, period, agent, status, by, reason, at); err != nil {
+		return fmt.Errorf("record decision: %w", err)
+	}
+	return nil
+}
+
+// EscalateTerminations flags, at the time at, every termination of the period still pending,
+// and returns how many; and their agents' codes, in code order, when list is set.
+func EscalateTerminations(ctx context.Context, db DB, campaignID, period string, at time.Time, list bool) (n int, agents []string, err error) {
+	if err := db.QueryRow(ctx, `
+		with escalated as (
+			update review_decisions set status = 'escalated', decided_at = $3, escalated = true,
+				rationale = rationale || '; no coordinator decided within the wait: escalated'
+			where campaign_id = $1 and period = $2 and decision = 'terminate' and status = 'pending'
+			returning agent_code)
+		select count(*)::int, case when $4::bool then coalesce(array_agg(agent_code order by agent_code), '{}') end
+		from escalated`,
+		campaignID, period, at, list).Scan(&n, &agents); err != nil {
+		return 0, nil, fmt.Errorf("escalate: %w", err)
+	}
+	return n, agents, nil
+}
