@@ -2,11 +2,9 @@ package imports
 
 import (
 	"context"
-	"fmt"
-
-	"github.com/jackc/pgx/v5"
 
 	"drives/campaign"
+	"drives/store"
 )
 
 // Lines says which lines of a merged enrolment file enrolled someone new and which named
@@ -29,13 +27,9 @@ func (im *Importer) EnrolmentLines(ctx context.Context, campaignID, name string,
 		return res, lines, err
 	}
 	// The merge drops the staged rows: a line is new when its person was enrolled by this batch.
-	q, err := im.DB.Query(ctx, `select citizen_id from enrolments where campaign_id = $1 and batch_id = $2`, campaignID, batch)
+	ids, err := store.CitizensOfBatch(ctx, im.DB, campaignID, batch)
 	if err != nil {
-		return res, lines, fmt.Errorf("read merged lines: %w", err)
-	}
-	ids, err := pgx.CollectRows(q, pgx.RowTo[string])
-	if err != nil {
-		return res, lines, fmt.Errorf("read merged lines: %w", err)
+		return res, lines, err
 	}
 	added := make(map[string]bool, len(ids))
 	for _, id := range ids {

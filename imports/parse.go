@@ -20,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"drives/campaign"
+	"drives/store"
 )
 
 // Kind is what a file holds.
@@ -41,21 +42,7 @@ var Headers = map[Kind][]string{
 }
 
 // Row is one checked line of a file. Only the fields of its kind are set.
-type Row struct {
-	Line          int
-	CitizenID     string
-	FullName      string
-	Phone         string
-	Commune       string
-	Village       string
-	Agent         string
-	Group         string
-	Income        int64
-	SubsidyClass  string
-	PaymentMonths int
-	On            time.Time // enrolled_on or reported_on
-	Outcome       string
-}
+type Row = store.ImportRow
 
 // LineError is one bad line: where and why, never the personal data in it.
 type LineError struct {
