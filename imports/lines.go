@@ -2,6 +2,7 @@ package imports
 
 import (
 	"context"
+	"slices"
 
 	"drives/campaign"
 	"drives/store"
@@ -18,11 +19,17 @@ type Lines struct {
 // lines were new and which duplicates.
 func (im *Importer) EnrolmentLines(ctx context.Context, campaignID, name string, data []byte, by string) (campaign.ImportResult, Lines, error) {
 	var lines Lines
-	batch, rows, err := im.stage(ctx, campaignID, Enrolments, "", name, data, by)
-	if err != nil {
-		return campaign.ImportResult{}, lines, err
-	}
-	res, err := update[campaign.ImportResult](ctx, im, campaignID, batch, campaign.UpdateRecordImport, campaign.ImportRequest{BatchID: batch, By: by})
+	var res campaign.ImportResult
+	var batch string
+	var cf *checkedFile
+	err := im.withSlot(ctx, func() error {
+		var err error
+		if batch, cf, err = im.stage(ctx, campaignID, Enrolments, "", name, data, by); err != nil {
+			return err
+		}
+		res, err = update[campaign.ImportResult](ctx, im, campaignID, batch, campaign.UpdateRecordImport, campaign.ImportRequest{BatchID: batch, By: by})
+		return err
+	})
 	if err != nil {
 		return res, lines, err
 	}
@@ -31,16 +38,23 @@ func (im *Importer) EnrolmentLines(ctx context.Context, campaignID, name string,
 	if err != nil {
 		return res, lines, err
 	}
-	added := make(map[string]bool, len(ids))
+	added := make(map[uint64]bool, len(ids))
 	for _, id := range ids {
-		added[id] = true
-	}
-	for _, r := range rows {
-		if added[r.CitizenID] {
-			lines.New = append(lines.New, r.Line)
-		} else {
-			lines.Duplicate = append(lines.Duplicate, r.Line)
+		if isCitizenID(id) {
+			added[citizenKey(id)] = true
 		}
 	}
+	for k, line := range cf.byKey {
+		switch {
+		case line < 0: // enrolled before this file: left out of the batch
+			lines.Duplicate = append(lines.Duplicate, -line)
+		case added[k]:
+			lines.New = append(lines.New, line)
+		default:
+			lines.Duplicate = append(lines.Duplicate, line)
+		}
+	}
+	slices.Sort(lines.New)
+	slices.Sort(lines.Duplicate)
 	return res, lines, nil
 }

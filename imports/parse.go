@@ -121,9 +121,39 @@ const MaxFileBytes = 512 << 20
 
 // Parse reads and checks a whole file of the given kind. On any bad line it returns *Rejected.
 func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
+	// Sized for lines of about 100 bytes, as enrolment files have: a million-line file is not
+	// regrown on the way.
+	rows := make([]Row, 0, len(data)/100)
+	if _, err := check(kind, name, data, ref, map[uint64]int{}, func(r *Row) bool {
+		rows = append(rows, *r)
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// citizenKey is a citizen ID (9 or 12 digits, checked) as a number, the length told apart:
+// a file's people are told apart in 8 bytes each rather than by their strings.
+func citizenKey(id string) uint64 {
+	var k uint64
+	for i := 0; i < len(id); i++ {
+		k = k*10 + uint64(id[i]-'0')
+	}
+	if len(id) == 12 {
+		k |= 1 << 62
+	}
+	return k
+}
+
+// check reads and checks a file in one streaming pass, handing each good row to each (which
+// may stop the pass by returning false) and returning the number of lines. seen, when not
+// nil, collects each person's key and line, to refuse a person named twice; a second pass
+// over a file already checked passes nil. On any bad line it returns *Rejected.
+func check(kind Kind, name string, data []byte, ref *Reference, seen map[uint64]int, each func(*Row) bool) (int, error) {
 	header, ok := Headers[kind]
 	if !ok {
-		return nil, fmt.Errorf("unknown import kind %q", kind)
+		return 0, fmt.Errorf("unknown import kind %q", kind)
 	}
 	rej := &Rejected{File: name}
 	bad := func(line int, field, format string, args ...any) {
@@ -131,7 +161,7 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 	}
 	if !utf8.Valid(data) {
 		bad(1, "", "the file is not UTF-8 text")
-		return nil, rej
+		return 0, rej
 	}
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = len(header)
@@ -139,17 +169,13 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 	got, err := r.Read()
 	if err == io.EOF {
 		bad(1, "header", "the file is empty; want %q", strings.Join(header, ","))
-		return nil, rej
+		return 0, rej
 	}
 	if err != nil || !slices.Equal(trimBOM(got), header) {
 		bad(1, "header", "want %q", strings.Join(header, ","))
-		return nil, rej
+		return 0, rej
 	}
-	// Sized for lines of about 100 bytes, as enrolment files have: a million-line file is not
-	// rehashed and regrown on the way.
-	guess := len(data) / 100
-	seen := make(map[string]int, guess)
-	rows := make([]Row, 0, guess)
+	good := 0
 	dates := map[string]time.Time{} // a file has few distinct dates: each is parsed once
 	for {
 		rec, err := r.Read()
@@ -176,10 +202,13 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 		n := len(rej.Errors)
 		if !isCitizenID(row.CitizenID) {
 			bad(line, "citizen_id", "must be 12 digits (or 9 for an old identity card)")
-		} else if first, dup := seen[row.CitizenID]; dup {
-			bad(line, "citizen_id", "same person as line %d", first)
-		} else {
-			seen[row.CitizenID] = line
+		} else if seen != nil {
+			k := citizenKey(row.CitizenID)
+			if first, dup := seen[k]; dup {
+				bad(line, "citizen_id", "same person as line %d", first)
+			} else {
+				seen[k] = line
+			}
 		}
 		switch kind {
 		case Enrolments, Leads:
@@ -234,17 +263,20 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 			row.On = ref.checkDate(line, "reported_on", f(2), dates, bad)
 		}
 		if len(rej.Errors) == n {
-			rows = append(rows, row)
+			good++
+			if len(rej.Errors) == 0 && each != nil && !each(&row) {
+				return rej.Rows, nil
+			}
 		}
 	}
 	if len(rej.Errors) > 0 {
-		return nil, rej
+		return 0, rej
 	}
-	if len(rows) == 0 {
+	if good == 0 {
 		bad(2, "", "the file has a header but no rows")
-		return nil, rej
+		return 0, rej
 	}
-	return rows, nil
+	return rej.Rows, nil
 }
 
 var codeLike = regexp.MustCompile(`^[A-Za-z0-9._-]{1,40}$`)

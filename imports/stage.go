@@ -2,6 +2,7 @@ package imports
 
 import (
 	"context"
+	"iter"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -177,9 +178,23 @@ func Discard(ctx context.Context, db *pgxpool.Pool, batchID string) error {
 type Importer struct {
 	DB       *pgxpool.Pool
 	Temporal client.Client
+	// MaxMerging is how many imports may be staged and merged at once, across every process
+	// importing into the database (CLI and web); 0 is DefaultMaxMerging.
+	MaxMerging int
+	// Progress, when set, is told how far an import has got.
+	Progress func(Progress)
 }
 
-func (im *Importer) stage(ctx context.Context, campaignID string, kind Kind, eventID, name string, data []byte, by string) (string, []Row, error) {
+// checkedFile is what an import keeps of a file it has checked: each person's key and line
+// (negated once found enrolled already), not the rows, which are read again from the file.
+type checkedFile struct {
+	lines   int
+	staged  int
+	byKey   map[uint64]int
+	dropped int
+}
+
+func (im *Importer) stage(ctx context.Context, campaignID string, kind Kind, eventID, name string, data []byte, by string) (string, *checkedFile, error) {
 	if len(data) > MaxFileBytes {
 		return "", nil, fmt.Errorf("%s: file is larger than %d MiB", name, MaxFileBytes>>20)
 	}
@@ -187,18 +202,113 @@ func (im *Importer) stage(ctx context.Context, campaignID string, kind Kind, eve
 	if err != nil {
 		return "", nil, err
 	}
-	rows, err := Parse(kind, name, data, ref)
-	if err != nil {
+	im.report(Progress{Phase: PhaseReading, Total: len(data)})
+	cf := &checkedFile{byKey: make(map[uint64]int, len(data)/100)}
+	if cf.lines, err = check(kind, name, data, ref, cf.byKey, nil); err != nil {
 		return "", nil, err
 	}
-	batch, err := Stage(ctx, im.DB, campaignID, kind, eventID, name, data, rows, by)
-	return batch, rows, err
+	im.report(Progress{Phase: PhaseReading, Done: len(data), Total: len(data)})
+	if kind == Enrolments {
+		if err := notEnrolledKeys(ctx, im.DB, campaignID, cf); err != nil {
+			return "", nil, err
+		}
+	}
+	cf.staged = len(cf.byKey) - cf.dropped
+	batch, err := stageStream(ctx, im, campaignID, kind, eventID, name, data, ref, cf, by)
+	return batch, cf, err
+}
+
+// notEnrolledKeys marks the people of a checked file the campaign has enrolled already, which
+// a merge would leave out too (see notEnrolled).
+func notEnrolledKeys(ctx context.Context, db *pgxpool.Pool, campaignID string, cf *checkedFile) error {
+	enrolled, err := store.CountEnrolments(ctx, db, campaignID)
+	if err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	if enrolled == 0 || enrolled > 4*len(cf.byKey) {
+		return nil
+	}
+	if err := store.ForEachEnrolledCitizen(ctx, db, campaignID, func(id string) error {
+		if !isCitizenID(id) {
+			return nil
+		}
+		k := citizenKey(id)
+		if l, ok := cf.byKey[k]; ok && l > 0 {
+			cf.byKey[k] = -l
+			cf.dropped++
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	return nil
+}
+
+// stageStream stages a checked file as Stage does, reading its rows again from the file and
+// streaming them into COPY, so that no more than one row is held at a time.
+func stageStream(ctx context.Context, im *Importer, campaignID string, kind Kind, eventID, fileName string, data []byte,
+	ref *Reference, cf *checkedFile, by string) (string, error) {
+	batchID := newBatchID()
+	sum := sha256.Sum256(data)
+	tx, err := im.DB.Begin(ctx)
+	if err != nil {
+		return "", fmt.Errorf("stage: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
+	if err := store.InsertImportBatch(ctx, tx, store.ImportBatch{ID: batchID, CampaignID: campaignID, Kind: string(kind),
+		EventID: eventID, FileName: fileName, FileSHA256: hex.EncodeToString(sum[:]), Rows: cf.lines, StagedRows: cf.staged, CreatedBy: by}); err != nil {
+		return "", err
+	}
+	next, stop := iter.Pull2(func(yield func(*Row, error) bool) {
+		_, err := check(kind, fileName, data, ref, nil, func(r *Row) bool {
+			if cf.dropped > 0 && cf.byKey[citizenKey(r.CitizenID)] < 0 {
+				return true
+			}
+			return yield(r, nil)
+		})
+		if err != nil {
+			yield(nil, err)
+		}
+	})
+	defer stop()
+	done := 0
+	if _, err := store.CopyImportRows(ctx, tx, batchID, kind == Enrolments, func() (*Row, error) {
+		r, err, ok := next()
+		if !ok || err != nil {
+			return nil, err
+		}
+		if done++; done%50_000 == 0 {
+			im.report(Progress{Phase: PhaseStaging, Done: done, Total: cf.staged})
+		}
+		return r, nil
+	}); err != nil {
+		return "", err
+	}
+	im.report(Progress{Phase: PhaseStaging, Done: cf.staged, Total: cf.staged})
+	if kind == Outcomes {
+		lines, err := store.UnknownLeadLines(ctx, tx, batchID, campaignID)
+		if err != nil {
+			return "", err
+		}
+		if len(lines) > 0 {
+			rej := &Rejected{File: fileName, Rows: cf.lines}
+			for _, l := range lines {
+				rej.Errors = append(rej.Errors, LineError{Line: l, Field: "citizen_id", Msg: "no lead of this campaign has this citizen ID"})
+			}
+			return "", rej
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return "", fmt.Errorf("stage: commit: %w", err)
+	}
+	return batchID, nil
 }
 
 // update hands a staged batch to the campaign by an Update (the coordinator's own path) and
 // waits for its result; a refused Update discards the batch.
 func update[T any](ctx context.Context, im *Importer, campaignID, batchID, name string, arg any) (T, error) {
 	co := &coordinator.Coordinator{DB: im.DB, Temporal: im.Temporal}
+	im.report(Progress{Phase: PhaseMerging})
 	res, err := coordinator.Update[T](ctx, co, campaignID, name, arg)
 	if err != nil {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -208,6 +318,7 @@ func update[T any](ctx context.Context, im *Importer, campaignID, batchID, name 
 		}
 		return res, err
 	}
+	im.report(Progress{Phase: PhaseMerged})
 	return res, nil
 }
 
@@ -217,20 +328,28 @@ func (im *Importer) Enrolments(ctx context.Context, campaignID string, kind Kind
 	if kind != Enrolments && kind != Outcomes {
 		return res, fmt.Errorf("kind %q is not imported this way", kind)
 	}
-	batch, _, err := im.stage(ctx, campaignID, kind, "", name, data, by)
-	if err != nil {
-		return res, err
-	}
-	return update[campaign.ImportResult](ctx, im, campaignID, batch, campaign.UpdateRecordImport, campaign.ImportRequest{BatchID: batch, By: by})
+	err := im.withSlot(ctx, func() error {
+		batch, _, err := im.stage(ctx, campaignID, kind, "", name, data, by)
+		if err != nil {
+			return err
+		}
+		res, err = update[campaign.ImportResult](ctx, im, campaignID, batch, campaign.UpdateRecordImport, campaign.ImportRequest{BatchID: batch, By: by})
+		return err
+	})
+	return res, err
 }
 
 // EventResults records a held event's attendance and its leads file.
 func (im *Importer) EventResults(ctx context.Context, campaignID, eventID string, attendance int, name string, data []byte, by string) (campaign.LeadsResult, error) {
 	var res campaign.LeadsResult
-	batch, _, err := im.stage(ctx, campaignID, Leads, eventID, name, data, by)
-	if err != nil {
-		return res, err
-	}
-	return update[campaign.LeadsResult](ctx, im, campaignID, batch, campaign.UpdateRecordEventResult,
-		campaign.EventResultRequest{EventID: eventID, Attendance: attendance, BatchID: batch, By: by})
+	err := im.withSlot(ctx, func() error {
+		batch, _, err := im.stage(ctx, campaignID, Leads, eventID, name, data, by)
+		if err != nil {
+			return err
+		}
+		res, err = update[campaign.LeadsResult](ctx, im, campaignID, batch, campaign.UpdateRecordEventResult,
+			campaign.EventResultRequest{EventID: eventID, Attendance: attendance, BatchID: batch, By: by})
+		return err
+	})
+	return res, err
 }

@@ -230,3 +230,30 @@ func DiscardStagedBatch(ctx context.Context, db DB, batchID string) error {
 	}
 	return nil
 }
+
+// importSlotClass is the first key of the advisory locks that are import slots ("IMPT").
+const importSlotClass = 0x494D5054
+
+// TryImportSlot takes the first free of import slots 1..n, a session advisory lock held by the
+// connection db until ReleaseImportSlot or the connection's end, and returns it; 0 when every
+// slot is taken.
+func TryImportSlot(ctx context.Context, db DB, n int) (int, error) {
+	for slot := 1; slot <= n; slot++ {
+		var ok bool
+		if err := db.QueryRow(ctx, `select pg_try_advisory_lock($1, $2)`, int32(importSlotClass), int32(slot)).Scan(&ok); err != nil {
+			return 0, fmt.Errorf("take an import slot: %w", err)
+		}
+		if ok {
+			return slot, nil
+		}
+	}
+	return 0, nil
+}
+
+// ReleaseImportSlot gives back a slot TryImportSlot took on the same connection.
+func ReleaseImportSlot(ctx context.Context, db DB, slot int) error {
+	if _, err := db.Exec(ctx, `select pg_advisory_unlock($1, $2)`, int32(importSlotClass), int32(slot)); err != nil {
+		return fmt.Errorf("release import slot %d: %w", slot, err)
+	}
+	return nil
+}
