@@ -2,12 +2,12 @@ package imports
 
 import (
 	"context"
-	"iter"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
