@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -116,6 +117,9 @@ func allDigits(s string) bool {
 	return true
 }
 
+// gcEvery is how many bytes of a file are read between collections (see check).
+const gcEvery = 16 << 20
+
 // MaxFileBytes is the largest file accepted (about 2 million enrolment lines).
 const MaxFileBytes = 512 << 20
 
@@ -177,6 +181,12 @@ func check(kind Kind, name string, data []byte, ref *Reference, seen map[uint64]
 	}
 	good := 0
 	dates := map[string]time.Time{} // a file has few distinct dates: each is parsed once
+	// One row, reused line after line: each hands it over and must not keep it.
+	row := new(Row)
+	// Each line leaves its text behind as garbage, and the collector lets garbage grow as
+	// large as the live heap, the file included: a collection every gcEvery bytes read keeps
+	// a large import's growth within the file's size.
+	nextGC := int64(gcEvery)
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -196,9 +206,13 @@ func check(kind Kind, name string, data []byte, ref *Reference, seen map[uint64]
 			break
 		}
 		line, _ := r.FieldPos(0)
+		if off := r.InputOffset(); off >= nextGC {
+			runtime.GC()
+			nextGC = off + gcEvery
+		}
 		rej.Rows++
 		f := func(i int) string { return strings.TrimSpace(rec[i]) }
-		row := Row{Line: line, CitizenID: f(0)}
+		*row = Row{Line: line, CitizenID: f(0)}
 		n := len(rej.Errors)
 		if !isCitizenID(row.CitizenID) {
 			bad(line, "citizen_id", "must be 12 digits (or 9 for an old identity card)")
@@ -219,7 +233,7 @@ func check(kind Kind, name string, data []byte, ref *Reference, seen map[uint64]
 			if !isPhone(row.Phone) {
 				bad(line, "phone", "must be 10 digits starting with 0")
 			}
-			ref.checkUnit(&row, bad)
+			ref.checkUnit(row, bad)
 			group := f(5)
 			if kind == Enrolments {
 				row.Agent, group = f(5), f(6)
@@ -264,7 +278,7 @@ func check(kind Kind, name string, data []byte, ref *Reference, seen map[uint64]
 		}
 		if len(rej.Errors) == n {
 			good++
-			if len(rej.Errors) == 0 && each != nil && !each(&row) {
+			if len(rej.Errors) == 0 && each != nil && !each(row) {
 				return rej.Rows, nil
 			}
 		}

@@ -244,6 +244,29 @@ func notEnrolledKeys(ctx context.Context, db *pgxpool.Pool, campaignID string, c
 	return nil
 }
 
+// rows reads a checked file's rows again, one at a time, leaving out those of people enrolled
+// already; next returns nil after the last. stop must be called.
+func (cf *checkedFile) rows(kind Kind, name string, data []byte, ref *Reference) (next func() (*Row, error), stop func()) {
+	pull, stop := iter.Pull2(func(yield func(*Row, error) bool) {
+		_, err := check(kind, name, data, ref, nil, func(r *Row) bool {
+			if cf.dropped > 0 && cf.byKey[citizenKey(r.CitizenID)] < 0 {
+				return true
+			}
+			return yield(r, nil)
+		})
+		if err != nil {
+			yield(nil, err)
+		}
+	})
+	return func() (*Row, error) {
+		r, err, ok := pull()
+		if !ok {
+			return nil, nil
+		}
+		return r, err
+	}, stop
+}
+
 // stageStream stages a checked file as Stage does, reading its rows again from the file and
 // streaming them into COPY, so that no more than one row is held at a time.
 func stageStream(ctx context.Context, im *Importer, campaignID string, kind Kind, eventID, fileName string, data []byte,
@@ -259,22 +282,12 @@ func stageStream(ctx context.Context, im *Importer, campaignID string, kind Kind
 		EventID: eventID, FileName: fileName, FileSHA256: hex.EncodeToString(sum[:]), Rows: cf.lines, StagedRows: cf.staged, CreatedBy: by}); err != nil {
 		return "", err
 	}
-	next, stop := iter.Pull2(func(yield func(*Row, error) bool) {
-		_, err := check(kind, fileName, data, ref, nil, func(r *Row) bool {
-			if cf.dropped > 0 && cf.byKey[citizenKey(r.CitizenID)] < 0 {
-				return true
-			}
-			return yield(r, nil)
-		})
-		if err != nil {
-			yield(nil, err)
-		}
-	})
+	next, stop := cf.rows(kind, fileName, data, ref)
 	defer stop()
 	done := 0
 	if _, err := store.CopyImportRows(ctx, tx, batchID, kind == Enrolments, func() (*Row, error) {
-		r, err, ok := next()
-		if !ok || err != nil {
+		r, err := next()
+		if r == nil || err != nil {
 			return nil, err
 		}
 		if done++; done%50_000 == 0 {
