@@ -155,6 +155,11 @@ func citizenKey(id string) uint64 {
 // nil, collects each person's key and line, to refuse a person named twice; a second pass
 // over a file already checked passes nil. On any bad line it returns *Rejected.
 func check(kind Kind, name string, data []byte, ref *Reference, seen map[uint64]int, each func(*Row) bool) (int, error) {
+	return checkReporting(kind, name, data, ref, seen, each, nil)
+}
+
+// checkReporting is check, telling read how many bytes it has read every MiB or so.
+func checkReporting(kind Kind, name string, data []byte, ref *Reference, seen map[uint64]int, each func(*Row) bool, read func(int)) (int, error) {
 	header, ok := Headers[kind]
 	if !ok {
 		return 0, fmt.Errorf("unknown import kind %q", kind)
@@ -187,6 +192,7 @@ func check(kind Kind, name string, data []byte, ref *Reference, seen map[uint64]
 	// large as the live heap, the file included: a collection every gcEvery bytes read keeps
 	// a large import's growth within the file's size.
 	nextGC := int64(gcEvery)
+	nextReport := int64(1 << 20)
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -206,9 +212,15 @@ func check(kind Kind, name string, data []byte, ref *Reference, seen map[uint64]
 			break
 		}
 		line, _ := r.FieldPos(0)
-		if off := r.InputOffset(); off >= nextGC {
-			runtime.GC()
-			nextGC = off + gcEvery
+		if off := r.InputOffset(); off >= nextReport {
+			if off >= nextGC {
+				runtime.GC()
+				nextGC = off + gcEvery
+			}
+			if read != nil {
+				read(int(off))
+			}
+			nextReport = off + 1<<20
 		}
 		rej.Rows++
 		f := func(i int) string { return strings.TrimSpace(rec[i]) }

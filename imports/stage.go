@@ -204,7 +204,9 @@ func (im *Importer) stage(ctx context.Context, campaignID string, kind Kind, eve
 	}
 	im.report(Progress{Phase: PhaseReading, Total: len(data)})
 	cf := &checkedFile{byKey: make(map[uint64]int, len(data)/100)}
-	if cf.lines, err = check(kind, name, data, ref, cf.byKey, nil); err != nil {
+	if cf.lines, err = checkReporting(kind, name, data, ref, cf.byKey, nil, func(done int) {
+		im.report(Progress{Phase: PhaseReading, Done: done, Total: len(data)})
+	}); err != nil {
 		return "", nil, err
 	}
 	im.report(Progress{Phase: PhaseReading, Done: len(data), Total: len(data)})
