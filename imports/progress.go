@@ -3,6 +3,8 @@ package imports
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
 	"time"
 
 	"drives/store"
@@ -39,6 +41,16 @@ func (im *Importer) report(p Progress) {
 // every connection and a gigabyte of files at once.
 const DefaultMaxMerging = 4
 
+// MaxMergingFromEnv is DRIVES_IMPORT_SLOTS, or DefaultMaxMerging when it is unset or not a
+// positive number: every process importing into one database should be given the same.
+func MaxMergingFromEnv() int {
+	n, err := strconv.Atoi(os.Getenv("DRIVES_IMPORT_SLOTS"))
+	if err != nil || n < 1 {
+		return DefaultMaxMerging
+	}
+	return n
+}
+
 // slotRetry is how long an import waits before it tries the slots again.
 var slotRetry = time.Second
 
@@ -48,7 +60,7 @@ var slotRetry = time.Second
 func (im *Importer) withSlot(ctx context.Context, fn func() error) error {
 	n := im.MaxMerging
 	if n <= 0 {
-		n = DefaultMaxMerging
+		n = MaxMergingFromEnv()
 	}
 	conn, err := im.DB.Acquire(ctx)
 	if err != nil {

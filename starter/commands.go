@@ -58,7 +58,7 @@ func (e *env) importer(ctx context.Context) (*imports.Importer, error) {
 	if err := e.connect(ctx, true); err != nil {
 		return nil, err
 	}
-	return &imports.Importer{DB: e.db, Temporal: e.tc, MaxMerging: importSlots()}, nil
+	return &imports.Importer{DB: e.db, Temporal: e.tc, MaxMerging: imports.MaxMergingFromEnv()}, nil
 }
 
 // campaign checks the campaign argument and connects a coordinator.

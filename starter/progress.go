@@ -4,21 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"time"
 
 	"drives/imports"
 )
-
-// importSlots is how many imports may merge at once (DRIVES_IMPORT_SLOTS; the imports
-// package's default when unset or not a positive number).
-func importSlots() int {
-	n, err := strconv.Atoi(os.Getenv("DRIVES_IMPORT_SLOTS"))
-	if err != nil || n < 1 {
-		return imports.DefaultMaxMerging
-	}
-	return n
-}
 
 // isTerminal says whether w is a terminal.
 func isTerminal(w io.Writer) bool {
