@@ -24,7 +24,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
+
+	"drives/store"
 )
 
 // AppRole is the database role the worker and the starter connect as; migration
@@ -184,36 +185,22 @@ type link struct {
 // neither a campaign row nor audit rows is ErrUnknownCampaign.
 func Verify(ctx context.Context, db Querier, campaignID string) (Result, error) {
 	res := Result{CampaignID: campaignID}
-	rows, err := db.Query(ctx, `
-		select id, campaign_id, recorded_at, actor, action, entity, entity_key, workflow_id, run_id,
-		       activity_id, attempt, detail::text, result::text, prev_hash, hash
-		from audit_log where campaign_id = $1 order by id`, campaignID)
-	if err != nil {
-		return res, fmt.Errorf("read the audit log of %s: %w", campaignID, err)
-	}
 	var links []link
-	var r Row
-	var at pgtype.Timestamptz
-	_, err = pgx.ForEachRow(rows, []any{&r.ID, &r.CampaignID, &at, &r.Actor, &r.Action, &r.Entity, &r.EntityKey,
-		&r.WorkflowID, &r.RunID, &r.ActivityID, &r.Attempt, &r.Detail, &r.Result, &r.PrevHash, &r.Hash}, func() error {
-		r.RecordedAt = nil
-		if at.Valid && at.InfinityModifier == pgtype.Finite {
-			t := at.Time
-			r.RecordedAt = &t
-		}
+	err := store.ForEachAuditChainRow(ctx, db, campaignID, func(sr *store.AuditChainRow) error {
+		r := Row(*sr)
 		l := link{id: r.ID, prev: bytes.Clone(r.PrevHash), hash: bytes.Clone(r.Hash)}
 		l.selfOK = l.prev != nil && l.hash != nil && bytes.Equal(Hash(l.prev, r), l.hash)
 		links = append(links, l)
 		return nil
 	})
 	if err != nil {
-		return res, fmt.Errorf("read the audit log of %s: %w", campaignID, err)
+		return res, err
 	}
 	res.Rows = len(links)
 	if len(links) == 0 {
-		var known bool
-		if err := db.QueryRow(ctx, `select exists (select 1 from campaigns where id = $1)`, campaignID).Scan(&known); err != nil {
-			return res, fmt.Errorf("look up campaign %s: %w", campaignID, err)
+		known, err := store.CampaignExists(ctx, db, campaignID)
+		if err != nil {
+			return res, err
 		}
 		if !known {
 			return res, fmt.Errorf("%w %q: no such campaign and no audit rows", ErrUnknownCampaign, campaignID)

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -19,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"drives/campaign"
+	"drives/store"
 )
 
 // Coordinator holds the connections a coordinator's commands use.
@@ -72,24 +72,20 @@ func (c *Coordinator) Launch(ctx context.Context, lp *campaign.LoadedPlan) (clie
 // again changes nothing; a different plan under a stored campaign's id is refused.
 func StorePlan(ctx context.Context, db *pgxpool.Pool, lp *campaign.LoadedPlan) error {
 	p := lp.Plan
-	var storedHash string
-	err := db.QueryRow(ctx, `select plan_hash from campaigns where id = $1`, p.ID).Scan(&storedHash)
+	storedHash, err := store.PlanHash(ctx, db, p.ID)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows):
+	case errors.Is(err, store.ErrNotFound):
 		body, err := json.Marshal(lp)
 		if err != nil {
 			return fmt.Errorf("encode plan: %w", err)
 		}
-		if _, err := db.Exec(ctx, `
-			insert into campaigns (id, name, year, plan_hash, plan, prior_year_enrolled, period_start, period_end, timezone, clock_scale, workflow_id)
-			values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (id) do nothing`,
-			p.ID, p.Name, p.Period.Start.Y, lp.Hash, body, p.PriorYearEnrolled, p.Period.Start.String(), p.Period.End.String(),
-			p.Timezone, p.Clock.Scale, campaign.CampaignWorkflowID(p.ID)); err != nil {
-			return fmt.Errorf("store plan: %w", err)
-		}
-		return nil
+		return store.InsertCampaign(ctx, db, store.CampaignPlan{
+			ID: p.ID, Name: p.Name, Year: p.Period.Start.Y, PlanHash: lp.Hash, Plan: body,
+			PriorYearEnrolled: p.PriorYearEnrolled, PeriodStart: p.Period.Start.String(), PeriodEnd: p.Period.End.String(),
+			Timezone: p.Timezone, ClockScale: p.Clock.Scale, WorkflowID: campaign.CampaignWorkflowID(p.ID),
+		})
 	case err != nil:
-		return fmt.Errorf("look up campaign %s: %w", p.ID, err)
+		return err
 	case storedHash != lp.Hash:
 		return fmt.Errorf("campaign %s already exists with a different plan (%.12s, this one is %.12s); a launched plan is not changed — give this plan a new id", p.ID, storedHash, lp.Hash)
 	}

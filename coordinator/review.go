@@ -7,11 +7,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"drives/campaign"
+	"drives/store"
 )
 
 // Fire is one review a cron expression gives: when it runs and the window it covers.
@@ -112,14 +112,12 @@ func (c *Coordinator) Decide(ctx context.Context, campaignID, period string, app
 	case strings.TrimSpace(d.By) == "":
 		return campaign.DecisionResult{}, refuse("by: say who decides")
 	}
-	var status string
-	err := c.DB.QueryRow(ctx, `select status from review_decisions
-		where campaign_id = $1 and period = $2 and agent_code = $3 and decision = 'terminate'`, campaignID, period, d.Agent).Scan(&status)
-	if errors.Is(err, pgx.ErrNoRows) {
+	status, err := store.TerminationStatus(ctx, c.DB, campaignID, period, d.Agent)
+	if errors.Is(err, store.ErrNotFound) {
 		return campaign.DecisionResult{}, refuse(campaign.NoTerminationPending(d.Agent, period))
 	}
 	if err != nil {
-		return campaign.DecisionResult{}, fmt.Errorf("review %s: read the proposal: %w", period, err)
+		return campaign.DecisionResult{}, fmt.Errorf("review %s: %w", period, err)
 	}
 	if status != "pending" && status != "escalated" {
 		return campaign.DecisionResult{Agent: d.Agent, Status: status, Already: true}, nil
@@ -141,37 +139,11 @@ func reviewError(campaignID, period string, err error) error {
 }
 
 // Decision is a review decision as auditors and coordinators read it.
-type Decision struct {
-	Period     string    `json:"period"`
-	Agent      string    `json:"agent"`
-	Kind       string    `json:"kind"`
-	Commune    string    `json:"commune"`
-	Score      float64   `json:"score"`
-	Decision   string    `json:"decision"`
-	Status     string    `json:"status"`
-	Rationale  string    `json:"rationale"`
-	DecidedBy  string    `json:"decided_by,omitempty"`
-	Reason     string    `json:"reason,omitempty"`
-	WindowEnd  time.Time `json:"window_end"`
-	RewardKind string    `json:"reward_kind,omitempty"`
-	Reward     int64     `json:"reward,omitempty"`
-}
+type Decision = store.Decision
 
 // Decisions lists a campaign's review decisions, of one period or all.
 func (c *Coordinator) Decisions(ctx context.Context, campaignID, period string) ([]Decision, error) {
-	rows, err := c.DB.Query(ctx, `
-		select period, agent_code, kind, commune_code, score, decision, status, review_rationale(d),
-			coalesce(decided_by, ''), coalesce(decided_reason, ''), window_end, coalesce(reward_kind, ''), coalesce(reward_amount, 0)
-		from review_decisions d where campaign_id = $1 and ($2 = '' or period = $2)
-		order by window_end, agent_code`, campaignID, period)
-	if err != nil {
-		return nil, fmt.Errorf("read decisions: %w", err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Decision, error) {
-		var d Decision
-		return d, r.Scan(&d.Period, &d.Agent, &d.Kind, &d.Commune, &d.Score, &d.Decision, &d.Status, &d.Rationale,
-			&d.DecidedBy, &d.Reason, &d.WindowEnd, &d.RewardKind, &d.Reward)
-	})
+	return store.Decisions(ctx, c.DB, campaignID, period)
 }
 
 // Attention counts what waits on a coordinator: terminations pending and escalated.
@@ -196,17 +168,14 @@ var ErrNoCampaign = errors.New("unknown campaign")
 
 // Clock returns a launched campaign's clock and plan time zone.
 func (c *Coordinator) Clock(ctx context.Context, campaignID string) (campaign.Clock, *time.Location, error) {
-	var epoch, start *time.Time
-	var scale float64
-	var tz string
-	err := c.DB.QueryRow(ctx, `select clock_epoch, clock_start, clock_scale, timezone from campaigns where id = $1`, campaignID).
-		Scan(&epoch, &start, &scale, &tz)
-	if errors.Is(err, pgx.ErrNoRows) {
+	cc, err := store.ClockOf(ctx, c.DB, campaignID)
+	if errors.Is(err, store.ErrNotFound) {
 		return campaign.Clock{}, nil, fmt.Errorf("%w %q", ErrNoCampaign, campaignID)
 	}
 	if err != nil {
 		return campaign.Clock{}, nil, err
 	}
+	epoch, start, scale, tz := cc.Epoch, cc.Start, cc.Scale, cc.Timezone
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
 		return campaign.Clock{}, nil, err
@@ -218,26 +187,9 @@ func (c *Coordinator) Clock(ctx context.Context, campaignID string) (campaign.Cl
 }
 
 // ReviewTotal counts one period's decisions.
-type ReviewTotal struct {
-	Period                                        string
-	Agents, Rewarded, Commended, Retained, Warned int
-	Proposed, Approved, Rejected, Escalated       int
-}
+type ReviewTotal = store.ReviewTotal
 
 // ReviewTotals counts each period's decisions, in order.
 func (c *Coordinator) ReviewTotals(ctx context.Context, campaignID string) ([]ReviewTotal, error) {
-	rows, err := c.DB.Query(ctx, `
-		select period, count(*)::int, count(*) filter (where decision = 'reward')::int, count(*) filter (where decision = 'commend')::int,
-			count(*) filter (where decision = 'retain')::int, count(*) filter (where decision = 'warn')::int,
-			count(*) filter (where decision = 'terminate')::int,
-			count(*) filter (where status in ('approved', 'auto_terminated'))::int, count(*) filter (where status = 'rejected')::int,
-			count(*) filter (where status = 'escalated')::int
-		from review_decisions where campaign_id = $1 group by period order by min(window_end)`, campaignID)
-	if err != nil {
-		return nil, fmt.Errorf("count decisions: %w", err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ReviewTotal, error) {
-		var t ReviewTotal
-		return t, r.Scan(&t.Period, &t.Agents, &t.Rewarded, &t.Commended, &t.Retained, &t.Warned, &t.Proposed, &t.Approved, &t.Rejected, &t.Escalated)
-	})
+	return store.ReviewTotals(ctx, c.DB, campaignID)
 }

@@ -19,7 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
@@ -28,6 +27,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"drives/campaign"
+	"drives/store"
 )
 
 // Manifest lists an export's files with their SHA-256.
@@ -57,21 +57,7 @@ type File struct {
 }
 
 // AuditRow is an audit_log row as exported.
-type AuditRow struct {
-	ID         int64           `json:"id"`
-	CampaignID string          `json:"campaign_id"`
-	RecordedAt time.Time       `json:"recorded_at"`
-	Actor      string          `json:"actor"`
-	Action     string          `json:"action"`
-	Entity     string          `json:"entity"`
-	EntityKey  string          `json:"entity_key"`
-	WorkflowID *string         `json:"workflow_id"`
-	RunID      *string         `json:"run_id"`
-	ActivityID *string         `json:"activity_id"`
-	Attempt    *int32          `json:"attempt"`
-	Detail     json.RawMessage `json:"detail"`
-	Result     json.RawMessage `json:"result"`
-}
+type AuditRow = store.AuditRow
 
 // ManifestFile and AuditFile are the fixed names in an export.
 const (
@@ -129,8 +115,8 @@ func fileName(r Run) string {
 // Export writes a campaign's histories, audit rows and manifest into dir (created if missing;
 // it must be empty).
 func Export(ctx context.Context, tc client.Client, db *pgxpool.Pool, campaignID, dir string) (*Manifest, error) {
-	var known bool
-	if err := db.QueryRow(ctx, `select exists(select 1 from campaigns where id = $1)`, campaignID).Scan(&known); err != nil {
+	known, err := store.CampaignExists(ctx, db, campaignID)
+	if err != nil {
 		return nil, err
 	}
 	if !known {
@@ -191,21 +177,5 @@ func Export(ctx context.Context, tc client.Client, db *pgxpool.Pool, campaignID,
 
 // AuditRows reads a campaign's audit rows in order.
 func AuditRows(ctx context.Context, db *pgxpool.Pool, campaignID string) ([]AuditRow, error) {
-	rows, err := db.Query(ctx, `
-		select id, campaign_id, recorded_at, actor, action, entity, entity_key, workflow_id, run_id, activity_id, attempt, detail, result
-		from audit_log where campaign_id = $1 order by id`, campaignID)
-	if err != nil {
-		return nil, fmt.Errorf("read audit rows: %w", err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditRow, error) {
-		var a AuditRow
-		var detail, result []byte
-		err := r.Scan(&a.ID, &a.CampaignID, &a.RecordedAt, &a.Actor, &a.Action, &a.Entity, &a.EntityKey,
-			&a.WorkflowID, &a.RunID, &a.ActivityID, &a.Attempt, &detail, &result)
-		a.Detail, a.Result = detail, result
-		if len(a.Result) == 0 {
-			a.Result = json.RawMessage("null")
-		}
-		return a, err
-	})
+	return store.AuditRows(ctx, db, campaignID)
 }

@@ -2,11 +2,10 @@ package imports
 
 import (
 	"context"
-	"fmt"
-
-	"github.com/jackc/pgx/v5"
+	"slices"
 
 	"drives/campaign"
+	"drives/store"
 )
 
 // Lines says which lines of a merged enrolment file enrolled someone new and which named
@@ -20,33 +19,42 @@ type Lines struct {
 // lines were new and which duplicates.
 func (im *Importer) EnrolmentLines(ctx context.Context, campaignID, name string, data []byte, by string) (campaign.ImportResult, Lines, error) {
 	var lines Lines
-	batch, rows, err := im.stage(ctx, campaignID, Enrolments, "", name, data, by)
-	if err != nil {
-		return campaign.ImportResult{}, lines, err
-	}
-	res, err := update[campaign.ImportResult](ctx, im, campaignID, batch, campaign.UpdateRecordImport, campaign.ImportRequest{BatchID: batch, By: by})
+	var res campaign.ImportResult
+	var batch string
+	var cf *checkedFile
+	err := im.withSlot(ctx, func() error {
+		var err error
+		if batch, cf, err = im.stage(ctx, campaignID, Enrolments, "", name, data, by); err != nil {
+			return err
+		}
+		res, err = update[campaign.ImportResult](ctx, im, campaignID, batch, campaign.UpdateRecordImport, campaign.ImportRequest{BatchID: batch, By: by})
+		return err
+	})
 	if err != nil {
 		return res, lines, err
 	}
 	// The merge drops the staged rows: a line is new when its person was enrolled by this batch.
-	q, err := im.DB.Query(ctx, `select citizen_id from enrolments where campaign_id = $1 and batch_id = $2`, campaignID, batch)
+	ids, err := store.CitizensOfBatch(ctx, im.DB, campaignID, batch)
 	if err != nil {
-		return res, lines, fmt.Errorf("read merged lines: %w", err)
+		return res, lines, err
 	}
-	ids, err := pgx.CollectRows(q, pgx.RowTo[string])
-	if err != nil {
-		return res, lines, fmt.Errorf("read merged lines: %w", err)
-	}
-	added := make(map[string]bool, len(ids))
+	added := make(map[uint64]bool, len(ids))
 	for _, id := range ids {
-		added[id] = true
-	}
-	for _, r := range rows {
-		if added[r.CitizenID] {
-			lines.New = append(lines.New, r.Line)
-		} else {
-			lines.Duplicate = append(lines.Duplicate, r.Line)
+		if isCitizenID(id) {
+			added[citizenKey(id)] = true
 		}
 	}
+	for k, line := range cf.byKey {
+		switch {
+		case line < 0: // enrolled before this file: left out of the batch
+			lines.Duplicate = append(lines.Duplicate, -line)
+		case added[k]:
+			lines.New = append(lines.New, line)
+		default:
+			lines.Duplicate = append(lines.Duplicate, line)
+		}
+	}
+	slices.Sort(lines.New)
+	slices.Sort(lines.Duplicate)
 	return res, lines, nil
 }

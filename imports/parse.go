@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"unicode/utf8"
 
 	"drives/campaign"
+	"drives/store"
 )
 
 // Kind is what a file holds.
@@ -41,21 +43,7 @@ var Headers = map[Kind][]string{
 }
 
 // Row is one checked line of a file. Only the fields of its kind are set.
-type Row struct {
-	Line          int
-	CitizenID     string
-	FullName      string
-	Phone         string
-	Commune       string
-	Village       string
-	Agent         string
-	Group         string
-	Income        int64
-	SubsidyClass  string
-	PaymentMonths int
-	On            time.Time // enrolled_on or reported_on
-	Outcome       string
-}
+type Row = store.ImportRow
 
 // LineError is one bad line: where and why, never the personal data in it.
 type LineError struct {
@@ -129,14 +117,52 @@ func allDigits(s string) bool {
 	return true
 }
 
+// gcEvery is how many bytes of a file are read between collections (see check).
+const gcEvery = 16 << 20
+
 // MaxFileBytes is the largest file accepted (about 2 million enrolment lines).
 const MaxFileBytes = 512 << 20
 
 // Parse reads and checks a whole file of the given kind. On any bad line it returns *Rejected.
 func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
+	// Sized for lines of about 100 bytes, as enrolment files have: a million-line file is not
+	// regrown on the way.
+	rows := make([]Row, 0, len(data)/100)
+	if _, err := check(kind, name, data, ref, map[uint64]int{}, func(r *Row) bool {
+		rows = append(rows, *r)
+		return true
+	}); err != nil {
+		return nil, err
+	}
+	return rows, nil
+}
+
+// citizenKey is a citizen ID (9 or 12 digits, checked) as a number, the length told apart:
+// a file's people are told apart in 8 bytes each rather than by their strings.
+func citizenKey(id string) uint64 {
+	var k uint64
+	for i := 0; i < len(id); i++ {
+		k = k*10 + uint64(id[i]-'0')
+	}
+	if len(id) == 12 {
+		k |= 1 << 62
+	}
+	return k
+}
+
+// check reads and checks a file in one streaming pass, handing each good row to each (which
+// may stop the pass by returning false) and returning the number of lines. seen, when not
+// nil, collects each person's key and line, to refuse a person named twice; a second pass
+// over a file already checked passes nil. On any bad line it returns *Rejected.
+func check(kind Kind, name string, data []byte, ref *Reference, seen map[uint64]int, each func(*Row) bool) (int, error) {
+	return checkReporting(kind, name, data, ref, seen, each, nil)
+}
+
+// checkReporting is check, telling read how many bytes it has read every MiB or so.
+func checkReporting(kind Kind, name string, data []byte, ref *Reference, seen map[uint64]int, each func(*Row) bool, read func(int)) (int, error) {
 	header, ok := Headers[kind]
 	if !ok {
-		return nil, fmt.Errorf("unknown import kind %q", kind)
+		return 0, fmt.Errorf("unknown import kind %q", kind)
 	}
 	rej := &Rejected{File: name}
 	bad := func(line int, field, format string, args ...any) {
@@ -144,7 +170,7 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 	}
 	if !utf8.Valid(data) {
 		bad(1, "", "the file is not UTF-8 text")
-		return nil, rej
+		return 0, rej
 	}
 	r := csv.NewReader(bytes.NewReader(data))
 	r.FieldsPerRecord = len(header)
@@ -152,18 +178,21 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 	got, err := r.Read()
 	if err == io.EOF {
 		bad(1, "header", "the file is empty; want %q", strings.Join(header, ","))
-		return nil, rej
+		return 0, rej
 	}
 	if err != nil || !slices.Equal(trimBOM(got), header) {
 		bad(1, "header", "want %q", strings.Join(header, ","))
-		return nil, rej
+		return 0, rej
 	}
-	// Sized for lines of about 100 bytes, as enrolment files have: a million-line file is not
-	// rehashed and regrown on the way.
-	guess := len(data) / 100
-	seen := make(map[string]int, guess)
-	rows := make([]Row, 0, guess)
+	good := 0
 	dates := map[string]time.Time{} // a file has few distinct dates: each is parsed once
+	// One row, reused line after line: each hands it over and must not keep it.
+	row := new(Row)
+	// Each line leaves its text behind as garbage, and the collector lets garbage grow as
+	// large as the live heap, the file included: a collection every gcEvery bytes read keeps
+	// a large import's growth within the file's size.
+	nextGC := int64(gcEvery)
+	nextReport := int64(1 << 20)
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -183,16 +212,29 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 			break
 		}
 		line, _ := r.FieldPos(0)
+		if off := r.InputOffset(); off >= nextReport {
+			if off >= nextGC {
+				runtime.GC()
+				nextGC = off + gcEvery
+			}
+			if read != nil {
+				read(int(off))
+			}
+			nextReport = off + 1<<20
+		}
 		rej.Rows++
 		f := func(i int) string { return strings.TrimSpace(rec[i]) }
-		row := Row{Line: line, CitizenID: f(0)}
+		*row = Row{Line: line, CitizenID: f(0)}
 		n := len(rej.Errors)
 		if !isCitizenID(row.CitizenID) {
 			bad(line, "citizen_id", "must be 12 digits (or 9 for an old identity card)")
-		} else if first, dup := seen[row.CitizenID]; dup {
-			bad(line, "citizen_id", "same person as line %d", first)
-		} else {
-			seen[row.CitizenID] = line
+		} else if seen != nil {
+			k := citizenKey(row.CitizenID)
+			if first, dup := seen[k]; dup {
+				bad(line, "citizen_id", "same person as line %d", first)
+			} else {
+				seen[k] = line
+			}
 		}
 		switch kind {
 		case Enrolments, Leads:
@@ -203,7 +245,7 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 			if !isPhone(row.Phone) {
 				bad(line, "phone", "must be 10 digits starting with 0")
 			}
-			ref.checkUnit(&row, bad)
+			ref.checkUnit(row, bad)
 			group := f(5)
 			if kind == Enrolments {
 				row.Agent, group = f(5), f(6)
@@ -247,17 +289,20 @@ func Parse(kind Kind, name string, data []byte, ref *Reference) ([]Row, error) {
 			row.On = ref.checkDate(line, "reported_on", f(2), dates, bad)
 		}
 		if len(rej.Errors) == n {
-			rows = append(rows, row)
+			good++
+			if len(rej.Errors) == 0 && each != nil && !each(row) {
+				return rej.Rows, nil
+			}
 		}
 	}
 	if len(rej.Errors) > 0 {
-		return nil, rej
+		return 0, rej
 	}
-	if len(rows) == 0 {
+	if good == 0 {
 		bad(2, "", "the file has a header but no rows")
-		return nil, rej
+		return 0, rej
 	}
-	return rows, nil
+	return rej.Rows, nil
 }
 
 var codeLike = regexp.MustCompile(`^[A-Za-z0-9._-]{1,40}$`)

@@ -7,14 +7,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"iter"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
 	"drives/campaign"
 	"drives/coordinator"
+	"drives/store"
 )
 
 // ErrUnknownCampaign is returned for a campaign the database does not know.
@@ -25,51 +26,45 @@ var ErrUnknownCampaign = errors.New("unknown campaign")
 func LoadReference(ctx context.Context, db *pgxpool.Pool, campaignID, eventID string) (*Reference, error) {
 	ref := &Reference{CampaignID: campaignID, Communes: map[string]string{}, Villages: map[string]string{},
 		Agents: map[string]string{}, Groups: map[string]bool{}}
-	err := db.QueryRow(ctx, `select period_start, period_end from campaigns where id = $1`, campaignID).
-		Scan(&ref.PeriodStart, &ref.PeriodEnd)
-	if errors.Is(err, pgx.ErrNoRows) {
+	var err error
+	ref.PeriodStart, ref.PeriodEnd, err = store.CampaignPeriod(ctx, db, campaignID)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownCampaign, campaignID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read campaign: %w", err)
+		return nil, err
 	}
-	rows, _ := db.Query(ctx, `select code, level, coalesce(parent_code, ''), district_code from units where campaign_id = $1`, campaignID)
-	var code, level, parent, district string
-	if _, err := pgx.ForEachRow(rows, []any{&code, &level, &parent, &district}, func() error {
-		switch level {
+	if err := store.ForEachUnit(ctx, db, campaignID, func(u store.UnitRef) error {
+		switch u.Level {
 		case "commune":
-			ref.Communes[code] = district
+			ref.Communes[u.Code] = u.District
 		case "village":
-			ref.Villages[code] = parent
+			ref.Villages[u.Code] = u.Parent
 		}
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("read units: %w", err)
+		return nil, err
 	}
 	if len(ref.Communes) == 0 {
 		return nil, fmt.Errorf("campaign %s has no units yet: it is still being prepared", campaignID)
 	}
-	rows, _ = db.Query(ctx, `select code, commune_code from agents where campaign_id = $1 and status = 'active'`, campaignID)
-	if _, err := pgx.ForEachRow(rows, []any{&code, &parent}, func() error {
-		ref.Agents[code] = parent
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("read agents: %w", err)
+	if ref.Agents, err = store.ActiveAgentCommunes(ctx, db, campaignID); err != nil {
+		return nil, err
 	}
-	rows, _ = db.Query(ctx, `select code from target_groups where campaign_id = $1`, campaignID)
-	if _, err := pgx.ForEachRow(rows, []any{&code}, func() error {
-		ref.Groups[code] = true
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("read target groups: %w", err)
+	groups, err := store.TargetGroupCodes(ctx, db, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		ref.Groups[g] = true
 	}
 	if eventID != "" {
-		err := db.QueryRow(ctx, `select district_code from events where campaign_id = $1 and id = $2`, campaignID, eventID).Scan(&ref.District)
-		if errors.Is(err, pgx.ErrNoRows) {
+		ref.District, err = store.EventDistrict(ctx, db, campaignID, eventID)
+		if errors.Is(err, store.ErrNotFound) {
 			return nil, fmt.Errorf("campaign %s has no event %q", campaignID, eventID)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("read event: %w", err)
+			return nil, err
 		}
 	}
 	return ref, nil
@@ -82,16 +77,6 @@ func newBatchID() string {
 	b[8] = b[8]&0x3f | 0x80
 	h := hex.EncodeToString(b[:])
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
-}
-
-var stageColumns = []string{"batch_id", "line", "citizen_id", "full_name", "phone", "commune_code", "village_code",
-	"agent_code", "target_group", "monthly_income", "subsidy_class", "payment_months", "enrolled_on", "outcome"}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
 }
 
 // Stage writes a checked file as a batch in one transaction: the batch row and its lines by
@@ -112,39 +97,24 @@ func Stage(ctx context.Context, db *pgxpool.Pool, campaignID string, kind Kind, 
 		return "", fmt.Errorf("stage: %w", err)
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
-	if _, err := tx.Exec(ctx, `
-		insert into import_batches (id, campaign_id, kind, event_id, file_name, file_sha256, rows, staged_rows, created_by)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		batchID, campaignID, string(kind), nullable(eventID), fileName, hex.EncodeToString(sum[:]), all, len(rows), by); err != nil {
-		return "", fmt.Errorf("stage batch: %w", err)
+	if err := store.InsertImportBatch(ctx, tx, store.ImportBatch{ID: batchID, CampaignID: campaignID, Kind: string(kind),
+		EventID: eventID, FileName: fileName, FileSHA256: hex.EncodeToString(sum[:]), Rows: all, StagedRows: len(rows), CreatedBy: by}); err != nil {
+		return "", err
 	}
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_rows"}, stageColumns, pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-		r := &rows[i]
-		v := []any{batchID, r.Line, r.CitizenID, nullable(r.FullName), nullable(r.Phone), nullable(r.Commune), nullable(r.Village),
-			nullable(r.Agent), nullable(r.Group), nil, nullable(r.SubsidyClass), nil, nil, nullable(r.Outcome)}
-		if kind == Enrolments {
-			v[9], v[11] = r.Income, r.PaymentMonths
+	i := 0
+	if _, err := store.CopyImportRows(ctx, tx, batchID, kind == Enrolments, func() (*Row, error) {
+		if i == len(rows) {
+			return nil, nil
 		}
-		if !r.On.IsZero() {
-			v[12] = r.On
-		}
-		return v, nil
-	}))
-	if err != nil {
-		return "", fmt.Errorf("stage rows: %w", err)
+		i++
+		return &rows[i-1], nil
+	}); err != nil {
+		return "", err
 	}
 	if kind == Outcomes {
-		unknown, err := tx.Query(ctx, `
-			select r.line from import_rows r
-			where r.batch_id = $1 and not exists (
-				select 1 from prospects p where p.campaign_id = $2 and p.citizen_id = r.citizen_id)
-			order by r.line`, batchID, campaignID)
+		lines, err := store.UnknownLeadLines(ctx, tx, batchID, campaignID)
 		if err != nil {
-			return "", fmt.Errorf("check outcomes: %w", err)
-		}
-		lines, err := pgx.CollectRows(unknown, pgx.RowTo[int])
-		if err != nil {
-			return "", fmt.Errorf("check outcomes: %w", err)
+			return "", err
 		}
 		if len(lines) > 0 {
 			rej := &Rejected{File: fileName, Rows: len(rows)}
@@ -165,9 +135,9 @@ func Stage(ctx context.Context, db *pgxpool.Pool, campaignID string, kind Kind, 
 // The campaign's enrolled citizen IDs are read only when they are not many more than the
 // file's lines, so a small file into a large campaign costs no more than before.
 func notEnrolled(ctx context.Context, db *pgxpool.Pool, campaignID string, rows []Row) ([]Row, error) {
-	var enrolled int
-	if err := db.QueryRow(ctx, `select count(*) from enrolments where campaign_id = $1`, campaignID).Scan(&enrolled); err != nil {
-		return nil, fmt.Errorf("stage: count enrolments: %w", err)
+	enrolled, err := store.CountEnrolments(ctx, db, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("stage: %w", err)
 	}
 	if enrolled == 0 || enrolled > 4*len(rows) {
 		return rows, nil
@@ -177,20 +147,15 @@ func notEnrolled(ctx context.Context, db *pgxpool.Pool, campaignID string, rows 
 		in[rows[i].CitizenID] = i
 	}
 	drop := make([]bool, len(rows))
-	q, err := db.Query(ctx, `select citizen_id from enrolments where campaign_id = $1`, campaignID)
-	if err != nil {
-		return nil, fmt.Errorf("stage: read enrolments: %w", err)
-	}
-	var id string
 	dropped := 0
-	if _, err := pgx.ForEachRow(q, []any{&id}, func() error {
+	if err := store.ForEachEnrolledCitizen(ctx, db, campaignID, func(id string) error {
 		if i, ok := in[id]; ok {
 			drop[i] = true
 			dropped++
 		}
 		return nil
 	}); err != nil {
-		return nil, fmt.Errorf("stage: read enrolments: %w", err)
+		return nil, fmt.Errorf("stage: %w", err)
 	}
 	if dropped == 0 {
 		return rows, nil
@@ -206,17 +171,30 @@ func notEnrolled(ctx context.Context, db *pgxpool.Pool, campaignID string, rows 
 
 // Discard drops a staged batch that the campaign refused, so a refused import leaves nothing.
 func Discard(ctx context.Context, db *pgxpool.Pool, batchID string) error {
-	_, err := db.Exec(ctx, `delete from import_batches where id = $1 and status = 'staged'`, batchID)
-	return err
+	return store.DiscardStagedBatch(ctx, db, batchID)
 }
 
 // Importer takes files into running campaigns: check, stage, and hand to the workflow.
 type Importer struct {
 	DB       *pgxpool.Pool
 	Temporal client.Client
+	// MaxMerging is how many imports may be staged and merged at once, across every process
+	// importing into the database (CLI and web); 0 is DefaultMaxMerging.
+	MaxMerging int
+	// Progress, when set, is told how far an import has got.
+	Progress func(Progress)
 }
 
-func (im *Importer) stage(ctx context.Context, campaignID string, kind Kind, eventID, name string, data []byte, by string) (string, []Row, error) {
+// checkedFile is what an import keeps of a file it has checked: each person's key and line
+// (negated once found enrolled already), not the rows, which are read again from the file.
+type checkedFile struct {
+	lines   int
+	staged  int
+	byKey   map[uint64]int
+	dropped int
+}
+
+func (im *Importer) stage(ctx context.Context, campaignID string, kind Kind, eventID, name string, data []byte, by string) (string, *checkedFile, error) {
 	if len(data) > MaxFileBytes {
 		return "", nil, fmt.Errorf("%s: file is larger than %d MiB", name, MaxFileBytes>>20)
 	}
@@ -224,18 +202,128 @@ func (im *Importer) stage(ctx context.Context, campaignID string, kind Kind, eve
 	if err != nil {
 		return "", nil, err
 	}
-	rows, err := Parse(kind, name, data, ref)
-	if err != nil {
+	im.report(Progress{Phase: PhaseReading, Total: len(data)})
+	cf := &checkedFile{byKey: make(map[uint64]int, len(data)/100)}
+	if cf.lines, err = checkReporting(kind, name, data, ref, cf.byKey, nil, func(done int) {
+		im.report(Progress{Phase: PhaseReading, Done: done, Total: len(data)})
+	}); err != nil {
 		return "", nil, err
 	}
-	batch, err := Stage(ctx, im.DB, campaignID, kind, eventID, name, data, rows, by)
-	return batch, rows, err
+	im.report(Progress{Phase: PhaseReading, Done: len(data), Total: len(data)})
+	if kind == Enrolments {
+		if err := notEnrolledKeys(ctx, im.DB, campaignID, cf); err != nil {
+			return "", nil, err
+		}
+	}
+	cf.staged = len(cf.byKey) - cf.dropped
+	batch, err := stageStream(ctx, im, campaignID, kind, eventID, name, data, ref, cf, by)
+	return batch, cf, err
+}
+
+// notEnrolledKeys marks the people of a checked file the campaign has enrolled already, which
+// a merge would leave out too (see notEnrolled).
+func notEnrolledKeys(ctx context.Context, db *pgxpool.Pool, campaignID string, cf *checkedFile) error {
+	enrolled, err := store.CountEnrolments(ctx, db, campaignID)
+	if err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	if enrolled == 0 || enrolled > 4*len(cf.byKey) {
+		return nil
+	}
+	if err := store.ForEachEnrolledCitizen(ctx, db, campaignID, func(id string) error {
+		if !isCitizenID(id) {
+			return nil
+		}
+		k := citizenKey(id)
+		if l, ok := cf.byKey[k]; ok && l > 0 {
+			cf.byKey[k] = -l
+			cf.dropped++
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("stage: %w", err)
+	}
+	return nil
+}
+
+// rows reads a checked file's rows again, one at a time, leaving out those of people enrolled
+// already; next returns nil after the last. stop must be called.
+func (cf *checkedFile) rows(kind Kind, name string, data []byte, ref *Reference) (next func() (*Row, error), stop func()) {
+	pull, stop := iter.Pull2(func(yield func(*Row, error) bool) {
+		_, err := check(kind, name, data, ref, nil, func(r *Row) bool {
+			if cf.dropped > 0 && cf.byKey[citizenKey(r.CitizenID)] < 0 {
+				return true
+			}
+			return yield(r, nil)
+		})
+		if err != nil {
+			yield(nil, err)
+		}
+	})
+	return func() (*Row, error) {
+		r, err, ok := pull()
+		if !ok {
+			return nil, nil
+		}
+		return r, err
+	}, stop
+}
+
+// stageStream stages a checked file as Stage does, reading its rows again from the file and
+// streaming them into COPY, so that no more than one row is held at a time.
+func stageStream(ctx context.Context, im *Importer, campaignID string, kind Kind, eventID, fileName string, data []byte,
+	ref *Reference, cf *checkedFile, by string) (string, error) {
+	batchID := newBatchID()
+	sum := sha256.Sum256(data)
+	tx, err := im.DB.Begin(ctx)
+	if err != nil {
+		return "", fmt.Errorf("stage: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // no-op after Commit
+	if err := store.InsertImportBatch(ctx, tx, store.ImportBatch{ID: batchID, CampaignID: campaignID, Kind: string(kind),
+		EventID: eventID, FileName: fileName, FileSHA256: hex.EncodeToString(sum[:]), Rows: cf.lines, StagedRows: cf.staged, CreatedBy: by}); err != nil {
+		return "", err
+	}
+	next, stop := cf.rows(kind, fileName, data, ref)
+	defer stop()
+	done := 0
+	if _, err := store.CopyImportRows(ctx, tx, batchID, kind == Enrolments, func() (*Row, error) {
+		r, err := next()
+		if r == nil || err != nil {
+			return nil, err
+		}
+		if done++; done%50_000 == 0 {
+			im.report(Progress{Phase: PhaseStaging, Done: done, Total: cf.staged})
+		}
+		return r, nil
+	}); err != nil {
+		return "", err
+	}
+	im.report(Progress{Phase: PhaseStaging, Done: cf.staged, Total: cf.staged})
+	if kind == Outcomes {
+		lines, err := store.UnknownLeadLines(ctx, tx, batchID, campaignID)
+		if err != nil {
+			return "", err
+		}
+		if len(lines) > 0 {
+			rej := &Rejected{File: fileName, Rows: cf.lines}
+			for _, l := range lines {
+				rej.Errors = append(rej.Errors, LineError{Line: l, Field: "citizen_id", Msg: "no lead of this campaign has this citizen ID"})
+			}
+			return "", rej
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return "", fmt.Errorf("stage: commit: %w", err)
+	}
+	return batchID, nil
 }
 
 // update hands a staged batch to the campaign by an Update (the coordinator's own path) and
 // waits for its result; a refused Update discards the batch.
 func update[T any](ctx context.Context, im *Importer, campaignID, batchID, name string, arg any) (T, error) {
 	co := &coordinator.Coordinator{DB: im.DB, Temporal: im.Temporal}
+	im.report(Progress{Phase: PhaseMerging})
 	res, err := coordinator.Update[T](ctx, co, campaignID, name, arg)
 	if err != nil {
 		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -245,6 +333,7 @@ func update[T any](ctx context.Context, im *Importer, campaignID, batchID, name 
 		}
 		return res, err
 	}
+	im.report(Progress{Phase: PhaseMerged})
 	return res, nil
 }
 
@@ -254,20 +343,28 @@ func (im *Importer) Enrolments(ctx context.Context, campaignID string, kind Kind
 	if kind != Enrolments && kind != Outcomes {
 		return res, fmt.Errorf("kind %q is not imported this way", kind)
 	}
-	batch, _, err := im.stage(ctx, campaignID, kind, "", name, data, by)
-	if err != nil {
-		return res, err
-	}
-	return update[campaign.ImportResult](ctx, im, campaignID, batch, campaign.UpdateRecordImport, campaign.ImportRequest{BatchID: batch, By: by})
+	err := im.withSlot(ctx, func() error {
+		batch, _, err := im.stage(ctx, campaignID, kind, "", name, data, by)
+		if err != nil {
+			return err
+		}
+		res, err = update[campaign.ImportResult](ctx, im, campaignID, batch, campaign.UpdateRecordImport, campaign.ImportRequest{BatchID: batch, By: by})
+		return err
+	})
+	return res, err
 }
 
 // EventResults records a held event's attendance and its leads file.
 func (im *Importer) EventResults(ctx context.Context, campaignID, eventID string, attendance int, name string, data []byte, by string) (campaign.LeadsResult, error) {
 	var res campaign.LeadsResult
-	batch, _, err := im.stage(ctx, campaignID, Leads, eventID, name, data, by)
-	if err != nil {
-		return res, err
-	}
-	return update[campaign.LeadsResult](ctx, im, campaignID, batch, campaign.UpdateRecordEventResult,
-		campaign.EventResultRequest{EventID: eventID, Attendance: attendance, BatchID: batch, By: by})
+	err := im.withSlot(ctx, func() error {
+		batch, _, err := im.stage(ctx, campaignID, Leads, eventID, name, data, by)
+		if err != nil {
+			return err
+		}
+		res, err = update[campaign.LeadsResult](ctx, im, campaignID, batch, campaign.UpdateRecordEventResult,
+			campaign.EventResultRequest{EventID: eventID, Attendance: attendance, BatchID: batch, By: by})
+		return err
+	})
+	return res, err
 }

@@ -21,11 +21,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.yaml.in/yaml/v3"
 
 	"drives/campaign"
 	"drives/imports"
+	"drives/store"
 )
 
 // Config is the field's behaviour. Every rate is a probability in [0, 1].
@@ -138,14 +138,12 @@ func (f *Field) Run(ctx context.Context) (Stats, error) {
 // load reads the campaign's clock and status, and once its roster.
 func (f *Field) load(ctx context.Context) (string, error) {
 	db := f.Importer.DB
-	var status, tz string
-	var epoch, start *time.Time
-	var scale float64
-	err := db.QueryRow(ctx, `select status, timezone, clock_epoch, clock_start, clock_scale, period_start, period_end from campaigns where id = $1`,
-		f.CampaignID).Scan(&status, &tz, &epoch, &start, &scale, &f.period[0], &f.period[1])
+	c, err := store.FieldCampaignOf(ctx, db, f.CampaignID)
 	if err != nil {
-		return "", fmt.Errorf("read campaign %s: %w", f.CampaignID, err)
+		return "", err
 	}
+	status, tz, epoch, start, scale := c.Status, c.Timezone, c.Epoch, c.Start, c.Scale
+	f.period = [2]time.Time{c.PeriodStart, c.PeriodEnd}
 	if epoch == nil {
 		return status, nil
 	}
@@ -161,13 +159,14 @@ func (f *Field) load(ctx context.Context) (string, error) {
 	if err := f.loadHolders(ctx); err != nil {
 		return "", err
 	}
-	var code, parent string
-	rows, _ := db.Query(ctx, `select code, parent_code from units where campaign_id = $1 and level = 'village' order by code`, f.CampaignID)
-	if _, err := pgx.ForEachRow(rows, []any{&code, &parent}, func() error { f.villages[parent] = append(f.villages[parent], code); return nil }); err != nil {
+	villages, err := store.UnitsOfLevel(ctx, db, f.CampaignID, "village")
+	if err != nil {
 		return "", err
 	}
-	rows, _ = db.Query(ctx, `select code from target_groups where campaign_id = $1 order by likelihood desc, code`, f.CampaignID)
-	if f.groups, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+	for _, v := range villages {
+		f.villages[v.Parent] = append(f.villages[v.Parent], v.Code)
+	}
+	if f.groups, err = store.TargetGroupsByLikelihood(ctx, db, f.CampaignID); err != nil {
 		return "", err
 	}
 	return status, nil
@@ -175,17 +174,14 @@ func (f *Field) load(ctx context.Context) (string, error) {
 
 // loadHolders reads the active agents and staff with the quotas they hold now.
 func (f *Field) loadHolders(ctx context.Context) error {
-	rows, _ := f.Importer.DB.Query(ctx, `select a.code, a.commune_code, coalesce(q.target, 0) from agents a
-		left join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
-		where a.campaign_id = $1 and a.status = 'active' order by a.code`, f.CampaignID)
-	hs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (holder, error) {
-		var h holder
-		return h, r.Scan(&h.code, &h.commune, &h.quota)
-	})
+	hs, err := store.ActiveQuotaHolders(ctx, f.Importer.DB, f.CampaignID)
 	if err != nil {
-		return fmt.Errorf("read agents: %w", err)
+		return err
 	}
-	f.holders = hs
+	f.holders = make([]holder, len(hs))
+	for i, h := range hs {
+		f.holders[i] = holder{code: h.Code, commune: h.Commune, quota: h.Quota}
+	}
 	return nil
 }
 
@@ -249,60 +245,49 @@ func (f *Field) step(ctx context.Context, st *Stats) error {
 
 // reportEvents records the results of held events that have none yet, the oldest first.
 func (f *Field) reportEvents(ctx context.Context, st *Stats) error {
-	type held struct {
-		id, district string
-		commune      *string
-		groups       []string
-		expected     int
-	}
-	rows, _ := f.Importer.DB.Query(ctx, `
-		select id, district_code, commune_code, groups, expected_attendance from events
-		where campaign_id = $1 and status = 'held' and results_batch is null order by scheduled_at, id limit $2`, f.CampaignID, eventsPerTick)
-	var events []held
-	var h held
-	if _, err := pgx.ForEachRow(rows, []any{&h.id, &h.district, &h.commune, &h.groups, &h.expected}, func() error {
-		events = append(events, h)
-		return nil
-	}); err != nil {
+	events, err := store.HeldEventsWithoutResults(ctx, f.Importer.DB, f.CampaignID, eventsPerTick)
+	if err != nil {
 		return err
 	}
 	var communesOf map[string][]string
 	for _, e := range events {
 		if communesOf == nil {
 			communesOf = map[string][]string{}
-			crow, _ := f.Importer.DB.Query(ctx, `select code, parent_code from units where campaign_id = $1 and level = 'commune' order by code`, f.CampaignID)
-			var c, d string
-			if _, err := pgx.ForEachRow(crow, []any{&c, &d}, func() error { communesOf[d] = append(communesOf[d], c); return nil }); err != nil {
+			communes, err := store.UnitsOfLevel(ctx, f.Importer.DB, f.CampaignID, "commune")
+			if err != nil {
 				return err
 			}
+			for _, c := range communes {
+				communesOf[c.Parent] = append(communesOf[c.Parent], c.Code)
+			}
 		}
-		factor := f.Config.AttendanceMin + f.u(e.id, "attendance")*(f.Config.AttendanceMax-f.Config.AttendanceMin)
-		attendance := int(math.Round(float64(e.expected) * factor))
+		factor := f.Config.AttendanceMin + f.u(e.ID, "attendance")*(f.Config.AttendanceMax-f.Config.AttendanceMin)
+		attendance := int(math.Round(float64(e.Expected) * factor))
 		leads := int(math.Round(float64(attendance) * f.Config.LeadShare))
 		var buf bytes.Buffer
 		w := csv.NewWriter(&buf)
 		_ = w.Write(imports.Headers[imports.Leads])
 		seen := map[string]bool{}
 		for i := 0; i < leads; i++ {
-			key := e.id + "#" + strconv.Itoa(i)
+			key := e.ID + "#" + strconv.Itoa(i)
 			id, name, phone := f.person(key)
 			if seen[id] {
 				continue
 			}
 			seen[id] = true
-			commune := f.pick(communesOf[e.district], key, "commune")
-			if e.commune != nil {
-				commune = *e.commune
+			commune := f.pick(communesOf[e.District], key, "commune")
+			if e.Commune != nil {
+				commune = *e.Commune
 			}
-			_ = w.Write([]string{id, name, phone, commune, f.pick(f.villages[commune], key, "village"), f.pick(e.groups, key, "group")})
+			_ = w.Write([]string{id, name, phone, commune, f.pick(f.villages[commune], key, "village"), f.pick(e.Groups, key, "group")})
 		}
 		w.Flush()
 		if len(seen) == 0 {
 			continue
 		}
-		res, err := f.Importer.EventResults(ctx, f.CampaignID, e.id, attendance, "field-"+e.id+".csv", buf.Bytes(), "field-simulator")
+		res, err := f.Importer.EventResults(ctx, f.CampaignID, e.ID, attendance, "field-"+e.ID+".csv", buf.Bytes(), "field-simulator")
 		if err != nil {
-			return fmt.Errorf("event %s results: %w", e.id, err)
+			return fmt.Errorf("event %s results: %w", e.ID, err)
 		}
 		st.EventsReported++
 		st.Leads += res.New
@@ -319,14 +304,11 @@ type lead struct {
 // playOutcomes enrols or declines the leads whose answer has come, and enrols the walk-ins
 // agents find door to door, in one enrolment file and one outcome file a tick.
 func (f *Field) playOutcomes(ctx context.Context, now time.Time, st *Stats) error {
-	rows, _ := f.Importer.DB.Query(ctx, `
-		select p.citizen_id, p.full_name, p.phone, p.commune_code, p.village_code, p.target_group, fu.agent_code, fu.opened_at
-		from follow_ups fu join prospects p on p.id = fu.prospect_id
-		where fu.campaign_id = $1 and fu.status = 'open' order by fu.id`, f.CampaignID)
-	var l lead
 	var enrol, decline []lead
 	var enrolOn = map[string]time.Time{}
-	if _, err := pgx.ForEachRow(rows, []any{&l.citizen, &l.name, &l.phone, &l.commune, &l.village, &l.group, &l.agent, &l.opened}, func() error {
+	if err := store.ForEachOpenLead(ctx, f.Importer.DB, f.CampaignID, func(ol store.OpenLead) error {
+		l := lead{citizen: ol.Citizen, name: ol.Name, phone: ol.Phone, commune: ol.Commune, village: ol.Village,
+			group: ol.Group, agent: ol.Agent, opened: ol.Opened}
 		if f.acted[l.citizen] {
 			return nil
 		}

@@ -58,7 +58,7 @@ func (e *env) importer(ctx context.Context) (*imports.Importer, error) {
 	if err := e.connect(ctx, true); err != nil {
 		return nil, err
 	}
-	return &imports.Importer{DB: e.db, Temporal: e.tc}, nil
+	return &imports.Importer{DB: e.db, Temporal: e.tc, MaxMerging: imports.MaxMergingFromEnv()}, nil
 }
 
 // campaign checks the campaign argument and connects a coordinator.
@@ -244,6 +244,7 @@ func runImport(cmd *cobra.Command, e *env, args []string, kind imports.Kind) err
 	if err != nil {
 		return err
 	}
+	im.Progress = importProgress(cmd.ErrOrStderr(), name)
 	res, err := im.Enrolments(cmd.Context(), id, kind, name, data, *e.by)
 	if err != nil {
 		return err
@@ -347,6 +348,7 @@ agent of its commune, likeliest target groups first. A file with any bad line is
 			if err != nil {
 				return err
 			}
+			im.Progress = importProgress(cmd.ErrOrStderr(), name)
 			res, err := im.EventResults(cmd.Context(), id, args[1], attendance, name, data, *e.by)
 			if err != nil {
 				return err
