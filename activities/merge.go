@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -37,8 +38,11 @@ func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.I
 		func(tx pgx.Tx) (campaign.ImportResult, error) {
 			res := campaign.ImportResult{BatchID: in.BatchID, ByDistrict: map[string]int{}}
 			kind, err := store.BatchKind(ctx, tx, in.BatchID)
-			if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
 				return res, permanent(ErrNotFound, "import batch %s is not staged", in.BatchID)
+			}
+			if err != nil {
+				return res, err
 			}
 			if kind == "leads" {
 				return res, permanent(ErrInvalidImport, "import batch %s holds leads; record them as an event's results", in.BatchID)

@@ -79,7 +79,7 @@ func StorePlan(ctx context.Context, db *pgxpool.Pool, lp *campaign.LoadedPlan) e
 		if err != nil {
 			return fmt.Errorf("encode plan: %w", err)
 		}
-		return store.InsertCampaign(ctx, db, store.CampaignPlan{
+		return store.InsertCampaign(ctx, db, store.NewCampaign{
 			ID: p.ID, Name: p.Name, Year: p.Period.Start.Y, PlanHash: lp.Hash, Plan: body,
 			PriorYearEnrolled: p.PriorYearEnrolled, PeriodStart: p.Period.Start.String(), PeriodEnd: p.Period.End.String(),
 			Timezone: p.Timezone, ClockScale: p.Clock.Scale, WorkflowID: campaign.CampaignWorkflowID(p.ID),

@@ -57,7 +57,7 @@ type File struct {
 }
 
 // AuditRow is an audit_log row as exported.
-type AuditRow = store.AuditRow
+type AuditRow = store.ExportedAuditRow
 
 // ManifestFile and AuditFile are the fixed names in an export.
 const (
@@ -177,5 +177,5 @@ func Export(ctx context.Context, tc client.Client, db *pgxpool.Pool, campaignID,
 
 // AuditRows reads a campaign's audit rows in order.
 func AuditRows(ctx context.Context, db *pgxpool.Pool, campaignID string) ([]AuditRow, error) {
-	return store.AuditRows(ctx, db, campaignID)
+	return store.ExportedAuditRows(ctx, db, campaignID)
 }

@@ -27,7 +27,7 @@ func LoadReference(ctx context.Context, db *pgxpool.Pool, campaignID, eventID st
 	ref := &Reference{CampaignID: campaignID, Communes: map[string]string{}, Villages: map[string]string{},
 		Agents: map[string]string{}, Groups: map[string]bool{}}
 	var err error
-	ref.PeriodStart, ref.PeriodEnd, err = store.CampaignPeriod(ctx, db, campaignID)
+	ref.PeriodStart, ref.PeriodEnd, _, err = store.CampaignPeriod(ctx, db, campaignID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownCampaign, campaignID)
 	}

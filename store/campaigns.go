@@ -25,7 +25,9 @@ func CampaignPlan(ctx context.Context, db DB, campaignID string) (plan []byte, h
 // CampaignPeriod returns a campaign's period (its first and last day) and time zone.
 func CampaignPeriod(ctx context.Context, db DB, campaignID string) (start, end time.Time, timezone string, err error) {
 	if err := db.QueryRow(ctx, `select period_start, period_end, timezone from campaigns where id = $1`, campaignID).
-		Scan(&start, &end, &timezone); err != nil {
+		Scan(&start, &end, &timezone); errors.Is(err, pgx.ErrNoRows) {
+		return start, end, timezone, fmt.Errorf("campaign %s: %w", campaignID, ErrNotFound)
+	} else if err != nil {
 		return start, end, timezone, fmt.Errorf("read campaign %s: %w", campaignID, err)
 	}
 	return start, end, timezone, nil

@@ -8,11 +8,8 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// ErrNotFound says the row asked for is not in the database.
-var ErrNotFound = errors.New("not found")
-
-// CampaignPlan is what a launch stores of a validated plan.
-type CampaignPlan struct {
+// NewCampaign is what a launch stores of a validated plan.
+type NewCampaign struct {
 	ID                string
 	Name              string
 	Year              int
@@ -40,7 +37,7 @@ func PlanHash(ctx context.Context, db DB, campaignID string) (string, error) {
 }
 
 // InsertCampaign stores a plan under its campaign's id; a campaign already stored is left as it is.
-func InsertCampaign(ctx context.Context, db DB, c CampaignPlan) error {
+func InsertCampaign(ctx context.Context, db DB, c NewCampaign) error {
 	if _, err := db.Exec(ctx, `
 		insert into campaigns (id, name, year, plan_hash, plan, prior_year_enrolled, period_start, period_end, timezone, clock_scale, workflow_id)
 		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (id) do nothing`,

@@ -9,18 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// CampaignPeriod returns a campaign's period, or ErrNotFound.
-func CampaignPeriod(ctx context.Context, db DB, campaignID string) (start, end time.Time, err error) {
-	err = db.QueryRow(ctx, `select period_start, period_end from campaigns where id = $1`, campaignID).Scan(&start, &end)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return start, end, ErrNotFound
-	}
-	if err != nil {
-		return start, end, fmt.Errorf("read campaign: %w", err)
-	}
-	return start, end, nil
-}
-
 // UnitRef is a unit as import lines are checked against it.
 type UnitRef struct {
 	Code, Level, Parent, District string
@@ -154,13 +142,6 @@ type ImportRow struct {
 
 var importRowColumns = []string{"batch_id", "line", "citizen_id", "full_name", "phone", "commune_code", "village_code",
 	"agent_code", "target_group", "monthly_income", "subsidy_class", "payment_months", "enrolled_on", "outcome"}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
-}
 
 // rowSource streams rows into COPY as next hands them over, holding one at a time.
 type rowSource struct {

@@ -75,13 +75,13 @@ func UnitTargetWrites(ctx context.Context, db DB, campaignID, level, code string
 		campaignID, level, code)
 }
 
-// EnrolmentColumns are the enrolments' columns a trace may count by.
-var enrolmentColumns = map[string]bool{"district_code": true, "commune_code": true, "village_code": true, "agent_code": true}
+// traceColumns are the enrolments' columns a trace may count by.
+var traceColumns = map[string]bool{"district_code": true, "commune_code": true, "village_code": true, "agent_code": true}
 
 // EnrolmentWrites traces the enrolments whose column (district_code, commune_code,
 // village_code or agent_code) is code, enrolled in [from, to), to the merges that wrote them.
 func EnrolmentWrites(ctx context.Context, db DB, campaignID, column, code string, from, to time.Time) ([]TraceWrite, error) {
-	if !enrolmentColumns[column] {
+	if !traceColumns[column] {
 		return nil, fmt.Errorf("trace enrolments by %q: not a unit or agent column", column)
 	}
 	return traceWrites(ctx, db, `
@@ -144,8 +144,8 @@ func AuditWriteOf(ctx context.Context, db DB, auditID int64) (AuditWrite, error)
 	return w, nil
 }
 
-// AuditRow is an audit row as an export holds it.
-type AuditRow struct {
+// ExportedAuditRow is an audit row as an export holds it.
+type ExportedAuditRow struct {
 	ID         int64           `json:"id"`
 	CampaignID string          `json:"campaign_id"`
 	RecordedAt time.Time       `json:"recorded_at"`
@@ -161,16 +161,16 @@ type AuditRow struct {
 	Result     json.RawMessage `json:"result"`
 }
 
-// AuditRows reads a campaign's audit rows in order; a row without a result has JSON null.
-func AuditRows(ctx context.Context, db DB, campaignID string) ([]AuditRow, error) {
+// ExportedAuditRows reads a campaign's audit rows in order; a row without a result has JSON null.
+func ExportedAuditRows(ctx context.Context, db DB, campaignID string) ([]ExportedAuditRow, error) {
 	rows, err := db.Query(ctx, `
 		select id, campaign_id, recorded_at, actor, action, entity, entity_key, workflow_id, run_id, activity_id, attempt, detail, result
 		from audit_log where campaign_id = $1 order by id`, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("read audit rows: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditRow, error) {
-		var a AuditRow
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ExportedAuditRow, error) {
+		var a ExportedAuditRow
 		var detail, result []byte
 		err := r.Scan(&a.ID, &a.CampaignID, &a.RecordedAt, &a.Actor, &a.Action, &a.Entity, &a.EntityKey,
 			&a.WorkflowID, &a.RunID, &a.ActivityID, &a.Attempt, &detail, &result)
