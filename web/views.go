@@ -14,6 +14,7 @@ import (
 	"drives/history"
 	"drives/imports"
 	"drives/report"
+	"drives/store"
 )
 
 func pathEscape(s string) string { return url.PathEscape(s) }
@@ -190,7 +191,7 @@ func (s *Server) agents(r *http.Request) (any, error) {
 	for _, d := range decisions {
 		last[d.Agent] = d
 	}
-	names, err := s.agentNames(ctx, h.ID)
+	names, err := store.AgentNames(ctx, s.cfg.DB, h.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +229,7 @@ func (s *Server) events(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.loadEvents(ctx, h.ID)
+	all, err := store.Events(ctx, s.cfg.DB, h.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -245,11 +246,10 @@ func (s *Server) events(r *http.Request) (any, error) {
 		}
 	}
 	slices.Reverse(v.Held) // latest first
-	if v.Units, err = s.choices(ctx, `select code, name from units where campaign_id = $1 and level in ('district', 'commune')
-		order by district_code, level desc, code`, h.ID); err != nil {
+	if v.Units, err = store.EventUnits(ctx, s.cfg.DB, h.ID); err != nil {
 		return nil, err
 	}
-	if v.Groups, err = s.choices(ctx, `select code, name from target_groups where campaign_id = $1 order by likelihood desc, code`, h.ID); err != nil {
+	if v.Groups, err = store.TargetGroupChoices(ctx, s.cfg.DB, h.ID); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -327,7 +327,7 @@ func (s *Server) importsPage(r *http.Request) (any, error) {
 		return nil, err
 	}
 	v := &ImportsView{Campaign: h, Header: strings.Join(imports.Headers[imports.Enrolments], ",")}
-	if v.Batches, err = s.loadBatches(ctx, h.ID); err != nil {
+	if v.Batches, err = store.RecentBatches(ctx, s.cfg.DB, h.ID); err != nil {
 		return nil, err
 	}
 	return v, nil
