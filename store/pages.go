@@ -145,3 +145,152 @@ func RecentBatches(ctx context.Context, db DB, campaignID string) ([]BatchLine, 
 		return b, r.Scan(&b.ID, &b.Kind, &b.File, &b.Rows, &b.Status, &b.By, &b.RecordedAt, &b.MergedAt, &b.New, &b.Duplicates)
 	})
 }
+
+// AgentQuery asks for a page of a campaign's agents: filters (empty means any), an order and
+// a window.
+type AgentQuery struct {
+	District string
+	Commune  string
+	Status   string // active | terminated
+	Kind     string // agent | staff
+	Sort     string // code (default) | name | commune | quota | status
+	Desc     bool
+	Offset   int
+	Limit    int
+}
+
+// AgentSorts are the orders AgentsPage knows, each ending on the agent's code so pages are stable.
+var AgentSorts = map[string]string{
+	"code":    "a.code",
+	"name":    "a.full_name",
+	"commune": "a.commune_code",
+	"quota":   "quota",
+	"status":  "a.status",
+}
+
+// AgentListLine is an agent's line of the agents' table: figures, overdue follow-ups and the
+// last review decision.
+type AgentListLine struct {
+	AgentFigures
+	Name          string
+	Overdue       int
+	LastDecision  string
+	LastStatus    string
+	LastPeriod    string
+	LastRationale string
+}
+
+// AgentsPage reads one page of a campaign's agents and the exact number of agents the filters
+// select. Figures are counted for the page's agents only, through the agent indexes of
+// enrolments, follow-ups and review decisions.
+func AgentsPage(ctx context.Context, db DB, campaignID string, q AgentQuery) ([]AgentListLine, int, error) {
+	col, ok := AgentSorts[q.Sort]
+	if !ok {
+		col = AgentSorts["code"]
+	}
+	dir := "asc"
+	if q.Desc {
+		dir = "desc"
+	}
+	order := col + " " + dir + ", a.code " + dir
+	if col == "a.code" {
+		order = "a.code " + dir
+	}
+	const where = `a.campaign_id = $1 and ($2 = '' or a.district_code = $2) and ($3 = '' or a.commune_code = $3)
+		and ($4 = '' or a.status = $4) and ($5 = '' or a.kind = $5)`
+	var total int
+	if err := db.QueryRow(ctx, `select count(*)::int from agents a where `+where,
+		campaignID, q.District, q.Commune, q.Status, q.Kind).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count agents: %w", err)
+	}
+	rows, err := db.Query(ctx, `
+		with page as (
+			select a.code, a.commune_code, a.kind, a.post_office, a.status, a.full_name, coalesce(q.target, 0) as quota
+			from agents a
+			left join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
+			where `+where+`
+			order by `+order+` limit $6 offset $7)
+		select a.code, a.commune_code, a.kind, a.post_office, a.status, a.quota, e.n, f.open, f.escalated,
+			a.full_name, f.overdue, coalesce(d.decision, ''), coalesce(d.status, ''), coalesce(d.period, ''), coalesce(d.rationale, '')
+		from page a
+		cross join lateral (select count(*)::int as n from enrolments where campaign_id = $1 and agent_code = a.code) e
+		cross join lateral (select count(*) filter (where status = 'open')::int as open,
+				count(*) filter (where escalated_at is not null)::int as escalated,
+				count(*) filter (where status = 'open' and escalated_at is not null)::int as overdue
+			from follow_ups where campaign_id = $1 and agent_code = a.code) f
+		left join lateral (select d.decision, d.status, d.period, review_rationale(d) as rationale from review_decisions d
+			where d.campaign_id = $1 and d.agent_code = a.code order by d.window_end desc limit 1) d on true
+		order by `+order,
+		campaignID, q.District, q.Commune, q.Status, q.Kind, q.Limit, q.Offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read agents: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AgentListLine, error) {
+		var a AgentListLine
+		return a, r.Scan(&a.Code, &a.Commune, &a.Kind, &a.PostOffice, &a.Status, &a.Quota, &a.Enrolled, &a.FollowUpsOpen, &a.Escalated,
+			&a.Name, &a.Overdue, &a.LastDecision, &a.LastStatus, &a.LastPeriod, &a.LastRationale)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read agents: %w", err)
+	}
+	return out, total, nil
+}
+
+// DecisionQuery asks for a page of one review period's decisions.
+type DecisionQuery struct {
+	Period   string
+	District string
+	Commune  string
+	Status   string // final | pending | approved | rejected | escalated | auto_terminated
+	Decision string // reward | commend | retain | warn | terminate
+	Agent    string
+	Offset   int
+	Limit    int
+}
+
+// DecisionLine is a review decision as auditors and coordinators read it.
+type DecisionLine struct {
+	Period     string    `json:"period"`
+	Agent      string    `json:"agent"`
+	Kind       string    `json:"kind"`
+	Commune    string    `json:"commune"`
+	Score      float64   `json:"score"`
+	Decision   string    `json:"decision"`
+	Status     string    `json:"status"`
+	Rationale  string    `json:"rationale"`
+	DecidedBy  string    `json:"decided_by,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	WindowEnd  time.Time `json:"window_end"`
+	RewardKind string    `json:"reward_kind,omitempty"`
+	Reward     int64     `json:"reward,omitempty"`
+}
+
+// DecisionsPage reads one page of a review period's decisions (by agent code; any period's
+// when Period is empty) and the exact number the filters select.
+func DecisionsPage(ctx context.Context, db DB, campaignID string, q DecisionQuery) ([]DecisionLine, int, error) {
+	const where = `d.campaign_id = $1 and ($2 = '' or d.period = $2) and ($3 = '' or d.commune_code = $3)
+		and ($4 = '' or d.status = $4) and ($5 = '' or d.decision = $5) and ($6 = '' or d.agent_code = $6)
+		and ($7 = '' or d.commune_code in (select code from units where campaign_id = $1 and level = 'commune' and parent_code = $7))`
+	args := []any{campaignID, q.Period, q.Commune, q.Status, q.Decision, q.Agent, q.District}
+	var total int
+	if err := db.QueryRow(ctx, `select count(*)::int from review_decisions d where `+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count decisions: %w", err)
+	}
+	rows, err := db.Query(ctx, `
+		select period, agent_code, kind, commune_code, score, decision, status, review_rationale(d),
+			coalesce(decided_by, ''), coalesce(decided_reason, ''), window_end, coalesce(reward_kind, ''), coalesce(reward_amount, 0)
+		from review_decisions d where `+where+`
+		order by window_end, agent_code limit $8 offset $9`, append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read decisions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DecisionLine, error) {
+		var d DecisionLine
+		return d, r.Scan(&d.Period, &d.Agent, &d.Kind, &d.Commune, &d.Score, &d.Decision, &d.Status, &d.Rationale,
+			&d.DecidedBy, &d.Reason, &d.WindowEnd, &d.RewardKind, &d.Reward)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read decisions: %w", err)
+	}
+	return out, total, nil
+}

@@ -2,10 +2,12 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -160,14 +162,90 @@ type AgentRow struct {
 	LastRationale string `json:"last_decision_rationale,omitempty"`
 }
 
-// AgentsView is the agents' table, of one commune when asked.
+// Page is where a paged list is: its first line (from 0), how many lines a page holds, and
+// how many lines the filters select in all (exact).
+type Page struct {
+	Offset int `json:"offset"`
+	Limit  int `json:"limit"`
+	Total  int `json:"total"`
+	// For the page's links.
+	From, To   int    `json:"-"`
+	Prev, Next string `json:"-"`
+	Query      string `json:"-"` // the filters and order, without offset
+}
+
+const (
+	pageSize    = 50
+	maxPageSize = 500
+)
+
+// pageOf reads offset and limit from the query (limit 1..500, default 50).
+func pageOf(q url.Values) (offset, limit int, err error) {
+	limit = pageSize
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxPageSize {
+			return 0, 0, errBadRequest{fmt.Sprintf("limit %q: a number from 1 to %d", v, maxPageSize)}
+		}
+	}
+	if v := q.Get("offset"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
+			return 0, 0, errBadRequest{fmt.Sprintf("offset %q: a number from 0", v)}
+		}
+	}
+	return offset, limit, nil
+}
+
+// paged fills a page's links: keep keys are the query's filters and order.
+func paged(q url.Values, keep []string, offset, limit, total, shown int) Page {
+	p := Page{Offset: offset, Limit: limit, Total: total}
+	if shown > 0 {
+		p.From, p.To = offset+1, offset+shown
+	}
+	f := url.Values{}
+	for _, k := range keep {
+		if v := q.Get(k); v != "" {
+			f.Set(k, v)
+		}
+	}
+	if limit != pageSize {
+		f.Set("limit", strconv.Itoa(limit))
+	}
+	p.Query = f.Encode()
+	link := func(off int) string {
+		g := url.Values{}
+		for k, v := range f {
+			g[k] = v
+		}
+		if off > 0 {
+			g.Set("offset", strconv.Itoa(off))
+		}
+		return "?" + g.Encode()
+	}
+	if offset > 0 {
+		p.Prev = link(max(0, offset-limit))
+	}
+	if offset+limit < total {
+		p.Next = link(offset + limit)
+	}
+	return p
+}
+
+// AgentsView is a page of the agents' table, filtered and ordered as asked.
 type AgentsView struct {
 	Campaign *campaignHead `json:"campaign"`
+	District string        `json:"district,omitempty"`
 	Commune  string        `json:"commune,omitempty"`
+	Status   string        `json:"status,omitempty"`
+	Kind     string        `json:"kind,omitempty"`
+	Sort     string        `json:"sort"`
+	Order    string        `json:"order"`
+	Page     Page          `json:"page"`
 	Agents   []AgentRow    `json:"agents"`
 }
 
 func (v *AgentsView) head() *campaignHead { return v.Campaign }
+
+var agentFilters = []string{"district", "commune", "status", "kind", "sort", "order"}
 
 func (s *Server) agents(r *http.Request) (any, error) {
 	ctx := r.Context()
@@ -175,38 +253,35 @@ func (s *Server) agents(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := report.Load(ctx, s.cfg.DB, h.ID)
+	q := r.URL.Query()
+	v := &AgentsView{Campaign: h, District: q.Get("district"), Commune: q.Get("commune"), Status: q.Get("status"),
+		Kind: q.Get("kind"), Sort: q.Get("sort"), Order: q.Get("order"), Agents: []AgentRow{}}
+	if v.Sort == "" {
+		v.Sort = "code"
+	}
+	if _, ok := store.AgentSorts[v.Sort]; !ok {
+		return nil, errBadRequest{fmt.Sprintf("sort %q: one of code, name, commune, quota, status", v.Sort)}
+	}
+	if v.Order == "" {
+		v.Order = "asc"
+	}
+	if v.Order != "asc" && v.Order != "desc" {
+		return nil, errBadRequest{fmt.Sprintf("order %q: asc or desc", v.Order)}
+	}
+	offset, limit, err := pageOf(q)
 	if err != nil {
 		return nil, err
 	}
-	overdue, err := report.OverdueByAgent(ctx, s.cfg.DB, h.ID)
+	lines, total, err := store.AgentsPage(ctx, s.cfg.DB, h.ID, store.AgentQuery{District: v.District, Commune: v.Commune,
+		Status: v.Status, Kind: v.Kind, Sort: v.Sort, Desc: v.Order == "desc", Offset: offset, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
-	decisions, err := s.co.Decisions(ctx, h.ID, "")
-	if err != nil {
-		return nil, err
+	for _, a := range lines {
+		v.Agents = append(v.Agents, AgentRow{AgentLine: report.AgentLineOf(a.AgentFigures), Name: a.Name, Overdue: a.Overdue,
+			LastDecision: a.LastDecision, LastStatus: a.LastStatus, LastPeriod: a.LastPeriod, LastRationale: a.LastRationale})
 	}
-	last := map[string]coordinator.Decision{} // decisions come in window order: the last wins
-	for _, d := range decisions {
-		last[d.Agent] = d
-	}
-	names, err := store.AgentNames(ctx, s.cfg.DB, h.ID)
-	if err != nil {
-		return nil, err
-	}
-	v := &AgentsView{Campaign: h, Commune: r.URL.Query().Get("commune"), Agents: []AgentRow{}}
-	// A live report's agents are the current ones; a stored final report's status is as it closed.
-	for _, a := range rep.Agents {
-		if v.Commune != "" && a.Commune != v.Commune {
-			continue
-		}
-		row := AgentRow{AgentLine: a, Name: names[a.Code], Overdue: overdue[a.Code]}
-		if d, ok := last[a.Code]; ok {
-			row.LastDecision, row.LastStatus, row.LastPeriod, row.LastRationale = d.Decision, d.Status, d.Period, d.Rationale
-		}
-		v.Agents = append(v.Agents, row)
-	}
+	v.Page = paged(q, agentFilters, offset, limit, total, len(lines))
 	return v, nil
 }
 
