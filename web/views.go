@@ -331,17 +331,27 @@ func (s *Server) events(r *http.Request) (any, error) {
 }
 
 // ReviewsView is the campaign's reviews: totals per period, what waits on a coordinator, and
-// one period's decisions.
+// a page of one period's decisions, filtered as asked. Pending and escalated terminations are
+// listed a page at a time too, with their exact totals.
 type ReviewsView struct {
-	Campaign  *campaignHead             `json:"campaign"`
-	Totals    []coordinator.ReviewTotal `json:"totals"`
-	Pending   []coordinator.Decision    `json:"pending"`
-	Escalated []coordinator.Decision    `json:"escalated"`
-	Period    string                    `json:"period,omitempty"`
-	Decisions []coordinator.Decision    `json:"decisions"`
+	Campaign       *campaignHead             `json:"campaign"`
+	Totals         []coordinator.ReviewTotal `json:"totals"`
+	Pending        []store.DecisionLine      `json:"pending"`
+	PendingTotal   int                       `json:"pending_total"`
+	Escalated      []store.DecisionLine      `json:"escalated"`
+	EscalatedTotal int                       `json:"escalated_total"`
+	Period         string                    `json:"period,omitempty"`
+	District       string                    `json:"district,omitempty"`
+	Commune        string                    `json:"commune,omitempty"`
+	Status         string                    `json:"status,omitempty"`
+	Decision       string                    `json:"decision,omitempty"`
+	Page           Page                      `json:"page"`
+	Decisions      []store.DecisionLine      `json:"decisions"`
 }
 
 func (v *ReviewsView) head() *campaignHead { return v.Campaign }
+
+var decisionFilters = []string{"period", "district", "commune", "status", "decision"}
 
 func (s *Server) reviews(r *http.Request) (any, error) {
 	ctx := r.Context()
@@ -349,29 +359,40 @@ func (s *Server) reviews(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &ReviewsView{Campaign: h, Period: r.URL.Query().Get("period")}
+	q := r.URL.Query()
+	v := &ReviewsView{Campaign: h, Period: q.Get("period"), District: q.Get("district"), Commune: q.Get("commune"),
+		Status: q.Get("status"), Decision: q.Get("decision")}
+	offset, limit, err := pageOf(q)
+	if err != nil {
+		return nil, err
+	}
 	if v.Totals, err = s.co.ReviewTotals(ctx, h.ID); err != nil {
 		return nil, err
 	}
-	if v.Pending, v.Escalated, err = s.co.Attention(ctx, h.ID); err != nil {
+	if v.Pending, v.PendingTotal, err = store.DecisionsPage(ctx, s.cfg.DB, h.ID, store.DecisionQuery{Status: "pending", Limit: maxPageSize}); err != nil {
+		return nil, err
+	}
+	if v.Escalated, v.EscalatedTotal, err = store.DecisionsPage(ctx, s.cfg.DB, h.ID, store.DecisionQuery{Status: "escalated", Limit: maxPageSize}); err != nil {
 		return nil, err
 	}
 	if v.Period == "" && len(v.Totals) > 0 {
 		v.Period = v.Totals[len(v.Totals)-1].Period
 	}
 	if v.Period != "" {
-		if v.Decisions, err = s.co.Decisions(ctx, h.ID, v.Period); err != nil {
+		if v.Decisions, v.Page.Total, err = store.DecisionsPage(ctx, s.cfg.DB, h.ID, store.DecisionQuery{Period: v.Period,
+			District: v.District, Commune: v.Commune, Status: v.Status, Decision: v.Decision, Offset: offset, Limit: limit}); err != nil {
 			return nil, err
 		}
 	}
+	v.Page = paged(q, decisionFilters, offset, limit, v.Page.Total, len(v.Decisions))
 	if v.Pending == nil {
-		v.Pending = []coordinator.Decision{}
+		v.Pending = []store.DecisionLine{}
 	}
 	if v.Escalated == nil {
-		v.Escalated = []coordinator.Decision{}
+		v.Escalated = []store.DecisionLine{}
 	}
 	if v.Decisions == nil {
-		v.Decisions = []coordinator.Decision{}
+		v.Decisions = []store.DecisionLine{}
 	}
 	return v, nil
 }

@@ -130,6 +130,7 @@ var funcs = template.FuncMap{
 	"dateTime": func(t time.Time) string { return formatDateTime(t, vietnam) },
 	"join":     strings.Join,
 	"path":     url.PathEscape,
+	"list":     func(s ...string) []string { return s },
 	// sortLink is the query that orders a list by key: ascending, or the other way when the
 	// list is already ordered by it.
 	"sortLink": func(query, key, sort, order string) string {
