@@ -181,6 +181,10 @@ func TestWeb(t *testing.T) {
 		coord.get("/lang/vi")
 	})
 
+	t.Run("the agents' list is paged, sorted and filtered, with exact totals", func(t *testing.T) {
+		testListsPaged(t, s, coord)
+	})
+
 	t.Run("the agents table and traces", func(t *testing.T) {
 		d := coord.page("/campaigns/" + campaignID + "/agents")
 		row := d.row("agent-row", "data-agent", "DL-00001-1")
