@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"drives/store"
@@ -191,4 +192,46 @@ func Load(ctx context.Context, db DB, campaignID string) (*Report, error) {
 		return nil, fmt.Errorf("report: decode stored report: %w", err)
 	}
 	return &r, nil
+}
+
+// Cache keeps each campaign's report, computed once per change of the campaign (its stamp:
+// status and last audit row), so that a page read many times between two imports does not
+// count a national campaign's million enrolments each time. Totals stay exact: any effect
+// on the campaign changes the stamp. A stored final report is read as Load reads it.
+type Cache struct {
+	mu      sync.Mutex
+	reports map[string]cached
+}
+
+type cached struct {
+	stamp string
+	r     *Report
+}
+
+// Load is Load through the cache.
+func (c *Cache) Load(ctx context.Context, db DB, campaignID string) (*Report, error) {
+	stamp, err := store.ReportStamp(ctx, db, campaignID)
+	if errors.Is(err, store.ErrNoCampaign) {
+		return nil, fmt.Errorf("%w %q", ErrUnknownCampaign, campaignID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	c.mu.Lock()
+	if e, ok := c.reports[campaignID]; ok && e.stamp == stamp {
+		c.mu.Unlock()
+		return e.r, nil
+	}
+	c.mu.Unlock()
+	r, err := Load(ctx, db, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.reports == nil {
+		c.reports = map[string]cached{}
+	}
+	c.reports[campaignID] = cached{stamp, r}
+	c.mu.Unlock()
+	return r, nil
 }

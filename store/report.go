@@ -227,3 +227,16 @@ func StoredReport(ctx context.Context, db DB, campaignID string) (body []byte, o
 	}
 	return body, err == nil, err
 }
+
+// ReportStamp changes whenever a campaign's figures may have: every effect on a campaign writes
+// its audit row in the same transaction, so the campaign's last audit row (read through its
+// index) and its status say whether a report computed earlier still holds.
+func ReportStamp(ctx context.Context, db DB, campaignID string) (string, error) {
+	var stamp string
+	err := db.QueryRow(ctx, `select c.status || ':' || coalesce((select max(id) from audit_log where campaign_id = $1), 0)
+		from campaigns c where c.id = $1`, campaignID).Scan(&stamp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNoCampaign
+	}
+	return stamp, err
+}

@@ -68,7 +68,7 @@ func (s *Server) campaign(r *http.Request) (any, error) {
 			progress <- answer{p, err}
 		}()
 	}
-	if v.Report, err = report.Load(ctx, s.cfg.DB, h.ID); err != nil {
+	if v.Report, err = s.reports.Load(ctx, s.cfg.DB, h.ID); err != nil {
 		return nil, err
 	}
 	if v.Days, err = report.Daily(ctx, s.cfg.DB, h.ID); err != nil {
@@ -116,7 +116,7 @@ func (s *Server) unit(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := report.Load(ctx, s.cfg.DB, h.ID)
+	rep, err := s.reports.Load(ctx, s.cfg.DB, h.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -61,6 +61,8 @@ type Server struct {
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 	log   *slog.Logger
+	// reports keeps each campaign's report until the campaign changes.
+	reports report.Cache
 }
 
 // New returns the page and API as one handler.
