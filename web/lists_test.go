@@ -121,3 +121,54 @@ func testListsPaged(t *testing.T, s *site, coord *browser) {
 	assert.Len(t, d.all("agent-row"), 3)
 	assert.Equal(t, "?limit=3&offset=3&sort=code", d.all("page-next")[0].attr("href"))
 }
+
+// testDecisionsPaged reads a review period's decisions (one per agent and staff member of the
+// roster, all active when the first review runs) a page at a time and filtered.
+func testDecisionsPaged(t *testing.T, s *site, period string) {
+	codes, byDistrict, byCommune, _ := rosterCounts(t)
+	type answer struct {
+		Page      struct{ Offset, Limit, Total int } `json:"page"`
+		Decisions []struct {
+			Agent    string `json:"agent"`
+			Commune  string `json:"commune"`
+			Decision string `json:"decision"`
+		} `json:"decisions"`
+	}
+	get := func(query string) answer {
+		t.Helper()
+		res := s.api("GET", "/api/campaigns/"+campaignID+"/reviews?period="+period+query, coordToken, "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, res.Body)
+		var a answer
+		require.NoError(t, json.Unmarshal([]byte(res.Body), &a))
+		return a
+	}
+	var seen []string
+	for off := 0; off < len(codes)+4; off += 4 {
+		a := get("&limit=4&offset=" + strconv.Itoa(off))
+		assert.Equal(t, len(codes), a.Page.Total)
+		for _, d := range a.Decisions {
+			seen = append(seen, d.Agent)
+		}
+	}
+	slices.Sort(seen)
+	assert.Equal(t, codes, seen, "pages of 4 give every decision once")
+	for d, n := range byDistrict {
+		assert.Equal(t, n, get("&district="+d).Page.Total, "district %s", d)
+	}
+	for c, n := range byCommune {
+		a := get("&commune=" + c)
+		assert.Equal(t, n, a.Page.Total, "commune %s", c)
+		for _, d := range a.Decisions {
+			assert.Equal(t, c, d.Commune)
+		}
+	}
+	sum := 0
+	for _, k := range []string{"reward", "commend", "retain", "warn", "terminate"} {
+		a := get("&decision=" + k)
+		sum += a.Page.Total
+		for _, d := range a.Decisions {
+			assert.Equal(t, k, d.Decision)
+		}
+	}
+	assert.Equal(t, len(codes), sum, "every decision is of one kind")
+}
