@@ -265,8 +265,8 @@ type DecisionLine struct {
 	Reward     int64     `json:"reward,omitempty"`
 }
 
-// DecisionsPage reads one page of a review period's decisions (by agent code; any period's
-// when Period is empty) and the exact number the filters select.
+// DecisionsPage reads one page of a review period's decisions, by agent code (every period's,
+// by window and agent, when Period is empty), and the exact number the filters select.
 func DecisionsPage(ctx context.Context, db DB, campaignID string, q DecisionQuery) ([]DecisionLine, int, error) {
 	const where = `d.campaign_id = $1 and ($2 = '' or d.period = $2) and ($3 = '' or d.commune_code = $3)
 		and ($4 = '' or d.status = $4) and ($5 = '' or d.decision = $5) and ($6 = '' or d.agent_code = $6)
@@ -276,11 +276,20 @@ func DecisionsPage(ctx context.Context, db DB, campaignID string, q DecisionQuer
 	if err := db.QueryRow(ctx, `select count(*)::int from review_decisions d where `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count decisions: %w", err)
 	}
+	// The page's keys first, in the primary key's order within a period, then their lines: the
+	// rationale is rendered for the page's decisions only, not for those skipped.
+	order := "d.agent_code"
+	if q.Period == "" {
+		order = "d.window_end, d.agent_code"
+	}
 	rows, err := db.Query(ctx, `
-		select period, agent_code, kind, commune_code, score, decision, status, review_rationale(d),
-			coalesce(decided_by, ''), coalesce(decided_reason, ''), window_end, coalesce(reward_kind, ''), coalesce(reward_amount, 0)
-		from review_decisions d where `+where+`
-		order by window_end, agent_code limit $8 offset $9`, append(args, q.Limit, q.Offset)...)
+		with page as (
+			select d.period, d.agent_code from review_decisions d where `+where+`
+			order by `+order+` limit $8 offset $9)
+		select d.period, d.agent_code, d.kind, d.commune_code, d.score, d.decision, d.status, review_rationale(d),
+			coalesce(d.decided_by, ''), coalesce(d.decided_reason, ''), d.window_end, coalesce(d.reward_kind, ''), coalesce(d.reward_amount, 0)
+		from page p join review_decisions d on d.campaign_id = $1 and d.period = p.period and d.agent_code = p.agent_code
+		order by `+order, append(args, q.Limit, q.Offset)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("read decisions: %w", err)
 	}
