@@ -206,6 +206,7 @@ type Cache struct {
 type cached struct {
 	stamp string
 	r     *Report
+	days  []DayCount
 }
 
 // Load is Load through the cache.
@@ -231,7 +232,35 @@ func (c *Cache) Load(ctx context.Context, db DB, campaignID string) (*Report, er
 	if c.reports == nil {
 		c.reports = map[string]cached{}
 	}
-	c.reports[campaignID] = cached{stamp, r}
+	c.reports[campaignID] = cached{stamp: stamp, r: r}
 	c.mu.Unlock()
 	return r, nil
+}
+
+// Daily is Daily through the cache, kept with the report under the same stamp.
+func (c *Cache) Daily(ctx context.Context, db DB, campaignID string) ([]DayCount, error) {
+	stamp, err := store.ReportStamp(ctx, db, campaignID)
+	if errors.Is(err, store.ErrNoCampaign) {
+		return nil, fmt.Errorf("%w %q", ErrUnknownCampaign, campaignID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	c.mu.Lock()
+	if e, ok := c.reports[campaignID]; ok && e.stamp == stamp && e.days != nil {
+		c.mu.Unlock()
+		return e.days, nil
+	}
+	c.mu.Unlock()
+	days, err := Daily(ctx, db, campaignID)
+	if err != nil || days == nil {
+		return days, err
+	}
+	c.mu.Lock()
+	if e, ok := c.reports[campaignID]; ok && e.stamp == stamp {
+		e.days = days
+		c.reports[campaignID] = e
+	}
+	c.mu.Unlock()
+	return days, nil
 }

@@ -71,7 +71,7 @@ func (s *Server) campaign(r *http.Request) (any, error) {
 	if v.Report, err = s.reports.Load(ctx, s.cfg.DB, h.ID); err != nil {
 		return nil, err
 	}
-	if v.Days, err = report.Daily(ctx, s.cfg.DB, h.ID); err != nil {
+	if v.Days, err = s.reports.Daily(ctx, s.cfg.DB, h.ID); err != nil {
 		return nil, err
 	}
 	for _, u := range v.Report.Units {
