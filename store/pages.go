@@ -203,14 +203,24 @@ func AgentsPage(ctx context.Context, db DB, campaignID string, q AgentQuery) ([]
 		campaignID, q.District, q.Commune, q.Status, q.Kind).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("count agents: %w", err)
 	}
+	// The page's agents first, walked in an index's order where the order has one; the quota is
+	// joined before the window only when the list is ordered by it.
+	quota := `(select q.target from quotas q where q.campaign_id = $1 and q.level = 'agent' and q.code = a.code)`
+	pageCols := `a.code, a.commune_code, a.kind, a.post_office, a.status, a.full_name`
+	if col == "quota" {
+		pageCols += `, coalesce(` + quota + `, 0) as quota`
+	}
+	quotaOut := "a.quota"
+	if col != "quota" {
+		quotaOut = "coalesce(" + quota + ", 0)"
+	}
 	rows, err := db.Query(ctx, `
 		with page as (
-			select a.code, a.commune_code, a.kind, a.post_office, a.status, a.full_name, coalesce(q.target, 0) as quota
+			select `+pageCols+`
 			from agents a
-			left join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
 			where `+where+`
 			order by `+order+` limit $6 offset $7)
-		select a.code, a.commune_code, a.kind, a.post_office, a.status, a.quota, e.n, f.open, f.escalated,
+		select a.code, a.commune_code, a.kind, a.post_office, a.status, `+quotaOut+` as quota, e.n, f.open, f.escalated,
 			a.full_name, f.overdue, coalesce(d.decision, ''), coalesce(d.status, ''), coalesce(d.period, ''), coalesce(d.rationale, '')
 		from page a
 		cross join lateral (select count(*)::int as n from enrolments where campaign_id = $1 and agent_code = a.code) e
