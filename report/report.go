@@ -10,18 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"drives/store"
 )
 
 // DB is what the report reads through: a pool, a connection or a transaction.
-type DB interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
+type DB = store.DB
 
 // Report is a campaign's achieved-vs-plan report. It names agents by code only.
 type Report struct {
@@ -114,116 +110,60 @@ func pct(n, of int) float64 {
 // Build computes the report from the rows as they are now.
 func Build(ctx context.Context, db DB, campaignID string) (*Report, error) {
 	r := &Report{CampaignID: campaignID, GeneratedAt: time.Now().UTC()}
-	var target *int
-	err := db.QueryRow(ctx, `select name, status, target, prior_year_enrolled from campaigns where id = $1`, campaignID).
-		Scan(&r.Name, &r.Status, &target, &r.PriorYear)
-	if errors.Is(err, pgx.ErrNoRows) {
+	h, err := store.ReportHeadOf(ctx, db, campaignID)
+	if errors.Is(err, store.ErrNoCampaign) {
 		return nil, fmt.Errorf("%w %q", ErrUnknownCampaign, campaignID)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("report: read campaign: %w", err)
+		return nil, fmt.Errorf("report: %w", err)
 	}
-	if target != nil {
-		r.Target = *target
-	}
+	r.Name, r.Status, r.Target, r.PriorYear, r.Enrolled = h.Name, h.Status, h.Target, h.PriorYear, h.Enrolled
 	r.Final = r.Status == "closed" || r.Status == "cancelled"
-	if err := db.QueryRow(ctx, `select count(*) from enrolments where campaign_id = $1`, campaignID).Scan(&r.Enrolled); err != nil {
-		return nil, fmt.Errorf("report: count enrolments: %w", err)
-	}
 	r.AttainmentPct = pct(r.Enrolled, r.Target)
 	r.Growth = r.Enrolled - r.PriorYear
 	r.GrowthPct = pct(r.Growth, r.PriorYear)
 
-	// The counts are computed once (materialized): with statistics that do not know the
-	// campaign's units yet, the planner would otherwise count the enrolments again for every unit.
-	rows, err := db.Query(ctx, `
-		with counts as materialized (
-			select district_code as code, count(*) as n from enrolments where campaign_id = $1 group by 1
-			union all select commune_code, count(*) from enrolments where campaign_id = $1 group by 1
-			union all select village_code, count(*) from enrolments where campaign_id = $1 and village_code is not null group by 1)
-		select u.level, u.code, u.name, coalesce(u.parent_code, ''), coalesce(q.target, 0), coalesce(c.n, 0)::int
-		from units u
-		left join quotas q on q.campaign_id = u.campaign_id and q.level = u.level and q.code = u.code
-		left join counts c on c.code = u.code
-		where u.campaign_id = $1
-		order by case u.level when 'district' then 1 when 'commune' then 2 else 3 end, u.code`, campaignID)
+	units, err := store.UnitsFigures(ctx, db, campaignID)
 	if err != nil {
-		return nil, fmt.Errorf("report: units: %w", err)
+		return nil, fmt.Errorf("report: %w", err)
 	}
-	var u UnitLine
-	if _, err := pgx.ForEachRow(rows, []any{&u.Level, &u.Code, &u.Name, &u.Parent, &u.Target, &u.Enrolled}, func() error {
-		u.Pct = pct(u.Enrolled, u.Target)
-		r.Units = append(r.Units, u)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("report: units: %w", err)
+	for _, u := range units {
+		r.Units = append(r.Units, UnitLine{Level: u.Level, Code: u.Code, Name: u.Name, Parent: u.Parent,
+			Target: u.Target, Enrolled: u.Enrolled, Pct: pct(u.Enrolled, u.Target)})
 	}
-
-	// One grouped pass over the leads and one over the enrolments (a follow-up has one lead).
-	rows, err = db.Query(ctx, `
-		with leads as (
-			select p.target_group as code, count(*) as leads,
-				count(*) filter (where f.status = 'enrolled') as enrolled,
-				count(*) filter (where f.status = 'declined') as declined,
-				count(*) filter (where f.status = 'unreachable') as unreachable
-			from prospects p left join follow_ups f on f.prospect_id = p.id
-			where p.campaign_id = $1 group by 1),
-		enrolled as (select target_group as code, count(*) as n from enrolments where campaign_id = $1 group by 1)
-		select g.code, g.name, g.likelihood, coalesce(l.leads, 0)::int, coalesce(l.enrolled, 0)::int,
-			coalesce(l.declined, 0)::int, coalesce(l.unreachable, 0)::int, coalesce(e.n, 0)::int
-		from target_groups g left join leads l on l.code = g.code left join enrolled e on e.code = g.code
-		where g.campaign_id = $1 order by g.likelihood desc, g.code`, campaignID)
+	groups, err := store.GroupsFigures(ctx, db, campaignID)
 	if err != nil {
-		return nil, fmt.Errorf("report: groups: %w", err)
+		return nil, fmt.Errorf("report: %w", err)
 	}
-	var g GroupLine
-	if _, err := pgx.ForEachRow(rows, []any{&g.Code, &g.Name, &g.Likelihood, &g.Leads, &g.LeadsEnrolled, &g.Declined, &g.Unreachable, &g.Enrolled}, func() error {
-		g.SharePct = pct(g.Enrolled, r.Enrolled)
-		g.ConversionPct = pct(g.LeadsEnrolled, g.Leads)
-		r.Groups = append(r.Groups, g)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("report: groups: %w", err)
+	for _, g := range groups {
+		r.Groups = append(r.Groups, GroupLine{Code: g.Code, Name: g.Name, Likelihood: g.Likelihood, Leads: g.Leads,
+			LeadsEnrolled: g.LeadsEnrolled, Declined: g.Declined, Unreachable: g.Unreachable, Enrolled: g.Enrolled,
+			SharePct: pct(g.Enrolled, r.Enrolled), ConversionPct: pct(g.LeadsEnrolled, g.Leads)})
 	}
-
-	rows, err = db.Query(ctx, `
-		select a.code, a.commune_code, a.kind, a.post_office, a.status, coalesce(q.target, 0),
-			coalesce(e.n, 0)::int, coalesce(f.open, 0)::int, coalesce(f.escalated, 0)::int
-		from agents a
-		left join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
-		left join (select agent_code, count(*) as n from enrolments where campaign_id = $1 group by 1) e on e.agent_code = a.code
-		left join (select agent_code, count(*) filter (where status = 'open') as open,
-		                  count(*) filter (where escalated_at is not null) as escalated
-		           from follow_ups where campaign_id = $1 group by 1) f on f.agent_code = a.code
-		where a.campaign_id = $1 order by a.code`, campaignID)
+	agents, err := store.AgentsFigures(ctx, db, campaignID)
 	if err != nil {
-		return nil, fmt.Errorf("report: agents: %w", err)
+		return nil, fmt.Errorf("report: %w", err)
 	}
-	var a AgentLine
-	if _, err := pgx.ForEachRow(rows, []any{&a.Code, &a.Commune, &a.Kind, &a.PostOffice, &a.Status, &a.Quota, &a.Enrolled, &a.FollowUpsOpen, &a.Escalated}, func() error {
-		a.Pct = pct(a.Enrolled, a.Quota)
-		r.Agents = append(r.Agents, a)
-		return nil
-	}); err != nil {
-		return nil, fmt.Errorf("report: agents: %w", err)
+	for _, a := range agents {
+		r.Agents = append(r.Agents, AgentLineOf(a))
 	}
-
-	if err := db.QueryRow(ctx, `
-		select count(*)::int, count(*) filter (where status = 'open')::int, count(*) filter (where status = 'enrolled')::int,
-			count(*) filter (where status = 'declined')::int, count(*) filter (where status = 'unreachable')::int,
-			count(*) filter (where escalated_at is not null)::int
-		from follow_ups where campaign_id = $1`, campaignID).
-		Scan(&r.FollowUps.Total, &r.FollowUps.Open, &r.FollowUps.Enrolled, &r.FollowUps.Declined, &r.FollowUps.Unreachable, &r.FollowUps.Escalated); err != nil {
-		return nil, fmt.Errorf("report: follow-ups: %w", err)
+	f, err := store.CountFollowUps(ctx, db, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
 	}
-	if err := db.QueryRow(ctx, `
-		select count(*) filter (where status = 'planned')::int, count(*) filter (where status = 'held')::int,
-			count(*) filter (where status = 'cancelled')::int, coalesce(sum(attendance), 0)::int, coalesce(sum(leads), 0)::int
-		from events where campaign_id = $1`, campaignID).
-		Scan(&r.Events.Planned, &r.Events.Held, &r.Events.Cancelled, &r.Events.Attendance, &r.Events.Leads); err != nil {
-		return nil, fmt.Errorf("report: events: %w", err)
+	r.FollowUps = FollowUps(f)
+	e, err := store.CountEvents(ctx, db, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
 	}
+	r.Events = Events(e)
 	return r, nil
+}
+
+// AgentLineOf is an agent's figures as the report shows them.
+func AgentLineOf(a store.AgentFigures) AgentLine {
+	return AgentLine{Code: a.Code, Commune: a.Commune, Kind: a.Kind, PostOffice: a.PostOffice, Status: a.Status,
+		Quota: a.Quota, Enrolled: a.Enrolled, Pct: pct(a.Enrolled, a.Quota), FollowUpsOpen: a.FollowUpsOpen, Escalated: a.Escalated}
 }
 
 // Store saves a campaign's final report.
@@ -232,10 +172,7 @@ func Store(ctx context.Context, db DB, r *Report) error {
 	if err != nil {
 		return fmt.Errorf("report: encode: %w", err)
 	}
-	if _, err := db.Exec(ctx, `
-		insert into reports (campaign_id, status, body) values ($1, $2, $3)
-		on conflict (campaign_id) do update set status = excluded.status, body = excluded.body, recorded_at = now()`,
-		r.CampaignID, r.Status, body); err != nil {
+	if err := store.SaveReport(ctx, db, r.CampaignID, r.Status, body); err != nil {
 		return fmt.Errorf("report: store: %w", err)
 	}
 	return nil
@@ -243,17 +180,87 @@ func Store(ctx context.Context, db DB, r *Report) error {
 
 // Load returns the stored final report, or a live one while the campaign has none.
 func Load(ctx context.Context, db DB, campaignID string) (*Report, error) {
-	var body []byte
-	err := db.QueryRow(ctx, `select body from reports where campaign_id = $1`, campaignID).Scan(&body)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return Build(ctx, db, campaignID)
-	}
+	body, ok, err := store.StoredReport(ctx, db, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("report: load: %w", err)
+	}
+	if !ok {
+		return Build(ctx, db, campaignID)
 	}
 	var r Report
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, fmt.Errorf("report: decode stored report: %w", err)
 	}
 	return &r, nil
+}
+
+// Cache keeps each campaign's report, computed once per change of the campaign (its stamp:
+// status and last audit row), so that a page read many times between two imports does not
+// count a national campaign's million enrolments each time. Totals stay exact: any effect
+// on the campaign changes the stamp. A stored final report is read as Load reads it.
+type Cache struct {
+	mu      sync.Mutex
+	reports map[string]cached
+}
+
+type cached struct {
+	stamp string
+	r     *Report
+	days  []DayCount
+}
+
+// Load is Load through the cache.
+func (c *Cache) Load(ctx context.Context, db DB, campaignID string) (*Report, error) {
+	stamp, err := store.ReportStamp(ctx, db, campaignID)
+	if errors.Is(err, store.ErrNoCampaign) {
+		return nil, fmt.Errorf("%w %q", ErrUnknownCampaign, campaignID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	c.mu.Lock()
+	if e, ok := c.reports[campaignID]; ok && e.stamp == stamp {
+		c.mu.Unlock()
+		return e.r, nil
+	}
+	c.mu.Unlock()
+	r, err := Load(ctx, db, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.reports == nil {
+		c.reports = map[string]cached{}
+	}
+	c.reports[campaignID] = cached{stamp: stamp, r: r}
+	c.mu.Unlock()
+	return r, nil
+}
+
+// Daily is Daily through the cache, kept with the report under the same stamp.
+func (c *Cache) Daily(ctx context.Context, db DB, campaignID string) ([]DayCount, error) {
+	stamp, err := store.ReportStamp(ctx, db, campaignID)
+	if errors.Is(err, store.ErrNoCampaign) {
+		return nil, fmt.Errorf("%w %q", ErrUnknownCampaign, campaignID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	c.mu.Lock()
+	if e, ok := c.reports[campaignID]; ok && e.stamp == stamp && e.days != nil {
+		c.mu.Unlock()
+		return e.days, nil
+	}
+	c.mu.Unlock()
+	days, err := Daily(ctx, db, campaignID)
+	if err != nil || days == nil {
+		return days, err
+	}
+	c.mu.Lock()
+	if e, ok := c.reports[campaignID]; ok && e.stamp == stamp {
+		e.days = days
+		c.reports[campaignID] = e
+	}
+	c.mu.Unlock()
+	return days, nil
 }

@@ -16,6 +16,12 @@ const (
 // messages holds the page's labels in English; vi holds their Vietnamese.
 var vi = map[string]string{
 	"Campaigns":                          "Chiến dịch",
+	"Previous":                           "Trang trước",
+	"Next":                               "Trang sau",
+	"of":                                 "trên",
+	"Filter":                             "Lọc",
+	"None.":                              "Không có.",
+	"District":                           "Quận/huyện",
 	"Campaign":                           "Chiến dịch",
 	"Status":                             "Trạng thái",
 	"Target":                             "Chỉ tiêu",

@@ -2,10 +2,12 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 	"drives/history"
 	"drives/imports"
 	"drives/report"
+	"drives/store"
 )
 
 func pathEscape(s string) string { return url.PathEscape(s) }
@@ -65,10 +68,10 @@ func (s *Server) campaign(r *http.Request) (any, error) {
 			progress <- answer{p, err}
 		}()
 	}
-	if v.Report, err = report.Load(ctx, s.cfg.DB, h.ID); err != nil {
+	if v.Report, err = s.reports.Load(ctx, s.cfg.DB, h.ID); err != nil {
 		return nil, err
 	}
-	if v.Days, err = report.Daily(ctx, s.cfg.DB, h.ID); err != nil {
+	if v.Days, err = s.reports.Daily(ctx, s.cfg.DB, h.ID); err != nil {
 		return nil, err
 	}
 	for _, u := range v.Report.Units {
@@ -113,7 +116,7 @@ func (s *Server) unit(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := report.Load(ctx, s.cfg.DB, h.ID)
+	rep, err := s.reports.Load(ctx, s.cfg.DB, h.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -159,14 +162,90 @@ type AgentRow struct {
 	LastRationale string `json:"last_decision_rationale,omitempty"`
 }
 
-// AgentsView is the agents' table, of one commune when asked.
+// Page is where a paged list is: its first line (from 0), how many lines a page holds, and
+// how many lines the filters select in all (exact).
+type Page struct {
+	Offset int `json:"offset"`
+	Limit  int `json:"limit"`
+	Total  int `json:"total"`
+	// For the page's links.
+	From, To   int    `json:"-"`
+	Prev, Next string `json:"-"`
+	Query      string `json:"-"` // the filters and order, without offset
+}
+
+const (
+	pageSize    = 50
+	maxPageSize = 500
+)
+
+// pageOf reads offset and limit from the query (limit 1..500, default 50).
+func pageOf(q url.Values) (offset, limit int, err error) {
+	limit = pageSize
+	if v := q.Get("limit"); v != "" {
+		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > maxPageSize {
+			return 0, 0, errBadRequest{fmt.Sprintf("limit %q: a number from 1 to %d", v, maxPageSize)}
+		}
+	}
+	if v := q.Get("offset"); v != "" {
+		if offset, err = strconv.Atoi(v); err != nil || offset < 0 {
+			return 0, 0, errBadRequest{fmt.Sprintf("offset %q: a number from 0", v)}
+		}
+	}
+	return offset, limit, nil
+}
+
+// paged fills a page's links: keep keys are the query's filters and order.
+func paged(q url.Values, keep []string, offset, limit, total, shown int) Page {
+	p := Page{Offset: offset, Limit: limit, Total: total}
+	if shown > 0 {
+		p.From, p.To = offset+1, offset+shown
+	}
+	f := url.Values{}
+	for _, k := range keep {
+		if v := q.Get(k); v != "" {
+			f.Set(k, v)
+		}
+	}
+	if limit != pageSize {
+		f.Set("limit", strconv.Itoa(limit))
+	}
+	p.Query = f.Encode()
+	link := func(off int) string {
+		g := url.Values{}
+		for k, v := range f {
+			g[k] = v
+		}
+		if off > 0 {
+			g.Set("offset", strconv.Itoa(off))
+		}
+		return "?" + g.Encode()
+	}
+	if offset > 0 {
+		p.Prev = link(max(0, offset-limit))
+	}
+	if offset+limit < total {
+		p.Next = link(offset + limit)
+	}
+	return p
+}
+
+// AgentsView is a page of the agents' table, filtered and ordered as asked.
 type AgentsView struct {
 	Campaign *campaignHead `json:"campaign"`
+	District string        `json:"district,omitempty"`
 	Commune  string        `json:"commune,omitempty"`
+	Status   string        `json:"status,omitempty"`
+	Kind     string        `json:"kind,omitempty"`
+	Sort     string        `json:"sort"`
+	Order    string        `json:"order"`
+	Page     Page          `json:"page"`
 	Agents   []AgentRow    `json:"agents"`
 }
 
 func (v *AgentsView) head() *campaignHead { return v.Campaign }
+
+var agentFilters = []string{"district", "commune", "status", "kind", "sort", "order"}
 
 func (s *Server) agents(r *http.Request) (any, error) {
 	ctx := r.Context()
@@ -174,38 +253,35 @@ func (s *Server) agents(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep, err := report.Load(ctx, s.cfg.DB, h.ID)
+	q := r.URL.Query()
+	v := &AgentsView{Campaign: h, District: q.Get("district"), Commune: q.Get("commune"), Status: q.Get("status"),
+		Kind: q.Get("kind"), Sort: q.Get("sort"), Order: q.Get("order"), Agents: []AgentRow{}}
+	if v.Sort == "" {
+		v.Sort = "code"
+	}
+	if _, ok := store.AgentSorts[v.Sort]; !ok {
+		return nil, errBadRequest{fmt.Sprintf("sort %q: one of code, name, commune, quota, status", v.Sort)}
+	}
+	if v.Order == "" {
+		v.Order = "asc"
+	}
+	if v.Order != "asc" && v.Order != "desc" {
+		return nil, errBadRequest{fmt.Sprintf("order %q: asc or desc", v.Order)}
+	}
+	offset, limit, err := pageOf(q)
 	if err != nil {
 		return nil, err
 	}
-	overdue, err := report.OverdueByAgent(ctx, s.cfg.DB, h.ID)
+	lines, total, err := store.AgentsPage(ctx, s.cfg.DB, h.ID, store.AgentQuery{District: v.District, Commune: v.Commune,
+		Status: v.Status, Kind: v.Kind, Sort: v.Sort, Desc: v.Order == "desc", Offset: offset, Limit: limit})
 	if err != nil {
 		return nil, err
 	}
-	decisions, err := s.co.Decisions(ctx, h.ID, "")
-	if err != nil {
-		return nil, err
+	for _, a := range lines {
+		v.Agents = append(v.Agents, AgentRow{AgentLine: report.AgentLineOf(a.AgentFigures), Name: a.Name, Overdue: a.Overdue,
+			LastDecision: a.LastDecision, LastStatus: a.LastStatus, LastPeriod: a.LastPeriod, LastRationale: a.LastRationale})
 	}
-	last := map[string]coordinator.Decision{} // decisions come in window order: the last wins
-	for _, d := range decisions {
-		last[d.Agent] = d
-	}
-	names, err := s.agentNames(ctx, h.ID)
-	if err != nil {
-		return nil, err
-	}
-	v := &AgentsView{Campaign: h, Commune: r.URL.Query().Get("commune"), Agents: []AgentRow{}}
-	// A live report's agents are the current ones; a stored final report's status is as it closed.
-	for _, a := range rep.Agents {
-		if v.Commune != "" && a.Commune != v.Commune {
-			continue
-		}
-		row := AgentRow{AgentLine: a, Name: names[a.Code], Overdue: overdue[a.Code]}
-		if d, ok := last[a.Code]; ok {
-			row.LastDecision, row.LastStatus, row.LastPeriod, row.LastRationale = d.Decision, d.Status, d.Period, d.Rationale
-		}
-		v.Agents = append(v.Agents, row)
-	}
+	v.Page = paged(q, agentFilters, offset, limit, total, len(lines))
 	return v, nil
 }
 
@@ -228,7 +304,7 @@ func (s *Server) events(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.loadEvents(ctx, h.ID)
+	all, err := store.Events(ctx, s.cfg.DB, h.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -245,28 +321,37 @@ func (s *Server) events(r *http.Request) (any, error) {
 		}
 	}
 	slices.Reverse(v.Held) // latest first
-	if v.Units, err = s.choices(ctx, `select code, name from units where campaign_id = $1 and level in ('district', 'commune')
-		order by district_code, level desc, code`, h.ID); err != nil {
+	if v.Units, err = store.EventUnits(ctx, s.cfg.DB, h.ID); err != nil {
 		return nil, err
 	}
-	if v.Groups, err = s.choices(ctx, `select code, name from target_groups where campaign_id = $1 order by likelihood desc, code`, h.ID); err != nil {
+	if v.Groups, err = store.TargetGroupChoices(ctx, s.cfg.DB, h.ID); err != nil {
 		return nil, err
 	}
 	return v, nil
 }
 
 // ReviewsView is the campaign's reviews: totals per period, what waits on a coordinator, and
-// one period's decisions.
+// a page of one period's decisions, filtered as asked. Pending and escalated terminations are
+// listed a page at a time too, with their exact totals.
 type ReviewsView struct {
-	Campaign  *campaignHead             `json:"campaign"`
-	Totals    []coordinator.ReviewTotal `json:"totals"`
-	Pending   []coordinator.Decision    `json:"pending"`
-	Escalated []coordinator.Decision    `json:"escalated"`
-	Period    string                    `json:"period,omitempty"`
-	Decisions []coordinator.Decision    `json:"decisions"`
+	Campaign       *campaignHead             `json:"campaign"`
+	Totals         []coordinator.ReviewTotal `json:"totals"`
+	Pending        []store.DecisionLine      `json:"pending"`
+	PendingTotal   int                       `json:"pending_total"`
+	Escalated      []store.DecisionLine      `json:"escalated"`
+	EscalatedTotal int                       `json:"escalated_total"`
+	Period         string                    `json:"period,omitempty"`
+	District       string                    `json:"district,omitempty"`
+	Commune        string                    `json:"commune,omitempty"`
+	Status         string                    `json:"status,omitempty"`
+	Decision       string                    `json:"decision,omitempty"`
+	Page           Page                      `json:"page"`
+	Decisions      []store.DecisionLine      `json:"decisions"`
 }
 
 func (v *ReviewsView) head() *campaignHead { return v.Campaign }
+
+var decisionFilters = []string{"period", "district", "commune", "status", "decision"}
 
 func (s *Server) reviews(r *http.Request) (any, error) {
 	ctx := r.Context()
@@ -274,29 +359,40 @@ func (s *Server) reviews(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &ReviewsView{Campaign: h, Period: r.URL.Query().Get("period")}
+	q := r.URL.Query()
+	v := &ReviewsView{Campaign: h, Period: q.Get("period"), District: q.Get("district"), Commune: q.Get("commune"),
+		Status: q.Get("status"), Decision: q.Get("decision")}
+	offset, limit, err := pageOf(q)
+	if err != nil {
+		return nil, err
+	}
 	if v.Totals, err = s.co.ReviewTotals(ctx, h.ID); err != nil {
 		return nil, err
 	}
-	if v.Pending, v.Escalated, err = s.co.Attention(ctx, h.ID); err != nil {
+	if v.Pending, v.PendingTotal, err = store.DecisionsPage(ctx, s.cfg.DB, h.ID, store.DecisionQuery{Status: "pending", Limit: maxPageSize}); err != nil {
+		return nil, err
+	}
+	if v.Escalated, v.EscalatedTotal, err = store.DecisionsPage(ctx, s.cfg.DB, h.ID, store.DecisionQuery{Status: "escalated", Limit: maxPageSize}); err != nil {
 		return nil, err
 	}
 	if v.Period == "" && len(v.Totals) > 0 {
 		v.Period = v.Totals[len(v.Totals)-1].Period
 	}
 	if v.Period != "" {
-		if v.Decisions, err = s.co.Decisions(ctx, h.ID, v.Period); err != nil {
+		if v.Decisions, v.Page.Total, err = store.DecisionsPage(ctx, s.cfg.DB, h.ID, store.DecisionQuery{Period: v.Period,
+			District: v.District, Commune: v.Commune, Status: v.Status, Decision: v.Decision, Offset: offset, Limit: limit}); err != nil {
 			return nil, err
 		}
 	}
+	v.Page = paged(q, decisionFilters, offset, limit, v.Page.Total, len(v.Decisions))
 	if v.Pending == nil {
-		v.Pending = []coordinator.Decision{}
+		v.Pending = []store.DecisionLine{}
 	}
 	if v.Escalated == nil {
-		v.Escalated = []coordinator.Decision{}
+		v.Escalated = []store.DecisionLine{}
 	}
 	if v.Decisions == nil {
-		v.Decisions = []coordinator.Decision{}
+		v.Decisions = []store.DecisionLine{}
 	}
 	return v, nil
 }
@@ -327,7 +423,7 @@ func (s *Server) importsPage(r *http.Request) (any, error) {
 		return nil, err
 	}
 	v := &ImportsView{Campaign: h, Header: strings.Join(imports.Headers[imports.Enrolments], ",")}
-	if v.Batches, err = s.loadBatches(ctx, h.ID); err != nil {
+	if v.Batches, err = store.RecentBatches(ctx, s.cfg.DB, h.ID); err != nil {
 		return nil, err
 	}
 	return v, nil

@@ -61,6 +61,8 @@ type Server struct {
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 	log   *slog.Logger
+	// reports keeps each campaign's report until the campaign changes.
+	reports report.Cache
 }
 
 // New returns the page and API as one handler.
@@ -130,6 +132,18 @@ var funcs = template.FuncMap{
 	"dateTime": func(t time.Time) string { return formatDateTime(t, vietnam) },
 	"join":     strings.Join,
 	"path":     url.PathEscape,
+	"list":     func(s ...string) []string { return s },
+	// sortLink is the query that orders a list by key: ascending, or the other way when the
+	// list is already ordered by it.
+	"sortLink": func(query, key, sort, order string) string {
+		q, _ := url.ParseQuery(query)
+		q.Set("sort", key)
+		q.Set("order", "asc")
+		if key == sort && order == "asc" {
+			q.Set("order", "desc")
+		}
+		return q.Encode()
+	},
 }
 
 // vietnam is where the office works: real times (audit rows) are shown in its zone.
@@ -402,11 +416,19 @@ type errNotFound struct{ what string }
 
 func (e errNotFound) Error() string { return e.what }
 
+// errBadRequest is a list's filter, order or page that cannot be read.
+type errBadRequest struct{ what string }
+
+func (e errBadRequest) Error() string { return e.what }
+
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	status := http.StatusInternalServerError
 	var nf errNotFound
+	var br errBadRequest
 	if errors.As(err, &nf) || errors.Is(err, report.ErrUnknownCampaign) || errors.Is(err, coordinator.ErrNoCampaign) {
 		status = http.StatusNotFound
+	} else if errors.As(err, &br) {
+		status = http.StatusBadRequest
 	}
 	if status == http.StatusInternalServerError {
 		s.log.Error("request failed", "route", r.Pattern, "err", err)

@@ -181,6 +181,10 @@ func TestWeb(t *testing.T) {
 		coord.get("/lang/vi")
 	})
 
+	t.Run("the agents' list is paged, sorted and filtered, with exact totals", func(t *testing.T) {
+		testListsPaged(t, s, coord)
+	})
+
 	t.Run("the agents table and traces", func(t *testing.T) {
 		d := coord.page("/campaigns/" + campaignID + "/agents")
 		row := d.row("agent-row", "data-agent", "DL-00001-1")
@@ -299,6 +303,7 @@ func TestWeb(t *testing.T) {
 
 	t.Run("reviews: approve needs a reason; an approval terminates the agent", func(t *testing.T) {
 		startReview(t, s, "2021-Q1")
+		testDecisionsPaged(t, s, "2021-Q1")
 		d := coord.page("/campaigns/" + campaignID + "/reviews")
 		row := d.row("pending-row", "data-agent", "DL-00001-1")
 		assert.Equal(t, "2021-Q1", row.attr("data-period"))

@@ -52,7 +52,7 @@ func (o options) want(id string) bool { return len(o.only) == 0 || o.only[id] }
 func run() error {
 	var o options
 	var only, dir string
-	flag.StringVar(&only, "only", "", "comma-separated figures to measure (a,b,c,d,e,f,g); all when empty")
+	flag.StringVar(&only, "only", "", "comma-separated figures to measure (a,b,c,d,e,f,g,p; p needs f); all when empty")
 	flag.IntVar(&o.noop, "noop", 400, "no-op workflows for the engine's ceiling (a)")
 	flag.StringVar(&o.hanoi, "hanoi", "plans/hanoi-2021/plan.yaml", "the Hà Nội plan")
 	flag.StringVar(&o.field, "field", "plans/hanoi-2021/field-sim.yaml", "the field simulator's config for the Hà Nội run")
@@ -73,8 +73,8 @@ func run() error {
 		o.only = map[string]bool{}
 		for _, id := range strings.Split(only, ",") {
 			id = strings.TrimSpace(id)
-			if len(id) != 1 || id < "a" || id > "g" {
-				return fmt.Errorf("-only: %q is not one of a, b, c, d, e, f, g", id)
+			if len(id) != 1 || (id < "a" || id > "g") && id != "p" {
+				return fmt.Errorf("-only: %q is not one of a, b, c, d, e, f, g, p (p reads what f leaves)", id)
 			}
 			o.only[id] = true
 		}
@@ -253,7 +253,7 @@ func measure(ctx context.Context, e *bench.Env, o options, dir string) ([]bench.
 	for _, b := range []struct {
 		id  string
 		run func(context.Context, *bench.Env) ([]bench.Figure, error)
-	}{{"d", bench.Import}, {"e", bench.Allocation}, {"f", bench.Review}} {
+	}{{"d", bench.Import}, {"e", bench.Allocation}, {"f", bench.Review}, {"p", bench.Pages}} {
 		if !o.want(b.id) {
 			continue
 		}

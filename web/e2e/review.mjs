@@ -83,7 +83,8 @@ await run(async ({ page, context, input, shot }) => {
 
   // The agent's status on the agents page, and its audit trail, before the decision.
   const agentPages = async (when) => {
-    await page.goto(`${camp}/agents`);
+    // The agents' table comes a page at a time: the agent's commune's page holds it.
+    await page.goto(`${camp}/agents?commune=${encodeURIComponent(input.commune)}`);
     const status = page.locator(`[data-testid="agent-row"][data-agent="${input.agent}"]`).getByTestId('agent-status');
     const seen = { status: { value: await value(status), text: (await status.innerText()).trim() }, audit: [] };
     out.shots[`agents-${when}`] = await shot(`agents-${when}`);

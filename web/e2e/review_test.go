@@ -42,6 +42,7 @@ type reviewInput struct {
 	Coordinator login  `json:"coordinator"`
 	Auditor     login  `json:"auditor"`
 	Agent       string `json:"agent"`
+	Commune     string `json:"commune"` // the agent's: the agents page is read filtered to it
 	Period      string `json:"period"`
 	Reason      string `json:"reason"`
 	// LabelSelector finds the label whose language the test checks.
@@ -120,7 +121,7 @@ func TestCoordinatorApprovesTermination(t *testing.T) {
 
 	const reason = "Không có người tham gia nào trong kỳ đánh giá"
 	res, err := r.Run(ctx, t, "review.mjs", reviewInput{
-		BaseURL: srv.URL, Campaign: s.id, Agent: agent, Period: s.period, Reason: reason,
+		BaseURL: srv.URL, Campaign: s.id, Agent: agent, Commune: s.pending[0].Commune, Period: s.period, Reason: reason,
 		Coordinator:   login{coordinatorUser.Name, coordinatorUser.Password},
 		Auditor:       login{auditorUser.Name, auditorUser.Password},
 		LabelSelector: `.figure:has([data-testid="city-enrolled"]) .label`,

@@ -1,0 +1,315 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The web page's own lists and lookups: a campaign's header, its events, the units and groups
+// an event may name, agents' names, earlier imports, and the agents' table a page at a time.
+
+// CampaignHeader is what every campaign page says of its campaign.
+type CampaignHeader struct {
+	Name        string
+	Status      string
+	PeriodStart time.Time
+	PeriodEnd   time.Time
+	Timezone    string
+}
+
+// CampaignHeaderOf reads a campaign's header; ErrNoCampaign when there is no such campaign.
+func CampaignHeaderOf(ctx context.Context, db DB, id string) (CampaignHeader, error) {
+	var h CampaignHeader
+	err := db.QueryRow(ctx, `select name, status, period_start, period_end, timezone from campaigns where id = $1`, id).
+		Scan(&h.Name, &h.Status, &h.PeriodStart, &h.PeriodEnd, &h.Timezone)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return h, ErrNoCampaign
+	}
+	if err != nil {
+		return h, fmt.Errorf("read campaign %s: %w", id, err)
+	}
+	return h, nil
+}
+
+// EventLine is an event of a campaign as the events page lists it.
+type EventLine struct {
+	ID         string    `json:"id"`
+	Parent     string    `json:"parent,omitempty"`
+	Kind       string    `json:"kind"`
+	Title      string    `json:"title"`
+	District   string    `json:"district"`
+	Commune    string    `json:"commune,omitempty"`
+	At         time.Time `json:"at"` // campaign time
+	Groups     []string  `json:"groups"`
+	Expected   int       `json:"expected_attendance"`
+	Source     string    `json:"source"`
+	Status     string    `json:"status"`
+	Attendance *int      `json:"attendance,omitempty"`
+	Leads      *int      `json:"leads,omitempty"`
+	Reason     string    `json:"cancel_reason,omitempty"`
+}
+
+// Events lists a campaign's events by time.
+func Events(ctx context.Context, db DB, campaignID string) ([]EventLine, error) {
+	rows, err := db.Query(ctx, `
+		select id, coalesce(parent_id, ''), kind, title, district_code, coalesce(commune_code, ''), scheduled_at, groups,
+			expected_attendance, source, status, attendance, leads, coalesce(cancel_reason, '')
+		from events where campaign_id = $1 order by scheduled_at, id`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (EventLine, error) {
+		var e EventLine
+		return e, r.Scan(&e.ID, &e.Parent, &e.Kind, &e.Title, &e.District, &e.Commune, &e.At, &e.Groups,
+			&e.Expected, &e.Source, &e.Status, &e.Attendance, &e.Leads, &e.Reason)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	return out, nil
+}
+
+// Choice is a code and its name, for a form's choices.
+type Choice struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+func choices(ctx context.Context, db DB, sql string, args ...any) ([]Choice, error) {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Choice, error) {
+		var c Choice
+		return c, r.Scan(&c.Code, &c.Name)
+	})
+}
+
+// EventUnits are the districts and communes an event may be held in, each district before its
+// communes.
+func EventUnits(ctx context.Context, db DB, campaignID string) ([]Choice, error) {
+	return choices(ctx, db, `select code, name from units where campaign_id = $1 and level in ('district', 'commune')
+		order by district_code, level desc, code`, campaignID)
+}
+
+// TargetGroupChoices are a campaign's target groups, likeliest first.
+func TargetGroupChoices(ctx context.Context, db DB, campaignID string) ([]Choice, error) {
+	return choices(ctx, db, `select code, name from target_groups where campaign_id = $1 order by likelihood desc, code`, campaignID)
+}
+
+// AgentNames are the names of a campaign's agents and staff: personal data.
+func AgentNames(ctx context.Context, db DB, campaignID string) (map[string]string, error) {
+	rows, err := db.Query(ctx, `select code, full_name from agents where campaign_id = $1`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("read agents: %w", err)
+	}
+	out := map[string]string{}
+	var code, name string
+	_, err = pgx.ForEachRow(rows, []any{&code, &name}, func() error {
+		out[code] = name
+		return nil
+	})
+	return out, err
+}
+
+// BatchLine is an earlier import.
+type BatchLine struct {
+	ID         string     `json:"id"`
+	Kind       string     `json:"kind"`
+	File       string     `json:"file"`
+	Rows       int        `json:"rows"`
+	Status     string     `json:"status"`
+	By         string     `json:"by"`
+	RecordedAt time.Time  `json:"recorded_at"`
+	MergedAt   *time.Time `json:"merged_at,omitempty"`
+	New        *int       `json:"new,omitempty"`
+	Duplicates *int       `json:"duplicates,omitempty"`
+}
+
+// RecentBatches lists a campaign's last 50 imports, latest first.
+func RecentBatches(ctx context.Context, db DB, campaignID string) ([]BatchLine, error) {
+	rows, err := db.Query(ctx, `
+		select id::text, kind, file_name, rows, status, created_by, recorded_at, merged_at,
+			(result->>'new')::int, (result->>'duplicates')::int
+		from import_batches where campaign_id = $1 order by recorded_at desc limit 50`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("read imports: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (BatchLine, error) {
+		var b BatchLine
+		return b, r.Scan(&b.ID, &b.Kind, &b.File, &b.Rows, &b.Status, &b.By, &b.RecordedAt, &b.MergedAt, &b.New, &b.Duplicates)
+	})
+}
+
+// AgentQuery asks for a page of a campaign's agents: filters (empty means any), an order and
+// a window.
+type AgentQuery struct {
+	District string
+	Commune  string
+	Status   string // active | terminated
+	Kind     string // agent | staff
+	Sort     string // code (default) | name | commune | quota | status
+	Desc     bool
+	Offset   int
+	Limit    int
+}
+
+// AgentSorts are the orders AgentsPage knows, each ending on the agent's code so pages are stable.
+var AgentSorts = map[string]string{
+	"code":    "a.code",
+	"name":    "a.full_name",
+	"commune": "a.commune_code",
+	"quota":   "quota",
+	"status":  "a.status",
+}
+
+// AgentListLine is an agent's line of the agents' table: figures, overdue follow-ups and the
+// last review decision.
+type AgentListLine struct {
+	AgentFigures
+	Name          string
+	Overdue       int
+	LastDecision  string
+	LastStatus    string
+	LastPeriod    string
+	LastRationale string
+}
+
+// AgentsPage reads one page of a campaign's agents and the exact number of agents the filters
+// select. Figures are counted for the page's agents only, through the agent indexes of
+// enrolments, follow-ups and review decisions.
+func AgentsPage(ctx context.Context, db DB, campaignID string, q AgentQuery) ([]AgentListLine, int, error) {
+	col, ok := AgentSorts[q.Sort]
+	if !ok {
+		col = AgentSorts["code"]
+	}
+	dir := "asc"
+	if q.Desc {
+		dir = "desc"
+	}
+	order := col + " " + dir + ", a.code " + dir
+	if col == "a.code" {
+		order = "a.code " + dir
+	}
+	const where = `a.campaign_id = $1 and ($2 = '' or a.district_code = $2) and ($3 = '' or a.commune_code = $3)
+		and ($4 = '' or a.status = $4) and ($5 = '' or a.kind = $5)`
+	var total int
+	if err := db.QueryRow(ctx, `select count(*)::int from agents a where `+where,
+		campaignID, q.District, q.Commune, q.Status, q.Kind).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count agents: %w", err)
+	}
+	// The page's agents first, walked in an index's order where the order has one; the quota is
+	// joined before the window only when the list is ordered by it.
+	quota := `(select q.target from quotas q where q.campaign_id = $1 and q.level = 'agent' and q.code = a.code)`
+	pageCols := `a.code, a.commune_code, a.kind, a.post_office, a.status, a.full_name`
+	if col == "quota" {
+		pageCols += `, coalesce(` + quota + `, 0) as quota`
+	}
+	quotaOut := "a.quota"
+	if col != "quota" {
+		quotaOut = "coalesce(" + quota + ", 0)"
+	}
+	rows, err := db.Query(ctx, `
+		with page as (
+			select `+pageCols+`
+			from agents a
+			where `+where+`
+			order by `+order+` limit $6 offset $7)
+		select a.code, a.commune_code, a.kind, a.post_office, a.status, `+quotaOut+` as quota, e.n, f.open, f.escalated,
+			a.full_name, f.overdue, coalesce(d.decision, ''), coalesce(d.status, ''), coalesce(d.period, ''), coalesce(d.rationale, '')
+		from page a
+		cross join lateral (select count(*)::int as n from enrolments where campaign_id = $1 and agent_code = a.code) e
+		cross join lateral (select count(*) filter (where status = 'open')::int as open,
+				count(*) filter (where escalated_at is not null)::int as escalated,
+				count(*) filter (where status = 'open' and escalated_at is not null)::int as overdue
+			from follow_ups where campaign_id = $1 and agent_code = a.code) f
+		left join lateral (select d.decision, d.status, d.period, review_rationale(d) as rationale from review_decisions d
+			where d.campaign_id = $1 and d.agent_code = a.code order by d.window_end desc limit 1) d on true
+		order by `+order,
+		campaignID, q.District, q.Commune, q.Status, q.Kind, q.Limit, q.Offset)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read agents: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AgentListLine, error) {
+		var a AgentListLine
+		return a, r.Scan(&a.Code, &a.Commune, &a.Kind, &a.PostOffice, &a.Status, &a.Quota, &a.Enrolled, &a.FollowUpsOpen, &a.Escalated,
+			&a.Name, &a.Overdue, &a.LastDecision, &a.LastStatus, &a.LastPeriod, &a.LastRationale)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read agents: %w", err)
+	}
+	return out, total, nil
+}
+
+// DecisionQuery asks for a page of one review period's decisions.
+type DecisionQuery struct {
+	Period   string
+	District string
+	Commune  string
+	Status   string // final | pending | approved | rejected | escalated | auto_terminated
+	Decision string // reward | commend | retain | warn | terminate
+	Agent    string
+	Offset   int
+	Limit    int
+}
+
+// DecisionLine is a review decision as auditors and coordinators read it.
+type DecisionLine struct {
+	Period     string    `json:"period"`
+	Agent      string    `json:"agent"`
+	Kind       string    `json:"kind"`
+	Commune    string    `json:"commune"`
+	Score      float64   `json:"score"`
+	Decision   string    `json:"decision"`
+	Status     string    `json:"status"`
+	Rationale  string    `json:"rationale"`
+	DecidedBy  string    `json:"decided_by,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
+	WindowEnd  time.Time `json:"window_end"`
+	RewardKind string    `json:"reward_kind,omitempty"`
+	Reward     int64     `json:"reward,omitempty"`
+}
+
+// DecisionsPage reads one page of a review period's decisions, by agent code (every period's,
+// by window and agent, when Period is empty), and the exact number the filters select.
+func DecisionsPage(ctx context.Context, db DB, campaignID string, q DecisionQuery) ([]DecisionLine, int, error) {
+	const where = `d.campaign_id = $1 and ($2 = '' or d.period = $2) and ($3 = '' or d.commune_code = $3)
+		and ($4 = '' or d.status = $4) and ($5 = '' or d.decision = $5) and ($6 = '' or d.agent_code = $6)
+		and ($7 = '' or d.commune_code in (select code from units where campaign_id = $1 and level = 'commune' and parent_code = $7))`
+	args := []any{campaignID, q.Period, q.Commune, q.Status, q.Decision, q.Agent, q.District}
+	var total int
+	if err := db.QueryRow(ctx, `select count(*)::int from review_decisions d where `+where, args...).Scan(&total); err != nil {
+		return nil, 0, fmt.Errorf("count decisions: %w", err)
+	}
+	// The page's keys first, in the primary key's order within a period, then their lines: the
+	// rationale is rendered for the page's decisions only, not for those skipped.
+	order := "d.agent_code"
+	if q.Period == "" {
+		order = "d.window_end, d.agent_code"
+	}
+	rows, err := db.Query(ctx, `
+		with page as (
+			select d.period, d.agent_code from review_decisions d where `+where+`
+			order by `+order+` limit $8 offset $9)
+		select d.period, d.agent_code, d.kind, d.commune_code, d.score, d.decision, d.status, review_rationale(d),
+			coalesce(d.decided_by, ''), coalesce(d.decided_reason, ''), d.window_end, coalesce(d.reward_kind, ''), coalesce(d.reward_amount, 0)
+		from page p join review_decisions d on d.campaign_id = $1 and d.period = p.period and d.agent_code = p.agent_code
+		order by `+order, append(args, q.Limit, q.Offset)...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("read decisions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DecisionLine, error) {
+		var d DecisionLine
+		return d, r.Scan(&d.Period, &d.Agent, &d.Kind, &d.Commune, &d.Score, &d.Decision, &d.Status, &d.Rationale,
+			&d.DecidedBy, &d.Reason, &d.WindowEnd, &d.RewardKind, &d.Reward)
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("read decisions: %w", err)
+	}
+	return out, total, nil
+}
