@@ -566,6 +566,13 @@ func status(ctx context.Context) error {
 			fmt.Printf("codec:      not running (stale pid %d in %s)\n", pid, codecPIDFile)
 		}
 	}
+	if pid, ok := readPID(webPIDFile); ok {
+		if devstack.ProcessMatches(pid, "serve", "--users") {
+			fmt.Printf("web:        running, pid %d, log %s\n", pid, webLogFile)
+		} else {
+			fmt.Printf("web:        not running (stale pid %d in %s)\n", pid, webPIDFile)
+		}
+	}
 	if _, err := os.Stat(envFile); err == nil && st.Temporal != nil {
 		fmt.Printf("environment: . %s\n", envFile)
 	}
