@@ -1,11 +1,18 @@
 package activities_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
 	"drives/activities"
 	"drives/imports"
+	"drives/internal/testenv"
+	"drives/workflows"
 )
 
 // A batch staged longer ago than the retention and never merged is deleted with its lines and
@@ -65,5 +72,37 @@ func TestExpireImportsDeletesOldUnmergedBatchesOnly(t *testing.T) {
 	}
 	if n := d.count(`select count(*) from import_batches where campaign_id = $1`, campaignID); n != 2 {
 		t.Errorf("%d batches after the second run, want 2", n)
+	}
+}
+
+// The worker creates the retention schedule at every start: the first creates it, a later one
+// with another retention updates it, and neither fails.
+func TestImportRetentionScheduleIsCreatedOnceAndUpdated(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	c := testenv.SharedDevServer(t).Client()
+	t.Cleanup(func() { _ = c.ScheduleClient().GetHandle(context.Background(), workflows.ImportRetentionScheduleID).Delete(context.Background()) })
+	for _, retention := range []time.Duration{activities.DefaultImportRetention, activities.DefaultImportRetention, 72 * time.Hour} {
+		if err := workflows.EnsureImportRetentionSchedule(ctx, c, retention); err != nil {
+			t.Fatalf("ensure with %v: %v", retention, err)
+		}
+		d, err := c.ScheduleClient().GetHandle(ctx, workflows.ImportRetentionScheduleID).Describe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if iv := d.Schedule.Spec.Intervals; len(iv) != 1 || iv[0].Every != workflows.ImportRetentionEvery {
+			t.Errorf("intervals %+v, want every %v", iv, workflows.ImportRetentionEvery)
+		}
+		act, ok := d.Schedule.Action.(*client.ScheduleWorkflowAction)
+		if !ok || len(act.Args) != 1 {
+			t.Fatalf("action %#v, want the retention workflow with one argument", d.Schedule.Action)
+		}
+		var in workflows.ImportRetentionInput
+		if err := converter.GetDefaultDataConverter().FromPayload(act.Args[0].(*commonpb.Payload), &in); err != nil {
+			t.Fatal(err)
+		}
+		if in.Retention != retention {
+			t.Errorf("schedule's retention %v, want %v", in.Retention, retention)
+		}
 	}
 }
