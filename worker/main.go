@@ -2,7 +2,9 @@
 // polls the task queue until it is stopped. It reads DATABASE_URL (the application role,
 // drives_app), DATABASE_OWNER_URL (the schema owner, for migrations only; default DATABASE_URL)
 // and the TEMPORAL_* settings, and serves /healthz and Prometheus /metrics (the SDK's metrics and the drive's
-// own counters) on WORKER_HTTP_ADDR (default 127.0.0.1:9464).
+// own counters) on WORKER_HTTP_ADDR (default 127.0.0.1:9464). At start it creates or updates the
+// daily schedule that deletes import batches staged longer ago than DRIVES_IMPORT_RETENTION
+// (default 168h) and never merged.
 package main
 
 import (
@@ -71,6 +73,16 @@ func run() error {
 		return err
 	}
 	defer c.Close()
+
+	retention := activities.DefaultImportRetention
+	if v := os.Getenv("DRIVES_IMPORT_RETENTION"); v != "" {
+		if retention, err = time.ParseDuration(v); err != nil || retention <= 0 {
+			return fmt.Errorf("DRIVES_IMPORT_RETENTION %q: want a positive duration such as 168h", v)
+		}
+	}
+	if err := workflows.EnsureImportRetentionSchedule(ctx, c, retention); err != nil {
+		logger.Warn("staged imports will not be expired until the schedule exists (it is retried at the next start)", "error", err)
+	}
 
 	w := worker.New(c, campaign.TaskQueue, worker.Options{WorkerStopTimeout: stopTimeout})
 	workflows.Register(w, &activities.Activities{Pool: pool, Temporal: c})

@@ -15,6 +15,7 @@ func Register(w worker.WorkflowRegistry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(DistrictDriveWorkflow, workflow.RegisterOptions{Name: campaign.DistrictWorkflowName})
 	w.RegisterWorkflowWithOptions(AgentReviewWorkflow, workflow.RegisterOptions{Name: campaign.ReviewWorkflowName})
 	w.RegisterWorkflowWithOptions(ScheduledReviewWorkflow, workflow.RegisterOptions{Name: campaign.ScheduledReviewWorkflowName})
+	w.RegisterWorkflowWithOptions(ImportRetentionWorkflow, workflow.RegisterOptions{Name: ImportRetentionWorkflowName})
 	if r, ok := w.(worker.ActivityRegistry); ok && acts != nil {
 		r.RegisterActivity(acts)
 	}

@@ -107,24 +107,44 @@ type postgresState struct {
 
 func main() {
 	devstack.Main("devstack", devstack.Commands{
-		"up":     func(ctx context.Context) error { return withLock(func() error { return up(ctx) }) },
-		"down":   func(ctx context.Context) error { return withLock(func() error { return down(ctx) }) },
-		"status": status,
+		"up":           func(ctx context.Context) error { return withLock(func() error { return up(ctx) }) },
+		"down":         func(ctx context.Context) error { return withLock(func() error { return down(ctx) }) },
+		"stop":         func(ctx context.Context) error { return withLock(func() error { return down(ctx) }) },
+		"status":       status,
+		"worker-start": cmdWorkerStart,
+		"worker-stop":  cmdWorkerStop,
+		"codec-start":  cmdCodecStart,
+		"web-start":    cmdWebStart,
+		"demo":         demo,
+		"browser-deps": browserDeps,
+		"fuzz":         fuzz,
 	}, usage)
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: go run ./cmd/devstack up|down|status   (from the repository root)
+	fmt.Fprintln(os.Stderr, `usage: go run ./cmd/devstack COMMAND   (from the repository root)
 
-  up      start the Temporal dev server and a private PostgreSQL (unless DATABASE_URL is set),
-          reusing those already running; write .dev/env
-  status  say what runs
-  down    stop what up started, the worker of .dev/worker.pid, the codec server of
-          .dev/codec.pid and the web page of .dev/web.pid; data in .dev/ is kept
+  up            start the Temporal dev server and a private PostgreSQL (unless DATABASE_URL is set),
+                reusing those already running; write .dev/env
+  status        say what runs
+  worker-start  up, then the worker (bin/worker, log .dev/worker.log) unless it runs with the
+                key IDs of DRIVES_CODEC_KEYS
+  worker-stop   stop the worker
+  codec-start   up, then (re)start the codec server for the Web UI when DRIVES_CODEC_KEYS is set
+  web-start     up, then (re)start the web page on WEB_ADDR (users made once, passwords in
+                .dev/web-passwords)
+  demo          all of the above, then the demo drive of PLAN and SIM; if any of it fails,
+                what this run started is stopped again
+  down, stop    stop what up started, the worker of .dev/worker.pid, the codec server of
+                .dev/codec.pid and the web page of .dev/web.pid; data in .dev/ is kept
+  browser-deps  install what the browser tests need (chromium, chromium-driver, npm packages)
+  fuzz          every fuzz target of FUZZ_PKGS in turn, FUZZTIME each
 
 env: TEMPORAL_PORT (7233) TEMPORAL_UI_PORT (8233) TEMPORAL_NAMESPACE (enrolment-drives)
      TEMPORAL_CLI (.tools/bin/temporal) DATABASE_URL DATABASE_OWNER_URL PGPORT
-     DRIVES_CODEC_KEYS (set: the Web UI asks the codec server on DRIVES_CODEC_ADDR, 127.0.0.1:8081)`)
+     DRIVES_CODEC_KEYS (set: the Web UI asks the codec server on DRIVES_CODEC_ADDR, 127.0.0.1:8081)
+     DRIVES_CODEC_TOKEN WEB_ADDR (127.0.0.1:8080) PLAN SIM
+     FUZZ_PKGS FUZZTIME (30s) FUZZPARALLEL (1) FUZZMINIMIZETIME (5s)`)
 	os.Exit(2)
 }
 
@@ -132,9 +152,29 @@ env: TEMPORAL_PORT (7233) TEMPORAL_UI_PORT (8233) TEMPORAL_NAMESPACE (enrolment-
 func withLock(f func() error) error { return devstack.Locked("devstack", devDir, lockFile, f) }
 
 func up(ctx context.Context) error {
+	_, err := upStack(ctx)
+	return err
+}
+
+// launched is what one invocation started itself (not what it found running and reused):
+// what a failed demo stops again.
+type launched struct {
+	temporalPID int
+	postgresDir string
+	pids        map[string]int // worker, codec server, web page by name
+}
+
+// upStack starts the Temporal dev server and PostgreSQL unless they run, writes .dev/env, and
+// says what it started, also when it fails half-way.
+func upStack(ctx context.Context) (*launched, error) {
+	l := &launched{pids: map[string]int{}}
 	if _, err := os.Stat("go.mod"); err != nil {
-		return errors.New("run from the repository root (no go.mod here); `make up` does")
+		return l, errors.New("run from the repository root (no go.mod here); `make up` does")
 	}
+	return l, upInto(ctx, l)
+}
+
+func upInto(ctx context.Context, l *launched) error {
 	st, err := loadState()
 	if err != nil {
 		return err
@@ -157,11 +197,13 @@ func up(ctx context.Context) error {
 		}
 	}
 
-	if err := upTemporal(ctx, st); err != nil {
+	if err := upTemporal(ctx, st, l); err != nil {
 		return err
 	}
-	if err := upPostgres(ctx, st); err != nil {
-		return err
+	if err := upPostgres(ctx, st, l); err != nil {
+		return fmt.Errorf("PostgreSQL did not start: %w\n\nWhat to do: PostgreSQL (run as the postgres user when you are root) must be able to create and reach %s: "+
+			"check that %s is a directory of yours that every folder above it lets others enter (chmod o+x), or remove it to start afresh (`make clean`), "+
+			"or set DATABASE_URL to a database of yours; the log is %s", err, pgDataDir, devstack.AbsPath(pgDataDir), pgLogFile)
 	}
 	if err := writeEnv(st); err != nil {
 		return err
@@ -180,7 +222,7 @@ func uiCodecEndpoint() string {
 	return "http://" + devstack.EnvOr("DRIVES_CODEC_ADDR", defaultCodecAddr)
 }
 
-func upTemporal(ctx context.Context, st *state) error {
+func upTemporal(ctx context.Context, st *state, l *launched) error {
 	namespace := devstack.EnvOr("TEMPORAL_NAMESPACE", defaultNamespace)
 	codecEndpoint := uiCodecEndpoint()
 	if t := st.Temporal; t != nil && t.alive() {
@@ -268,6 +310,7 @@ func upTemporal(ctx context.Context, st *state) error {
 	if err != nil {
 		return err
 	}
+	l.temporalPID = t.PID()
 	st.Temporal = &temporalState{
 		PID: t.PID(), IP: "127.0.0.1", Port: t.Port(), UIPort: t.UIPort(), Namespace: namespace,
 		DBFile: temporalDB, LogFile: temporalLog, CodecEndpoint: codecEndpoint, StartedAt: time.Now().UTC(),
@@ -286,7 +329,7 @@ func upTemporal(ctx context.Context, st *state) error {
 	return nil
 }
 
-func upPostgres(ctx context.Context, st *state) error {
+func upPostgres(ctx context.Context, st *state, l *launched) error {
 	if url := os.Getenv("DATABASE_URL"); url != "" { // checked by up
 		st.DatabaseURL, st.ExternalDatabase = url, true
 		st.OwnerDatabaseURL = os.Getenv("DATABASE_OWNER_URL")
@@ -315,6 +358,9 @@ func upPostgres(ctx context.Context, st *state) error {
 			return fmt.Errorf("%w (run `make stop` first to restart it on another port)", err)
 		}
 		return err
+	}
+	if !pg.Reused() {
+		l.postgresDir = pgDataDir
 	}
 	// The worker's migrations create the application role too; creating it now lets the
 	// starter connect before the worker first runs.
@@ -518,6 +564,13 @@ func status(ctx context.Context) error {
 			fmt.Printf("codec:      running, pid %d, log %s\n", pid, codecLogFile)
 		} else {
 			fmt.Printf("codec:      not running (stale pid %d in %s)\n", pid, codecPIDFile)
+		}
+	}
+	if pid, ok := readPID(webPIDFile); ok {
+		if devstack.ProcessMatches(pid, "serve", "--users") {
+			fmt.Printf("web:        running, pid %d, log %s\n", pid, webLogFile)
+		} else {
+			fmt.Printf("web:        not running (stale pid %d in %s)\n", pid, webPIDFile)
 		}
 	}
 	if _, err := os.Stat(envFile); err == nil && st.Temporal != nil {
