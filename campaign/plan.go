@@ -277,14 +277,20 @@ func LoadPlan(path string) (*LoadedPlan, error) {
 	return ParsePlan(path, raw, planDir(filepath.Dir(path)))
 }
 
-// planDir reads the files a plan names relative to the plan's folder. Unlike os.DirFS it
-// allows "../" so a plan can name a shared register such as data/hanoi-admin-units-2021.csv.
+// planDir reads the files a plan names relative to the plan's folder, or where an absolute
+// path says. Unlike os.DirFS it allows "../" so a plan can name a shared register such as
+// data/hanoi-admin-units-2021.csv. Its errors carry the path it tried.
 type planDir string
 
-func (d planDir) Open(name string) (fs.File, error) { return os.Open(filepath.Join(string(d), name)) }
-func (d planDir) ReadFile(name string) ([]byte, error) {
-	return os.ReadFile(filepath.Join(string(d), name))
+func (d planDir) path(name string) string {
+	if filepath.IsAbs(name) {
+		return filepath.Clean(name)
+	}
+	return filepath.Join(string(d), name)
 }
+
+func (d planDir) Open(name string) (fs.File, error)    { return os.Open(d.path(name)) }
+func (d planDir) ReadFile(name string) ([]byte, error) { return os.ReadFile(d.path(name)) }
 
 // DecodePlan parses plan YAML strictly: unknown fields, several documents or malformed YAML are
 // refused with the line.

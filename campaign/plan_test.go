@@ -296,6 +296,60 @@ func TestLoadPlanRelativeFiles(t *testing.T) {
 	}
 }
 
+// A plan may name its files by absolute path; a file that is missing is reported with the path
+// tried.
+func TestLoadPlanAbsoluteFiles(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "plan")
+	data := filepath.Join(root, "data")
+	for _, d := range []string{dir, data} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := testFiles()
+	units := filepath.Join(data, "units.csv")
+	edit(t, files, "plan.yaml", "file: units.csv", "file: "+units)
+	if err := os.WriteFile(units, []byte(files["units.csv"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	delete(files, "units.csv")
+	for n, s := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lp, err := campaign.LoadPlan(filepath.Join(dir, "plan.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lp.CityTarget() != 100 {
+		t.Errorf("target %d", lp.CityTarget())
+	}
+
+	missing := filepath.Join(data, "roster.csv")
+	edit(t, files, "plan.yaml", "file: roster.csv", "file: "+missing)
+	if err := os.WriteFile(filepath.Join(dir, "plan.yaml"), []byte(files["plan.yaml"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = campaign.LoadPlan(filepath.Join(dir, "plan.yaml"))
+	var pe campaign.PlanErrors
+	want := "cannot read " + missing + ": no such file or directory"
+	if !errors.As(err, &pe) || len(pe) != 1 || pe[0].File != missing || pe[0].Msg != want {
+		t.Errorf("missing absolute file: %v, want %q", err, want)
+	}
+
+	edit(t, files, "plan.yaml", "file: "+missing, "file: staff.csv")
+	if err := os.WriteFile(filepath.Join(dir, "plan.yaml"), []byte(files["plan.yaml"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = campaign.LoadPlan(filepath.Join(dir, "plan.yaml"))
+	want = "cannot read " + filepath.Join(dir, "staff.csv") + ": no such file or directory"
+	if !errors.As(err, &pe) || len(pe) != 1 || pe[0].File != "staff.csv" || pe[0].Msg != want {
+		t.Errorf("missing relative file: %v, want %q", err, want)
+	}
+}
+
 func TestBadPlans(t *testing.T) {
 	type tc struct {
 		name   string

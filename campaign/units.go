@@ -143,12 +143,22 @@ func (f csvFile) fail(line int, field, msg string) {
 	*f.errs = append(*f.errs, PlanError{File: f.name, Field: where, Msg: msg})
 }
 
+// cannotRead says why a file named by the plan could not be read, naming the path tried
+// (the plan's folder joined to a relative name) rather than the name as written.
+func cannotRead(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("cannot read %s: %v", pe.Path, pe.Err)
+	}
+	return fmt.Sprintf("cannot read: %v", err)
+}
+
 // read returns the file's bytes and whether its lines could be read at all (the file was
 // there and its header right); problems in single lines do not count.
 func (f csvFile) read(fsys fs.FS, header []string, row func(line int, rec map[string]string)) ([]byte, bool) {
 	raw, err := fs.ReadFile(fsys, f.name)
 	if err != nil {
-		f.fail(0, "", fmt.Sprintf("cannot read: %v", errors.Unwrap(err)))
+		f.fail(0, "", cannotRead(err))
 		return nil, false
 	}
 	// Names go into the stored plan (JSON) and the database as text: bytes that are not UTF-8
