@@ -224,7 +224,7 @@ FUZZPARALLEL ?= 1
 # How long a new input is minimized (Go's default, 60s, leaves the multi-file plan target
 # minimizing most of a short run).
 FUZZMINIMIZETIME ?= 5s
-FUZZ_PKGS ?= ./campaign ./imports
+FUZZ_PKGS ?= ./plan ./imports
 fuzz:
 	@failed=""; \
 	for pkg in $(FUZZ_PKGS); do \

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"drives/campaign"
+	"drives/contribution"
 	"drives/report"
 )
 
@@ -82,7 +83,7 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 	}
 	subsidy := map[string]int64{}
 	for _, c := range []string{"poor", "near_poor", "other"} {
-		subsidy[c] = campaign.MonthlySubsidy(c)
+		subsidy[c] = contribution.MonthlySubsidy(c)
 	}
 	var leads []int64        // prospects who enrolled: their follow-ups close
 	var leadDays []time.Time // and the day each enrolled
@@ -138,7 +139,7 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 				leads, leadDays = append(leads, *prospect), append(leadDays, on)
 			}
 			chunk = append(chunk, []any{in.CampaignID, citizen, name, phone, district, commune, village, agent, group,
-				income, income * campaign.ContributionPercent / 100, class, sub, months, on, in.BatchID, pid})
+				income, income * contribution.Percent / 100, class, sub, months, on, in.BatchID, pid})
 			res.ByDistrict[district]++
 			return nil
 		}); err != nil {

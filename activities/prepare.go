@@ -9,14 +9,16 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"drives/campaign"
+	"drives/allocate"
+	"drives/plan"
+	"drives/units"
 )
 
 // loadPlan reads the plan the starter stored for a campaign and checks it is the one the
 // workflow was started with.
 func loadPlan(ctx context.Context, q interface {
 	QueryRow(context.Context, string, ...any) pgx.Row
-}, campaignID, planHash string) (*campaign.LoadedPlan, error) {
+}, campaignID, planHash string) (*plan.Loaded, error) {
 	var raw []byte
 	var hash string
 	err := q.QueryRow(ctx, `select plan, plan_hash from campaigns where id = $1`, campaignID).Scan(&raw, &hash)
@@ -29,7 +31,7 @@ func loadPlan(ctx context.Context, q interface {
 	if hash != planHash {
 		return nil, permanent(ErrPlanChanged, "campaign %s: stored plan %.12s is not the launched plan %.12s", campaignID, hash, planHash)
 	}
-	var lp campaign.LoadedPlan
+	var lp plan.Loaded
 	if err := json.Unmarshal(raw, &lp); err != nil {
 		return nil, permanent(ErrPlanChanged, "campaign %s: stored plan does not decode: %v", campaignID, err)
 	}
@@ -43,15 +45,15 @@ type PlanInput struct {
 }
 
 // LoadPlan reads and checks the stored plan and returns the spec the workflows run on.
-func (a *Activities) LoadPlan(ctx context.Context, in PlanInput) (campaign.CampaignSpec, error) {
+func (a *Activities) LoadPlan(ctx context.Context, in PlanInput) (plan.Spec, error) {
 	defer keepAlive(ctx)()
 	lp, err := loadPlan(ctx, a.Pool, in.CampaignID, in.PlanHash)
 	if err != nil {
-		return campaign.CampaignSpec{}, err
+		return plan.Spec{}, err
 	}
 	spec, err := lp.Spec()
 	if err != nil {
-		return campaign.CampaignSpec{}, permanent(ErrPlanChanged, "campaign %s: %v", in.CampaignID, err)
+		return plan.Spec{}, permanent(ErrPlanChanged, "campaign %s: %v", in.CampaignID, err)
 	}
 	return spec, nil
 }
@@ -59,7 +61,7 @@ func (a *Activities) LoadPlan(ctx context.Context, in PlanInput) (campaign.Campa
 // AllocateInput starts a campaign's clock and allocates its quotas.
 type AllocateInput struct {
 	PlanInput
-	Clock campaign.Clock `json:"clock"`
+	Clock plan.Clock `json:"clock"`
 }
 
 // AllocateResult counts what allocation wrote.
@@ -82,7 +84,7 @@ func (a *Activities) AllocateQuotas(ctx context.Context, in AllocateInput) (Allo
 			if err != nil {
 				return AllocateResult{}, err
 			}
-			alloc := campaign.Allocate(lp.Units, lp.Roster, lp.CityTarget())
+			alloc := allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget())
 			var u unitRows
 			for _, d := range lp.Units.Districts {
 				u.add(d.Code, "district", "", d.Code, d.Name, d.Kind, d.LabourForce(), true)
@@ -127,7 +129,7 @@ func (a *Activities) AllocateQuotas(ctx context.Context, in AllocateInput) (Allo
 			if err := q.insert(ctx, tx, in.CampaignID); err != nil {
 				return AllocateResult{}, err
 			}
-			titles := map[string]campaign.EventSpec{}
+			titles := map[string]plan.EventSpec{}
 			for _, e := range lp.Plan.Events {
 				titles[e.ID] = e
 			}
@@ -167,7 +169,7 @@ func (a *Activities) AssignAgents(ctx context.Context, in PlanInput) (AssignResu
 			if err != nil {
 				return AssignResult{}, err
 			}
-			alloc := campaign.Allocate(lp.Units, lp.Roster, lp.CityTarget())
+			alloc := allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget())
 			districts := lp.Units.CommuneDistricts()
 			var r struct {
 				code, commune, district, kind, name, phone []string
@@ -186,7 +188,7 @@ func (a *Activities) AssignAgents(ctx context.Context, in PlanInput) (AssignResu
 				r.po = append(r.po, ag.PostOffice)
 				r.weight = append(r.weight, ag.Weight)
 				q.add("agent", ag.Code, alloc.Agents[ag.Code])
-				if ag.Kind == campaign.AgentKindStaff {
+				if ag.Kind == units.AgentKindStaff {
 					res.Staff++
 				} else {
 					res.Agents++
@@ -247,7 +249,7 @@ func ptr(s string) *string {
 	return &s
 }
 
-func (r *eventRows) add(e campaign.Event, title string, expected int) {
+func (r *eventRows) add(e plan.Event, title string, expected int) {
 	g, _ := json.Marshal(e.Groups)
 	r.id, r.parent, r.kind = append(r.id, ptr(e.ID)), append(r.parent, ptr(e.Parent)), append(r.kind, ptr(e.Kind))
 	t := title

@@ -9,7 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"drives/allocate"
 	"drives/campaign"
+	"drives/plan"
 )
 
 // ReviewPolicy scores, as README "Reviews" states: attainment is enrolments in the window
@@ -25,10 +27,10 @@ const (
 
 // EvaluateInput is one period's review.
 type EvaluateInput struct {
-	CampaignID string                `json:"campaign_id"`
-	WorkflowID string                `json:"workflow_id"`
-	Period     campaign.ReviewPeriod `json:"period"`
-	Policy     campaign.ReviewPolicy `json:"policy"`
+	CampaignID string            `json:"campaign_id"`
+	WorkflowID string            `json:"workflow_id"`
+	Period     plan.ReviewPeriod `json:"period"`
+	Policy     plan.ReviewPolicy `json:"policy"`
 }
 
 // EvaluateAgents computes every active agent's and staff member's figures over the period's
@@ -345,11 +347,11 @@ func terminate(ctx context.Context, tx pgx.Tx, in DecideInput, res *campaign.Dec
 	if remaining <= 0 {
 		return nil
 	}
-	shares := make([]campaign.Share, len(succ))
+	shares := make([]allocate.Share, len(succ))
 	for i, s := range succ {
-		shares[i] = campaign.Share{Code: s.code, Weight: int64(math.Round(s.weight * campaign.AgentWeightScale))}
+		shares[i] = allocate.Share{Code: s.code, Weight: int64(math.Round(s.weight * allocate.AgentWeightScale))}
 	}
-	split := campaign.LargestRemainder(remaining, shares)
+	split := allocate.LargestRemainder(remaining, shares)
 	var to []string
 	var amounts []int32
 	for i, n := range split {

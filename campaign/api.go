@@ -1,3 +1,7 @@
+// Package campaign is the client-facing contract of the drive's workflows: task queue, workflow
+// IDs, Update, Query and signal names, and the structs they carry. Starters, the simulator and
+// tests use these, never string literals. Nothing here carries personal data: rows are named
+// by IDs. The plan and its Spec are in package plan; the workflows themselves in workflows.
 package campaign
 
 import (
@@ -5,11 +9,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/temporal"
-)
 
-// The client-facing contract of the drive's workflows: task queue, workflow IDs, Update, Query
-// and signal names, and the structs they carry. Starters, the simulator and tests use these,
-// never string literals. Nothing here carries personal data: rows are named by IDs.
+	"drives/plan"
+)
 
 // TaskQueue is where the worker polls.
 const TaskQueue = "enrolment-drives"
@@ -66,8 +68,8 @@ type CampaignInput struct {
 
 // CampaignState is what a campaign run hands to the next one.
 type CampaignState struct {
-	Spec            CampaignSpec    `json:"spec"`
-	Clock           Clock           `json:"clock"`
+	Spec            plan.Spec       `json:"spec"`
+	Clock           plan.Clock      `json:"clock"`
 	Status          string          `json:"status"`
 	Enrolled        map[string]int  `json:"enrolled"` // by district
 	DistrictsClosed map[string]bool `json:"districts_closed"`
@@ -94,56 +96,10 @@ const (
 	StatusCancelled = "cancelled"
 )
 
-// CampaignSpec is the validated plan as the workflows need it: units, targets, events and the
-// follow-up policy, without any personal data.
-type CampaignSpec struct {
-	CampaignID  string         `json:"campaign_id"`
-	Name        string         `json:"name"`
-	PeriodStart time.Time      `json:"period_start"` // campaign time
-	PeriodEnd   time.Time      `json:"period_end"`   // campaign time, exclusive
-	Scale       float64        `json:"scale"`
-	Target      int            `json:"target"`
-	PriorYear   int            `json:"prior_year"`
-	Groups      []string       `json:"groups"`
-	Districts   []DistrictSpec `json:"districts"`
-	Events      []Event        `json:"events"`
-	Policy      FollowUpTimes  `json:"policy"`
-	Review      ReviewSpec     `json:"review"`
-	Reviews     []ReviewPeriod `json:"reviews"`
-}
-
-// DistrictSpec is a district with its quota and communes.
-type DistrictSpec struct {
-	Code     string   `json:"code"`
-	Name     string   `json:"name"`
-	Target   int      `json:"target"`
-	Communes []string `json:"communes"`
-}
-
-// Event is an event as a district drive holds it. A city-wide event is one Event per
-// district, with Parent naming the plan's event.
-type Event struct {
-	ID       string    `json:"id"`
-	Parent   string    `json:"parent,omitempty"`
-	Kind     string    `json:"kind"`
-	District string    `json:"district"`
-	Commune  string    `json:"commune,omitempty"`
-	At       time.Time `json:"at"` // campaign time
-	Groups   []string  `json:"groups"`
-}
-
-// FollowUpTimes is the follow-up policy in campaign durations.
-type FollowUpTimes struct {
-	Deadline   time.Duration   `json:"deadline"`
-	Reminders  []time.Duration `json:"reminders"`
-	GiveUp     time.Duration   `json:"give_up"`
-	SweepEvery time.Duration   `json:"sweep_every"`
-}
-
 // AddEventRequest adds an event to a running campaign.
 type AddEventRequest struct {
-	Event EventSpec `json:"event"`
-	By    string    `json:"by"`
+	Event plan.EventSpec `json:"event"`
+	By    string         `json:"by"`
 }
 
 // CancelEventRequest cancels a planned event.
@@ -196,12 +152,12 @@ type LeadsResult struct {
 
 // DistrictSteer is what the campaign tells a running district drive.
 type DistrictSteer struct {
-	AddEvent    *Event    `json:"add_event,omitempty"`
-	CancelEvent string    `json:"cancel_event,omitempty"`
-	Pause       bool      `json:"pause,omitempty"`
-	Resume      bool      `json:"resume,omitempty"`
-	LeadsDue    time.Time `json:"leads_due,omitempty"` // no longer sent: the campaign sweeps follow-ups
-	Cancel      bool      `json:"cancel,omitempty"`
+	AddEvent    *plan.Event `json:"add_event,omitempty"`
+	CancelEvent string      `json:"cancel_event,omitempty"`
+	Pause       bool        `json:"pause,omitempty"`
+	Resume      bool        `json:"resume,omitempty"`
+	LeadsDue    time.Time   `json:"leads_due,omitempty"` // no longer sent: the campaign sweeps follow-ups
+	Cancel      bool        `json:"cancel,omitempty"`
 }
 
 // DistrictClosed tells the campaign a district drive has finished.
@@ -215,7 +171,7 @@ type Progress struct {
 	CampaignID      string             `json:"campaign_id"`
 	Status          string             `json:"status"`
 	CampaignTime    time.Time          `json:"campaign_time"` // as of the workflow's last task
-	Clock           Clock              `json:"clock"`
+	Clock           plan.Clock         `json:"clock"`
 	PeriodStart     time.Time          `json:"period_start"`
 	PeriodEnd       time.Time          `json:"period_end"`
 	Target          int                `json:"target"`
@@ -240,12 +196,12 @@ type DistrictProgress struct {
 
 // DistrictInput starts DistrictDriveWorkflow. State is set when it continues as new.
 type DistrictInput struct {
-	CampaignID string        `json:"campaign_id"`
-	District   DistrictSpec  `json:"district"`
-	Clock      Clock         `json:"clock"`
-	PeriodEnd  time.Time     `json:"period_end"`
-	Policy     FollowUpTimes `json:"policy"`
-	Events     []Event       `json:"events"`
+	CampaignID string             `json:"campaign_id"`
+	District   plan.DistrictSpec  `json:"district"`
+	Clock      plan.Clock         `json:"clock"`
+	PeriodEnd  time.Time          `json:"period_end"`
+	Policy     plan.FollowUpTimes `json:"policy"`
+	Events     []plan.Event       `json:"events"`
 	// HistoryLimit is the history length at which a run continues as new (0: the default).
 	HistoryLimit int            `json:"history_limit,omitempty"`
 	State        *DistrictState `json:"state,omitempty"`
@@ -253,12 +209,12 @@ type DistrictInput struct {
 
 // DistrictState is what a district run hands to the next one.
 type DistrictState struct {
-	Pending   []Event   `json:"pending"` // planned, not yet held, in time order
-	Held      int       `json:"held"`
-	Cancelled int       `json:"cancelled"`
-	Paused    bool      `json:"paused"`
-	NextSweep time.Time `json:"next_sweep"` // no longer used: the campaign sweeps follow-ups
-	Runs      int       `json:"runs"`
+	Pending   []plan.Event `json:"pending"` // planned, not yet held, in time order
+	Held      int          `json:"held"`
+	Cancelled int          `json:"cancelled"`
+	Paused    bool         `json:"paused"`
+	NextSweep time.Time    `json:"next_sweep"` // no longer used: the campaign sweeps follow-ups
+	Runs      int          `json:"runs"`
 }
 
 // SweepResult says what a follow-up sweep did and when the next one is due.
@@ -299,10 +255,10 @@ func ReviewWorkflowID(campaignID, period string) string {
 
 // ReviewInput starts the review of one period.
 type ReviewInput struct {
-	CampaignID string       `json:"campaign_id"`
-	Period     ReviewPeriod `json:"period"`
-	Clock      Clock        `json:"clock"`
-	Policy     ReviewPolicy `json:"policy"`
+	CampaignID string            `json:"campaign_id"`
+	Period     plan.ReviewPeriod `json:"period"`
+	Clock      plan.Clock        `json:"clock"`
+	Policy     plan.ReviewPolicy `json:"policy"`
 	// HistoryLimit is the history length at which a run continues as new (0: the default);
 	// State is what a run that continued as new hands the next one.
 	HistoryLimit int          `json:"history_limit,omitempty"`
@@ -323,10 +279,10 @@ type ReviewState struct {
 // ScheduledReviewInput is what the schedule hands every fire: the campaign's review periods,
 // from which the fire's nominal time picks one.
 type ScheduledReviewInput struct {
-	CampaignID string         `json:"campaign_id"`
-	Clock      Clock          `json:"clock"`
-	Periods    []ReviewPeriod `json:"periods"`
-	Policy     ReviewPolicy   `json:"policy"`
+	CampaignID string              `json:"campaign_id"`
+	Clock      plan.Clock          `json:"clock"`
+	Periods    []plan.ReviewPeriod `json:"periods"`
+	Policy     plan.ReviewPolicy   `json:"policy"`
 }
 
 // ReviewSummary counts a period's decisions. Proposed counts the agents whose termination

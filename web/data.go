@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"drives/campaign"
+	"drives/plan"
 )
 
 // The page's own reads: what the report, coordinator and history packages do not give —
@@ -32,7 +33,7 @@ type campaignHead struct {
 type headed interface{ head() *campaignHead }
 
 func (s *Server) loadHead(ctx context.Context, id string) (*campaignHead, error) {
-	if !campaign.ValidCampaignID(id) {
+	if !plan.ValidCampaignID(id) {
 		return nil, errNotFound{fmt.Sprintf("campaign %q: not a campaign id", id)}
 	}
 	h := &campaignHead{ID: id, WorkflowID: campaign.CampaignWorkflowID(id)}

@@ -15,6 +15,7 @@ import (
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/plan"
 )
 
 // CampaignWorkflow runs a campaign drive: load and check the plan, allocate quotas, assign
@@ -83,14 +84,14 @@ func (c *campaignDrive) eventIDs() map[string]bool {
 }
 
 // cancelled says whether an event was cancelled, itself or as a share of a city-wide round.
-func (c *campaignDrive) cancelled(e campaign.Event) bool {
+func (c *campaignDrive) cancelled(e plan.Event) bool {
 	return c.st.CancelledEvents[e.ID] || (e.Parent != "" && c.st.CancelledEvents[e.Parent])
 }
 
 // eventsOf returns the district events an ID names: the event itself, or every district's
 // share of a city-wide event.
-func (c *campaignDrive) eventsOf(id string) []campaign.Event {
-	var out []campaign.Event
+func (c *campaignDrive) eventsOf(id string) []plan.Event {
+	var out []plan.Event
 	for _, e := range c.st.Spec.Events {
 		if e.ID == id || e.Parent == id {
 			out = append(out, e)
@@ -120,7 +121,7 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 			if c.eventIDs()[r.Event.ID] {
 				return nil, fmt.Errorf("event %q already exists", r.Event.ID)
 			}
-			events := campaign.ExpandEvent(r.Event, loc, c.st.Spec.Districts, communes)
+			events := plan.ExpandEvent(r.Event, loc, c.st.Spec.Districts, communes)
 			// Claim the ID before blocking, so a second Update with it is refused.
 			c.st.Spec.Events = append(c.st.Spec.Events, events...)
 			c.st.EventsAdded++
@@ -128,7 +129,7 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 				CampaignID: c.in.CampaignID, Events: events, Title: r.Event.Title, Expected: r.Event.ExpectedAttendance, By: r.By,
 			}).Get(ctx, nil); err != nil {
 				// Forget this Update's events only: another Update may have added its own meanwhile.
-				c.st.Spec.Events = slices.DeleteFunc(c.st.Spec.Events, func(e campaign.Event) bool {
+				c.st.Spec.Events = slices.DeleteFunc(c.st.Spec.Events, func(e plan.Event) bool {
 					return e.ID == r.Event.ID || e.Parent == r.Event.ID
 				})
 				c.st.EventsAdded--
@@ -150,7 +151,7 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 			if strings.TrimSpace(r.By) == "" {
 				return errors.New("by: say who adds the event")
 			}
-			if p := campaign.CheckAddedEvent(r.Event, c.st.Spec, c.eventIDs(), c.now(ctx)); p != nil {
+			if p := plan.CheckAddedEvent(r.Event, c.st.Spec, c.eventIDs(), c.now(ctx)); p != nil {
 				return fmt.Errorf("event.%s: %s", p.Field, p.Msg)
 			}
 			return nil
@@ -421,16 +422,16 @@ func (c *campaignDrive) progress(ctx workflow.Context) func() (campaign.Progress
 
 func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) {
 	actx := activityCtx(ctx, 5*time.Minute)
-	plan := activities.PlanInput{CampaignID: c.in.CampaignID, PlanHash: c.in.PlanHash}
+	pin := activities.PlanInput{CampaignID: c.in.CampaignID, PlanHash: c.in.PlanHash}
 	if c.st.Spec.CampaignID == "" {
-		if err := workflow.ExecuteActivity(actx, a.LoadPlan, plan).Get(ctx, &c.st.Spec); err != nil {
+		if err := workflow.ExecuteActivity(actx, a.LoadPlan, pin).Get(ctx, &c.st.Spec); err != nil {
 			return campaign.CloseResult{}, err
 		}
-		c.st.Clock = campaign.NewClock(c.st.Spec.PeriodStart, c.st.Spec.Scale, workflow.Now(ctx))
-		if err := workflow.ExecuteActivity(actx, a.AllocateQuotas, activities.AllocateInput{PlanInput: plan, Clock: c.st.Clock}).Get(ctx, nil); err != nil {
+		c.st.Clock = plan.NewClock(c.st.Spec.PeriodStart, c.st.Spec.Scale, workflow.Now(ctx))
+		if err := workflow.ExecuteActivity(actx, a.AllocateQuotas, activities.AllocateInput{PlanInput: pin, Clock: c.st.Clock}).Get(ctx, nil); err != nil {
 			return campaign.CloseResult{}, err
 		}
-		if err := workflow.ExecuteActivity(actx, a.AssignAgents, plan).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(actx, a.AssignAgents, pin).Get(ctx, nil); err != nil {
 			return campaign.CloseResult{}, err
 		}
 		if len(c.st.Spec.Reviews) > 0 {
@@ -542,7 +543,7 @@ func (c *campaignDrive) finalReview(ctx, actx workflow.Context, status string) e
 }
 
 func (c *campaignDrive) startDistricts(ctx workflow.Context) error {
-	byDistrict := map[string][]campaign.Event{}
+	byDistrict := map[string][]plan.Event{}
 	for _, e := range c.st.Spec.Events {
 		byDistrict[e.District] = append(byDistrict[e.District], e)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/plan"
 	"drives/workflows"
 )
 
@@ -34,8 +35,8 @@ func TestCampaignContinuesAsNew(t *testing.T) {
 		return campaign.ImportResult{BatchID: in.BatchID, New: 10, ByDistrict: by}, nil
 	}
 	r.merge = merge
-	added := campaign.AddEventRequest{By: "coordinator", Event: campaign.EventSpec{
-		ID: "016-extra", Kind: campaign.KindDialogue, Unit: "00379", Date: campaign.Date{Y: 2021, M: 6, D: 14}, Groups: []string{"farmer"},
+	added := campaign.AddEventRequest{By: "coordinator", Event: plan.EventSpec{
+		ID: "016-extra", Kind: plan.KindDialogue, Unit: "00379", Date: plan.Date{Y: 2021, M: 6, D: 14}, Groups: []string{"farmer"},
 	}}
 	var steered []*outcome
 	var before campaign.Progress
@@ -152,12 +153,12 @@ func TestCampaignContinuesAsNew(t *testing.T) {
 
 func TestDistrictContinuesAsNew(t *testing.T) {
 	start, end := local(2021, 1, 1, 0, 0), local(2021, 3, 1, 0, 0)
-	clock := campaign.NewClock(start, 1, start)
-	var events []campaign.Event
+	clock := plan.NewClock(start, 1, start)
+	var events []plan.Event
 	for i, day := range [][2]int{{1, 4}, {1, 6}, {1, 8}, {1, 11}, {1, 13}, {1, 15}, {2, 2}, {2, 4}, {2, 8}, {2, 10}, {2, 12}, {2, 15}} {
-		events = append(events, ev(fmt.Sprintf("016-e%02d", i+1), campaign.KindDoorToDoor, "016", "00382", eventAt(2021, time.Month(day[0]), day[1]), "farmer"))
+		events = append(events, ev(fmt.Sprintf("016-e%02d", i+1), plan.KindDoorToDoor, "016", "00382", eventAt(2021, time.Month(day[0]), day[1]), "farmer"))
 	}
-	extra := ev("016-extra", campaign.KindDialogue, "016", "00379", eventAt(2021, 2, 20), "farmer")
+	extra := ev("016-extra", plan.KindDialogue, "016", "00379", eventAt(2021, 2, 20), "farmer")
 	// What its sweeps say falls due next does not wake a district: the campaign sweeps.
 	sweep := func(in activities.AdvanceInput) campaign.SweepResult {
 		return campaign.SweepResult{NextDue: in.AsOf.Add(time.Hour)}

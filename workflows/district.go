@@ -9,6 +9,7 @@ import (
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/plan"
 )
 
 // DistrictDriveWorkflow runs one district's part of a campaign: it sleeps on a durable timer
@@ -22,7 +23,7 @@ func DistrictDriveWorkflow(ctx workflow.Context, in campaign.DistrictInput) (cam
 	if in.State != nil {
 		d.st = *in.State
 	} else {
-		d.st.Pending = append([]campaign.Event(nil), in.Events...)
+		d.st.Pending = append([]plan.Event(nil), in.Events...)
 		sortEvents(d.st.Pending)
 	}
 	d.log = log.With(workflow.GetLogger(ctx), "campaign", in.CampaignID, "district", in.District.Code)
@@ -42,7 +43,7 @@ type districtDrive struct {
 	cancelTimer workflow.CancelFunc
 }
 
-func sortEvents(es []campaign.Event) {
+func sortEvents(es []plan.Event) {
 	sort.SliceStable(es, func(i, j int) bool {
 		if !es[i].At.Equal(es[j].At) {
 			return es[i].At.Before(es[j].At)

@@ -13,6 +13,7 @@ import (
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/plan"
 )
 
 // scheduledStartTime is the search attribute a Temporal Schedule sets on what it starts: the
@@ -28,7 +29,7 @@ func ScheduledReviewWorkflow(ctx workflow.Context, in campaign.ScheduledReviewIn
 	if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTime); ok {
 		nominal = t
 	}
-	p, ok := campaign.PeriodAt(in.Clock, in.Periods, nominal)
+	p, ok := plan.PeriodAt(in.Clock, in.Periods, nominal)
 	if !ok {
 		return campaign.ReviewResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("no review period of campaign %s has ended by %s (campaign time %s)", in.CampaignID,

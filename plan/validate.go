@@ -1,4 +1,4 @@
-package campaign
+package plan
 
 import (
 	"fmt"
@@ -25,17 +25,17 @@ func ValidCampaignID(id string) bool { return campaignIDRe.MatchString(id) }
 // ValidEventID reports whether id can name an event.
 func ValidEventID(id string) bool { return eventIDRe.MatchString(id) }
 
-// ParsePlan decodes and validates a plan; files it names are read from fsys. name is the plan
+// Parse decodes and validates a plan; files it names are read from fsys. name is the plan
 // file's name as the user gave it, used in every error.
-func ParsePlan(name string, raw []byte, fsys fs.FS) (*LoadedPlan, error) {
-	p, err := DecodePlan(name, raw)
+func Parse(name string, raw []byte, fsys fs.FS) (*Loaded, error) {
+	p, err := Decode(name, raw)
 	if err != nil {
 		return nil, err
 	}
 	p.applyDefaults()
-	var errs PlanErrors
+	var errs Errors
 	bad := func(field, format string, args ...any) {
-		errs = append(errs, PlanError{File: name, Field: field, Msg: fmt.Sprintf(format, args...)})
+		errs = append(errs, Error{File: name, Field: field, Msg: fmt.Sprintf(format, args...)})
 	}
 
 	if !campaignIDRe.MatchString(p.ID) {
@@ -139,7 +139,7 @@ func ParsePlan(name string, raw []byte, fsys fs.FS) (*LoadedPlan, error) {
 		}
 	}
 
-	lp := &LoadedPlan{Plan: p, Location: p.Timezone}
+	lp := &Loaded{Plan: p, Location: p.Timezone}
 	var files [][]byte
 	unitsOK := false // the register was read: units can be checked against it
 	switch {
@@ -168,7 +168,7 @@ func ParsePlan(name string, raw []byte, fsys fs.FS) (*LoadedPlan, error) {
 			for _, c := range d.Communes {
 				// A roster that could not be read is one problem, not one per commune.
 				if rosterOK && !covered[c.Code] {
-					errs = append(errs, PlanError{File: p.Roster.File, Msg: fmt.Sprintf("commune %s (%s) has no agent or staff member to hold its quota", c.Code, c.Name)})
+					errs = append(errs, Error{File: p.Roster.File, Msg: fmt.Sprintf("commune %s (%s) has no agent or staff member to hold its quota", c.Code, c.Name)})
 				}
 			}
 		}
@@ -196,7 +196,7 @@ func ParsePlan(name string, raw []byte, fsys fs.FS) (*LoadedPlan, error) {
 		return nil, errs
 	}
 	if t := lp.CityTarget(); t <= 0 {
-		return nil, PlanErrors{{File: name, Field: "target", Msg: fmt.Sprintf("gives a city target of %d; it must be positive", t)}}
+		return nil, Errors{{File: name, Field: "target", Msg: fmt.Sprintf("gives a city target of %d; it must be positive", t)}}
 	}
 	_ = loc
 	lp.Hash = hashInputs(append([][]byte{raw}, files...)...)
@@ -253,7 +253,7 @@ func (p *Plan) applyDefaults() {
 }
 
 // CityTarget is the number of participants the city must enrol under the plan's rule.
-func (lp *LoadedPlan) CityTarget() int {
+func (lp *Loaded) CityTarget() int {
 	if lp.Plan.Target.Rule == RuleAbsolute {
 		return lp.Plan.Target.Absolute
 	}
