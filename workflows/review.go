@@ -119,28 +119,39 @@ func (r *review) pending() int {
 }
 
 func (r *review) setup(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, campaign.QueryReview, func() (campaign.ReviewProgress, error) {
-		return campaign.ReviewProgress{Period: r.in.Period.Label, Summary: r.summary, Pending: r.pending(),
-			DecidedCount: r.decisions(), Escalated: r.stillEscalated(), Decided: r.decided, Deadline: r.deadline}, nil
-	}); err != nil {
+	if err := workflow.SetQueryHandler(ctx, campaign.QueryReview, r.progress); err != nil {
 		return err
 	}
-	for _, approve := range []bool{true, false} {
-		name := campaign.UpdateRejectTermination
-		if approve {
-			name = campaign.UpdateApproveTermination
-		}
-		if err := workflow.SetUpdateHandlerWithOptions(ctx, name,
-			func(ctx workflow.Context, d campaign.TerminationDecision) (campaign.DecisionResult, error) {
-				return r.decide(ctx, d, approve)
-			},
-			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d campaign.TerminationDecision) error {
-				return r.validate(d)
-			}}); err != nil {
-			return err
-		}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateApproveTermination, r.approve,
+		workflow.UpdateHandlerOptions{Validator: r.validateDecision}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateRejectTermination, r.reject,
+		workflow.UpdateHandlerOptions{Validator: r.validateDecision}); err != nil {
+		return err
 	}
 	return nil
+}
+
+// progress answers the review Query.
+func (r *review) progress() (campaign.ReviewProgress, error) {
+	return campaign.ReviewProgress{Period: r.in.Period.Label, Summary: r.summary, Pending: r.pending(),
+		DecidedCount: r.decisions(), Escalated: r.stillEscalated(), Decided: r.decided, Deadline: r.deadline}, nil
+}
+
+// approve carries out a coordinator's approval of a proposed termination.
+func (r *review) approve(ctx workflow.Context, d campaign.TerminationDecision) (campaign.DecisionResult, error) {
+	return r.decide(ctx, d, true)
+}
+
+// reject carries out a coordinator's rejection of a proposed termination.
+func (r *review) reject(ctx workflow.Context, d campaign.TerminationDecision) (campaign.DecisionResult, error) {
+	return r.decide(ctx, d, false)
+}
+
+// validateDecision is the validator of both decisions' Updates.
+func (r *review) validateDecision(ctx workflow.Context, d campaign.TerminationDecision) error {
+	return r.validate(d)
 }
 
 // validate refuses what the workflow can tell is wrong without I/O. Whether the agent's
