@@ -5,6 +5,7 @@
 package campaign
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -62,28 +63,8 @@ type CampaignInput struct {
 	CampaignID string `json:"campaign_id"`
 	PlanHash   string `json:"plan_hash"`
 	// HistoryLimit is the history length at which a run continues as new (0: the default).
-	HistoryLimit int            `json:"history_limit,omitempty"`
-	State        *CampaignState `json:"state,omitempty"`
-}
-
-// CampaignState is what a campaign run hands to the next one.
-type CampaignState struct {
-	Spec            plan.Spec       `json:"spec"`
-	Clock           plan.Clock      `json:"clock"`
-	Status          string          `json:"status"`
-	Enrolled        map[string]int  `json:"enrolled"` // by district
-	DistrictsClosed map[string]bool `json:"districts_closed"`
-	Imports         int             `json:"imports"`
-	EventsAdded     int             `json:"events_added"`
-	EventsCancelled int             `json:"events_cancelled"`
-	Cancelled       *SteerRequest   `json:"cancelled,omitempty"`
-	Batches         map[string]bool `json:"batches"`
-	CancelledEvents map[string]bool `json:"cancelled_events"`
-	ChildrenStarted bool            `json:"children_started"`
-	// NextSweep is the next campaign-wide sweep of open follow-ups, in campaign time, on the
-	// sweep grid; zero when nothing open falls due before the period ends.
-	NextSweep time.Time `json:"next_sweep,omitempty"`
-	Runs      int       `json:"runs"`
+	HistoryLimit int             `json:"history_limit,omitempty"`
+	State        json.RawMessage `json:"state,omitempty"` // the run's carry-over, the workflow's own
 }
 
 // Campaign statuses, as Progress and the campaigns table report them.
@@ -203,18 +184,8 @@ type DistrictInput struct {
 	Policy     plan.FollowUpTimes `json:"policy"`
 	Events     []plan.Event       `json:"events"`
 	// HistoryLimit is the history length at which a run continues as new (0: the default).
-	HistoryLimit int            `json:"history_limit,omitempty"`
-	State        *DistrictState `json:"state,omitempty"`
-}
-
-// DistrictState is what a district run hands to the next one.
-type DistrictState struct {
-	Pending   []plan.Event `json:"pending"` // planned, not yet held, in time order
-	Held      int          `json:"held"`
-	Cancelled int          `json:"cancelled"`
-	Paused    bool         `json:"paused"`
-	NextSweep time.Time    `json:"next_sweep"` // no longer used: the campaign sweeps follow-ups
-	Runs      int          `json:"runs"`
+	HistoryLimit int             `json:"history_limit,omitempty"`
+	State        json.RawMessage `json:"state,omitempty"` // the run's carry-over, the workflow's own
 }
 
 // SweepResult says what a follow-up sweep did and when the next one is due.
@@ -261,19 +232,8 @@ type ReviewInput struct {
 	Policy     plan.ReviewPolicy `json:"policy"`
 	// HistoryLimit is the history length at which a run continues as new (0: the default);
 	// State is what a run that continued as new hands the next one.
-	HistoryLimit int          `json:"history_limit,omitempty"`
-	State        *ReviewState `json:"state,omitempty"`
-}
-
-// ReviewState is a review waiting for decisions, carried into a new run when coordinators'
-// decisions have grown its history: the evaluation is not run again.
-type ReviewState struct {
-	Summary   ReviewSummary     `json:"summary"`
-	Decided   map[string]string `json:"decided"`
-	Escalated int               `json:"escalated"`
-	Overruled int               `json:"overruled"`
-	Deadline  time.Time         `json:"deadline"` // campaign time
-	Runs      int               `json:"runs"`
+	HistoryLimit int             `json:"history_limit,omitempty"`
+	State        json.RawMessage `json:"state,omitempty"`
 }
 
 // ScheduledReviewInput is what the schedule hands every fire: the campaign's review periods,

@@ -24,10 +24,10 @@ import (
 // progress Query.
 func CampaignWorkflow(ctx workflow.Context, in campaign.CampaignInput) (campaign.CloseResult, error) {
 	c := &campaignDrive{in: in}
-	if in.State != nil {
-		c.st = *in.State
-	} else {
-		c.st = campaign.CampaignState{
+	if ok, err := loadState(in.State, &c.st); err != nil {
+		return campaign.CloseResult{}, fmt.Errorf("state carried over: %w", err)
+	} else if !ok {
+		c.st = campaignState{
 			Status:          campaign.StatusPreparing,
 			Enrolled:        map[string]int{},
 			DistrictsClosed: map[string]bool{},
@@ -44,7 +44,7 @@ func CampaignWorkflow(ctx workflow.Context, in campaign.CampaignInput) (campaign
 
 type campaignDrive struct {
 	in  campaign.CampaignInput
-	st  campaign.CampaignState
+	st  campaignState
 	log log.Logger
 	// actx runs the Updates' activities: made once in setup, from the workflow's context.
 	actx workflow.Context
@@ -642,7 +642,11 @@ func (c *campaignDrive) continueAsNew(ctx workflow.Context, closedCh workflow.Re
 	next := c.in
 	st := c.st
 	st.Runs++
-	next.State = &st
+	raw, err := saveState(st)
+	if err != nil {
+		return campaign.CloseResult{}, err
+	}
+	next.State = raw
 	c.log.Info("campaign continues as new", "runs", st.Runs)
 	return campaign.CloseResult{}, workflow.NewContinueAsNewError(ctx, CampaignWorkflow, next)
 }

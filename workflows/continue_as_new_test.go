@@ -70,7 +70,7 @@ func TestCampaignContinuesAsNew(t *testing.T) {
 	if next.CampaignID != testCampaignID || next.PlanHash != "sha256:test" || next.HistoryLimit != smallHistory || next.State == nil {
 		t.Fatalf("next run's input %+v", next)
 	}
-	st := next.State
+	st := workflows.Carried[workflows.CampaignState](next.State)
 	if st.Runs != 1 || !st.ChildrenStarted || st.Status != campaign.StatusRunning || st.Imports != 1 || st.EventsAdded != 1 || st.EventsCancelled != 1 ||
 		st.Enrolled["001"] != 10 || !st.Batches[batchA] || !st.CancelledEvents["002-door-1"] || len(st.DistrictsClosed) != 0 || st.Cancelled != nil {
 		t.Errorf("carried state %+v", st)
@@ -195,7 +195,7 @@ func TestDistrictContinuesAsNew(t *testing.T) {
 	}
 	wantPending := append(slices.Clone(events[6:7]), events[8:]...) // 016-e08 cancelled
 	wantPending = append(wantPending, extra)
-	st := next.State
+	st := workflows.Carried[workflows.DistrictState](next.State)
 	if st == nil {
 		t.Fatalf("next run's input carries no state: %+v", next)
 	}
@@ -262,7 +262,7 @@ func TestCampaignContinuesAsNewOnceManyDistrictsStart(t *testing.T) {
 	if len(started) != len(testDistricts) {
 		t.Errorf("started %v, want a drive per district", started)
 	}
-	if st := next.State; st == nil || st.Runs != 1 || !st.ChildrenStarted || st.Status != campaign.StatusRunning || len(st.DistrictsClosed) != 0 {
+	if st := workflows.Carried[workflows.CampaignState](next.State); st == nil || st.Runs != 1 || !st.ChildrenStarted || st.Status != campaign.StatusRunning || len(st.DistrictsClosed) != 0 {
 		t.Fatalf("carried state %+v", st)
 	}
 }

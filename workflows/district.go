@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -20,9 +21,9 @@ import (
 // It never tracks people: the database knows the follow-ups.
 func DistrictDriveWorkflow(ctx workflow.Context, in campaign.DistrictInput) (campaign.DistrictClosed, error) {
 	d := &districtDrive{in: in}
-	if in.State != nil {
-		d.st = *in.State
-	} else {
+	if ok, err := loadState(in.State, &d.st); err != nil {
+		return campaign.DistrictClosed{}, fmt.Errorf("state carried over: %w", err)
+	} else if !ok {
 		d.st.Pending = append([]plan.Event(nil), in.Events...)
 		sortEvents(d.st.Pending)
 	}
@@ -32,7 +33,7 @@ func DistrictDriveWorkflow(ctx workflow.Context, in campaign.DistrictInput) (cam
 
 type districtDrive struct {
 	in        campaign.DistrictInput
-	st        campaign.DistrictState
+	st        districtState
 	log       log.Logger
 	cancelled bool
 
@@ -191,7 +192,11 @@ func (d *districtDrive) continueAsNew(ctx workflow.Context, steerCh workflow.Rec
 	next := d.in
 	st := d.st
 	st.Runs++
-	next.State = &st
+	raw, err := saveState(st)
+	if err != nil {
+		return campaign.DistrictClosed{}, err
+	}
+	next.State = raw
 	next.Events = nil
 	d.log.Info("district continues as new", "runs", st.Runs, "pending", len(st.Pending))
 	return campaign.DistrictClosed{}, workflow.NewContinueAsNewError(ctx, DistrictDriveWorkflow, next)

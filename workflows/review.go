@@ -96,6 +96,7 @@ type review struct {
 	overruled int               // of those, decided since (by a coordinator or the policy)
 	deadline  time.Time         // campaign time
 	res       campaign.ReviewResult
+	runs      int // runs before this one, carried over by continue-as-new
 }
 
 // decisions counts the proposals approved or rejected through this review, those in flight
@@ -215,7 +216,11 @@ func (r *review) record(res campaign.DecisionResult) {
 func (r *review) run(ctx workflow.Context) (campaign.ReviewResult, error) {
 	r.res = campaign.ReviewResult{CampaignID: r.in.CampaignID, Period: r.in.Period.Label}
 	actx := activityCtx(ctx, 10*time.Minute)
-	if st := r.in.State; st != nil {
+	var st reviewState
+	if ok, err := loadState(r.in.State, &st); err != nil {
+		return r.res, fmt.Errorf("state carried over: %w", err)
+	} else if ok {
+		r.runs = st.Runs
 		r.summary, r.decided, r.escalated, r.overruled, r.deadline = st.Summary, st.Decided, st.Escalated, st.Overruled, st.Deadline
 		if r.decided == nil {
 			r.decided = map[string]string{}
@@ -284,12 +289,13 @@ func (r *review) run(ctx workflow.Context) (campaign.ReviewResult, error) {
 // continueAsNew carries the wait, with the decisions taken so far, into a new run.
 func (r *review) continueAsNew(ctx workflow.Context) (campaign.ReviewResult, error) {
 	next := r.in
-	runs := 1
-	if r.in.State != nil {
-		runs = r.in.State.Runs + 1
+	runs := r.runs + 1
+	raw, err := saveState(reviewState{Summary: r.summary, Decided: r.decided, Escalated: r.escalated,
+		Overruled: r.overruled, Deadline: r.deadline, Runs: runs})
+	if err != nil {
+		return campaign.ReviewResult{}, err
 	}
-	next.State = &campaign.ReviewState{Summary: r.summary, Decided: r.decided, Escalated: r.escalated,
-		Overruled: r.overruled, Deadline: r.deadline, Runs: runs}
+	next.State = raw
 	r.log.Info("review continues as new", "runs", runs, "decided", len(r.decided), "pending", r.pending())
 	return campaign.ReviewResult{}, workflow.NewContinueAsNewError(ctx, AgentReviewWorkflow, next)
 }

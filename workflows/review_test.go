@@ -849,7 +849,7 @@ func TestReviewContinuesAsNewWhenDecisionsGrowItsHistory(t *testing.T) {
 	if !r.env.Now().Equal(start.Add(2 * time.Hour)) {
 		t.Errorf("continued as new at %s, want as soon as the history reached the limit", r.env.Now())
 	}
-	st := next.State
+	st := workflows.Carried[workflows.ReviewState](next.State)
 	if st == nil || st.Runs != 1 || st.Summary.Proposed != 2 || st.Decided["A-001"] != "approved" || len(st.Decided) != 1 ||
 		st.Deadline.IsZero() || next.Period.Label != "2021-Q2" || !next.Period.End.Equal(q[1].End) || next.HistoryLimit != 100 {
 		t.Fatalf("next run's input %+v, state %+v", next, st)
