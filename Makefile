@@ -105,7 +105,7 @@ bench: tools
 FUZZTIME ?= 30s
 FUZZPARALLEL ?= 1
 FUZZMINIMIZETIME ?= 5s
-FUZZ_PKGS ?= ./campaign ./imports
+FUZZ_PKGS ?= ./plan ./imports
 export FUZZTIME FUZZPARALLEL FUZZMINIMIZETIME FUZZ_PKGS
 fuzz:
 	@$(DEVSTACK) fuzz

@@ -12,6 +12,7 @@ import (
 	"drives/activities"
 	"drives/campaign"
 	"drives/imports"
+	"drives/plan"
 	"drives/report"
 )
 
@@ -193,9 +194,9 @@ func TestPrepareWritesExactQuotasRosterEventsAndOneAuditRowPerEffect(t *testing.
 
 func TestLoadPlanRefusesAChangedPlan(t *testing.T) {
 	d := newDrive(t)
-	_, err := call[campaign.CampaignSpec](d, d.acts.LoadPlan, activities.PlanInput{CampaignID: campaignID, PlanHash: "0123456789abcdef"})
+	_, err := call[plan.Spec](d, d.acts.LoadPlan, activities.PlanInput{CampaignID: campaignID, PlanHash: "0123456789abcdef"})
 	wantErrType(t, err, activities.ErrPlanChanged)
-	_, err = call[campaign.CampaignSpec](d, d.acts.LoadPlan, activities.PlanInput{CampaignID: "no-such-campaign", PlanHash: d.plan.PlanHash})
+	_, err = call[plan.Spec](d, d.acts.LoadPlan, activities.PlanInput{CampaignID: "no-such-campaign", PlanHash: d.plan.PlanHash})
 	wantErrType(t, err, activities.ErrNotFound)
 }
 

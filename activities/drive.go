@@ -8,17 +8,18 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"drives/campaign"
+	"drives/plan"
 	"drives/store"
 )
 
 // AddEventInput adds a coordinator's event to a running campaign: one event, or a city-wide
 // event's share in every district.
 type AddEventInput struct {
-	CampaignID string           `json:"campaign_id"`
-	Events     []campaign.Event `json:"events"`
-	Title      string           `json:"title"`
-	Expected   int              `json:"expected"`
-	By         string           `json:"by"`
+	CampaignID string       `json:"campaign_id"`
+	Events     []plan.Event `json:"events"`
+	Title      string       `json:"title"`
+	Expected   int          `json:"expected"`
+	By         string       `json:"by"`
 }
 
 // AddEvent records an event added through an Update.
@@ -70,11 +71,11 @@ func (a *Activities) CancelEvent(ctx context.Context, in CancelEventInput) ([]st
 // AdvanceInput is one wake of a district drive: the events due now and a sweep of follow-ups
 // as of the campaign time AsOf.
 type AdvanceInput struct {
-	CampaignID string                 `json:"campaign_id"`
-	District   string                 `json:"district"`
-	AsOf       time.Time              `json:"as_of"`
-	Hold       []string               `json:"hold"`
-	Policy     campaign.FollowUpTimes `json:"policy"`
+	CampaignID string             `json:"campaign_id"`
+	District   string             `json:"district"`
+	AsOf       time.Time          `json:"as_of"`
+	Hold       []string           `json:"hold"`
+	Policy     plan.FollowUpTimes `json:"policy"`
 }
 
 // AdvanceResult says which events were held and what the sweep did.
@@ -115,9 +116,9 @@ func (a *Activities) advanceDistrict(ctx context.Context, in AdvanceInput) (Adva
 
 // SweepInput is a campaign-wide sweep of open follow-ups as of the campaign time AsOf.
 type SweepInput struct {
-	CampaignID string                 `json:"campaign_id"`
-	AsOf       time.Time              `json:"as_of"`
-	Policy     campaign.FollowUpTimes `json:"policy"`
+	CampaignID string             `json:"campaign_id"`
+	AsOf       time.Time          `json:"as_of"`
+	Policy     plan.FollowUpTimes `json:"policy"`
 }
 
 // SweepFollowUps sweeps every open follow-up of a campaign, all districts at once, as the
@@ -137,7 +138,7 @@ func (a *Activities) SweepFollowUps(ctx context.Context, in SweepInput) (campaig
 }
 
 // sweep sweeps the open follow-ups of one district, or of the whole campaign when district is "".
-func sweep(ctx context.Context, tx pgx.Tx, campaignID, district string, asOf time.Time, p campaign.FollowUpTimes) (campaign.SweepResult, error) {
+func sweep(ctx context.Context, tx pgx.Tx, campaignID, district string, asOf time.Time, p plan.FollowUpTimes) (campaign.SweepResult, error) {
 	s, err := store.SweepFollowUps(ctx, tx, campaignID, district, asOf, p.Reminders)
 	return campaign.SweepResult{Reminded: s.Reminded, Escalated: s.Escalated, Unreachable: s.Unreachable, NextDue: s.NextDue}, err
 }
@@ -147,7 +148,7 @@ func sweep(ctx context.Context, tx pgx.Tx, campaignID, district string, asOf tim
 type EventResultInput struct {
 	CampaignID string                      `json:"campaign_id"`
 	Request    campaign.EventResultRequest `json:"request"`
-	Policy     campaign.FollowUpTimes      `json:"policy"`
+	Policy     plan.FollowUpTimes          `json:"policy"`
 }
 
 // RecordEventResult turns a held event's staged leads into prospects and follow-up tasks for

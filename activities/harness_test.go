@@ -23,6 +23,7 @@ import (
 	"drives/imports"
 	"drives/internal/fixture"
 	"drives/internal/testenv"
+	"drives/plan"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -96,11 +97,11 @@ type drive struct {
 	pool  *pgxpool.Pool
 	acts  *activities.Activities
 	pin   *pinInfo
-	spec  campaign.CampaignSpec
+	spec  plan.Spec
 	plan  activities.PlanInput
 	alloc activities.AllocateResult
 	asg   activities.AssignResult
-	clock campaign.Clock
+	clock plan.Clock
 }
 
 func newDrive(t *testing.T) *drive {
@@ -152,7 +153,7 @@ func (d *drive) exec(sql string, args ...any) {
 }
 
 // event is the spec's event with the given id.
-func (d *drive) event(id string) campaign.Event {
+func (d *drive) event(id string) plan.Event {
 	d.t.Helper()
 	return d.Event(id)
 }

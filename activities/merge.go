@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"drives/campaign"
+	"drives/contribution"
 	"drives/report"
 	"drives/store"
 )
@@ -75,7 +76,7 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 	}
 	subsidy := map[string]int64{}
 	for _, c := range []string{"poor", "near_poor", "other"} {
-		subsidy[c] = campaign.MonthlySubsidy(c)
+		subsidy[c] = contribution.MonthlySubsidy(c)
 	}
 	var leads []int64        // prospects who enrolled: their follow-ups close
 	var leadDays []time.Time // and the day each enrolled
@@ -106,7 +107,7 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 			}
 			chunk = append(chunk, store.Enrolment{CampaignID: in.CampaignID, CitizenID: l.CitizenID, FullName: l.FullName, Phone: l.Phone,
 				District: l.District, Commune: l.Commune, Village: l.Village, Agent: l.Agent, TargetGroup: l.TargetGroup,
-				MonthlyIncome: l.MonthlyIncome, MonthlyContribution: l.MonthlyIncome * campaign.ContributionPercent / 100,
+				MonthlyIncome: l.MonthlyIncome, MonthlyContribution: l.MonthlyIncome * contribution.Percent / 100,
 				SubsidyClass: l.SubsidyClass, MonthlySubsidy: sub, PaymentMonths: l.PaymentMonths, EnrolledOn: l.EnrolledOn,
 				BatchID: in.BatchID, ProspectID: l.ProspectID})
 			res.ByDistrict[l.District]++

@@ -7,13 +7,15 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"drives/campaign"
+	"drives/allocate"
+	"drives/plan"
 	"drives/store"
+	"drives/units"
 )
 
 // loadPlan reads the plan the starter stored for a campaign and checks it is the one the
 // workflow was started with.
-func loadPlan(ctx context.Context, db store.DB, campaignID, planHash string) (*campaign.LoadedPlan, error) {
+func loadPlan(ctx context.Context, db store.DB, campaignID, planHash string) (*plan.Loaded, error) {
 	raw, hash, err := store.CampaignPlan(ctx, db, campaignID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, permanent(ErrNotFound, "campaign %s has no stored plan", campaignID)
@@ -24,7 +26,7 @@ func loadPlan(ctx context.Context, db store.DB, campaignID, planHash string) (*c
 	if hash != planHash {
 		return nil, permanent(ErrPlanChanged, "campaign %s: stored plan %.12s is not the launched plan %.12s", campaignID, hash, planHash)
 	}
-	var lp campaign.LoadedPlan
+	var lp plan.Loaded
 	if err := json.Unmarshal(raw, &lp); err != nil {
 		return nil, permanent(ErrPlanChanged, "campaign %s: stored plan does not decode: %v", campaignID, err)
 	}
@@ -38,15 +40,15 @@ type PlanInput struct {
 }
 
 // LoadPlan reads and checks the stored plan and returns the spec the workflows run on.
-func (a *Activities) LoadPlan(ctx context.Context, in PlanInput) (campaign.CampaignSpec, error) {
+func (a *Activities) LoadPlan(ctx context.Context, in PlanInput) (plan.Spec, error) {
 	defer keepAlive(ctx)()
 	lp, err := loadPlan(ctx, a.Pool, in.CampaignID, in.PlanHash)
 	if err != nil {
-		return campaign.CampaignSpec{}, err
+		return plan.Spec{}, err
 	}
 	spec, err := lp.Spec()
 	if err != nil {
-		return campaign.CampaignSpec{}, permanent(ErrPlanChanged, "campaign %s: %v", in.CampaignID, err)
+		return plan.Spec{}, permanent(ErrPlanChanged, "campaign %s: %v", in.CampaignID, err)
 	}
 	return spec, nil
 }
@@ -54,7 +56,7 @@ func (a *Activities) LoadPlan(ctx context.Context, in PlanInput) (campaign.Campa
 // AllocateInput starts a campaign's clock and allocates its quotas.
 type AllocateInput struct {
 	PlanInput
-	Clock campaign.Clock `json:"clock"`
+	Clock plan.Clock `json:"clock"`
 }
 
 // AllocateResult counts what allocation wrote.
@@ -77,7 +79,7 @@ func (a *Activities) AllocateQuotas(ctx context.Context, in AllocateInput) (Allo
 			if err != nil {
 				return AllocateResult{}, err
 			}
-			alloc := campaign.Allocate(lp.Units, lp.Roster, lp.CityTarget())
+			alloc := allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget())
 			var units []store.Unit
 			for _, d := range lp.Units.Districts {
 				units = append(units, store.Unit{Code: d.Code, Level: "district", District: d.Code, Name: d.Name, Kind: d.Kind,
@@ -114,7 +116,7 @@ func (a *Activities) AllocateQuotas(ctx context.Context, in AllocateInput) (Allo
 			if err := store.InsertQuotas(ctx, tx, in.CampaignID, quotas); err != nil {
 				return AllocateResult{}, err
 			}
-			titles := map[string]campaign.EventSpec{}
+			titles := map[string]plan.EventSpec{}
 			for _, e := range lp.Plan.Events {
 				titles[e.ID] = e
 			}
@@ -151,7 +153,7 @@ func (a *Activities) AssignAgents(ctx context.Context, in PlanInput) (AssignResu
 			if err != nil {
 				return AssignResult{}, err
 			}
-			alloc := campaign.Allocate(lp.Units, lp.Roster, lp.CityTarget())
+			alloc := allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget())
 			districts := lp.Units.CommuneDistricts()
 			agents := make([]store.Agent, len(lp.Roster))
 			quotas := make([]store.Quota, len(lp.Roster))
@@ -160,7 +162,7 @@ func (a *Activities) AssignAgents(ctx context.Context, in PlanInput) (AssignResu
 				agents[i] = store.Agent{Code: ag.Code, Commune: ag.Commune, District: districts[ag.Commune], Kind: ag.Kind,
 					FullName: ag.Name, Phone: ag.Phone, PostOffice: ag.PostOffice, Weight: ag.Weight}
 				quotas[i] = store.Quota{Level: "agent", Code: ag.Code, Target: alloc.Agents[ag.Code]}
-				if ag.Kind == campaign.AgentKindStaff {
+				if ag.Kind == units.AgentKindStaff {
 					res.Staff++
 				} else {
 					res.Agents++
@@ -174,7 +176,7 @@ func (a *Activities) AssignAgents(ctx context.Context, in PlanInput) (AssignResu
 }
 
 // eventRow is the row of an event, with its title and expected attendance.
-func eventRow(e campaign.Event, title string, expected int) store.Event {
+func eventRow(e plan.Event, title string, expected int) store.Event {
 	return store.Event{ID: e.ID, Parent: e.Parent, Kind: e.Kind, Title: title, District: e.District, Commune: e.Commune,
 		At: e.At, Groups: e.Groups, Expected: expected}
 }

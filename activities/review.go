@@ -8,7 +8,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"drives/allocate"
 	"drives/campaign"
+	"drives/plan"
 	"drives/store"
 )
 
@@ -25,10 +27,10 @@ const (
 
 // EvaluateInput is one period's review.
 type EvaluateInput struct {
-	CampaignID string                `json:"campaign_id"`
-	WorkflowID string                `json:"workflow_id"`
-	Period     campaign.ReviewPeriod `json:"period"`
-	Policy     campaign.ReviewPolicy `json:"policy"`
+	CampaignID string            `json:"campaign_id"`
+	WorkflowID string            `json:"workflow_id"`
+	Period     plan.ReviewPeriod `json:"period"`
+	Policy     plan.ReviewPolicy `json:"policy"`
 }
 
 // EvaluateAgents computes every active agent's and staff member's figures over the period's
@@ -191,12 +193,12 @@ func terminate(ctx context.Context, tx pgx.Tx, in DecideInput, res *campaign.Dec
 	if remaining <= 0 {
 		return nil
 	}
-	shares := make([]campaign.Share, len(succ))
+	shares := make([]allocate.Share, len(succ))
 	for i, s := range succ {
-		shares[i] = campaign.Share{Code: s.Code, Weight: int64(math.Round(s.Weight * campaign.AgentWeightScale))}
+		shares[i] = allocate.Share{Code: s.Code, Weight: int64(math.Round(s.Weight * allocate.AgentWeightScale))}
 	}
 	var moved []store.QuotaShare
-	for i, n := range campaign.LargestRemainder(remaining, shares) {
+	for i, n := range allocate.LargestRemainder(remaining, shares) {
 		if n > 0 {
 			moved = append(moved, store.QuotaShare{Agent: succ[i].Code, Amount: n})
 		}

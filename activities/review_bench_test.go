@@ -20,6 +20,7 @@ import (
 	"drives/internal/fixture"
 	"drives/internal/synth"
 	"drives/internal/testenv"
+	"drives/plan"
 )
 
 // benchSeed makes the national plan and its field data.
@@ -62,7 +63,7 @@ func BenchmarkReviewNational(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	lp, err := campaign.LoadPlan(filepath.Join(dir, "plan.yaml"))
+	lp, err := plan.Load(filepath.Join(dir, "plan.yaml"))
 	if err != nil {
 		b.Fatalf("national plan: %v", err)
 	}
@@ -82,8 +83,8 @@ func BenchmarkReviewNational(b *testing.B) {
 	c.Env.SetTestTimeout(2 * time.Hour)
 	c.Env.RegisterActivity(c.Acts)
 	c.Input = activities.PlanInput{CampaignID: lp.Plan.ID, PlanHash: lp.Hash}
-	c.Spec = fixture.MustCall[campaign.CampaignSpec](c, c.Acts.LoadPlan, c.Input)
-	c.Clock = campaign.NewClock(c.Spec.PeriodStart, c.Spec.Scale, time.Now())
+	c.Spec = fixture.MustCall[plan.Spec](c, c.Acts.LoadPlan, c.Input)
+	c.Clock = plan.NewClock(c.Spec.PeriodStart, c.Spec.Scale, time.Now())
 	start = time.Now()
 	c.Alloc = fixture.MustCall[activities.AllocateResult](c, c.Acts.AllocateQuotas, activities.AllocateInput{PlanInput: c.Input, Clock: c.Clock})
 	allocDur := time.Since(start)
@@ -102,7 +103,7 @@ func BenchmarkReviewNational(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	periods, err := campaign.ReviewPeriods(campaign.DefaultReviewCron, loc, c.Spec.PeriodStart, c.Spec.PeriodEnd)
+	periods, err := plan.ReviewPeriods(plan.DefaultReviewCron, loc, c.Spec.PeriodStart, c.Spec.PeriodEnd)
 	if err != nil || len(periods) != 4 {
 		b.Fatalf("review periods %v: %v", periods, err)
 	}
@@ -170,7 +171,7 @@ func BenchmarkReviewNational(b *testing.B) {
 }
 
 // checkNationalReview asserts what a review must be, whatever its speed (benchdata.CheckReview).
-func checkNationalReview(b *testing.B, c *fixture.Campaign, p campaign.ReviewPeriod, pol campaign.ReviewPolicy,
+func checkNationalReview(b *testing.B, c *fixture.Campaign, p plan.ReviewPeriod, pol plan.ReviewPolicy,
 	got campaign.ReviewSummary, loaded benchdata.Loaded) {
 	b.Helper()
 	if _, err := benchdata.CheckReview(c.Ctx, c.Pool, c.Plan.Plan.ID, p.Label, pol, got, loaded, synth.NationalAgents+c.Asg.Staff); err != nil {

@@ -14,19 +14,20 @@ import (
 	"drives/activities"
 	"drives/campaign"
 	"drives/imports"
+	"drives/plan"
 )
 
 // reviews of the fixture campaign: quarterly, default policy.
-func reviewPeriods(t *testing.T, d *drive) []campaign.ReviewPeriod {
+func reviewPeriods(t *testing.T, d *drive) []plan.ReviewPeriod {
 	t.Helper()
-	ps, err := campaign.ReviewPeriods(campaign.DefaultReviewCron, hcm, d.spec.PeriodStart, d.spec.PeriodEnd)
+	ps, err := plan.ReviewPeriods(plan.DefaultReviewCron, hcm, d.spec.PeriodStart, d.spec.PeriodEnd)
 	if err != nil || len(ps) != 4 {
 		t.Fatalf("review periods: %v %v", ps, err)
 	}
 	return ps
 }
 
-func (d *drive) evaluate(p campaign.ReviewPeriod, policy campaign.ReviewPolicy) campaign.ReviewSummary {
+func (d *drive) evaluate(p plan.ReviewPeriod, policy plan.ReviewPolicy) campaign.ReviewSummary {
 	d.t.Helper()
 	return mustCall[campaign.ReviewSummary](d, d.acts.EvaluateAgents, activities.EvaluateInput{
 		CampaignID: campaignID, WorkflowID: campaign.ReviewWorkflowID(campaignID, p.Label), Period: p, Policy: policy})
@@ -41,9 +42,9 @@ func (d *drive) decision(period, agent string) (decision, status, rationale stri
 	return
 }
 
-func policy() campaign.ReviewPolicy {
-	return campaign.ReviewPolicy{RewardAt: 1, WarnBelow: 0.6, TerminateBelow: 0.3, TerminateAfter: 2,
-		Reward: campaign.Reward{Kind: "bonus", Amount: 500_000}, ApprovalWait: campaign.Duration(14 * 24 * time.Hour), CommendTop: 2}
+func policy() plan.ReviewPolicy {
+	return plan.ReviewPolicy{RewardAt: 1, WarnBelow: 0.6, TerminateBelow: 0.3, TerminateAfter: 2,
+		Reward: plan.Reward{Kind: "bonus", Amount: 500_000}, ApprovalWait: plan.Duration(14 * 24 * time.Hour), CommendTop: 2}
 }
 
 // A year of reviews of the fixture's agents: the policy table, the consecutive-period rule,

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"drives/campaign"
+	"drives/plan"
 )
 
 // Review schedule policies, stated in README "Reviews": each fire is a different period and a
@@ -26,12 +27,12 @@ const (
 
 // ScheduleInput creates a campaign's review schedule.
 type ScheduleInput struct {
-	CampaignID string                  `json:"campaign_id"`
-	Cron       string                  `json:"cron"`
-	Clock      campaign.Clock          `json:"clock"`
-	Periods    []campaign.ReviewPeriod `json:"periods"`
-	PeriodEnd  time.Time               `json:"period_end"` // the campaign's; its review is the campaign's own
-	Policy     campaign.ReviewPolicy   `json:"policy"`
+	CampaignID string              `json:"campaign_id"`
+	Cron       string              `json:"cron"`
+	Clock      plan.Clock          `json:"clock"`
+	Periods    []plan.ReviewPeriod `json:"periods"`
+	PeriodEnd  time.Time           `json:"period_end"` // the campaign's; its review is the campaign's own
+	Policy     plan.ReviewPolicy   `json:"policy"`
 }
 
 // ReviewCalendars translates the review periods' fire times (campaign time, from the plan's
@@ -40,10 +41,10 @@ type ScheduleInput struct {
 // some expressions differently from robfig's (a sixth field as the year; day-of-month and
 // day-of-week never OR-ed), and a compressed clock cannot be written as cron at all: exact
 // calendars make both the same by construction.
-func ReviewCalendars(clock campaign.Clock, periods []campaign.ReviewPeriod) []client.ScheduleCalendarSpec {
+func ReviewCalendars(clock plan.Clock, periods []plan.ReviewPeriod) []client.ScheduleCalendarSpec {
 	out := make([]client.ScheduleCalendarSpec, 0, len(periods))
 	for _, p := range periods {
-		t := campaign.RealFire(clock, p).UTC()
+		t := plan.RealFire(clock, p).UTC()
 		r := func(v int) []client.ScheduleRange { return []client.ScheduleRange{{Start: v}} }
 		out = append(out, client.ScheduleCalendarSpec{
 			Second: r(t.Second()), Minute: r(t.Minute()), Hour: r(t.Hour()),

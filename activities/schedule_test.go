@@ -10,8 +10,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"drives/activities"
-	"drives/campaign"
 	"drives/internal/testenv"
+	"drives/plan"
 )
 
 // The Temporal server itself reads the review schedule's calendars as robfig/cron reads the
@@ -33,7 +33,7 @@ func TestReviewCalendarsFireOnTheServerAtRobfigsTimes(t *testing.T) {
 		loc   *time.Location
 		start time.Time
 	}{
-		{campaign.DefaultReviewCron, hcm, time.Date(2031, 1, 1, 0, 0, 0, 0, hcm)},
+		{plan.DefaultReviewCron, hcm, time.Date(2031, 1, 1, 0, 0, 0, 0, hcm)},
 		// robfig ORs a restricted day of month with a restricted day of week.
 		{"0 9 1,15 * 1", hcm, time.Date(2031, 1, 1, 0, 0, 0, 0, hcm)},
 		// Daylight saving ends on 26 October 2031: 02:00 comes twice, and robfig fires at both.
@@ -44,7 +44,7 @@ func TestReviewCalendarsFireOnTheServerAtRobfigsTimes(t *testing.T) {
 		{"@every 100h", hcm, time.Date(2031, 1, 1, 0, 0, 0, 0, hcm)},
 	} {
 		t.Run(c.expr, func(t *testing.T) {
-			ps, err := campaign.ReviewPeriods(c.expr, c.loc, c.start, c.start.AddDate(1, 0, 0))
+			ps, err := plan.ReviewPeriods(c.expr, c.loc, c.start, c.start.AddDate(1, 0, 0))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -53,7 +53,7 @@ func TestReviewCalendarsFireOnTheServerAtRobfigsTimes(t *testing.T) {
 			if k < 3 {
 				t.Fatalf("%d review periods, want more", len(ps))
 			}
-			clock := campaign.NewClock(c.start, 1, time.Now())
+			clock := plan.NewClock(c.start, 1, time.Now())
 			id := fmt.Sprintf("calendars-%d-%d", i, time.Now().UnixNano())
 			h, err := sc.Create(ctx, client.ScheduleOptions{
 				ID:     id,
@@ -75,7 +75,7 @@ func TestReviewCalendarsFireOnTheServerAtRobfigsTimes(t *testing.T) {
 			var got, want []string
 			for j := range k {
 				got = append(got, next[j].UTC().Format(time.RFC3339))
-				want = append(want, campaign.RealFire(clock, ps[j]).UTC().Format(time.RFC3339))
+				want = append(want, plan.RealFire(clock, ps[j]).UTC().Format(time.RFC3339))
 			}
 			if strings.Join(got, " ") != strings.Join(want, " ") {
 				t.Errorf("the server fires at\n%s\nrobfig at\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))

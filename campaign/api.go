@@ -1,15 +1,18 @@
+// Package campaign is the client-facing contract of the drive's workflows: task queue, workflow
+// IDs, Update, Query and signal names, and the structs they carry. Starters, the simulator and
+// tests use these, never string literals. Nothing here carries personal data: rows are named
+// by IDs. The plan and its Spec are in package plan; the workflows themselves in workflows.
 package campaign
 
 import (
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
-)
 
-// The client-facing contract of the drive's workflows: task queue, workflow IDs, Update, Query
-// and signal names, and the structs they carry. Starters, the simulator and tests use these,
-// never string literals. Nothing here carries personal data: rows are named by IDs.
+	"drives/plan"
+)
 
 // TaskQueue is where the worker polls.
 const TaskQueue = "enrolment-drives"
@@ -60,28 +63,8 @@ type CampaignInput struct {
 	CampaignID string `json:"campaign_id"`
 	PlanHash   string `json:"plan_hash"`
 	// HistoryLimit is the history length at which a run continues as new (0: the default).
-	HistoryLimit int            `json:"history_limit,omitempty"`
-	State        *CampaignState `json:"state,omitempty"`
-}
-
-// CampaignState is what a campaign run hands to the next one.
-type CampaignState struct {
-	Spec            CampaignSpec    `json:"spec"`
-	Clock           Clock           `json:"clock"`
-	Status          string          `json:"status"`
-	Enrolled        map[string]int  `json:"enrolled"` // by district
-	DistrictsClosed map[string]bool `json:"districts_closed"`
-	Imports         int             `json:"imports"`
-	EventsAdded     int             `json:"events_added"`
-	EventsCancelled int             `json:"events_cancelled"`
-	Cancelled       *SteerRequest   `json:"cancelled,omitempty"`
-	Batches         map[string]bool `json:"batches"`
-	CancelledEvents map[string]bool `json:"cancelled_events"`
-	ChildrenStarted bool            `json:"children_started"`
-	// NextSweep is the next campaign-wide sweep of open follow-ups, in campaign time, on the
-	// sweep grid; zero when nothing open falls due before the period ends.
-	NextSweep time.Time `json:"next_sweep,omitempty"`
-	Runs      int       `json:"runs"`
+	HistoryLimit int             `json:"history_limit,omitempty"`
+	State        json.RawMessage `json:"state,omitempty"` // the run's carry-over, the workflow's own
 }
 
 // Campaign statuses, as Progress and the campaigns table report them.
@@ -94,56 +77,10 @@ const (
 	StatusCancelled = "cancelled"
 )
 
-// CampaignSpec is the validated plan as the workflows need it: units, targets, events and the
-// follow-up policy, without any personal data.
-type CampaignSpec struct {
-	CampaignID  string         `json:"campaign_id"`
-	Name        string         `json:"name"`
-	PeriodStart time.Time      `json:"period_start"` // campaign time
-	PeriodEnd   time.Time      `json:"period_end"`   // campaign time, exclusive
-	Scale       float64        `json:"scale"`
-	Target      int            `json:"target"`
-	PriorYear   int            `json:"prior_year"`
-	Groups      []string       `json:"groups"`
-	Districts   []DistrictSpec `json:"districts"`
-	Events      []Event        `json:"events"`
-	Policy      FollowUpTimes  `json:"policy"`
-	Review      ReviewSpec     `json:"review"`
-	Reviews     []ReviewPeriod `json:"reviews"`
-}
-
-// DistrictSpec is a district with its quota and communes.
-type DistrictSpec struct {
-	Code     string   `json:"code"`
-	Name     string   `json:"name"`
-	Target   int      `json:"target"`
-	Communes []string `json:"communes"`
-}
-
-// Event is an event as a district drive holds it. A city-wide event is one Event per
-// district, with Parent naming the plan's event.
-type Event struct {
-	ID       string    `json:"id"`
-	Parent   string    `json:"parent,omitempty"`
-	Kind     string    `json:"kind"`
-	District string    `json:"district"`
-	Commune  string    `json:"commune,omitempty"`
-	At       time.Time `json:"at"` // campaign time
-	Groups   []string  `json:"groups"`
-}
-
-// FollowUpTimes is the follow-up policy in campaign durations.
-type FollowUpTimes struct {
-	Deadline   time.Duration   `json:"deadline"`
-	Reminders  []time.Duration `json:"reminders"`
-	GiveUp     time.Duration   `json:"give_up"`
-	SweepEvery time.Duration   `json:"sweep_every"`
-}
-
 // AddEventRequest adds an event to a running campaign.
 type AddEventRequest struct {
-	Event EventSpec `json:"event"`
-	By    string    `json:"by"`
+	Event plan.EventSpec `json:"event"`
+	By    string         `json:"by"`
 }
 
 // CancelEventRequest cancels a planned event.
@@ -196,12 +133,12 @@ type LeadsResult struct {
 
 // DistrictSteer is what the campaign tells a running district drive.
 type DistrictSteer struct {
-	AddEvent    *Event    `json:"add_event,omitempty"`
-	CancelEvent string    `json:"cancel_event,omitempty"`
-	Pause       bool      `json:"pause,omitempty"`
-	Resume      bool      `json:"resume,omitempty"`
-	LeadsDue    time.Time `json:"leads_due,omitempty"` // no longer sent: the campaign sweeps follow-ups
-	Cancel      bool      `json:"cancel,omitempty"`
+	AddEvent    *plan.Event `json:"add_event,omitempty"`
+	CancelEvent string      `json:"cancel_event,omitempty"`
+	Pause       bool        `json:"pause,omitempty"`
+	Resume      bool        `json:"resume,omitempty"`
+	LeadsDue    time.Time   `json:"leads_due,omitempty"` // no longer sent: the campaign sweeps follow-ups
+	Cancel      bool        `json:"cancel,omitempty"`
 }
 
 // DistrictClosed tells the campaign a district drive has finished.
@@ -215,7 +152,7 @@ type Progress struct {
 	CampaignID      string             `json:"campaign_id"`
 	Status          string             `json:"status"`
 	CampaignTime    time.Time          `json:"campaign_time"` // as of the workflow's last task
-	Clock           Clock              `json:"clock"`
+	Clock           plan.Clock         `json:"clock"`
 	PeriodStart     time.Time          `json:"period_start"`
 	PeriodEnd       time.Time          `json:"period_end"`
 	Target          int                `json:"target"`
@@ -240,25 +177,15 @@ type DistrictProgress struct {
 
 // DistrictInput starts DistrictDriveWorkflow. State is set when it continues as new.
 type DistrictInput struct {
-	CampaignID string        `json:"campaign_id"`
-	District   DistrictSpec  `json:"district"`
-	Clock      Clock         `json:"clock"`
-	PeriodEnd  time.Time     `json:"period_end"`
-	Policy     FollowUpTimes `json:"policy"`
-	Events     []Event       `json:"events"`
+	CampaignID string             `json:"campaign_id"`
+	District   plan.DistrictSpec  `json:"district"`
+	Clock      plan.Clock         `json:"clock"`
+	PeriodEnd  time.Time          `json:"period_end"`
+	Policy     plan.FollowUpTimes `json:"policy"`
+	Events     []plan.Event       `json:"events"`
 	// HistoryLimit is the history length at which a run continues as new (0: the default).
-	HistoryLimit int            `json:"history_limit,omitempty"`
-	State        *DistrictState `json:"state,omitempty"`
-}
-
-// DistrictState is what a district run hands to the next one.
-type DistrictState struct {
-	Pending   []Event   `json:"pending"` // planned, not yet held, in time order
-	Held      int       `json:"held"`
-	Cancelled int       `json:"cancelled"`
-	Paused    bool      `json:"paused"`
-	NextSweep time.Time `json:"next_sweep"` // no longer used: the campaign sweeps follow-ups
-	Runs      int       `json:"runs"`
+	HistoryLimit int             `json:"history_limit,omitempty"`
+	State        json.RawMessage `json:"state,omitempty"` // the run's carry-over, the workflow's own
 }
 
 // SweepResult says what a follow-up sweep did and when the next one is due.
@@ -299,34 +226,23 @@ func ReviewWorkflowID(campaignID, period string) string {
 
 // ReviewInput starts the review of one period.
 type ReviewInput struct {
-	CampaignID string       `json:"campaign_id"`
-	Period     ReviewPeriod `json:"period"`
-	Clock      Clock        `json:"clock"`
-	Policy     ReviewPolicy `json:"policy"`
+	CampaignID string            `json:"campaign_id"`
+	Period     plan.ReviewPeriod `json:"period"`
+	Clock      plan.Clock        `json:"clock"`
+	Policy     plan.ReviewPolicy `json:"policy"`
 	// HistoryLimit is the history length at which a run continues as new (0: the default);
 	// State is what a run that continued as new hands the next one.
-	HistoryLimit int          `json:"history_limit,omitempty"`
-	State        *ReviewState `json:"state,omitempty"`
-}
-
-// ReviewState is a review waiting for decisions, carried into a new run when coordinators'
-// decisions have grown its history: the evaluation is not run again.
-type ReviewState struct {
-	Summary   ReviewSummary     `json:"summary"`
-	Decided   map[string]string `json:"decided"`
-	Escalated int               `json:"escalated"`
-	Overruled int               `json:"overruled"`
-	Deadline  time.Time         `json:"deadline"` // campaign time
-	Runs      int               `json:"runs"`
+	HistoryLimit int             `json:"history_limit,omitempty"`
+	State        json.RawMessage `json:"state,omitempty"`
 }
 
 // ScheduledReviewInput is what the schedule hands every fire: the campaign's review periods,
 // from which the fire's nominal time picks one.
 type ScheduledReviewInput struct {
-	CampaignID string         `json:"campaign_id"`
-	Clock      Clock          `json:"clock"`
-	Periods    []ReviewPeriod `json:"periods"`
-	Policy     ReviewPolicy   `json:"policy"`
+	CampaignID string              `json:"campaign_id"`
+	Clock      plan.Clock          `json:"clock"`
+	Periods    []plan.ReviewPeriod `json:"periods"`
+	Policy     plan.ReviewPolicy   `json:"policy"`
 }
 
 // ReviewSummary counts a period's decisions. Proposed counts the agents whose termination

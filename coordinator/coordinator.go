@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"drives/campaign"
+	"drives/plan"
 	"drives/store"
 )
 
@@ -43,7 +44,7 @@ func (e *AlreadyLaunchedError) Error() string {
 // Launch stores a validated plan and starts its campaign workflow. A campaign is launched
 // once: a second launch of the same id returns *AlreadyLaunchedError and starts nothing; a
 // different plan under an id already stored is refused.
-func (c *Coordinator) Launch(ctx context.Context, lp *campaign.LoadedPlan) (client.WorkflowRun, error) {
+func (c *Coordinator) Launch(ctx context.Context, lp *plan.Loaded) (client.WorkflowRun, error) {
 	p := lp.Plan
 	if err := StorePlan(ctx, c.DB, lp); err != nil {
 		return nil, err
@@ -56,7 +57,7 @@ func (c *Coordinator) Launch(ctx context.Context, lp *campaign.LoadedPlan) (clie
 		// Without this the SDK hands back the existing run as if it had started it.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
-			campaign.SearchCampaignID.ValueSet(p.ID), campaign.SearchUnitCode.ValueSet(campaign.CityWide)),
+			campaign.SearchCampaignID.ValueSet(p.ID), campaign.SearchUnitCode.ValueSet(plan.CityWide)),
 	}, campaign.CampaignWorkflowName, campaign.CampaignInput{CampaignID: p.ID, PlanHash: lp.Hash})
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
@@ -70,7 +71,7 @@ func (c *Coordinator) Launch(ctx context.Context, lp *campaign.LoadedPlan) (clie
 
 // StorePlan stores a validated plan for its campaign workflow to read. Storing the same plan
 // again changes nothing; a different plan under a stored campaign's id is refused.
-func StorePlan(ctx context.Context, db *pgxpool.Pool, lp *campaign.LoadedPlan) error {
+func StorePlan(ctx context.Context, db *pgxpool.Pool, lp *plan.Loaded) error {
 	p := lp.Plan
 	storedHash, err := store.PlanHash(ctx, db, p.ID)
 	switch {

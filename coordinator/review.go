@@ -11,22 +11,23 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"drives/campaign"
+	"drives/plan"
 	"drives/store"
 )
 
 // Fire is one review a cron expression gives: when it runs and the window it covers.
 type Fire struct {
 	At     time.Time
-	Period campaign.ReviewPeriod
+	Period plan.ReviewPeriod
 }
 
 // Preview lists the next count reviews of a cron expression after from, with their windows,
 // computed exactly as a campaign computes them.
 func Preview(expr string, loc *time.Location, from time.Time, count int) ([]Fire, error) {
-	if count < 1 || count > campaign.MaxReviews {
-		return nil, fmt.Errorf("--count: must be 1 to %d", campaign.MaxReviews)
+	if count < 1 || count > plan.MaxReviews {
+		return nil, fmt.Errorf("--count: must be 1 to %d", plan.MaxReviews)
 	}
-	s, err := campaign.ParseReviewCron(expr, loc)
+	s, err := plan.ParseReviewCron(expr, loc)
 	if err != nil {
 		return nil, fmt.Errorf("--cron: %w", err)
 	}
@@ -37,8 +38,8 @@ func Preview(expr string, loc *time.Location, from time.Time, count int) ([]Fire
 	}
 	var out []Fire
 	for t := s.Next(from); !t.IsZero() && len(out) < count; t = s.Next(t) {
-		ps, _ := campaign.ReviewPeriods(expr, loc, prev, t)
-		p := campaign.ReviewPeriod{Start: prev, End: t}
+		ps, _ := plan.ReviewPeriods(expr, loc, prev, t)
+		p := plan.ReviewPeriod{Start: prev, End: t}
 		if len(ps) > 0 {
 			p = ps[len(ps)-1]
 		}
@@ -167,23 +168,23 @@ func (c *Coordinator) Attention(ctx context.Context, campaignID string) (pending
 var ErrNoCampaign = errors.New("unknown campaign")
 
 // Clock returns a launched campaign's clock and plan time zone.
-func (c *Coordinator) Clock(ctx context.Context, campaignID string) (campaign.Clock, *time.Location, error) {
+func (c *Coordinator) Clock(ctx context.Context, campaignID string) (plan.Clock, *time.Location, error) {
 	cc, err := store.ClockOf(ctx, c.DB, campaignID)
 	if errors.Is(err, store.ErrNotFound) {
-		return campaign.Clock{}, nil, fmt.Errorf("%w %q", ErrNoCampaign, campaignID)
+		return plan.Clock{}, nil, fmt.Errorf("%w %q", ErrNoCampaign, campaignID)
 	}
 	if err != nil {
-		return campaign.Clock{}, nil, err
+		return plan.Clock{}, nil, err
 	}
 	epoch, start, scale, tz := cc.Epoch, cc.Start, cc.Scale, cc.Timezone
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
-		return campaign.Clock{}, nil, err
+		return plan.Clock{}, nil, err
 	}
 	if epoch == nil {
-		return campaign.Clock{}, loc, fmt.Errorf("campaign %s has not started its clock yet", campaignID)
+		return plan.Clock{}, loc, fmt.Errorf("campaign %s has not started its clock yet", campaignID)
 	}
-	return campaign.Clock{Epoch: *epoch, Start: *start, Scale: scale}, loc, nil
+	return plan.Clock{Epoch: *epoch, Start: *start, Scale: scale}, loc, nil
 }
 
 // ReviewTotal counts one period's decisions.

@@ -16,6 +16,7 @@ import (
 	"drives/coordinator"
 	"drives/internal/fixture"
 	"drives/internal/testenv"
+	"drives/plan"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -31,14 +32,14 @@ func TestDecideChecksTheProposalBeforeSendingAnUpdate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ps, err := campaign.ReviewPeriods(campaign.DefaultReviewCron, loc, c.Spec.PeriodStart, c.Spec.PeriodEnd)
+	ps, err := plan.ReviewPeriods(plan.DefaultReviewCron, loc, c.Spec.PeriodStart, c.Spec.PeriodEnd)
 	if err != nil || len(ps) == 0 {
 		t.Fatalf("review periods: %v %v", ps, err)
 	}
 	q1 := ps[0]
 	// One low review proposes: every agent with a quota and no enrolment is proposed.
-	pol := campaign.ReviewPolicy{RewardAt: 1, WarnBelow: 0.6, TerminateBelow: 0.3, TerminateAfter: 1,
-		Reward: campaign.Reward{Kind: "bonus", Amount: 500_000}, ApprovalWait: campaign.Duration(14 * 24 * time.Hour), CommendTop: 2}
+	pol := plan.ReviewPolicy{RewardAt: 1, WarnBelow: 0.6, TerminateBelow: 0.3, TerminateAfter: 1,
+		Reward: plan.Reward{Kind: "bonus", Amount: 500_000}, ApprovalWait: plan.Duration(14 * 24 * time.Hour), CommendTop: 2}
 	s := fixture.MustCall[campaign.ReviewSummary](c, c.Acts.EvaluateAgents, activities.EvaluateInput{
 		CampaignID: fixture.CampaignID, WorkflowID: campaign.ReviewWorkflowID(fixture.CampaignID, q1.Label), Period: q1, Policy: pol})
 	if s.Proposed < 2 {

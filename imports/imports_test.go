@@ -17,7 +17,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"drives/campaign"
+	"drives/contribution"
 	"drives/imports"
 )
 
@@ -479,7 +479,7 @@ func FuzzParseEnrolments(f *testing.F) {
 		switch {
 		case ref.Agents[r.Agent] != r.Commune:
 			t.Fatalf("line %d: agent %q not of commune %q", r.Line, r.Agent, r.Commune)
-		case r.Income < campaign.MinMonthlyIncome || r.Income > campaign.MaxMonthlyIncome:
+		case r.Income < contribution.MinMonthlyIncome || r.Income > contribution.MaxMonthlyIncome:
 			t.Fatalf("line %d: income %d", r.Line, r.Income)
 		case r.SubsidyClass != "poor" && r.SubsidyClass != "near_poor" && r.SubsidyClass != "other":
 			t.Fatalf("line %d: subsidy class %q", r.Line, r.SubsidyClass)

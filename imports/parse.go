@@ -20,7 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"drives/campaign"
+	"drives/contribution"
 	"drives/store"
 )
 
@@ -258,21 +258,21 @@ func checkReporting(kind Kind, name string, data []byte, ref *Reference, seen ma
 				switch {
 				case err != nil:
 					bad(line, "monthly_income", "must be a whole number of VND")
-				case income < campaign.MinMonthlyIncome || income > campaign.MaxMonthlyIncome:
+				case income < contribution.MinMonthlyIncome || income > contribution.MaxMonthlyIncome:
 					// The amount is repeated only when it cannot be a citizen ID or phone number
 					// that a shifted column put here.
 					amount := "the amount"
 					if len(strings.ReplaceAll(f(7), "_", "")) <= 8 {
 						amount = fmt.Sprintf("%d VND", income)
 					}
-					bad(line, "monthly_income", "%s is outside %d–%d VND", amount, campaign.MinMonthlyIncome, campaign.MaxMonthlyIncome)
+					bad(line, "monthly_income", "%s is outside %d–%d VND", amount, contribution.MinMonthlyIncome, contribution.MaxMonthlyIncome)
 				}
 				row.Income = income
 				row.SubsidyClass = f(8)
-				if _, ok := campaign.SubsidyPercent[row.SubsidyClass]; !ok {
+				if _, ok := contribution.SubsidyPercent[row.SubsidyClass]; !ok {
 					bad(line, "subsidy_class", "must be poor, near_poor or other")
 				}
-				if row.PaymentMonths, err = campaign.PaymentMonths(f(9)); err != nil {
+				if row.PaymentMonths, err = contribution.PaymentMonths(f(9)); err != nil {
 					bad(line, "payment_mode", "%v", err)
 				}
 				row.On = ref.checkDate(line, "enrolled_on", f(10), dates, bad)

@@ -36,6 +36,7 @@ import (
 	"drives/coordinator"
 	"drives/imports"
 	"drives/internal/testenv"
+	"drives/plan"
 	"drives/report"
 	"drives/simulator"
 	"drives/workflows"
@@ -133,7 +134,7 @@ func TestDriveEndToEnd(t *testing.T) {
 		return err
 	}
 
-	lp, err := campaign.LoadPlan(filepath.Join("testdata", "plan.yaml"))
+	lp, err := plan.Load(filepath.Join("testdata", "plan.yaml"))
 	require.NoError(t, err)
 	run, err := s.co.Launch(ctx, lp)
 	require.NoError(t, err)
@@ -179,11 +180,11 @@ func TestDriveEndToEnd(t *testing.T) {
 
 	// Coordinators steer through Updates: a valid event reaches its district, a bad one is refused.
 	_, err = coordinator.Update[[]string](ctx, s.co, lp.Plan.ID, campaign.UpdateAddEvent, campaign.AddEventRequest{
-		Event: campaign.EventSpec{ID: "x", Kind: "conference", Unit: "999", Date: campaign.Date{Y: 2021, M: 11, D: 1}, Groups: []string{"farmer"}},
+		Event: plan.EventSpec{ID: "x", Kind: "conference", Unit: "999", Date: plan.Date{Y: 2021, M: 11, D: 1}, Groups: []string{"farmer"}},
 		By:    "tester"})
 	require.ErrorContains(t, err, `event.unit: unknown unit "999"`)
 	ids, err := coordinator.Update[[]string](ctx, s.co, lp.Plan.ID, campaign.UpdateAddEvent, campaign.AddEventRequest{
-		Event: campaign.EventSpec{ID: "tu-lien-dialogue", Kind: "dialogue", Unit: "00097", Date: campaign.Date{Y: 2021, M: 11, D: 15},
+		Event: plan.EventSpec{ID: "tu-lien-dialogue", Kind: "dialogue", Unit: "00097", Date: plan.Date{Y: 2021, M: 11, D: 15},
 			Groups: []string{"farmer"}, ExpectedAttendance: 30},
 		By: "tester"})
 	require.NoError(t, err)

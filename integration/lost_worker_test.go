@@ -18,6 +18,7 @@ import (
 	"drives/campaign"
 	"drives/coordinator"
 	"drives/internal/testenv"
+	"drives/plan"
 	"drives/workflows"
 )
 
@@ -57,7 +58,7 @@ func TestLostAttemptIsRetriedWithinTheHeartbeatTimeout(t *testing.T) {
 		}
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
 	}
-	lp, err := campaign.LoadPlan(filepath.Join(dir, "plan.yaml"))
+	lp, err := plan.Load(filepath.Join(dir, "plan.yaml"))
 	require.NoError(t, err)
 	tc := srv.Client()
 	co := &coordinator.Coordinator{DB: db, Temporal: tc}

@@ -14,6 +14,7 @@ import (
 
 	"drives/campaign"
 	"drives/coordinator"
+	"drives/plan"
 )
 
 // A coordinator pauses a campaign's reviews, triggers the one due by hand, and it runs to
@@ -33,13 +34,13 @@ func TestReviewTriggerAndCancel(t *testing.T) {
 		}
 		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
 	}
-	lp, err := campaign.LoadPlan(filepath.Join(dir, "plan.yaml"))
+	lp, err := plan.Load(filepath.Join(dir, "plan.yaml"))
 	require.NoError(t, err)
 	run, err := s.co.Launch(ctx, lp)
 	require.NoError(t, err)
 	id := lp.Plan.ID
 
-	var clock campaign.Clock
+	var clock plan.Clock
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		_, err := s.co.DescribeSchedule(ctx, id)
 		assert.NoError(c, err)
@@ -52,7 +53,7 @@ func TestReviewTriggerAndCancel(t *testing.T) {
 	require.NoError(t, err)
 	q1 := spec.Reviews[0]
 	require.Equal(t, "2021-Q1", q1.Label)
-	time.Sleep(time.Until(campaign.RealFire(clock, q1).Add(200 * time.Millisecond)))
+	time.Sleep(time.Until(plan.RealFire(clock, q1).Add(200 * time.Millisecond)))
 	_, err = s.tc.DescribeWorkflowExecution(ctx, campaign.ReviewWorkflowID(id, "2021-Q1"), "")
 	require.Error(t, err, "a paused schedule takes no review")
 

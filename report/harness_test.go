@@ -13,6 +13,7 @@ import (
 	"drives/imports"
 	"drives/internal/fixture"
 	"drives/internal/testenv"
+	"drives/plan"
 )
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
@@ -35,7 +36,7 @@ type seeded struct {
 	ctx  context.Context
 	pool *pgxpool.Pool
 	acts *activities.Activities
-	spec campaign.CampaignSpec
+	spec plan.Spec
 }
 
 func seed(t *testing.T) *seeded {

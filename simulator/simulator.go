@@ -24,7 +24,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"drives/campaign"
+	"drives/contribution"
 	"drives/imports"
+	"drives/plan"
 	"drives/store"
 )
 
@@ -52,7 +54,7 @@ type Config struct {
 	// ImportEvery is how often, in campaign time, the office imports the enrolments and
 	// outcomes its agents have collected (each import is an Update and an activity); event
 	// results are reported as the events are held. Zero imports every tick.
-	ImportEvery campaign.Duration `yaml:"import_every"`
+	ImportEvery plan.Duration `yaml:"import_every"`
 }
 
 // LoadConfig reads a simulator config strictly.
@@ -83,7 +85,7 @@ type Field struct {
 	Importer   *imports.Importer
 	Log        *slog.Logger
 
-	clock    campaign.Clock
+	clock    plan.Clock
 	loc      *time.Location
 	acted    map[string]bool // citizen IDs whose outcome was played
 	walkIns  map[string]int  // agent or staff member -> walk-ins enrolled so far
@@ -151,7 +153,7 @@ func (f *Field) load(ctx context.Context) (string, error) {
 		// Reviews terminate agents and move their quota: only active ones take enrolments.
 		return status, f.loadHolders(ctx)
 	}
-	f.clock = campaign.Clock{Epoch: *epoch, Start: *start, Scale: scale}
+	f.clock = plan.Clock{Epoch: *epoch, Start: *start, Scale: scale}
 	if f.loc, err = time.LoadLocation(tz); err != nil {
 		return "", err
 	}
@@ -416,7 +418,7 @@ func (f *Field) playOutcomes(ctx context.Context, now time.Time, st *Stats) erro
 // enrolment is one line of an enrolment file; income, subsidy class and payment mode are drawn
 // from the person's key.
 func (f *Field) enrolment(id, name, phone, commune, village, agent, group, on string) []string {
-	income := campaign.MinMonthlyIncome + int64(f.u(id, "income")*f.u(id, "income2")*4_000_000)/50_000*50_000
+	income := contribution.MinMonthlyIncome + int64(f.u(id, "income")*f.u(id, "income2")*4_000_000)/50_000*50_000
 	class := "other"
 	switch r := f.u(id, "class"); {
 	case r < 0.08:

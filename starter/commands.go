@@ -16,9 +16,11 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"drives/campaign"
+	"drives/contribution"
 	"drives/coordinator"
 	"drives/imports"
 	"drives/internal/config"
+	"drives/plan"
 	"drives/report"
 )
 
@@ -72,7 +74,7 @@ func (e *env) campaign(ctx context.Context, args []string) (string, *coordinator
 }
 
 func campaignArg(args []string) (string, error) {
-	if !campaign.ValidCampaignID(args[0]) {
+	if !plan.ValidCampaignID(args[0]) {
 		return "", fmt.Errorf("campaign %q: not a campaign id (lower-case letters, digits and '-')", args[0])
 	}
 	return args[0], nil
@@ -88,7 +90,7 @@ field) and writes nothing. A valid plan is stored and its CampaignWorkflow start
 campaign is never launched twice.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			lp, err := campaign.LoadPlan(args[0])
+			lp, err := plan.Load(args[0])
 			if err != nil {
 				return err
 			}
@@ -205,7 +207,7 @@ func importCommand(e *env) *cobra.Command {
 		Long: `Imports a CSV of enrolments with the header
   ` + strings.Join(imports.Headers[imports.Enrolments], ",") + `
 Every line is checked (2021 rules: income 700,000–29,800,000 VND, subsidy class poor|near_poor|other,
-payment mode ` + campaign.PaymentModes + `; known commune, village, agent and target group; a date
+payment mode ` + contribution.PaymentModes + `; known commune, village, agent and target group; a date
 within the period; no person twice). A file with any bad line is refused whole, every bad line
 listed, and nothing is written. A good file is merged by the campaign: people already enrolled
 count as duplicates, so importing the same file again adds nothing.`,
@@ -256,7 +258,7 @@ func runImport(cmd *cobra.Command, e *env, args []string, kind imports.Kind) err
 
 func eventCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{Use: "event", Short: "Add or cancel an event, or record a held event's results"}
-	var spec campaign.EventSpec
+	var spec plan.EventSpec
 	var date, groups string
 	add := &cobra.Command{
 		Use:   "add <campaign>",
@@ -267,7 +269,7 @@ func eventCommand(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := campaign.ParseDate(date)
+			d, err := plan.ParseDate(date)
 			if err != nil {
 				return fmt.Errorf("--date: %w", err)
 			}

@@ -15,6 +15,7 @@ import (
 	"drives/campaign"
 	"drives/coordinator"
 	"drives/internal/config"
+	"drives/plan"
 	"drives/report"
 	"drives/simulator"
 )
@@ -53,7 +54,7 @@ never for a real drive.`,
 }
 
 func demoCommand(e *env) *cobra.Command {
-	var plan, sim string
+	var planFile, sim string
 	var every time.Duration
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -66,7 +67,7 @@ A campaign that has already finished is not run again: its report is printed ins
 			ctx := cmd.Context()
 			out := cmd.OutOrStdout()
 			began := time.Now()
-			lp, err := campaign.LoadPlan(plan)
+			lp, err := plan.Load(planFile)
 			if err != nil {
 				return err
 			}
@@ -147,7 +148,7 @@ A campaign that has already finished is not run again: its report is printed ins
 			return printReport(ctx, out, co, id)
 		},
 	}
-	cmd.Flags().StringVar(&plan, "plan", "plans/hanoi-2021/plan.yaml", "the plan to launch")
+	cmd.Flags().StringVar(&planFile, "plan", "plans/hanoi-2021/plan.yaml", "the plan to launch")
 	cmd.Flags().StringVar(&sim, "sim", "plans/hanoi-2021/field-sim.yaml", "the field simulator's config")
 	cmd.Flags().DurationVar(&every, "every", 5*time.Second, "how often to print progress")
 	return cmd

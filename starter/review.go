@@ -13,13 +13,14 @@ import (
 
 	"drives/campaign"
 	"drives/coordinator"
+	"drives/plan"
 )
 
 func reviewCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "review",
 		Short: "Agent reviews: preview a schedule, manage it, decide proposed terminations, list decisions",
-		Long: `Each campaign reviews its agents on the plan's review cron (default quarterly, ` + campaign.DefaultReviewCron + `
+		Long: `Each campaign reviews its agents on the plan's review cron (default quarterly, ` + plan.DefaultReviewCron + `
 in the plan's time zone), through the Temporal Schedule review:<campaign>. Each review covers the time
 since the one before, decides reward / retain / warn / propose termination by the plan's policy, and
 waits for a coordinator to approve or reject each proposed termination.`,
@@ -43,7 +44,7 @@ func reviewPreview() *cobra.Command {
 			}
 			start := time.Now().In(loc)
 			if from != "" {
-				d, err := campaign.ParseDate(from)
+				d, err := plan.ParseDate(from)
 				if err != nil {
 					return fmt.Errorf("--from: %w", err)
 				}
@@ -62,10 +63,10 @@ func reviewPreview() *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().StringVar(&expr, "cron", campaign.DefaultReviewCron, "five fields, a descriptor (@monthly), optionally after CRON_TZ=Zone")
+	cmd.Flags().StringVar(&expr, "cron", plan.DefaultReviewCron, "five fields, a descriptor (@monthly), optionally after CRON_TZ=Zone")
 	cmd.Flags().IntVar(&count, "count", 4, "how many reviews")
 	cmd.Flags().StringVar(&from, "from", "", "list reviews after this date (YYYY-MM-DD; default now)")
-	cmd.Flags().StringVar(&tz, "tz", campaign.DefaultTimezone, "time zone of an expression without CRON_TZ=")
+	cmd.Flags().StringVar(&tz, "tz", plan.DefaultTimezone, "time zone of an expression without CRON_TZ=")
 	return cmd
 }
 

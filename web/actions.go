@@ -13,6 +13,7 @@ import (
 	"drives/campaign"
 	"drives/coordinator"
 	"drives/imports"
+	"drives/plan"
 )
 
 // Actions change a campaign, each through the coordinator's Update the CLI sends (or the
@@ -93,12 +94,12 @@ func (s *Server) addEvent(w http.ResponseWriter, r *http.Request) {
 			in.Expected = n
 		}
 	}
-	d, err := campaign.ParseDate(strings.TrimSpace(in.Date))
+	d, err := plan.ParseDate(strings.TrimSpace(in.Date))
 	if err != nil {
 		s.refused(w, r, back, fmt.Errorf("date: %w", err))
 		return
 	}
-	spec := campaign.EventSpec{ID: strings.TrimSpace(in.ID), Kind: in.Kind, Title: in.Title, Unit: strings.TrimSpace(in.Unit),
+	spec := plan.EventSpec{ID: strings.TrimSpace(in.ID), Kind: in.Kind, Title: in.Title, Unit: strings.TrimSpace(in.Unit),
 		Date: d, Groups: in.Groups, ExpectedAttendance: in.Expected}
 	ids, err := coordinator.Update[[]string](r.Context(), s.co, id, campaign.UpdateAddEvent,
 		campaign.AddEventRequest{Event: spec, By: viewerOf(r.Context()).Name})

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"drives/campaign"
+	"drives/plan"
 	"drives/store"
 )
 
@@ -31,7 +32,7 @@ type campaignHead struct {
 type headed interface{ head() *campaignHead }
 
 func (s *Server) loadHead(ctx context.Context, id string) (*campaignHead, error) {
-	if !campaign.ValidCampaignID(id) {
+	if !plan.ValidCampaignID(id) {
 		return nil, errNotFound{fmt.Sprintf("campaign %q: not a campaign id", id)}
 	}
 	c, err := store.CampaignHeaderOf(ctx, s.cfg.DB, id)

@@ -32,6 +32,7 @@ import (
 	"drives/coordinator"
 	"drives/imports"
 	"drives/internal/testenv"
+	"drives/plan"
 	"drives/web"
 	"drives/workflows"
 )
@@ -51,7 +52,7 @@ type site struct {
 	tc  client.Client
 	co  *coordinator.Coordinator
 	srv *httptest.Server
-	lp  *campaign.LoadedPlan
+	lp  *plan.Loaded
 	log *syncBuffer // the server's log
 }
 
@@ -85,7 +86,7 @@ func newSite(t *testing.T) *site {
 	t.Cleanup(w.Stop)
 	s.co = &coordinator.Coordinator{DB: s.db, Temporal: s.tc}
 
-	lp, err := campaign.LoadPlan(filepath.Join("testdata", "plan.yaml"))
+	lp, err := plan.Load(filepath.Join("testdata", "plan.yaml"))
 	require.NoError(t, err)
 	s.lp = lp
 	_, err = s.co.Launch(ctx, lp)

@@ -15,6 +15,7 @@ import (
 	"drives/coordinator"
 	"drives/history"
 	"drives/imports"
+	"drives/plan"
 	"drives/report"
 	"drives/store"
 )
@@ -309,7 +310,7 @@ func (s *Server) events(r *http.Request) (any, error) {
 		return nil, err
 	}
 	v := &EventsView{Campaign: h, Upcoming: []EventLine{}, Held: []EventLine{}, Cancelled: []EventLine{},
-		Kinds: []string{campaign.KindConference, campaign.KindDialogue, campaign.KindDoorToDoor, campaign.KindPostOfficeRound}}
+		Kinds: []string{plan.KindConference, plan.KindDialogue, plan.KindDoorToDoor, plan.KindPostOfficeRound}}
 	for _, e := range all {
 		switch e.Status {
 		case "held":

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"drives/campaign"
+	"drives/plan"
 	"drives/report"
 )
 
@@ -365,9 +366,9 @@ func startReview(t *testing.T, s *site, period string) {
 	require.NoError(t, err)
 	start := time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC)
 	in := campaign.ReviewInput{CampaignID: campaignID, Clock: clock,
-		Period: campaign.ReviewPeriod{Label: period, Start: start, End: clock.CampaignTime(time.Now())},
-		Policy: campaign.ReviewPolicy{RewardAt: 5, WarnBelow: 3, TerminateBelow: 2.5, TerminateAfter: 1,
-			ApprovalWait: campaign.Duration(60 * 24 * time.Hour)}}
+		Period: plan.ReviewPeriod{Label: period, Start: start, End: clock.CampaignTime(time.Now())},
+		Policy: plan.ReviewPolicy{RewardAt: 5, WarnBelow: 3, TerminateBelow: 2.5, TerminateAfter: 1,
+			ApprovalWait: plan.Duration(60 * 24 * time.Hour)}}
 	_, err = s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: campaign.ReviewWorkflowID(campaignID, period),
 		TaskQueue: campaign.TaskQueue}, campaign.ReviewWorkflowName, in)
 	require.NoError(t, err)

@@ -15,6 +15,7 @@ import (
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/plan"
 )
 
 // CampaignWorkflow runs a campaign drive: load and check the plan, allocate quotas, assign
@@ -23,10 +24,10 @@ import (
 // progress Query.
 func CampaignWorkflow(ctx workflow.Context, in campaign.CampaignInput) (campaign.CloseResult, error) {
 	c := &campaignDrive{in: in}
-	if in.State != nil {
-		c.st = *in.State
-	} else {
-		c.st = campaign.CampaignState{
+	if ok, err := loadState(in.State, &c.st); err != nil {
+		return campaign.CloseResult{}, fmt.Errorf("state carried over: %w", err)
+	} else if !ok {
+		c.st = campaignState{
 			Status:          campaign.StatusPreparing,
 			Enrolled:        map[string]int{},
 			DistrictsClosed: map[string]bool{},
@@ -43,8 +44,10 @@ func CampaignWorkflow(ctx workflow.Context, in campaign.CampaignInput) (campaign
 
 type campaignDrive struct {
 	in  campaign.CampaignInput
-	st  campaign.CampaignState
+	st  campaignState
 	log log.Logger
+	// actx runs the Updates' activities: made once in setup, from the workflow's context.
+	actx workflow.Context
 }
 
 // updateAttempts bounds the retries of an Update's activity (about four minutes of backoff).
@@ -83,14 +86,14 @@ func (c *campaignDrive) eventIDs() map[string]bool {
 }
 
 // cancelled says whether an event was cancelled, itself or as a share of a city-wide round.
-func (c *campaignDrive) cancelled(e campaign.Event) bool {
+func (c *campaignDrive) cancelled(e plan.Event) bool {
 	return c.st.CancelledEvents[e.ID] || (e.Parent != "" && c.st.CancelledEvents[e.Parent])
 }
 
 // eventsOf returns the district events an ID names: the event itself, or every district's
 // share of a city-wide event.
-func (c *campaignDrive) eventsOf(id string) []campaign.Event {
-	var out []campaign.Event
+func (c *campaignDrive) eventsOf(id string) []plan.Event {
+	var out []plan.Event
 	for _, e := range c.st.Spec.Events {
 		if e.ID == id || e.Parent == id {
 			out = append(out, e)
@@ -103,182 +106,238 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, campaign.QueryProgress, c.progress(ctx)); err != nil {
 		return err
 	}
-	actx := activityCtx(ctx, 2*time.Minute, updateAttempts)
-	handlers := []struct {
-		name      string
-		handler   any
-		validator any
-	}{
-		{campaign.UpdateAddEvent, func(ctx workflow.Context, r campaign.AddEventRequest) ([]string, error) {
-			loc := c.st.Spec.PeriodStart.Location()
-			communes := map[string]string{}
-			for _, d := range c.st.Spec.Districts {
-				for _, cc := range d.Communes {
-					communes[cc] = d.Code
-				}
-			}
-			if c.eventIDs()[r.Event.ID] {
-				return nil, fmt.Errorf("event %q already exists", r.Event.ID)
-			}
-			events := campaign.ExpandEvent(r.Event, loc, c.st.Spec.Districts, communes)
-			// Claim the ID before blocking, so a second Update with it is refused.
-			c.st.Spec.Events = append(c.st.Spec.Events, events...)
-			c.st.EventsAdded++
-			if err := workflow.ExecuteActivity(actx, a.AddEvent, activities.AddEventInput{
-				CampaignID: c.in.CampaignID, Events: events, Title: r.Event.Title, Expected: r.Event.ExpectedAttendance, By: r.By,
-			}).Get(ctx, nil); err != nil {
-				// Forget this Update's events only: another Update may have added its own meanwhile.
-				c.st.Spec.Events = slices.DeleteFunc(c.st.Spec.Events, func(e campaign.Event) bool {
-					return e.ID == r.Event.ID || e.Parent == r.Event.ID
-				})
-				c.st.EventsAdded--
-				return nil, err
-			}
-			var ids []string
-			for _, e := range events {
-				e := e
-				if err := c.signalDistrict(ctx, e.District, campaign.DistrictSteer{AddEvent: &e}); err != nil {
-					return ids, err
-				}
-				ids = append(ids, e.ID)
-			}
-			return ids, nil
-		}, func(ctx workflow.Context, r campaign.AddEventRequest) error {
-			if err := c.steerable(); err != nil {
-				return err
-			}
-			if strings.TrimSpace(r.By) == "" {
-				return errors.New("by: say who adds the event")
-			}
-			if p := campaign.CheckAddedEvent(r.Event, c.st.Spec, c.eventIDs(), c.now(ctx)); p != nil {
-				return fmt.Errorf("event.%s: %s", p.Field, p.Msg)
-			}
-			return nil
-		}},
-		{campaign.UpdateCancelEvent, func(ctx workflow.Context, r campaign.CancelEventRequest) ([]string, error) {
-			c.st.CancelledEvents[r.EventID] = true
-			c.st.EventsCancelled++
-			var ids []string
-			if err := workflow.ExecuteActivity(actx, a.CancelEvent, activities.CancelEventInput{
-				CampaignID: c.in.CampaignID, EventID: r.EventID, Reason: r.Reason, By: r.By,
-			}).Get(ctx, &ids); err != nil {
-				delete(c.st.CancelledEvents, r.EventID)
-				c.st.EventsCancelled--
-				return nil, err
-			}
-			for _, e := range c.eventsOf(r.EventID) {
-				if err := c.signalDistrict(ctx, e.District, campaign.DistrictSteer{CancelEvent: e.ID}); err != nil {
-					return ids, err
-				}
-			}
-			return ids, nil
-		}, func(ctx workflow.Context, r campaign.CancelEventRequest) error {
-			if err := c.steerable(); err != nil {
-				return err
-			}
-			events := c.eventsOf(r.EventID)
-			switch {
-			case len(events) == 0:
-				return fmt.Errorf("event_id: unknown event %q", r.EventID)
-			case c.cancelled(events[0]) || c.st.CancelledEvents[r.EventID]:
-				return fmt.Errorf("event_id: event %q is cancelled already", r.EventID)
-			case strings.TrimSpace(r.Reason) == "":
-				return errors.New("reason: say why the event is cancelled")
-			case strings.TrimSpace(r.By) == "":
-				return errors.New("by: say who cancels the event")
-			}
-			for _, e := range events {
-				if !e.At.After(c.now(ctx)) {
-					return fmt.Errorf("event_id: event %q was due at %s and is held already", e.ID, e.At.Format("2006-01-02 15:04"))
-				}
-			}
-			return nil
-		}},
-		{campaign.UpdatePause, func(ctx workflow.Context, r campaign.SteerRequest) (string, error) {
-			return c.steer(ctx, actx, campaign.StatusPaused, r, campaign.DistrictSteer{Pause: true})
-		}, func(ctx workflow.Context, r campaign.SteerRequest) error {
-			if err := c.steerable(); err != nil {
-				return err
-			}
-			if c.st.Status == campaign.StatusPaused {
-				return errors.New("campaign is paused already")
-			}
-			return needBy(r)
-		}},
-		{campaign.UpdateResume, func(ctx workflow.Context, r campaign.SteerRequest) (string, error) {
-			return c.steer(ctx, actx, campaign.StatusRunning, r, campaign.DistrictSteer{Resume: true})
-		}, func(ctx workflow.Context, r campaign.SteerRequest) error {
-			if err := c.steerable(); err != nil {
-				return err
-			}
-			if c.st.Status != campaign.StatusPaused {
-				return errors.New("campaign is not paused")
-			}
-			return needBy(r)
-		}},
-		{campaign.UpdateCancel, func(ctx workflow.Context, r campaign.SteerRequest) (string, error) {
-			return c.steer(ctx, actx, campaign.StatusClosing, r, campaign.DistrictSteer{Cancel: true})
-		}, func(ctx workflow.Context, r campaign.SteerRequest) error {
-			if err := c.steerable(); err != nil {
-				return err
-			}
-			if strings.TrimSpace(r.Reason) == "" {
-				return errors.New("reason: say why the campaign is cancelled")
-			}
-			return needBy(r)
-		}},
-		{campaign.UpdateRecordImport, func(ctx workflow.Context, r campaign.ImportRequest) (campaign.ImportResult, error) {
-			c.st.Batches[r.BatchID] = true
-			var res campaign.ImportResult
-			if err := workflow.ExecuteActivity(activityCtx(ctx, 10*time.Minute, updateAttempts), a.MergeImport, activities.MergeInput{
-				CampaignID: c.in.CampaignID, BatchID: r.BatchID, By: r.By,
-			}).Get(ctx, &res); err != nil {
-				delete(c.st.Batches, r.BatchID)
-				return res, err
-			}
-			c.st.Imports++
-			for _, d := range sortedKeys(res.ByDistrict) {
-				c.st.Enrolled[d] += res.ByDistrict[d]
-			}
-			return res, nil
-		}, func(ctx workflow.Context, r campaign.ImportRequest) error {
-			return c.checkBatch(r.BatchID, r.By)
-		}},
-		{campaign.UpdateRecordEventResult, func(ctx workflow.Context, r campaign.EventResultRequest) (campaign.LeadsResult, error) {
-			c.st.Batches[r.BatchID] = true
-			var res campaign.LeadsResult
-			if err := workflow.ExecuteActivity(actx, a.RecordEventResult, activities.EventResultInput{
-				CampaignID: c.in.CampaignID, Request: r, Policy: c.st.Spec.Policy,
-			}).Get(ctx, &res); err != nil {
-				delete(c.st.Batches, r.BatchID)
-				return res, err
-			}
-			if res.FollowUps > 0 {
-				c.dueSweep(ctx, res.EarliestDue)
-			}
-			return res, nil
-		}, func(ctx workflow.Context, r campaign.EventResultRequest) error {
-			if err := c.checkBatch(r.BatchID, r.By); err != nil {
-				return err
-			}
-			events := c.eventsOf(r.EventID)
-			switch {
-			case len(events) != 1 || events[0].ID != r.EventID:
-				return fmt.Errorf("event_id: unknown event %q (name a district's event, e.g. <round>.<district>)", r.EventID)
-			case c.cancelled(events[0]):
-				return fmt.Errorf("event_id: event %q was cancelled", r.EventID)
-			case events[0].At.After(c.now(ctx)):
-				return fmt.Errorf("event_id: event %q is not held yet (due %s)", r.EventID, events[0].At.Format("2006-01-02 15:04"))
-			case r.Attendance < 0:
-				return errors.New("attendance: must not be negative")
-			}
-			return nil
-		}},
+	c.actx = activityCtx(ctx, 2*time.Minute, updateAttempts)
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateAddEvent, c.addEvent,
+		workflow.UpdateHandlerOptions{Validator: c.validateAddEvent}); err != nil {
+		return err
 	}
-	for _, h := range handlers {
-		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
-			return err
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateCancelEvent, c.cancelEvent,
+		workflow.UpdateHandlerOptions{Validator: c.validateCancelEvent}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdatePause, c.pause,
+		workflow.UpdateHandlerOptions{Validator: c.validatePause}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateResume, c.resume,
+		workflow.UpdateHandlerOptions{Validator: c.validateResume}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateCancel, c.cancel,
+		workflow.UpdateHandlerOptions{Validator: c.validateCancel}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateRecordImport, c.recordImport,
+		workflow.UpdateHandlerOptions{Validator: c.validateRecordImport}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateRecordEventResult, c.recordEventResult,
+		workflow.UpdateHandlerOptions{Validator: c.validateRecordEventResult}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// addEvent adds an event (one per district for a city-wide round), records it and tells the
+// districts.
+func (c *campaignDrive) addEvent(ctx workflow.Context, r campaign.AddEventRequest) ([]string, error) {
+	loc := c.st.Spec.PeriodStart.Location()
+	communes := map[string]string{}
+	for _, d := range c.st.Spec.Districts {
+		for _, cc := range d.Communes {
+			communes[cc] = d.Code
 		}
+	}
+	if c.eventIDs()[r.Event.ID] {
+		return nil, fmt.Errorf("event %q already exists", r.Event.ID)
+	}
+	events := plan.ExpandEvent(r.Event, loc, c.st.Spec.Districts, communes)
+	// Claim the ID before blocking, so a second Update with it is refused.
+	c.st.Spec.Events = append(c.st.Spec.Events, events...)
+	c.st.EventsAdded++
+	if err := workflow.ExecuteActivity(c.actx, a.AddEvent, activities.AddEventInput{
+		CampaignID: c.in.CampaignID, Events: events, Title: r.Event.Title, Expected: r.Event.ExpectedAttendance, By: r.By,
+	}).Get(ctx, nil); err != nil {
+		// Forget this Update's events only: another Update may have added its own meanwhile.
+		c.st.Spec.Events = slices.DeleteFunc(c.st.Spec.Events, func(e plan.Event) bool {
+			return e.ID == r.Event.ID || e.Parent == r.Event.ID
+		})
+		c.st.EventsAdded--
+		return nil, err
+	}
+	var ids []string
+	for _, e := range events {
+		e := e
+		if err := c.signalDistrict(ctx, e.District, campaign.DistrictSteer{AddEvent: &e}); err != nil {
+			return ids, err
+		}
+		ids = append(ids, e.ID)
+	}
+	return ids, nil
+}
+
+// validateAddEvent refuses an event the plan would refuse, or one added when the campaign
+// cannot be steered.
+func (c *campaignDrive) validateAddEvent(ctx workflow.Context, r campaign.AddEventRequest) error {
+	if err := c.steerable(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(r.By) == "" {
+		return errors.New("by: say who adds the event")
+	}
+	if p := plan.CheckAddedEvent(r.Event, c.st.Spec, c.eventIDs(), c.now(ctx)); p != nil {
+		return fmt.Errorf("event.%s: %s", p.Field, p.Msg)
+	}
+	return nil
+}
+
+// cancelEvent cancels a planned event (every share of a city-wide round) and tells its districts.
+func (c *campaignDrive) cancelEvent(ctx workflow.Context, r campaign.CancelEventRequest) ([]string, error) {
+	c.st.CancelledEvents[r.EventID] = true
+	c.st.EventsCancelled++
+	var ids []string
+	if err := workflow.ExecuteActivity(c.actx, a.CancelEvent, activities.CancelEventInput{
+		CampaignID: c.in.CampaignID, EventID: r.EventID, Reason: r.Reason, By: r.By,
+	}).Get(ctx, &ids); err != nil {
+		delete(c.st.CancelledEvents, r.EventID)
+		c.st.EventsCancelled--
+		return nil, err
+	}
+	for _, e := range c.eventsOf(r.EventID) {
+		if err := c.signalDistrict(ctx, e.District, campaign.DistrictSteer{CancelEvent: e.ID}); err != nil {
+			return ids, err
+		}
+	}
+	return ids, nil
+}
+
+// validateCancelEvent refuses an unknown, cancelled or already held event, and a cancellation
+// without a reason or a name.
+func (c *campaignDrive) validateCancelEvent(ctx workflow.Context, r campaign.CancelEventRequest) error {
+	if err := c.steerable(); err != nil {
+		return err
+	}
+	events := c.eventsOf(r.EventID)
+	switch {
+	case len(events) == 0:
+		return fmt.Errorf("event_id: unknown event %q", r.EventID)
+	case c.cancelled(events[0]) || c.st.CancelledEvents[r.EventID]:
+		return fmt.Errorf("event_id: event %q is cancelled already", r.EventID)
+	case strings.TrimSpace(r.Reason) == "":
+		return errors.New("reason: say why the event is cancelled")
+	case strings.TrimSpace(r.By) == "":
+		return errors.New("by: say who cancels the event")
+	}
+	for _, e := range events {
+		if !e.At.After(c.now(ctx)) {
+			return fmt.Errorf("event_id: event %q was due at %s and is held already", e.ID, e.At.Format("2006-01-02 15:04"))
+		}
+	}
+	return nil
+}
+
+// pause pauses the campaign and its district drives.
+func (c *campaignDrive) pause(ctx workflow.Context, r campaign.SteerRequest) (string, error) {
+	return c.steer(ctx, c.actx, campaign.StatusPaused, r, campaign.DistrictSteer{Pause: true})
+}
+
+// validatePause refuses pausing a campaign that is paused already or cannot be steered.
+func (c *campaignDrive) validatePause(ctx workflow.Context, r campaign.SteerRequest) error {
+	if err := c.steerable(); err != nil {
+		return err
+	}
+	if c.st.Status == campaign.StatusPaused {
+		return errors.New("campaign is paused already")
+	}
+	return needBy(r)
+}
+
+// resume resumes a paused campaign and its district drives.
+func (c *campaignDrive) resume(ctx workflow.Context, r campaign.SteerRequest) (string, error) {
+	return c.steer(ctx, c.actx, campaign.StatusRunning, r, campaign.DistrictSteer{Resume: true})
+}
+
+// validateResume refuses resuming a campaign that is not paused.
+func (c *campaignDrive) validateResume(ctx workflow.Context, r campaign.SteerRequest) error {
+	if err := c.steerable(); err != nil {
+		return err
+	}
+	if c.st.Status != campaign.StatusPaused {
+		return errors.New("campaign is not paused")
+	}
+	return needBy(r)
+}
+
+// cancel cancels the campaign: its district drives stop and it closes.
+func (c *campaignDrive) cancel(ctx workflow.Context, r campaign.SteerRequest) (string, error) {
+	return c.steer(ctx, c.actx, campaign.StatusClosing, r, campaign.DistrictSteer{Cancel: true})
+}
+
+// validateCancel refuses a cancellation without a reason or a name.
+func (c *campaignDrive) validateCancel(ctx workflow.Context, r campaign.SteerRequest) error {
+	if err := c.steerable(); err != nil {
+		return err
+	}
+	if strings.TrimSpace(r.Reason) == "" {
+		return errors.New("reason: say why the campaign is cancelled")
+	}
+	return needBy(r)
+}
+
+// recordImport merges a staged enrolment batch and counts its new enrolments by district.
+func (c *campaignDrive) recordImport(ctx workflow.Context, r campaign.ImportRequest) (campaign.ImportResult, error) {
+	c.st.Batches[r.BatchID] = true
+	var res campaign.ImportResult
+	if err := workflow.ExecuteActivity(activityCtx(ctx, 10*time.Minute, updateAttempts), a.MergeImport, activities.MergeInput{
+		CampaignID: c.in.CampaignID, BatchID: r.BatchID, By: r.By,
+	}).Get(ctx, &res); err != nil {
+		delete(c.st.Batches, r.BatchID)
+		return res, err
+	}
+	c.st.Imports++
+	for _, d := range sortedKeys(res.ByDistrict) {
+		c.st.Enrolled[d] += res.ByDistrict[d]
+	}
+	return res, nil
+}
+
+// validateRecordImport refuses a batch recorded already, a bad batch ID, or one without a name.
+func (c *campaignDrive) validateRecordImport(ctx workflow.Context, r campaign.ImportRequest) error {
+	return c.checkBatch(r.BatchID, r.By)
+}
+
+// recordEventResult records a held event's attendance and leads; new follow-ups may bring the
+// next sweep forward.
+func (c *campaignDrive) recordEventResult(ctx workflow.Context, r campaign.EventResultRequest) (campaign.LeadsResult, error) {
+	c.st.Batches[r.BatchID] = true
+	var res campaign.LeadsResult
+	if err := workflow.ExecuteActivity(c.actx, a.RecordEventResult, activities.EventResultInput{
+		CampaignID: c.in.CampaignID, Request: r, Policy: c.st.Spec.Policy,
+	}).Get(ctx, &res); err != nil {
+		delete(c.st.Batches, r.BatchID)
+		return res, err
+	}
+	if res.FollowUps > 0 {
+		c.dueSweep(ctx, res.EarliestDue)
+	}
+	return res, nil
+}
+
+// validateRecordEventResult refuses a result for an unknown, cancelled or not yet held event.
+func (c *campaignDrive) validateRecordEventResult(ctx workflow.Context, r campaign.EventResultRequest) error {
+	if err := c.checkBatch(r.BatchID, r.By); err != nil {
+		return err
+	}
+	events := c.eventsOf(r.EventID)
+	switch {
+	case len(events) != 1 || events[0].ID != r.EventID:
+		return fmt.Errorf("event_id: unknown event %q (name a district's event, e.g. <round>.<district>)", r.EventID)
+	case c.cancelled(events[0]):
+		return fmt.Errorf("event_id: event %q was cancelled", r.EventID)
+	case events[0].At.After(c.now(ctx)):
+		return fmt.Errorf("event_id: event %q is not held yet (due %s)", r.EventID, events[0].At.Format("2006-01-02 15:04"))
+	case r.Attendance < 0:
+		return errors.New("attendance: must not be negative")
 	}
 	return nil
 }
@@ -421,16 +480,16 @@ func (c *campaignDrive) progress(ctx workflow.Context) func() (campaign.Progress
 
 func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) {
 	actx := activityCtx(ctx, 5*time.Minute)
-	plan := activities.PlanInput{CampaignID: c.in.CampaignID, PlanHash: c.in.PlanHash}
+	pin := activities.PlanInput{CampaignID: c.in.CampaignID, PlanHash: c.in.PlanHash}
 	if c.st.Spec.CampaignID == "" {
-		if err := workflow.ExecuteActivity(actx, a.LoadPlan, plan).Get(ctx, &c.st.Spec); err != nil {
+		if err := workflow.ExecuteActivity(actx, a.LoadPlan, pin).Get(ctx, &c.st.Spec); err != nil {
 			return campaign.CloseResult{}, err
 		}
-		c.st.Clock = campaign.NewClock(c.st.Spec.PeriodStart, c.st.Spec.Scale, workflow.Now(ctx))
-		if err := workflow.ExecuteActivity(actx, a.AllocateQuotas, activities.AllocateInput{PlanInput: plan, Clock: c.st.Clock}).Get(ctx, nil); err != nil {
+		c.st.Clock = plan.NewClock(c.st.Spec.PeriodStart, c.st.Spec.Scale, workflow.Now(ctx))
+		if err := workflow.ExecuteActivity(actx, a.AllocateQuotas, activities.AllocateInput{PlanInput: pin, Clock: c.st.Clock}).Get(ctx, nil); err != nil {
 			return campaign.CloseResult{}, err
 		}
-		if err := workflow.ExecuteActivity(actx, a.AssignAgents, plan).Get(ctx, nil); err != nil {
+		if err := workflow.ExecuteActivity(actx, a.AssignAgents, pin).Get(ctx, nil); err != nil {
 			return campaign.CloseResult{}, err
 		}
 		if len(c.st.Spec.Reviews) > 0 {
@@ -542,7 +601,7 @@ func (c *campaignDrive) finalReview(ctx, actx workflow.Context, status string) e
 }
 
 func (c *campaignDrive) startDistricts(ctx workflow.Context) error {
-	byDistrict := map[string][]campaign.Event{}
+	byDistrict := map[string][]plan.Event{}
 	for _, e := range c.st.Spec.Events {
 		byDistrict[e.District] = append(byDistrict[e.District], e)
 	}
@@ -583,7 +642,11 @@ func (c *campaignDrive) continueAsNew(ctx workflow.Context, closedCh workflow.Re
 	next := c.in
 	st := c.st
 	st.Runs++
-	next.State = &st
+	raw, err := saveState(st)
+	if err != nil {
+		return campaign.CloseResult{}, err
+	}
+	next.State = raw
 	c.log.Info("campaign continues as new", "runs", st.Runs)
 	return campaign.CloseResult{}, workflow.NewContinueAsNewError(ctx, CampaignWorkflow, next)
 }

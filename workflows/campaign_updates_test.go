@@ -9,6 +9,7 @@ import (
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/plan"
 	"drives/workflows"
 )
 
@@ -62,18 +63,18 @@ func TestUpdateAddEvent(t *testing.T) {
 	spec := yearSpec(1)
 	env, r := newCampaignEnv(t, spec, launchBefore)
 
-	commune := campaign.AddEventRequest{By: "coordinator", Event: campaign.EventSpec{
-		ID: "001-extra", Kind: campaign.KindDialogue, Title: "Đối thoại với tiểu thương", Unit: "00004",
-		Date: campaign.Date{Y: 2021, M: 6, D: 7}, Groups: []string{"student"}, ExpectedAttendance: 80,
+	commune := campaign.AddEventRequest{By: "coordinator", Event: plan.EventSpec{
+		ID: "001-extra", Kind: plan.KindDialogue, Title: "Đối thoại với tiểu thương", Unit: "00004",
+		Date: plan.Date{Y: 2021, M: 6, D: 7}, Groups: []string{"student"}, ExpectedAttendance: 80,
 	}}
-	city := campaign.AddEventRequest{By: "coordinator", Event: campaign.EventSpec{
-		ID: "post-3", Kind: campaign.KindPostOfficeRound, Unit: campaign.CityWide,
-		Date: campaign.Date{Y: 2021, M: 11, D: 5}, Groups: []string{"farmer"},
+	city := campaign.AddEventRequest{By: "coordinator", Event: plan.EventSpec{
+		ID: "post-3", Kind: plan.KindPostOfficeRound, Unit: plan.CityWide,
+		Date: plan.Date{Y: 2021, M: 11, D: 5}, Groups: []string{"farmer"},
 	}}
 	bad := func(mut func(*campaign.AddEventRequest)) campaign.AddEventRequest {
-		r := campaign.AddEventRequest{By: "coordinator", Event: campaign.EventSpec{
-			ID: "002-new", Kind: campaign.KindConference, Unit: "002",
-			Date: campaign.Date{Y: 2021, M: 7, D: 1}, Groups: []string{"small_trader"},
+		r := campaign.AddEventRequest{By: "coordinator", Event: plan.EventSpec{
+			ID: "002-new", Kind: plan.KindConference, Unit: "002",
+			Date: plan.Date{Y: 2021, M: 7, D: 1}, Groups: []string{"small_trader"},
 		}}
 		mut(&r)
 		return r
@@ -83,10 +84,10 @@ func TestUpdateAddEvent(t *testing.T) {
 		want string
 	}{
 		{bad(func(r *campaign.AddEventRequest) { r.Event.Unit = "999" }), "unknown unit"},
-		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = campaign.Date{Y: 2022, M: 2, D: 1} }), "outside the period"},
-		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = campaign.Date{Y: 2020, M: 12, D: 31} }), "outside the period"},
-		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = campaign.Date{Y: 2021, M: 1, D: 20} }), "already past"},
-		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = campaign.Date{Y: 2021, M: 2, D: 1} }), "already past"}, // today, 09:00 < noon
+		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = plan.Date{Y: 2022, M: 2, D: 1} }), "outside the period"},
+		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = plan.Date{Y: 2020, M: 12, D: 31} }), "outside the period"},
+		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = plan.Date{Y: 2021, M: 1, D: 20} }), "already past"},
+		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = plan.Date{Y: 2021, M: 2, D: 1} }), "already past"}, // today, 09:00 < noon
 		{bad(func(r *campaign.AddEventRequest) { r.Event.ID = "001-conference" }), "already exists"},
 		{bad(func(r *campaign.AddEventRequest) { r.Event.ID = "post-1" }), "already exists"}, // a city-wide round's own ID
 		{bad(func(r *campaign.AddEventRequest) { r.Event.Groups = []string{"small_trader", "astronaut"} }), "unknown target group"},
@@ -170,15 +171,15 @@ func TestUpdateAddEventActivityFails(t *testing.T) {
 		}
 		return nil
 	}
-	req := campaign.AddEventRequest{By: "coordinator", Event: campaign.EventSpec{
-		ID: "001-extra", Kind: campaign.KindDialogue, Unit: "00004", Date: campaign.Date{Y: 2021, M: 6, D: 7}, Groups: []string{"student"},
+	req := campaign.AddEventRequest{By: "coordinator", Event: plan.EventSpec{
+		ID: "001-extra", Kind: plan.KindDialogue, Unit: "00004", Date: plan.Date{Y: 2021, M: 6, D: 7}, Groups: []string{"student"},
 	}}
 	var first, retry *outcome
 	var mid campaign.Progress
 	at(t, env, launchBefore, local(2021, 2, 1, 12, 0), func() { first = update(env, campaign.UpdateAddEvent, req) })
 	at(t, env, launchBefore, local(2021, 2, 2, 12, 0), func() {
 		mid = queryProgress(t, env)
-		req.Event.Date = campaign.Date{Y: 2021, M: 6, D: 8}
+		req.Event.Date = plan.Date{Y: 2021, M: 6, D: 8}
 		retry = update(env, campaign.UpdateAddEvent, req)
 	})
 	runYear(t, env, campaign.StatusClosed)

@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"drives/campaign"
+	"drives/plan"
 	"drives/workflows"
 )
 
@@ -22,7 +23,7 @@ type expectedWake struct {
 // plannedWakes is what a district with no follow-ups must do over the period: one
 // AdvanceDistrict per distinct event instant holding exactly the events due then (by ID), and a
 // last one at the period's end holding nothing.
-func plannedWakes(spec campaign.CampaignSpec, district string) []expectedWake {
+func plannedWakes(spec plan.Spec, district string) []expectedWake {
 	var out []expectedWake
 	for _, e := range eventsOf(spec, district) {
 		if n := len(out); n > 0 && out[n-1].AsOf.Equal(e.At) {
@@ -37,7 +38,7 @@ func plannedWakes(spec campaign.CampaignSpec, district string) []expectedWake {
 // TestCampaignRunsAFullYear runs CampaignWorkflow over a whole year with three real district
 // drives, on the calendar (Scale 1) and compressed (a campaign day per real minute): every
 // planned event is held exactly once, by its own district, at its campaign time (the real
-// instant campaign.Clock maps it to), before the period ends; the campaign closes as closed
+// instant plan.Clock maps it to), before the period ends; the campaign closes as closed
 // once every district has reported, and returns CloseCampaign's result.
 func TestCampaignRunsAFullYear(t *testing.T) {
 	for _, tc := range []struct {
@@ -45,10 +46,10 @@ func TestCampaignRunsAFullYear(t *testing.T) {
 		scale  float64
 		launch time.Time
 		// clock is the campaign clock the workflow must start.
-		clock campaign.Clock
+		clock plan.Clock
 	}{
-		{"calendar", 1, launchBefore, campaign.Clock{Epoch: periodStart, Start: periodStart, Scale: 1}},
-		{"day-per-minute", 1440, local(2024, 6, 3, 10, 30), campaign.Clock{Epoch: local(2024, 6, 3, 10, 30), Start: periodStart, Scale: 1440}},
+		{"calendar", 1, launchBefore, plan.Clock{Epoch: periodStart, Start: periodStart, Scale: 1}},
+		{"day-per-minute", 1440, local(2024, 6, 3, 10, 30), plan.Clock{Epoch: local(2024, 6, 3, 10, 30), Start: periodStart, Scale: 1440}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			spec := yearSpec(tc.scale)

@@ -12,6 +12,7 @@ import (
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/plan"
 	"drives/workflows"
 )
 
@@ -34,8 +35,8 @@ func TestCampaignContinuesAsNew(t *testing.T) {
 		return campaign.ImportResult{BatchID: in.BatchID, New: 10, ByDistrict: by}, nil
 	}
 	r.merge = merge
-	added := campaign.AddEventRequest{By: "coordinator", Event: campaign.EventSpec{
-		ID: "016-extra", Kind: campaign.KindDialogue, Unit: "00379", Date: campaign.Date{Y: 2021, M: 6, D: 14}, Groups: []string{"farmer"},
+	added := campaign.AddEventRequest{By: "coordinator", Event: plan.EventSpec{
+		ID: "016-extra", Kind: plan.KindDialogue, Unit: "00379", Date: plan.Date{Y: 2021, M: 6, D: 14}, Groups: []string{"farmer"},
 	}}
 	var steered []*outcome
 	var before campaign.Progress
@@ -69,7 +70,7 @@ func TestCampaignContinuesAsNew(t *testing.T) {
 	if next.CampaignID != testCampaignID || next.PlanHash != "sha256:test" || next.HistoryLimit != smallHistory || next.State == nil {
 		t.Fatalf("next run's input %+v", next)
 	}
-	st := next.State
+	st := workflows.Carried[workflows.CampaignState](next.State)
 	if st.Runs != 1 || !st.ChildrenStarted || st.Status != campaign.StatusRunning || st.Imports != 1 || st.EventsAdded != 1 || st.EventsCancelled != 1 ||
 		st.Enrolled["001"] != 10 || !st.Batches[batchA] || !st.CancelledEvents["002-door-1"] || len(st.DistrictsClosed) != 0 || st.Cancelled != nil {
 		t.Errorf("carried state %+v", st)
@@ -152,12 +153,12 @@ func TestCampaignContinuesAsNew(t *testing.T) {
 
 func TestDistrictContinuesAsNew(t *testing.T) {
 	start, end := local(2021, 1, 1, 0, 0), local(2021, 3, 1, 0, 0)
-	clock := campaign.NewClock(start, 1, start)
-	var events []campaign.Event
+	clock := plan.NewClock(start, 1, start)
+	var events []plan.Event
 	for i, day := range [][2]int{{1, 4}, {1, 6}, {1, 8}, {1, 11}, {1, 13}, {1, 15}, {2, 2}, {2, 4}, {2, 8}, {2, 10}, {2, 12}, {2, 15}} {
-		events = append(events, ev(fmt.Sprintf("016-e%02d", i+1), campaign.KindDoorToDoor, "016", "00382", eventAt(2021, time.Month(day[0]), day[1]), "farmer"))
+		events = append(events, ev(fmt.Sprintf("016-e%02d", i+1), plan.KindDoorToDoor, "016", "00382", eventAt(2021, time.Month(day[0]), day[1]), "farmer"))
 	}
-	extra := ev("016-extra", campaign.KindDialogue, "016", "00379", eventAt(2021, 2, 20), "farmer")
+	extra := ev("016-extra", plan.KindDialogue, "016", "00379", eventAt(2021, 2, 20), "farmer")
 	// What its sweeps say falls due next does not wake a district: the campaign sweeps.
 	sweep := func(in activities.AdvanceInput) campaign.SweepResult {
 		return campaign.SweepResult{NextDue: in.AsOf.Add(time.Hour)}
@@ -194,7 +195,7 @@ func TestDistrictContinuesAsNew(t *testing.T) {
 	}
 	wantPending := append(slices.Clone(events[6:7]), events[8:]...) // 016-e08 cancelled
 	wantPending = append(wantPending, extra)
-	st := next.State
+	st := workflows.Carried[workflows.DistrictState](next.State)
 	if st == nil {
 		t.Fatalf("next run's input carries no state: %+v", next)
 	}
@@ -261,7 +262,7 @@ func TestCampaignContinuesAsNewOnceManyDistrictsStart(t *testing.T) {
 	if len(started) != len(testDistricts) {
 		t.Errorf("started %v, want a drive per district", started)
 	}
-	if st := next.State; st == nil || st.Runs != 1 || !st.ChildrenStarted || st.Status != campaign.StatusRunning || len(st.DistrictsClosed) != 0 {
+	if st := workflows.Carried[workflows.CampaignState](next.State); st == nil || st.Runs != 1 || !st.ChildrenStarted || st.Status != campaign.StatusRunning || len(st.DistrictsClosed) != 0 {
 		t.Fatalf("carried state %+v", st)
 	}
 }

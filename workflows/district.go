@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -9,6 +10,7 @@ import (
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/plan"
 )
 
 // DistrictDriveWorkflow runs one district's part of a campaign: it sleeps on a durable timer
@@ -19,10 +21,10 @@ import (
 // It never tracks people: the database knows the follow-ups.
 func DistrictDriveWorkflow(ctx workflow.Context, in campaign.DistrictInput) (campaign.DistrictClosed, error) {
 	d := &districtDrive{in: in}
-	if in.State != nil {
-		d.st = *in.State
-	} else {
-		d.st.Pending = append([]campaign.Event(nil), in.Events...)
+	if ok, err := loadState(in.State, &d.st); err != nil {
+		return campaign.DistrictClosed{}, fmt.Errorf("state carried over: %w", err)
+	} else if !ok {
+		d.st.Pending = append([]plan.Event(nil), in.Events...)
 		sortEvents(d.st.Pending)
 	}
 	d.log = log.With(workflow.GetLogger(ctx), "campaign", in.CampaignID, "district", in.District.Code)
@@ -31,7 +33,7 @@ func DistrictDriveWorkflow(ctx workflow.Context, in campaign.DistrictInput) (cam
 
 type districtDrive struct {
 	in        campaign.DistrictInput
-	st        campaign.DistrictState
+	st        districtState
 	log       log.Logger
 	cancelled bool
 
@@ -42,7 +44,7 @@ type districtDrive struct {
 	cancelTimer workflow.CancelFunc
 }
 
-func sortEvents(es []campaign.Event) {
+func sortEvents(es []plan.Event) {
 	sort.SliceStable(es, func(i, j int) bool {
 		if !es[i].At.Equal(es[j].At) {
 			return es[i].At.Before(es[j].At)
@@ -190,7 +192,11 @@ func (d *districtDrive) continueAsNew(ctx workflow.Context, steerCh workflow.Rec
 	next := d.in
 	st := d.st
 	st.Runs++
-	next.State = &st
+	raw, err := saveState(st)
+	if err != nil {
+		return campaign.DistrictClosed{}, err
+	}
+	next.State = raw
 	next.Events = nil
 	d.log.Info("district continues as new", "runs", st.Runs, "pending", len(st.Pending))
 	return campaign.DistrictClosed{}, workflow.NewContinueAsNewError(ctx, DistrictDriveWorkflow, next)

@@ -8,6 +8,7 @@ import (
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/plan"
 	"drives/workflows"
 )
 
@@ -18,7 +19,7 @@ import (
 // falls at or after the period's end (the districts sweep as they close). A pause holds the
 // sweeps; the resume brings the one that came due meanwhile, as of then. Leads reported late
 // (their first reminder already past) are swept at the next grid point, not back in time. On the calendar and compressed
-// 1440×, since every sweep goes through campaign.Clock.
+// 1440×, since every sweep goes through plan.Clock.
 func TestCampaignSweepsOnTheGrid(t *testing.T) {
 	// The grid is Jan 1, 8, 15, …, Feb 26, Mar 5, 12, …, Dec 31, Jan 7 2022.
 	nextDue := map[int64]time.Time{
@@ -43,7 +44,7 @@ func TestCampaignSweepsOnTheGrid(t *testing.T) {
 			r.campaignSweep = func(in activities.SweepInput) campaign.SweepResult {
 				return campaign.SweepResult{Reminded: 1, NextDue: nextDue[in.AsOf.UnixNano()]}
 			}
-			clock := campaign.NewClock(spec.PeriodStart, scale, launchBefore)
+			clock := plan.NewClock(spec.PeriodStart, scale, launchBefore)
 			steer := campaign.SteerRequest{Reason: "Tết", By: "coordinator"}
 			var result, late, pause, resume *outcome
 			at(t, env, launchBefore, clock.RealTime(local(2021, 2, 16, 12, 0)), func() {
@@ -84,9 +85,9 @@ func TestCampaignSweepsOnTheGrid(t *testing.T) {
 func TestDistrictWakesOnlyForItsEvents(t *testing.T) {
 	start := local(2021, 1, 1, 0, 0)
 	end := local(2021, 3, 1, 0, 0)
-	e1 := ev("001-door-a", campaign.KindDoorToDoor, "001", "00001", eventAt(2021, 1, 4), "student")
-	e2 := ev("001-door-b", campaign.KindDoorToDoor, "001", "00004", eventAt(2021, 1, 20), "student")
-	for _, clock := range []campaign.Clock{campaign.NewClock(start, 1, start), campaign.NewClock(start, 1440, local(2024, 6, 3, 10, 30))} {
+	e1 := ev("001-door-a", plan.KindDoorToDoor, "001", "00001", eventAt(2021, 1, 4), "student")
+	e2 := ev("001-door-b", plan.KindDoorToDoor, "001", "00004", eventAt(2021, 1, 20), "student")
+	for _, clock := range []plan.Clock{plan.NewClock(start, 1, start), plan.NewClock(start, 1440, local(2024, 6, 3, 10, 30))} {
 		t.Run(fmt.Sprintf("scale %g", clock.Scale), func(t *testing.T) {
 			env, r := newDistrictEnv(t, "001", clock.Epoch)
 			r.sweep = func(in activities.AdvanceInput) campaign.SweepResult {
@@ -94,7 +95,7 @@ func TestDistrictWakesOnlyForItsEvents(t *testing.T) {
 			}
 			env.ExecuteWorkflow(workflows.DistrictDriveWorkflow, campaign.DistrictInput{
 				CampaignID: testCampaignID, District: testDistricts[0], Clock: clock, PeriodEnd: end,
-				Policy: yearSpec(1).Policy, Events: []campaign.Event{e2, e1}, // unsorted on purpose
+				Policy: yearSpec(1).Policy, Events: []plan.Event{e2, e1}, // unsorted on purpose
 			})
 			if err := env.GetWorkflowError(); err != nil {
 				t.Fatalf("district drive failed: %v", err)
@@ -125,17 +126,17 @@ func TestDistrictWakesOnlyForItsEvents(t *testing.T) {
 func TestDistrictKeepsItsTimerThroughLaterSteers(t *testing.T) {
 	start := local(2021, 1, 1, 0, 0)
 	end := local(2021, 3, 1, 0, 0)
-	clock := campaign.NewClock(start, 1, start)
-	e1 := ev("001-door-a", campaign.KindDoorToDoor, "001", "00001", eventAt(2021, 2, 10), "student")
+	clock := plan.NewClock(start, 1, start)
+	e1 := ev("001-door-a", plan.KindDoorToDoor, "001", "00001", eventAt(2021, 2, 10), "student")
 	env, r := newDistrictEnv(t, "001", clock.Epoch)
 	timers := 0
 	env.SetOnTimerScheduledListener(func(string, time.Duration) { timers++ })
 	// Two events added after the first one: its timer stays. One before it: a timer for that
 	// one, then the first's again, then the end's.
-	added := []campaign.Event{
-		ev("001-late-1", campaign.KindDialogue, "001", "00001", eventAt(2021, 2, 20), "student"),
-		ev("001-late-2", campaign.KindDialogue, "001", "00001", eventAt(2021, 2, 25), "student"),
-		ev("001-early", campaign.KindDialogue, "001", "00001", eventAt(2021, 1, 27), "student"),
+	added := []plan.Event{
+		ev("001-late-1", plan.KindDialogue, "001", "00001", eventAt(2021, 2, 20), "student"),
+		ev("001-late-2", plan.KindDialogue, "001", "00001", eventAt(2021, 2, 25), "student"),
+		ev("001-early", plan.KindDialogue, "001", "00001", eventAt(2021, 1, 27), "student"),
 	}
 	for i, e := range added {
 		at(t, env, clock.Epoch, local(2021, 1, 5+i, 12, 0), func() {
@@ -144,7 +145,7 @@ func TestDistrictKeepsItsTimerThroughLaterSteers(t *testing.T) {
 	}
 	env.ExecuteWorkflow(workflows.DistrictDriveWorkflow, campaign.DistrictInput{
 		CampaignID: testCampaignID, District: testDistricts[0], Clock: clock, PeriodEnd: end,
-		Policy: yearSpec(1).Policy, Events: []campaign.Event{e1},
+		Policy: yearSpec(1).Policy, Events: []plan.Event{e1},
 	})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("district drive failed: %v", err)

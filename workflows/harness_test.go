@@ -26,6 +26,7 @@ import (
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/plan"
 	"drives/workflows"
 )
 
@@ -47,9 +48,9 @@ func local(y int, m time.Month, d, h, min int) time.Time {
 	return time.Date(y, m, d, h, min, 0, 0, hcm)
 }
 
-// eventAt is when an event planned for a date is held (campaign.EventHour on that date).
+// eventAt is when an event planned for a date is held (plan.EventHour on that date).
 func eventAt(y int, m time.Month, d int) time.Time {
-	return local(y, m, d, campaign.EventHour, 0)
+	return local(y, m, d, plan.EventHour, 0)
 }
 
 var (
@@ -59,19 +60,19 @@ var (
 	launchBefore = local(2020, 12, 28, 8, 0)
 )
 
-var testDistricts = []campaign.DistrictSpec{
+var testDistricts = []plan.DistrictSpec{
 	{Code: "001", Name: "Quận Ba Đình", Target: 1500, Communes: []string{"00001", "00004", "00006"}},
 	{Code: "002", Name: "Quận Hoàn Kiếm", Target: 1200, Communes: []string{"00037", "00040"}},
 	{Code: "016", Name: "Huyện Sóc Sơn", Target: 4300, Communes: []string{"00376", "00379", "00382"}},
 }
 
-func ev(id, kind, district, commune string, at time.Time, groups ...string) campaign.Event {
-	return campaign.Event{ID: id, Kind: kind, District: district, Commune: commune, At: at, Groups: groups}
+func ev(id, kind, district, commune string, at time.Time, groups ...string) plan.Event {
+	return plan.Event{ID: id, Kind: kind, District: district, Commune: commune, At: at, Groups: groups}
 }
 
 // cityWide is a city-wide round as the plan expands it: one event per district, <id>.<district>.
-func cityWide(id, kind string, at time.Time, groups ...string) []campaign.Event {
-	var out []campaign.Event
+func cityWide(id, kind string, at time.Time, groups ...string) []plan.Event {
+	var out []plan.Event
 	for _, d := range testDistricts {
 		e := ev(id+"."+d.Code, kind, d.Code, "", at, groups...)
 		e.Parent = id
@@ -83,25 +84,25 @@ func cityWide(id, kind string, at time.Time, groups ...string) []campaign.Event 
 // yearSpec is the plan LoadPlan returns: Hà Nội 2021 cut down to three districts, 14 district
 // events (two city-wide Post Office rounds among them; one round shares its instant with a
 // door-to-door round in Ba Đình).
-func yearSpec(scale float64) campaign.CampaignSpec {
-	events := []campaign.Event{
-		ev("001-conference", campaign.KindConference, "001", "", eventAt(2021, 3, 22), "household_business", "small_trader"),
-		ev("001-dialogue-1", campaign.KindDialogue, "001", "00004", eventAt(2021, 5, 10), "student"),
-		ev("001-door-1", campaign.KindDoorToDoor, "001", "00001", eventAt(2021, 9, 15), "household_business"),
-		ev("002-conference", campaign.KindConference, "002", "", eventAt(2021, 2, 15), "small_trader"),
-		ev("002-door-1", campaign.KindDoorToDoor, "002", "00040", eventAt(2021, 8, 2), "household_business"),
-		ev("016-conference", campaign.KindConference, "016", "", eventAt(2021, 4, 5), "farmer", "craft_village"),
-		ev("016-dialogue-1", campaign.KindDialogue, "016", "00379", eventAt(2021, 10, 11), "farmer"),
-		ev("016-door-1", campaign.KindDoorToDoor, "016", "00382", eventAt(2021, 11, 22), "craft_village"),
+func yearSpec(scale float64) plan.Spec {
+	events := []plan.Event{
+		ev("001-conference", plan.KindConference, "001", "", eventAt(2021, 3, 22), "household_business", "small_trader"),
+		ev("001-dialogue-1", plan.KindDialogue, "001", "00004", eventAt(2021, 5, 10), "student"),
+		ev("001-door-1", plan.KindDoorToDoor, "001", "00001", eventAt(2021, 9, 15), "household_business"),
+		ev("002-conference", plan.KindConference, "002", "", eventAt(2021, 2, 15), "small_trader"),
+		ev("002-door-1", plan.KindDoorToDoor, "002", "00040", eventAt(2021, 8, 2), "household_business"),
+		ev("016-conference", plan.KindConference, "016", "", eventAt(2021, 4, 5), "farmer", "craft_village"),
+		ev("016-dialogue-1", plan.KindDialogue, "016", "00379", eventAt(2021, 10, 11), "farmer"),
+		ev("016-door-1", plan.KindDoorToDoor, "016", "00382", eventAt(2021, 11, 22), "craft_village"),
 	}
-	events = append(events, cityWide("post-1", campaign.KindPostOfficeRound, eventAt(2021, 5, 20), "farmer", "small_trader")...)
-	events = append(events, cityWide("post-2", campaign.KindPostOfficeRound, eventAt(2021, 9, 15), "household_business")...)
+	events = append(events, cityWide("post-1", plan.KindPostOfficeRound, eventAt(2021, 5, 20), "farmer", "small_trader")...)
+	events = append(events, cityWide("post-2", plan.KindPostOfficeRound, eventAt(2021, 9, 15), "household_business")...)
 	sortEvents(events)
 	target := 0
 	for _, d := range testDistricts {
 		target += d.Target
 	}
-	return campaign.CampaignSpec{
+	return plan.Spec{
 		CampaignID:  testCampaignID,
 		Name:        "Vận động tham gia BHXH tự nguyện – thử nghiệm",
 		PeriodStart: periodStart,
@@ -112,7 +113,7 @@ func yearSpec(scale float64) campaign.CampaignSpec {
 		Groups:      []string{"craft_village", "household_business", "small_trader", "student", "farmer"},
 		Districts:   slices.Clone(testDistricts),
 		Events:      events,
-		Policy: campaign.FollowUpTimes{
+		Policy: plan.FollowUpTimes{
 			Deadline:   30 * 24 * time.Hour,
 			Reminders:  []time.Duration{7 * 24 * time.Hour, 21 * 24 * time.Hour},
 			GiveUp:     60 * 24 * time.Hour,
@@ -121,7 +122,7 @@ func yearSpec(scale float64) campaign.CampaignSpec {
 	}
 }
 
-func sortEvents(es []campaign.Event) {
+func sortEvents(es []plan.Event) {
 	sort.SliceStable(es, func(i, j int) bool {
 		if !es[i].At.Equal(es[j].At) {
 			return es[i].At.Before(es[j].At)
@@ -130,8 +131,8 @@ func sortEvents(es []campaign.Event) {
 	})
 }
 
-func eventsOf(spec campaign.CampaignSpec, district string) []campaign.Event {
-	var out []campaign.Event
+func eventsOf(spec plan.Spec, district string) []plan.Event {
+	var out []plan.Event
 	for _, e := range spec.Events {
 		if e.District == district {
 			out = append(out, e)
@@ -143,7 +144,7 @@ func eventsOf(spec campaign.CampaignSpec, district string) []campaign.Event {
 // sweepCall is one campaign-wide SweepFollowUps as the mock saw it.
 type sweepCall struct {
 	AsOf, Real time.Time
-	Policy     campaign.FollowUpTimes
+	Policy     plan.FollowUpTimes
 }
 
 // advanceCall is one AdvanceDistrict as the mock saw it.
@@ -152,7 +153,7 @@ type advanceCall struct {
 	AsOf     time.Time // campaign time the workflow passed
 	Hold     []string
 	Real     time.Time // test-env (real) time at which the activity ran
-	Policy   campaign.FollowUpTimes
+	Policy   plan.FollowUpTimes
 }
 
 func (c advanceCall) String() string {
@@ -184,7 +185,7 @@ type recorder struct {
 	// closedSignals are the district-closed signals a district run on its own sent.
 	closedSignals []campaign.DistrictClosed
 
-	spec  campaign.CampaignSpec
+	spec  plan.Spec
 	sweep func(in activities.AdvanceInput) campaign.SweepResult
 	// campaignSweep answers the campaign-wide SweepFollowUps (nothing open when nil).
 	campaignSweep func(in activities.SweepInput) campaign.SweepResult
@@ -204,7 +205,7 @@ func (r *recorder) note(name string) time.Time {
 func (r *recorder) mockAll() {
 	env := r.env
 	env.OnActivity(acts.LoadPlan, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in activities.PlanInput) (campaign.CampaignSpec, error) {
+		func(_ context.Context, in activities.PlanInput) (plan.Spec, error) {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			r.note("LoadPlan")
@@ -387,7 +388,7 @@ func newSuiteEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 
 // newCampaignEnv is a test env ready to run CampaignWorkflow as campaign:<id>, launched at
 // launch, whose LoadPlan returns spec and whose district drives run for real as children.
-func newCampaignEnv(t *testing.T, spec campaign.CampaignSpec, launch time.Time) (*testsuite.TestWorkflowEnvironment, *recorder) {
+func newCampaignEnv(t *testing.T, spec plan.Spec, launch time.Time) (*testsuite.TestWorkflowEnvironment, *recorder) {
 	t.Helper()
 	env := newSuiteEnv(t)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: campaign.CampaignWorkflowID(testCampaignID), TaskQueue: campaign.TaskQueue})
@@ -532,7 +533,7 @@ func continuedAs(t *testing.T, env *testsuite.TestWorkflowEnvironment, wfType st
 	}
 }
 
-func ids(es []campaign.Event) []string {
+func ids(es []plan.Event) []string {
 	out := make([]string, len(es))
 	for i, e := range es {
 		out[i] = e.ID

@@ -2,7 +2,7 @@
 // prepares a campaign, runs one DistrictDriveWorkflow per district and closes with a report,
 // and DistrictDriveWorkflow, which holds a district's events on their dates and sweeps its
 // follow-ups. Every effect is an activity (package activities); every date and duration comes
-// from the plan through campaign.Clock.
+// from the plan through plan.Clock.
 package workflows
 
 import (

@@ -13,6 +13,7 @@ import (
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/plan"
 	"drives/workflows"
 )
 
@@ -25,13 +26,13 @@ import (
 func TestDistrictHoldsEventsAtThePlanScale(t *testing.T) {
 	start, end := local(2021, 1, 1, 0, 0), local(2021, 3, 1, 0, 0)
 	launch := local(2024, 6, 3, 10, 30)
-	clock := campaign.NewClock(start, 262800, launch)
-	e := ev("001-door-a", campaign.KindDoorToDoor, "001", "00001", eventAt(2021, 1, 4), "student")
+	clock := plan.NewClock(start, 262800, launch)
+	e := ev("001-door-a", plan.KindDoorToDoor, "001", "00001", eventAt(2021, 1, 4), "student")
 	env, r := newDistrictEnv(t, "001", launch)
 	env.SetWorkerOptions(worker.Options{DeadlockDetectionTimeout: 2 * time.Second}) // fail fast
 	env.ExecuteWorkflow(workflows.DistrictDriveWorkflow, campaign.DistrictInput{
 		CampaignID: testCampaignID, District: testDistricts[0], Clock: clock, PeriodEnd: end,
-		Policy: yearSpec(1).Policy, Events: []campaign.Event{e},
+		Policy: yearSpec(1).Policy, Events: []plan.Event{e},
 	})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatalf("district drive failed: %v", err)
@@ -63,8 +64,8 @@ func TestFailedAddEventKeepsAConcurrentOne(t *testing.T) {
 		}
 	}
 	add := func(id, unit string, day int) campaign.AddEventRequest {
-		return campaign.AddEventRequest{By: "coordinator", Event: campaign.EventSpec{
-			ID: id, Kind: campaign.KindDialogue, Unit: unit, Date: campaign.Date{Y: 2021, M: 6, D: day}, Groups: []string{"student"},
+		return campaign.AddEventRequest{By: "coordinator", Event: plan.EventSpec{
+			ID: id, Kind: plan.KindDialogue, Unit: unit, Date: plan.Date{Y: 2021, M: 6, D: day}, Groups: []string{"student"},
 		}}
 	}
 	var fail, ok, cancel *outcome

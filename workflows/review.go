@@ -13,6 +13,7 @@ import (
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/plan"
 )
 
 // scheduledStartTime is the search attribute a Temporal Schedule sets on what it starts: the
@@ -28,7 +29,7 @@ func ScheduledReviewWorkflow(ctx workflow.Context, in campaign.ScheduledReviewIn
 	if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTime); ok {
 		nominal = t
 	}
-	p, ok := campaign.PeriodAt(in.Clock, in.Periods, nominal)
+	p, ok := plan.PeriodAt(in.Clock, in.Periods, nominal)
 	if !ok {
 		return campaign.ReviewResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("no review period of campaign %s has ended by %s (campaign time %s)", in.CampaignID,
@@ -95,6 +96,7 @@ type review struct {
 	overruled int               // of those, decided since (by a coordinator or the policy)
 	deadline  time.Time         // campaign time
 	res       campaign.ReviewResult
+	runs      int // runs before this one, carried over by continue-as-new
 }
 
 // decisions counts the proposals approved or rejected through this review, those in flight
@@ -118,28 +120,39 @@ func (r *review) pending() int {
 }
 
 func (r *review) setup(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, campaign.QueryReview, func() (campaign.ReviewProgress, error) {
-		return campaign.ReviewProgress{Period: r.in.Period.Label, Summary: r.summary, Pending: r.pending(),
-			DecidedCount: r.decisions(), Escalated: r.stillEscalated(), Decided: r.decided, Deadline: r.deadline}, nil
-	}); err != nil {
+	if err := workflow.SetQueryHandler(ctx, campaign.QueryReview, r.progress); err != nil {
 		return err
 	}
-	for _, approve := range []bool{true, false} {
-		name := campaign.UpdateRejectTermination
-		if approve {
-			name = campaign.UpdateApproveTermination
-		}
-		if err := workflow.SetUpdateHandlerWithOptions(ctx, name,
-			func(ctx workflow.Context, d campaign.TerminationDecision) (campaign.DecisionResult, error) {
-				return r.decide(ctx, d, approve)
-			},
-			workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, d campaign.TerminationDecision) error {
-				return r.validate(d)
-			}}); err != nil {
-			return err
-		}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateApproveTermination, r.approve,
+		workflow.UpdateHandlerOptions{Validator: r.validateDecision}); err != nil {
+		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateRejectTermination, r.reject,
+		workflow.UpdateHandlerOptions{Validator: r.validateDecision}); err != nil {
+		return err
 	}
 	return nil
+}
+
+// progress answers the review Query.
+func (r *review) progress() (campaign.ReviewProgress, error) {
+	return campaign.ReviewProgress{Period: r.in.Period.Label, Summary: r.summary, Pending: r.pending(),
+		DecidedCount: r.decisions(), Escalated: r.stillEscalated(), Decided: r.decided, Deadline: r.deadline}, nil
+}
+
+// approve carries out a coordinator's approval of a proposed termination.
+func (r *review) approve(ctx workflow.Context, d campaign.TerminationDecision) (campaign.DecisionResult, error) {
+	return r.decide(ctx, d, true)
+}
+
+// reject carries out a coordinator's rejection of a proposed termination.
+func (r *review) reject(ctx workflow.Context, d campaign.TerminationDecision) (campaign.DecisionResult, error) {
+	return r.decide(ctx, d, false)
+}
+
+// validateDecision is the validator of both decisions' Updates.
+func (r *review) validateDecision(ctx workflow.Context, d campaign.TerminationDecision) error {
+	return r.validate(d)
 }
 
 // validate refuses what the workflow can tell is wrong without I/O. Whether the agent's
@@ -203,7 +216,11 @@ func (r *review) record(res campaign.DecisionResult) {
 func (r *review) run(ctx workflow.Context) (campaign.ReviewResult, error) {
 	r.res = campaign.ReviewResult{CampaignID: r.in.CampaignID, Period: r.in.Period.Label}
 	actx := activityCtx(ctx, 10*time.Minute)
-	if st := r.in.State; st != nil {
+	var st reviewState
+	if ok, err := loadState(r.in.State, &st); err != nil {
+		return r.res, fmt.Errorf("state carried over: %w", err)
+	} else if ok {
+		r.runs = st.Runs
 		r.summary, r.decided, r.escalated, r.overruled, r.deadline = st.Summary, st.Decided, st.Escalated, st.Overruled, st.Deadline
 		if r.decided == nil {
 			r.decided = map[string]string{}
@@ -272,12 +289,13 @@ func (r *review) run(ctx workflow.Context) (campaign.ReviewResult, error) {
 // continueAsNew carries the wait, with the decisions taken so far, into a new run.
 func (r *review) continueAsNew(ctx workflow.Context) (campaign.ReviewResult, error) {
 	next := r.in
-	runs := 1
-	if r.in.State != nil {
-		runs = r.in.State.Runs + 1
+	runs := r.runs + 1
+	raw, err := saveState(reviewState{Summary: r.summary, Decided: r.decided, Escalated: r.escalated,
+		Overruled: r.overruled, Deadline: r.deadline, Runs: runs})
+	if err != nil {
+		return campaign.ReviewResult{}, err
 	}
-	next.State = &campaign.ReviewState{Summary: r.summary, Decided: r.decided, Escalated: r.escalated,
-		Overruled: r.overruled, Deadline: r.deadline, Runs: runs}
+	next.State = raw
 	r.log.Info("review continues as new", "runs", runs, "decided", len(r.decided), "pending", r.pending())
 	return campaign.ReviewResult{}, workflow.NewContinueAsNewError(ctx, AgentReviewWorkflow, next)
 }

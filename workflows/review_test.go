@@ -24,6 +24,7 @@ import (
 
 	"drives/activities"
 	"drives/campaign"
+	"drives/plan"
 	"drives/workflows"
 )
 
@@ -33,15 +34,15 @@ var scheduledStart = temporal.NewSearchAttributeKeyTime("TemporalScheduledStartT
 
 const approvalWait = 14 * 24 * time.Hour
 
-func reviewPolicy() campaign.ReviewPolicy {
-	return campaign.ReviewPolicy{RewardAt: 1, WarnBelow: 0.6, TerminateBelow: 0.3, TerminateAfter: 2,
-		Reward: campaign.Reward{Kind: "bonus", Amount: 500_000}, ApprovalWait: campaign.Duration(approvalWait), CommendTop: 3}
+func reviewPolicy() plan.ReviewPolicy {
+	return plan.ReviewPolicy{RewardAt: 1, WarnBelow: 0.6, TerminateBelow: 0.3, TerminateAfter: 2,
+		Reward: plan.Reward{Kind: "bonus", Amount: 500_000}, ApprovalWait: plan.Duration(approvalWait), CommendTop: 3}
 }
 
 // quarters are the sample plan's reviews of 2021 (the default cron, Hà Nội time).
-func quarters(t *testing.T) []campaign.ReviewPeriod {
+func quarters(t *testing.T) []plan.ReviewPeriod {
 	t.Helper()
-	ps, err := campaign.ReviewPeriods(campaign.DefaultReviewCron, hcm, periodStart, periodEnd)
+	ps, err := plan.ReviewPeriods(plan.DefaultReviewCron, hcm, periodStart, periodEnd)
 	if err != nil || len(ps) != 4 {
 		t.Fatalf("quarterly reviews of 2021: %v, %v", ps, err)
 	}
@@ -51,8 +52,8 @@ func quarters(t *testing.T) []campaign.ReviewPeriod {
 // demoLaunch is when a campaign on the sample plan's compressed clock is launched.
 var demoLaunch = time.Date(2024, 6, 3, 3, 30, 12, 345_678_901, time.UTC)
 
-func calendarClock() campaign.Clock { return campaign.NewClock(periodStart, 1, launchBefore) }
-func demoClock() campaign.Clock     { return campaign.NewClock(periodStart, 262800, demoLaunch) }
+func calendarClock() plan.Clock { return plan.NewClock(periodStart, 1, launchBefore) }
+func demoClock() plan.Clock     { return plan.NewClock(periodStart, 262800, demoLaunch) }
 
 type decideCall struct {
 	In   activities.DecideInput
@@ -208,7 +209,7 @@ type reviewRun struct {
 	start time.Time
 }
 
-func newReviewRun(t *testing.T, clock campaign.Clock, period campaign.ReviewPeriod, policy campaign.ReviewPolicy, start time.Time, proposed ...string) *reviewRun {
+func newReviewRun(t *testing.T, clock plan.Clock, period plan.ReviewPeriod, policy plan.ReviewPolicy, start time.Time, proposed ...string) *reviewRun {
 	t.Helper()
 	env := newSuiteEnv(t)
 	env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: campaign.ReviewWorkflowID(testCampaignID, period.Label), TaskQueue: campaign.TaskQueue})
@@ -261,7 +262,7 @@ func (r *reviewRun) run() (campaign.ReviewResult, time.Time) {
 func TestReviewWithoutProposalsEndsAfterEvaluation(t *testing.T) {
 	q := quarters(t)
 	clock := calendarClock()
-	start := campaign.RealFire(clock, q[0])
+	start := plan.RealFire(clock, q[0])
 	r := newReviewRun(t, clock, q[0], reviewPolicy(), start)
 	res, ended := r.run()
 
@@ -291,9 +292,9 @@ func TestReviewWithoutProposalsEndsAfterEvaluation(t *testing.T) {
 // as of the campaign time it is taken, and the review ends with the last one.
 func TestReviewApproveAndRejectEndBeforeTheDeadline(t *testing.T) {
 	q := quarters(t)
-	for _, clock := range []campaign.Clock{calendarClock(), demoClock()} {
+	for _, clock := range []plan.Clock{calendarClock(), demoClock()} {
 		t.Run(fmt.Sprintf("scale %g", clock.Scale), func(t *testing.T) {
-			start := campaign.RealFire(clock, q[1]) // when Q2's review fires (1 July 2021 in campaign time)
+			start := plan.RealFire(clock, q[1]) // when Q2's review fires (1 July 2021 in campaign time)
 			r := newReviewRun(t, clock, q[1], reviewPolicy(), start, "A-001", "A-002")
 			from := clock.CampaignTime(start)
 			if from.Before(q[1].End) {
@@ -364,7 +365,7 @@ func TestReviewApproveAndRejectEndBeforeTheDeadline(t *testing.T) {
 func TestReviewSecondDecisionIsRefused(t *testing.T) {
 	q := quarters(t)
 	clock := calendarClock()
-	start := campaign.RealFire(clock, q[0])
+	start := plan.RealFire(clock, q[0])
 	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001", "A-002")
 	var first, again, reject *outcome
 	var p campaign.ReviewProgress
@@ -393,7 +394,7 @@ func TestReviewSecondDecisionIsRefused(t *testing.T) {
 func TestReviewValidatorRefusals(t *testing.T) {
 	q := quarters(t)
 	clock := calendarClock()
-	start := campaign.RealFire(clock, q[0])
+	start := plan.RealFire(clock, q[0])
 	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001")
 	r.m.evalFails = 1 // the first evaluation fails; it is retried a second later
 	var early, noAgent, noReason, noBy, blankBy, ok *outcome
@@ -431,7 +432,7 @@ func TestReviewValidatorRefusals(t *testing.T) {
 func TestReviewDecisionOnAnAgentNotProposed(t *testing.T) {
 	q := quarters(t)
 	clock := calendarClock()
-	start := campaign.RealFire(clock, q[0])
+	start := plan.RealFire(clock, q[0])
 	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001")
 	var unknown, rejectUnknown, ok *outcome
 	var p campaign.ReviewProgress
@@ -463,7 +464,7 @@ func TestReviewEscalatesAtTheDeadline(t *testing.T) {
 	q := quarters(t)
 	for _, tc := range []struct {
 		name  string
-		clock campaign.Clock
+		clock plan.Clock
 		late  time.Duration // real time after the fire at which the review starts
 	}{
 		{"on the calendar", calendarClock(), 0},
@@ -474,7 +475,7 @@ func TestReviewEscalatesAtTheDeadline(t *testing.T) {
 		{"on the calendar, started a day before the period ends", calendarClock(), -24 * time.Hour},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			start := campaign.RealFire(tc.clock, q[2]).Add(tc.late)
+			start := plan.RealFire(tc.clock, q[2]).Add(tc.late)
 			r := newReviewRun(t, tc.clock, q[2], reviewPolicy(), start, "A-007", "A-003")
 			// The wait runs from the later of the period's end and the review's start.
 			from := q[2].End
@@ -527,7 +528,7 @@ func TestReviewEscalatesAtTheDeadline(t *testing.T) {
 func TestReviewAutoTerminatesTheEscalated(t *testing.T) {
 	q := quarters(t)
 	clock := calendarClock()
-	start := campaign.RealFire(clock, q[0])
+	start := plan.RealFire(clock, q[0])
 	policy := reviewPolicy()
 	policy.AutoTerminate = true
 	r := newReviewRun(t, clock, q[0], policy, start, "A-001", "A-002", "A-003")
@@ -583,7 +584,7 @@ func TestReviewOfANationalCampaignKeepsPayloadsSmall(t *testing.T) {
 	}
 	q := quarters(t)
 	clock := calendarClock()
-	start := campaign.RealFire(clock, q[1])
+	start := plan.RealFire(clock, q[1])
 	r := newReviewRun(t, clock, q[1], reviewPolicy(), start, agents...)
 	var mid campaign.ReviewProgress
 	r.after(time.Hour, func() { r.decide(true, agents[7], "no enrolment", "coordinator:ba-dinh") })
@@ -620,7 +621,7 @@ func TestReviewOfANationalCampaignKeepsPayloadsSmall(t *testing.T) {
 func TestReviewFailedDecisionCanBeRetried(t *testing.T) {
 	q := quarters(t)
 	clock := calendarClock()
-	start := campaign.RealFire(clock, q[0])
+	start := plan.RealFire(clock, q[0])
 	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001", "A-002")
 	r.m.failOnce["A-001"] = 1
 	var failed, retried *outcome
@@ -655,7 +656,7 @@ func TestReviewFailedDecisionCanBeRetried(t *testing.T) {
 func TestReviewFailedLastDecisionCanBeRetried(t *testing.T) {
 	q := quarters(t)
 	clock := calendarClock()
-	start := campaign.RealFire(clock, q[0])
+	start := plan.RealFire(clock, q[0])
 	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001")
 	r.m.failOnce["A-001"] = 1
 	var failed, retried *outcome
@@ -711,7 +712,7 @@ func scheduledRun(t *testing.T, in campaign.ScheduledReviewInput, nominal, start
 // whenever the run actually starts (on time, or caught up or backfilled later).
 func TestScheduledReviewsOfAYear(t *testing.T) {
 	q := quarters(t)
-	for _, clock := range []campaign.Clock{calendarClock(), demoClock()} {
+	for _, clock := range []plan.Clock{calendarClock(), demoClock()} {
 		in := campaign.ScheduledReviewInput{CampaignID: testCampaignID, Clock: clock, Periods: q, Policy: reviewPolicy()}
 		for i, p := range q {
 			for _, late := range []struct {
@@ -719,7 +720,7 @@ func TestScheduledReviewsOfAYear(t *testing.T) {
 				d    time.Duration
 			}{{"on time", 0}, {"90s late", 90 * time.Second}, {"backfilled 400 days later", 400 * 24 * time.Hour}} {
 				t.Run(fmt.Sprintf("scale %g %s %s", clock.Scale, p.Label, late.name), func(t *testing.T) {
-					fire := campaign.RealFire(clock, p)
+					fire := plan.RealFire(clock, p)
 					env, m := scheduledRun(t, in, fire, fire.Add(late.d))
 					if err := env.GetWorkflowError(); err != nil {
 						t.Fatalf("fire %d failed: %v", i, err)
@@ -757,7 +758,7 @@ func TestScheduledReviewWithoutNominalTimeUsesTheStart(t *testing.T) {
 	q := quarters(t)
 	clock := calendarClock()
 	in := campaign.ScheduledReviewInput{CampaignID: testCampaignID, Clock: clock, Periods: q, Policy: reviewPolicy()}
-	env, m := scheduledRun(t, in, time.Time{}, campaign.RealFire(clock, q[1]).Add(time.Hour))
+	env, m := scheduledRun(t, in, time.Time{}, plan.RealFire(clock, q[1]).Add(time.Hour))
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -768,7 +769,7 @@ func TestScheduledReviewWithoutNominalTimeUsesTheStart(t *testing.T) {
 
 func TestScheduledReviewBeforeTheFirstPeriod(t *testing.T) {
 	q := quarters(t)
-	for _, clock := range []campaign.Clock{calendarClock(), demoClock()} {
+	for _, clock := range []plan.Clock{calendarClock(), demoClock()} {
 		in := campaign.ScheduledReviewInput{CampaignID: testCampaignID, Clock: clock, Periods: q, Policy: reviewPolicy()}
 		// A fire mid-quarter, before Q1 has ended.
 		nominal := clock.RealTime(local(2021, 2, 15, 0, 0))
@@ -809,7 +810,7 @@ func TestScheduledReviewOfAPeriodAlreadyReviewed(t *testing.T) {
 	in := campaign.ScheduledReviewInput{CampaignID: testCampaignID, Clock: clock, Periods: q, Policy: reviewPolicy()}
 	env := newSuiteEnv(t)
 	env.RegisterWorkflow(twoFires)
-	fire := campaign.RealFire(clock, q[2])
+	fire := plan.RealFire(clock, q[2])
 	env.SetStartTime(fire)
 	m := newReviewMocks(env)
 	m.mockChild()
@@ -835,7 +836,7 @@ func TestScheduledReviewOfAPeriodAlreadyReviewed(t *testing.T) {
 func TestReviewContinuesAsNewWhenDecisionsGrowItsHistory(t *testing.T) {
 	q := quarters(t)
 	clock := calendarClock()
-	start := campaign.RealFire(clock, q[1])
+	start := plan.RealFire(clock, q[1])
 	r := newReviewRun(t, clock, q[1], reviewPolicy(), start, "A-001", "A-002")
 	r.in.HistoryLimit = 100
 	var approve *outcome
@@ -848,7 +849,7 @@ func TestReviewContinuesAsNewWhenDecisionsGrowItsHistory(t *testing.T) {
 	if !r.env.Now().Equal(start.Add(2 * time.Hour)) {
 		t.Errorf("continued as new at %s, want as soon as the history reached the limit", r.env.Now())
 	}
-	st := next.State
+	st := workflows.Carried[workflows.ReviewState](next.State)
 	if st == nil || st.Runs != 1 || st.Summary.Proposed != 2 || st.Decided["A-001"] != "approved" || len(st.Decided) != 1 ||
 		st.Deadline.IsZero() || next.Period.Label != "2021-Q2" || !next.Period.End.Equal(q[1].End) || next.HistoryLimit != 100 {
 		t.Fatalf("next run's input %+v, state %+v", next, st)

@@ -11,6 +11,7 @@ import (
 	"drives/audit"
 	"drives/campaign"
 	"drives/history"
+	"drives/plan"
 	"drives/report"
 )
 
@@ -35,7 +36,7 @@ func (r *checked) bad(format string, args ...any) {
 }
 
 // check waits for the campaign to complete, then checks its keys, audit and report.
-func (d *drill) check(ctx context.Context, c *coord, x *expected, lp *campaign.LoadedPlan) (*checked, error) {
+func (d *drill) check(ctx context.Context, c *coord, x *expected, lp *plan.Loaded) (*checked, error) {
 	r := &checked{id: c.id}
 	clk, err := c.clock(ctx)
 	if err != nil {

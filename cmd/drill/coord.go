@@ -11,6 +11,7 @@ import (
 	"drives/campaign"
 	"drives/coordinator"
 	"drives/imports"
+	"drives/plan"
 )
 
 // coord is a coordinator at work on one campaign: it launches it, sends its files when the
@@ -64,7 +65,7 @@ func firstLine(err error) string {
 
 // launch stores the plan and starts the campaign; a launch whose answer was lost is found
 // running on the next try.
-func (c *coord) launch(ctx context.Context, lp *campaign.LoadedPlan) error {
+func (c *coord) launch(ctx context.Context, lp *plan.Loaded) error {
 	return c.retry(ctx, "launch", func(ctx context.Context) (bool, error) {
 		_, err := c.d.co.Launch(ctx, lp)
 		var again *coordinator.AlreadyLaunchedError
@@ -76,8 +77,8 @@ func (c *coord) launch(ctx context.Context, lp *campaign.LoadedPlan) error {
 }
 
 // clock reads the campaign's clock once it is prepared.
-func (c *coord) clock(ctx context.Context) (campaign.Clock, error) {
-	var clk campaign.Clock
+func (c *coord) clock(ctx context.Context) (plan.Clock, error) {
+	var clk plan.Clock
 	err := c.retry(ctx, "read the campaign clock", func(ctx context.Context) (bool, error) {
 		var err error
 		clk, _, err = c.d.co.Clock(ctx, c.id)

@@ -28,10 +28,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
-	"drives/campaign"
 	"drives/coordinator"
 	"drives/imports"
 	"drives/internal/devstack"
+	"drives/plan"
 )
 
 type drill struct {
@@ -144,7 +144,7 @@ func run(cfg config) (bool, error) {
 	// Inputs and their expected effects, from the seed alone.
 	rng := rand.New(rand.NewPCG(cfg.seed, 1))
 	var coords []*coord
-	var plans []*campaign.LoadedPlan
+	var plans []*plan.Loaded
 	var want []*expected
 	for i := range cfg.campaigns {
 		id := fmt.Sprintf("drill-%c", 'a'+i)
@@ -167,7 +167,7 @@ func run(cfg config) (bool, error) {
 		if err := os.WriteFile(filepath.Join(pd, "plan.yaml"), fmt.Appendf(nil, planTemplate, id, id, scale), 0o644); err != nil {
 			return false, err
 		}
-		lp, err := campaign.LoadPlan(filepath.Join(pd, "plan.yaml"))
+		lp, err := plan.Load(filepath.Join(pd, "plan.yaml"))
 		if err != nil {
 			return false, err
 		}

@@ -14,8 +14,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"drives/campaign"
 	"drives/internal/synth"
+	"drives/plan"
 )
 
 func main() {
@@ -23,7 +23,7 @@ func main() {
 	units := flag.String("units", filepath.Join("data", "hanoi-admin-units-2021.csv"), "register of Hà Nội's districts and communes (GSO format)")
 	national := flag.String("national", "", "write the synthetic national plan into this folder instead")
 	seed := flag.Uint64("seed", synth.HanoiSeed, "seed of the generator")
-	check := flag.Bool("check", true, "load the written plan with campaign.LoadPlan")
+	check := flag.Bool("check", true, "load the written plan with plan.Load")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fail(fmt.Errorf("unexpected arguments %q", flag.Args()))
@@ -43,7 +43,7 @@ func main() {
 	}
 	fmt.Printf("wrote %s: %s\n", dir, sum)
 	if *check {
-		lp, err := campaign.LoadPlan(filepath.Join(dir, "plan.yaml"))
+		lp, err := plan.Load(filepath.Join(dir, "plan.yaml"))
 		if err != nil {
 			fail(err)
 		}

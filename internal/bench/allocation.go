@@ -9,8 +9,9 @@ import (
 	"time"
 
 	"drives/activities"
-	"drives/campaign"
+	"drives/allocate"
 	"drives/coordinator"
+	"drives/plan"
 )
 
 // allocationRuns is how many times the allocation is computed; the median is the figure.
@@ -18,7 +19,7 @@ const allocationRuns = 5
 
 // Allocation is (e): quota allocation over the synthetic national hierarchy (705 districts,
 // about 10,600 communes and 58,000 villages, 200,000 agents and a staff member per commune).
-// It times campaign.Allocate, the computation AllocateQuotas makes (median of five), checks
+// It times allocate.Quotas, the computation AllocateQuotas makes (median of five), checks
 // the result exact at every level (the city total is the target; the districts sum to the
 // city, each district's communes to it, each commune's villages and its agents and staff to
 // it) and that every share is within one of its proportional part; then it times the
@@ -36,10 +37,10 @@ func Allocation(ctx context.Context, e *Env) ([]Figure, error) {
 	e.Log.Info("allocation: national plan", "plan", sum.String())
 	target := lp.CityTarget()
 	var runs []time.Duration
-	var alloc campaign.Allocation
+	var alloc allocate.Allocation
 	for range allocationRuns {
 		start := time.Now()
-		alloc = campaign.Allocate(lp.Units, lp.Roster, target)
+		alloc = allocate.Quotas(lp.Units, lp.Roster, target)
 		runs = append(runs, time.Since(start))
 	}
 	slices.Sort(runs)
@@ -59,12 +60,12 @@ func Allocation(ctx context.Context, e *Env) ([]Figure, error) {
 		return nil, err
 	}
 	in := activities.PlanInput{CampaignID: lp.Plan.ID, PlanHash: lp.Hash}
-	spec, _, err := runActivity[campaign.CampaignSpec](ctx, e, e.ID("national-allocation"), "LoadPlan", in, 10*time.Minute)
+	spec, _, err := runActivity[plan.Spec](ctx, e, e.ID("national-allocation"), "LoadPlan", in, 10*time.Minute)
 	if err != nil {
 		return nil, err
 	}
 	res, took, err := runActivity[activities.AllocateResult](ctx, e, e.ID("national-allocation"), "AllocateQuotas",
-		activities.AllocateInput{PlanInput: in, Clock: campaign.NewClock(spec.PeriodStart, spec.Scale, time.Now())}, 10*time.Minute)
+		activities.AllocateInput{PlanInput: in, Clock: plan.NewClock(spec.PeriodStart, spec.Scale, time.Now())}, 10*time.Minute)
 	if err != nil {
 		return nil, err
 	}
@@ -87,33 +88,33 @@ func Allocation(ctx context.Context, e *Env) ([]Figure, error) {
 
 // checkAllocation checks an allocation exact at every level of the plan's hierarchy, and each
 // share within one of its proportional part (largest remainder).
-func checkAllocation(lp *campaign.LoadedPlan, a campaign.Allocation, target int) error {
+func checkAllocation(lp *plan.Loaded, a allocate.Allocation, target int) error {
 	if a.City != target {
 		return fmt.Errorf("city quota %d, target %d", a.City, target)
 	}
-	byCommune := map[string][]campaign.Share{}
+	byCommune := map[string][]allocate.Share{}
 	for _, ag := range lp.Roster {
-		byCommune[ag.Commune] = append(byCommune[ag.Commune], campaign.AgentShare(ag))
+		byCommune[ag.Commune] = append(byCommune[ag.Commune], allocate.AgentShare(ag))
 	}
-	var ds []campaign.Share
+	var ds []allocate.Share
 	for _, d := range lp.Units.Districts {
-		ds = append(ds, campaign.Share{Code: d.Code, Weight: int64(d.LabourForce())})
+		ds = append(ds, allocate.Share{Code: d.Code, Weight: int64(d.LabourForce())})
 	}
 	if err := checkSplit("city", a.City, ds, a.Districts); err != nil {
 		return err
 	}
 	for _, d := range lp.Units.Districts {
-		var cs []campaign.Share
+		var cs []allocate.Share
 		for _, c := range d.Communes {
-			cs = append(cs, campaign.Share{Code: c.Code, Weight: int64(c.LabourForce())})
+			cs = append(cs, allocate.Share{Code: c.Code, Weight: int64(c.LabourForce())})
 		}
 		if err := checkSplit("district "+d.Code, a.Districts[d.Code], cs, a.Communes); err != nil {
 			return err
 		}
 		for _, c := range d.Communes {
-			var vs []campaign.Share
+			var vs []allocate.Share
 			for _, v := range c.Villages {
-				vs = append(vs, campaign.Share{Code: v.Code, Weight: int64(v.LabourForce)})
+				vs = append(vs, allocate.Share{Code: v.Code, Weight: int64(v.LabourForce)})
 			}
 			if err := checkSplit("commune "+c.Code, a.Communes[c.Code], vs, a.Villages); err != nil {
 				return err
@@ -128,7 +129,7 @@ func checkAllocation(lp *campaign.LoadedPlan, a campaign.Allocation, target int)
 
 // checkSplit checks that the parts of shares in got sum to total and each is within one of its
 // proportional part.
-func checkSplit(what string, total int, shares []campaign.Share, got map[string]int) error {
+func checkSplit(what string, total int, shares []allocate.Share, got map[string]int) error {
 	if len(shares) == 0 {
 		return fmt.Errorf("%s has nothing to split its quota among", what)
 	}
@@ -158,7 +159,7 @@ func checkSplit(what string, total int, shares []campaign.Share, got map[string]
 }
 
 // checkStoredQuotas compares the quotas AllocateQuotas stored with the computed allocation.
-func checkStoredQuotas(ctx context.Context, e *Env, a campaign.Allocation) error {
+func checkStoredQuotas(ctx context.Context, e *Env, a allocate.Allocation) error {
 	want := map[string]map[string]int{"district": a.Districts, "commune": a.Communes, "village": a.Villages}
 	rows, err := e.DB.Query(ctx, `select level, code, target from quotas where campaign_id = $1 and level <> 'agent'`, e.ID("national-allocation"))
 	if err != nil {

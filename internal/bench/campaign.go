@@ -18,13 +18,14 @@ import (
 	"drives/coordinator"
 	"drives/history"
 	"drives/imports"
+	"drives/plan"
 	"drives/simulator"
 )
 
 // PlanVariant loads the plan at path under another campaign id and, when scale > 0, another
 // clock scale: the same units, roster and events (read where the plan is), so several runs can
 // share one database.
-func PlanVariant(path, id string, scale float64) (*campaign.LoadedPlan, error) {
+func PlanVariant(path, id string, scale float64) (*plan.Loaded, error) {
 	text, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -49,7 +50,7 @@ type CampaignRun struct {
 	Result  campaign.CloseResult
 	Actions history.Actions
 	Budget  int // 30 × districts + 5 × events + 10 × reviews
-	Spec    campaign.CampaignSpec
+	Spec    plan.Spec
 
 	// The districts ran from FirstDistrict (the first started) to LastDistrict (the last
 	// closed); ActionTimes are the instants of every action of every run, as Actions counts them.
@@ -79,7 +80,7 @@ type RunOptions struct {
 }
 
 // RunCampaign launches a plan, plays it to its close and reads what it cost off its histories.
-func RunCampaign(ctx context.Context, e *Env, lp *campaign.LoadedPlan, o RunOptions) (*CampaignRun, error) {
+func RunCampaign(ctx context.Context, e *Env, lp *plan.Loaded, o RunOptions) (*CampaignRun, error) {
 	spec, err := lp.Spec()
 	if err != nil {
 		return nil, err

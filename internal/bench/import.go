@@ -15,8 +15,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"drives/campaign"
+	"drives/contribution"
 	"drives/coordinator"
 	"drives/imports"
+	"drives/plan"
+	"drives/units"
 )
 
 // importRows is how many enrolments (d) imports.
@@ -43,7 +46,7 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	var rawPlans []*campaign.LoadedPlan
+	var rawPlans []*plan.Loaded
 	for _, id := range []string{e.ID("import-raw"), e.ID("import-raw-2")} {
 		rp, err := PlanVariant(src, id, 2)
 		if err != nil {
@@ -172,7 +175,7 @@ func rawCopy(ctx context.Context, e *Env, rows []enrolmentRow, id string) (time.
 		pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 			r := &rows[i]
 			return []any{id, r.citizen, r.name, r.phone, r.district, r.commune, r.village, r.agent, r.group,
-				r.income, campaign.MonthlyContribution(r.income), r.class, campaign.MonthlySubsidy(r.class), int32(r.months),
+				r.income, contribution.Monthly(r.income), r.class, contribution.MonthlySubsidy(r.class), int32(r.months),
 				r.on, rawBatch, nil}, nil
 		}))
 	took := time.Since(start)
@@ -271,7 +274,7 @@ func findRepoFile(rel string) (string, error) {
 // enrolmentGen makes synthetic enrolments in a plan's communes and villages, each by an agent or
 // staff member of the commune, deterministically.
 type enrolmentGen struct {
-	agents   []campaign.Agent
+	agents   []units.Agent
 	villages map[string][]string // commune → villages
 	district map[string]string   // commune → district
 	groups   []string
@@ -288,7 +291,7 @@ type enrolmentRow struct {
 	on                                       time.Time
 }
 
-func newEnrolmentGen(lp *campaign.LoadedPlan) *enrolmentGen {
+func newEnrolmentGen(lp *plan.Loaded) *enrolmentGen {
 	g := &enrolmentGen{agents: lp.Roster, villages: map[string][]string{}, district: map[string]string{}}
 	for _, d := range lp.Units.Districts {
 		for _, c := range d.Communes {
@@ -330,7 +333,7 @@ func (g *enrolmentGen) each(n int, fn func(r *enrolmentRow) error) error {
 			mode: genModes[rnd.IntN(len(genModes))], on: g.start.AddDate(0, 0, rnd.IntN(g.days)),
 		}
 		var err error
-		if r.months, err = campaign.PaymentMonths(r.mode); err != nil {
+		if r.months, err = contribution.PaymentMonths(r.mode); err != nil {
 			return err
 		}
 		if err := fn(&r); err != nil {

@@ -7,8 +7,8 @@ import (
 	"path/filepath"
 	"regexp"
 
-	"drives/campaign"
 	"drives/internal/synth"
+	"drives/plan"
 )
 
 // nationalSeed makes the synthetic national plan, as activities' BenchmarkReviewNational does.
@@ -16,7 +16,7 @@ const nationalSeed = 2021
 
 // nationalPlan writes the synthetic national plan (internal/synth) under dir with the campaign
 // id given, so that benchmarks sharing one database keep apart, and loads it.
-func nationalPlan(dir, id string) (*campaign.LoadedPlan, synth.Summary, error) {
+func nationalPlan(dir, id string) (*plan.Loaded, synth.Summary, error) {
 	sum, err := synth.WriteNational(dir, nationalSeed)
 	if err != nil {
 		return nil, sum, err
@@ -32,7 +32,7 @@ var (
 
 // rewritePlan gives the plan file at path a new id and, unless scale is "", a new clock scale,
 // and loads it.
-func rewritePlan(path, id, scale string) (*campaign.LoadedPlan, error) {
+func rewritePlan(path, id, scale string) (*plan.Loaded, error) {
 	text, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -58,9 +58,9 @@ func rewritePlanText(path string, text []byte, id, scale string) ([]byte, error)
 }
 
 // loadPlanText parses plan text whose files are read relative to dir ("../" allowed, as
-// campaign.LoadPlan reads them).
-func loadPlanText(name string, text []byte, dir, id string) (*campaign.LoadedPlan, error) {
-	lp, err := campaign.ParsePlan(name, text, filesIn(dir))
+// plan.Load reads them).
+func loadPlanText(name string, text []byte, dir, id string) (*plan.Loaded, error) {
+	lp, err := plan.Parse(name, text, filesIn(dir))
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"drives/coordinator"
 	"drives/internal/benchdata"
 	"drives/internal/synth"
+	"drives/plan"
 )
 
 // Review is (f): the first quarterly review of the synthetic national plan, as activities'
@@ -40,11 +41,11 @@ func Review(ctx context.Context, e *Env) ([]Figure, error) {
 		return nil, err
 	}
 	in := activities.PlanInput{CampaignID: lp.Plan.ID, PlanHash: lp.Hash}
-	spec, _, err := runActivity[campaign.CampaignSpec](ctx, e, e.ID("national-review"), "LoadPlan", in, 10*time.Minute)
+	spec, _, err := runActivity[plan.Spec](ctx, e, e.ID("national-review"), "LoadPlan", in, 10*time.Minute)
 	if err != nil {
 		return nil, err
 	}
-	clock := campaign.NewClock(spec.PeriodStart, spec.Scale, time.Now())
+	clock := plan.NewClock(spec.PeriodStart, spec.Scale, time.Now())
 	if _, _, err := runActivity[activities.AllocateResult](ctx, e, e.ID("national-review"), "AllocateQuotas",
 		activities.AllocateInput{PlanInput: in, Clock: clock}, 10*time.Minute); err != nil {
 		return nil, err
@@ -60,7 +61,7 @@ func Review(ctx context.Context, e *Env) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	periods, err := campaign.ReviewPeriods(campaign.DefaultReviewCron, loc, spec.PeriodStart, spec.PeriodEnd)
+	periods, err := plan.ReviewPeriods(plan.DefaultReviewCron, loc, spec.PeriodStart, spec.PeriodEnd)
 	if err != nil || len(periods) != 4 {
 		return nil, fmt.Errorf("review periods %v: %v", periods, err)
 	}

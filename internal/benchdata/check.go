@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"drives/campaign"
+	"drives/plan"
 )
 
 // CheckReview checks what a review of field data must be, whatever its speed: one decision per
@@ -16,7 +17,7 @@ import (
 // stored decisions, no staff rewarded or proposed for termination, figures that account for
 // every row loaded in the window, the policy's number of commended units, and a mix of
 // decisions. It returns every problem found, joined, or nil; and the stored decisions by kind.
-func CheckReview(ctx context.Context, pool *pgxpool.Pool, campaignID string, period string, pol campaign.ReviewPolicy,
+func CheckReview(ctx context.Context, pool *pgxpool.Pool, campaignID string, period string, pol plan.ReviewPolicy,
 	got campaign.ReviewSummary, loaded Loaded, wantActive int) (map[string]int, error) {
 	var errs []error
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }

@@ -18,7 +18,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"drives/campaign"
+	"drives/allocate"
+	"drives/contribution"
+	"drives/plan"
+	"drives/units"
 )
 
 // Sizes says how much field data to load.
@@ -81,7 +84,7 @@ type World struct {
 	loc        *time.Location
 	start      time.Time // first day of the window, 00:00 in loc
 	days       int       // days in the window
-	followUp   campaign.FollowUpTimes
+	followUp   plan.FollowUpTimes
 	communes   []benchCommune
 	agents     []benchAgent
 	collectors []int32 // indexes of the collection agents (kind agent), who get the leads
@@ -116,7 +119,7 @@ var (
 
 // NewWorld reads a prepared plan's units and roster for field data over window; seed draws the
 // agents' enrolment propensities.
-func NewWorld(lp *campaign.LoadedPlan, spec campaign.CampaignSpec, window campaign.ReviewPeriod, seed uint64) (*World, error) {
+func NewWorld(lp *plan.Loaded, spec plan.Spec, window plan.ReviewPeriod, seed uint64) (*World, error) {
 	loc, err := time.LoadLocation(lp.Plan.Timezone)
 	if err != nil {
 		return nil, err
@@ -159,7 +162,7 @@ func NewWorld(lp *campaign.LoadedPlan, spec campaign.CampaignSpec, window campai
 		if !ok {
 			return nil, fmt.Errorf("agent %s: commune %s not in the plan", ag.Code, ag.Commune)
 		}
-		ba := benchAgent{code: ag.Code, commune: ci, staff: ag.Kind == campaign.AgentKindStaff}
+		ba := benchAgent{code: ag.Code, commune: ci, staff: ag.Kind == units.AgentKindStaff}
 		switch {
 		case ba.staff:
 			ba.weight = 0.3 * math.Exp(0.8*r.NormFloat64())
@@ -184,8 +187,8 @@ func NewWorld(lp *campaign.LoadedPlan, spec campaign.CampaignSpec, window campai
 
 // dayWeights is the relative activity of each day of the window: rising as the drive gets
 // going, little on Sundays, next to nothing over Tết (10–17 February).
-func (w *World) dayWeights(from int) []campaign.Share {
-	out := make([]campaign.Share, 0, w.days)
+func (w *World) dayWeights(from int) []allocate.Share {
+	out := make([]allocate.Share, 0, w.days)
 	for d := from; d < w.days; d++ {
 		t := w.start.AddDate(0, 0, d)
 		x := 0.5 + float64(d)/float64(w.days)
@@ -195,7 +198,7 @@ func (w *World) dayWeights(from int) []campaign.Share {
 		case t.Weekday() == time.Sunday:
 			x *= 0.3
 		}
-		out = append(out, campaign.Share{Code: fmt.Sprintf("%03d", d), Weight: int64(x * 1e6)})
+		out = append(out, allocate.Share{Code: fmt.Sprintf("%03d", d), Weight: int64(x * 1e6)})
 	}
 	return out
 }
@@ -207,7 +210,7 @@ func (w *World) date(day int) time.Time {
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
 func (w *World) opened(day int) time.Time {
-	return w.midnight(day).Add(campaign.EventHour * time.Hour)
+	return w.midnight(day).Add(plan.EventHour * time.Hour)
 }
 func (w *World) end() time.Time { return w.midnight(w.days) }
 
@@ -218,7 +221,7 @@ func (w *World) end() time.Time { return w.midnight(w.days) }
 // reminded at each reminder offset passed while open.
 func (w *World) followUps(n int, seed uint64) []benchFollowUp {
 	r := rand.New(rand.NewPCG(seed, 2))
-	perDay := campaign.LargestRemainder(n, w.dayWeights(3))
+	perDay := allocate.LargestRemainder(n, w.dayWeights(3))
 	out := make([]benchFollowUp, 0, n)
 	end := w.end()
 	for i, k := range perDay {
@@ -400,7 +403,7 @@ func (w *World) Load(ctx context.Context, pool *pgxpool.Pool, sizes Sizes, seed 
 	if walkIns < 0 {
 		walkIns = 0
 	}
-	walkPerDay := campaign.LargestRemainder(walkIns, w.dayWeights(0))
+	walkPerDay := allocate.LargestRemainder(walkIns, w.dayWeights(0))
 	cum := make([]float64, len(w.agents))
 	total := 0.0
 	for k, a := range w.agents {
@@ -461,7 +464,7 @@ func (w *World) Load(ctx context.Context, pool *pgxpool.Pool, sizes Sizes, seed 
 			}
 			months := []int32{1, 1, 1, 1, 1, 3, 3, 6, 6, 12}[(name/100)%10]
 			return []any{w.campaignID, citizen, benchName(name), benchPhone(name), c.district, c.code, village,
-				ag.code, group, income, campaign.MonthlyContribution(income), class, campaign.MonthlySubsidy(class),
+				ag.code, group, income, contribution.Monthly(income), class, contribution.MonthlySubsidy(class),
 				months, w.date(day), batchID('E', day), prospect}, nil
 		}))
 	if err != nil {

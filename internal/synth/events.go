@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"drives/campaign"
+	"drives/plan"
 )
 
 // Groups suited to an area: wards and inner-city districts have household businesses, traders,
@@ -38,17 +38,17 @@ func pickGroups(r *rand.Rand, suited []string) []string {
 		picked = append(picked, suited[i])
 	}
 	order := func(code string) int {
-		return slices.IndexFunc(TargetGroups, func(g campaign.TargetGroup) bool { return g.Code == code })
+		return slices.IndexFunc(TargetGroups, func(g plan.TargetGroup) bool { return g.Code == code })
 	}
 	slices.SortFunc(picked, func(a, b string) int { return order(a) - order(b) })
 	return picked
 }
 
 // Holidays when no event is held in 2021: Tết Nguyên đán (the Lunar New Year, 10–17 February).
-var tet2021 = [2]campaign.Date{{Y: 2021, M: 2, D: 10}, {Y: 2021, M: 2, D: 17}}
+var tet2021 = [2]plan.Date{{Y: 2021, M: 2, D: 10}, {Y: 2021, M: 2, D: 17}}
 
 // pickDate draws a day between from and to (inclusive), moved off Sundays and the Tết holiday.
-func pickDate(r *rand.Rand, from, to campaign.Date) campaign.Date {
+func pickDate(r *rand.Rand, from, to plan.Date) plan.Date {
 	a, b := from.In(time.UTC), to.In(time.UTC)
 	span := int(b.Sub(a).Hours()/24) + 1
 	d := a.AddDate(0, 0, r.IntN(span))
@@ -66,14 +66,14 @@ func pickDate(r *rand.Rand, from, to campaign.Date) campaign.Date {
 					d = d.AddDate(0, 0, -1)
 				}
 			}
-			return campaign.Date{Y: d.Year(), M: int(d.Month()), D: d.Day()}
+			return plan.Date{Y: d.Year(), M: int(d.Month()), D: d.Day()}
 		}
 	}
 }
 
 // sortEvents orders events by date, then ID.
-func sortEvents(es []campaign.EventSpec) {
-	slices.SortStableFunc(es, func(a, b campaign.EventSpec) int {
+func sortEvents(es []plan.EventSpec) {
+	slices.SortStableFunc(es, func(a, b plan.EventSpec) int {
 		if c := a.Date.In(time.UTC).Compare(b.Date.In(time.UTC)); c != 0 {
 			return c
 		}
@@ -87,4 +87,4 @@ func sortEvents(es []campaign.EventSpec) {
 	})
 }
 
-func date(y, m, d int) campaign.Date { return campaign.Date{Y: y, M: m, D: d} }
+func date(y, m, d int) plan.Date { return plan.Date{Y: y, M: m, D: d} }

@@ -5,7 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"drives/campaign"
+	"drives/plan"
 )
 
 // The sample plan hanoi-2021.
@@ -17,7 +17,7 @@ const (
 )
 
 // Hanoi writes villages.csv, roster.csv and plan.yaml of the sample plan hanoi-2021 into
-// outDir, from the real register unitsFile (GSO format, campaign.UnitsHeader). The plan names
+// outDir, from the real register unitsFile (GSO format, plan.UnitsHeader). The plan names
 // the register by its path relative to outDir, so nothing real is copied.
 func Hanoi(outDir, unitsFile string, seed uint64) (Summary, error) {
 	raw, err := os.ReadFile(unitsFile)
@@ -62,17 +62,17 @@ func hanoiFiles(units []unit, unitsRef string, seed uint64) (map[string][]byte, 
 		roster = append(roster, communeRoster(u.CommuneCode, 2+r.IntN(3), r)...)
 	}
 	events := hanoiEvents(ds, seed)
-	p := campaign.Plan{
+	p := plan.Plan{
 		ID:                "hanoi-2021",
 		Name:              "Vận động người dân tham gia BHXH tự nguyện – Hà Nội 2021",
 		Year:              2021,
-		Timezone:          campaign.DefaultTimezone,
-		Period:            campaign.Period{Start: date(2021, 1, 1), End: date(2021, 12, 31)},
-		Clock:             campaign.ClockSpec{Scale: HanoiScale},
+		Timezone:          plan.DefaultTimezone,
+		Period:            plan.Period{Start: date(2021, 1, 1), End: date(2021, 12, 31)},
+		Clock:             plan.ClockSpec{Scale: HanoiScale},
 		PriorYearEnrolled: HanoiPriorYear,
-		Target:            campaign.TargetRule{Rule: campaign.RuleLabourForceShare, Share: 0.01},
-		Units:             campaign.UnitSources{File: unitsRef, VillagesFile: "villages.csv"},
-		Roster:            campaign.RosterSource{File: "roster.csv"},
+		Target:            plan.TargetRule{Rule: plan.RuleLabourForceShare, Share: 0.01},
+		Units:             plan.UnitSources{File: unitsRef, VillagesFile: "villages.csv"},
+		Roster:            plan.RosterSource{File: "roster.csv"},
 		TargetGroups:      TargetGroups,
 		Events:            events,
 		FollowUp:          FollowUp,
@@ -117,13 +117,13 @@ which rewrites villages.csv, roster.csv and this file: change the generator
 
 // hanoiEvents: per district a conference and, in communes, two dialogues and two door-to-door
 // rounds; then the two city-wide Post Office rounds.
-func hanoiEvents(ds []district, seed uint64) []campaign.EventSpec {
-	var out []campaign.EventSpec
+func hanoiEvents(ds []district, seed uint64) []plan.EventSpec {
+	var out []plan.EventSpec
 	for _, d := range ds {
 		r := stream(seed, "events", d.Code)
-		var es []campaign.EventSpec
-		es = append(es, campaign.EventSpec{
-			ID: d.Code + "-conference", Kind: campaign.KindConference,
+		var es []plan.EventSpec
+		es = append(es, plan.EventSpec{
+			ID: d.Code + "-conference", Kind: plan.KindConference,
 			Title: "Hội nghị tuyên truyền chính sách BHXH tự nguyện – " + d.Name,
 			Unit:  d.Code, Date: pickDate(r, date(2021, 2, 1), date(2021, 3, 31)),
 			Groups: pickGroups(r, suitedGroups(d.Type)), ExpectedAttendance: 150 + r.IntN(151),
@@ -132,8 +132,8 @@ func hanoiEvents(ds []district, seed uint64) []campaign.EventSpec {
 		at := func(i int) unit { return d.Communes[perm[i%len(perm)]] }
 		for i := range 2 {
 			c := at(i)
-			es = append(es, campaign.EventSpec{
-				ID: fmt.Sprintf("%s-dialogue-%d", d.Code, i+1), Kind: campaign.KindDialogue,
+			es = append(es, plan.EventSpec{
+				ID: fmt.Sprintf("%s-dialogue-%d", d.Code, i+1), Kind: plan.KindDialogue,
 				Title: "Đối thoại chính sách BHXH tự nguyện tại khu dân cư – " + c.CommuneName,
 				Unit:  c.CommuneCode, Date: pickDate(r, date(2021, 3, 1), date(2021, 10, 31)),
 				Groups: pickGroups(r, suitedGroups(c.CommuneType)), ExpectedAttendance: 80 + r.IntN(121),
@@ -141,8 +141,8 @@ func hanoiEvents(ds []district, seed uint64) []campaign.EventSpec {
 		}
 		for i := range 2 {
 			c := at(2 + i)
-			es = append(es, campaign.EventSpec{
-				ID: fmt.Sprintf("%s-door-to-door-%d", d.Code, i+1), Kind: campaign.KindDoorToDoor,
+			es = append(es, plan.EventSpec{
+				ID: fmt.Sprintf("%s-door-to-door-%d", d.Code, i+1), Kind: plan.KindDoorToDoor,
 				Title: "Tư vấn, vận động tại hộ gia đình – " + c.CommuneName,
 				Unit:  c.CommuneCode, Date: pickDate(r, date(2021, 4, 1), date(2021, 11, 30)),
 				Groups: pickGroups(r, suitedGroups(c.CommuneType)), ExpectedAttendance: 80 + r.IntN(71),
@@ -152,16 +152,16 @@ func hanoiEvents(ds []district, seed uint64) []campaign.EventSpec {
 		out = append(out, es...)
 	}
 	out = append(out,
-		campaign.EventSpec{
-			ID: "post-office-round-1", Kind: campaign.KindPostOfficeRound,
+		plan.EventSpec{
+			ID: "post-office-round-1", Kind: plan.KindPostOfficeRound,
 			Title: "Đợt tuyên truyền phối hợp với Bưu điện Hà Nội – đợt 1",
-			Unit:  campaign.CityWide, Date: date(2021, 5, 17),
+			Unit:  plan.CityWide, Date: date(2021, 5, 17),
 			Groups: []string{"household_business", "small_trader", "farmer"}, ExpectedAttendance: 200,
 		},
-		campaign.EventSpec{
-			ID: "post-office-round-2", Kind: campaign.KindPostOfficeRound,
+		plan.EventSpec{
+			ID: "post-office-round-2", Kind: plan.KindPostOfficeRound,
 			Title: "Đợt tuyên truyền phối hợp với Bưu điện Hà Nội – đợt 2",
-			Unit:  campaign.CityWide, Date: date(2021, 9, 20),
+			Unit:  plan.CityWide, Date: date(2021, 9, 20),
 			Groups: []string{"household_business", "small_trader", "contract_ended"}, ExpectedAttendance: 200,
 		},
 	)

@@ -5,7 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 
-	"drives/campaign"
+	"drives/allocate"
+	"drives/plan"
 )
 
 // Sizes of the synthetic national plan, about those of Việt Nam in 2021. The nation takes the
@@ -50,11 +51,11 @@ func WriteNational(dir string, seed uint64) (Summary, error) {
 func nationalFiles(seed uint64) (map[string][]byte, Summary) {
 	r := stream(seed, "national", "units")
 	// Communes per district: at least 1, the rest in proportion to lognormal sizes.
-	sizes := make([]campaign.Share, NationalDistricts)
+	sizes := make([]allocate.Share, NationalDistricts)
 	for i := range sizes {
-		sizes[i] = campaign.Share{Code: fmt.Sprintf("%03d", i+1), Weight: int64(math.Round(1000 * lognormal(r, 0.5)))}
+		sizes[i] = allocate.Share{Code: fmt.Sprintf("%03d", i+1), Weight: int64(math.Round(1000 * lognormal(r, 0.5)))}
 	}
-	perDistrict := campaign.LargestRemainder(NationalCommunes-NationalDistricts, sizes)
+	perDistrict := allocate.LargestRemainder(NationalCommunes-NationalDistricts, sizes)
 	var units []unit
 	commune := 0
 	for i := range NationalDistricts {
@@ -94,18 +95,18 @@ func nationalFiles(seed uint64) (map[string][]byte, Summary) {
 	for _, v := range villages {
 		lf[v.Commune] += int64(v.LabourForce)
 	}
-	shares := make([]campaign.Share, len(units))
+	shares := make([]allocate.Share, len(units))
 	for i, u := range units {
-		shares[i] = campaign.Share{Code: u.CommuneCode, Weight: lf[u.CommuneCode]}
+		shares[i] = allocate.Share{Code: u.CommuneCode, Weight: lf[u.CommuneCode]}
 	}
-	extra := campaign.LargestRemainder(NationalAgents-2*len(units), shares)
+	extra := allocate.LargestRemainder(NationalAgents-2*len(units), shares)
 	var roster []member
 	for i, u := range units {
 		rr := stream(seed, "roster", u.CommuneCode)
 		roster = append(roster, communeRoster(u.CommuneCode, 2+extra[i], rr)...)
 	}
 
-	var events []campaign.EventSpec
+	var events []plan.EventSpec
 	seen := map[int]bool{}
 	for i, d := range ds {
 		province := i*NationalProvinces/NationalDistricts + 1
@@ -114,8 +115,8 @@ func nationalFiles(seed uint64) (map[string][]byte, Summary) {
 		}
 		seen[province] = true
 		er := stream(seed, "events", d.Code)
-		events = append(events, campaign.EventSpec{
-			ID: fmt.Sprintf("province-%02d-conference", province), Kind: campaign.KindConference,
+		events = append(events, plan.EventSpec{
+			ID: fmt.Sprintf("province-%02d-conference", province), Kind: plan.KindConference,
 			Title: fmt.Sprintf("Hội nghị tuyên truyền chính sách BHXH tự nguyện – tỉnh %02d", province),
 			Unit:  d.Code, Date: pickDate(er, date(2021, 2, 1), date(2021, 11, 30)),
 			Groups: pickGroups(er, suitedGroups(d.Type)), ExpectedAttendance: 150 + er.IntN(151),
@@ -123,23 +124,23 @@ func nationalFiles(seed uint64) (map[string][]byte, Summary) {
 	}
 	sortEvents(events)
 	events = append(events,
-		campaign.EventSpec{ID: "post-office-round-1", Kind: campaign.KindPostOfficeRound, Unit: campaign.CityWide,
+		plan.EventSpec{ID: "post-office-round-1", Kind: plan.KindPostOfficeRound, Unit: plan.CityWide,
 			Date: date(2021, 5, 17), Groups: []string{"household_business", "small_trader", "farmer"}, ExpectedAttendance: 200},
-		campaign.EventSpec{ID: "post-office-round-2", Kind: campaign.KindPostOfficeRound, Unit: campaign.CityWide,
+		plan.EventSpec{ID: "post-office-round-2", Kind: plan.KindPostOfficeRound, Unit: plan.CityWide,
 			Date: date(2021, 9, 20), Groups: []string{"household_business", "small_trader", "contract_ended"}, ExpectedAttendance: 200},
 	)
 
-	p := campaign.Plan{
+	p := plan.Plan{
 		ID:                "national-2021",
 		Name:              "Vận động tham gia BHXH tự nguyện toàn quốc 2021 (giả lập)",
 		Year:              2021,
-		Timezone:          campaign.DefaultTimezone,
-		Period:            campaign.Period{Start: date(2021, 1, 1), End: date(2021, 12, 31)},
-		Clock:             campaign.ClockSpec{Scale: HanoiScale},
+		Timezone:          plan.DefaultTimezone,
+		Period:            plan.Period{Start: date(2021, 1, 1), End: date(2021, 12, 31)},
+		Clock:             plan.ClockSpec{Scale: HanoiScale},
 		PriorYearEnrolled: NationalPriorYear,
-		Target:            campaign.TargetRule{Rule: campaign.RuleLabourForceShare, Share: NationalShare},
-		Units:             campaign.UnitSources{File: "units.csv", VillagesFile: "villages.csv"},
-		Roster:            campaign.RosterSource{File: "roster.csv"},
+		Target:            plan.TargetRule{Rule: plan.RuleLabourForceShare, Share: NationalShare},
+		Units:             plan.UnitSources{File: "units.csv", VillagesFile: "villages.csv"},
+		Roster:            plan.RosterSource{File: "roster.csv"},
 		TargetGroups:      TargetGroups,
 		Events:            events,
 		FollowUp:          FollowUp,

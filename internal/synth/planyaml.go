@@ -6,12 +6,12 @@ import (
 	"strings"
 	"time"
 
-	"drives/campaign"
+	"drives/plan"
 )
 
 // TargetGroups are the groups of potential participants the sample plans approach; the
 // campaign approaches those with a higher likelihood first. Likelihoods are synthetic.
-var TargetGroups = []campaign.TargetGroup{
+var TargetGroups = []plan.TargetGroup{
 	{Code: "craft_village", Name: "Lao động làng nghề", Likelihood: 0.45},
 	{Code: "rural_part_time", Name: "Lao động nông thôn làm việc không thường xuyên", Likelihood: 0.30},
 	{Code: "household_business", Name: "Hộ kinh doanh cá thể", Likelihood: 0.55},
@@ -22,28 +22,28 @@ var TargetGroups = []campaign.TargetGroup{
 }
 
 // Review is the review section of the sample plans: quarterly, with the default policy.
-var Review = campaign.ReviewSpec{
-	Cron: campaign.DefaultReviewCron,
-	Policy: campaign.ReviewPolicy{
+var Review = plan.ReviewSpec{
+	Cron: plan.DefaultReviewCron,
+	Policy: plan.ReviewPolicy{
 		RewardAt: 1.0, WarnBelow: 0.6, TerminateBelow: 0.3, TerminateAfter: 2,
-		Reward:       campaign.Reward{Kind: "bonus", Amount: 500_000},
-		ApprovalWait: campaign.Duration(14 * 24 * time.Hour), CommendTop: 3,
+		Reward:       plan.Reward{Kind: "bonus", Amount: 500_000},
+		ApprovalWait: plan.Duration(14 * 24 * time.Hour), CommendTop: 3,
 	},
 }
 
 // FollowUp is the follow-up policy of the sample plans.
-var FollowUp = campaign.FollowUpPolicy{
+var FollowUp = plan.FollowUpPolicy{
 	Deadline:    days(30),
-	Reminders:   []campaign.Duration{days(7), days(21)},
+	Reminders:   []plan.Duration{days(7), days(21)},
 	GiveUpAfter: days(60),
 	SweepEvery:  days(7),
 }
 
-func days(n int) campaign.Duration { return campaign.Duration(int64(n) * 24 * 3600 * 1e9) }
+func days(n int) plan.Duration { return plan.Duration(int64(n) * 24 * 3600 * 1e9) }
 
 // planYAML writes a plan by hand, so that it reads like one a coordinator would write: comment
 // header first, one event per block, groups in flow style.
-func planYAML(comment string, p campaign.Plan) []byte {
+func planYAML(comment string, p plan.Plan) []byte {
 	var b strings.Builder
 	for _, line := range strings.Split(strings.TrimRight(comment, "\n"), "\n") {
 		if line == "" {
@@ -62,7 +62,7 @@ func planYAML(comment string, p campaign.Plan) []byte {
 	fmt.Fprintf(&b, "clock:\n  scale: %s\n", strconv.FormatFloat(p.Clock.Scale, 'f', -1, 64))
 	fmt.Fprintf(&b, "prior_year_enrolled: %d\n", p.PriorYearEnrolled)
 	fmt.Fprintf(&b, "target:\n  rule: %s\n", p.Target.Rule)
-	if p.Target.Rule == campaign.RuleAbsolute {
+	if p.Target.Rule == plan.RuleAbsolute {
 		fmt.Fprintf(&b, "  absolute: %d\n", p.Target.Absolute)
 	} else {
 		fmt.Fprintf(&b, "  share: %s\n", strconv.FormatFloat(p.Target.Share, 'f', -1, 64))

@@ -22,10 +22,12 @@ import (
 	"strconv"
 	"strings"
 
-	"drives/campaign"
+	"drives/allocate"
+	"drives/plan"
+	"drives/units"
 )
 
-// unit is one line of a register in the GSO format of campaign.UnitsHeader.
+// unit is one line of a register in the GSO format of plan.UnitsHeader.
 type unit struct {
 	DistrictCode, DistrictName, DistrictType string
 	CommuneCode, CommuneName, CommuneType    string
@@ -52,10 +54,10 @@ func groupDistricts(units []unit) []district {
 	return out
 }
 
-// readUnits reads a register with exactly campaign.UnitsHeader.
+// readUnits reads a register with exactly plan.UnitsHeader.
 func readUnits(raw []byte, name string) ([]unit, error) {
 	r := csv.NewReader(bytes.NewReader(raw))
-	r.FieldsPerRecord = len(campaign.UnitsHeader)
+	r.FieldsPerRecord = len(plan.UnitsHeader)
 	recs, err := r.ReadAll()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
@@ -64,8 +66,8 @@ func readUnits(raw []byte, name string) ([]unit, error) {
 		return nil, fmt.Errorf("%s: empty", name)
 	}
 	recs[0][0] = strings.TrimPrefix(recs[0][0], "\ufeff")
-	if !slices.Equal(recs[0], campaign.UnitsHeader) {
-		return nil, fmt.Errorf("%s: line 1: header must be %s", name, strings.Join(campaign.UnitsHeader, ","))
+	if !slices.Equal(recs[0], plan.UnitsHeader) {
+		return nil, fmt.Errorf("%s: line 1: header must be %s", name, strings.Join(plan.UnitsHeader, ","))
 	}
 	out := make([]unit, 0, len(recs)-1)
 	for _, rec := range recs[1:] {
@@ -79,7 +81,7 @@ func unitsCSV(units []unit) []byte {
 	for _, u := range units {
 		rows = append(rows, []string{u.DistrictCode, u.DistrictName, u.DistrictType, u.CommuneCode, u.CommuneName, u.CommuneType})
 	}
-	return csvBytes(campaign.UnitsHeader, rows)
+	return csvBytes(plan.UnitsHeader, rows)
 }
 
 // stream is the random stream of one purpose ("villages", "roster", ...) for one key (a unit
@@ -126,7 +128,7 @@ func villageBase(communeType string) float64 {
 // the total is exactly total (largest remainder, so no rounding drift).
 func makeVillages(units []unit, seed uint64, total int) []village {
 	var out []village
-	var shares []campaign.Share
+	var shares []allocate.Share
 	for _, u := range units {
 		r := stream(seed, "villages", u.CommuneCode)
 		n := 3 + r.IntN(6)
@@ -135,10 +137,10 @@ func makeVillages(units []unit, seed uint64, total int) []village {
 			v := village{Commune: u.CommuneCode, Code: fmt.Sprintf("%s-%02d", u.CommuneCode, i), Name: villageName(u.CommuneType, i)}
 			w := villageBase(u.CommuneType) * commune * lognormal(r, 0.3)
 			out = append(out, v)
-			shares = append(shares, campaign.Share{Code: v.Code, Weight: int64(math.Round(w * 100))})
+			shares = append(shares, allocate.Share{Code: v.Code, Weight: int64(math.Round(w * 100))})
 		}
 	}
-	for i, q := range campaign.LargestRemainder(total, shares) {
+	for i, q := range allocate.LargestRemainder(total, shares) {
 		out[i].LabourForce = q
 	}
 	return out
@@ -149,7 +151,7 @@ func villagesCSV(vs []village) []byte {
 	for _, v := range vs {
 		rows = append(rows, []string{v.Commune, v.Code, v.Name, strconv.Itoa(v.LabourForce), "synthetic"})
 	}
-	return csvBytes(campaign.VillagesHeader, rows)
+	return csvBytes(plan.VillagesHeader, rows)
 }
 
 // Synthetic Vietnamese names. Family names are drawn with rough real frequencies.
@@ -207,9 +209,9 @@ const (
 
 // communeRoster is one staff member CB-<commune> and agents DL-<commune>-<n>, n = 1..agents.
 func communeRoster(commune string, agents int, r *rand.Rand) []member {
-	out := []member{{Code: "CB-" + commune, Commune: commune, Kind: campaign.AgentKindStaff, Name: fullName(r), Phone: phone(r), Weight: staffWeight}}
+	out := []member{{Code: "CB-" + commune, Commune: commune, Kind: units.AgentKindStaff, Name: fullName(r), Phone: phone(r), Weight: staffWeight}}
 	for n := 1; n <= agents; n++ {
-		m := member{Code: fmt.Sprintf("DL-%s-%d", commune, n), Commune: commune, Kind: campaign.AgentKindAgent, Name: fullName(r), Phone: phone(r), Weight: agentWeight}
+		m := member{Code: fmt.Sprintf("DL-%s-%d", commune, n), Commune: commune, Kind: units.AgentKindAgent, Name: fullName(r), Phone: phone(r), Weight: agentWeight}
 		if r.Float64() < postOfficeShare {
 			m.PostOffice, m.Weight = true, postOfficeWeight
 		}
@@ -227,7 +229,7 @@ func rosterCSV(ms []member) []byte {
 		}
 		rows = append(rows, []string{m.Code, m.Commune, m.Kind, po, m.Name, m.Phone, strconv.FormatFloat(m.Weight, 'f', 1, 64)})
 	}
-	return csvBytes(campaign.RosterHeader, rows)
+	return csvBytes(plan.RosterHeader, rows)
 }
 
 func csvBytes(header []string, rows [][]string) []byte {
@@ -266,7 +268,7 @@ func summarize(ds []district, vs []village, ms []member, events int, share float
 	}
 	for _, m := range ms {
 		switch {
-		case m.Kind == campaign.AgentKindStaff:
+		case m.Kind == units.AgentKindStaff:
 			s.Staff++
 		case m.PostOffice:
 			s.PostOfficeAgents++

@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"drives/campaign"
+	"drives/allocate"
+	"drives/plan"
+	"drives/units"
 )
 
 // hanoiUnits is the real register, relative to this package's folder.
@@ -78,14 +80,14 @@ func TestHanoiDeterministicAndLoads(t *testing.T) {
 		t.Error("another seed gave the same villages")
 	}
 
-	lp, err := campaign.LoadPlan(filepath.Join(a, "plan.yaml"))
+	lp, err := plan.Load(filepath.Join(a, "plan.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	checkHanoi(t, lp, sa)
 }
 
-func checkHanoi(t *testing.T, lp *campaign.LoadedPlan, sum Summary) {
+func checkHanoi(t *testing.T, lp *plan.Loaded, sum Summary) {
 	t.Helper()
 	if got := len(lp.Units.Districts); got != 30 {
 		t.Errorf("districts = %d, want 30", got)
@@ -140,7 +142,7 @@ func checkHanoi(t *testing.T, lp *campaign.LoadedPlan, sum Summary) {
 	for _, a := range lp.Roster {
 		n := perCommune[a.Commune]
 		switch {
-		case a.Kind == campaign.AgentKindStaff:
+		case a.Kind == units.AgentKindStaff:
 			n[0]++
 			if a.Code != "CB-"+a.Commune || a.Weight != 0.5 || a.PostOffice {
 				t.Errorf("staff %+v", a)
@@ -157,7 +159,7 @@ func checkHanoi(t *testing.T, lp *campaign.LoadedPlan, sum Summary) {
 				t.Errorf("agent %s weight %v", a.Code, a.Weight)
 			}
 		}
-		if a.Kind == campaign.AgentKindAgent && !strings.HasPrefix(a.Code, "DL-"+a.Commune+"-") {
+		if a.Kind == units.AgentKindAgent && !strings.HasPrefix(a.Code, "DL-"+a.Commune+"-") {
 			t.Errorf("agent code %s", a.Code)
 		}
 		if len(a.Phone) != 10 || !strings.HasPrefix(a.Phone, "09") || len(strings.Fields(a.Name)) != 3 {
@@ -184,8 +186,8 @@ func checkHanoi(t *testing.T, lp *campaign.LoadedPlan, sum Summary) {
 	kinds := map[string]int{}
 	for _, e := range p.Events {
 		kinds[e.Kind]++
-		if e.Kind == campaign.KindPostOfficeRound {
-			if e.Unit != campaign.CityWide {
+		if e.Kind == plan.KindPostOfficeRound {
+			if e.Unit != plan.CityWide {
 				t.Errorf("post office round %s at %s", e.ID, e.Unit)
 			}
 			continue
@@ -194,7 +196,7 @@ func checkHanoi(t *testing.T, lp *campaign.LoadedPlan, sum Summary) {
 			t.Errorf("event %+v", e)
 		}
 	}
-	want := map[string]int{campaign.KindConference: 30, campaign.KindDialogue: 60, campaign.KindDoorToDoor: 60, campaign.KindPostOfficeRound: 2}
+	want := map[string]int{plan.KindConference: 30, plan.KindDialogue: 60, plan.KindDoorToDoor: 60, plan.KindPostOfficeRound: 2}
 	for k, n := range want {
 		if kinds[k] != n {
 			t.Errorf("%d %s events, want %d", kinds[k], k, n)
@@ -229,7 +231,7 @@ func TestCommittedHanoiPlan(t *testing.T) {
 			t.Errorf("plans/hanoi-2021/%s is stale or edited by hand: regenerate with go run ./cmd/synth-plan", name)
 		}
 	}
-	lp, err := campaign.LoadPlan(filepath.Join(dir, "plan.yaml"))
+	lp, err := plan.Load(filepath.Join(dir, "plan.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +252,7 @@ func TestNational(t *testing.T) {
 	}
 	sameFiles(t, readDir(t, a), readDir(t, b))
 
-	lp, err := campaign.LoadPlan(filepath.Join(a, "plan.yaml"))
+	lp, err := plan.Load(filepath.Join(a, "plan.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +265,7 @@ func TestNational(t *testing.T) {
 	}
 	staff, agents := 0, 0
 	for _, ag := range lp.Roster {
-		if ag.Kind == campaign.AgentKindStaff {
+		if ag.Kind == units.AgentKindStaff {
 			staff++
 		} else {
 			agents++
@@ -284,7 +286,7 @@ func TestNational(t *testing.T) {
 	if n := len(lp.Plan.Events); n != NationalProvinces+2 {
 		t.Errorf("%d events", n)
 	}
-	alloc := campaign.Allocate(lp.Units, lp.Roster, lp.CityTarget())
+	alloc := allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget())
 	sum := 0
 	for _, q := range alloc.Agents {
 		sum += q

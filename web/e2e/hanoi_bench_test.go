@@ -17,6 +17,7 @@ import (
 
 	"drives/campaign"
 	"drives/internal/browser"
+	"drives/plan"
 	"drives/simulator"
 )
 
@@ -31,7 +32,7 @@ func BenchmarkHanoiCampaignPage(b *testing.B) {
 	r := browser.Require(b)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	lp, err := campaign.LoadPlan(filepath.Join("..", "..", "plans", "hanoi-2021", "plan.yaml"))
+	lp, err := plan.Load(filepath.Join("..", "..", "plans", "hanoi-2021", "plan.yaml"))
 	require.NoError(b, err)
 	s := newStack(b, ctx, lp.Plan.ID)
 	cfg, err := simulator.LoadConfig(filepath.Join("..", "..", "plans", "hanoi-2021", "field-sim.yaml"))

@@ -22,6 +22,7 @@ import (
 	"drives/coordinator"
 	"drives/imports"
 	"drives/internal/testenv"
+	"drives/plan"
 	"drives/workflows"
 )
 
@@ -97,7 +98,7 @@ func newScenario(t *testing.T, ctx context.Context) *scenario {
 	text := strings.Replace(string(b), "id: test-2021", "id: "+scenarioID, 1)
 	text = strings.Replace(text, "scale: 1\n", "scale: 21600\n", 1)
 	require.NoError(t, os.WriteFile(planFile, []byte(text+scenarioPlan), 0o644))
-	lp, err := campaign.LoadPlan(planFile)
+	lp, err := plan.Load(planFile)
 	require.NoError(t, err)
 	require.Equal(t, scenarioID, lp.Plan.ID)
 	spec, err := lp.Spec()

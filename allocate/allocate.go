@@ -1,9 +1,14 @@
-package campaign
+// Package allocate splits a drive's city target into quotas: down the unit hierarchy by labour
+// force, and each commune's quota among its agents and staff by weight, by largest remainder,
+// with exact sums at every level. Pure integer arithmetic, no I/O.
+package allocate
 
 import (
 	"fmt"
 	"math"
 	"sort"
+
+	"drives/units"
 )
 
 // Share is one claimant in a split: a unit or an agent with its weight.
@@ -78,13 +83,13 @@ type Allocation struct {
 const AgentWeightScale = 1000
 
 // AgentShare is an agent's integer weight in its commune's split.
-func AgentShare(a Agent) Share {
+func AgentShare(a units.Agent) Share {
 	return Share{Code: a.Code, Weight: int64(math.Round(a.Weight * AgentWeightScale))}
 }
 
-// Allocate splits the city target down the hierarchy by labour force, and each commune's
+// Quotas splits the city target down the hierarchy by labour force, and each commune's
 // quota among its agents and staff by their weights.
-func Allocate(h Hierarchy, roster []Agent, cityTarget int) Allocation {
+func Quotas(h units.Hierarchy, roster []units.Agent, cityTarget int) Allocation {
 	a := Allocation{
 		City:      cityTarget,
 		Districts: map[string]int{},

@@ -1,4 +1,4 @@
-package campaign_test
+package plan_test
 
 // Fuzz targets of the plan parser and of the review cron (run them with `make fuzz`; the seed
 // corpora in testdata/fuzz run with every `go test`). Each checks what a user relies on, not
@@ -26,7 +26,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"drives/activities"
-	"drives/campaign"
+
+	"drives/plan"
 )
 
 // A plan-file problem without a field must still say where: a YAML line, or one of the few
@@ -38,7 +39,7 @@ var (
 	wholeFileProblem = []string{"more than one YAML document", "the file is empty", "cannot read", "has no villages", "has no agent or staff member"}
 )
 
-func safeParsePlan(files map[string][]byte) (lp *campaign.LoadedPlan, err error) {
+func safeParsePlan(files map[string][]byte) (lp *plan.Loaded, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("ParsePlan panicked: %v", p)
@@ -48,7 +49,7 @@ func safeParsePlan(files map[string][]byte) (lp *campaign.LoadedPlan, err error)
 	for n, b := range files {
 		fsys[n] = &fstest.MapFile{Data: b}
 	}
-	return campaign.ParsePlan("plan.yaml", files["plan.yaml"], fsys)
+	return plan.Parse("plan.yaml", files["plan.yaml"], fsys)
 }
 
 // FuzzParsePlan feeds ParsePlan — what LoadPlan runs on a plan file and the files it names —
@@ -63,20 +64,20 @@ func safeParsePlan(files map[string][]byte) (lp *campaign.LoadedPlan, err error)
 func FuzzParsePlan(f *testing.F) {
 	base := testFiles()
 	f.Add([]byte(base["plan.yaml"]), []byte(base["units.csv"]), []byte(base["villages.csv"]), []byte(base["roster.csv"]))
-	f.Fuzz(func(t *testing.T, plan, units, villages, roster []byte) {
-		files := map[string][]byte{"plan.yaml": plan, "units.csv": units, "villages.csv": villages, "roster.csv": roster}
+	f.Fuzz(func(t *testing.T, planYAML, units, villages, roster []byte) {
+		files := map[string][]byte{"plan.yaml": planYAML, "units.csv": units, "villages.csv": villages, "roster.csv": roster}
 		lp, err := safeParsePlan(files)
 		if err != nil {
-			checkPlanRefusal(t, err, plan, roster)
+			checkPlanRefusal(t, err, planYAML, roster)
 			return
 		}
 		checkAcceptedPlan(t, lp, files)
 	})
 }
 
-func checkPlanRefusal(t *testing.T, err error, plan, roster []byte) {
+func checkPlanRefusal(t *testing.T, err error, planYAML, roster []byte) {
 	t.Helper()
-	var errs campaign.PlanErrors
+	var errs plan.Errors
 	if !errors.As(err, &errs) {
 		t.Fatalf("refused with %T, not PlanErrors: %v", err, err)
 	}
@@ -85,7 +86,7 @@ func checkPlanRefusal(t *testing.T, err error, plan, roster []byte) {
 	}
 	for _, e := range errs {
 		// The plan file, or a file it names.
-		if e.File != "plan.yaml" && (e.File == "" || !bytes.Contains(plan, []byte(e.File))) {
+		if e.File != "plan.yaml" && (e.File == "" || !bytes.Contains(planYAML, []byte(e.File))) {
 			t.Errorf("problem names file %q, which the plan does not name: %v", e.File, e)
 		}
 		if e.Msg == "" {
@@ -137,7 +138,7 @@ func rosterPersonalData(roster []byte) []string {
 	return out
 }
 
-func checkAcceptedPlan(t *testing.T, lp *campaign.LoadedPlan, files map[string][]byte) {
+func checkAcceptedPlan(t *testing.T, lp *plan.Loaded, files map[string][]byte) {
 	t.Helper()
 	spec, err := lp.Spec()
 	if err != nil {
@@ -148,7 +149,7 @@ func checkAcceptedPlan(t *testing.T, lp *campaign.LoadedPlan, files map[string][
 	if err != nil {
 		t.Fatalf("accepted plan cannot be stored as JSON: %v", err)
 	}
-	var back campaign.LoadedPlan
+	var back plan.Loaded
 	if err := json.Unmarshal(body, &back); err != nil {
 		t.Fatalf("stored plan does not decode: %v\n%s", err, body)
 	}
@@ -164,7 +165,7 @@ func checkAcceptedPlan(t *testing.T, lp *campaign.LoadedPlan, files map[string][
 	if err != nil {
 		t.Fatalf("spec cannot be a payload: %v", err)
 	}
-	var specBack campaign.CampaignSpec
+	var specBack plan.Spec
 	if err := json.Unmarshal(sb, &specBack); err != nil {
 		t.Fatalf("spec payload does not decode: %v", err)
 	}
@@ -241,7 +242,7 @@ var cronWhere = []string{"minute field", "hour field", "day of month field", "mo
 // day of week ANDed, in UTC), fire at exactly the real instants of those fires through the
 // campaign clock, rounded up to the second — once each, in order.
 func FuzzReviewCron(f *testing.F) {
-	for _, s := range []string{campaign.DefaultReviewCron, "@monthly", "@every 720h", "CRON_TZ=Europe/Berlin 30 2 * * *",
+	for _, s := range []string{plan.DefaultReviewCron, "@monthly", "@every 720h", "CRON_TZ=Europe/Berlin 30 2 * * *",
 		"0 9 1,15 * 1", "* * 0 * *", "0 0 1 13 *"} {
 		f.Add(s, uint8(0), uint16(0), uint16(365), uint8(0))
 	}
@@ -249,22 +250,22 @@ func FuzzReviewCron(f *testing.F) {
 		loc := mustLoad(cronZones[int(zone)%len(cronZones)])
 		start := time.Date(2020, 1, 1, 0, 0, 0, 0, loc).AddDate(0, 0, int(startDay%1500))
 		end := start.AddDate(0, 0, 1+int(days%400))
-		clock := campaign.NewClock(start, cronScales[int(scale)%len(cronScales)], demoLaunch)
+		clock := plan.NewClock(start, cronScales[int(scale)%len(cronScales)], demoLaunch)
 
-		s, err := campaign.ParseReviewCron(expr, loc)
+		s, err := plan.ParseReviewCron(expr, loc)
 		if err != nil {
 			msg := err.Error()
 			if !strings.HasPrefix(msg, `"@`) && !slices.ContainsFunc(cronWhere, func(w string) bool { return strings.Contains(msg, w) }) {
 				t.Fatalf("ParseReviewCron(%q) = %q: does not say where", expr, msg)
 			}
-			if _, perr := campaign.ReviewPeriods(expr, loc, start, end); perr == nil || perr.Error() != msg {
+			if _, perr := plan.ReviewPeriods(expr, loc, start, end); perr == nil || perr.Error() != msg {
 				t.Fatalf("ReviewPeriods(%q) = %v; ParseReviewCron said %q", expr, perr, msg)
 			}
 			return
 		}
-		ps, err := campaign.ReviewPeriods(expr, loc, start, end)
+		ps, err := plan.ReviewPeriods(expr, loc, start, end)
 		if err != nil {
-			if !strings.Contains(err.Error(), fmt.Sprintf("fires more than %d times", campaign.MaxReviews)) {
+			if !strings.Contains(err.Error(), fmt.Sprintf("fires more than %d times", plan.MaxReviews)) {
 				t.Fatalf("ReviewPeriods(%q) refused a cron ParseReviewCron accepts: %v", expr, err)
 			}
 			return
@@ -277,9 +278,9 @@ func FuzzReviewCron(f *testing.F) {
 // checkWindows: the windows chain from start to end; every one but the last ends at robfig's
 // next fire, the last at the next fire or the period's end; labels are distinct (each is a
 // review's workflow ID).
-func checkWindows(t *testing.T, expr string, s interface{ Next(time.Time) time.Time }, ps []campaign.ReviewPeriod, start, end time.Time) {
+func checkWindows(t *testing.T, expr string, s interface{ Next(time.Time) time.Time }, ps []plan.ReviewPeriod, start, end time.Time) {
 	t.Helper()
-	if len(ps) == 0 || len(ps) > campaign.MaxReviews+1 {
+	if len(ps) == 0 || len(ps) > plan.MaxReviews+1 {
 		t.Fatalf("%q: %d review windows", expr, len(ps))
 	}
 	prev := start
@@ -307,7 +308,7 @@ func checkWindows(t *testing.T, expr string, s interface{ Next(time.Time) time.T
 
 // checkCalendars reads the schedule's calendars as Temporal does and compares the instants
 // they match with the review fires through the clock.
-func checkCalendars(t *testing.T, clock campaign.Clock, ps []campaign.ReviewPeriod) {
+func checkCalendars(t *testing.T, clock plan.Clock, ps []plan.ReviewPeriod) {
 	t.Helper()
 	cals := activities.ReviewCalendars(clock, ps)
 	if len(cals) != len(ps) {
@@ -327,7 +328,7 @@ func checkCalendars(t *testing.T, clock campaign.Clock, ps []campaign.ReviewPeri
 			t.Fatalf("calendar %d (%s) fires at %v; the review fires at %s (campaign time %s)", i, c.Comment, got, want, ps[i].End)
 		}
 		// Fires at least MinReviewGap apart (what ParsePlan demands of a plan) keep their order.
-		if i > 0 && exact.Sub(clock.RealTime(ps[i-1].End)) >= campaign.MinReviewGap && !got[0].After(prev) {
+		if i > 0 && exact.Sub(clock.RealTime(ps[i-1].End)) >= plan.MinReviewGap && !got[0].After(prev) {
 			t.Fatalf("calendar %d fires at %s, not after the one before (%s)", i, got[0], prev)
 		}
 		prev = got[0]

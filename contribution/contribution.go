@@ -1,4 +1,7 @@
-package campaign
+// Package contribution holds the 2021 rules of voluntary social insurance that every import
+// line is checked against: the income range, the contribution rate, the state's support by
+// household class and the payment modes. They are the law's rules, not a plan's.
+package contribution
 
 import (
 	"fmt"
@@ -10,17 +13,17 @@ import (
 const (
 	MinMonthlyIncome    = 700_000    // the rural poverty line, VND
 	MaxMonthlyIncome    = 29_800_000 // 20 × the base salary of 1,490,000 VND
-	ContributionPercent = 22
+	Percent             = 22
 	MaxAdvanceYears     = 5
-	subsidyBasePerMonth = MinMonthlyIncome * ContributionPercent / 100 // 154,000 VND
+	subsidyBasePerMonth = MinMonthlyIncome * Percent / 100 // 154,000 VND
 )
 
 // SubsidyPercent is the state's support, as a percentage of the contribution at the minimum
 // income, by household class.
 var SubsidyPercent = map[string]int64{"poor": 30, "near_poor": 25, "other": 10}
 
-// MonthlyContribution is 22% of the monthly income the participant chose, in VND.
-func MonthlyContribution(income int64) int64 { return income * ContributionPercent / 100 }
+// Monthly is 22% of the monthly income the participant chose, in VND.
+func Monthly(income int64) int64 { return income * Percent / 100 }
 
 // MonthlySubsidy is the state's monthly support for a subsidy class, in VND.
 func MonthlySubsidy(class string) int64 { return subsidyBasePerMonth * SubsidyPercent[class] / 100 }

@@ -1,4 +1,4 @@
-package campaign_test
+package plan_test
 
 // Tests of the review schedule as a plan states it: the cron (robfig/cron v3, five fields or a
 // descriptor, in campaign time), the review periods it makes of a campaign's year, their
@@ -17,7 +17,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"drives/activities"
-	"drives/campaign"
+
+	"drives/plan"
 )
 
 var hcmLoc = mustLoad("Asia/Ho_Chi_Minh")
@@ -52,7 +53,7 @@ func TestParseReviewCronAccepts(t *testing.T) {
 		expr string
 		next time.Time // the first fire after from
 	}{
-		{campaign.DefaultReviewCron, hcmDate(2021, 4, 1)},
+		{plan.DefaultReviewCron, hcmDate(2021, 4, 1)},
 		{"@monthly", hcmDate(2021, 2, 1)},
 		{"@weekly", hcmDate(2021, 1, 3)}, // 1 January 2021 is a Friday; @weekly is Sunday midnight
 		{"@every 720h", from.Add(720 * time.Hour)},
@@ -62,7 +63,7 @@ func TestParseReviewCronAccepts(t *testing.T) {
 		{"  0 0 1 1,4,7,10 *  ", hcmDate(2021, 4, 1)}, // surrounding blanks are ignored
 	} {
 		t.Run(tc.expr, func(t *testing.T) {
-			s, err := campaign.ParseReviewCron(tc.expr, hcmLoc)
+			s, err := plan.ParseReviewCron(tc.expr, hcmLoc)
 			if err != nil {
 				t.Fatalf("ParseReviewCron(%q): %v", tc.expr, err)
 			}
@@ -76,7 +77,7 @@ func TestParseReviewCronAccepts(t *testing.T) {
 // Without a prefix the cron runs in the plan's zone: the default quarterly review fires at
 // midnight in Hà Nội (17:00 UTC the day before), not at midnight UTC.
 func TestParseReviewCronRunsInThePlanZone(t *testing.T) {
-	s, err := campaign.ParseReviewCron(campaign.DefaultReviewCron, hcmLoc)
+	s, err := plan.ParseReviewCron(plan.DefaultReviewCron, hcmLoc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +108,7 @@ func TestParseReviewCronNamesTheField(t *testing.T) {
 	} {
 		t.Run(tc.expr, func(t *testing.T) {
 			for _, loc := range []*time.Location{hcmLoc, time.UTC} {
-				s, err := campaign.ParseReviewCron(tc.expr, loc)
+				s, err := plan.ParseReviewCron(tc.expr, loc)
 				if err == nil {
 					t.Fatalf("ParseReviewCron(%q, %s) accepted it (next fire %s); want an error", tc.expr, loc, s.Next(year2021Start))
 				}
@@ -118,7 +119,7 @@ func TestParseReviewCronNamesTheField(t *testing.T) {
 				}
 			}
 			// A plan with the cron is refused by its validation with the same words.
-			_, err := campaign.ReviewPeriods(tc.expr, hcmLoc, year2021Start, year2021End)
+			_, err := plan.ReviewPeriods(tc.expr, hcmLoc, year2021Start, year2021End)
 			if err == nil || !strings.Contains(err.Error(), tc.want[0]) {
 				t.Errorf("ReviewPeriods(%q) = %v; want an error mentioning %q", tc.expr, err, tc.want[0])
 			}
@@ -128,7 +129,7 @@ func TestParseReviewCronNamesTheField(t *testing.T) {
 
 // Only the field at fault is named.
 func TestParseReviewCronNamesOnlyTheBadField(t *testing.T) {
-	_, err := campaign.ParseReviewCron("0 0 1 13 *", hcmLoc)
+	_, err := plan.ParseReviewCron("0 0 1 13 *", hcmLoc)
 	if err == nil {
 		t.Fatal("month 13 accepted")
 	}
@@ -139,9 +140,9 @@ func TestParseReviewCronNamesOnlyTheBadField(t *testing.T) {
 	}
 }
 
-func reviewYear(t *testing.T, expr string) []campaign.ReviewPeriod {
+func reviewYear(t *testing.T, expr string) []plan.ReviewPeriod {
 	t.Helper()
-	ps, err := campaign.ReviewPeriods(expr, hcmLoc, year2021Start, year2021End)
+	ps, err := plan.ReviewPeriods(expr, hcmLoc, year2021Start, year2021End)
 	if err != nil {
 		t.Fatalf("ReviewPeriods(%q): %v", expr, err)
 	}
@@ -150,12 +151,12 @@ func reviewYear(t *testing.T, expr string) []campaign.ReviewPeriod {
 
 // checkChain checks the windows follow one another from the period start, each ending at a
 // fire of the cron, the last by the period end.
-func checkChain(t *testing.T, expr string, ps []campaign.ReviewPeriod) {
+func checkChain(t *testing.T, expr string, ps []plan.ReviewPeriod) {
 	t.Helper()
 	if len(ps) == 0 {
 		t.Fatalf("%q: no reviews", expr)
 	}
-	s, err := campaign.ParseReviewCron(expr, hcmLoc)
+	s, err := plan.ParseReviewCron(expr, hcmLoc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,8 +196,8 @@ func checkChain(t *testing.T, expr string, ps []campaign.ReviewPeriod) {
 }
 
 func TestReviewPeriodsQuarterly(t *testing.T) {
-	ps := reviewYear(t, campaign.DefaultReviewCron)
-	want := []campaign.ReviewPeriod{
+	ps := reviewYear(t, plan.DefaultReviewCron)
+	want := []plan.ReviewPeriod{
 		{Label: "2021-Q1", Start: hcmDate(2021, 1, 1), End: hcmDate(2021, 4, 1)},
 		{Label: "2021-Q2", Start: hcmDate(2021, 4, 1), End: hcmDate(2021, 7, 1)},
 		{Label: "2021-Q3", Start: hcmDate(2021, 7, 1), End: hcmDate(2021, 10, 1)},
@@ -211,7 +212,7 @@ func TestReviewPeriodsQuarterly(t *testing.T) {
 				want[i].Label, want[i].Start, want[i].End)
 		}
 	}
-	checkChain(t, campaign.DefaultReviewCron, ps)
+	checkChain(t, plan.DefaultReviewCron, ps)
 	if !ps[len(ps)-1].End.Equal(year2021End) {
 		t.Errorf("the last window ends %s, want the period end %s", ps[len(ps)-1].End, year2021End)
 	}
@@ -267,21 +268,21 @@ func TestReviewPeriodsWeeklyChain(t *testing.T) {
 
 // A leap year's daily reviews (366) are still allowed: "at most daily".
 func TestReviewPeriodsDailyInALeapYear(t *testing.T) {
-	ps, err := campaign.ReviewPeriods("0 0 * * *", hcmLoc, hcmDate(2024, 1, 1), hcmDate(2025, 1, 1))
-	if err != nil || len(ps) != campaign.MaxReviews {
-		t.Fatalf("daily reviews of 2024: %d, %v; want %d", len(ps), err, campaign.MaxReviews)
+	ps, err := plan.ReviewPeriods("0 0 * * *", hcmLoc, hcmDate(2024, 1, 1), hcmDate(2025, 1, 1))
+	if err != nil || len(ps) != plan.MaxReviews {
+		t.Fatalf("daily reviews of 2024: %d, %v; want %d", len(ps), err, plan.MaxReviews)
 	}
 }
 
 func TestReviewPeriodsRefusesMoreThanDaily(t *testing.T) {
 	for _, expr := range []string{"@every 1h", "@hourly", "0 */12 * * *"} {
-		ps, err := campaign.ReviewPeriods(expr, hcmLoc, year2021Start, year2021End)
+		ps, err := plan.ReviewPeriods(expr, hcmLoc, year2021Start, year2021End)
 		if err == nil {
 			t.Errorf("%q: %d reviews accepted; want a refusal", expr, len(ps))
 			continue
 		}
-		if !strings.Contains(err.Error(), fmt.Sprint(campaign.MaxReviews)) {
-			t.Errorf("%q: error %q does not name the limit %d", expr, err, campaign.MaxReviews)
+		if !strings.Contains(err.Error(), fmt.Sprint(plan.MaxReviews)) {
+			t.Errorf("%q: error %q does not name the limit %d", expr, err, plan.MaxReviews)
 		}
 	}
 }
@@ -289,7 +290,7 @@ func TestReviewPeriodsRefusesMoreThanDaily(t *testing.T) {
 // fireTimes are the next n fires of expr after from, as robfig/cron computes them.
 func fireTimes(t *testing.T, expr string, from time.Time, n int) []time.Time {
 	t.Helper()
-	s, err := campaign.ParseReviewCron(expr, hcmLoc)
+	s, err := plan.ParseReviewCron(expr, hcmLoc)
 	if err != nil {
 		t.Fatalf("ParseReviewCron(%q): %v", expr, err)
 	}
@@ -327,7 +328,7 @@ func calendarInstant(t *testing.T, c client.ScheduleCalendarSpec) time.Time {
 // (UTC, exact to the second) is the robfig fire that ends the period.
 func TestReviewCalendarsMatchRobfigFires(t *testing.T) {
 	from := year2021Start
-	clock := campaign.NewClock(from, 1, demoLaunch) // scale 1: the calendar
+	clock := plan.NewClock(from, 1, demoLaunch) // scale 1: the calendar
 	for _, expr := range []string{
 		"CRON_TZ=Asia/Ho_Chi_Minh 0 0 1 1,4,7,10 *",
 		"CRON_TZ=Asia/Ho_Chi_Minh 30 8 * * 1",
@@ -342,7 +343,7 @@ func TestReviewCalendarsMatchRobfigFires(t *testing.T) {
 		t.Run(expr, func(t *testing.T) {
 			const n = 40
 			fires := fireTimes(t, expr, from, n)
-			ps, err := campaign.ReviewPeriods(expr, hcmLoc, from, fires[n-1])
+			ps, err := plan.ReviewPeriods(expr, hcmLoc, from, fires[n-1])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -361,7 +362,7 @@ func TestReviewCalendarsMatchRobfigFires(t *testing.T) {
 				if want := fires[i].UTC(); !got.Equal(want) {
 					t.Errorf("calendar %d (%s) fires %s UTC, robfig's fire is %s UTC", i, c.Comment, got, want)
 				}
-				if rf := campaign.RealFire(clock, ps[i]); !got.Equal(rf) {
+				if rf := plan.RealFire(clock, ps[i]); !got.Equal(rf) {
 					t.Errorf("calendar %d fires %s, RealFire is %s", i, got, rf)
 				}
 				if !strings.Contains(c.Comment, ps[i].Label) {
@@ -392,9 +393,9 @@ func TestReviewCalendarsMatchRobfigFires(t *testing.T) {
 // On a compressed clock the calendars are the real instants of the fires, rounded up to the
 // second (a schedule's resolution), and each review keeps a second of its own.
 func TestReviewCalendarsCompressedClock(t *testing.T) {
-	clock := campaign.NewClock(year2021Start, demoScale, demoLaunch)
+	clock := plan.NewClock(year2021Start, demoScale, demoLaunch)
 	for _, expr := range []string{
-		campaign.DefaultReviewCron,
+		plan.DefaultReviewCron,
 		"@monthly",
 		"CRON_TZ=Asia/Ho_Chi_Minh 30 8 * * 1",
 	} {
@@ -411,7 +412,7 @@ func TestReviewCalendarsCompressedClock(t *testing.T) {
 				if got.Before(exact) || got.Sub(exact) >= time.Second || got.Nanosecond() != 0 {
 					t.Errorf("review %s: calendar %s is not the real fire %s rounded up to the second", ps[i].Label, got, exact)
 				}
-				if rf := campaign.RealFire(clock, ps[i]); !got.Equal(rf) {
+				if rf := plan.RealFire(clock, ps[i]); !got.Equal(rf) {
 					t.Errorf("review %s: calendar %s, RealFire %s", ps[i].Label, got, rf)
 				}
 				if !got.After(prev) {
@@ -431,15 +432,15 @@ func TestReviewCalendarsCompressedClock(t *testing.T) {
 // Each schedule fire reviews its own period: at the nominal time of a period's calendar,
 // PeriodAt picks that period — on the calendar and on the demo's compressed clock.
 func TestEachFireReviewsItsOwnPeriod(t *testing.T) {
-	for _, expr := range []string{campaign.DefaultReviewCron, "@monthly", "CRON_TZ=Asia/Ho_Chi_Minh 30 8 * * 1"} {
+	for _, expr := range []string{plan.DefaultReviewCron, "@monthly", "CRON_TZ=Asia/Ho_Chi_Minh 30 8 * * 1"} {
 		ps := reviewYear(t, expr)
-		for _, clock := range []campaign.Clock{
-			campaign.NewClock(year2021Start, 1, demoLaunch),
-			campaign.NewClock(year2021Start, demoScale, demoLaunch),
+		for _, clock := range []plan.Clock{
+			plan.NewClock(year2021Start, 1, demoLaunch),
+			plan.NewClock(year2021Start, demoScale, demoLaunch),
 		} {
 			for i, c := range activities.ReviewCalendars(clock, ps) {
 				nominal := calendarInstant(t, c)
-				got, ok := campaign.PeriodAt(clock, ps, nominal)
+				got, ok := plan.PeriodAt(clock, ps, nominal)
 				if !ok || got.Label != ps[i].Label {
 					t.Errorf("%q at scale %g: the fire of %s (%s) picks %q (ok=%v)", expr, clock.Scale, ps[i].Label, nominal, got.Label, ok)
 				}
@@ -473,7 +474,7 @@ func TestDailyReviewsOnTheDemoClock(t *testing.T) {
 	if len(ps) != 365 {
 		t.Fatalf("%d daily reviews, want 365", len(ps))
 	}
-	clock := campaign.NewClock(spec.PeriodStart, spec.Scale, demoLaunch)
+	clock := plan.NewClock(spec.PeriodStart, spec.Scale, demoLaunch)
 	seen := map[time.Time]string{}
 	dups := 0
 	for i, c := range activities.ReviewCalendars(clock, ps) {
@@ -492,7 +493,7 @@ func TestDailyReviewsOnTheDemoClock(t *testing.T) {
 	early := 0
 	fires := slices.SortedFunc(maps.Keys(seen), time.Time.Compare)
 	for _, at := range fires {
-		p, ok := campaign.PeriodAt(clock, ps, at)
+		p, ok := plan.PeriodAt(clock, ps, at)
 		if !ok {
 			continue
 		}
@@ -513,14 +514,14 @@ func TestDailyReviewsOnTheDemoClock(t *testing.T) {
 }
 
 func TestPeriodAt(t *testing.T) {
-	ps := reviewYear(t, campaign.DefaultReviewCron)
-	for _, clock := range []campaign.Clock{
-		campaign.NewClock(year2021Start, 1, demoLaunch),
-		campaign.NewClock(year2021Start, demoScale, demoLaunch),
+	ps := reviewYear(t, plan.DefaultReviewCron)
+	for _, clock := range []plan.Clock{
+		plan.NewClock(year2021Start, 1, demoLaunch),
+		plan.NewClock(year2021Start, demoScale, demoLaunch),
 	} {
 		t.Run(fmt.Sprintf("scale %g", clock.Scale), func(t *testing.T) {
 			real := func(campaignTime time.Time) time.Time { return clock.RealTime(campaignTime) }
-			fire := func(i int) time.Time { return campaign.RealFire(clock, ps[i]) }
+			fire := func(i int) time.Time { return plan.RealFire(clock, ps[i]) }
 			between := func(i int) time.Time { return fire(i).Add(fire(i+1).Sub(fire(i)) / 2) }
 			for _, tc := range []struct {
 				name    string
@@ -543,7 +544,7 @@ func TestPeriodAt(t *testing.T) {
 				{"at the last fire", fire(3), "2021-Q4"},
 				{"a year after the last fire (catch-up)", fire(3).Add(365 * 24 * time.Hour), "2021-Q4"},
 			} {
-				p, ok := campaign.PeriodAt(clock, ps, tc.nominal)
+				p, ok := plan.PeriodAt(clock, ps, tc.nominal)
 				switch {
 				case tc.want == "" && ok:
 					t.Errorf("%s (%s): picked %s, want nothing to review", tc.name, tc.nominal, p.Label)
@@ -553,23 +554,23 @@ func TestPeriodAt(t *testing.T) {
 			}
 		})
 	}
-	if _, ok := campaign.PeriodAt(campaign.NewClock(year2021Start, 1, demoLaunch), nil, demoLaunch); ok {
+	if _, ok := plan.PeriodAt(plan.NewClock(year2021Start, 1, demoLaunch), nil, demoLaunch); ok {
 		t.Error("PeriodAt without periods picked one")
 	}
 }
 
 // RealFire rounds up to the whole second, never down: a fire is never before its period ends.
 func TestRealFireRoundsUp(t *testing.T) {
-	clock := campaign.NewClock(year2021Start, demoScale, demoLaunch)
-	p := campaign.ReviewPeriod{Label: "x", Start: year2021Start, End: hcmDate(2021, 4, 1)}
+	clock := plan.NewClock(year2021Start, demoScale, demoLaunch)
+	p := plan.ReviewPeriod{Label: "x", Start: year2021Start, End: hcmDate(2021, 4, 1)}
 	exact := clock.RealTime(p.End)
-	got := campaign.RealFire(clock, p)
+	got := plan.RealFire(clock, p)
 	if got.Nanosecond() != 0 || got.Before(exact) || got.Sub(exact) >= time.Second {
 		t.Errorf("RealFire = %s for the exact instant %s", got, exact)
 	}
 	// On the calendar a midnight fire is already whole.
-	c1 := campaign.NewClock(year2021Start, 1, demoLaunch)
-	if got := campaign.RealFire(c1, p); !got.Equal(p.End) {
+	c1 := plan.NewClock(year2021Start, 1, demoLaunch)
+	if got := plan.RealFire(c1, p); !got.Equal(p.End) {
 		t.Errorf("RealFire at scale 1 = %s, want %s", got, p.End)
 	}
 }
@@ -587,7 +588,7 @@ func TestReviewPeriodsNeverFiringLeavesTheFinalReview(t *testing.T) {
 // (Found by FuzzReviewCron: both were labelled 2020-10-25T02:00.)
 func TestReviewPeriodsRepeatedHourHasDistinctLabels(t *testing.T) {
 	berlin := mustLoad("Europe/Berlin")
-	ps, err := campaign.ReviewPeriods("0 2 * * 0", berlin, time.Date(2020, 10, 20, 0, 0, 0, 0, berlin), time.Date(2020, 10, 27, 0, 0, 0, 0, berlin))
+	ps, err := plan.ReviewPeriods("0 2 * * 0", berlin, time.Date(2020, 10, 20, 0, 0, 0, 0, berlin), time.Date(2020, 10, 27, 0, 0, 0, 0, berlin))
 	if err != nil {
 		t.Fatal(err)
 	}

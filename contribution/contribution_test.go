@@ -1,23 +1,25 @@
-package campaign_test
+package contribution_test
 
 import (
 	"testing"
 	"time"
 
-	"drives/campaign"
+	"drives/plan"
+
+	"drives/contribution"
 )
 
 func TestContribution(t *testing.T) {
 	for income, want := range map[int64]int64{
-		campaign.MinMonthlyIncome: 154_000, // 22% of the rural poverty line
-		1_000_000:                 220_000,
-		campaign.MaxMonthlyIncome: 6_556_000, // 22% of 20 × 1,490,000
+		contribution.MinMonthlyIncome: 154_000, // 22% of the rural poverty line
+		1_000_000:                     220_000,
+		contribution.MaxMonthlyIncome: 6_556_000, // 22% of 20 × 1,490,000
 	} {
-		if got := campaign.MonthlyContribution(income); got != want {
+		if got := contribution.Monthly(income); got != want {
 			t.Errorf("MonthlyContribution(%d) = %d, want %d", income, got, want)
 		}
 	}
-	if campaign.ContributionPercent != 22 || campaign.MinMonthlyIncome != 700_000 || campaign.MaxMonthlyIncome != 20*1_490_000 {
+	if contribution.Percent != 22 || contribution.MinMonthlyIncome != 700_000 || contribution.MaxMonthlyIncome != 20*1_490_000 {
 		t.Error("2021 constants changed")
 	}
 }
@@ -25,7 +27,7 @@ func TestContribution(t *testing.T) {
 func TestSubsidy(t *testing.T) {
 	// 30%, 25% and 10% of the contribution at the minimum income (154,000 VND).
 	for class, want := range map[string]int64{"poor": 46_200, "near_poor": 38_500, "other": 15_400, "unknown": 0} {
-		if got := campaign.MonthlySubsidy(class); got != want {
+		if got := contribution.MonthlySubsidy(class); got != want {
 			t.Errorf("MonthlySubsidy(%q) = %d, want %d", class, got, want)
 		}
 	}
@@ -36,15 +38,15 @@ func TestPaymentModes(t *testing.T) {
 		"monthly": 1, "1m": 1, "3m": 3, "6m": 6, "12m": 12,
 		"2y": 24, "3y": 36, "4y": 48, "5y": 60,
 	} {
-		got, err := campaign.PaymentMonths(mode)
+		got, err := contribution.PaymentMonths(mode)
 		if err != nil || got != want {
 			t.Errorf("PaymentMonths(%q) = %d, %v; want %d", mode, got, err, want)
 		}
 	}
 	for _, mode := range []string{"", "yearly", "0m", "2m", "4m", "24m", "1y", "0y", "6y", "10y", "-2y", "3M", " 3m", "y", "m"} {
-		if got, err := campaign.PaymentMonths(mode); err == nil {
+		if got, err := contribution.PaymentMonths(mode); err == nil {
 			t.Errorf("PaymentMonths(%q) = %d, accepted; want refused", mode, got)
-		} else if err.Error() != "must be one of "+campaign.PaymentModes {
+		} else if err.Error() != "must be one of "+contribution.PaymentModes {
 			t.Errorf("PaymentMonths(%q): error %q", mode, err)
 		}
 	}
@@ -53,14 +55,14 @@ func TestPaymentModes(t *testing.T) {
 // The campaign clock.
 
 func TestClockRoundTrip(t *testing.T) {
-	loc, err := time.LoadLocation(campaign.DefaultTimezone)
+	loc, err := time.LoadLocation(plan.DefaultTimezone)
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Date(2021, 1, 1, 0, 0, 0, 0, loc)
 	launched := time.Date(2026, 11, 29, 11, 0, 0, 123, time.UTC)
 	for _, scale := range []float64{1, 2, 60, 3600, 262_800, 1e6} {
-		c := campaign.NewClock(start, scale, launched)
+		c := plan.NewClock(start, scale, launched)
 		// Real time is truncated to nanoseconds, so a round trip may be off by scale ns.
 		tol := time.Duration(scale) + time.Microsecond
 		for _, d := range []time.Duration{0, time.Nanosecond, time.Second, 36 * time.Hour, 100*24*time.Hour + 7*time.Minute, 365 * 24 * time.Hour} {
@@ -81,10 +83,10 @@ func TestClockRoundTrip(t *testing.T) {
 }
 
 func TestClockScaleOneIsTheCalendar(t *testing.T) {
-	loc, _ := time.LoadLocation(campaign.DefaultTimezone)
+	loc, _ := time.LoadLocation(plan.DefaultTimezone)
 	start := time.Date(2021, 1, 1, 0, 0, 0, 0, loc)
 	for _, scale := range []float64{1, 0.5, 0} { // below 1 means real time too
-		c := campaign.NewClock(start, scale, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+		c := plan.NewClock(start, scale, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		if c.Scale != 1 || !c.Epoch.Equal(start) {
 			t.Errorf("NewClock(scale %v) = %+v, want the calendar", scale, c)
 		}
@@ -107,11 +109,11 @@ func TestClockScaleOneIsTheCalendar(t *testing.T) {
 }
 
 func TestClockCompressedYear(t *testing.T) {
-	loc, _ := time.LoadLocation(campaign.DefaultTimezone)
+	loc, _ := time.LoadLocation(plan.DefaultTimezone)
 	start := time.Date(2021, 1, 1, 0, 0, 0, 0, loc)
 	end := start.AddDate(1, 0, 0)
 	launched := time.Date(2026, 11, 29, 11, 0, 0, 0, time.UTC)
-	c := campaign.NewClock(start, 262_800, launched)
+	c := plan.NewClock(start, 262_800, launched)
 	if got := c.RealTime(end).Sub(launched); got != 2*time.Minute {
 		t.Errorf("a 365-day year at scale 262800 lasts %s, want 2m0s", got)
 	}
@@ -131,30 +133,30 @@ func TestParseDuration(t *testing.T) {
 	for s, want := range map[string]time.Duration{
 		"30d": 30 * 24 * time.Hour, "1d12h": 36 * time.Hour, "12h": 12 * time.Hour, "90m": 90 * time.Minute, "0s": 0, " 7d ": 7 * 24 * time.Hour,
 	} {
-		got, err := campaign.ParseDuration(s)
+		got, err := plan.ParseDuration(s)
 		if err != nil || got.Std() != want {
 			t.Errorf("ParseDuration(%q) = %s, %v; want %s", s, got, err, want)
 		}
 	}
 	for _, s := range []string{"d", "30x", "3", "x1d", "1.5d", "30 d"} {
-		if got, err := campaign.ParseDuration(s); err == nil {
+		if got, err := plan.ParseDuration(s); err == nil {
 			t.Errorf("ParseDuration(%q) = %s, accepted", s, got)
 		}
 	}
 	for d, want := range map[time.Duration]string{30 * 24 * time.Hour: "30d", 36 * time.Hour: "36h0m0s", 0: "0s"} {
-		if got := campaign.Duration(d).String(); got != want {
+		if got := plan.Duration(d).String(); got != want {
 			t.Errorf("Duration(%s).String() = %q, want %q", d, got, want)
 		}
 	}
 }
 
 func TestParseDate(t *testing.T) {
-	d, err := campaign.ParseDate("2021-02-28")
-	if err != nil || d != (campaign.Date{Y: 2021, M: 2, D: 28}) || d.String() != "2021-02-28" {
+	d, err := plan.ParseDate("2021-02-28")
+	if err != nil || d != (plan.Date{Y: 2021, M: 2, D: 28}) || d.String() != "2021-02-28" {
 		t.Errorf("ParseDate = %v, %v", d, err)
 	}
 	for _, s := range []string{"2021-02-29", "2021-13-01", "21-01-01", "2021/01/01", ""} {
-		if _, err := campaign.ParseDate(s); err == nil {
+		if _, err := plan.ParseDate(s); err == nil {
 			t.Errorf("ParseDate(%q) accepted", s)
 		}
 	}

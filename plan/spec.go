@@ -1,10 +1,58 @@
-package campaign
+package plan
 
 import (
 	"fmt"
 	"sort"
 	"time"
+
+	"drives/allocate"
 )
+
+// Spec is the validated plan as the workflows need it: units, targets, events and the
+// follow-up policy, without any personal data.
+type Spec struct {
+	CampaignID  string         `json:"campaign_id"`
+	Name        string         `json:"name"`
+	PeriodStart time.Time      `json:"period_start"` // campaign time
+	PeriodEnd   time.Time      `json:"period_end"`   // campaign time, exclusive
+	Scale       float64        `json:"scale"`
+	Target      int            `json:"target"`
+	PriorYear   int            `json:"prior_year"`
+	Groups      []string       `json:"groups"`
+	Districts   []DistrictSpec `json:"districts"`
+	Events      []Event        `json:"events"`
+	Policy      FollowUpTimes  `json:"policy"`
+	Review      ReviewSpec     `json:"review"`
+	Reviews     []ReviewPeriod `json:"reviews"`
+}
+
+// DistrictSpec is a district with its quota and communes.
+type DistrictSpec struct {
+	Code     string   `json:"code"`
+	Name     string   `json:"name"`
+	Target   int      `json:"target"`
+	Communes []string `json:"communes"`
+}
+
+// Event is an event as a district drive holds it. A city-wide event is one Event per
+// district, with Parent naming the plan's event.
+type Event struct {
+	ID       string    `json:"id"`
+	Parent   string    `json:"parent,omitempty"`
+	Kind     string    `json:"kind"`
+	District string    `json:"district"`
+	Commune  string    `json:"commune,omitempty"`
+	At       time.Time `json:"at"` // campaign time
+	Groups   []string  `json:"groups"`
+}
+
+// FollowUpTimes is the follow-up policy in campaign durations.
+type FollowUpTimes struct {
+	Deadline   time.Duration   `json:"deadline"`
+	Reminders  []time.Duration `json:"reminders"`
+	GiveUp     time.Duration   `json:"give_up"`
+	SweepEvery time.Duration   `json:"sweep_every"`
+}
 
 // EventHour is the local hour at which an event on a date is held.
 const EventHour = 9
@@ -12,14 +60,14 @@ const EventHour = 9
 // Spec turns a loaded plan into what the workflows carry: district targets, events expanded
 // (a city-wide event becomes one event per district) and placed in campaign time, and the
 // follow-up policy. It holds no personal data.
-func (lp *LoadedPlan) Spec() (CampaignSpec, error) {
+func (lp *Loaded) Spec() (Spec, error) {
 	loc, err := time.LoadLocation(lp.Plan.Timezone)
 	if err != nil {
-		return CampaignSpec{}, fmt.Errorf("plan time zone: %w", err)
+		return Spec{}, fmt.Errorf("plan time zone: %w", err)
 	}
 	p := lp.Plan
-	alloc := Allocate(lp.Units, lp.Roster, lp.CityTarget())
-	s := CampaignSpec{
+	alloc := allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget())
+	s := Spec{
 		CampaignID:  p.ID,
 		Name:        p.Name,
 		PeriodStart: p.Period.Start.In(loc),
@@ -35,7 +83,7 @@ func (lp *LoadedPlan) Spec() (CampaignSpec, error) {
 	}
 	s.Review = p.Review
 	if s.Reviews, err = ReviewPeriods(p.Review.Cron, loc, s.PeriodStart, s.PeriodEnd); err != nil {
-		return CampaignSpec{}, fmt.Errorf("review.cron: %w", err)
+		return Spec{}, fmt.Errorf("review.cron: %w", err)
 	}
 	for _, r := range p.FollowUp.Reminders {
 		s.Policy.Reminders = append(s.Policy.Reminders, r.Std())
@@ -87,7 +135,7 @@ func ExpandEvent(e EventSpec, loc *time.Location, districts []DistrictSpec, comm
 
 // CheckAddedEvent validates an event a coordinator adds to a running campaign: the plan's
 // rules, plus it must not already exist and must lie ahead of the campaign's clock.
-func CheckAddedEvent(e EventSpec, s CampaignSpec, existing map[string]bool, now time.Time) *EventProblem {
+func CheckAddedEvent(e EventSpec, s Spec, existing map[string]bool, now time.Time) *EventProblem {
 	if !ValidEventID(e.ID) {
 		return &EventProblem{"id", "must be 1 to 63 lower-case letters, digits, '_' or '-'"}
 	}

@@ -1,4 +1,4 @@
-package campaign
+package plan
 
 import (
 	"bytes"
@@ -12,93 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-)
 
-// Hierarchy is the administrative tree of a campaign: districts (quận/huyện/thị xã), communes
-// (phường/xã/thị trấn) and villages or residential groups (thôn/tổ dân phố).
-type Hierarchy struct {
-	Districts []District `json:"districts"`
-}
-
-// District is a district-level unit.
-type District struct {
-	Code     string    `json:"code"`
-	Name     string    `json:"name"`
-	Kind     string    `json:"kind"`
-	Communes []Commune `json:"communes"`
-}
-
-// Commune is a commune-level unit.
-type Commune struct {
-	Code     string    `json:"code"`
-	Name     string    `json:"name"`
-	Kind     string    `json:"kind"`
-	Villages []Village `json:"villages"`
-}
-
-// Village is a village or residential group with its working-age informal labour force.
-// Synthetic marks a baseline that was generated rather than measured.
-type Village struct {
-	Code        string `json:"code"`
-	Name        string `json:"name"`
-	LabourForce int    `json:"labour_force"`
-	Synthetic   bool   `json:"synthetic"`
-}
-
-// LabourForce sums the villages' baselines.
-func (c Commune) LabourForce() int {
-	n := 0
-	for _, v := range c.Villages {
-		n += v.LabourForce
-	}
-	return n
-}
-
-// LabourForce sums the communes' baselines.
-func (d District) LabourForce() int {
-	n := 0
-	for _, c := range d.Communes {
-		n += c.LabourForce()
-	}
-	return n
-}
-
-// LabourForce sums the whole city.
-func (h Hierarchy) LabourForce() int {
-	n := 0
-	for _, d := range h.Districts {
-		n += d.LabourForce()
-	}
-	return n
-}
-
-// CommuneDistricts maps every commune code to its district code.
-func (h Hierarchy) CommuneDistricts() map[string]string {
-	m := map[string]string{}
-	for _, d := range h.Districts {
-		for _, c := range d.Communes {
-			m[c.Code] = d.Code
-		}
-	}
-	return m
-}
-
-// Agent is a staff member or collection agent (đại lý thu) with a quota weight. Name and phone
-// are personal data: they live in PostgreSQL only.
-type Agent struct {
-	Code       string  `json:"code"`
-	Commune    string  `json:"commune"`
-	Kind       string  `json:"kind"` // agent | staff
-	PostOffice bool    `json:"post_office"`
-	Name       string  `json:"name"`
-	Phone      string  `json:"phone"`
-	Weight     float64 `json:"weight"`
-}
-
-// Agent kinds.
-const (
-	AgentKindAgent = "agent"
-	AgentKindStaff = "staff"
+	"drives/units"
 )
 
 var (
@@ -129,7 +44,7 @@ var (
 // number; problems are collected, not fatal, so a user sees them all at once.
 type csvFile struct {
 	name string
-	errs *PlanErrors
+	errs *Errors
 }
 
 func (f csvFile) fail(line int, field, msg string) {
@@ -140,7 +55,17 @@ func (f csvFile) fail(line int, field, msg string) {
 			where += ": " + field
 		}
 	}
-	*f.errs = append(*f.errs, PlanError{File: f.name, Field: where, Msg: msg})
+	*f.errs = append(*f.errs, Error{File: f.name, Field: where, Msg: msg})
+}
+
+// cannotRead says why a file named by the plan could not be read, naming the path tried
+// (the plan's folder joined to a relative name) rather than the name as written.
+func cannotRead(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return fmt.Sprintf("cannot read %s: %v", pe.Path, pe.Err)
+	}
+	return fmt.Sprintf("cannot read: %v", err)
 }
 
 // read returns the file's bytes and whether its lines could be read at all (the file was
@@ -148,7 +73,7 @@ func (f csvFile) fail(line int, field, msg string) {
 func (f csvFile) read(fsys fs.FS, header []string, row func(line int, rec map[string]string)) ([]byte, bool) {
 	raw, err := fs.ReadFile(fsys, f.name)
 	if err != nil {
-		f.fail(0, "", fmt.Sprintf("cannot read: %v", errors.Unwrap(err)))
+		f.fail(0, "", cannotRead(err))
 		return nil, false
 	}
 	// Names go into the stored plan (JSON) and the database as text: bytes that are not UTF-8
@@ -203,7 +128,7 @@ func (f csvFile) read(fsys fs.FS, header []string, row func(line int, rec map[st
 // readHierarchy reads the GSO register (districts and communes) and the villages file. ok is
 // false when the register could not be read: then the villages are not checked against it
 // (every one would be "unknown"), and the caller does not check units against it either.
-func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors) (h Hierarchy, raw []byte, ok bool) {
+func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *Errors) (h units.Hierarchy, raw []byte, ok bool) {
 	seen := map[string]string{} // code -> what it is, across every level
 	districts := map[string]int{}
 	communes := map[string][2]int{}
@@ -231,7 +156,7 @@ func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors)
 			seen[dc] = "district"
 			di = len(h.Districts)
 			districts[dc] = di
-			h.Districts = append(h.Districts, District{Code: dc, Name: r["district_name"], Kind: r["district_type"]})
+			h.Districts = append(h.Districts, units.District{Code: dc, Name: r["district_name"], Kind: r["district_type"]})
 		} else if h.Districts[di].Name != r["district_name"] {
 			uf.fail(line, "district_name", fmt.Sprintf("district %s is named differently on an earlier line", dc))
 			return
@@ -242,7 +167,7 @@ func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors)
 		}
 		seen[cc] = "commune"
 		communes[cc] = [2]int{di, len(h.Districts[di].Communes)}
-		h.Districts[di].Communes = append(h.Districts[di].Communes, Commune{Code: cc, Name: r["commune_name"], Kind: r["commune_type"]})
+		h.Districts[di].Communes = append(h.Districts[di].Communes, units.Commune{Code: cc, Name: r["commune_name"], Kind: r["commune_type"]})
 	})
 	if !unitsOK {
 		return h, rawUnits, false
@@ -279,7 +204,7 @@ func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors)
 		}
 		seen[code] = "village"
 		c := &h.Districts[at[0]].Communes[at[1]]
-		c.Villages = append(c.Villages, Village{Code: code, Name: r["village_name"], LabourForce: lf, Synthetic: src == "synthetic"})
+		c.Villages = append(c.Villages, units.Village{Code: code, Name: r["village_name"], LabourForce: lf, Synthetic: src == "synthetic"})
 	})
 	if villagesOK {
 		for _, d := range h.Districts {
@@ -294,11 +219,11 @@ func readHierarchy(fsys fs.FS, unitsFile, villagesFile string, errs *PlanErrors)
 }
 
 // readRoster reads the staff and collection agents file; ok as for csvFile.read.
-func readRoster(fsys fs.FS, file string, communes map[string]string, errs *PlanErrors) (out []Agent, raw []byte, ok bool) {
+func readRoster(fsys fs.FS, file string, communes map[string]string, errs *Errors) (out []units.Agent, raw []byte, ok bool) {
 	seen := map[string]bool{}
 	f := csvFile{name: file, errs: errs}
 	raw, ok = f.read(fsys, RosterHeader, func(line int, r map[string]string) {
-		a := Agent{Code: r["code"], Commune: r["commune_code"], Kind: r["kind"], Name: r["full_name"], Phone: r["phone"], Weight: 1}
+		a := units.Agent{Code: r["code"], Commune: r["commune_code"], Kind: r["kind"], Name: r["full_name"], Phone: r["phone"], Weight: 1}
 		switch {
 		case !agentCodeRe.MatchString(a.Code):
 			f.fail(line, "code", "must be 1 to 40 letters, digits, '.', '_' or '-'")
@@ -309,7 +234,7 @@ func readRoster(fsys fs.FS, file string, communes map[string]string, errs *PlanE
 		case communes[a.Commune] == "":
 			f.fail(line, "commune_code", fmt.Sprintf("unknown commune%s", quoteCode(a.Commune)))
 			return
-		case a.Kind != AgentKindAgent && a.Kind != AgentKindStaff:
+		case a.Kind != units.AgentKindAgent && a.Kind != units.AgentKindStaff:
 			f.fail(line, "kind", `must be "agent" or "staff"`)
 			return
 		case a.Name == "":

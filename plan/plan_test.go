@@ -1,15 +1,20 @@
-package campaign_test
+package plan_test
 
 import (
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"testing/fstest"
 
-	"drives/campaign"
+	"drives/units"
+
+	"drives/plan"
+
+	"drives/allocate"
 )
 
 // A small valid plan: 2 districts, 4 communes, 6 villages (labour force 10,000), 6 people.
@@ -97,8 +102,8 @@ func mapFS(files map[string]string) fstest.MapFS {
 	return fsys
 }
 
-func parse(files map[string]string) (*campaign.LoadedPlan, error) {
-	return campaign.ParsePlan("plan.yaml", []byte(files["plan.yaml"]), mapFS(files))
+func parse(files map[string]string) (*plan.Loaded, error) {
+	return plan.Parse("plan.yaml", []byte(files["plan.yaml"]), mapFS(files))
 }
 
 // edit replaces exactly one occurrence of old in a file; a test whose fixture drifted fails
@@ -147,7 +152,7 @@ func TestValidPlan(t *testing.T) {
 	if len(lp.Roster) != 5 {
 		t.Fatalf("roster has %d people, want 5", len(lp.Roster))
 	}
-	for i, want := range []campaign.Agent{
+	for i, want := range []units.Agent{
 		{Code: "CB-00001", Commune: "00001", Kind: "staff", Name: "Nguyễn Văn An", Phone: "0900000001", Weight: 0.5},
 		{Code: "DL-00001-1", Commune: "00001", Kind: "agent", Name: "Trần Thị Bình", Phone: "0900000002", Weight: 1},
 		{Code: "DL-00002-1", Commune: "00002", Kind: "agent", PostOffice: true, Name: "Lê Văn Cường", Phone: "0900000003", Weight: 0.8},
@@ -161,7 +166,7 @@ func TestValidPlan(t *testing.T) {
 	if p.FollowUp.Deadline.String() != "30d" || len(p.FollowUp.Reminders) != 2 || p.FollowUp.Reminders[1].String() != "21d" {
 		t.Errorf("follow_up %+v", p.FollowUp)
 	}
-	if p.Events[0].Date != (campaign.Date{Y: 2021, M: 3, D: 1}) || p.Events[2].Unit != campaign.CityWide {
+	if p.Events[0].Date != (plan.Date{Y: 2021, M: 3, D: 1}) || p.Events[2].Unit != plan.CityWide {
 		t.Errorf("events %+v", p.Events)
 	}
 	if len(lp.Hash) != 64 {
@@ -200,7 +205,7 @@ func TestValidPlanDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := lp.Plan
-	if p.Timezone != campaign.DefaultTimezone || p.Clock.Scale != 1 || p.FollowUp.GiveUpAfter.String() != "60d" || p.FollowUp.SweepEvery.String() != "7d" {
+	if p.Timezone != plan.DefaultTimezone || p.Clock.Scale != 1 || p.FollowUp.GiveUpAfter.String() != "60d" || p.FollowUp.SweepEvery.String() != "7d" {
 		t.Errorf("defaults: timezone %q, scale %v, give up %s, sweep %s", p.Timezone, p.Clock.Scale, p.FollowUp.GiveUpAfter, p.FollowUp.SweepEvery)
 	}
 }
@@ -226,7 +231,7 @@ func TestPlanHash(t *testing.T) {
 	}
 	load := func() string {
 		t.Helper()
-		lp, err := campaign.LoadPlan(filepath.Join(dir, "plan.yaml"))
+		lp, err := plan.Load(filepath.Join(dir, "plan.yaml"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +286,7 @@ func TestLoadPlanRelativeFiles(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	lp, err := campaign.LoadPlan(filepath.Join(dir, "plan.yaml"))
+	lp, err := plan.Load(filepath.Join(dir, "plan.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,10 +294,64 @@ func TestLoadPlanRelativeFiles(t *testing.T) {
 		t.Errorf("target %d", lp.CityTarget())
 	}
 
-	_, err = campaign.LoadPlan(filepath.Join(root, "missing.yaml"))
-	var pe campaign.PlanErrors
+	_, err = plan.Load(filepath.Join(root, "missing.yaml"))
+	var pe plan.Errors
 	if !errors.As(err, &pe) || len(pe) != 1 || !strings.Contains(pe[0].Msg, "cannot read") {
 		t.Errorf("missing plan: %v", err)
+	}
+}
+
+// A plan may name its files by absolute path; a file that is missing is reported with the path
+// tried.
+func TestLoadPlanAbsoluteFiles(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "plan")
+	data := filepath.Join(root, "data")
+	for _, d := range []string{dir, data} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := testFiles()
+	units := filepath.Join(data, "units.csv")
+	edit(t, files, "plan.yaml", "file: units.csv", "file: "+units)
+	if err := os.WriteFile(units, []byte(files["units.csv"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	delete(files, "units.csv")
+	for n, s := range files {
+		if err := os.WriteFile(filepath.Join(dir, n), []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lp, err := plan.Load(filepath.Join(dir, "plan.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if lp.CityTarget() != 100 {
+		t.Errorf("target %d", lp.CityTarget())
+	}
+
+	missing := filepath.Join(data, "roster.csv")
+	edit(t, files, "plan.yaml", "file: roster.csv", "file: "+missing)
+	if err := os.WriteFile(filepath.Join(dir, "plan.yaml"), []byte(files["plan.yaml"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = plan.Load(filepath.Join(dir, "plan.yaml"))
+	var pe plan.Errors
+	want := "cannot read " + missing + ": no such file or directory"
+	if !errors.As(err, &pe) || len(pe) != 1 || pe[0].File != missing || pe[0].Msg != want {
+		t.Errorf("missing absolute file: %v, want %q", err, want)
+	}
+
+	edit(t, files, "plan.yaml", "file: "+missing, "file: staff.csv")
+	if err := os.WriteFile(filepath.Join(dir, "plan.yaml"), []byte(files["plan.yaml"]), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = plan.Load(filepath.Join(dir, "plan.yaml"))
+	want = "cannot read " + filepath.Join(dir, "staff.csv") + ": no such file or directory"
+	if !errors.As(err, &pe) || len(pe) != 1 || pe[0].File != "staff.csv" || pe[0].Msg != want {
+		t.Errorf("missing relative file: %v, want %q", err, want)
 	}
 }
 
@@ -304,7 +363,7 @@ func TestBadPlans(t *testing.T) {
 		// more: further problems may follow the wanted ones (knock-on effects).
 		more bool
 	}
-	plan := func(old, new string) func(t *testing.T, f map[string]string) {
+	inPlan := func(old, new string) func(t *testing.T, f map[string]string) {
 		return func(t *testing.T, f map[string]string) { edit(t, f, "plan.yaml", old, new) }
 	}
 	file := func(name, old, new string) func(t *testing.T, f map[string]string) {
@@ -321,98 +380,98 @@ func TestBadPlans(t *testing.T) {
 	}
 	const target = "  rule: labour_force_share\n  share: 0.01\n"
 	cases := []tc{
-		{name: "unknown unit in an event", mutate: plan(`unit: "00010"`, `unit: "99999"`),
+		{name: "unknown unit in an event", mutate: inPlan(`unit: "00010"`, `unit: "99999"`),
 			want: fixed(wantErr{"plan.yaml", "events[1].unit", `unknown unit "99999"`})},
-		{name: "village code is not a unit of an event", mutate: plan(`unit: "00010"`, `unit: "00010-01"`),
+		{name: "village code is not a unit of an event", mutate: inPlan(`unit: "00010"`, `unit: "00010-01"`),
 			want: fixed(wantErr{"plan.yaml", "events[1].unit", `unknown unit "00010-01"`})},
-		{name: "absolute target 0", mutate: plan(target, "  rule: absolute\n  absolute: 0\n"),
+		{name: "absolute target 0", mutate: inPlan(target, "  rule: absolute\n  absolute: 0\n"),
 			want: fixed(wantErr{"plan.yaml", "target.absolute", "must be a positive number of participants, got 0"})},
-		{name: "absolute target -5", mutate: plan(target, "  rule: absolute\n  absolute: -5\n"),
+		{name: "absolute target -5", mutate: inPlan(target, "  rule: absolute\n  absolute: -5\n"),
 			want: fixed(wantErr{"plan.yaml", "target.absolute", "must be a positive number of participants, got -5"})},
-		{name: "share 0", mutate: plan("share: 0.01", "share: 0"),
+		{name: "share 0", mutate: inPlan("share: 0.01", "share: 0"),
 			want: fixed(wantErr{"plan.yaml", "target.share", "must be above 0 and at most 1"})},
-		{name: "share 1.5", mutate: plan("share: 0.01", "share: 1.5"),
+		{name: "share 1.5", mutate: inPlan("share: 0.01", "share: 1.5"),
 			want: fixed(wantErr{"plan.yaml", "target.share", "must be above 0 and at most 1"})},
-		{name: "share -0.01", mutate: plan("share: 0.01", "share: -0.01"),
+		{name: "share -0.01", mutate: inPlan("share: 0.01", "share: -0.01"),
 			want: fixed(wantErr{"plan.yaml", "target.share", "must be above 0 and at most 1"})},
-		{name: "share with absolute rule", mutate: plan(target, "  rule: absolute\n  absolute: 5\n  share: 0.01\n"),
+		{name: "share with absolute rule", mutate: inPlan(target, "  rule: absolute\n  absolute: 5\n  share: 0.01\n"),
 			want: fixed(wantErr{"plan.yaml", "target.share", "is not used with rule absolute"})},
-		{name: "unknown target rule", mutate: plan("rule: labour_force_share", "rule: everyone"),
+		{name: "unknown target rule", mutate: inPlan("rule: labour_force_share", "rule: everyone"),
 			want: fixed(wantErr{"plan.yaml", "target.rule", `got "everyone"`})},
-		{name: "share rounding to a zero target", mutate: plan("share: 0.01", "share: 0.00001"),
+		{name: "share rounding to a zero target", mutate: inPlan("share: 0.01", "share: 0.00001"),
 			want: fixed(wantErr{"plan.yaml", "target", "gives a city target of 0; it must be positive"})},
-		{name: "event after the period", mutate: plan("date: 2021-04-01", "date: 2022-01-05"),
+		{name: "event after the period", mutate: inPlan("date: 2021-04-01", "date: 2022-01-05"),
 			want: fixed(wantErr{"plan.yaml", "events[1].date", "2022-01-05 is outside the period 2021-01-01..2021-12-31"})},
-		{name: "event before the period", mutate: plan("date: 2021-03-01", "date: 2020-12-31"),
+		{name: "event before the period", mutate: inPlan("date: 2021-03-01", "date: 2020-12-31"),
 			want: fixed(wantErr{"plan.yaml", "events[0].date", "2020-12-31 is outside the period"})},
-		{name: "event without a date", mutate: plan("    date: 2021-05-17\n", ""),
+		{name: "event without a date", mutate: inPlan("    date: 2021-05-17\n", ""),
 			want: fixed(wantErr{"plan.yaml", "events[2].date", "is required"})},
-		{name: "duplicate event id", mutate: plan("id: po-1", "id: conf-001"),
+		{name: "duplicate event id", mutate: inPlan("id: po-1", "id: conf-001"),
 			want: fixed(wantErr{"plan.yaml", "events[2].id", `duplicate event id "conf-001"`})},
-		{name: "event id taken by a city-wide event's expansion", mutate: plan("id: conf-001", "id: po-1.001"),
+		{name: "event id taken by a city-wide event's expansion", mutate: inPlan("id: conf-001", "id: po-1.001"),
 			want: fixed(wantErr{"plan.yaml", "events[0].id", ""})},
-		{name: "bad event id", mutate: plan("id: po-1", "id: PO 1"),
+		{name: "bad event id", mutate: inPlan("id: po-1", "id: PO 1"),
 			want: fixed(wantErr{"plan.yaml", "events[2].id", "must be 1 to 63 lower-case letters"})},
-		{name: "unknown event kind", mutate: plan("kind: door_to_door", "kind: rally"),
+		{name: "unknown event kind", mutate: inPlan("kind: door_to_door", "kind: rally"),
 			want: fixed(wantErr{"plan.yaml", "events[1].kind", `got "rally"`})},
-		{name: "unknown group in an event", mutate: plan("groups: [farmer, student]", "groups: [farmer, pupil]"),
+		{name: "unknown group in an event", mutate: inPlan("groups: [farmer, student]", "groups: [farmer, pupil]"),
 			want: fixed(wantErr{"plan.yaml", "events[1].groups[1]", `unknown target group "pupil"`})},
-		{name: "event without groups", mutate: plan("groups: [student]", "groups: []"),
+		{name: "event without groups", mutate: inPlan("groups: [student]", "groups: []"),
 			want: fixed(wantErr{"plan.yaml", "events[2].groups", "name at least one target group"})},
-		{name: "negative attendance", mutate: plan("groups: [student]\n", "groups: [student]\n    expected_attendance: -1\n"),
+		{name: "negative attendance", mutate: inPlan("groups: [student]\n", "groups: [student]\n    expected_attendance: -1\n"),
 			want: fixed(wantErr{"plan.yaml", "events[2].expected_attendance", "must not be negative"})},
-		{name: "duplicate target group", mutate: plan("  - code: student", "  - code: farmer"),
+		{name: "duplicate target group", mutate: inPlan("  - code: student", "  - code: farmer"),
 			want: fixed(wantErr{"plan.yaml", "target_groups[1].code", `duplicate target group "farmer"`}), more: true},
-		{name: "likelihood above 1", mutate: plan("likelihood: 0.15", "likelihood: 1.5"),
+		{name: "likelihood above 1", mutate: inPlan("likelihood: 0.15", "likelihood: 1.5"),
 			want: fixed(wantErr{"plan.yaml", "target_groups[1].likelihood", "must be between 0 and 1"})},
 		{name: "no target groups", mutate: func(t *testing.T, f map[string]string) {
 			edit(t, f, "plan.yaml", "  - code: farmer\n    name: Nông dân\n    likelihood: 0.35\n  - code: student\n    name: Học sinh, sinh viên\n    likelihood: 0.15\n", "")
 			edit(t, f, "plan.yaml", "target_groups:\n", "target_groups: []\n")
 		}, want: fixed(wantErr{"plan.yaml", "target_groups", "at least one target group is required"}), more: true},
-		{name: "bad campaign id", mutate: plan("id: test-2021", "id: Test_2021"),
+		{name: "bad campaign id", mutate: inPlan("id: test-2021", "id: Test_2021"),
 			want: fixed(wantErr{"plan.yaml", "id", "must be 2 to 63 lower-case letters"})},
-		{name: "empty name", mutate: plan("name: Test drive", `name: ""`),
+		{name: "empty name", mutate: inPlan("name: Test drive", `name: ""`),
 			want: fixed(wantErr{"plan.yaml", "name", "must not be empty"})},
-		{name: "unknown time zone", mutate: plan("timezone: Asia/Ho_Chi_Minh", "timezone: Asia/Hanoi_City"),
+		{name: "unknown time zone", mutate: inPlan("timezone: Asia/Ho_Chi_Minh", "timezone: Asia/Hanoi_City"),
 			want: fixed(wantErr{"plan.yaml", "timezone", `unknown time zone "Asia/Hanoi_City"`})},
-		{name: "period end before start", mutate: plan("end: 2021-12-31", "end: 2020-12-31"),
+		{name: "period end before start", mutate: inPlan("end: 2021-12-31", "end: 2020-12-31"),
 			want: fixed(wantErr{"plan.yaml", "period.end", "2020-12-31 is not after period.start 2021-01-01"}), more: true},
-		{name: "year does not match the period", mutate: plan("year: 2021", "year: 2020"),
+		{name: "year does not match the period", mutate: inPlan("year: 2021", "year: 2020"),
 			want: fixed(wantErr{"plan.yaml", "year", "2020 does not match period.start 2021-01-01"})},
-		{name: "clock scale below 1", mutate: plan("scale: 1", "scale: 0.5"),
+		{name: "clock scale below 1", mutate: inPlan("scale: 1", "scale: 0.5"),
 			want: fixed(wantErr{"plan.yaml", "clock.scale", "must be 1 (real time) or more"})},
-		{name: "negative prior year", mutate: plan("prior_year_enrolled: 80", "prior_year_enrolled: -1"),
+		{name: "negative prior year", mutate: inPlan("prior_year_enrolled: 80", "prior_year_enrolled: -1"),
 			want: fixed(wantErr{"plan.yaml", "prior_year_enrolled", "must not be negative"})},
-		{name: "reminder at the deadline", mutate: plan("reminders: [7d, 21d]", "reminders: [7d, 30d]"),
+		{name: "reminder at the deadline", mutate: inPlan("reminders: [7d, 21d]", "reminders: [7d, 30d]"),
 			want: fixed(wantErr{"plan.yaml", "follow_up.reminders[1]", "30d must be after 0 and before the deadline 30d"})},
-		{name: "reminder after the deadline", mutate: plan("reminders: [7d, 21d]", "reminders: [45d]"),
+		{name: "reminder after the deadline", mutate: inPlan("reminders: [7d, 21d]", "reminders: [45d]"),
 			want: fixed(wantErr{"plan.yaml", "follow_up.reminders[0]", "45d must be after 0 and before the deadline 30d"})},
-		{name: "reminders out of order", mutate: plan("reminders: [7d, 21d]", "reminders: [21d, 7d]"),
+		{name: "reminders out of order", mutate: inPlan("reminders: [7d, 21d]", "reminders: [21d, 7d]"),
 			want: fixed(wantErr{"plan.yaml", "follow_up.reminders[1]", "7d must come after the reminder before it"})},
-		{name: "zero deadline", mutate: plan("deadline: 30d", "deadline: 0s"),
+		{name: "zero deadline", mutate: inPlan("deadline: 30d", "deadline: 0s"),
 			want: fixed(wantErr{"plan.yaml", "follow_up.deadline", "must be a positive duration"}), more: true},
-		{name: "give up before the deadline", mutate: plan("give_up_after: 60d", "give_up_after: 20d"),
+		{name: "give up before the deadline", mutate: inPlan("give_up_after: 60d", "give_up_after: 20d"),
 			want: fixed(wantErr{"plan.yaml", "follow_up.give_up_after", "20d must not be before the deadline 30d"})},
-		{name: "no units file", mutate: plan("  file: units.csv\n", ""),
+		{name: "no units file", mutate: inPlan("  file: units.csv\n", ""),
 			want: fixed(wantErr{"plan.yaml", "units.file", "is required"}), more: true},
-		{name: "no roster file", mutate: plan("  file: roster.csv\n", ""),
+		{name: "no roster file", mutate: inPlan("  file: roster.csv\n", ""),
 			want: fixed(wantErr{"plan.yaml", "roster.file", "is required"})},
 
 		// YAML: the decoder's problems carry the line.
-		{name: "malformed YAML", mutate: plan("groups: [farmer]\n", "groups: [farmer\n"),
+		{name: "malformed YAML", mutate: inPlan("groups: [farmer]\n", "groups: [farmer\n"),
 			// The flow sequence opens on line 32; the YAML library reports the line before it.
 			want: fixed(wantErr{"plan.yaml", "", "line 31: did not find expected ',' or ']'"})},
-		{name: "tab indentation", mutate: plan("  start: 2021-01-01", "\tstart: 2021-01-01"),
+		{name: "tab indentation", mutate: inPlan("  start: 2021-01-01", "\tstart: 2021-01-01"),
 			want: atLine("\tstart", "found character that cannot start any token")},
-		{name: "unknown top-level field", mutate: plan("prior_year_enrolled: 80\n", "prior_year_enrolled: 80\ncolour: red\n"),
+		{name: "unknown top-level field", mutate: inPlan("prior_year_enrolled: 80\n", "prior_year_enrolled: 80\ncolour: red\n"),
 			want: atLine("colour: red", "unknown field colour (not part of a plan)")},
-		{name: "unknown nested field", mutate: plan("deadline: 30d", "deadlinez: 30d"),
+		{name: "unknown nested field", mutate: inPlan("deadline: 30d", "deadlinez: 30d"),
 			want: atLine("deadlinez", "unknown field deadlinez (not part of a plan)")},
-		{name: "unknown event field", mutate: plan("    kind: conference\n", "    kind: conference\n    venue: town hall\n"),
+		{name: "unknown event field", mutate: inPlan("    kind: conference\n", "    kind: conference\n    venue: town hall\n"),
 			want: atLine("venue", "unknown field venue (not part of a plan)")},
-		{name: "duplicate key", mutate: plan("year: 2021\n", "year: 2021\nyear: 2022\n"),
+		{name: "duplicate key", mutate: inPlan("year: 2021\n", "year: 2021\nyear: 2022\n"),
 			want: atLine("year: 2022", `mapping key "year" already defined`)},
-		{name: "wrong type", mutate: plan("prior_year_enrolled: 80", "prior_year_enrolled: many"),
+		{name: "wrong type", mutate: inPlan("prior_year_enrolled: 80", "prior_year_enrolled: many"),
 			want: atLine("prior_year_enrolled: many", "cannot unmarshal !!str `many` into int")},
 		{name: "two YAML documents", mutate: func(t *testing.T, f map[string]string) { f["plan.yaml"] += "---\nid: other-2021\n" },
 			want: fixed(wantErr{"plan.yaml", "", "more than one YAML document; a plan is one document"})},
@@ -421,22 +480,22 @@ func TestBadPlans(t *testing.T) {
 		{name: "empty plan", mutate: func(t *testing.T, f map[string]string) { f["plan.yaml"] = "" },
 			want: fixed(wantErr{"plan.yaml", "", "the file is empty"})},
 		// Found by FuzzParsePlan: the decoder gives no line for a problem on the first line.
-		{name: "syntax error on the first line", mutate: plan("# a small plan for tests", "id: a: b"),
+		{name: "syntax error on the first line", mutate: inPlan("# a small plan for tests", "id: a: b"),
 			want: fixed(wantErr{"plan.yaml", "", "line 1: mapping values are not allowed in this context"})},
-		{name: "control character", mutate: plan("name: Test drive", "name: Test\x01drive"),
+		{name: "control character", mutate: inPlan("name: Test drive", "name: Test\x01drive"),
 			want: atLine("name: Test", "character U+0001 is not allowed in YAML")},
-		{name: "not UTF-8", mutate: plan("name: Test drive", "name: Test\xffdrive"),
+		{name: "not UTF-8", mutate: inPlan("name: Test drive", "name: Test\xffdrive"),
 			want: atLine("name: Test", "the file is not UTF-8 text")},
-		{name: "unknown alias", mutate: plan("groups: [student]", "groups: *students"),
+		{name: "unknown alias", mutate: inPlan("groups: [student]", "groups: *students"),
 			want: atLine("*students", "unknown anchor 'students' referenced")},
-		{name: "bad duration", mutate: plan("deadline: 30d", "deadline: 30x"),
+		{name: "bad duration", mutate: inPlan("deadline: 30d", "deadline: 30x"),
 			want: atLine("30x", `"30x" is not a duration (like 30d, 12h)`)},
-		{name: "bad date", mutate: plan("start: 2021-01-01", "start: 2021-13-01"),
+		{name: "bad date", mutate: inPlan("start: 2021-01-01", "start: 2021-13-01"),
 			want: atLine("2021-13-01", `"2021-13-01" is not a date (YYYY-MM-DD)`)},
 		// Whatever the line fix, the value and the file are named today.
-		{name: "bad duration names the value", mutate: plan("sweep_every: 7d", "sweep_every: weekly"),
+		{name: "bad duration names the value", mutate: inPlan("sweep_every: 7d", "sweep_every: weekly"),
 			want: fixed(wantErr{"plan.yaml", "", `"weekly" is not a duration (like 30d, 12h)`})},
-		{name: "bad date names the value", mutate: plan("date: 2021-04-01", "date: 2021-02-30"),
+		{name: "bad date names the value", mutate: inPlan("date: 2021-04-01", "date: 2021-02-30"),
 			want: fixed(wantErr{"plan.yaml", "", `"2021-02-30" is not a date (YYYY-MM-DD)`})},
 
 		// CSV files: file, line and column.
@@ -485,7 +544,7 @@ func TestBadPlans(t *testing.T) {
 		{name: "row with an unterminated quote in its first field", mutate: file("roster.csv", "DL-00011-1,", `"DL-00011-1,`),
 			want: fixed(wantErr{"roster.csv", "line 6", `extraneous or missing " in quoted-field`}), more: true},
 		// Found by FuzzParsePlan: accepted, then the launch failed storing the plan as JSON.
-		{name: "infinite reward score", mutate: plan("  sweep_every: 7d\n", "  sweep_every: 7d\nreview:\n  policy:\n    reward_at: .inf\n"),
+		{name: "infinite reward score", mutate: inPlan("  sweep_every: 7d\n", "  sweep_every: 7d\nreview:\n  policy:\n    reward_at: .inf\n"),
 			want: fixed(wantErr{"plan.yaml", "review.policy.reward_at", "must be a finite score"})},
 		// Found by FuzzParsePlan: the refusal repeated the phone number.
 		{name: "phone number in the roster's commune column", mutate: file("roster.csv", "DL-00010-1,00010,agent,no,Phạm Thị Dung,0900000004,", "DL-00010-1,0900000004,agent,no,Phạm Thị Dung,00010,"),
@@ -507,7 +566,7 @@ func TestBadPlans(t *testing.T) {
 			c.mutate(t, files)
 			want := c.want(t, files)
 			var (
-				lp  *campaign.LoadedPlan
+				lp  *plan.Loaded
 				err error
 				pnc any
 			)
@@ -519,14 +578,14 @@ func TestBadPlans(t *testing.T) {
 				t.Log(err)
 			}
 			problem := ""
-			var pe campaign.PlanErrors
+			var pe plan.Errors
 			switch {
 			case pnc != nil:
 				problem = fmt.Sprintf("ParsePlan panicked: %v", pnc)
 			case err == nil:
 				problem = fmt.Sprintf("plan accepted (target %d), want %v", lp.CityTarget(), want)
 			case !errors.As(err, &pe):
-				problem = fmt.Sprintf("error is %T, not campaign.PlanErrors: %v", err, err)
+				problem = fmt.Sprintf("error is %T, not plan.Errors: %v", err, err)
 			case len(pe) < len(want) || (!c.more && len(pe) != len(want)):
 				problem = fmt.Sprintf("got %d problems, want %d: %v", len(pe), len(want), err)
 			default:
@@ -546,5 +605,26 @@ func TestBadPlans(t *testing.T) {
 			}
 			t.Error(problem)
 		})
+	}
+}
+
+// TestAllocateLoadedPlan: the fixture plan's target of 100 over labour forces 1000+500, 1500,
+// 3000+2000, 2000.
+func TestAllocateLoadedPlan(t *testing.T) {
+	lp, err := parse(testFiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget())
+	want := allocate.Allocation{
+		City:      100,
+		Districts: map[string]int{"001": 30, "002": 70},
+		Communes:  map[string]int{"00001": 15, "00002": 15, "00010": 50, "00011": 20},
+		Villages:  map[string]int{"00001-01": 10, "00001-02": 5, "00002-01": 15, "00010-01": 30, "00010-02": 20, "00011-01": 20},
+		// 00001: 15 over staff 0.5 and agent 1 → 5, 10.
+		Agents: map[string]int{"CB-00001": 5, "DL-00001-1": 10, "DL-00002-1": 15, "DL-00010-1": 50, "DL-00011-1": 20},
+	}
+	if !reflect.DeepEqual(a, want) {
+		t.Errorf("allocation\n got %+v\nwant %+v", a, want)
 	}
 }

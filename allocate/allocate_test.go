@@ -1,4 +1,4 @@
-package campaign_test
+package allocate_test
 
 import (
 	"fmt"
@@ -7,13 +7,15 @@ import (
 	"slices"
 	"testing"
 
-	"drives/campaign"
+	"drives/units"
+
+	"drives/allocate"
 )
 
-func shares(kv ...any) []campaign.Share {
-	var out []campaign.Share
+func shares(kv ...any) []allocate.Share {
+	var out []allocate.Share
 	for i := 0; i < len(kv); i += 2 {
-		out = append(out, campaign.Share{Code: kv[i].(string), Weight: int64(kv[i+1].(int))})
+		out = append(out, allocate.Share{Code: kv[i].(string), Weight: int64(kv[i+1].(int))})
 	}
 	return out
 }
@@ -22,7 +24,7 @@ func TestLargestRemainderExamples(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		total  int
-		shares []campaign.Share
+		shares []allocate.Share
 		want   []int
 	}{
 		{"even, tie to the first code", 10, shares("a", 1, "b", 1, "c", 1), []int{4, 3, 3}},
@@ -42,7 +44,7 @@ func TestLargestRemainderExamples(t *testing.T) {
 		{"labour-force sized weights", 52_000, shares("001", 2_600_000, "002", 1_733_333, "003", 866_667), []int{26_000, 17_333, 8_667}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got := campaign.LargestRemainder(c.total, c.shares)
+			got := allocate.LargestRemainder(c.total, c.shares)
 			if !slices.Equal(got, c.want) {
 				t.Errorf("LargestRemainder(%d, %v) = %v, want %v", c.total, c.shares, got, c.want)
 			}
@@ -56,12 +58,12 @@ func TestLargestRemainderNegativeWeightPanics(t *testing.T) {
 			t.Error("a negative weight did not panic")
 		}
 	}()
-	campaign.LargestRemainder(10, shares("a", 1, "b", -1))
+	allocate.LargestRemainder(10, shares("a", 1, "b", -1))
 }
 
 // randomShares draws n shares with unique codes; weights include zeros, ties and large values.
-func randomShares(r *rand.Rand, n int) []campaign.Share {
-	out := make([]campaign.Share, n)
+func randomShares(r *rand.Rand, n int) []allocate.Share {
+	out := make([]allocate.Share, n)
 	codes := r.Perm(100) // unique codes, in an order unrelated to the shares' order
 	for i := range out {
 		var w int64
@@ -75,7 +77,7 @@ func randomShares(r *rand.Rand, n int) []campaign.Share {
 		default:
 			w = int64(r.IntN(5000))
 		}
-		out[i] = campaign.Share{Code: fmt.Sprintf("c%02d", codes[i]), Weight: w}
+		out[i] = allocate.Share{Code: fmt.Sprintf("c%02d", codes[i]), Weight: w}
 	}
 	return out
 }
@@ -92,7 +94,7 @@ func TestLargestRemainderProperties(t *testing.T) {
 		if seed%7 == 0 {
 			total = r.IntN(10_000_000)
 		}
-		got := campaign.LargestRemainder(total, ss)
+		got := allocate.LargestRemainder(total, ss)
 		if len(got) != n {
 			t.Fatalf("seed %d: %d quotas for %d shares", seed, len(got), n)
 		}
@@ -118,7 +120,7 @@ func TestLargestRemainderProperties(t *testing.T) {
 		if n > 0 && sum != int64(total) {
 			t.Fatalf("seed %d: quotas sum to %d, want %d", seed, sum, total)
 		}
-		if again := campaign.LargestRemainder(total, ss); !slices.Equal(again, got) {
+		if again := allocate.LargestRemainder(total, ss); !slices.Equal(again, got) {
 			t.Fatalf("seed %d: two calls differ", seed)
 		}
 		// Any order of the same shares gives each code the same quota.
@@ -129,7 +131,7 @@ func TestLargestRemainderProperties(t *testing.T) {
 		for range 3 {
 			perm := slices.Clone(ss)
 			r.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-			for i, q := range campaign.LargestRemainder(total, perm) {
+			for i, q := range allocate.LargestRemainder(total, perm) {
 				if byCode[perm[i].Code] != q {
 					t.Fatalf("seed %d: %s gets %d in one order and %d in another", seed, perm[i].Code, byCode[perm[i].Code], q)
 				}
@@ -140,28 +142,28 @@ func TestLargestRemainderProperties(t *testing.T) {
 
 // randomHierarchy builds a hierarchy of random shape: single children, zero labour forces
 // (whole communes and districts at zero), and 1 to 5 agents and staff per commune.
-func randomHierarchy(r *rand.Rand) (campaign.Hierarchy, []campaign.Agent) {
-	var h campaign.Hierarchy
-	var roster []campaign.Agent
+func randomHierarchy(r *rand.Rand) (units.Hierarchy, []units.Agent) {
+	var h units.Hierarchy
+	var roster []units.Agent
 	nd := 1 + r.IntN(6)
 	for d := range nd {
-		dist := campaign.District{Code: fmt.Sprintf("%03d", d+1), Name: "D"}
+		dist := units.District{Code: fmt.Sprintf("%03d", d+1), Name: "D"}
 		zeroDistrict := r.IntN(8) == 0
 		for c := range 1 + r.IntN(6) {
-			com := campaign.Commune{Code: fmt.Sprintf("%03d%02d", d+1, c), Name: "C"}
+			com := units.Commune{Code: fmt.Sprintf("%03d%02d", d+1, c), Name: "C"}
 			zeroCommune := zeroDistrict || r.IntN(6) == 0
 			for v := range 1 + r.IntN(5) {
 				lf := 0
 				if !zeroCommune && r.IntN(5) != 0 {
 					lf = r.IntN(20_000)
 				}
-				com.Villages = append(com.Villages, campaign.Village{Code: fmt.Sprintf("%s-%02d", com.Code, v+1), LabourForce: lf})
+				com.Villages = append(com.Villages, units.Village{Code: fmt.Sprintf("%s-%02d", com.Code, v+1), LabourForce: lf})
 			}
 			for a := range 1 + r.IntN(5) {
-				ag := campaign.Agent{Code: fmt.Sprintf("DL-%s-%d", com.Code, a+1), Commune: com.Code, Kind: campaign.AgentKindAgent, Weight: 1}
+				ag := units.Agent{Code: fmt.Sprintf("DL-%s-%d", com.Code, a+1), Commune: com.Code, Kind: units.AgentKindAgent, Weight: 1}
 				switch r.IntN(4) {
 				case 0:
-					ag.Kind, ag.Weight = campaign.AgentKindStaff, 0.5
+					ag.Kind, ag.Weight = units.AgentKindStaff, 0.5
 				case 1:
 					ag.PostOffice, ag.Weight = true, 0.8
 				case 2:
@@ -186,7 +188,7 @@ func TestAllocateProperties(t *testing.T) {
 		if seed%25 == 0 {
 			target = 0
 		}
-		a := campaign.Allocate(h, roster, target)
+		a := allocate.Quotas(h, roster, target)
 		fail := func(format string, args ...any) {
 			t.Helper()
 			t.Fatalf("seed %d: "+format, append([]any{seed}, args...)...)
@@ -245,13 +247,13 @@ func TestAllocateProperties(t *testing.T) {
 				}
 			}
 		}
-		if again := campaign.Allocate(h, roster, target); !reflect.DeepEqual(a, again) {
+		if again := allocate.Quotas(h, roster, target); !reflect.DeepEqual(a, again) {
 			fail("two calls differ")
 		}
 		// The roster's order does not change anyone's quota.
 		shuffled := slices.Clone(roster)
 		r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-		if b := campaign.Allocate(h, shuffled, target); !reflect.DeepEqual(a, b) {
+		if b := allocate.Quotas(h, shuffled, target); !reflect.DeepEqual(a, b) {
 			fail("roster order changes the allocation")
 		}
 	}
@@ -260,15 +262,15 @@ func TestAllocateProperties(t *testing.T) {
 // TestAllocateByWeight: a commune's quota splits by the roster's weights (staff 0.5, Post
 // Office agent 0.8, agent 1).
 func TestAllocateByWeight(t *testing.T) {
-	h := campaign.Hierarchy{Districts: []campaign.District{{Code: "001", Communes: []campaign.Commune{{
-		Code: "00001", Villages: []campaign.Village{{Code: "v1", LabourForce: 700}, {Code: "v2", LabourForce: 300}},
+	h := units.Hierarchy{Districts: []units.District{{Code: "001", Communes: []units.Commune{{
+		Code: "00001", Villages: []units.Village{{Code: "v1", LabourForce: 700}, {Code: "v2", LabourForce: 300}},
 	}}}}}
-	roster := []campaign.Agent{
+	roster := []units.Agent{
 		{Code: "CB-00001", Commune: "00001", Kind: "staff", Weight: 0.5},
 		{Code: "DL-00001-1", Commune: "00001", Kind: "agent", Weight: 1},
 		{Code: "DL-00001-2", Commune: "00001", Kind: "agent", PostOffice: true, Weight: 0.8},
 	}
-	a := campaign.Allocate(h, roster, 23)
+	a := allocate.Quotas(h, roster, 23)
 	// 23 × 0.5/2.3 = 5, 23 × 1/2.3 = 10, 23 × 0.8/2.3 = 8.
 	want := map[string]int{"CB-00001": 5, "DL-00001-1": 10, "DL-00001-2": 8}
 	if !reflect.DeepEqual(a.Agents, want) {
@@ -278,28 +280,7 @@ func TestAllocateByWeight(t *testing.T) {
 	if a.Villages["v1"] != 16 || a.Villages["v2"] != 7 {
 		t.Errorf("villages %v", a.Villages)
 	}
-	if campaign.AgentShare(roster[2]).Weight != 800 {
-		t.Errorf("AgentShare(0.8) = %v", campaign.AgentShare(roster[2]))
-	}
-}
-
-// TestAllocateLoadedPlan: the fixture plan's target of 100 over labour forces 1000+500, 1500,
-// 3000+2000, 2000.
-func TestAllocateLoadedPlan(t *testing.T) {
-	lp, err := parse(testFiles())
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := campaign.Allocate(lp.Units, lp.Roster, lp.CityTarget())
-	want := campaign.Allocation{
-		City:      100,
-		Districts: map[string]int{"001": 30, "002": 70},
-		Communes:  map[string]int{"00001": 15, "00002": 15, "00010": 50, "00011": 20},
-		Villages:  map[string]int{"00001-01": 10, "00001-02": 5, "00002-01": 15, "00010-01": 30, "00010-02": 20, "00011-01": 20},
-		// 00001: 15 over staff 0.5 and agent 1 → 5, 10.
-		Agents: map[string]int{"CB-00001": 5, "DL-00001-1": 10, "DL-00002-1": 15, "DL-00010-1": 50, "DL-00011-1": 20},
-	}
-	if !reflect.DeepEqual(a, want) {
-		t.Errorf("allocation\n got %+v\nwant %+v", a, want)
+	if allocate.AgentShare(roster[2]).Weight != 800 {
+		t.Errorf("AgentShare(0.8) = %v", allocate.AgentShare(roster[2]))
 	}
 }

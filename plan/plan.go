@@ -1,10 +1,17 @@
-// Package campaign holds the domain of an enrolment drive that every other package shares:
-// the plan a coordinator writes, its validation, the quota allocation, the campaign clock,
-// the 2021 contribution rules, and the client-facing contract of the workflows (api.go).
+// Package plan reads and validates a drive's plan and the files it names (the unit register,
+// the villages, the roster), and turns it into the Spec the workflows carry: district targets,
+// events placed in campaign time, the follow-up policy and the review periods.
+//
+// The campaign clock (clock.go) and the review schedule and policy (review.go) are here
+// because they are the plan's own sections read into time and rules: the clock is the plan's
+// `clock.scale` and period, the only way plan dates and durations become timers; the review
+// cron and policy are the plan's `review` section, checked with the rest of the plan, and the
+// periods they give are part of the Spec. What applies the policy to agents' figures is an
+// activity (activities/review.go).
 //
 // Nothing here does I/O except reading a plan and the files it names; workflows import this
 // package for its types and pure functions.
-package campaign
+package plan
 
 import (
 	"bytes"
@@ -23,6 +30,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"drives/units"
 )
 
 // Plan is a campaign drive as a coordinator writes it (YAML). Durations are in campaign time;
@@ -225,24 +234,24 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// PlanError is one thing wrong with a plan: the file, the field path (or line) and why.
-type PlanError struct {
+// Error is one thing wrong with a plan: the file, the field path (or line) and why.
+type Error struct {
 	File  string
 	Field string
 	Msg   string
 }
 
-func (e PlanError) Error() string {
+func (e Error) Error() string {
 	if e.Field == "" {
 		return fmt.Sprintf("%s: %s", e.File, e.Msg)
 	}
 	return fmt.Sprintf("%s: %s: %s", e.File, e.Field, e.Msg)
 }
 
-// PlanErrors is every problem found in a plan, in the order found.
-type PlanErrors []PlanError
+// Errors is every problem found in a plan, in the order found.
+type Errors []Error
 
-func (es PlanErrors) Error() string {
+func (es Errors) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "plan rejected (%d problem", len(es))
 	if len(es) != 1 {
@@ -256,53 +265,59 @@ func (es PlanErrors) Error() string {
 	return b.String()
 }
 
-// LoadedPlan is a plan with the files it names read and checked: the unit hierarchy and the
+// Loaded is a plan with the files it names read and checked: the unit hierarchy and the
 // roster. Hash identifies the exact inputs (plan text and every file) so a relaunch can tell
 // the same plan from a changed one.
-type LoadedPlan struct {
-	Plan     Plan      `json:"plan"`
-	Units    Hierarchy `json:"units"`
-	Roster   []Agent   `json:"roster"`
-	Hash     string    `json:"hash"`
-	Location string    `json:"location"`
+type Loaded struct {
+	Plan     Plan            `json:"plan"`
+	Units    units.Hierarchy `json:"units"`
+	Roster   []units.Agent   `json:"roster"`
+	Hash     string          `json:"hash"`
+	Location string          `json:"location"`
 }
 
-// LoadPlan reads a plan file and the files it names, and validates everything. Any problem is
-// returned as PlanErrors naming the file and field; nothing is written anywhere.
-func LoadPlan(path string) (*LoadedPlan, error) {
+// Load reads a plan file and the files it names, and validates everything. Any problem is
+// returned as Errors naming the file and field; nothing is written anywhere.
+func Load(path string) (*Loaded, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, PlanErrors{{File: path, Msg: fmt.Sprintf("cannot read: %v", errors.Unwrap(err))}}
+		return nil, Errors{{File: path, Msg: fmt.Sprintf("cannot read: %v", errors.Unwrap(err))}}
 	}
-	return ParsePlan(path, raw, planDir(filepath.Dir(path)))
+	return Parse(path, raw, planDir(filepath.Dir(path)))
 }
 
-// planDir reads the files a plan names relative to the plan's folder. Unlike os.DirFS it
-// allows "../" so a plan can name a shared register such as data/hanoi-admin-units-2021.csv.
+// planDir reads the files a plan names relative to the plan's folder, or where an absolute
+// path says. Unlike os.DirFS it allows "../" so a plan can name a shared register such as
+// data/hanoi-admin-units-2021.csv. Its errors carry the path it tried.
 type planDir string
 
-func (d planDir) Open(name string) (fs.File, error) { return os.Open(filepath.Join(string(d), name)) }
-func (d planDir) ReadFile(name string) ([]byte, error) {
-	return os.ReadFile(filepath.Join(string(d), name))
+func (d planDir) path(name string) string {
+	if filepath.IsAbs(name) {
+		return filepath.Clean(name)
+	}
+	return filepath.Join(string(d), name)
 }
 
-// DecodePlan parses plan YAML strictly: unknown fields, several documents or malformed YAML are
+func (d planDir) Open(name string) (fs.File, error)    { return os.Open(d.path(name)) }
+func (d planDir) ReadFile(name string) ([]byte, error) { return os.ReadFile(d.path(name)) }
+
+// Decode parses plan YAML strictly: unknown fields, several documents or malformed YAML are
 // refused with the line.
-func DecodePlan(name string, raw []byte) (Plan, error) {
+func Decode(name string, raw []byte) (Plan, error) {
 	var p Plan
 	if line, msg := unreadableYAML(raw); msg != "" {
-		return Plan{}, PlanErrors{{File: name, Msg: fmt.Sprintf("line %d: %s", line, msg)}}
+		return Plan{}, Errors{{File: name, Msg: fmt.Sprintf("line %d: %s", line, msg)}}
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(raw))
 	dec.KnownFields(true)
 	if err := dec.Decode(&p); err == io.EOF {
-		return Plan{}, PlanErrors{{File: name, Msg: "the file is empty; a plan is one YAML document"}}
+		return Plan{}, Errors{{File: name, Msg: "the file is empty; a plan is one YAML document"}}
 	} else if err != nil {
-		return Plan{}, PlanErrors{{File: name, Msg: cleanYAMLError(raw, err)}}
+		return Plan{}, Errors{{File: name, Msg: cleanYAMLError(raw, err)}}
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); err != io.EOF {
-		return Plan{}, PlanErrors{{File: name, Msg: "more than one YAML document; a plan is one document"}}
+		return Plan{}, Errors{{File: name, Msg: "more than one YAML document; a plan is one document"}}
 	}
 	return p, nil
 }
@@ -352,9 +367,9 @@ func cleanYAMLError(raw []byte, err error) string {
 	}
 	msg = strings.ReplaceAll(msg, "unmarshal errors:\n  ", "")
 	msg = strings.ReplaceAll(msg, "\n  ", "; ")
-	for _, t := range []string{"campaign.Plan", "campaign.Period", "campaign.ClockSpec", "campaign.TargetRule",
-		"campaign.UnitSources", "campaign.RosterSource", "campaign.TargetGroup", "campaign.EventSpec",
-		"campaign.FollowUpPolicy", "campaign.ReviewSpec", "campaign.ReviewPolicy", "campaign.Reward"} {
+	for _, t := range []string{"plan.Plan", "plan.Period", "plan.ClockSpec", "plan.TargetRule",
+		"plan.UnitSources", "plan.RosterSource", "plan.TargetGroup", "plan.EventSpec",
+		"plan.FollowUpPolicy", "plan.ReviewSpec", "plan.ReviewPolicy", "plan.Reward"} {
 		msg = strings.ReplaceAll(msg, " in type "+t, "")
 	}
 	msg = strings.ReplaceAll(msg, "field ", "unknown field ")
