@@ -21,7 +21,7 @@ type ReportHead struct {
 }
 
 // ErrNoCampaign is returned for a campaign the database does not know.
-var ErrNoCampaign = errors.New("no such campaign")
+var ErrNoCampaign = fmt.Errorf("no such campaign: %w", ErrNotFound)
 
 // ReportHeadOf reads a campaign's name, status, target, prior year and enrolments.
 func ReportHeadOf(ctx context.Context, db DB, campaignID string) (ReportHead, error) {

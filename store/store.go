@@ -4,10 +4,11 @@
 //
 // Each function takes a DB: a pgx.Tx when the caller's effect spans several statements (the
 // activities open the transaction and write the audit row in it), or the pool for a read
-// that stands alone. Files are by table family: campaigns.go, units.go, quotas.go,
-// agents.go, events.go, followups.go, enrolments.go, batches.go, reviews.go, auditlog.go;
-// read models that join many of them (the report, the web page's lists, traces) have files
-// of their own.
+// that stands alone. Files are by table family: campaigns.go and launch.go, units.go,
+// quotas.go, agents.go, events.go, followups.go, enrolments.go, batches.go, staging.go and
+// retention.go (imports), reviews.go and decisions.go, auditlog.go and auditchain.go,
+// roles.go; read models that join many of them have files of their own (report.go,
+// overview.go, pages.go for the web page's lists, trace.go, field.go for the simulator).
 package store
 
 import (
