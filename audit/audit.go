@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -44,23 +43,7 @@ var ErrUnknownCampaign = errors.New("unknown campaign")
 
 // Row is an audit_log row as the chain covers it. Detail and Result hold the jsonb values as
 // PostgreSQL prints them (jsonb::text); RecordedAt is nil when the stored time is not finite.
-type Row struct {
-	ID         int64
-	CampaignID string
-	RecordedAt *time.Time
-	Actor      string
-	Action     string
-	Entity     string
-	EntityKey  string
-	WorkflowID *string
-	RunID      *string
-	ActivityID *string
-	Attempt    *int32
-	Detail     *string
-	Result     *string
-	PrevHash   []byte
-	Hash       []byte
-}
+type Row = store.AuditChainRow
 
 // TimeLayout is recorded_at in the canonical form, in UTC: to_char's
 // 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'.
@@ -187,7 +170,7 @@ func Verify(ctx context.Context, db Querier, campaignID string) (Result, error) 
 	res := Result{CampaignID: campaignID}
 	var links []link
 	err := store.ForEachAuditChainRow(ctx, db, campaignID, func(sr *store.AuditChainRow) error {
-		r := Row(*sr)
+		r := *sr
 		l := link{id: r.ID, prev: bytes.Clone(r.PrevHash), hash: bytes.Clone(r.Hash)}
 		l.selfOK = l.prev != nil && l.hash != nil && bytes.Equal(Hash(l.prev, r), l.hash)
 		links = append(links, l)
