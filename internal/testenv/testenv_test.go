@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -129,6 +130,18 @@ func TestStartDevServer(t *testing.T) {
 	}()
 	if !strings.HasPrefix(srv.FrontendHostPort(), "127.0.0.1:") {
 		t.Errorf("frontend on %s, want 127.0.0.1", srv.FrontendHostPort())
+	}
+	// Every port the server listens on for clients is chosen by us, none by the CLI (whose
+	// own choice of the HTTP API's port once lost a race in CI). Shown failing by leaving
+	// --http-port out of devstack.StartTemporal's arguments.
+	cmd := devstack.ProcessCommand(srv.t.PID())
+	for _, want := range []string{
+		"--port " + strconv.Itoa(srv.t.Port()), "--http-port " + strconv.Itoa(srv.t.HTTPPort()),
+		"--metrics-port " + strconv.Itoa(srv.t.MetricsPort()), "--headless",
+	} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("dev server runs as %q: no %q", cmd, want)
+		}
 	}
 	nc, err := client.NewNamespaceClient(client.Options{HostPort: srv.FrontendHostPort(), Logger: devstack.QuietLogger()})
 	if err != nil {
