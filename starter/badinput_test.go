@@ -10,7 +10,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -106,23 +104,11 @@ func starter(ctx context.Context, args ...string) (string, error) {
 }
 
 // snapshot is every table of the schema: its row count and a checksum of its rows.
-func snapshot(t *testing.T, ctx context.Context, db *pgxpool.Pool) map[string]string {
+func snapshot(t *testing.T, _ context.Context, db *pgxpool.Pool) map[string]string {
 	t.Helper()
-	rows, err := db.Query(ctx, `select table_name from information_schema.tables
-		where table_schema = current_schema() and table_type = 'BASE TABLE' order by 1`)
-	require.NoError(t, err)
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
-	require.Contains(t, tables, "audit_log")
-	out := map[string]string{}
-	for _, tb := range tables {
-		var n int
-		var sum string
-		q := fmt.Sprintf(`select count(*), coalesce(md5(string_agg(t::text, '|' order by t::text)), '') from %s t`, pgx.Identifier{tb}.Sanitize())
-		require.NoError(t, db.QueryRow(ctx, q).Scan(&n, &sum), tb)
-		out[tb] = fmt.Sprintf("%d rows, md5 %s", n, sum)
-	}
-	return out
+	fp := testenv.Fingerprint(t, db)
+	require.Contains(t, fp, "audit_log")
+	return fp
 }
 
 // historyLength is the number of events in a workflow's history (its latest run).
