@@ -230,11 +230,11 @@ func TestBadInputsAreRefusedAndWriteNothing(t *testing.T) {
 		{name: "import: agent of another commune", args: []string{"import", badID, writeFile(t, "agent.csv", enrolHeader+strings.Replace(goodLine, "DL-00001-1", "DL-00010-1", 1))},
 			want: `agent.csv: line 2: agent_code: agent "DL-00010-1" works in commune 00010, not 00001`},
 		{name: "import: wrong header", args: []string{"import", badID, writeFile(t, "header.csv", strings.Replace(enrolHeader, "phone", "mobile", 1)+goodLine)},
-			want: "header.csv: line 1: header: want"},
+			want: `header.csv: line 1: header: want "citizen_id,full_name,phone,commune_code,village_code,agent_code,target_group,monthly_income,subsidy_class,payment_mode,enrolled_on"`},
 		{name: "import: date outside the period", args: []string{"import", badID, writeFile(t, "date.csv", enrolHeader+strings.Replace(goodLine, "2021-01-01", "2022-01-01", 1))},
 			want: "date.csv: line 2: enrolled_on: 2022-01-01 is outside the campaign period"},
 		{name: "import: unknown campaign", args: []string{"import", "no-such-campaign", goodFile},
-			want: "no-such-campaign"},
+			want: `unknown campaign "no-such-campaign"`},
 		{name: "outcomes: not a lead", args: []string{"outcomes", badID, writeFile(t, "outcomes.csv", outcomesHeader+"001000000009,declined,2021-01-02\n")},
 			want: "outcomes.csv: line 2: citizen_id: no lead of this campaign has this citizen ID"},
 		{name: "outcomes: bad outcome", args: []string{"outcomes", badID, writeFile(t, "outcome.csv", outcomesHeader+"001000000001,enrolled,2021-01-02\n")},
@@ -247,7 +247,7 @@ func TestBadInputsAreRefusedAndWriteNothing(t *testing.T) {
 			want: `event_id: event "conf-001" is not held yet`},
 		{name: "event results: unknown event", args: []string{"event", "results", badID, "no-such-event", "--attendance", "3",
 			writeFile(t, "none.csv", leadsHeader+"001000000002,Trần Văn Hai,0910000002,00001,00001-01,trader\n")},
-			want: "no-such-event"},
+			want: "campaign " + badID + ` has no event "no-such-event"`},
 
 		// Command lines.
 		{name: "CLI: not a campaign id", args: []string{"status", "Hanoi 2021"}, want: `campaign "Hanoi 2021": not a campaign id`},
