@@ -159,7 +159,9 @@ func TestDriveEndToEnd(t *testing.T) {
 	_, err = s.im.Enrolments(ctx, lp.Plan.ID, imports.Enrolments, "bad.csv", bad, "tester")
 	var rej *imports.Rejected
 	require.ErrorAs(t, err, &rej)
-	require.Equal(t, []imports.LineError{{Line: 2, Field: "monthly_income", Msg: rej.Errors[0].Msg}}, rej.Errors)
+	// The whole message, as the user reads it (it was once compared with itself; shown failing
+	// by changing the file's income to 600000).
+	require.Equal(t, []imports.LineError{{Line: 2, Field: "monthly_income", Msg: "650000 VND is outside 700000–29800000 VND"}}, rej.Errors)
 	require.Zero(t, count(t, s.db, `select count(*) from import_batches`))
 	require.Zero(t, count(t, s.db, `select count(*) from enrolments`))
 

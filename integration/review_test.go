@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 
 	"drives/campaign"
 	"drives/coordinator"
@@ -53,9 +54,17 @@ func TestReviewTriggerAndCancel(t *testing.T) {
 	require.NoError(t, err)
 	q1 := spec.Reviews[0]
 	require.Equal(t, "2021-Q1", q1.Label)
-	time.Sleep(time.Until(plan.RealFire(clock, q1).Add(200 * time.Millisecond)))
+	// The review is due at a moment of real time: wait for it, then trigger. The trigger wakes
+	// the schedule, which goes over the time since it last looked, Q1's fire included, before it
+	// takes the triggered action: an unpaused schedule would take the fire then at the latest
+	// (its catch-up window is a year), so what the schedule records after the trigger says
+	// whether the pause held, with no grace period to guess. Shown failing by leaving out the
+	// PauseSchedule call: the action the schedule then records is scheduled at Q1's fire.
+	fire := plan.RealFire(clock, q1)
+	require.Eventually(t, func() bool { return !time.Now().Before(fire) }, time.Until(fire)+30*time.Second, 20*time.Millisecond)
 	_, err = s.tc.DescribeWorkflowExecution(ctx, campaign.ReviewWorkflowID(id, "2021-Q1"), "")
-	require.Error(t, err, "a paused schedule takes no review")
+	var notFound *serviceerror.NotFound
+	require.ErrorAs(t, err, &notFound, "a paused schedule takes no review")
 
 	require.NoError(t, s.co.TriggerReview(ctx, id))
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -64,6 +73,12 @@ func TestReviewTriggerAndCancel(t *testing.T) {
 			assert.Equal(c, enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, d.WorkflowExecutionInfo.Status)
 		}
 	}, 60*time.Second, 100*time.Millisecond)
+	sd, err := s.co.DescribeSchedule(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, 1, sd.Info.NumActions, "the schedule takes the triggered review only, not Q1's fire: %+v", sd.Info.RecentActions)
+	require.Len(t, sd.Info.RecentActions, 1)
+	require.True(t, sd.Info.RecentActions[0].ScheduleTime.After(fire),
+		"the one action is scheduled at %v, Q1's fire is at %v: want the trigger's, after it", sd.Info.RecentActions[0].ScheduleTime, fire)
 	agents := count(t, s.db, `select count(*) from agents where campaign_id = $1`, id)
 	require.Equal(t, agents, count(t, s.db, `select count(*) from review_decisions where campaign_id = $1 and period = '2021-Q1'`, id))
 

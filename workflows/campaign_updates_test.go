@@ -83,18 +83,18 @@ func TestUpdateAddEvent(t *testing.T) {
 		req  campaign.AddEventRequest
 		want string
 	}{
-		{bad(func(r *campaign.AddEventRequest) { r.Event.Unit = "999" }), "unknown unit"},
-		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = plan.Date{Y: 2022, M: 2, D: 1} }), "outside the period"},
-		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = plan.Date{Y: 2020, M: 12, D: 31} }), "outside the period"},
-		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = plan.Date{Y: 2021, M: 1, D: 20} }), "already past"},
-		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = plan.Date{Y: 2021, M: 2, D: 1} }), "already past"}, // today, 09:00 < noon
-		{bad(func(r *campaign.AddEventRequest) { r.Event.ID = "001-conference" }), "already exists"},
-		{bad(func(r *campaign.AddEventRequest) { r.Event.ID = "post-1" }), "already exists"}, // a city-wide round's own ID
-		{bad(func(r *campaign.AddEventRequest) { r.Event.Groups = []string{"small_trader", "astronaut"} }), "unknown target group"},
-		{bad(func(r *campaign.AddEventRequest) { r.Event.Groups = nil }), "groups"},
-		{bad(func(r *campaign.AddEventRequest) { r.Event.Kind = "party" }), "kind"},
-		{bad(func(r *campaign.AddEventRequest) { r.Event.ID = "Bad ID" }), "event.id"},
-		{bad(func(r *campaign.AddEventRequest) { r.By = " " }), "by"},
+		{bad(func(r *campaign.AddEventRequest) { r.Event.Unit = "999" }), `event.unit: unknown unit "999" (a district or commune code, or "city")`},
+		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = plan.Date{Y: 2022, M: 2, D: 1} }), "event.date: 2022-02-01 is outside the period 2021-01-01..2021-12-31"},
+		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = plan.Date{Y: 2020, M: 12, D: 31} }), "event.date: 2020-12-31 is outside the period 2021-01-01..2021-12-31"},
+		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = plan.Date{Y: 2021, M: 1, D: 20} }), "event.date: 2021-01-20 is already past in campaign time (now 2021-02-01 12:00)"},
+		{bad(func(r *campaign.AddEventRequest) { r.Event.Date = plan.Date{Y: 2021, M: 2, D: 1} }), "event.date: 2021-02-01 is already past in campaign time (now 2021-02-01 12:00)"}, // today, 09:00 < noon
+		{bad(func(r *campaign.AddEventRequest) { r.Event.ID = "001-conference" }), `event.id: event "001-conference" already exists`},
+		{bad(func(r *campaign.AddEventRequest) { r.Event.ID = "post-1" }), `event.id: event "post-1" already exists`}, // a city-wide round's own ID
+		{bad(func(r *campaign.AddEventRequest) { r.Event.Groups = []string{"small_trader", "astronaut"} }), `event.groups[1]: unknown target group "astronaut"`},
+		{bad(func(r *campaign.AddEventRequest) { r.Event.Groups = nil }), "event.groups: name at least one target group the event is aimed at"},
+		{bad(func(r *campaign.AddEventRequest) { r.Event.Kind = "party" }), `event.kind: must be one of [conference dialogue door_to_door post_office_round], got "party"`},
+		{bad(func(r *campaign.AddEventRequest) { r.Event.ID = "Bad ID" }), "event.id: must be 1 to 63 lower-case letters, digits, '_' or '-'"},
+		{bad(func(r *campaign.AddEventRequest) { r.By = " " }), "by: say who adds the event"},
 	}
 
 	var okCommune, okCity, again *outcome
@@ -117,7 +117,7 @@ func TestUpdateAddEvent(t *testing.T) {
 	for i, o := range rejected {
 		requireRejected(t, o, rejections[i].want)
 	}
-	requireRejected(t, again, "already exists")
+	requireRejected(t, again, `event.id: event "001-extra" already exists`)
 	var gotIDs []string
 	requireDone(t, okCommune, &gotIDs)
 	if !slices.Equal(gotIDs, []string{"001-extra"}) {
@@ -218,12 +218,12 @@ func TestUpdateCancelEvent(t *testing.T) {
 	})
 	runYear(t, env, campaign.StatusClosed)
 
-	requireRejected(t, unknown, "unknown event")
-	requireRejected(t, noReason, "reason")
-	requireRejected(t, noBy, "by")
-	requireRejected(t, held, "held already")
-	requireRejected(t, single2, "cancelled already")
-	requireRejected(t, city2, "cancelled already")
+	requireRejected(t, unknown, `event_id: unknown event "nope"`)
+	requireRejected(t, noReason, "reason: say why the event is cancelled")
+	requireRejected(t, noBy, "by: say who cancels the event")
+	requireRejected(t, held, `event_id: event "002-conference" was due at 2021-02-15 09:00 and is held already`)
+	requireRejected(t, single2, `event_id: event "002-door-1" is cancelled already`)
+	requireRejected(t, city2, `event_id: event "post-2" is cancelled already`)
 	var got []string
 	requireDone(t, single, &got)
 	if !slices.Equal(got, []string{"002-door-1"}) {
@@ -283,9 +283,9 @@ func TestUpdatePauseAndResume(t *testing.T) {
 	at(t, env, launchBefore, local(2021, 6, 2, 12, 0), func() { afterResume = queryProgress(t, env) })
 	runYear(t, env, campaign.StatusClosed)
 
-	requireRejected(t, noBy, "by")
-	requireRejected(t, resumeRunning, "not paused")
-	requireRejected(t, pauseAgain, "paused already")
+	requireRejected(t, noBy, "by: say who steers the campaign")
+	requireRejected(t, resumeRunning, "campaign is not paused")
+	requireRejected(t, pauseAgain, "campaign is paused already")
 	requireDone(t, pause, nil)
 	requireDone(t, resume, nil)
 	wantStatuses := []activities.StatusInput{
@@ -342,9 +342,9 @@ func TestUpdateCancelCampaign(t *testing.T) {
 	})
 	res := runYear(t, env, campaign.StatusCancelled)
 
-	requireRejected(t, noReason, "reason")
-	requireRejected(t, noBy, "by")
-	requireRejected(t, pauseAfter, "closing")
+	requireRejected(t, noReason, "reason: say why the campaign is cancelled")
+	requireRejected(t, noBy, "by: say who steers the campaign")
+	requireRejected(t, pauseAfter, "campaign is closing")
 	requireDone(t, cancel, nil)
 	if res.CampaignID != testCampaignID || res.Enrolled != 4242 {
 		t.Errorf("result %+v is not CloseCampaign's", res)
@@ -410,10 +410,10 @@ func TestUpdateRecordImport(t *testing.T) {
 	at(t, env, launchBefore, local(2021, 3, 3, 12, 0), func() { p2 = queryProgress(t, env) })
 	runYear(t, env, campaign.StatusClosed)
 
-	requireRejected(t, badID, "batch_id")
-	requireRejected(t, upper, "batch_id")
-	requireRejected(t, noBy, "by")
-	requireRejected(t, a2, "recorded already")
+	requireRejected(t, badID, `batch_id: "batch-1" is not a batch ID`)
+	requireRejected(t, upper, `batch_id: "0F8E2A4C-3B1D-4C5E-9A7F-1B2C3D4E5F60" is not a batch ID`)
+	requireRejected(t, noBy, "by: say who imports the batch")
+	requireRejected(t, a2, "batch_id: batch 0f8e2a4c-3b1d-4c5e-9a7f-1b2c3d4e5f60 was recorded already")
 	var res campaign.ImportResult
 	requireDone(t, a, &res)
 	if res.BatchID != batchA || res.New != 150 || res.ByDistrict["001"] != 120 {
@@ -485,12 +485,12 @@ func TestUpdateRecordEventResult(t *testing.T) {
 	})
 	runYear(t, env, campaign.StatusClosed)
 
-	requireRejected(t, unknown, "unknown event")
-	requireRejected(t, parent, "unknown event")
-	requireRejected(t, notYet, "not held yet")
-	requireRejected(t, badBatch, "batch_id")
-	requireRejected(t, negative, "attendance")
-	requireRejected(t, reused, "recorded already")
+	requireRejected(t, unknown, `event_id: unknown event "nope" (name a district's event, e.g. <round>.<district>)`)
+	requireRejected(t, parent, `event_id: unknown event "post-1" (name a district's event, e.g. <round>.<district>)`)
+	requireRejected(t, notYet, `event_id: event "001-conference" is not held yet (due 2021-03-22 09:00)`)
+	requireRejected(t, badBatch, `batch_id: "leads.csv" is not a batch ID`)
+	requireRejected(t, negative, "attendance: must not be negative")
+	requireRejected(t, reused, "batch_id: batch 0f8e2a4c-3b1d-4c5e-9a7f-1b2c3d4e5f60 was recorded already")
 	var res campaign.LeadsResult
 	requireDone(t, ok, &res)
 	if res.FollowUps != 33 || res.EventID != "002-conference" {

@@ -135,9 +135,9 @@ func TestCampaignContinuesAsNew(t *testing.T) {
 	if p.Enrolled != 10 || p.Imports != 1 || p.Events != 15 || p.EventsAdded != 1 || p.EventsCancelled != 1 || p.Status != campaign.StatusRunning {
 		t.Errorf("progress of the next run %+v", p)
 	}
-	requireRejected(t, again[0], "recorded already")
-	requireRejected(t, again[1], "already exists")
-	requireRejected(t, again[2], "cancelled already")
+	requireRejected(t, again[0], "batch_id: batch 0f8e2a4c-3b1d-4c5e-9a7f-1b2c3d4e5f60 was recorded already")
+	requireRejected(t, again[1], `event.id: event "016-extra" already exists`)
+	requireRejected(t, again[2], `event_id: event "002-door-1" is cancelled already`)
 	requireDone(t, okB, nil)
 	requireDone(t, okCancel, nil)
 	if p2.Enrolled != 14 {

@@ -149,6 +149,6 @@ func TestCancelledCityWideShareIsRefused(t *testing.T) {
 	})
 	runYear(t, env, campaign.StatusClosed)
 	requireDone(t, cancelRound, nil)
-	requireRejected(t, cancelShare, "cancel")
-	requireRejected(t, result, "cancelled")
+	requireRejected(t, cancelShare, `event_id: event "post-2.001" is cancelled already`)
+	requireRejected(t, result, `event_id: event "post-2.002" was cancelled`)
 }

@@ -378,7 +378,7 @@ func TestReviewSecondDecisionIsRefused(t *testing.T) {
 
 	requireDone(t, first, nil)
 	for _, o := range []*outcome{again, reject} {
-		requireRejected(t, o, `agent: "A-001" is already approved in review 2021-Q1`)
+		requireRejected(t, o, `agent: "A-001" is already approved in review 2021-Q1; nothing changed`)
 	}
 	if n := len(r.m.decisionsOf("A-001")); n != 1 {
 		t.Errorf("DecideTermination ran %d times for A-001, want once", n)
@@ -408,11 +408,11 @@ func TestReviewValidatorRefusals(t *testing.T) {
 	r.after(2*time.Hour, func() { ok = r.decide(false, "A-001", "late", "coordinator") })
 	res, _ := r.run()
 
-	requireRejected(t, early, "still evaluating")
-	requireRejected(t, noAgent, "agent")
-	requireRejected(t, noReason, "reason")
-	requireRejected(t, noBy, "by")
-	requireRejected(t, blankBy, "by")
+	requireRejected(t, early, "the review is still evaluating; try again in a moment")
+	requireRejected(t, noAgent, "agent: say which agent")
+	requireRejected(t, noReason, "reason: say why")
+	requireRejected(t, noBy, "by: say who decides")
+	requireRejected(t, blankBy, "by: say who decides")
 	requireDone(t, ok, nil)
 	if len(r.m.evals) != 2 {
 		t.Errorf("EvaluateAgents ran %d times, want 2 (one failure, one retry)", len(r.m.evals))
@@ -866,7 +866,7 @@ func TestReviewContinuesAsNewWhenDecisionsGrowItsHistory(t *testing.T) {
 	if len(r2.m.evals) != 0 {
 		t.Errorf("the next run evaluated the agents again (%d times)", len(r2.m.evals))
 	}
-	requireRejected(t, again, "A-001")
+	requireRejected(t, again, `agent: "A-001" is already approved in review 2021-Q2; nothing changed`)
 	requireDone(t, reject, nil)
 	if res.Approved != 1 || res.Rejected != 1 || res.Escalated != 0 || res.Summary.Proposed != 2 {
 		t.Errorf("result %+v", res)

@@ -197,14 +197,22 @@ func measure(ctx context.Context, e *bench.Env, o options, dir string) ([]bench.
 				to = r.LastDistrict
 			}
 		}
+		// The ratio is of like to like: the campaigns' workflow starts and activities against
+		// the ceiling's, which is made of nothing else. Timers, signals and Updates, cheaper for
+		// the engine than activities, are counted in the steps but kept out of the ratio.
 		steps := bench.Steps(runs, from, to)
 		perS := float64(steps) / to.Sub(from).Seconds()
-		ratio := perS / engine.ActionsPerS()
+		same := bench.EngineKindSteps(runs, from, to)
+		samePerS := float64(same) / to.Sub(from).Seconds()
+		ratio := samePerS / engine.ActionsPerS()
 		figs = append(figs,
-			bench.Figure{ID: "b", Name: "campaign steps (actions) while the districts run", Value: perS, Unit: "steps/s",
+			bench.Figure{ID: "b", Name: "campaign steps (actions of every kind) while the districts run", Value: perS, Unit: "steps/s",
 				Note: fmt.Sprintf("%d steps in %.1f s: %d campaigns of %d districts at once", steps, to.Sub(from).Seconds(), o.drives, len(runs[0].Spec.Districts))},
-			bench.Figure{ID: "b", Name: "campaign steps ÷ engine ceiling actions", Value: ratio, Unit: "ratio",
-				Target: "≥ 0.8", Met: bench.Check(ratio >= 0.8)})
+			bench.Figure{ID: "b", Name: "campaign workflow starts and activities while the districts run", Value: samePerS, Unit: "actions/s",
+				Note: fmt.Sprintf("%d of the %d steps", same, steps)},
+			bench.Figure{ID: "b", Name: "campaign starts and activities ÷ engine ceiling actions (starts and activities)", Value: ratio, Unit: "ratio",
+				Target: "≥ 0.8", Met: bench.Check(ratio >= 0.8),
+				Note: fmt.Sprintf("the campaigns run up to %d districts at a time, (a) 16 workflows", o.drives*len(runs[0].Spec.Districts))})
 	}
 	if o.want("c") || o.want("g") {
 		progress("(c, g) the Hà Nội campaign with its field simulator, progress asked every 50 ms")
@@ -228,9 +236,9 @@ func measure(ctx context.Context, e *bench.Env, o options, dir string) ([]bench.
 			p50, p99 := bench.Percentile(r.Queries, 50), bench.Percentile(r.Queries, 99)
 			figs = append(figs,
 				bench.Figure{ID: "g", Name: "progress Query latency p50 while Hà Nội runs", Value: ms(p50), Unit: "ms",
-					Note: fmt.Sprintf("%d queries", len(r.Queries))},
+					Note: fmt.Sprintf("%d queries, %d failed (counted at their time to the error)", len(r.Queries), r.QueryFailures)},
 				bench.Figure{ID: "g", Name: "progress Query latency p99 while Hà Nội runs", Value: ms(p99), Unit: "ms",
-					Target: "≤ 50 ms", Met: bench.Check(p99 <= 50*time.Millisecond)})
+					Target: "≤ 50 ms, none failed", Met: bench.Check(p99 <= 50*time.Millisecond && r.QueryFailures == 0)})
 		}
 	}
 	if o.want("c") {

@@ -53,18 +53,33 @@ type CampaignRun struct {
 	Spec    plan.Spec
 
 	// The districts ran from FirstDistrict (the first started) to LastDistrict (the last
-	// closed); ActionTimes are the instants of every action of every run, as Actions counts them.
+	// closed); ActionTimes are the instants of every action of every run, as Actions counts them;
+	// EngineKindTimes those of its workflow starts and activities alone, the kinds of action
+	// the engine's ceiling (a) is made of.
 	FirstDistrict, LastDistrict time.Time
 	ActionTimes                 []time.Time
+	EngineKindTimes             []time.Time
 
-	Queries []time.Duration // progress Query latencies while it ran, when asked for
+	// Progress Query latencies while it ran, when asked for: every Query, those that failed
+	// included (their time to the error); QueryFailures counts the failed.
+	Queries       []time.Duration
+	QueryFailures int
 }
 
 // Steps counts the actions of runs that fall between from and to.
 func Steps(runs []*CampaignRun, from, to time.Time) int {
+	return between(runs, from, to, func(r *CampaignRun) []time.Time { return r.ActionTimes })
+}
+
+// EngineKindSteps is Steps of the workflow starts and activities alone: what (a) measures.
+func EngineKindSteps(runs []*CampaignRun, from, to time.Time) int {
+	return between(runs, from, to, func(r *CampaignRun) []time.Time { return r.EngineKindTimes })
+}
+
+func between(runs []*CampaignRun, from, to time.Time, times func(*CampaignRun) []time.Time) int {
 	n := 0
 	for _, r := range runs {
-		for _, t := range r.ActionTimes {
+		for _, t := range times(r) {
 			if !t.Before(from) && !t.After(to) {
 				n++
 			}
@@ -106,6 +121,7 @@ func RunCampaign(ctx context.Context, e *Env, lp *plan.Loaded, o RunOptions) (*C
 		}()
 	}
 	var queries []time.Duration
+	var failures int
 	if o.QueryEvery > 0 {
 		wg.Add(1)
 		go func() {
@@ -119,8 +135,13 @@ func RunCampaign(ctx context.Context, e *Env, lp *plan.Loaded, o RunOptions) (*C
 				case <-t.C:
 				}
 				start := time.Now()
-				if _, err := co.Progress(rctx, id); err == nil {
-					queries = append(queries, time.Since(start))
+				_, err := co.Progress(rctx, id)
+				if err != nil && rctx.Err() != nil {
+					return // asked as the run was stopped: no answer to wait for
+				}
+				queries = append(queries, time.Since(start))
+				if err != nil {
+					failures++
 				}
 			}
 		}()
@@ -140,7 +161,7 @@ func RunCampaign(ctx context.Context, e *Env, lp *plan.Loaded, o RunOptions) (*C
 	if r.Result.Status != campaign.StatusClosed {
 		return nil, fmt.Errorf("campaign %s ended %s", id, r.Result.Status)
 	}
-	r.Queries, r.Spec = queries, spec
+	r.Queries, r.QueryFailures, r.Spec = queries, failures, spec
 	r.Budget = 30*len(spec.Districts) + 5*len(spec.Events) + 10*len(spec.Reviews)
 	if err := r.readHistories(ctx, e, len(spec.Districts)); err != nil {
 		return nil, err
@@ -182,6 +203,9 @@ func (r *CampaignRun) readHistories(ctx context.Context, e *Env, districts int) 
 			t := ev.EventTime.AsTime()
 			for range one.Total() {
 				r.ActionTimes = append(r.ActionTimes, t)
+			}
+			for range one.Workflows + one.Activities {
+				r.EngineKindTimes = append(r.EngineKindTimes, t)
 			}
 			if run.Type != campaign.DistrictWorkflowName {
 				continue

@@ -26,16 +26,6 @@ func reachableTempDir(t *testing.T) string {
 	return dir
 }
 
-func TestFreePort(t *testing.T) {
-	p, err := FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p <= 0 || !PortFree("127.0.0.1", p) {
-		t.Fatalf("FreePort gave %d, which is not free", p)
-	}
-}
-
 func TestPostgresStartStopRestart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()

@@ -170,17 +170,6 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 		return nil, fmt.Errorf("start postgres: %w", err)
 	}
 
-	p.port = opts.Port
-	if p.port == 0 {
-		if p.port, err = FreePort(); err != nil {
-			return nil, err
-		}
-	} else if !PortFree("127.0.0.1", p.port) {
-		return nil, fmt.Errorf("start postgres: port %d on 127.0.0.1 is already in use; choose another port", p.port)
-	}
-	if err := writeConf(owner, dir, p.port, opts.Ephemeral); err != nil {
-		return nil, err
-	}
 	if err := os.MkdirAll(filepath.Dir(p.logFile), 0o755); err != nil {
 		return nil, fmt.Errorf("start postgres: create log directory: %w", err)
 	}
@@ -193,8 +182,30 @@ func StartPostgres(ctx context.Context, opts PostgresOptions) (*Postgres, error)
 		return nil, err
 	}
 
-	out, err := owner.run(ctx, pgCtl, "start", "-D", dir, "-l", p.logFile, "-w", "-t", "60", "-s")
-	if err != nil {
+	// A port of our choosing that another program binds first is replaced by a new one.
+	for attempt := 1; ; attempt++ {
+		p.port = opts.Port
+		if p.port == 0 {
+			if p.port, err = FreePort(); err != nil {
+				return nil, err
+			}
+		} else if !PortFree("127.0.0.1", p.port) {
+			return nil, fmt.Errorf("start postgres: port %d on 127.0.0.1 is already in use; choose another port", p.port)
+		}
+		if portsChosen != nil && opts.Port == 0 {
+			portsChosen([]int{p.port})
+		}
+		if err := writeConf(owner, dir, p.port, opts.Ephemeral); err != nil {
+			return nil, err
+		}
+		logged := fileSize(p.logFile)
+		out, err := owner.run(ctx, pgCtl, "start", "-D", dir, "-l", p.logFile, "-w", "-t", "60", "-s")
+		if err == nil {
+			break
+		}
+		if opts.Port == 0 && attempt < startAttempts && portRaceLost(newOutput(p.logFile, logged)) {
+			continue
+		}
 		return nil, withLog(fmt.Errorf("start postgres in %s: %w: %s", dir, err, bytes.TrimSpace(out)), p.logFile)
 	}
 	if err := ensureDatabase(ctx, p.port, p.database); err != nil {

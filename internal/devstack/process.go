@@ -7,23 +7,106 @@ package devstack
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 )
 
-// FreePort returns a TCP port on 127.0.0.1 that nothing listens on right now.
+// FreePort returns a TCP port on 127.0.0.1 for a server to listen on. Nothing listens there
+// now; it lies between 10000 and 20000, below the system's ephemeral range, so
+// that neither the ports the kernel hands out itself (bind to port 0, outgoing connections)
+// nor those the Temporal CLI picks for the ports it is not told take it in the meantime; and
+// no other call of FreePort on this machine (by this user, in this or another process) gets
+// it while this process lives: each port handed out is held with a lock on a file of its own
+// in a directory under os.TempDir(). A server can still lose it to some other program before
+// it binds it: StartPostgres and StartTemporal retry such a start on new ports.
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
+	portMu.Lock()
+	defer portMu.Unlock()
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("drives-ports-%d", os.Geteuid()))
+	lockable := os.MkdirAll(dir, 0o700) == nil
+	n := portRangeHigh - portRangeLow
+	start := rand.IntN(n)
+	for i := range n {
+		p := portRangeLow + (start+i)%n
+		if portsGiven[p] || !PortFree("127.0.0.1", p) {
+			continue
+		}
+		if lockable {
+			f, err := os.OpenFile(filepath.Join(dir, strconv.Itoa(p)), os.O_CREATE|os.O_RDWR, 0o600)
+			if err != nil {
+				lockable = false // an unusable directory: no coordination between processes
+			} else if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+				_ = f.Close() // another process holds it
+				continue
+			} else if !PortFree("127.0.0.1", p) {
+				_ = f.Close() // taken by a server of a process that let go of its lock
+				continue
+			} else {
+				portLocks = append(portLocks, f) // held, open, until the process ends
+			}
+		}
+		portsGiven[p] = true
+		return p, nil
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return 0, fmt.Errorf("find a free port: none between %d and %d on 127.0.0.1", portRangeLow, portRangeHigh)
+}
+
+// portRangeLow and portRangeHigh bound the ports FreePort gives (the high one excluded):
+// cmd/temporal-pg takes its ports between 20000 and 32000, the ephemeral range usually
+// begins at 32768. Tests narrow them.
+var portRangeLow, portRangeHigh = 10000, 20000
+
+var (
+	// portsChosen, when set (by tests), is called with the ports StartPostgres or
+	// StartTemporal chose, before the server is started on them.
+	portsChosen func(ports []int)
+
+	portMu     sync.Mutex
+	portsGiven = map[int]bool{}
+	portLocks  []*os.File
+)
+
+// portRaceLost reports whether a server's output says that it could not bind a port that
+// something else took: a start that lost such a race is worth another try on new ports.
+func portRaceLost(output string) bool {
+	o := strings.ToLower(output)
+	return strings.Contains(o, "address already in use")
+}
+
+// newOutput is what a log file holds beyond offset (the last 4000 bytes of it at most).
+func newOutput(logFile string, offset int64) string {
+	f, err := os.Open(logFile)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() <= offset {
+		return ""
+	}
+	if st.Size()-offset > 4000 {
+		offset = st.Size() - 4000
+	}
+	b := make([]byte, st.Size()-offset)
+	n, _ := f.ReadAt(b, offset)
+	return string(b[:n])
+}
+
+// fileSize is the size of a file, 0 if it cannot be read.
+func fileSize(path string) int64 {
+	st, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return st.Size()
 }
 
 // PortFree reports whether ip:port can be bound now, i.e. nothing else listens there.
@@ -183,3 +266,7 @@ func withLog(err error, logFile string) error {
 	}
 	return err
 }
+
+// startAttempts is how often StartPostgres and StartTemporal try to start a server whose
+// ports they choose, when a start loses a port to another program (see FreePort).
+const startAttempts = 4

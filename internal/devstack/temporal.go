@@ -46,8 +46,17 @@ type TemporalOptions struct {
 	CLIPath string
 	// IP to bind the frontend and the Web UI to. "" means 127.0.0.1.
 	IP string
-	// Port of the frontend (gRPC); UIPort of the Web UI. 0 picks a free port.
-	Port, UIPort int
+	// Port of the frontend (gRPC), UIPort of the Web UI, HTTPPort of the frontend's HTTP
+	// API, MetricsPort of the /metrics endpoint. 0 picks one (FreePort): every port the
+	// server listens on for clients is chosen here rather than by the CLI, and a start that
+	// loses a chosen port to another program is tried again on new ones.
+	Port, UIPort, HTTPPort, MetricsPort int
+	// Headless runs no Web UI (UIPort is then unused).
+	Headless bool
+	// SkipRetention leaves the namespace's retention at the CLI's default (tests).
+	SkipRetention bool
+	// ExtraArgs are further flags for `temporal server start-dev`.
+	ExtraArgs []string
 	// DBFile is the SQLite file that keeps the server's state across restarts. "" keeps it
 	// in memory only.
 	DBFile string
@@ -62,12 +71,12 @@ type TemporalOptions struct {
 
 // Temporal is a running dev server, started detached from the calling process.
 type Temporal struct {
-	pid          int
-	ip           string
-	port, uiPort int
-	namespace    string
-	logFile      string
-	warnings     []string
+	pid                                 int
+	ip                                  string
+	port, uiPort, httpPort, metricsPort int
+	namespace                           string
+	logFile                             string
+	warnings                            []string
 }
 
 // PID is the server's process ID.
@@ -76,14 +85,20 @@ func (t *Temporal) PID() int { return t.pid }
 // Address is the frontend's host:port, for clients and workers.
 func (t *Temporal) Address() string { return net.JoinHostPort(t.ip, strconv.Itoa(t.port)) }
 
-// UIAddress is the Web UI's URL.
+// UIAddress is the Web UI's URL ("" when headless).
 func (t *Temporal) UIAddress() string {
+	if t.uiPort == 0 {
+		return ""
+	}
 	return "http://" + net.JoinHostPort(t.ip, strconv.Itoa(t.uiPort))
 }
 
-// Port and UIPort are the frontend's and the Web UI's ports.
-func (t *Temporal) Port() int   { return t.port }
-func (t *Temporal) UIPort() int { return t.uiPort }
+// Port, UIPort, HTTPPort and MetricsPort are the frontend's (gRPC), the Web UI's (0 when
+// headless), the HTTP API's and the metrics endpoint's ports.
+func (t *Temporal) Port() int        { return t.port }
+func (t *Temporal) UIPort() int      { return t.uiPort }
+func (t *Temporal) HTTPPort() int    { return t.httpPort }
+func (t *Temporal) MetricsPort() int { return t.metricsPort }
 
 // Namespace is the namespace created at start.
 func (t *Temporal) Namespace() string { return t.namespace }
@@ -103,7 +118,9 @@ func (t *Temporal) Stop() error { return StopPID(t.pid) }
 // registered; waits up to 60 s until the frontend is healthy and the namespace can be
 // described; then sets the namespace's retention to RetentionDays days. If the retention
 // cannot be set, the server still runs and Warnings says why. If the server does not come
-// up, it is stopped and the error carries the end of its log.
+// up, it is stopped and the error carries the end of its log; if it did not come up because
+// a port was taken before it could bind it, it is started again on new ports (those of
+// opts that are 0), up to startAttempts times in all.
 func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error) {
 	if opts.CLIPath == "" {
 		return nil, errors.New("start temporal: no Temporal CLI path given")
@@ -115,56 +132,109 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	if st, err := os.Stat(cli); err != nil || st.IsDir() {
 		return nil, fmt.Errorf("start temporal: Temporal CLI not found at %s: run `make tools` to build it", cli)
 	}
-	t := &Temporal{ip: opts.IP, port: opts.Port, uiPort: opts.UIPort, namespace: opts.Namespace}
+	var logFile string
+	if opts.LogFile != "" {
+		if logFile, err = filepath.Abs(opts.LogFile); err != nil {
+			return nil, fmt.Errorf("start temporal: %w", err)
+		}
+		if err := os.MkdirAll(filepath.Dir(logFile), 0o755); err != nil {
+			return nil, fmt.Errorf("start temporal: %w", err)
+		}
+	}
+	var t *Temporal
+	for attempt := 1; ; attempt++ {
+		var lost bool
+		t, lost, err = startTemporal(ctx, cli, logFile, opts)
+		if err == nil {
+			break
+		}
+		if !lost || attempt == startAttempts {
+			return nil, err
+		}
+	}
+	if !opts.SkipRetention {
+		if err := setRetention(ctx, cli, t.Address(), t.namespace); err != nil {
+			t.warnings = append(t.warnings, err.Error())
+		}
+	}
+	return t, nil
+}
+
+// startTemporal is one try of StartTemporal; lost says that it failed because a port it
+// chose was taken before the server could bind it.
+func startTemporal(ctx context.Context, cli, logFile string, opts TemporalOptions) (t *Temporal, lost bool, err error) {
+	t = &Temporal{ip: opts.IP, port: opts.Port, uiPort: opts.UIPort, httpPort: opts.HTTPPort,
+		metricsPort: opts.MetricsPort, namespace: opts.Namespace, logFile: logFile}
 	if t.ip == "" {
 		t.ip = "127.0.0.1"
 	}
 	if t.namespace == "" {
 		t.namespace = "default"
 	}
-	for _, p := range []*int{&t.port, &t.uiPort} {
+	if opts.Headless {
+		t.uiPort = 0
+	}
+	ports := []*int{&t.port, &t.httpPort, &t.metricsPort}
+	if !opts.Headless {
+		ports = append(ports, &t.uiPort)
+	}
+	var chosen []int
+	for _, p := range ports {
 		if *p == 0 {
 			if *p, err = FreePort(); err != nil {
-				return nil, err
+				return nil, false, err
 			}
+			chosen = append(chosen, *p)
 		} else if !PortFree(t.ip, *p) {
-			return nil, fmt.Errorf("start temporal: port %d on %s is already in use", *p, t.ip)
+			return nil, false, fmt.Errorf("start temporal: port %d on %s is already in use", *p, t.ip)
 		}
+	}
+	if portsChosen != nil && len(chosen) > 0 {
+		portsChosen(chosen)
 	}
 
 	args := []string{"server", "start-dev",
-		"--ip", t.ip, "--port", strconv.Itoa(t.port), "--ui-port", strconv.Itoa(t.uiPort),
+		"--ip", t.ip, "--port", strconv.Itoa(t.port),
+		"--http-port", strconv.Itoa(t.httpPort), "--metrics-port", strconv.Itoa(t.metricsPort),
 		"--namespace", t.namespace,
 		"--log-format", "json", "--log-level", "warn"}
+	if opts.Headless {
+		args = append(args, "--headless")
+	} else {
+		args = append(args, "--ui-port", strconv.Itoa(t.uiPort))
+	}
 	if opts.DBFile != "" {
 		db, err := filepath.Abs(opts.DBFile)
 		if err != nil {
-			return nil, fmt.Errorf("start temporal: %w", err)
+			return nil, false, fmt.Errorf("start temporal: %w", err)
 		}
 		if err := os.MkdirAll(filepath.Dir(db), 0o755); err != nil {
-			return nil, fmt.Errorf("start temporal: %w", err)
+			return nil, false, fmt.Errorf("start temporal: %w", err)
 		}
 		args = append(args, "--db-filename", db)
 	}
-	if opts.UICodecEndpoint != "" {
+	if opts.UICodecEndpoint != "" && !opts.Headless {
 		args = append(args, "--ui-codec-endpoint", opts.UICodecEndpoint)
 	}
 	args = append(args, SearchAttributeArgs()...)
+	args = append(args, opts.ExtraArgs...)
 
-	var out *os.File
-	if opts.LogFile != "" {
-		if t.logFile, err = filepath.Abs(opts.LogFile); err != nil {
-			return nil, fmt.Errorf("start temporal: %w", err)
+	// The output goes to the log file, or else to a temporary one that only serves to tell
+	// why a start failed (not a pipe: the server outlives us).
+	outFile := logFile
+	if outFile == "" {
+		tmp, err := os.CreateTemp("", "temporal-start-*.log")
+		if err != nil {
+			return nil, false, fmt.Errorf("start temporal: %w", err)
 		}
-		if err := os.MkdirAll(filepath.Dir(t.logFile), 0o755); err != nil {
-			return nil, fmt.Errorf("start temporal: %w", err)
-		}
-		out, err = os.OpenFile(t.logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	} else {
-		out, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+		outFile = tmp.Name()
+		_ = tmp.Close()
+		defer os.Remove(outFile)
 	}
+	logged := fileSize(outFile)
+	out, err := os.OpenFile(outFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("start temporal: open log: %w", err)
+		return nil, false, fmt.Errorf("start temporal: open log: %w", err)
 	}
 	defer out.Close()
 
@@ -173,7 +243,7 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	cmd.Env = cliEnv()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start temporal: %w", err)
+		return nil, false, fmt.Errorf("start temporal: %w", err)
 	}
 	t.pid = cmd.Process.Pid
 	// Reap the server if it exits while we live, so that an early death is noticed; this
@@ -185,13 +255,16 @@ func StartTemporal(ctx context.Context, opts TemporalOptions) (*Temporal, error)
 	defer cancel()
 	if err := waitTemporal(wctx, t.Address(), t.namespace, exited); err != nil {
 		_ = StopPID(t.pid)
-		return nil, withLog(fmt.Errorf("start temporal on %s: %w", t.Address(), err), t.logFile)
+		output := newOutput(outFile, logged)
+		err = fmt.Errorf("start temporal on %s: %w", t.Address(), err)
+		if logFile != "" {
+			err = withLog(err, logFile)
+		} else if output != "" {
+			err = fmt.Errorf("%w\n--- its output ---\n%s", err, strings.TrimSpace(output))
+		}
+		return nil, portRaceLost(output), err
 	}
-
-	if err := setRetention(ctx, cli, t.Address(), t.namespace); err != nil {
-		t.warnings = append(t.warnings, err.Error())
-	}
-	return t, nil
+	return t, false, nil
 }
 
 // WaitTemporal waits until the frontend at address answers health checks and namespace can

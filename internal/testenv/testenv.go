@@ -40,7 +40,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/testsuite"
 
 	"drives/internal/devstack"
 	"drives/migrations"
@@ -75,9 +74,10 @@ var (
 	dbSeq    atomic.Int64
 
 	devMu      sync.Mutex
-	sharedDev  *testsuite.DevServer
+	sharedDev  *DevServer
 	sharedErr  error
-	devStarted []*testsuite.DevServer // shared only; the others belong to their callers
+	devStarted []*DevServer // shared only; the others belong to their callers
+	devSeq     atomic.Int64
 )
 
 // Main runs the tests of m, then stops what they started through this package (the private
@@ -330,74 +330,65 @@ func TemporalCLI() (string, error) {
 	return filepath.Abs(p)
 }
 
-// StartDevServer starts a private Temporal dev server of the pinned CLI on a free port of
-// 127.0.0.1, without Web UI and with in-memory state, with namespace Namespace and the
-// drives' search attributes registered, and waits until the namespace can be described.
+// DevServer is a Temporal dev server started by StartDevServer.
+type DevServer struct {
+	t      *devstack.Temporal
+	client client.Client
+}
+
+// Client is a client of the server, connected to Namespace.
+func (s *DevServer) Client() client.Client { return s.client }
+
+// FrontendHostPort is the frontend's (gRPC) host:port.
+func (s *DevServer) FrontendHostPort() string { return s.t.Address() }
+
+// Stop closes the client and stops the server.
+func (s *DevServer) Stop() error {
+	s.client.Close()
+	return s.t.Stop()
+}
+
+// StartDevServer starts a private Temporal dev server of the pinned CLI on 127.0.0.1,
+// without Web UI and with in-memory state, with namespace Namespace and the drives'
+// search attributes registered, and waits until the namespace can be described. Every
+// port it listens on for clients (gRPC, HTTP API, metrics) is chosen here, away from the
+// ports the system and the CLI pick by themselves, and a start that loses one of them to
+// another program before binding it is tried again on new ports (devstack.StartTemporal).
 // Its Client is connected to Namespace. The caller stops it (Stop); SharedDevServer is the
 // cheaper choice for most tests.
-func StartDevServer(ctx context.Context) (*testsuite.DevServer, error) {
+func StartDevServer(ctx context.Context) (*DevServer, error) {
 	cli, err := TemporalCLI()
 	if err != nil {
 		return nil, err
 	}
-	port, err := devstack.FreePort()
-	if err != nil {
-		return nil, err
-	}
-	hostPort := "127.0.0.1:" + strconv.Itoa(port)
 	// The server's output goes to a file of this binary's scratch directory: kept when the
 	// tests fail, out of the test output otherwise.
-	var out *os.File
 	var logFile string
 	if dir, err := scratchDir(); err == nil {
-		logFile = filepath.Join(dir, fmt.Sprintf("temporal-%d.log", port))
-		if out, err = os.Create(logFile); err == nil {
-			defer out.Close()
-		}
+		logFile = filepath.Join(dir, fmt.Sprintf("temporal-%d.log", devSeq.Add(1)))
 	}
-	opts := testsuite.DevServerOptions{
-		ExistingPath: cli,
-		ClientOptions: &client.Options{
-			HostPort: hostPort, Namespace: Namespace, Logger: devstack.QuietLogger(),
-		},
-		ExtraArgs: append(devstack.SearchAttributeArgs(), "--log-level", "warn"),
-	}
-	if out != nil {
-		opts.Stdout, opts.Stderr = out, out
-	}
-	srv, err := testsuite.StartDevServer(ctx, opts)
+	t, err := devstack.StartTemporal(ctx, devstack.TemporalOptions{
+		CLIPath: cli, Namespace: Namespace, LogFile: logFile, Headless: true, SkipRetention: true,
+		ExtraArgs: []string{"--dynamic-config-value", "frontend.enableServerVersionCheck=false"},
+	})
 	if err != nil {
-		return nil, withLog(fmt.Errorf("start Temporal dev server: %w", err), logFile)
+		return nil, fmt.Errorf("start Temporal dev server: %w", err)
 	}
-	recordDevServer(port)
-	wctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := devstack.WaitTemporal(wctx, hostPort, Namespace); err != nil {
-		_ = srv.Stop()
-		return nil, withLog(fmt.Errorf("Temporal dev server on %s: %w", hostPort, err), logFile)
+	recordDevServer(t.PID(), t.Port())
+	c, err := client.DialContext(ctx, client.Options{
+		HostPort: t.Address(), Namespace: Namespace, Logger: devstack.QuietLogger(),
+	})
+	if err != nil {
+		_ = t.Stop()
+		return nil, fmt.Errorf("Temporal dev server on %s: %w", t.Address(), err)
 	}
-	return srv, nil
-}
-
-// withLog adds the end of a server log to an error.
-func withLog(err error, logFile string) error {
-	if logFile == "" {
-		return err
-	}
-	b, rerr := os.ReadFile(logFile)
-	if rerr != nil || len(b) == 0 {
-		return err
-	}
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return fmt.Errorf("%w\n--- end of %s ---\n%s", err, logFile, strings.TrimSpace(string(b)))
+	return &DevServer{t: t, client: c}, nil
 }
 
 // SharedDevServer is one dev server (see StartDevServer) for all tests of the binary,
 // started on first use and stopped by Main. Tests sharing it should use distinct task
 // queues and workflow IDs.
-func SharedDevServer(t testing.TB) *testsuite.DevServer {
+func SharedDevServer(t testing.TB) *DevServer {
 	t.Helper()
 	requireMain(t)
 	devMu.Lock()
@@ -451,19 +442,17 @@ func scratchDir() (string, error) {
 
 // recordDevServer notes the PID of the dev server just started on port, so that a later
 // binary can stop it if this one dies first.
-func recordDevServer(port int) {
+func recordDevServer(pid, port int) {
 	dir, err := scratchDir()
 	if err != nil {
 		return
 	}
-	for _, pid := range devstack.FindProcesses("start-dev", "--port "+strconv.Itoa(port)) {
-		f, err := os.OpenFile(filepath.Join(dir, devPIDsFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-		if err != nil {
-			return
-		}
-		fmt.Fprintf(f, "%d %d\n", pid, port)
-		_ = f.Close()
+	f, err := os.OpenFile(filepath.Join(dir, devPIDsFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return
 	}
+	fmt.Fprintf(f, "%d %d\n", pid, port)
+	_ = f.Close()
 }
 
 func sweep(root string) {

@@ -3,7 +3,9 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -130,6 +132,18 @@ func TestStartDevServer(t *testing.T) {
 	if !strings.HasPrefix(srv.FrontendHostPort(), "127.0.0.1:") {
 		t.Errorf("frontend on %s, want 127.0.0.1", srv.FrontendHostPort())
 	}
+	// Every port the server listens on for clients is chosen by us, none by the CLI (whose
+	// own choice of the HTTP API's port once lost a race in CI). Shown failing by leaving
+	// --http-port out of devstack.StartTemporal's arguments.
+	cmd := devstack.ProcessCommand(srv.t.PID())
+	for _, want := range []string{
+		"--port " + strconv.Itoa(srv.t.Port()), "--http-port " + strconv.Itoa(srv.t.HTTPPort()),
+		"--metrics-port " + strconv.Itoa(srv.t.MetricsPort()), "--headless",
+	} {
+		if !strings.Contains(cmd, want) {
+			t.Errorf("dev server runs as %q: no %q", cmd, want)
+		}
+	}
 	nc, err := client.NewNamespaceClient(client.Options{HostPort: srv.FrontendHostPort(), Logger: devstack.QuietLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -192,5 +206,46 @@ func TestDBName(t *testing.T) {
 	n := dbName("TestSomething/with spaces and a very long name that goes on and on and on forever")
 	if len(n) > 63 || strings.ContainsAny(n, "/ ") {
 		t.Fatalf("dbName gave %q", n)
+	}
+}
+
+// A fingerprint changes with any row written, changed or deleted, in any table, and with
+// nothing else. Shown failing by fingerprinting row counts only: the update of a column
+// then goes unseen.
+func TestFingerprintSeesEveryWrite(t *testing.T) {
+	ctx := context.Background()
+	pool := NewPool(t)
+	exec := func(sql string) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exec(`insert into campaigns (id, name, year, plan_hash, plan, prior_year_enrolled, period_start, period_end,
+		timezone, clock_scale, workflow_id)
+		values ('c1', 'test', 2021, 'h', '{}', 0, '2021-01-01', '2021-12-31', 'Asia/Ho_Chi_Minh', 1, 'w')`)
+	before := Fingerprint(t, pool)
+	if again := Fingerprint(t, pool); !maps.Equal(before, again) {
+		t.Fatalf("two fingerprints of an unchanged database differ: %v, %v", before, again)
+	}
+	for _, tc := range []struct{ name, write, undo string }{
+		{"an insert", `insert into units (campaign_id, code, level, district_code, name, kind, labour_force, synthetic)
+			values ('c1', '001', 'district', '001', 'D1', 'urban', 10, false)`,
+			`delete from units where campaign_id = 'c1'`},
+		{"an update of one column", `update campaigns set name = 'changed' where id = 'c1'`,
+			`update campaigns set name = 'test' where id = 'c1'`},
+		{"a delete", `delete from campaigns where id = 'c1'`, ""},
+	} {
+		exec(tc.write)
+		after := Fingerprint(t, pool)
+		if maps.Equal(before, after) {
+			t.Errorf("%s does not change the fingerprint", tc.name)
+		}
+		if tc.undo != "" {
+			exec(tc.undo)
+			if again := Fingerprint(t, pool); !maps.Equal(before, again) {
+				t.Errorf("undoing %s does not give the fingerprint back", tc.name)
+			}
+		}
 	}
 }
