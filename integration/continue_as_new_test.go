@@ -27,6 +27,7 @@ import (
 	"drives/codec"
 	"drives/coordinator"
 	"drives/history"
+	"drives/imports"
 	"drives/internal/testenv"
 	"drives/plan"
 	"drives/workflows"
@@ -104,6 +105,15 @@ func TestReviewsAndContinueAsNew(t *testing.T) {
 			assert.Equal(c, campaign.StatusRunning, p.Status)
 		}
 	}, 30*time.Second, 50*time.Millisecond, "the campaign is prepared")
+
+	// A file staged and never merged (its merge never asked for), for the retention at the end.
+	ref, err := imports.LoadReference(ctx, s.db, id, "")
+	require.NoError(t, err)
+	staleFile := enrolmentFile(t, 3, "5")
+	staleRows, err := imports.Parse(imports.Enrolments, "stale.csv", staleFile, ref)
+	require.NoError(t, err)
+	stale, err := imports.Stage(ctx, s.db, id, imports.Enrolments, "", "stale.csv", staleFile, staleRows, "tester")
+	require.NoError(t, err)
 
 	// Once the campaign has continued as new (its districts started), coordinators steer its
 	// second run: an event added, a city-wide one cancelled. Their events fill that run too.
@@ -190,6 +200,21 @@ func TestReviewsAndContinueAsNew(t *testing.T) {
 			assert.NotEqual(c, rrun.GetRunID(), desc.WorkflowExecutionInfo.Execution.RunId, "the review continued as new")
 		}
 	}, 30*time.Second, 50*time.Millisecond)
+	// A coordinator triggers the held schedule meanwhile: its review finds the period under
+	// review already and starts nothing. (A trigger's nominal time is in whole seconds: one in
+	// the second the period ended would pick the period before.)
+	time.Sleep(time.Until(plan.RealFire(clock, q2)))
+	require.NoError(t, s.co.TriggerReview(ctx, id))
+	var again client.ScheduleWorkflowExecution
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		d, err := s.co.DescribeSchedule(ctx, id)
+		if assert.NoError(c, err) && assert.Len(c, d.Info.RecentActions, 2) {
+			again = *d.Info.RecentActions[1].StartWorkflowResult
+		}
+	}, 30*time.Second, 50*time.Millisecond, "the trigger started the schedule's workflow")
+	var r0 campaign.ReviewResult
+	require.NoError(t, s.tc.GetWorkflow(ctx, again.WorkflowID, "").Get(ctx, &r0))
+	require.Equal(t, campaign.ReviewResult{CampaignID: id, Period: q2.Label, AlreadyReviewed: true}, r0)
 	v, err := s.tc.QueryWorkflow(ctx, campaign.ReviewWorkflowID(id, q2.Label), "", campaign.QueryReview)
 	require.NoError(t, err)
 	var progress campaign.ReviewProgress
@@ -212,7 +237,8 @@ func TestReviewsAndContinueAsNew(t *testing.T) {
 		"the city-wide event cancelled in the campaign's first runs was held in neither district")
 
 	// Every run of every chain is listed: the campaign's, each district's and the hand-taken
-	// review's runs continued as new; the schedule's review, its child and the final review ran once.
+	// review's runs continued as new; the schedule's workflows, its review and the final review
+	// ran once.
 	var runs []history.Run
 	chains := map[string][]string{}
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
@@ -226,14 +252,14 @@ func TestReviewsAndContinueAsNew(t *testing.T) {
 			chains[r.WorkflowID] = append(chains[r.WorkflowID], r.Status)
 			assert.NotEqual(c, "Running", r.Status, r.WorkflowID)
 		}
-		assert.Len(c, chains, 7, "campaign, two districts, the scheduled review and three reviews")
+		assert.Len(c, chains, 8, "campaign, two districts, the schedule's two workflows and three reviews")
 		for _, wid := range []string{campaign.CampaignWorkflowID(id), campaign.DistrictWorkflowID(id, "001"),
 			campaign.DistrictWorkflowID(id, "003"), campaign.ReviewWorkflowID(id, q2.Label)} {
 			assert.GreaterOrEqual(c, len(chains[wid]), 2, "%s continued as new", wid)
 		}
 		assert.GreaterOrEqual(c, len(chains[campaign.CampaignWorkflowID(id)]), 3,
 			"the campaign continued as new once its districts were started, and again in its loop")
-		for _, wid := range []string{scheduled.WorkflowID, campaign.ReviewWorkflowID(id, q1.Label), campaign.ReviewWorkflowID(id, final.Label)} {
+		for _, wid := range []string{scheduled.WorkflowID, again.WorkflowID, campaign.ReviewWorkflowID(id, q1.Label), campaign.ReviewWorkflowID(id, final.Label)} {
 			assert.Equal(c, []string{"Completed"}, chains[wid], wid)
 		}
 	}, 30*time.Second, 200*time.Millisecond)
@@ -319,11 +345,30 @@ func TestReviewsAndContinueAsNew(t *testing.T) {
 	require.Len(t, people, 11)
 	require.Empty(t, personalDataIn(payloads, people), "personal data in the histories' payloads")
 
+	// The retention of staged imports, as its schedule starts it daily, with a retention short
+	// enough to take the batch staged at the start: it deletes it, lines and all.
+	rt, err := s.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "import-retention-" + id, TaskQueue: campaign.TaskQueue},
+		workflows.ImportRetentionWorkflowName, workflows.ImportRetentionInput{Retention: time.Millisecond})
+	require.NoError(t, err)
+	var expired workflows.ImportRetentionResult
+	require.NoError(t, rt.Get(ctx, &expired))
+	require.Equal(t, [2]int{1, 3}, [2]int{expired.Batches, expired.Rows}, "batches and lines deleted")
+	require.Len(t, expired.Campaigns, 1)
+	require.Equal(t, stale, expired.Campaigns[0].Batches[0].ID)
+	require.Zero(t, count(t, s.db, `select count(*) from import_batches where id = $1`, stale))
+
 	for _, r := range m.Runs {
 		t.Logf("%s %s run %s: %s, %d events", r.Type, r.WorkflowID, r.RunID, r.Status, r.Events)
 	}
 	if *record {
-		recordRuns(t, dir, m, scheduled.WorkflowID)
+		recordRuns(t, dir, m, scheduled.WorkflowID, again.WorkflowID)
+		h, err := history.Fetch(ctx, s.tc, rt.GetID(), rt.GetRunID())
+		require.NoError(t, err)
+		b, err := protojson.MarshalOptions{Indent: "  "}.Marshal(h)
+		require.NoError(t, err)
+		name := strings.NewReplacer(":", "_", "-", "_").Replace(rt.GetID())
+		require.NoError(t, os.WriteFile(filepath.Join("..", "workflows", "testdata", name+".json"), b, 0o644))
+		t.Logf("recorded %s (%s, %d events)", name, workflows.ImportRetentionWorkflowName, len(h.Events))
 	}
 }
 
@@ -390,9 +435,10 @@ func newNamedStack(t *testing.T, c *codec.Codec) *stack {
 
 // recordRuns copies every exported run into workflows/testdata, named by its workflow ID and,
 // where it continued as new, its place in the chain (run1, run2…); the scheduled review, whose
-// ID the schedule makes from the fire's time, as scheduled_review_<campaign>_<n>. The files
+// IDs the schedule makes from the fires' times, as scheduled_review_<campaign>_<n> in the
+// order of scheduledIDs. The files
 // this test wrote before are removed first.
-func recordRuns(t *testing.T, dir string, m *history.Manifest, scheduledID string) {
+func recordRuns(t *testing.T, dir string, m *history.Manifest, scheduledIDs ...string) {
 	t.Helper()
 	out := filepath.Join("..", "workflows", "testdata")
 	old, err := filepath.Glob(filepath.Join(out, "*"+strings.ReplaceAll(replayCampaign, "-", "_")+"*.json"))
@@ -417,8 +463,10 @@ func recordRuns(t *testing.T, dir string, m *history.Manifest, scheduledID strin
 	for wid, es := range byID {
 		sort.Slice(es, func(i, j int) bool { return es[i].start.Before(es[j].start) })
 		base := clean.Replace(wid)
-		if wid == scheduledID {
-			base = "scheduled_review_" + clean.Replace(replayCampaign) + "_1"
+		for i, sid := range scheduledIDs {
+			if wid == sid {
+				base = fmt.Sprintf("scheduled_review_%s_%d", clean.Replace(replayCampaign), i+1)
+			}
 		}
 		for i, e := range es {
 			name := base
