@@ -21,7 +21,8 @@ import (
 //     by `go test ./integration -run TestDriveEndToEnd -record`;
 //   - *_replay_2021*: a drive whose campaign, district drives and hand-taken review continue as
 //     new, and whose reviews' proposed terminations are approved, rejected, escalated and carried
-//     out by the policy, with the schedule's review that started one of them, by
+//     out by the policy, with the schedule's workflows that started one of them and found
+//     another under review already, and a retention of staged imports, by
 //     `go test ./integration -run TestReviewsAndContinueAsNew -record`.
 //
 // Re-record them when a change to the workflows is meant to change their commands (and make
@@ -63,6 +64,7 @@ type facts struct {
 	completed      bool
 	scheduled      bool // started by a Temporal Schedule
 	childStarted   bool
+	childRefused   bool // a child's start failed (its workflow ID was taken)
 	timerFired     bool
 	updates        map[string]int // accepted Updates by name
 	completedActs  map[string]int // completed activities by type
@@ -105,6 +107,8 @@ func readFacts(t *testing.T, file string) facts {
 			}
 		case *historypb.HistoryEvent_ChildWorkflowExecutionStartedEventAttributes:
 			x.childStarted = true
+		case *historypb.HistoryEvent_StartChildWorkflowExecutionFailedEventAttributes:
+			x.childRefused = true
 		case *historypb.HistoryEvent_TimerFiredEventAttributes:
 			x.timerFired = true
 		}
@@ -150,6 +154,9 @@ func TestRecordedHistoriesCoverEveryShape(t *testing.T) {
 		{"a district run that continues as new", func(x facts) bool { return x.workflowType == dw && x.continuesAsNew }},
 		{"a continued district run that completes", func(x facts) bool { return x.workflowType == dw && x.continued && x.completed }},
 		{"a review started by the schedule's workflow", func(x facts) bool { return x.workflowType == sw && x.scheduled && x.childStarted && x.completed }},
+		{"a review started by the schedule's workflow for a period under review already (a trigger)", func(x facts) bool {
+			return x.workflowType == sw && x.scheduled && x.childRefused && x.completed
+		}},
 		{"a review whose approval wait ran out with terminations approved and rejected, escalated and carried out by the policy",
 			func(x facts) bool {
 				return x.workflowType == rw && !x.continued && x.completed && x.timerFired &&
@@ -166,6 +173,9 @@ func TestRecordedHistoriesCoverEveryShape(t *testing.T) {
 			return x.workflowType == rw && x.completed && !x.timerFired && len(x.updates) == 0 && x.completedActs["EvaluateAgents"] == 1
 		}},
 		{"a campaign that waits for its final review", func(x facts) bool { return x.workflowType == cw && x.completed && x.childStarted }},
+		{"a retention of staged imports that expires a campaign's batches", func(x facts) bool {
+			return x.workflowType == workflows.ImportRetentionWorkflowName && x.completed && x.completedActs["ExpireImports"] > 0
+		}},
 	}
 	for _, s := range shapes {
 		n := 0
