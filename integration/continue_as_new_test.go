@@ -65,7 +65,8 @@ var replayAgents = []string{"DL-00001-1", "DL-00001-2", "DL-00004-1", "DL-00091-
 // coordinator approves and rejects and the policy escalates and carries out, on a real dev
 // server: what the coordinator reads (results, decisions, agents) is what was decided; every
 // run of every workflow is listed and exported, and the export passes `audit check` (Check),
-// which fails when one continued run is missing. The histories carry no personal data.
+// which fails when one continued run is missing, and takes in the import retention's run that
+// expired a staged batch of the campaign. The histories carry no personal data.
 //
 // With -record, every run's history is written to workflows/testdata, where
 // TestReplayRecordedHistories replays them against the current workflow code (the run then
@@ -356,6 +357,23 @@ func TestReviewsAndContinueAsNew(t *testing.T) {
 	require.Len(t, expired.Campaigns, 1)
 	require.Equal(t, stale, expired.Campaigns[0].Batches[0].ID)
 	require.Zero(t, count(t, s.db, `select count(*) from import_batches where id = $1`, stale))
+
+	// The retention's run wrote an audit row of the campaign but carries no campaign ID: the
+	// export takes it in, for that row, and the check passes.
+	dir2 := filepath.Join(t.TempDir(), "export-after-retention")
+	m2, err := history.Export(ctx, s.tc, s.db, id, dir2)
+	require.NoError(t, err)
+	require.Len(t, m2.Runs, len(runs)+1)
+	var types []string
+	for _, r := range m2.Runs {
+		types = append(types, r.Type)
+	}
+	require.Contains(t, types, workflows.ImportRetentionWorkflowName)
+	res, err = history.Check(dir2, s.dc)
+	require.NoError(t, err)
+	require.Empty(t, res.Problems)
+	require.Equal(t, effects+1, res.Effects, "the expiry's activity counts, with its audit row")
+	require.Equal(t, effects+1, count(t, s.db, `select count(*) from audit_log where campaign_id = $1 and activity_id is not null`, id))
 
 	for _, r := range m.Runs {
 		t.Logf("%s %s run %s: %s, %d events", r.Type, r.WorkflowID, r.RunID, r.Status, r.Events)
