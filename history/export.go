@@ -84,12 +84,7 @@ func Runs(ctx context.Context, tc client.Client, campaignID string) ([]Run, erro
 			break
 		}
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if out[i].WorkflowID != out[j].WorkflowID {
-			return out[i].WorkflowID < out[j].WorkflowID
-		}
-		return out[i].RunID < out[j].RunID
-	})
+	sortRuns(out)
 	return out, nil
 }
 
@@ -132,6 +127,13 @@ func Export(ctx context.Context, tc client.Client, db *pgxpool.Pool, campaignID,
 	if err != nil {
 		return nil, err
 	}
+	rows, err := AuditRows(ctx, db, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	if runs, err = withAuditedRuns(ctx, tc, runs, rows); err != nil {
+		return nil, err
+	}
 	m := &Manifest{CampaignID: campaignID, ExportedAt: time.Now().UTC()}
 	write := func(path string, b []byte) error {
 		if err := os.WriteFile(filepath.Join(dir, path), b, 0o644); err != nil {
@@ -156,10 +158,6 @@ func Export(ctx context.Context, tc client.Client, db *pgxpool.Pool, campaignID,
 		}
 		m.Runs = append(m.Runs, r)
 	}
-	rows, err := AuditRows(ctx, db, campaignID)
-	if err != nil {
-		return nil, err
-	}
 	b, err := json.MarshalIndent(rows, "", "  ")
 	if err != nil {
 		return nil, err
@@ -173,6 +171,44 @@ func Export(ctx context.Context, tc client.Client, db *pgxpool.Pool, campaignID,
 		return nil, err
 	}
 	return m, os.WriteFile(filepath.Join(dir, ManifestFile), mb, 0o644)
+}
+
+// withAuditedRuns adds to runs every run an audit row of the campaign names that the listing
+// by search attribute did not find: the import retention's, which serves every campaign and
+// carries none of their IDs.
+func withAuditedRuns(ctx context.Context, tc client.Client, runs []Run, rows []AuditRow) ([]Run, error) {
+	listed := map[string]bool{}
+	for _, r := range runs {
+		listed[r.WorkflowID+"\x00"+r.RunID] = true
+	}
+	added := false
+	for _, a := range rows {
+		if a.ActivityID == nil || a.WorkflowID == nil || a.RunID == nil || listed[*a.WorkflowID+"\x00"+*a.RunID] {
+			continue
+		}
+		listed[*a.WorkflowID+"\x00"+*a.RunID] = true
+		d, err := tc.DescribeWorkflowExecution(ctx, *a.WorkflowID, *a.RunID)
+		if err != nil {
+			return nil, fmt.Errorf("run %s of %s, named by audit row %d: %w", *a.RunID, *a.WorkflowID, a.ID, err)
+		}
+		info := d.WorkflowExecutionInfo
+		runs = append(runs, Run{WorkflowID: *a.WorkflowID, RunID: *a.RunID, Type: info.Type.GetName(),
+			Status: strings.TrimPrefix(info.Status.String(), "WORKFLOW_EXECUTION_STATUS_")})
+		added = true
+	}
+	if added {
+		sortRuns(runs)
+	}
+	return runs, nil
+}
+
+func sortRuns(runs []Run) {
+	sort.Slice(runs, func(i, j int) bool {
+		if runs[i].WorkflowID != runs[j].WorkflowID {
+			return runs[i].WorkflowID < runs[j].WorkflowID
+		}
+		return runs[i].RunID < runs[j].RunID
+	})
 }
 
 // AuditRows reads a campaign's audit rows in order.
