@@ -1,10 +1,10 @@
 package main
 
 import (
-	"path/filepath"
-	"testing"
-
 	"math/rand/v2"
+	"path/filepath"
+	"strings"
+	"testing"
 
 	"drives/imports"
 )
@@ -132,7 +132,7 @@ func TestScriptKeepsItsPromises(t *testing.T) {
 		// The quotas sum up at every level, and the fired agent's went to its commune's other agent.
 		sum := map[string]int{}
 		for k, v := range allocateQuotas(w, x.target) {
-			level := k[:indexByte(k, '/')]
+			level, _, _ := strings.Cut(k, "/")
 			sum[level] += v
 		}
 		for _, level := range []string{"district", "commune", "village", "agent"} {
@@ -156,13 +156,4 @@ func heldEventDate(id string) string {
 		}
 	}
 	return ""
-}
-
-func indexByte(s string, c byte) int {
-	for i := range len(s) {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }

@@ -1,12 +1,17 @@
 // Command drill runs fault drills: campaigns on a compressed clock, fed by a coordinator with
-// generated enrolment, leads and outcome files, while the worker is killed with SIGKILL,
+// generated enrolment, leads and outcome files and steered by a script (terminations approved
+// and rejected, a pause and resume, a cancel), while the worker is killed with SIGKILL,
 // PostgreSQL is stopped with `pg_ctl stop -m immediate` for ten seconds, and the file-backed
 // Temporal dev server is stopped and started again, at seeded random moments. Afterwards every
-// campaign must have completed; every business key must exist exactly once, with the counts
-// the files give; the audit rows must match the completed effects in the histories and their
-// hash chain must hold; and each stored final report must equal the figures computed from the
-// files alone. It starts everything it needs on free ports in a scratch directory and removes
-// it afterwards (it is kept when a check fails). Run it from the repository root: make drills.
+// campaign must have ended as scripted; every set of business keys in the database (enrolled
+// citizen IDs, prospects, follow-ups with their final status, review decisions, terminations,
+// quotas, transfers, agents, steers) must equal, key by key and value by value, the set
+// computed from the files and the script alone; the audit rows must match the completed
+// effects in the histories and their hash chain must hold; and each stored final report must
+// equal the figures computed from the inputs. It starts everything it needs on free ports in a
+// scratch directory and removes it afterwards (it is kept when a check fails). Run it from the
+// repository root: make drills. With -plant it plants faults in the database before the checks,
+// to see them fail.
 package main
 
 import (

@@ -9,17 +9,17 @@ import (
 
 // plants are the faults -plant writes into the database, as the schema's owner, after the
 // campaigns end and before the checks: each must make a check fail, the totals unchanged
-// wherever a total could hide it. Shown on a run of `go run ./cmd/drill -plant -rounds 3`: every
-// one of them was reported as a FAIL line by the check named here.
+// wherever a total could hide it. Shown on a run of `go run ./cmd/drill -plant -rounds 3 -year 3m`:
+// every one of them was reported as a FAIL line by the check named here, in both campaigns.
 var plants = []struct {
 	what, check, sql string
 }{
-	{"an enrolment lost and a made-up one in its place (same total)", "enrolments by citizen ID",
-		`update enrolments set citizen_id = '999' || citizen_id where campaign_id = $1
-		 and citizen_id = (select min(citizen_id) from enrolments where campaign_id = $1)`},
 	{"an enrolment with the later file's target group (first file must win)", "enrolments by citizen ID",
 		`update enrolments set target_group = case target_group when 'farmer' then 'student' else 'farmer' end where campaign_id = $1
 		 and citizen_id = (select max(citizen_id) from enrolments where campaign_id = $1)`},
+	{"an enrolment lost and a made-up one in its place (same total)", "enrolments by citizen ID",
+		`update enrolments set citizen_id = '999' || citizen_id where campaign_id = $1
+		 and citizen_id = (select min(citizen_id) from enrolments where campaign_id = $1)`},
 	{"a prospect lost and a made-up one in its place", "prospects by citizen ID",
 		`update prospects set citizen_id = '999' || citizen_id where campaign_id = $1
 		 and citizen_id = (select min(citizen_id) from prospects where campaign_id = $1)`},
@@ -38,6 +38,16 @@ var plants = []struct {
 		`delete from quota_transfers where campaign_id = $1`},
 	{"an agent terminated though its termination was rejected", "agents by code",
 		`update agents set status = 'terminated' where campaign_id = $1 and code = '` + sparedAgent + `'`},
+	{"a held event marked cancelled", "events held",
+		`update events set status = 'cancelled' where campaign_id = $1 and id = (select min(id) from events where campaign_id = $1 and status = 'held')`},
+	{"a review of a period the plan does not have", "reviews by period",
+		`insert into reviews (campaign_id, period, window_start, window_end, workflow_id) values ($1, '2021-Q9', now(), now(), 'planted')`},
+	{"a merged batch counting one new enrolment more", "new enrolments counted by merged batches",
+		`update import_batches set result = jsonb_set(result, '{new}', to_jsonb((result->>'new')::int + 1))
+		 where id = (select id from import_batches where campaign_id = $1 and kind = 'enrolments' and status = 'merged' order by id limit 1)`},
+	{"the report's first two groups trading an enrolment (same total)", "the report's group figures",
+		`update reports set body = jsonb_set(jsonb_set(body, '{groups,0,enrolled}', to_jsonb((body #>> '{groups,0,enrolled}')::int + 1)),
+		 '{groups,1,enrolled}', to_jsonb((body #>> '{groups,1,enrolled}')::int - 1)) where campaign_id = $1`},
 }
 
 // plant writes the plants into the campaign's rows.
