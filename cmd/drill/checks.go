@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -11,6 +12,7 @@ import (
 	"drives/audit"
 	"drives/campaign"
 	"drives/history"
+	"drives/imports"
 	"drives/plan"
 	"drives/report"
 )
@@ -28,6 +30,7 @@ type checked struct {
 	keys             int
 	retried          int // effects committed by a retried attempt
 	lost, doubled    int
+	wrong            int // keys with other values than the inputs give
 	problems         []string
 }
 
@@ -43,7 +46,10 @@ func (d *drill) check(ctx context.Context, c *coord, x *expected, lp *plan.Loade
 		return nil, err
 	}
 	end := clk.RealTime(lp.Plan.Period.End.In(time.UTC).AddDate(0, 0, 1))
-	d.logf("%s: waiting for the campaign to complete (its year ends in %s)", c.id, time.Until(end).Round(time.Second))
+	if c.cancels {
+		end = clk.RealTime(cancelAt)
+	}
+	d.logf("%s: waiting for the campaign to complete (it ends in %s)", c.id, time.Until(end).Round(time.Second))
 	wfID := campaign.CampaignWorkflowID(c.id)
 	select {
 	case <-time.After(time.Until(end)):
@@ -105,8 +111,8 @@ func (d *drill) check(ctx context.Context, c *coord, x *expected, lp *plan.Loade
 			return false, err
 		}
 		r.status = p.Status
-		if p.Status != campaign.StatusClosed {
-			r.bad("progress says %s, not closed", p.Status)
+		if p.Status != x.status {
+			r.bad("progress says %s, not %s", p.Status, x.status)
 		}
 		if p.Enrolled != x.enrolled {
 			r.bad("progress counts %d enrolled; the files give %d", p.Enrolled, x.enrolled)
@@ -116,6 +122,11 @@ func (d *drill) check(ctx context.Context, c *coord, x *expected, lp *plan.Loade
 		return nil, err
 	}
 
+	if d.planting {
+		if err := d.plant(ctx, c.id); err != nil {
+			return nil, err
+		}
+	}
 	if err := d.checkKeys(ctx, c.id, x, r); err != nil {
 		return nil, err
 	}
@@ -128,63 +139,132 @@ func (d *drill) check(ctx context.Context, c *coord, x *expected, lp *plan.Loade
 	return r, nil
 }
 
-// checkKeys counts each business key (rows and distinct keys) against what the files give.
+// checkKeys compares each set of business keys in the database, with the values the report
+// and the reviews rest on, against the set computed from the files and the script alone: a key
+// lost and a wrong one added do not cancel out, and a key with a wrong value counts too.
+//
+// Shown failing: TestChecksCatchPlantedFaults plants, in rows as the database returns them, a
+// lost enrolment with a made-up one in its place, a doubled key, the later file's group for a
+// duplicate (first file wins), a follow-up's status, a decision's status, a quota and a review
+// of an agent terminated before it; and `go run ./cmd/drill -plant` plants such faults in the
+// database itself before the checks, each of which then fails.
 func (d *drill) checkKeys(ctx context.Context, id string, x *expected, r *checked) error {
-	var agents, units int
-	if err := d.db.QueryRow(ctx, `select (select count(*) from agents where campaign_id = $1), (select count(*) from units where campaign_id = $1)`, id).
-		Scan(&agents, &units); err != nil {
-		return err
+	rows := func(sql string) ([]row, error) {
+		rs, err := d.db.Query(ctx, sql, id)
+		if err != nil {
+			return nil, err
+		}
+		defer rs.Close()
+		var out []row
+		for rs.Next() {
+			vals, err := rs.Values()
+			if err != nil {
+				return nil, err
+			}
+			rw := row{key: fmt.Sprint(vals[0])}
+			for _, v := range vals[1:] {
+				rw.vals = append(rw.vals, fmt.Sprint(v))
+			}
+			out = append(out, rw)
+		}
+		return out, rs.Err()
 	}
-	leads := 0
-	for _, n := range x.leads {
-		leads += n
+	set := func(keys []string) map[string][]string {
+		m := map[string][]string{}
+		for _, k := range keys {
+			m[k] = []string{}
+		}
+		return m
+	}
+	quotas := map[string][]string{}
+	for k, v := range x.quotas {
+		if k == "city/" {
+			k = "city/" + id
+		}
+		quotas[k] = v
 	}
 	checks := []struct {
-		what string
-		sql  string // rows, distinct keys
-		want int
+		kind   string
+		fields []string
+		sql    string // key, then the values
+		want   map[string][]string
+		others string // the value every key not in want must have; "" for none
 	}{
-		{"enrolments (campaign, citizen ID)", `select count(*), count(distinct citizen_id) from enrolments where campaign_id = $1`, x.enrolled},
-		{"prospects (campaign, citizen ID)", `select count(*), count(distinct citizen_id) from prospects where campaign_id = $1`, leads},
-		{"follow-ups (prospect)", `select count(*), count(distinct prospect_id) from follow_ups where campaign_id = $1`, x.followUps["total"]},
-		{"events held (campaign, event)", `select count(*), count(distinct id) from events where campaign_id = $1 and status = 'held'`, len(heldEvents)},
-		{"event results (event)", `select count(*), count(distinct entity_key) from audit_log where campaign_id = $1 and action = 'event.results'`, len(heldEvents)},
-		{"reviews (campaign, period)", `select count(*), count(distinct period) from reviews where campaign_id = $1`, 4},
-		{"review decisions (period, agent)", `select count(*), count(distinct (period, agent_code)) from review_decisions where campaign_id = $1`, 4 * agents},
-		{"quotas (level, unit or agent)", `select count(*), count(distinct (level, code)) from quotas where campaign_id = $1`, 1 + units + agents},
-		{"quota transfers (period, from, to)", `select count(*), count(distinct (period, from_agent, to_agent)) from quota_transfers where campaign_id = $1`, 0},
-		{"new enrolments counted by merged batches", `select coalesce(sum((result->>'new')::int), 0), count(*) from import_batches where campaign_id = $1 and kind = 'enrolments' and status = 'merged'`, x.enrolled},
-		{"merges audited (batch)", `select count(*), count(distinct entity_key) from audit_log where campaign_id = $1 and action = 'import.merge'`, -1},
-		{"final reports (campaign)", `select count(*), count(distinct campaign_id) from reports where campaign_id = $1`, 1},
+		{"enrolments by citizen ID", enrolmentFields,
+			`select citizen_id, agent_code, commune_code, coalesce(village_code, ''), target_group from enrolments where campaign_id = $1`, x.enrolments, ""},
+		{"prospects by citizen ID", groupField, `select citizen_id, target_group from prospects where campaign_id = $1`, x.prospects, ""},
+		{"follow-ups by the prospect's citizen ID", statusField,
+			`select coalesce(p.citizen_id, 'no prospect ' || f.prospect_id), f.status from follow_ups f left join prospects p on p.id = f.prospect_id
+			 where f.campaign_id = $1`, x.followUpOf, ""},
+		{"events held", noFields, `select id from events where campaign_id = $1 and status = 'held'`, set(x.held), ""},
+		{"event results by event", noFields, `select entity_key from audit_log where campaign_id = $1 and action = 'event.results'`, set(x.leadsFiles), ""},
+		{"reviews by period", noFields, `select period from reviews where campaign_id = $1`, set(x.reviewPeriods), ""},
+		{"review decisions by period and agent", noFields, `select period || '/' || agent_code from review_decisions where campaign_id = $1`, x.decisions, ""},
+		{"proposed terminations by period and agent", statusField,
+			`select period || '/' || agent_code, status from review_decisions where campaign_id = $1 and decision = 'terminate'`, x.terminations, "rejected"},
+		{"quotas by level and code", targetField, `select level || '/' || code, target from quotas where campaign_id = $1`, quotas, ""},
+		{"quota transfers by period, from and to", amountField,
+			`select period || '/' || from_agent || '/' || to_agent, amount from quota_transfers where campaign_id = $1`, x.transfers, ""},
+		{"agents by code", statusField, `select code, status from agents where campaign_id = $1`, x.agents(), ""},
+		{"steers (pause, resume, cancel) by status", []string{"count"},
+			`select action, count(*) from audit_log where campaign_id = $1 and actor = 'drill'
+			 and action in ('campaign.paused', 'campaign.running', 'campaign.closing') group by action`, x.steerCounts(), ""},
+		{"final reports", noFields, `select campaign_id from reports where campaign_id = $1`, set([]string{id}), ""},
 	}
 	for _, k := range checks {
-		var rows, distinct int
-		if err := d.db.QueryRow(ctx, k.sql, id).Scan(&rows, &distinct); err != nil {
-			return fmt.Errorf("%s: %s: %w", id, k.what, err)
+		got, err := rows(k.sql)
+		if err != nil {
+			return fmt.Errorf("%s: %s: %w", id, k.kind, err)
 		}
 		want := k.want
-		if want < 0 { // one audited merge per merged batch of enrolments or outcomes
-			if err := d.db.QueryRow(ctx, `select count(*) from import_batches where campaign_id = $1 and kind <> 'leads' and status = 'merged'`, id).Scan(&want); err != nil {
-				return err
+		if k.others != "" {
+			want = map[string][]string{}
+			for key, v := range k.want {
+				want[key] = v
+			}
+			for _, g := range got {
+				if _, ok := want[g.key]; !ok {
+					want[g.key] = []string{k.others}
+				}
 			}
 		}
-		if k.what == "new enrolments counted by merged batches" {
-			distinct = rows // a sum, not a key count
-		}
-		r.keys += want
-		switch {
-		case rows != distinct:
-			r.doubled += rows - distinct
-			r.bad("%s: %d rows for %d keys", k.what, rows, distinct)
-		case rows < want:
-			r.lost += want - rows
-			r.bad("%s: %d, the inputs give %d", k.what, rows, want)
-		case rows > want:
-			r.doubled += rows - want
-			r.bad("%s: %d, the inputs give %d", k.what, rows, want)
-		}
+		r.note(compareSet(k.kind, k.fields, want, got))
+	}
+
+	// Counts the merges give, against the files sent.
+	var newSum, merges, mergeKeys int
+	if err := d.db.QueryRow(ctx, `select coalesce(sum((result->>'new')::int), 0) from import_batches
+		where campaign_id = $1 and kind = 'enrolments' and status = 'merged'`, id).Scan(&newSum); err != nil {
+		return err
+	}
+	if newSum != x.enrolled {
+		r.bad("new enrolments counted by merged batches: %d, the files give %d", newSum, x.enrolled)
+		r.lost += max(x.enrolled-newSum, 0)
+		r.doubled += max(newSum-x.enrolled, 0)
+	}
+	if err := d.db.QueryRow(ctx, `select count(*), count(distinct entity_key) from audit_log where campaign_id = $1 and action = 'import.merge'`, id).
+		Scan(&merges, &mergeKeys); err != nil {
+		return err
+	}
+	files := x.files[imports.Enrolments] + x.files[imports.Outcomes]
+	r.keys += files
+	if merges != files || mergeKeys != files {
+		r.bad("merges audited: %d rows for %d batches; the coordinator sent %d enrolment and outcome files", merges, mergeKeys, files)
+		r.lost += max(files-mergeKeys, 0)
+		r.doubled += max(merges-files, 0)
 	}
 	return nil
+}
+
+// note adds a set comparison to the findings.
+func (r *checked) note(d setDiff) {
+	r.keys += d.want
+	r.lost += d.missing
+	r.doubled += d.doubled + d.extra
+	r.wrong += d.wrong
+	if !d.ok() {
+		r.bad("%s", d)
+	}
 }
 
 // checkAudit exports the histories with the audit rows and checks them as an auditor would:
@@ -242,16 +322,24 @@ func (d *drill) checkReport(ctx context.Context, id string, x *expected, r *chec
 			r.bad("report %s: %d, the files give %d", what, got, want)
 		}
 	}
-	if !rep.Final || rep.Status != campaign.StatusClosed {
-		r.bad("report is not the final report of a closed campaign (status %s, final %v)", rep.Status, rep.Final)
+	if !rep.Final || rep.Status != x.status {
+		r.bad("report is not the final report of a %s campaign (status %s, final %v)", x.status, rep.Status, rep.Final)
 	}
 	eq("enrolled", rep.Enrolled, x.enrolled)
 	eq("target", rep.Target, x.target)
 	eq("prior year", rep.PriorYear, x.priorYear)
 	eq("growth", rep.Growth, x.enrolled-x.priorYear)
 	seen := map[string]bool{}
+	quota := func(key string) int {
+		if len(x.quotas[key]) == 0 {
+			return -1
+		}
+		n, _ := strconv.Atoi(x.quotas[key][0])
+		return n
+	}
 	for _, u := range rep.Units {
 		eq(u.Level+" "+u.Code+" enrolled", u.Enrolled, x.byUnit[u.Code])
+		eq(u.Level+" "+u.Code+" target", u.Target, quota(u.Level+"/"+u.Code))
 		seen[u.Code] = true
 	}
 	for _, g := range rep.Groups {
@@ -265,8 +353,9 @@ func (d *drill) checkReport(ctx context.Context, id string, x *expected, r *chec
 	for _, a := range rep.Agents {
 		eq("agent "+a.Code+" enrolled", a.Enrolled, x.byAgent[a.Code])
 		seen[a.Code] = true
-		if a.Status != "active" {
-			r.bad("report: agent %s is %s, though every termination was rejected", a.Code, a.Status)
+		eq("agent "+a.Code+" quota", a.Quota, quota("agent/"+a.Code))
+		if a.Status != x.agentStatus[a.Code] {
+			r.bad("report: agent %s is %s; the script leaves it %s", a.Code, a.Status, x.agentStatus[a.Code])
 		}
 	}
 	for _, m := range []map[string]int{x.byUnit, x.byGroup, x.byAgent} {
@@ -282,9 +371,8 @@ func (d *drill) checkReport(ctx context.Context, id string, x *expected, r *chec
 	eq("follow-ups enrolled", rep.FollowUps.Enrolled, f["enrolled"])
 	eq("follow-ups declined", rep.FollowUps.Declined, f["declined"])
 	eq("follow-ups unreachable", rep.FollowUps.Unreachable, f["unreachable"])
-	eq("events held", rep.Events.Held, len(heldEvents))
-	eq("events planned", rep.Events.Planned, 0)
-	eq("events cancelled", rep.Events.Cancelled, 0)
+	eq("events held", rep.Events.Held, len(x.held))
+	eq("events not held (planned or cancelled)", rep.Events.Planned+rep.Events.Cancelled, len(heldEvents)-len(x.held))
 	eq("event attendance", rep.Events.Attendance, x.attendance)
 	eq("event leads", rep.Events.Leads, x.eventLeads)
 	return nil

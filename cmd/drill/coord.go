@@ -14,15 +14,17 @@ import (
 	"drives/plan"
 )
 
-// coord is a coordinator at work on one campaign: it launches it, sends its files when the
-// campaign's clock reaches their dates, and rejects every proposed termination (the drill keeps
-// every agent, so that each file's agents stay active). Through an outage it retries patiently,
-// as a person at the CLI would.
+// coord is a coordinator at work on one campaign: it launches it, sends its files and steers
+// it (pause, resume, cancel) when the campaign's clock reaches their dates, and decides every
+// proposed termination as the script says (approves), through the same code as the CLI.
+// Through an outage it retries patiently, as a person at the CLI would.
 type coord struct {
 	d        *drill
 	id       string
 	acts     []action
+	cancels  bool // the script cancels the campaign
 	retries  atomic.Int32
+	approved atomic.Int32
 	rejected atomic.Int32
 	done     atomic.Int32 // actions done
 }
@@ -113,9 +115,13 @@ func (c *coord) run(ctx context.Context) error {
 }
 
 // send does one action. A refused file is a drill bug (final); an event whose results are in
-// already was recorded by an earlier try whose answer was lost (done); everything else —
-// an outage, a worker gone, an event not yet marked held — is tried again.
+// already, or a steer the campaign says it has had, was done by an earlier try whose answer
+// was lost (done); everything else — an outage, a worker gone, an event not yet marked held —
+// is tried again.
 func (c *coord) send(ctx context.Context, a action) (bool, error) {
+	if a.steer != "" {
+		return c.steer(ctx, a)
+	}
 	var err error
 	switch a.kind {
 	case imports.Leads:
@@ -137,9 +143,31 @@ func (c *coord) send(ctx context.Context, a action) (bool, error) {
 	return false, err
 }
 
-// rejectTerminations answers every termination the reviews propose with a rejection, until ctx
-// ends. Errors (an outage, a decision already taken) are left for the next look.
-func (c *coord) rejectTerminations(ctx context.Context) {
+// steer pauses, resumes or cancels the campaign. The validator's refusal of a second pause,
+// of a resume when not paused, or of a cancel when the campaign is closing or cancelled says an
+// earlier try took effect.
+func (c *coord) steer(ctx context.Context, a action) (bool, error) {
+	name, already := map[string]string{"pause": campaign.UpdatePause, "resume": campaign.UpdateResume, "cancel": campaign.UpdateCancel}[a.steer],
+		map[string][]string{"pause": {"is paused already"}, "resume": {"is not paused"}, "cancel": {"is closing", "is cancelled"}}[a.steer]
+	_, err := coordinator.Update[string](ctx, c.d.co, c.id, name, campaign.SteerRequest{Reason: "the drill's script", By: "drill"})
+	if err != nil {
+		for _, s := range already {
+			if strings.Contains(err.Error(), s) {
+				c.d.logf("%s: %s: done by an earlier try", c.id, a)
+				return false, nil
+			}
+		}
+	}
+	if err == nil {
+		c.d.logf("%s: %s: done", c.id, a)
+	}
+	return false, err
+}
+
+// decideTerminations answers every termination the reviews propose, as the script says
+// (approves), until ctx ends. Errors (an outage, a decision already taken) are left for the
+// next look.
+func (c *coord) decideTerminations(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
@@ -147,13 +175,19 @@ func (c *coord) rejectTerminations(ctx context.Context) {
 		case <-time.After(2 * time.Second):
 		}
 		actx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		pending, _, err := c.d.co.Attention(actx, c.id)
-		for _, p := range pending {
+		pending, escalated, err := c.d.co.Attention(actx, c.id)
+		for _, p := range append(pending, escalated...) {
 			if err != nil {
 				break
 			}
-			if _, derr := c.d.co.Decide(actx, c.id, p.Period, false, campaign.TerminationDecision{
-				Agent: p.Agent, By: "drill", Reason: "the drill keeps every agent"}); derr == nil {
+			yes := approves(p.Period, p.Agent)
+			res, derr := c.d.co.Decide(actx, c.id, p.Period, yes, campaign.TerminationDecision{
+				Agent: p.Agent, By: "drill", Reason: "the drill's script"})
+			switch {
+			case derr != nil || res.Already:
+			case yes:
+				c.approved.Add(1)
+			default:
 				c.rejected.Add(1)
 			}
 		}

@@ -1,12 +1,17 @@
 // Command drill runs fault drills: campaigns on a compressed clock, fed by a coordinator with
-// generated enrolment, leads and outcome files, while the worker is killed with SIGKILL,
+// generated enrolment, leads and outcome files and steered by a script (terminations approved
+// and rejected, a pause and resume, a cancel), while the worker is killed with SIGKILL,
 // PostgreSQL is stopped with `pg_ctl stop -m immediate` for ten seconds, and the file-backed
 // Temporal dev server is stopped and started again, at seeded random moments. Afterwards every
-// campaign must have completed; every business key must exist exactly once, with the counts
-// the files give; the audit rows must match the completed effects in the histories and their
-// hash chain must hold; and each stored final report must equal the figures computed from the
-// files alone. It starts everything it needs on free ports in a scratch directory and removes
-// it afterwards (it is kept when a check fails). Run it from the repository root: make drills.
+// campaign must have ended as scripted; every set of business keys in the database (enrolled
+// citizen IDs, prospects, follow-ups with their final status, review decisions, terminations,
+// quotas, transfers, agents, steers) must equal, key by key and value by value, the set
+// computed from the files and the script alone; the audit rows must match the completed
+// effects in the histories and their hash chain must hold; and each stored final report must
+// equal the figures computed from the inputs. It starts everything it needs on free ports in a
+// scratch directory and removes it afterwards (it is kept when a check fails). Run it from the
+// repository root: make drills. With -plant it plants faults in the database before the checks,
+// to see them fail.
 package main
 
 import (
@@ -35,14 +40,15 @@ import (
 )
 
 type drill struct {
-	s       *stack
-	db      *pgxpool.Pool
-	tc      client.Client
-	co      *coordinator.Coordinator
-	im      *imports.Importer
-	verbose bool
-	logMu   sync.Mutex
-	began   time.Time
+	s        *stack
+	db       *pgxpool.Pool
+	tc       client.Client
+	co       *coordinator.Coordinator
+	im       *imports.Importer
+	verbose  bool
+	planting bool // plant faults before the checks
+	logMu    sync.Mutex
+	began    time.Time
 }
 
 func (d *drill) logf(format string, args ...any) {
@@ -59,6 +65,7 @@ type config struct {
 	year        time.Duration
 	gap, pgDown time.Duration
 	keep        bool
+	plant       bool
 	units, cli  string
 }
 
@@ -71,6 +78,7 @@ func main() {
 	flag.DurationVar(&c.gap, "gap", 0, "mean real time between two faults (0: spread the rounds over the campaigns' years)")
 	flag.DurationVar(&c.pgDown, "pg-down", 10*time.Second, "how long PostgreSQL stays down")
 	flag.BoolVar(&c.keep, "keep", false, "keep the scratch directory")
+	flag.BoolVar(&c.plant, "plant", false, "plant faults in the database before the checks, to see each check fail (the drill then fails)")
 	flag.StringVar(&c.units, "units", filepath.Join("integration", "testdata"), "directory of units.csv, villages.csv and roster.csv")
 	flag.StringVar(&c.cli, "temporal-cli", os.Getenv("TEMPORAL_CLI"), "the Temporal CLI (default $TEMPORAL_CLI, else .tools/bin/temporal)")
 	flag.Parse()
@@ -92,7 +100,7 @@ func main() {
 }
 
 func run(cfg config) (bool, error) {
-	d := &drill{began: time.Now()}
+	d := &drill{began: time.Now(), planting: cfg.plant}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -148,7 +156,8 @@ func run(cfg config) (bool, error) {
 	var want []*expected
 	for i := range cfg.campaigns {
 		id := fmt.Sprintf("drill-%c", 'a'+i)
-		acts := script(w, rng, 10+i)
+		cancels := i%2 == 1
+		acts := script(w, rng, 10+i, cancels)
 		pd := filepath.Join(dir, id)
 		if err := os.MkdirAll(pd, 0o755); err != nil {
 			return false, err
@@ -172,7 +181,7 @@ func run(cfg config) (bool, error) {
 			return false, err
 		}
 		plans = append(plans, lp)
-		coords = append(coords, &coord{d: d, id: id, acts: acts})
+		coords = append(coords, &coord{d: d, id: id, acts: acts, cancels: cancels})
 		want = append(want, compute(w, acts))
 	}
 
@@ -193,16 +202,20 @@ func run(cfg config) (bool, error) {
 				return
 			}
 			d.logf("%s: launched (a year in %s)", c.id, cfg.year+time.Duration(i)*time.Minute)
-			go c.rejectTerminations(runCtx)
+			go c.decideTerminations(runCtx)
 			if err := c.run(runCtx); err != nil {
 				errs <- err
 				return
 			}
-			d.logf("%s: all %d files sent", c.id, len(c.acts))
+			d.logf("%s: all %d actions done", c.id, len(c.acts))
 		}()
 	}
-	// The rounds end a little before the last campaign's year does, so that its close is hit too.
+	// The rounds end a little before the last campaign that runs its year does, so that its
+	// close is hit too (the second, fourth… campaign is cancelled early in its year).
 	last := time.Duration(cfg.campaigns - 1)
+	if cfg.campaigns%2 == 0 {
+		last--
+	}
 	until := time.Now().Add(last*20*time.Second + cfg.year + last*time.Minute - 20*time.Second)
 	faults := &injector{d: d, rng: rand.New(rand.NewPCG(cfg.seed, 2)), rounds: cfg.rounds, gap: cfg.gap, until: until, pgDown: cfg.pgDown}
 	wg.Add(1)
@@ -335,11 +348,13 @@ func (d *drill) table(w io.Writer, f *injector, coords []*coord, results []*chec
 	restarts := d.s.restarts
 	d.s.mu.Unlock()
 	fmt.Fprintf(tw, "worker restarts after exiting by itself\t%d\n", restarts)
-	var keys, lost, doubled, problems, retries, rejected, completed int
+	var keys, lost, doubled, wrong, problems, retries, approved, rejected, completed int
 	for i, r := range results {
 		keys += r.keys
 		lost += r.lost
 		doubled += r.doubled
+		wrong += r.wrong
+		approved += int(coords[i].approved.Load())
 		problems += len(r.problems)
 		retries += int(coords[i].retries.Load())
 		rejected += int(coords[i].rejected.Load())
@@ -348,7 +363,7 @@ func (d *drill) table(w io.Writer, f *injector, coords []*coord, results []*chec
 		}
 	}
 	fmt.Fprintf(tw, "coordinator retries\t%d\n", retries)
-	fmt.Fprintf(tw, "terminations rejected by the coordinator\t%d\n", rejected)
+	fmt.Fprintf(tw, "terminations approved / rejected by the coordinator\t%d / %d\n", approved, rejected)
 	fmt.Fprintf(tw, "campaigns completed\t%d of %d\n", completed, len(results))
 	for _, r := range results {
 		fmt.Fprintf(tw, "  %s\t%s: %d enrolled of %d target, %d runs, %d audit rows = %d effects (%d committed by a retried attempt), hash chain %s\n",
@@ -356,18 +371,19 @@ func (d *drill) table(w io.Writer, f *injector, coords []*coord, results []*chec
 	}
 	fmt.Fprintf(tw, "keys checked\t%d\n", keys)
 	fmt.Fprintf(tw, "lost\t%d\n", lost)
-	fmt.Fprintf(tw, "doubled\t%d\n", doubled)
+	fmt.Fprintf(tw, "doubled or not in the inputs\t%d\n", doubled)
+	fmt.Fprintf(tw, "with other values than the inputs give\t%d\n", wrong)
 	fmt.Fprintf(tw, "other problems\t%d\n", problems)
 	fmt.Fprintf(tw, "time taken\t%s\n", time.Since(d.began).Round(time.Second))
 	tw.Flush()
-	ok := lost == 0 && doubled == 0 && problems == 0 && completed == len(results)
+	ok := lost == 0 && doubled == 0 && wrong == 0 && problems == 0 && completed == len(results)
 	for _, r := range results {
 		for _, p := range r.problems {
 			fmt.Fprintf(w, "FAIL %s: %s\n", r.id, p)
 		}
 	}
 	if ok {
-		fmt.Fprintln(w, "PASS: every campaign completed; nothing lost, nothing doubled; audit = effects; reports = the files' figures")
+		fmt.Fprintln(w, "PASS: every campaign ended as scripted; every set of keys and values = the inputs'; audit = effects; reports = the inputs' figures")
 	} else {
 		fmt.Fprintln(w, "FAIL: see above")
 	}
