@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -801,6 +802,86 @@ func TestMergeEnrolmentsAndOutcomes(t *testing.T) {
 	leadsBatch := d.stage(imports.Leads, "po-1.001", "po-leads.csv", leadsCSV(lead(40, "00001", "", "trader")))
 	_, err = call[campaign.ImportResult](d, d.acts.MergeImport, activities.MergeInput{CampaignID: campaignID, BatchID: leadsBatch, By: "coordinator-a"})
 	wantErrType(t, err, activities.ErrInvalidImport)
+}
+
+// A large file is merged in the database in one statement, by hash joins: every line is
+// enrolled once, in line order, with its district and figures, and the leads among them have
+// their follow-ups closed; the same file again adds nobody.
+func TestMergeLargeEnrolmentFile(t *testing.T) {
+	d := newDrive(t)
+	d.hold("conf-001")
+	l1 := lead(1, "00001", "00001-01", "trader")
+	d.recordLeads("conf-001", 25, l1)
+
+	const n = 12_000 // above the size from which a merge joins by hashes
+	es := []enrolment{{l1, "DL-00001-1", 700_000, "poor", "monthly", "2021-03-15"}}
+	for i := 1; i < n; i++ {
+		commune, agent := "00001", "DL-00001-1"
+		if i%3 == 0 {
+			commune, agent = "00010", "DL-00010-1"
+		}
+		es = append(es, enrolment{lead(100_000+i, commune, "", "trader"), agent, 1_000_000 + int64(i), "other", "3m", "2021-04-01"})
+	}
+	file := enrolmentsCSV(es...)
+	batch := d.stage(imports.Enrolments, "", "large.csv", file)
+	res := d.merge(batch)
+	want := campaign.ImportResult{BatchID: batch, Rows: n, New: n, ByDistrict: map[string]int{"001": n - (n-1)/3, "002": (n - 1) / 3}, FollowUpsClosed: 1}
+	if !reflect.DeepEqual(res, want) {
+		t.Errorf("merge = %+v, want %+v", res, want)
+	}
+	// Enrolled in line order: the ids follow the file.
+	if c := d.count(`select count(*) from (select citizen_id, row_number() over (order by id) as rn from enrolments where campaign_id = $1) e
+		where e.rn > 1 and e.citizen_id <> '0010' || lpad((100000 + e.rn - 1)::text, 8, '0')`, campaignID); c != 0 {
+		t.Errorf("%d enrolments out of the file's order", c)
+	}
+	// Each one's contribution is 22% of its income, rounded down, and its subsidy the class's.
+	if c := d.count(`select count(*) from enrolments where campaign_id = $1 and batch_id = $2
+		and (monthly_contribution <> monthly_income * 22 / 100 or monthly_subsidy <> case subsidy_class when 'poor' then 46200 else 15400 end)`,
+		campaignID, batch); c != 0 {
+		t.Errorf("%d enrolments with the wrong contribution or subsidy", c)
+	}
+	if c := d.count(`select count(*) from follow_ups f join prospects p on p.id = f.prospect_id
+		where p.citizen_id = $1 and f.status = 'enrolled' and f.closed_by_batch = $2`, l1.id, batch); c != 1 {
+		t.Errorf("the enrolled lead's follow-up is not closed by the batch")
+	}
+	if c := d.count(`select count(*) from import_rows where batch_id = $1`, batch); c != 0 {
+		t.Errorf("%d staged lines left after the merge, want 0", c)
+	}
+
+	again := d.merge(d.stage(imports.Enrolments, "", "large-again.csv", file))
+	if again.Rows != n || again.New != 0 || again.Duplicates != n || len(again.ByDistrict) != 0 {
+		t.Errorf("the same file again: %+v, want %d rows, 0 new", again, n)
+	}
+	if c := d.count(`select count(*) from enrolments where campaign_id = $1`, campaignID); c != n {
+		t.Errorf("%d enrolments, want %d", c, n)
+	}
+}
+
+// Staged lines are not WAL-logged: a database crash loses them. A merge that finds fewer
+// staged lines than its batch recorded refuses the batch, enrols nobody and writes no audit
+// row; the file is imported again.
+func TestMergeRefusesABatchMissingStagedLines(t *testing.T) {
+	d := newDrive(t)
+	batch := d.stage(imports.Enrolments, "", "enrolments.csv", enrolmentsCSV(
+		enrolment{lead(11, "00002", "00002-01", "student"), "CB-00002", 1_500_000, "near_poor", "3m", "2021-04-01"},
+		enrolment{lead(12, "00010", "00010-02", "trader"), "DL-00010-1", 2_000_000, "other", "12m", "2021-05-02"},
+		enrolment{lead(13, "00011", "", "trader"), "DL-00011-1", 2_345_650, "other", "5y", "2021-12-31"},
+	))
+	d.exec(`delete from import_rows where batch_id = $1 and line = (select max(line) from import_rows where batch_id = $1)`, batch)
+	_, err := call[campaign.ImportResult](d, d.acts.MergeImport, activities.MergeInput{CampaignID: campaignID, BatchID: batch, By: "coordinator-a"})
+	wantErrType(t, err, activities.ErrInvalidImport)
+	if !strings.Contains(err.Error(), "2 of its 3 staged lines") {
+		t.Errorf("refusal %q does not say how many lines are missing", err)
+	}
+	if c := d.count(`select count(*) from enrolments where campaign_id = $1`, campaignID); c != 0 {
+		t.Errorf("%d enrolments after a refused merge, want 0", c)
+	}
+	if c := d.count(`select count(*) from import_batches where id = $1 and status = 'staged'`, batch); c != 1 {
+		t.Errorf("the refused batch is no longer staged")
+	}
+	if c := d.count(`select count(*) from audit_log where action = 'import.merge'`); c != 0 {
+		t.Errorf("%d import.merge audit rows after a refused merge, want 0", c)
+	}
 }
 
 // Cancelling events ----------------------------------------------------------------------

@@ -63,71 +63,30 @@ func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.I
 		})
 }
 
-// mergeChunk is how many staged lines a merge fetches and COPYs at a time.
-const mergeChunk = 50_000
-
 func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaign.ImportResult) error {
 	// One merge per campaign at a time, so that each sees every enrolment committed before
-	// it. Under the lock, people already enrolled are left out by an anti-join, and the rest go
-	// in by COPY, in line order, a chunk at a time: no speculative insertion per line, and the
-	// bulk path of the table. The unique key (campaign, citizen ID) stays the guard.
+	// it. Under the lock, one statement in the database enrols the staged lines' people not
+	// enrolled yet, in line order, with the contribution rules' figures: the lines are not read
+	// back into the worker and sent again.
 	if err := store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err != nil {
 		return fmt.Errorf("merge enrolments: %w", err)
 	}
-	subsidy := map[string]int64{}
-	for _, c := range []string{"poor", "near_poor", "other"} {
-		subsidy[c] = contribution.MonthlySubsidy(c)
-	}
-	var leads []int64        // prospects who enrolled: their follow-ups close
-	var leadDays []time.Time // and the day each enrolled
-	// One pass over the staged lines through a cursor; each chunk fetched is COPYed before the
-	// next. The cursor's snapshot predates the COPYs, which is right: a file names each person
-	// once.
-	lines, err := store.OpenStagedEnrolments(ctx, tx, in.CampaignID, in.BatchID, res.Rows)
+	m, err := store.MergeEnrolments(ctx, tx, in.CampaignID, in.BatchID, res.Rows, store.EnrolmentTerms{
+		Percent:         contribution.Percent,
+		PoorSubsidy:     contribution.MonthlySubsidy("poor"),
+		NearPoorSubsidy: contribution.MonthlySubsidy("near_poor"),
+		OtherSubsidy:    contribution.MonthlySubsidy("other"),
+	})
 	if err != nil {
-		return fmt.Errorf("merge enrolments: %w", err)
+		return err
 	}
-	var chunk []store.Enrolment
-	for {
-		staged, err := lines.Next(ctx, mergeChunk)
-		if err != nil {
-			return fmt.Errorf("merge enrolments: %w", err)
-		}
-		if len(staged) == 0 {
-			break
-		}
-		chunk = chunk[:0]
-		for _, l := range staged {
-			sub, ok := subsidy[l.SubsidyClass]
-			if !ok {
-				sub = subsidy["other"]
-			}
-			if l.ProspectID != nil {
-				leads, leadDays = append(leads, *l.ProspectID), append(leadDays, l.EnrolledOn)
-			}
-			chunk = append(chunk, store.Enrolment{CampaignID: in.CampaignID, CitizenID: l.CitizenID, FullName: l.FullName, Phone: l.Phone,
-				District: l.District, Commune: l.Commune, Village: l.Village, Agent: l.Agent, TargetGroup: l.TargetGroup,
-				MonthlyIncome: l.MonthlyIncome, MonthlyContribution: l.MonthlyIncome * contribution.Percent / 100,
-				SubsidyClass: l.SubsidyClass, MonthlySubsidy: sub, PaymentMonths: l.PaymentMonths, EnrolledOn: l.EnrolledOn,
-				BatchID: in.BatchID, ProspectID: l.ProspectID})
-			res.ByDistrict[l.District]++
-		}
-		if _, err := store.CopyEnrolments(ctx, tx, chunk); err != nil {
-			return fmt.Errorf("merge enrolments: %w", err)
-		}
-		res.New += len(chunk)
-		if len(chunk) < mergeChunk {
-			break
-		}
-	}
-	if err := lines.Close(ctx); err != nil {
-		return fmt.Errorf("merge enrolments: %w", err)
-	}
+	res.New, res.ByDistrict = m.New, m.ByDistrict
 	res.Duplicates = res.Rows - res.New
-	if len(leads) == 0 {
+	if len(m.Prospects) == 0 {
 		return nil
 	}
-	res.FollowUpsClosed, err = store.CloseEnrolledFollowUps(ctx, tx, in.CampaignID, in.BatchID, leads, leadDays)
+	// Prospects who enrolled: their follow-ups close, on the day each enrolled.
+	res.FollowUpsClosed, err = store.CloseEnrolledFollowUps(ctx, tx, in.CampaignID, in.BatchID, m.Prospects, m.Days)
 	return err
 }
 

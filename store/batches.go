@@ -110,82 +110,82 @@ func MergeOutcomes(ctx context.Context, db DB, campaignID, batchID string) (int,
 	return int(tag.RowsAffected()), nil
 }
 
-// StagedEnrolment is a staged line of an enrolment batch, with its commune's district and the
-// prospect the person was met as, if any.
-type StagedEnrolment struct {
-	CitizenID     string
-	FullName      *string
-	Phone         *string
-	District      string
-	Commune       string
-	Village       *string
-	Agent         string
-	TargetGroup   string
-	MonthlyIncome int64
-	SubsidyClass  string
-	PaymentMonths int32
-	EnrolledOn    time.Time
-	ProspectID    *int64
+// EnrolmentTerms are the contribution rules a merge computes each enrolment's figures by:
+// the monthly contribution is the income times Percent / 100 (rounded down), and the monthly
+// subsidy is the class's (a class other than poor and near-poor is other).
+type EnrolmentTerms struct {
+	Percent                      int64
+	PoorSubsidy, NearPoorSubsidy int64
+	OtherSubsidy                 int64
+}
+
+// MergedEnrolments is what merging an enrolment batch wrote: the new enrolments by district,
+// and the prospects among them (the leads who enrolled) with the day each enrolled.
+type MergedEnrolments struct {
+	New        int
+	ByDistrict map[string]int
+	Prospects  []int64
+	Days       []time.Time
 }
 
 // largeMerge is the size of file above which a merge's joins are hash joins, whatever the
 // statistics say.
 const largeMerge = 10_000
 
-// StagedEnrolments is a cursor over the staged lines of an enrolment batch whose people are not
-// enrolled in the campaign yet, in line order. It lives in the transaction that opened it.
-type StagedEnrolments struct {
-	db DB
-}
-
-// OpenStagedEnrolments opens the cursor over a batch's lines to enrol, one pass planned for all
-// its rows (lines: how many the batch stages). Its snapshot is the transaction's at opening:
-// what is written while it is read does not change what it gives. db must be a transaction.
-func OpenStagedEnrolments(ctx context.Context, db DB, campaignID, batchID string, lines int) (*StagedEnrolments, error) {
-	if _, err := db.Exec(ctx, `set local cursor_tuple_fraction = 1`); err != nil {
-		return nil, fmt.Errorf("plan the staged lines' cursor: %w", err)
-	}
+// MergeEnrolments enrols, in one INSERT … SELECT run in the database, the people of a staged
+// enrolment batch the campaign has not enrolled yet, in line order, each with its commune's
+// district, the prospect they were met as (if any) and the figures terms gives. The staged
+// lines never leave the server. lines is how many the batch stages. The caller holds the
+// campaign's merge lock (LockEnrolmentMerges): people enrolled already are left out by an
+// anti-join, with no speculative insertion per line, and the unique key (campaign, citizen
+// ID) stays the guard.
+func MergeEnrolments(ctx context.Context, db DB, campaignID, batchID string, lines int, terms EnrolmentTerms) (MergedEnrolments, error) {
+	out := MergedEnrolments{ByDistrict: map[string]int{}}
 	// The statistics may not know yet what was just written (the units of a campaign launched
 	// a moment ago, a large file just staged): estimating a handful of rows, the planner joins
 	// by nested loops, which for a large file means scanning whole tables once per line (a
 	// 1,000,000-line merge ran for more than ten minutes). A large file is joined by hashes.
 	if lines > largeMerge {
 		if _, err := db.Exec(ctx, `set local enable_nestloop = off`); err != nil {
-			return nil, fmt.Errorf("plan the staged lines' cursor: %w", err)
+			return out, fmt.Errorf("plan the merge: %w", err)
 		}
 	}
-	if _, err := db.Exec(ctx, `
-		declare merge_lines no scroll cursor for
-		select r.citizen_id, r.full_name, r.phone, u.district_code, r.commune_code, r.village_code,
-			r.agent_code, r.target_group, r.monthly_income, r.subsidy_class, r.payment_months, r.enrolled_on, p.id
-		from import_rows r
-		join units u on u.campaign_id = $1 and u.code = r.commune_code
-		left join prospects p on p.campaign_id = $1 and p.citizen_id = r.citizen_id
-		where r.batch_id = $2
-		  and not exists (select 1 from enrolments x where x.campaign_id = $1 and x.citizen_id = r.citizen_id)
-		order by r.line`, campaignID, batchID); err != nil {
-		return nil, fmt.Errorf("read staged lines: %w", err)
-	}
-	return &StagedEnrolments{db: db}, nil
-}
-
-// Next returns the next n lines at most; fewer than n when the cursor reaches the end.
-func (c *StagedEnrolments) Next(ctx context.Context, n int) ([]StagedEnrolment, error) {
-	rows, err := c.db.Query(ctx, fmt.Sprintf(`fetch forward %d from merge_lines`, n))
+	rows, err := db.Query(ctx, `
+		with ins as (
+			insert into enrolments (campaign_id, citizen_id, full_name, phone, district_code, commune_code, village_code,
+				agent_code, target_group, monthly_income, monthly_contribution, subsidy_class, monthly_subsidy,
+				payment_months, enrolled_on, batch_id, prospect_id)
+			select $1, r.citizen_id, r.full_name, r.phone, u.district_code, r.commune_code, r.village_code,
+				r.agent_code, r.target_group, r.monthly_income, r.monthly_income * $3::bigint / 100, r.subsidy_class,
+				case r.subsidy_class when 'poor' then $4::bigint when 'near_poor' then $5::bigint else $6::bigint end,
+				r.payment_months, r.enrolled_on, $2, p.id
+			from import_rows r
+			join units u on u.campaign_id = $1 and u.code = r.commune_code
+			left join prospects p on p.campaign_id = $1 and p.citizen_id = r.citizen_id
+			where r.batch_id = $2
+			  and not exists (select 1 from enrolments x where x.campaign_id = $1 and x.citizen_id = r.citizen_id)
+			order by r.line
+			returning district_code, prospect_id, enrolled_on)
+		select district_code, count(*)::int,
+			coalesce(array_agg(prospect_id) filter (where prospect_id is not null), '{}'),
+			coalesce(array_agg(enrolled_on) filter (where prospect_id is not null), '{}')
+		from ins group by district_code`,
+		campaignID, batchID, terms.Percent, terms.PoorSubsidy, terms.NearPoorSubsidy, terms.OtherSubsidy)
 	if err != nil {
-		return nil, fmt.Errorf("read staged lines: %w", err)
+		return out, fmt.Errorf("merge enrolments: %w", err)
 	}
-	lines, err := pgx.CollectRows(rows, pgx.RowToStructByPos[StagedEnrolment])
-	if err != nil {
-		return nil, fmt.Errorf("read staged lines: %w", err)
+	var district string
+	var n int
+	var prospects []int64
+	var days []time.Time
+	if _, err := pgx.ForEachRow(rows, []any{&district, &n, &prospects, &days}, func() error {
+		out.ByDistrict[district] = n
+		out.New += n
+		out.Prospects = append(out.Prospects, prospects...)
+		out.Days = append(out.Days, days...)
+		return nil
+	}); err != nil {
+		return out, fmt.Errorf("merge enrolments: %w", err)
 	}
-	return lines, nil
-}
-
-// Close closes the cursor.
-func (c *StagedEnrolments) Close(ctx context.Context) error {
-	if _, err := c.db.Exec(ctx, `close merge_lines`); err != nil {
-		return fmt.Errorf("close staged lines: %w", err)
-	}
-	return nil
+	return out, nil
 }
