@@ -168,10 +168,11 @@ func (a *Activities) AssignAgents(ctx context.Context, in PlanInput) (AssignResu
 					res.Agents++
 				}
 			}
-			if err := store.InsertAgents(ctx, tx, in.CampaignID, agents); err != nil {
+			// The quotas first: each agent's row is written with its quota (InsertAgents).
+			if err := store.InsertQuotas(ctx, tx, in.CampaignID, quotas); err != nil {
 				return AssignResult{}, err
 			}
-			return res, store.InsertQuotas(ctx, tx, in.CampaignID, quotas)
+			return res, store.InsertAgents(ctx, tx, in.CampaignID, agents)
 		})
 }
 

@@ -109,6 +109,16 @@ func pct(n, of int) float64 {
 
 // Build computes the report from the rows as they are now.
 func Build(ctx context.Context, db DB, campaignID string) (*Report, error) {
+	return build(ctx, db, campaignID, true)
+}
+
+// Summary is Build without the agents' lines (Agents is nil): a national campaign's 200,000
+// agents are read a page at a time (store.AgentsPage), not all at once with the report.
+func Summary(ctx context.Context, db DB, campaignID string) (*Report, error) {
+	return build(ctx, db, campaignID, false)
+}
+
+func build(ctx context.Context, db DB, campaignID string, withAgents bool) (*Report, error) {
 	r := &Report{CampaignID: campaignID, GeneratedAt: time.Now().UTC()}
 	h, err := store.ReportHeadOf(ctx, db, campaignID)
 	if errors.Is(err, store.ErrNoCampaign) {
@@ -140,12 +150,14 @@ func Build(ctx context.Context, db DB, campaignID string) (*Report, error) {
 			LeadsEnrolled: g.LeadsEnrolled, Declined: g.Declined, Unreachable: g.Unreachable, Enrolled: g.Enrolled,
 			SharePct: pct(g.Enrolled, r.Enrolled), ConversionPct: pct(g.LeadsEnrolled, g.Leads)})
 	}
-	agents, err := store.AgentsFigures(ctx, db, campaignID)
-	if err != nil {
-		return nil, fmt.Errorf("report: %w", err)
-	}
-	for _, a := range agents {
-		r.Agents = append(r.Agents, AgentLineOf(a))
+	if withAgents {
+		agents, err := store.AgentsFigures(ctx, db, campaignID)
+		if err != nil {
+			return nil, fmt.Errorf("report: %w", err)
+		}
+		for _, a := range agents {
+			r.Agents = append(r.Agents, AgentLineOf(a))
+		}
 	}
 	f, err := store.CountFollowUps(ctx, db, campaignID)
 	if err != nil {
@@ -197,10 +209,50 @@ func Load(ctx context.Context, db DB, campaignID string) (*Report, error) {
 // Cache keeps each campaign's report, computed once per change of the campaign (its stamp:
 // status and last audit row), so that a page read many times between two imports does not
 // count a national campaign's million enrolments each time. Totals stay exact: any effect
-// on the campaign changes the stamp. A stored final report is read as Load reads it.
+// on the campaign changes the stamp. The report it keeps is the Summary, without the agents'
+// lines; a stored final report is read as Load reads it, and its agents' lines are dropped.
 type Cache struct {
-	mu      sync.Mutex
-	reports map[string]cached
+	mu       sync.Mutex
+	reports  map[string]cached
+	enrolled map[string]count
+	kept     map[[2]string]keptValue
+}
+
+type keptValue struct {
+	stamp string
+	v     any
+}
+
+// Kept is what compute gives for a campaign, computed once per change of the campaign (its
+// stamp) and kept under key: e.g. the exact number of agents a list's filters select, which
+// stays exact for as long as the stamp does.
+func Kept[T any](ctx context.Context, c *Cache, db DB, campaignID, key string, compute func() (T, error)) (T, error) {
+	var zero T
+	stamp, err := store.ReportStamp(ctx, db, campaignID)
+	if errors.Is(err, store.ErrNoCampaign) {
+		return zero, fmt.Errorf("%w %q", ErrUnknownCampaign, campaignID)
+	}
+	if err != nil {
+		return zero, fmt.Errorf("report: %w", err)
+	}
+	k := [2]string{campaignID, key}
+	c.mu.Lock()
+	e, ok := c.kept[k]
+	c.mu.Unlock()
+	if ok && e.stamp == stamp {
+		return e.v.(T), nil
+	}
+	v, err := compute()
+	if err != nil {
+		return zero, err
+	}
+	c.mu.Lock()
+	if c.kept == nil {
+		c.kept = map[[2]string]keptValue{}
+	}
+	c.kept[k] = keptValue{stamp: stamp, v: v}
+	c.mu.Unlock()
+	return v, nil
 }
 
 type cached struct {
@@ -209,7 +261,12 @@ type cached struct {
 	days  []DayCount
 }
 
-// Load is Load through the cache.
+type count struct {
+	stamp string
+	n     int
+}
+
+// Load is Load through the cache, without the agents' lines (see Summary).
 func (c *Cache) Load(ctx context.Context, db DB, campaignID string) (*Report, error) {
 	stamp, err := store.ReportStamp(ctx, db, campaignID)
 	if errors.Is(err, store.ErrNoCampaign) {
@@ -224,7 +281,7 @@ func (c *Cache) Load(ctx context.Context, db DB, campaignID string) (*Report, er
 		return e.r, nil
 	}
 	c.mu.Unlock()
-	r, err := Load(ctx, db, campaignID)
+	r, err := loadSummary(ctx, db, campaignID)
 	if err != nil {
 		return nil, err
 	}
@@ -235,6 +292,23 @@ func (c *Cache) Load(ctx context.Context, db DB, campaignID string) (*Report, er
 	c.reports[campaignID] = cached{stamp: stamp, r: r}
 	c.mu.Unlock()
 	return r, nil
+}
+
+// loadSummary is Load without the agents' lines: the stored final report, else a live Summary.
+func loadSummary(ctx context.Context, db DB, campaignID string) (*Report, error) {
+	body, ok, err := store.StoredReport(ctx, db, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("report: load: %w", err)
+	}
+	if !ok {
+		return Summary(ctx, db, campaignID)
+	}
+	var r Report
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("report: decode stored report: %w", err)
+	}
+	r.Agents = nil
+	return &r, nil
 }
 
 // Daily is Daily through the cache, kept with the report under the same stamp.
@@ -263,4 +337,35 @@ func (c *Cache) Daily(ctx context.Context, db DB, campaignID string) ([]DayCount
 	}
 	c.mu.Unlock()
 	return days, nil
+}
+
+// Campaigns is Campaigns through the cache: each campaign's enrolments are counted once per
+// change of the campaign (its stamp), as its report is.
+func (c *Cache) Campaigns(ctx context.Context, db DB) ([]CampaignLine, error) {
+	cs, err := store.CampaignHeads(ctx, db)
+	if err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
+	out := make([]CampaignLine, 0, len(cs))
+	for _, h := range cs {
+		c.mu.Lock()
+		e, ok := c.enrolled[h.ID]
+		c.mu.Unlock()
+		if !ok || e.stamp != h.Stamp {
+			e = count{stamp: h.Stamp}
+			if e.n, err = store.CountEnrolments(ctx, db, h.ID); err != nil {
+				return nil, fmt.Errorf("report: %w", err)
+			}
+			c.mu.Lock()
+			if c.enrolled == nil {
+				c.enrolled = map[string]count{}
+			}
+			c.enrolled[h.ID] = e
+			c.mu.Unlock()
+		}
+		s := h.CampaignSummary
+		out = append(out, CampaignLine{ID: s.ID, Name: s.Name, Year: s.Year, Status: s.Status, PeriodStart: s.PeriodStart,
+			PeriodEnd: s.PeriodEnd, Target: s.Target, Enrolled: e.n, AttainmentPct: pct(e.n, s.Target)})
+	}
+	return out, nil
 }

@@ -41,6 +41,33 @@ func Campaigns(ctx context.Context, db DB) ([]CampaignSummary, error) {
 	return out, nil
 }
 
+// CampaignHead is a campaign as the list of campaigns shows it, without its enrolments
+// (Enrolled is 0), and its report stamp (see ReportStamp).
+type CampaignHead struct {
+	CampaignSummary
+	Stamp string
+}
+
+// CampaignHeads lists every campaign with its target and report stamp, newest first: the
+// list of campaigns counts a campaign's enrolments again only when its stamp has changed.
+func CampaignHeads(ctx context.Context, db DB) ([]CampaignHead, error) {
+	rows, err := db.Query(ctx, `
+		select c.id, c.name, c.year, c.status, c.period_start, c.period_end, coalesce(c.target, 0),
+			c.status || ':' || coalesce((select max(a.id) from audit_log a where a.campaign_id = c.id), 0)
+		from campaigns c order by c.period_start desc, c.id`)
+	if err != nil {
+		return nil, fmt.Errorf("campaigns: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (CampaignHead, error) {
+		var c CampaignHead
+		return c, r.Scan(&c.ID, &c.Name, &c.Year, &c.Status, &c.PeriodStart, &c.PeriodEnd, &c.Target, &c.Stamp)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("campaigns: %w", err)
+	}
+	return out, nil
+}
+
 // DayEnrolments is one day's enrolments (campaign time).
 type DayEnrolments struct {
 	Day      time.Time

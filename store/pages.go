@@ -159,12 +159,13 @@ type AgentQuery struct {
 	Limit    int
 }
 
-// AgentSorts are the orders AgentsPage knows, each ending on the agent's code so pages are stable.
+// AgentSorts are the orders AgentsPage knows, each ending on the agent's code so pages are
+// stable, and each an index's order (migrations 007 and 008).
 var AgentSorts = map[string]string{
 	"code":    "a.code",
 	"name":    "a.full_name",
 	"commune": "a.commune_code",
-	"quota":   "quota",
+	"quota":   "a.quota",
 	"status":  "a.status",
 }
 
@@ -180,10 +181,47 @@ type AgentListLine struct {
 	LastRationale string
 }
 
+// agentWhere is the condition of the agents a query selects, naming only the filters it has
+// (the planner then walks the index of those filters), and its arguments from $1.
+func agentWhere(campaignID string, q AgentQuery) (string, []any) {
+	where, args := "a.campaign_id = $1", []any{campaignID}
+	for _, f := range []struct{ col, v string }{
+		{"a.district_code", q.District}, {"a.commune_code", q.Commune}, {"a.status", q.Status}, {"a.kind", q.Kind},
+	} {
+		if f.v != "" {
+			args = append(args, f.v)
+			where += fmt.Sprintf(" and %s = $%d", f.col, len(args))
+		}
+	}
+	return where, args
+}
+
+// CountAgents counts the agents a query's filters select, exactly.
+func CountAgents(ctx context.Context, db DB, campaignID string, q AgentQuery) (int, error) {
+	where, args := agentWhere(campaignID, q)
+	var total int
+	if err := db.QueryRow(ctx, `select count(*)::int from agents a where `+where, args...).Scan(&total); err != nil {
+		return 0, fmt.Errorf("count agents: %w", err)
+	}
+	return total, nil
+}
+
 // AgentsPage reads one page of a campaign's agents and the exact number of agents the filters
-// select. Figures are counted for the page's agents only, through the agent indexes of
-// enrolments, follow-ups and review decisions.
+// select (CountAgents).
 func AgentsPage(ctx context.Context, db DB, campaignID string, q AgentQuery) ([]AgentListLine, int, error) {
+	total, err := CountAgents(ctx, db, campaignID, q)
+	if err != nil {
+		return nil, 0, err
+	}
+	lines, err := AgentLines(ctx, db, campaignID, q)
+	return lines, total, err
+}
+
+// AgentLines reads one page of a campaign's agents. The page's codes are found first, in an
+// index's order and from the index alone, so that the lines skipped before the page cost an
+// index entry each; figures are counted for the page's agents only, through the agent indexes
+// of enrolments, follow-ups and review decisions.
+func AgentLines(ctx context.Context, db DB, campaignID string, q AgentQuery) ([]AgentListLine, error) {
 	col, ok := AgentSorts[q.Sort]
 	if !ok {
 		col = AgentSorts["code"]
@@ -196,33 +234,16 @@ func AgentsPage(ctx context.Context, db DB, campaignID string, q AgentQuery) ([]
 	if col == "a.code" {
 		order = "a.code " + dir
 	}
-	const where = `a.campaign_id = $1 and ($2 = '' or a.district_code = $2) and ($3 = '' or a.commune_code = $3)
-		and ($4 = '' or a.status = $4) and ($5 = '' or a.kind = $5)`
-	var total int
-	if err := db.QueryRow(ctx, `select count(*)::int from agents a where `+where,
-		campaignID, q.District, q.Commune, q.Status, q.Kind).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count agents: %w", err)
-	}
-	// The page's agents first, walked in an index's order where the order has one; the quota is
-	// joined before the window only when the list is ordered by it.
-	quota := `(select q.target from quotas q where q.campaign_id = $1 and q.level = 'agent' and q.code = a.code)`
-	pageCols := `a.code, a.commune_code, a.kind, a.post_office, a.status, a.full_name`
-	if col == "quota" {
-		pageCols += `, coalesce(` + quota + `, 0) as quota`
-	}
-	quotaOut := "a.quota"
-	if col != "quota" {
-		quotaOut = "coalesce(" + quota + ", 0)"
-	}
-	rows, err := db.Query(ctx, `
+	where, args := agentWhere(campaignID, q)
+	args = append(args, q.Limit, q.Offset)
+	limit, offset := len(args)-1, len(args)
+	rows, err := db.Query(ctx, fmt.Sprintf(`
 		with page as (
-			select `+pageCols+`
-			from agents a
-			where `+where+`
-			order by `+order+` limit $6 offset $7)
-		select a.code, a.commune_code, a.kind, a.post_office, a.status, `+quotaOut+` as quota, e.n, f.open, f.escalated,
+			select a.code from agents a where %s order by %s limit $%d offset $%d)
+		select a.code, a.commune_code, a.kind, a.post_office, a.status, a.quota, e.n, f.open, f.escalated,
 			a.full_name, f.overdue, coalesce(d.decision, ''), coalesce(d.status, ''), coalesce(d.period, ''), coalesce(d.rationale, '')
-		from page a
+		from page p
+		join agents a on a.campaign_id = $1 and a.code = p.code
 		cross join lateral (select count(*)::int as n from enrolments where campaign_id = $1 and agent_code = a.code) e
 		cross join lateral (select count(*) filter (where status = 'open')::int as open,
 				count(*) filter (where escalated_at is not null)::int as escalated,
@@ -230,10 +251,9 @@ func AgentsPage(ctx context.Context, db DB, campaignID string, q AgentQuery) ([]
 			from follow_ups where campaign_id = $1 and agent_code = a.code) f
 		left join lateral (select d.decision, d.status, d.period, review_rationale(d) as rationale from review_decisions d
 			where d.campaign_id = $1 and d.agent_code = a.code order by d.window_end desc limit 1) d on true
-		order by `+order,
-		campaignID, q.District, q.Commune, q.Status, q.Kind, q.Limit, q.Offset)
+		order by %s`, where, order, limit, offset, order), args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read agents: %w", err)
+		return nil, fmt.Errorf("read agents: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AgentListLine, error) {
 		var a AgentListLine
@@ -241,9 +261,9 @@ func AgentsPage(ctx context.Context, db DB, campaignID string, q AgentQuery) ([]
 			&a.Name, &a.Overdue, &a.LastDecision, &a.LastStatus, &a.LastPeriod, &a.LastRationale)
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("read agents: %w", err)
+		return nil, fmt.Errorf("read agents: %w", err)
 	}
-	return out, total, nil
+	return out, nil
 }
 
 // DecisionQuery asks for a page of one review period's decisions.
@@ -275,33 +295,67 @@ type DecisionLine struct {
 	Reward     int64     `json:"reward,omitempty"`
 }
 
+// decisionWhere is the condition of the decisions a query selects, naming only the filters it
+// has, and its arguments from $1.
+func decisionWhere(campaignID string, q DecisionQuery) (string, []any) {
+	where, args := "d.campaign_id = $1", []any{campaignID}
+	for _, f := range []struct{ col, v string }{
+		{"d.period", q.Period}, {"d.commune_code", q.Commune}, {"d.status", q.Status}, {"d.decision", q.Decision}, {"d.agent_code", q.Agent},
+	} {
+		if f.v != "" {
+			args = append(args, f.v)
+			where += fmt.Sprintf(" and %s = $%d", f.col, len(args))
+		}
+	}
+	if q.District != "" {
+		args = append(args, q.District)
+		where += fmt.Sprintf(" and d.commune_code in (select code from units where campaign_id = $1 and level = 'commune' and parent_code = $%d)", len(args))
+	}
+	return where, args
+}
+
+// CountDecisions counts the decisions a query's filters select, exactly.
+func CountDecisions(ctx context.Context, db DB, campaignID string, q DecisionQuery) (int, error) {
+	where, args := decisionWhere(campaignID, q)
+	var total int
+	if err := db.QueryRow(ctx, `select count(*)::int from review_decisions d where `+where, args...).Scan(&total); err != nil {
+		return 0, fmt.Errorf("count decisions: %w", err)
+	}
+	return total, nil
+}
+
 // DecisionsPage reads one page of a review period's decisions, by agent code (every period's,
 // by window and agent, when Period is empty), and the exact number the filters select.
 func DecisionsPage(ctx context.Context, db DB, campaignID string, q DecisionQuery) ([]DecisionLine, int, error) {
-	const where = `d.campaign_id = $1 and ($2 = '' or d.period = $2) and ($3 = '' or d.commune_code = $3)
-		and ($4 = '' or d.status = $4) and ($5 = '' or d.decision = $5) and ($6 = '' or d.agent_code = $6)
-		and ($7 = '' or d.commune_code in (select code from units where campaign_id = $1 and level = 'commune' and parent_code = $7))`
-	args := []any{campaignID, q.Period, q.Commune, q.Status, q.Decision, q.Agent, q.District}
-	var total int
-	if err := db.QueryRow(ctx, `select count(*)::int from review_decisions d where `+where, args...).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("count decisions: %w", err)
+	total, err := CountDecisions(ctx, db, campaignID, q)
+	if err != nil {
+		return nil, 0, err
 	}
-	// The page's keys first, in the primary key's order within a period, then their lines: the
-	// rationale is rendered for the page's decisions only, not for those skipped.
+	lines, err := DecisionLines(ctx, db, campaignID, q)
+	return lines, total, err
+}
+
+// DecisionLines reads one page of a review period's decisions, by agent code (every period's,
+// by window and agent, when Period is empty). The page's keys come first, in an index's order
+// (the primary key's within a period; the waiting terminations' index for pending and
+// escalated ones), then their lines: the rationale is rendered for the page's decisions only.
+func DecisionLines(ctx context.Context, db DB, campaignID string, q DecisionQuery) ([]DecisionLine, error) {
+	where, args := decisionWhere(campaignID, q)
 	order := "d.agent_code"
 	if q.Period == "" {
 		order = "d.window_end, d.agent_code"
 	}
-	rows, err := db.Query(ctx, `
+	args = append(args, q.Limit, q.Offset)
+	rows, err := db.Query(ctx, fmt.Sprintf(`
 		with page as (
-			select d.period, d.agent_code from review_decisions d where `+where+`
-			order by `+order+` limit $8 offset $9)
+			select d.period, d.agent_code from review_decisions d where %s
+			order by %s limit $%d offset $%d)
 		select d.period, d.agent_code, d.kind, d.commune_code, d.score, d.decision, d.status, review_rationale(d),
 			coalesce(d.decided_by, ''), coalesce(d.decided_reason, ''), d.window_end, coalesce(d.reward_kind, ''), coalesce(d.reward_amount, 0)
 		from page p join review_decisions d on d.campaign_id = $1 and d.period = p.period and d.agent_code = p.agent_code
-		order by `+order, append(args, q.Limit, q.Offset)...)
+		order by %s`, where, order, len(args)-1, len(args), order), args...)
 	if err != nil {
-		return nil, 0, fmt.Errorf("read decisions: %w", err)
+		return nil, fmt.Errorf("read decisions: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (DecisionLine, error) {
 		var d DecisionLine
@@ -309,7 +363,7 @@ func DecisionsPage(ctx context.Context, db DB, campaignID string, q DecisionQuer
 			&d.DecidedBy, &d.Reason, &d.WindowEnd, &d.RewardKind, &d.Reward)
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("read decisions: %w", err)
+		return nil, fmt.Errorf("read decisions: %w", err)
 	}
-	return out, total, nil
+	return out, nil
 }

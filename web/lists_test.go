@@ -89,6 +89,7 @@ func testListsPaged(t *testing.T, s *site, coord *browser) {
 	for i := 1; i < len(byQuota.Agents); i++ {
 		assert.GreaterOrEqual(t, byQuota.Agents[i-1].Quota, byQuota.Agents[i].Quota, "by quota, largest first")
 	}
+	checkQuotas(t, s)
 
 	for d, n := range byDistrict {
 		a := get("?district=" + d + "&limit=1")
@@ -171,4 +172,44 @@ func testDecisionsPaged(t *testing.T, s *site, period string) {
 		}
 	}
 	assert.Equal(t, len(codes), sum, "every decision is of one kind")
+}
+
+// checkQuotas reads every agent's line and checks that the quota it shows is the agent's quota
+// as the quota rows have it (the list is ordered by the copy on the agent's row).
+func checkQuotas(t *testing.T, s *site) {
+	t.Helper()
+	res := s.api("GET", "/api/campaigns/"+campaignID+"/agents?sort=quota&limit=500", coordToken, "", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, res.Body)
+	var a agentsAnswer
+	require.NoError(t, json.Unmarshal([]byte(res.Body), &a))
+	require.NotEmpty(t, a.Agents)
+	for i, x := range a.Agents {
+		want := s.count(`select coalesce((select target from quotas where campaign_id = $1 and level = 'agent' and code = $2), 0)`, campaignID, x.Code)
+		assert.Equal(t, want, x.Quota, "agent %s's quota", x.Code)
+		if i > 0 {
+			assert.LessOrEqual(t, a.Agents[i-1].Quota, x.Quota, "by quota, smallest first")
+		}
+	}
+}
+
+// agentsTotal is the exact total of the agents' list with these filters.
+func agentsTotal(t *testing.T, s *site, query string) int {
+	t.Helper()
+	res := s.api("GET", "/api/campaigns/"+campaignID+"/agents"+query, coordToken, "", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, res.Body)
+	var a agentsAnswer
+	require.NoError(t, json.Unmarshal([]byte(res.Body), &a))
+	return a.Page.Total
+}
+
+// pendingTotal is the reviews page's exact number of terminations waiting on a coordinator.
+func pendingTotal(t *testing.T, s *site) int {
+	t.Helper()
+	res := s.api("GET", "/api/campaigns/"+campaignID+"/reviews", coordToken, "", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, res.Body)
+	var v struct {
+		PendingTotal int `json:"pending_total"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(res.Body), &v))
+	return v.PendingTotal
 }

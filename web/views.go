@@ -28,20 +28,32 @@ type CampaignsView struct {
 }
 
 func (s *Server) campaigns(r *http.Request) (any, error) {
-	cs, err := report.Campaigns(r.Context(), s.cfg.DB)
+	cs, err := s.reports.Campaigns(r.Context(), s.cfg.DB)
 	return &CampaignsView{Campaigns: cs}, err
 }
 
-// CampaignView is a campaign's page: the report (as `starter report` gives it), the
-// workflow's progress while it runs, and enrolments by day for the chart.
+// CampaignView is a campaign's page: the report (as `starter report` gives it, down to its
+// districts), the workflow's progress while it runs, and enrolments by day for the chart.
 type CampaignView struct {
 	Campaign      *campaignHead      `json:"campaign"`
-	Report        *report.Report     `json:"report"`
+	Report        *CampaignReport    `json:"report"`
 	Progress      *campaign.Progress `json:"progress,omitempty"`
 	ProgressError string             `json:"progress_error,omitempty"`
 	Days          []report.DayCount  `json:"days"`
-	Districts     []report.UnitLine  `json:"-"`
 	Chart         template.HTML      `json:"-"`
+}
+
+// CampaignReport is the report as the campaign's page shows it: the campaign's figures, its
+// target groups, follow-ups, events and districts. A district's communes and a commune's
+// villages and agents are on their unit's page; all agents a page at a time on the agents'
+// page. At national scale the whole report (70,000 units, 200,000 agents) would be tens of
+// megabytes for every load of the page.
+type CampaignReport struct {
+	*report.Report
+	// Units are the districts.
+	Units []report.UnitLine `json:"units"`
+	// Agents hides the report's agents' lines: never set, and so left out.
+	Agents []report.AgentLine `json:"agents,omitempty"`
 }
 
 func (v *CampaignView) head() *campaignHead { return v.Campaign }
@@ -69,16 +81,18 @@ func (s *Server) campaign(r *http.Request) (any, error) {
 			progress <- answer{p, err}
 		}()
 	}
-	if v.Report, err = s.reports.Load(ctx, s.cfg.DB, h.ID); err != nil {
+	rep, err := s.reports.Load(ctx, s.cfg.DB, h.ID)
+	if err != nil {
 		return nil, err
+	}
+	v.Report = &CampaignReport{Report: rep, Units: []report.UnitLine{}}
+	for _, u := range rep.Units {
+		if u.Level == "district" {
+			v.Report.Units = append(v.Report.Units, u)
+		}
 	}
 	if v.Days, err = s.reports.Daily(ctx, s.cfg.DB, h.ID); err != nil {
 		return nil, err
-	}
-	for _, u := range v.Report.Units {
-		if u.Level == "district" {
-			v.Districts = append(v.Districts, u)
-		}
 	}
 	if !closed && !v.Report.Final {
 		a := <-progress
@@ -142,10 +156,14 @@ func (s *Server) unit(r *http.Request) (any, error) {
 		}
 	}
 	if v.Unit.Level == "commune" {
-		for _, a := range rep.Agents {
-			if a.Commune == code {
-				v.Agents = append(v.Agents, a)
-			}
+		// The commune's agents, through the agents' commune index (the cached report has no
+		// agents' lines).
+		lines, _, err := store.AgentsPage(ctx, s.cfg.DB, h.ID, store.AgentQuery{Commune: code, Limit: maxPageSize})
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range lines {
+			v.Agents = append(v.Agents, report.AgentLineOf(a.AgentFigures))
 		}
 	}
 	return v, nil
@@ -273,8 +291,15 @@ func (s *Server) agents(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	lines, total, err := store.AgentsPage(ctx, s.cfg.DB, h.ID, store.AgentQuery{District: v.District, Commune: v.Commune,
-		Status: v.Status, Kind: v.Kind, Sort: v.Sort, Desc: v.Order == "desc", Offset: offset, Limit: limit})
+	aq := store.AgentQuery{District: v.District, Commune: v.Commune, Status: v.Status, Kind: v.Kind, Sort: v.Sort,
+		Desc: v.Order == "desc", Offset: offset, Limit: limit}
+	// The exact total, counted once per change of the campaign for these filters.
+	total, err := report.Kept(ctx, &s.reports, s.cfg.DB, h.ID, "agents\x00"+strings.Join([]string{aq.District, aq.Commune, aq.Status, aq.Kind}, "\x00"),
+		func() (int, error) { return store.CountAgents(ctx, s.cfg.DB, h.ID, aq) })
+	if err != nil {
+		return nil, err
+	}
+	lines, err := store.AgentLines(ctx, s.cfg.DB, h.ID, aq)
 	if err != nil {
 		return nil, err
 	}
@@ -367,21 +392,40 @@ func (s *Server) reviews(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if v.Totals, err = s.co.ReviewTotals(ctx, h.ID); err != nil {
+	// Totals and the lists' exact totals are counted once per change of the campaign; the
+	// lists' lines are read for each page.
+	if v.Totals, err = report.Kept(ctx, &s.reports, s.cfg.DB, h.ID, "review-totals",
+		func() ([]coordinator.ReviewTotal, error) { return s.co.ReviewTotals(ctx, h.ID) }); err != nil {
 		return nil, err
 	}
-	if v.Pending, v.PendingTotal, err = store.DecisionsPage(ctx, s.cfg.DB, h.ID, store.DecisionQuery{Status: "pending", Limit: maxPageSize}); err != nil {
+	count := func(dq store.DecisionQuery) (int, error) {
+		key := "decisions\x00" + strings.Join([]string{dq.Period, dq.District, dq.Commune, dq.Status, dq.Decision, dq.Agent}, "\x00")
+		return report.Kept(ctx, &s.reports, s.cfg.DB, h.ID, key, func() (int, error) { return store.CountDecisions(ctx, s.cfg.DB, h.ID, dq) })
+	}
+	pending := store.DecisionQuery{Status: "pending", Limit: maxPageSize}
+	if v.PendingTotal, err = count(pending); err != nil {
 		return nil, err
 	}
-	if v.Escalated, v.EscalatedTotal, err = store.DecisionsPage(ctx, s.cfg.DB, h.ID, store.DecisionQuery{Status: "escalated", Limit: maxPageSize}); err != nil {
+	if v.Pending, err = store.DecisionLines(ctx, s.cfg.DB, h.ID, pending); err != nil {
+		return nil, err
+	}
+	escalated := store.DecisionQuery{Status: "escalated", Limit: maxPageSize}
+	if v.EscalatedTotal, err = count(escalated); err != nil {
+		return nil, err
+	}
+	if v.Escalated, err = store.DecisionLines(ctx, s.cfg.DB, h.ID, escalated); err != nil {
 		return nil, err
 	}
 	if v.Period == "" && len(v.Totals) > 0 {
 		v.Period = v.Totals[len(v.Totals)-1].Period
 	}
 	if v.Period != "" {
-		if v.Decisions, v.Page.Total, err = store.DecisionsPage(ctx, s.cfg.DB, h.ID, store.DecisionQuery{Period: v.Period,
-			District: v.District, Commune: v.Commune, Status: v.Status, Decision: v.Decision, Offset: offset, Limit: limit}); err != nil {
+		dq := store.DecisionQuery{Period: v.Period, District: v.District, Commune: v.Commune, Status: v.Status,
+			Decision: v.Decision, Offset: offset, Limit: limit}
+		if v.Page.Total, err = count(dq); err != nil {
+			return nil, err
+		}
+		if v.Decisions, err = store.DecisionLines(ctx, s.cfg.DB, h.ID, dq); err != nil {
 			return nil, err
 		}
 	}

@@ -297,6 +297,17 @@ func TestWeb(t *testing.T) {
 		}
 		require.NoError(t, json.Unmarshal([]byte(res.Body), &v))
 		assert.Equal(t, 15, v.Report.Enrolled)
+		// The campaign's answer goes down to its districts; agents come a page at a time.
+		var raw struct {
+			Report map[string]json.RawMessage `json:"report"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(res.Body), &raw))
+		assert.NotContains(t, raw.Report, "agents")
+		require.NotEmpty(t, v.Report.Units)
+		for _, u := range v.Report.Units {
+			assert.Equal(t, "district", u.Level, u.Code)
+		}
+		assert.Equal(t, s.count(`select count(*) from units where campaign_id = $1 and level = 'district'`, campaignID), len(v.Report.Units))
 		res = s.api("POST", "/api/campaigns/"+campaignID+"/events/no-such-event/cancel", coordToken, "application/json", strings.NewReader(`{"reason":"x"}`))
 		assert.Equal(t, http.StatusUnprocessableEntity, res.StatusCode)
 		assert.Contains(t, res.Body, `event_id: unknown event \"no-such-event\"`)
@@ -322,6 +333,10 @@ func TestWeb(t *testing.T) {
 		assert.Equal(t, before, s.fingerprint(), "refused decisions write nothing")
 		d.row("pending-row", "data-agent", "DL-00001-1")
 
+		// The lists' totals are kept between changes of the campaign: read them now, so that the
+		// decisions below must change them.
+		pendingBefore := pendingTotal(t, s)
+		terminatedBefore := agentsTotal(t, s, "?status=terminated")
 		d = coord.follow(path, url.Values{"csrf": {csrf}, "agent": {"DL-00001-1"}, "decision": {"approve"}, "reason": {"không hoạt động"}})
 		assert.Contains(t, d.one("flash").text(), "DL-00001-1")
 		for _, r := range d.all("pending-row") {
@@ -330,6 +345,9 @@ func TestWeb(t *testing.T) {
 		d = coord.follow(path, url.Values{"csrf": {csrf}, "agent": {"DL-00004-1"}, "decision": {"reject"}, "reason": {"mới vào nghề"}})
 		assert.Contains(t, d.one("flash").text(), "DL-00004-1")
 
+		assert.Equal(t, pendingBefore-2, pendingTotal(t, s), "two terminations decided")
+		assert.Equal(t, terminatedBefore+1, agentsTotal(t, s, "?status=terminated"), "one agent terminated")
+		checkQuotas(t, s) // the terminated agent's quota went to others of its commune
 		agents := aud.page("/campaigns/" + campaignID + "/agents")
 		assert.Equal(t, "terminated", agents.row("agent-row", "data-agent", "DL-00001-1").one(t, "agent-status").attr("data-value"))
 		assert.Equal(t, "terminate", agents.row("agent-row", "data-agent", "DL-00001-1").one(t, "last-decision").attr("data-value"))
