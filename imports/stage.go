@@ -51,7 +51,7 @@ func LoadReference(ctx context.Context, db *pgxpool.Pool, campaignID, eventID st
 	if ref.Agents, err = store.ActiveAgentCommunes(ctx, db, campaignID); err != nil {
 		return nil, err
 	}
-	groups, err := store.TargetGroupCodes(ctx, db, campaignID)
+	groups, err := store.TargetGroupsByLikelihood(ctx, db, campaignID)
 	if err != nil {
 		return nil, err
 	}

@@ -64,34 +64,18 @@ func InsertEvents(ctx context.Context, db DB, campaignID, source string, events 
 // CancelEvents cancels a planned event and, for a city-wide event, its planned shares, and
 // returns the ids of those it cancelled (none when none was planned).
 func CancelEvents(ctx context.Context, db DB, campaignID, eventID, reason string) ([]string, error) {
-	rows, err := db.Query(ctx, `
+	return queryStrings(ctx, db, "cancel event", `
 		update events set status = 'cancelled', cancel_reason = $3
 		where campaign_id = $1 and (id = $2 or parent_id = $2) and status = 'planned'
 		returning id`, campaignID, eventID, reason)
-	if err != nil {
-		return nil, fmt.Errorf("cancel event: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("cancel event: %w", err)
-	}
-	return ids, nil
 }
 
 // HoldEvents marks the planned events among ids held on their scheduled time and returns those
 // it marked.
 func HoldEvents(ctx context.Context, db DB, campaignID string, ids []string) ([]string, error) {
-	rows, err := db.Query(ctx, `
+	return queryStrings(ctx, db, "hold events", `
 		update events set status = 'held', held_at = scheduled_at
 		where campaign_id = $1 and id = any($2) and status = 'planned' returning id`, campaignID, ids)
-	if err != nil {
-		return nil, fmt.Errorf("hold events: %w", err)
-	}
-	held, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("hold events: %w", err)
-	}
-	return held, nil
 }
 
 // EventState is where an event stands: its district, status, when it was held, and the import

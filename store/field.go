@@ -54,15 +54,7 @@ func UnitsOfLevel(ctx context.Context, db DB, campaignID, level string) ([]UnitP
 
 // TargetGroupsByLikelihood lists a campaign's target groups, likeliest first.
 func TargetGroupsByLikelihood(ctx context.Context, db DB, campaignID string) ([]string, error) {
-	rows, err := db.Query(ctx, `select code from target_groups where campaign_id = $1 order by likelihood desc, code`, campaignID)
-	if err != nil {
-		return nil, fmt.Errorf("read target groups: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("read target groups: %w", err)
-	}
-	return out, nil
+	return queryStrings(ctx, db, "read target groups", `select code from target_groups where campaign_id = $1 order by likelihood desc, code`, campaignID)
 }
 
 // QuotaHolder is an active agent or staff member with the quota they hold now.

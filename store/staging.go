@@ -41,19 +41,6 @@ func ActiveAgentCommunes(ctx context.Context, db DB, campaignID string) (map[str
 	return out, nil
 }
 
-// TargetGroupCodes lists a campaign's target groups.
-func TargetGroupCodes(ctx context.Context, db DB, campaignID string) ([]string, error) {
-	rows, err := db.Query(ctx, `select code from target_groups where campaign_id = $1`, campaignID)
-	if err != nil {
-		return nil, fmt.Errorf("read target groups: %w", err)
-	}
-	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("read target groups: %w", err)
-	}
-	return out, nil
-}
-
 // EventDistrict returns the district of a campaign's event, or ErrNotFound.
 func EventDistrict(ctx context.Context, db DB, campaignID, eventID string) (string, error) {
 	var d string
@@ -92,15 +79,7 @@ func ForEachEnrolledCitizen(ctx context.Context, db DB, campaignID string, fn fu
 
 // CitizensOfBatch lists the citizen IDs a merged batch enrolled.
 func CitizensOfBatch(ctx context.Context, db DB, campaignID, batchID string) ([]string, error) {
-	rows, err := db.Query(ctx, `select citizen_id from enrolments where campaign_id = $1 and batch_id = $2`, campaignID, batchID)
-	if err != nil {
-		return nil, fmt.Errorf("read merged lines: %w", err)
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, fmt.Errorf("read merged lines: %w", err)
-	}
-	return ids, nil
+	return queryStrings(ctx, db, "read merged lines", `select citizen_id from enrolments where campaign_id = $1 and batch_id = $2`, campaignID, batchID)
 }
 
 // ImportBatch is a staged file's batch row.

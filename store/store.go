@@ -14,6 +14,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -38,4 +39,18 @@ type DB interface {
 type Beginner interface {
 	DB
 	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// queryStrings runs a statement of one text column and returns its values; what names the
+// read in an error.
+func queryStrings(ctx context.Context, db DB, what, sql string, args ...any) ([]string, error) {
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", what, err)
+	}
+	return out, nil
 }
