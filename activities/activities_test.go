@@ -4,15 +4,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/temporal"
+
 	"drives/activities"
 	"drives/campaign"
 	"drives/imports"
+	"drives/internal/testenv"
 	"drives/plan"
 	"drives/report"
 )
@@ -881,6 +885,71 @@ func TestMergeRefusesABatchMissingStagedLines(t *testing.T) {
 	}
 	if c := d.count(`select count(*) from audit_log where action = 'import.merge'`); c != 0 {
 		t.Errorf("%d import.merge audit rows after a refused merge, want 0", c)
+	}
+}
+
+// The merge's guards: a batch is merged only by its own campaign, as the kind it was staged
+// as, for the event it was staged for, and once. Each refusal names the batch and what is wrong,
+// is permanent, and writes nothing. Shown failing by removing each case of claimBatch in turn
+// (the refusal became another one or a merge), and the "nothing written" check by planting an
+// audit row before the second fingerprint.
+func TestMergeRefusesABatchItMayNotMerge(t *testing.T) {
+	d := newDrive(t)
+	d.hold("conf-001")
+	d.hold("dlg-00002")
+	enrolled := d.stage(imports.Enrolments, "", "enrolments.csv", enrolmentsCSV(
+		enrolment{lead(11, "00002", "00002-01", "student"), "CB-00002", 1_500_000, "near_poor", "3m", "2021-04-01"}))
+	leads := d.stage(imports.Leads, "conf-001", "conf-001-leads.csv", leadsCSV(lead(1, "00001", "00001-01", "trader")))
+	merged := d.stage(imports.Enrolments, "", "merged.csv", enrolmentsCSV(
+		enrolment{lead(12, "00010", "00010-02", "trader"), "DL-00010-1", 2_000_000, "other", "12m", "2021-05-02"}))
+	d.merge(merged)
+
+	mergeAs := func(campaignID, batch string) func() error {
+		return func() error {
+			_, err := call[campaign.ImportResult](d, d.acts.MergeImport, activities.MergeInput{CampaignID: campaignID, BatchID: batch, By: "coordinator-a"})
+			return err
+		}
+	}
+	recordAs := func(eventID, batch string) func() error {
+		return func() error {
+			_, err := call[campaign.LeadsResult](d, d.acts.RecordEventResult, activities.EventResultInput{
+				CampaignID: campaignID, Policy: d.spec.Policy,
+				Request: campaign.EventResultRequest{EventID: eventID, Attendance: 10, BatchID: batch, By: "coordinator-a"}})
+			return err
+		}
+	}
+	for _, tc := range []struct {
+		name, kind, want string
+		try              func() error
+	}{
+		{"another campaign's batch", activities.ErrInvalidImport,
+			fmt.Sprintf("import batch %s belongs to campaign %s, not other-2021", enrolled, campaignID), mergeAs("other-2021", enrolled)},
+		{"leads merged as an import", activities.ErrInvalidImport,
+			fmt.Sprintf("import batch %s holds leads; record them as an event's results", leads), mergeAs(campaignID, leads)},
+		{"enrolments recorded as an event's leads", activities.ErrInvalidImport,
+			fmt.Sprintf("import batch %s holds enrolments, not leads", enrolled), recordAs("conf-001", enrolled)},
+		{"leads recorded for another event", activities.ErrInvalidImport,
+			fmt.Sprintf("import batch %s was staged for another event", leads), recordAs("dlg-00002", leads)},
+		{"a batch merged already", activities.ErrInvalidState,
+			fmt.Sprintf("import batch %s was merged already", merged), mergeAs(campaignID, merged)},
+		{"a batch never staged", activities.ErrNotFound,
+			"import batch 00000000-0000-4000-8000-000000000000 is not staged", mergeAs(campaignID, "00000000-0000-4000-8000-000000000000")},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := testenv.Fingerprint(t, d.pool)
+			err := tc.try()
+			wantErrType(t, err, tc.kind)
+			var app *temporal.ApplicationError
+			if !errors.As(err, &app) || !app.NonRetryable() {
+				t.Errorf("%v: want a non-retryable application error", err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("refusal %q, want it to say %q", err, tc.want)
+			}
+			if after := testenv.Fingerprint(t, d.pool); !maps.Equal(after, before) {
+				t.Errorf("a refused merge changed the database: %v, was %v", after, before)
+			}
+		})
 	}
 }
 
