@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -93,21 +94,33 @@ func writeTable(w io.Writer, r *Report, level string) error {
 	return nil
 }
 
+// textCell keeps a text cell (a code or a name, which come from plans and files) from being
+// read as a formula by a spreadsheet: one that begins with =, +, -, @, a tab or a carriage
+// return is written after an apostrophe, which spreadsheets show as text. Numbers are written
+// as they are (a negative growth stays a number).
+func textCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
 func writeCSV(w io.Writer, r *Report) error {
 	cw := csv.NewWriter(w)
 	itoa, ftoa := strconv.Itoa, func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
+	t := textCell
 	_ = cw.Write([]string{"section", "level", "code", "name", "parent", "target", "enrolled", "pct", "leads", "declined", "unreachable", "open", "escalated"})
-	_ = cw.Write([]string{"city", "city", r.CampaignID, r.Name, "", itoa(r.Target), itoa(r.Enrolled), ftoa(r.AttainmentPct), itoa(r.Events.Leads),
+	_ = cw.Write([]string{"city", "city", t(r.CampaignID), t(r.Name), "", itoa(r.Target), itoa(r.Enrolled), ftoa(r.AttainmentPct), itoa(r.Events.Leads),
 		itoa(r.FollowUps.Declined), itoa(r.FollowUps.Unreachable), itoa(r.FollowUps.Open), itoa(r.FollowUps.Escalated)})
-	_ = cw.Write([]string{"growth", "city", r.CampaignID, "prior year " + itoa(r.PriorYear), "", itoa(r.PriorYear), itoa(r.Growth), ftoa(r.GrowthPct), "", "", "", "", ""})
+	_ = cw.Write([]string{"growth", "city", t(r.CampaignID), "prior year " + itoa(r.PriorYear), "", itoa(r.PriorYear), itoa(r.Growth), ftoa(r.GrowthPct), "", "", "", "", ""})
 	for _, u := range r.Units {
-		_ = cw.Write([]string{"unit", u.Level, u.Code, u.Name, u.Parent, itoa(u.Target), itoa(u.Enrolled), ftoa(u.Pct), "", "", "", "", ""})
+		_ = cw.Write([]string{"unit", u.Level, t(u.Code), t(u.Name), t(u.Parent), itoa(u.Target), itoa(u.Enrolled), ftoa(u.Pct), "", "", "", "", ""})
 	}
 	for _, g := range r.Groups {
-		_ = cw.Write([]string{"group", "group", g.Code, g.Name, "", "", itoa(g.Enrolled), ftoa(g.ConversionPct), itoa(g.Leads), itoa(g.Declined), itoa(g.Unreachable), "", ""})
+		_ = cw.Write([]string{"group", "group", t(g.Code), t(g.Name), "", "", itoa(g.Enrolled), ftoa(g.ConversionPct), itoa(g.Leads), itoa(g.Declined), itoa(g.Unreachable), "", ""})
 	}
 	for _, a := range r.Agents {
-		_ = cw.Write([]string{"agent", a.Kind, a.Code, "", a.Commune, itoa(a.Quota), itoa(a.Enrolled), ftoa(a.Pct), "", "", "", itoa(a.FollowUpsOpen), itoa(a.Escalated)})
+		_ = cw.Write([]string{"agent", a.Kind, t(a.Code), "", t(a.Commune), itoa(a.Quota), itoa(a.Enrolled), ftoa(a.Pct), "", "", "", itoa(a.FollowUpsOpen), itoa(a.Escalated)})
 	}
 	cw.Flush()
 	return cw.Error()

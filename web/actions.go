@@ -185,6 +185,10 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	name, data, err := readUpload(w, r, s.cfg.MaxUpload)
+	if isTooLarge(err) {
+		s.tooLarge(w, r)
+		return
+	}
 	res := &ImportResult{File: name}
 	if err == nil {
 		var out campaign.ImportResult
@@ -221,6 +225,9 @@ func readUpload(w http.ResponseWriter, r *http.Request, limit int64) (string, []
 	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "multipart/form-data" {
 		f, hdr, err := r.FormFile("file")
+		if isTooLarge(err) {
+			return "", nil, err
+		}
 		if err != nil {
 			return "", nil, errors.New("file: choose a CSV file to upload")
 		}

@@ -9,13 +9,16 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"mime"
 	"net/http"
 	"net/url"
 	"strings"
@@ -250,6 +253,10 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 				token := r.Header.Get("X-CSRF-Token")
 				if token == "" {
 					r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload)
+					if err := parseForm(r); isTooLarge(err) {
+						s.tooLarge(w, r)
+						return
+					}
 					token = r.FormValue("csrf")
 				}
 				sess, _ := s.sessionOf(r)
@@ -430,14 +437,63 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	} else if errors.As(err, &br) {
 		status = http.StatusBadRequest
 	}
+	msg := err.Error()
 	if status == http.StatusInternalServerError {
-		s.log.Error("request failed", "route", r.Pattern, "err", err)
+		// What failed (a database's address, user and name among it) goes to the log, under
+		// an ID the user can quote; the user reads only that something failed.
+		id := requestID()
+		s.log.Error("request failed", "route", r.Pattern, "request_id", id, "err", err)
+		msg = fmt.Sprintf("Something went wrong on the server (request %s). Try again later; if it keeps failing, quote the request to the operators.", id)
 	}
 	if isAPI(r) {
-		writeJSON(w, status, apiError{Error: err.Error()})
+		writeJSON(w, status, apiError{Error: msg})
 		return
 	}
-	s.render(w, r, status, "error.html", err.Error())
+	s.render(w, r, status, "error.html", msg)
+}
+
+// requestID names one failed request in the log and on the page that reports it.
+func requestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// parseForm reads a form body, multipart or not, and returns what went wrong reading it
+// (r.FormValue drops that error).
+func parseForm(r *http.Request) error {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "multipart/form-data" {
+		return r.ParseMultipartForm(32 << 20)
+	}
+	return r.ParseForm()
+}
+
+// isTooLarge says a request body went over the limit http.MaxBytesReader set.
+func isTooLarge(err error) bool {
+	var m *http.MaxBytesError
+	return errors.As(err, &m)
+}
+
+// tooLarge answers an upload over the limit: 413, saying the limit.
+func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request) {
+	msg := "The file is larger than the upload limit of " + byteSize(s.cfg.MaxUpload) + "."
+	if isAPI(r) && !wantsHTML(r) {
+		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: msg})
+		return
+	}
+	setViewer(r, s.viewer(r))
+	s.render(w, r, http.StatusRequestEntityTooLarge, "error.html", msg)
+}
+
+// byteSize writes a limit in the largest whole unit that names it exactly.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, msg string) {
