@@ -351,9 +351,16 @@ func (s *Server) setLang(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 }
 
-// localPath keeps a redirect target on this site.
+// localPath keeps a redirect target on this site: a path of its own, or "/". Browsers drop
+// tabs and newlines from a URL and read a backslash as a slash, so "/\t/evil.example" or
+// "/\evil.example" would leave the site: a target with any control character, space or
+// backslash is refused, as is one that parses to a scheme or host.
 func localPath(p string) string {
-	if p == "" || !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.HasPrefix(p, "/\\") {
+	if p == "" || p[0] != '/' || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\ \x7f") ||
+		strings.IndexFunc(p, func(r rune) bool { return r < 0x20 }) >= 0 {
+		return "/"
+	}
+	if u, err := url.Parse(p); err != nil || u.Scheme != "" || u.Host != "" || u.User != nil {
 		return "/"
 	}
 	return p

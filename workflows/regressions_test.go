@@ -4,10 +4,13 @@ package workflows_test
 // case the first version got wrong.
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
@@ -50,16 +53,29 @@ func TestDistrictHoldsEventsAtThePlanScale(t *testing.T) {
 // the added event can no longer be cancelled ("unknown event").
 func TestFailedAddEventKeepsAConcurrentOne(t *testing.T) {
 	env, r := newCampaignEnv(t, yearSpec(1), launchBefore)
-	okDone := make(chan struct{})
+	// The failing activity returns only once the test env has handed the workflow the other
+	// one's completion (the listener runs on the env's dispatcher, after the completion is
+	// delivered): its failure is then the later of the two, always. (It once slept 100 ms
+	// after the other activity's function was entered, and hoped.) Shown failing with the
+	// wait in place by restoring the truncation to the length the handler saw: 14 events,
+	// and 002-ok "unknown" to the cancel, three runs of three.
+	okTaken := make(chan struct{})
 	var once sync.Once
+	env.SetOnActivityCompletedListener(func(info *activity.Info, _ converter.EncodedValue, err error) {
+		if info.ActivityType.Name == "AddEvent" && err == nil {
+			once.Do(func() { close(okTaken) })
+		}
+	})
 	r.addEvent = func(in activities.AddEventInput) error {
 		switch in.Events[0].ID {
 		case "001-fail":
-			<-okDone
-			time.Sleep(100 * time.Millisecond) // let the workflow take the other completion first
+			select {
+			case <-okTaken:
+			case <-time.After(time.Minute):
+				return errors.New("setup: 002-ok's AddEvent never completed")
+			}
 			return temporal.NewNonRetryableApplicationError("refused", activities.ErrInvalidState, nil)
 		default:
-			once.Do(func() { close(okDone) })
 			return nil
 		}
 	}
