@@ -44,6 +44,7 @@ type options struct {
 	national time.Duration
 	drives   int
 	year     time.Duration
+	rows     int
 	out      string
 }
 
@@ -52,13 +53,14 @@ func (o options) want(id string) bool { return len(o.only) == 0 || o.only[id] }
 func run() error {
 	var o options
 	var only, dir string
-	flag.StringVar(&only, "only", "", "comma-separated figures to measure (a,b,c,d,e,f,g,p; p needs f); all when empty")
+	flag.StringVar(&only, "only", "", "comma-separated figures to measure (a,b,c,d,e,f,g,p,u; p needs f; u alone starts no server); all when empty")
 	flag.IntVar(&o.noop, "noop", 400, "no-op workflows for the engine's ceiling (a)")
 	flag.StringVar(&o.hanoi, "hanoi", "plans/hanoi-2021/plan.yaml", "the Hà Nội plan")
 	flag.StringVar(&o.field, "field", "plans/hanoi-2021/field-sim.yaml", "the field simulator's config for the Hà Nội run")
 	flag.DurationVar(&o.national, "national-year", 2*time.Minute, "real time a year of the national campaign takes (c)")
 	flag.IntVar(&o.drives, "drives", 8, "Hà Nội campaigns run at once for the campaign steps (b)")
 	flag.DurationVar(&o.year, "year", 10*time.Second, "real time a year of each of those campaigns takes (b)")
+	flag.IntVar(&o.rows, "import-rows", bench.ImportRows, "enrolments the import imports (d)")
 	flag.StringVar(&dir, "dir", "", "scratch directory (default: a new temporary one, removed at the end)")
 	flag.StringVar(&o.out, "out", "", "also write the table as Markdown to this file")
 	var so bench.Options
@@ -73,8 +75,8 @@ func run() error {
 		o.only = map[string]bool{}
 		for _, id := range strings.Split(only, ",") {
 			id = strings.TrimSpace(id)
-			if len(id) != 1 || (id < "a" || id > "g") && id != "p" {
-				return fmt.Errorf("-only: %q is not one of a, b, c, d, e, f, g, p (p reads what f leaves)", id)
+			if len(id) != 1 || (id < "a" || id > "g") && id != "p" && id != "u" {
+				return fmt.Errorf("-only: %q is not one of a, b, c, d, e, f, g, p, u (p reads what f leaves)", id)
 			}
 			o.only[id] = true
 		}
@@ -93,6 +95,9 @@ func run() error {
 			return fmt.Errorf("%s: %s is too short: quarterly reviews need 2 s between them", d.flag, d.d)
 		}
 	}
+	if o.rows < 1 {
+		return fmt.Errorf("-import-rows: %d must be at least 1", o.rows)
+	}
 	if o.drives < 1 {
 		return fmt.Errorf("-drives: %d must be at least 1", o.drives)
 	}
@@ -100,38 +105,28 @@ func run() error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cli, err := testenv.TemporalCLI()
-	if err != nil {
-		return err
-	}
-	if dir == "" {
-		if dir, err = os.MkdirTemp("", "drives-bench-"); err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		// PostgreSQL runs as the postgres user when we are root: it must reach its data.
-		if err := os.Chmod(dir, 0o755); err != nil {
-			return err
-		}
-	}
-	so.Dir, so.TemporalCLI = dir, cli
-	if so.TemporalAddress == "" {
-		progress("starting PostgreSQL and a Temporal dev server in %s", dir)
-	} else {
-		progress("starting PostgreSQL in %s; Temporal at %s", dir, so.TemporalAddress)
-	}
-	e, err := bench.Start(ctx, so, log)
-	if err != nil {
-		return err
-	}
-	defer e.Stop()
-
 	began := time.Now()
-	figs, err := measure(ctx, e, o, dir)
+	// (u) runs first, before any server or worker: the heap it measures is then the upload's.
+	var upload []bench.Figure
+	if o.want("u") {
+		progress("(u) a 64 MiB upload's peak heap growth")
+		var err error
+		if upload, err = bench.Upload(); err != nil {
+			return fmt.Errorf("(u): %w", err)
+		}
+	}
+	figs, err := upload, error(nil)
+	if len(o.only) != 1 || !o.only["u"] {
+		figs, err = startAndMeasure(ctx, so, o, dir, log)
+		figs = append(figs, upload...)
+	}
 	if len(figs) > 0 {
 		server := "a Temporal dev server"
 		if so.TemporalAddress != "" {
 			server = "the Temporal server at " + so.TemporalAddress
+		}
+		if len(o.only) == 1 && o.only["u"] {
+			server = "no server"
 		}
 		header := fmt.Sprintf("drives benchmark, %s, %d cores, %s, %s, %d worker(s), %s in all", time.Now().UTC().Format("2006-01-02 15:04 UTC"),
 			runtime.NumCPU(), runtime.Version(), server, so.Workers, time.Since(began).Round(time.Second))
@@ -149,6 +144,32 @@ func run() error {
 		}
 	}
 	return err
+}
+
+// startAndMeasure starts the servers and measures every figure but (u) on them.
+func startAndMeasure(ctx context.Context, so bench.Options, o options, dir string, log *slog.Logger) ([]bench.Figure, error) {
+	cli, err := testenv.TemporalCLI()
+	if err != nil {
+		return nil, err
+	}
+	if dir == "" {
+		if dir, err = bench.ScratchDir(); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+	}
+	so.Dir, so.TemporalCLI = dir, cli
+	if so.TemporalAddress == "" {
+		progress("starting PostgreSQL and a Temporal dev server in %s", dir)
+	} else {
+		progress("starting PostgreSQL in %s; Temporal at %s", dir, so.TemporalAddress)
+	}
+	e, err := bench.Start(ctx, so, log)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Stop()
+	return measure(ctx, e, o, dir)
 }
 
 func progress(format string, args ...any) {
@@ -258,10 +279,11 @@ func measure(ctx context.Context, e *bench.Env, o options, dir string) ([]bench.
 		progress("national: %s", r.Actions)
 		figs = append(figs, actionFigures("national", r)...)
 	}
+	importN := func(ctx context.Context, e *bench.Env) ([]bench.Figure, error) { return bench.Import(ctx, e, o.rows) }
 	for _, b := range []struct {
 		id  string
 		run func(context.Context, *bench.Env) ([]bench.Figure, error)
-	}{{"d", bench.Import}, {"e", bench.Allocation}, {"f", bench.Review}, {"p", bench.Pages}} {
+	}{{"d", importN}, {"e", bench.Allocation}, {"f", bench.Review}, {"p", bench.Pages}} {
 		if !o.want(b.id) {
 			continue
 		}

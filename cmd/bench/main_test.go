@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"slices"
 	"testing"
 	"time"
 
 	"drives/internal/bench"
-	"drives/internal/testenv"
 )
 
 // make bench's own correctness checks, at a small scale, in make test: a wrong result fails
@@ -28,30 +25,12 @@ func TestBenchChecksAtSmallScale(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cli, err := testenv.TemporalCLI()
-	if err != nil {
-		t.Fatal(err)
-	}
-	// PostgreSQL runs as the postgres user when the tests run as root: it must reach its data.
-	dir, err := os.MkdirTemp("", "drives-bench-test-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, err := bench.Start(ctx, bench.Options{Dir: dir, TemporalCLI: cli}, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.Stop)
+	e := bench.StartForTest(t, ctx)
 	o := options{
 		only: map[string]bool{"a": true, "b": true, "e": true}, noop: 10, drives: 1, year: 9 * time.Second,
 		hanoi: "../../plans/hanoi-2021/plan.yaml",
 	}
-	figs, err := measure(ctx, e, o, dir)
+	figs, err := measure(ctx, e, o, e.Dir)
 	if err != nil {
 		t.Fatal(err)
 	}

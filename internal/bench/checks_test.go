@@ -2,9 +2,9 @@ package bench
 
 import (
 	"context"
-	"log/slog"
 	"maps"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,7 +15,6 @@ import (
 	"drives/campaign"
 	"drives/coordinator"
 	"drives/internal/benchdata"
-	"drives/internal/testenv"
 	"drives/plan"
 )
 
@@ -65,7 +64,7 @@ func TestReviewChecksAtSmallScale(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	e := startEnv(t, ctx)
+	e := StartForTest(t, ctx)
 	lp, err := PlanVariant("../../plans/hanoi-2021/plan.yaml", e.ID("review-check"), 0)
 	if err != nil {
 		t.Fatal(err)
@@ -116,27 +115,79 @@ func TestReviewChecksAtSmallScale(t *testing.T) {
 	t.Logf("%d reviewed over %d enrolments and %d follow-ups: %v", got.Agents, loaded.Enrolments, loaded.FollowUps, kinds)
 }
 
-// startEnv starts the benchmark's servers and worker in a directory of the test's.
-func startEnv(t *testing.T, ctx context.Context) *Env {
-	t.Helper()
-	cli, err := testenv.TemporalCLI()
+// (d) end to end at a small scale, on the Hà Nội plan as make bench runs it: 10,000
+// enrolments imported through the product's path, COPYed raw, imported again. Import fails on
+// any of its checks; each is then shown failing here on one fault planted in a transaction
+// that is rolled back: one merged enrolment dropped (fileCitizens, and sameEnrolments, which
+// compares both ways), one citizen ID changed (fileCitizens), one raw row's phone changed
+// (sameEnrolments), and one enrolment put in the second import's batch (addedNone).
+func TestImportChecksAtSmallScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts PostgreSQL and a Temporal dev server of its own")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	e := StartForTest(t, ctx)
+	const n = 10_000
+	figs, err := Import(ctx, e, n)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// PostgreSQL runs as the postgres user when the tests run as root: it must reach its data.
-	dir, err := os.MkdirTemp("", "drives-bench-test-")
+	if len(figs) != 3 || figs[0].Name != "import 10,000 enrolments, end to end" {
+		t.Errorf("figures: %+v", figs)
+	}
+	file, err := os.ReadFile(filepath.Join(e.Dir, e.ID("import")+".csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
+	id, raw := e.ID("import"), e.ID("import-raw")
+	if err := fileCitizens(ctx, e.DB, id, file); err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, err := Start(ctx, Options{Dir: dir, TemporalCLI: cli}, log)
-	if err != nil {
+	if err := sameEnrolments(ctx, e.DB, id, raw); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(e.Stop)
-	return e
+	var again string
+	if err := e.DB.QueryRow(ctx, `select id::text from import_batches where campaign_id = $1 order by recorded_at desc limit 1`,
+		id).Scan(&again); err != nil {
+		t.Fatal(err)
+	}
+	if err := addedNone(ctx, e.DB, again); err != nil {
+		t.Fatal(err)
+	}
+	first := `(select min(citizen_id) from enrolments where campaign_id = $1)`
+	for _, c := range []struct {
+		name, plant, want string
+		arg               string
+		check             func(querier) error
+	}{
+		{"an enrolment dropped", `delete from enrolments where campaign_id = $1 and citizen_id = ` + first, "1 of the file's", id,
+			func(q querier) error { return fileCitizens(ctx, q, id, file) }},
+		{"an enrolment dropped, against the raw copy", `delete from enrolments where campaign_id = $1 and citizen_id = ` + first,
+			"0 enrolments of " + id + " not in " + raw + ", 1 of", id,
+			func(q querier) error { return sameEnrolments(ctx, q, id, raw) }},
+		{"a citizen ID changed", `update enrolments set citizen_id = '999999999999' where campaign_id = $1 and citizen_id = ` + first,
+			"1 enrolled not in it [999999999999]", id, func(q querier) error { return fileCitizens(ctx, q, id, file) }},
+		{"a raw row's phone changed", `update enrolments set phone = '0000000000' where campaign_id = $1 and citizen_id = ` + first,
+			"1 enrolments of " + id + " not in " + raw, raw, func(q querier) error { return sameEnrolments(ctx, q, id, raw) }},
+		{"an enrolment of the second import", `update enrolments set batch_id = '` + again + `' where campaign_id = $1 and citizen_id = ` + first,
+			"stored 1 enrolments", id, func(q querier) error { return addedNone(ctx, q, again) }},
+	} {
+		tx, err := e.DB.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tag, err := tx.Exec(ctx, c.plant, c.arg); err != nil || tag.RowsAffected() != 1 {
+			t.Fatalf("%s: plant: %v (%d rows)", c.name, err, tag.RowsAffected())
+		}
+		err = c.check(tx)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: check says %v, want an error saying %q", c.name, err, c.want)
+		} else {
+			t.Logf("%s: %v", c.name, err)
+		}
+		if err := tx.Rollback(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

@@ -6,10 +6,13 @@ import (
 	"encoding/csv"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -22,8 +25,8 @@ import (
 	"drives/units"
 )
 
-// importRows is how many enrolments (d) imports.
-const importRows = 1_000_000
+// ImportRows is how many enrolments (d) imports in `make bench` (cmd/bench's -import-rows).
+const ImportRows = 1_000_000
 
 // importSeed draws the enrolments' agents and villages.
 const importSeed = 2021
@@ -32,12 +35,18 @@ const importSeed = 2021
 // that the campaign runs, on its first days, for the whole benchmark.
 const importPlan = "plans/hanoi-2021/plan.yaml"
 
-// Import is (d): importing a file of 1,000,000 enrolments into a running campaign through the
-// product's own path (imports.Importer: read and check the whole file, stage it with COPY,
-// merge it by the campaign's record-import Update), end to end; the same rows COPYed raw into
-// the same indexed enrolments table under other campaigns, before and after, for comparison;
-// and the same file imported again, which must add nothing.
-func Import(ctx context.Context, e *Env) ([]Figure, error) {
+// Import is (d): importing a file of n enrolments (ImportRows in `make bench`) into a running
+// campaign through the product's own path (imports.Importer: read and check the whole file,
+// stage it with COPY, merge it by the campaign's record-import Update), end to end; the same
+// rows COPYed raw into the same indexed enrolments table under other campaigns, before and
+// after, for comparison; and the same file imported again, which must add nothing. Its checks:
+// the campaign's enrolments are exactly the file's people (fileCitizens), the raw copy holds
+// the same rows with the same figures (sameEnrolments), and the second import stored none
+// (addedNone), besides the counts each import reports.
+func Import(ctx context.Context, e *Env, n int) ([]Figure, error) {
+	if n < 1 {
+		return nil, fmt.Errorf("import: %d rows: at least 1", n)
+	}
 	src, err := findRepoFile(importPlan)
 	if err != nil {
 		return nil, err
@@ -83,16 +92,16 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 	}
 
 	gen := newEnrolmentGen(lp)
-	data, err := gen.csv(importRows)
+	data, err := gen.csv(n)
 	if err != nil {
 		return nil, err
 	}
-	e.Log.Info("import: file written", "rows", importRows, "MiB", len(data)>>20)
+	e.Log.Info("import: file written", "rows", n, "MiB", len(data)>>20)
 	if err := os.WriteFile(filepath.Join(e.Dir, e.ID("import")+".csv"), data, 0o644); err != nil {
 		return nil, err
 	}
 
-	rows, err := gen.rows(importRows)
+	rows, err := gen.rows(n)
 	if err != nil {
 		return nil, err
 	}
@@ -109,11 +118,11 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 	if err != nil {
 		return nil, fmt.Errorf("import: %w", err)
 	}
-	if res.New != importRows || res.Duplicates != 0 || res.Rows != importRows {
-		return nil, fmt.Errorf("import: %d rows, %d new, %d duplicates; want %d new", res.Rows, res.New, res.Duplicates, importRows)
+	if res.New != n || res.Duplicates != 0 || res.Rows != n {
+		return nil, fmt.Errorf("import: %d rows, %d new, %d duplicates; want %d new", res.Rows, res.New, res.Duplicates, n)
 	}
-	if n, err := countEnrolments(ctx, e, e.ID("import")); err != nil || n != importRows {
-		return nil, fmt.Errorf("import: %d enrolments stored (%v), want %d", n, err, importRows)
+	if err := fileCitizens(ctx, e.DB, e.ID("import"), data); err != nil {
+		return nil, fmt.Errorf("import: %w", err)
 	}
 	phases, err := importPhases(ctx, e, res.BatchID, start, start.Add(took))
 	if err != nil {
@@ -129,7 +138,7 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 	}
 	rows = nil
 	rawTook := (rawBefore + rawAfter) / 2
-	if err := sameEnrolments(ctx, e); err != nil {
+	if err := sameEnrolments(ctx, e.DB, e.ID("import"), e.ID("import-raw")); err != nil {
 		return nil, err
 	}
 	e.Log.Info("import: raw copy", "before", rawBefore.Round(time.Millisecond), "after", rawAfter.Round(time.Millisecond))
@@ -141,11 +150,14 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 	if err != nil {
 		return nil, fmt.Errorf("import again: %w", err)
 	}
-	if again.New != 0 || again.Duplicates != importRows {
+	if again.New != 0 || again.Duplicates != n {
 		return nil, fmt.Errorf("import again: %d new, %d duplicates; want 0 new", again.New, again.Duplicates)
 	}
-	if n, err := countEnrolments(ctx, e, e.ID("import")); err != nil || n != importRows {
-		return nil, fmt.Errorf("import again: %d enrolments stored (%v), want %d", n, err, importRows)
+	if err := addedNone(ctx, e.DB, again.BatchID); err != nil {
+		return nil, fmt.Errorf("import again: %w", err)
+	}
+	if err := fileCitizens(ctx, e.DB, e.ID("import"), data); err != nil {
+		return nil, fmt.Errorf("import again: %w", err)
 	}
 	againPhases, err := importPhases(ctx, e, again.BatchID, start, start.Add(againTook))
 	if err != nil {
@@ -155,14 +167,14 @@ func Import(ctx context.Context, e *Env) ([]Figure, error) {
 
 	ratio := rawTook.Seconds() / took.Seconds()
 	return []Figure{
-		{ID: "d", Name: "import 1,000,000 enrolments, end to end", Value: rate(importRows, took), Unit: "rows/s",
+		{ID: "d", Name: "import " + thousands(n) + " enrolments, end to end", Value: rate(n, took), Unit: "rows/s",
 			Note: fmt.Sprintf("file → merged rows in %.1f s: %s", took.Seconds(), phases)},
 		{ID: "d.ratio", Name: "import vs raw COPY of the same rows", Value: ratio, Unit: "ratio", Target: "≥ 0.7", Met: Check(ratio >= 0.7),
 			Note: fmt.Sprintf("raw pgx CopyFrom into the same indexed enrolments table: %.1f s (%.0f rows/s), mean of %.1f s before the import and %.1f s after",
-				rawTook.Seconds(), rate(importRows, rawTook), rawBefore.Seconds(), rawAfter.Seconds())},
-		{ID: "d.again", Name: "import the same file again (0 new)", Value: rate(importRows, againTook), Unit: "rows/s",
-			Target: "≥ 100000 rows/s", Met: Check(rate(importRows, againTook) >= 100_000),
-			Note: fmt.Sprintf("0 new of %d in %.1f s: %s", importRows, againTook.Seconds(), againPhases)},
+				rawTook.Seconds(), rate(n, rawTook), rawBefore.Seconds(), rawAfter.Seconds())},
+		{ID: "d.again", Name: "import the same file again (0 new)", Value: rate(n, againTook), Unit: "rows/s",
+			Target: "≥ 100000 rows/s", Met: Check(rate(n, againTook) >= 100_000),
+			Note: fmt.Sprintf("0 new of %d in %.1f s: %s", n, againTook.Seconds(), againPhases)},
 	}, nil
 }
 
@@ -224,32 +236,123 @@ func importPhases(ctx context.Context, e *Env, batch string, start, end time.Tim
 		staged.Sub(start).Seconds(), merged.Sub(staged).Seconds(), end.Sub(merged).Seconds()), nil
 }
 
-func countEnrolments(ctx context.Context, e *Env, id string) (int, error) {
-	var n int
-	err := e.DB.QueryRow(ctx, `select count(*) from enrolments where campaign_id = $1`, id).Scan(&n)
-	return n, err
+// querier is what the checks read through: the pool, or a transaction (the tests plant faults
+// in one and roll it back).
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
-// sameEnrolments checks that the product's import and the raw COPY stored the same people
-// with the same figures.
-func sameEnrolments(ctx context.Context, e *Env) error {
-	var diff int
-	err := e.DB.QueryRow(ctx, `
-		select count(*) from (
-			(select citizen_id, full_name, phone, district_code, commune_code, village_code, agent_code, target_group,
-				monthly_income, monthly_contribution, subsidy_class, monthly_subsidy, payment_months, enrolled_on
-			 from enrolments where campaign_id = $1
-			 except all
-			 select citizen_id, full_name, phone, district_code, commune_code, village_code, agent_code, target_group,
-				monthly_income, monthly_contribution, subsidy_class, monthly_subsidy, payment_months, enrolled_on
-			 from enrolments where campaign_id = $2)) d`, e.ID("import"), e.ID("import-raw")).Scan(&diff)
+// fileCitizens checks that the campaign's enrolments are exactly the people of the file: the
+// same set of citizen IDs, each once, compared ID by ID (not by counts).
+func fileCitizens(ctx context.Context, db querier, campaignID string, file []byte) error {
+	want, err := citizensOf(file)
+	if err != nil {
+		return err
+	}
+	rows, err := db.Query(ctx, `select citizen_id from enrolments where campaign_id = $1 order by citizen_id collate "C"`, campaignID)
+	if err != nil {
+		return fmt.Errorf("citizens enrolled: %w", err)
+	}
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("citizens enrolled: %w", err)
+	}
+	var missing, extra []string
+	i, j := 0, 0
+	for i < len(want) || j < len(got) {
+		switch {
+		case j == len(got) || i < len(want) && want[i] < got[j]:
+			missing = append(missing, want[i])
+			i++
+		case i == len(want) || got[j] < want[i]:
+			extra = append(extra, got[j])
+			j++
+		default:
+			i++
+			j++
+		}
+	}
+	if len(missing) > 0 || len(extra) > 0 {
+		return fmt.Errorf("enrolments of %s are not the file's: %d of the file's %d people not enrolled %s, %d enrolled not in it %s",
+			campaignID, len(missing), len(want), firstFew(missing), len(extra), firstFew(extra))
+	}
+	return nil
+}
+
+// citizensOf is the citizen IDs of an enrolment file, sorted bytewise (duplicates kept).
+func citizensOf(file []byte) ([]string, error) {
+	r := csv.NewReader(bytes.NewReader(file))
+	r.ReuseRecord = true
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("the file's header: %w", err)
+	}
+	col := slices.Index(head, "citizen_id")
+	if col < 0 {
+		return nil, fmt.Errorf("the file has no citizen_id column: %v", head)
+	}
+	var ids []string
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("the file: %w", err)
+		}
+		ids = append(ids, strings.Clone(rec[col]))
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+func firstFew(ids []string) string {
+	if len(ids) > 3 {
+		return fmt.Sprint(ids[:3], "…")
+	}
+	return fmt.Sprint(ids)
+}
+
+// sameEnrolments checks that campaigns a and b (the product's import and the raw COPY) stored
+// the same people with the same figures: no row of either is missing from the other.
+func sameEnrolments(ctx context.Context, db querier, a, b string) error {
+	const cols = `citizen_id, full_name, phone, district_code, commune_code, village_code, agent_code, target_group,
+		monthly_income, monthly_contribution, subsidy_class, monthly_subsidy, payment_months, enrolled_on`
+	var onlyA, onlyB int
+	err := db.QueryRow(ctx, `
+		select (select count(*) from (select `+cols+` from enrolments where campaign_id = $1
+				except all select `+cols+` from enrolments where campaign_id = $2) d),
+			(select count(*) from (select `+cols+` from enrolments where campaign_id = $2
+				except all select `+cols+` from enrolments where campaign_id = $1) d)`, a, b).Scan(&onlyA, &onlyB)
 	if err != nil {
 		return fmt.Errorf("compare imports: %w", err)
 	}
-	if diff != 0 {
-		return fmt.Errorf("import and raw copy differ in %d enrolments", diff)
+	if onlyA != 0 || onlyB != 0 {
+		return fmt.Errorf("import and raw copy differ: %d enrolments of %s not in %s, %d of %s not in %s", onlyA, a, b, onlyB, b, a)
 	}
 	return nil
+}
+
+// addedNone checks that an import batch stored no enrolment.
+func addedNone(ctx context.Context, db querier, batch string) error {
+	var n int
+	if err := db.QueryRow(ctx, `select count(*) from enrolments where batch_id = $1`, batch).Scan(&n); err != nil {
+		return fmt.Errorf("enrolments of batch %s: %w", batch, err)
+	}
+	if n != 0 {
+		return fmt.Errorf("batch %s stored %d enrolments, want none", batch, n)
+	}
+	return nil
+}
+
+// thousands writes n with a comma between each three digits: 1,000,000.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // findRepoFile finds rel in the working directory or the nearest parent holding it.
