@@ -14,6 +14,7 @@ import (
 	"drives/activities"
 	"drives/imports"
 	"drives/report"
+	"drives/store"
 )
 
 func citizen(n int) string { return fmt.Sprintf("0010%08d", n) }
@@ -164,8 +165,8 @@ func TestBuildMatchesTheTables(t *testing.T) {
 
 	// Target groups, likeliest first.
 	wantGroups := []report.GroupLine{
-		{Code: "trader", Name: "Hộ kinh doanh, tiểu thương", Likelihood: 0.45, Leads: 4, LeadsEnrolled: 2, Enrolled: 3},
-		{Code: "student", Name: "Học sinh, sinh viên", Likelihood: 0.15, Leads: 3, Declined: 1, Unreachable: 1, Enrolled: 2},
+		{GroupFigures: store.GroupFigures{Code: "trader", Name: "Hộ kinh doanh, tiểu thương", Likelihood: 0.45, Leads: 4, LeadsEnrolled: 2, Enrolled: 3}},
+		{GroupFigures: store.GroupFigures{Code: "student", Name: "Học sinh, sinh viên", Likelihood: 0.15, Leads: 3, Declined: 1, Unreachable: 1, Enrolled: 2}},
 	}
 	for i := range wantGroups {
 		g := &wantGroups[i]
@@ -418,3 +419,4 @@ func TestWriteRefusesBadFormatAndLevel(t *testing.T) {
 		t.Errorf("WriteUnit of an unknown unit: %v", err)
 	}
 }
+
