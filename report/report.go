@@ -50,16 +50,10 @@ type UnitLine struct {
 	Pct      float64 `json:"pct"`
 }
 
-// GroupLine is a target group: leads taken, how they ended, and enrolments.
+// GroupLine is a target group: its figures (leads taken, how they ended, and enrolments) and
+// the shares the report computes from them.
 type GroupLine struct {
-	Code          string  `json:"code"`
-	Name          string  `json:"name"`
-	Likelihood    float64 `json:"likelihood"`
-	Leads         int     `json:"leads"`
-	LeadsEnrolled int     `json:"leads_enrolled"`
-	Declined      int     `json:"declined"`
-	Unreachable   int     `json:"unreachable"`
-	Enrolled      int     `json:"enrolled"`
+	store.GroupFigures
 	SharePct      float64 `json:"share_pct"`
 	ConversionPct float64 `json:"conversion_pct"`
 }
@@ -146,9 +140,7 @@ func build(ctx context.Context, db DB, campaignID string, withAgents bool) (*Rep
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	for _, g := range groups {
-		r.Groups = append(r.Groups, GroupLine{Code: g.Code, Name: g.Name, Likelihood: g.Likelihood, Leads: g.Leads,
-			LeadsEnrolled: g.LeadsEnrolled, Declined: g.Declined, Unreachable: g.Unreachable, Enrolled: g.Enrolled,
-			SharePct: pct(g.Enrolled, r.Enrolled), ConversionPct: pct(g.LeadsEnrolled, g.Leads)})
+		r.Groups = append(r.Groups, GroupLine{GroupFigures: g, SharePct: pct(g.Enrolled, r.Enrolled), ConversionPct: pct(g.LeadsEnrolled, g.Leads)})
 	}
 	if withAgents {
 		agents, err := store.AgentsFigures(ctx, db, campaignID)

@@ -26,7 +26,7 @@ type CampaignSummary struct {
 func Campaigns(ctx context.Context, db DB) ([]CampaignSummary, error) {
 	rows, err := db.Query(ctx, `
 		select c.id, c.name, c.year, c.status, c.period_start, c.period_end, coalesce(c.target, 0),
-			(select count(*) from enrolments e where e.campaign_id = c.id)::int
+			(select coalesce(sum(n), 0) from enrolment_group_counts g where g.campaign_id = c.id)::int
 		from campaigns c order by c.period_start desc, c.id`)
 	if err != nil {
 		return nil, fmt.Errorf("campaigns: %w", err)
@@ -77,7 +77,7 @@ type DayEnrolments struct {
 // EnrolmentsByDay counts a campaign's enrolments by day, in order; days without one are left out.
 func EnrolmentsByDay(ctx context.Context, db DB, campaignID string) ([]DayEnrolments, error) {
 	rows, err := db.Query(ctx, `
-		select enrolled_on, count(*)::int from enrolments where campaign_id = $1 group by 1 order by 1`, campaignID)
+		select enrolled_on, n::int from enrolment_day_counts where campaign_id = $1 and n > 0 order by 1`, campaignID)
 	if err != nil {
 		return nil, fmt.Errorf("daily enrolments: %w", err)
 	}

@@ -28,7 +28,7 @@ func ReportHeadOf(ctx context.Context, db DB, campaignID string) (ReportHead, er
 	var h ReportHead
 	var target *int
 	err := db.QueryRow(ctx, `select name, status, target, prior_year_enrolled,
-			(select count(*) from enrolments where campaign_id = $1)::int
+			(select coalesce(sum(n), 0) from enrolment_group_counts where campaign_id = $1)::int
 		from campaigns where id = $1`, campaignID).
 		Scan(&h.Name, &h.Status, &target, &h.PriorYear, &h.Enrolled)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -55,13 +55,13 @@ type UnitFigures struct {
 
 // UnitsFigures reads every unit of a campaign, districts first, then communes, then villages.
 func UnitsFigures(ctx context.Context, db DB, campaignID string) ([]UnitFigures, error) {
-	// The counts are computed once (materialized): with statistics that do not know the
-	// campaign's units yet, the planner would otherwise count the enrolments again for every unit.
+	// The enrolments are read from their counts by unit (migration 010), kept exact as
+	// enrolments are written: a few thousand rows, not a million enrolments.
 	rows, err := db.Query(ctx, `
 		with counts as materialized (
-			select district_code as code, count(*) as n from enrolments where campaign_id = $1 group by 1
-			union all select commune_code, count(*) from enrolments where campaign_id = $1 group by 1
-			union all select village_code, count(*) from enrolments where campaign_id = $1 and village_code is not null group by 1)
+			select district_code as code, sum(n) as n from enrolment_unit_counts where campaign_id = $1 group by 1
+			union all select commune_code, sum(n) from enrolment_unit_counts where campaign_id = $1 group by 1
+			union all select village_code, sum(n) from enrolment_unit_counts where campaign_id = $1 and village_code <> '' group by 1)
 		select u.level, u.code, u.name, coalesce(u.parent_code, ''), coalesce(q.target, 0), coalesce(c.n, 0)::int
 		from units u
 		left join quotas q on q.campaign_id = u.campaign_id and q.level = u.level and q.code = u.code
@@ -95,7 +95,7 @@ type GroupFigures struct {
 
 // GroupsFigures reads a campaign's target groups, likeliest first.
 func GroupsFigures(ctx context.Context, db DB, campaignID string) ([]GroupFigures, error) {
-	// One grouped pass over the leads and one over the enrolments (a follow-up has one lead).
+	// One grouped pass over the leads, and the enrolments' counts by group (a follow-up has one lead).
 	rows, err := db.Query(ctx, `
 		with leads as (
 			select p.target_group as code, count(*) as leads,
@@ -104,7 +104,7 @@ func GroupsFigures(ctx context.Context, db DB, campaignID string) ([]GroupFigure
 				count(*) filter (where f.status = 'unreachable') as unreachable
 			from prospects p left join follow_ups f on f.prospect_id = p.id
 			where p.campaign_id = $1 group by 1),
-		enrolled as (select target_group as code, count(*) as n from enrolments where campaign_id = $1 group by 1)
+		enrolled as (select target_group as code, n from enrolment_group_counts where campaign_id = $1)
 		select g.code, g.name, g.likelihood, coalesce(l.leads, 0)::int, coalesce(l.enrolled, 0)::int,
 			coalesce(l.declined, 0)::int, coalesce(l.unreachable, 0)::int, coalesce(e.n, 0)::int
 		from target_groups g left join leads l on l.code = g.code left join enrolled e on e.code = g.code

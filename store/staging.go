@@ -54,10 +54,11 @@ func EventDistrict(ctx context.Context, db DB, campaignID, eventID string) (stri
 	return d, nil
 }
 
-// CountEnrolments counts a campaign's enrolments.
+// CountEnrolments counts a campaign's enrolments, from their counts by target group (migration
+// 010), exact as enrolments are written.
 func CountEnrolments(ctx context.Context, db DB, campaignID string) (int, error) {
 	var n int
-	if err := db.QueryRow(ctx, `select count(*) from enrolments where campaign_id = $1`, campaignID).Scan(&n); err != nil {
+	if err := db.QueryRow(ctx, `select coalesce(sum(n), 0)::int from enrolment_group_counts where campaign_id = $1`, campaignID).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count enrolments: %w", err)
 	}
 	return n, nil
