@@ -42,7 +42,8 @@ var requestIDIn = regexp.MustCompile(`request ([0-9a-f]{16})`)
 
 // A failure of the server's own (here: its database is not there) tells the user that
 // something failed and under which request ID; the database's name, address and user, and
-// the driver's words, go to the log under that ID and nowhere else.
+// the driver's words, go to the log under that ID and nowhere else. Shown failing by putting
+// the error's text back into the message: every secret was found on the page and in the JSON.
 func TestServerFailuresShowNoDetail(t *testing.T) {
 	u, err := url.Parse(testenv.NewDB(t))
 	require.NoError(t, err)
@@ -83,7 +84,8 @@ func TestServerFailuresShowNoDetail(t *testing.T) {
 
 // An upload over the limit is refused with 413 and the limit, whether it comes from the
 // page (a multipart form, whose CSRF token sits in the same body) or from the API, and
-// nothing is read into the database.
+// nothing is read into the database. Shown failing by ignoring the limit where the CSRF check
+// reads the form: the page's upload answered 403 (its token unread), not 413.
 func TestUploadsOverTheLimitAre413(t *testing.T) {
 	s := bareSite(t, testenv.NewDB(t), 4<<10)
 	before := s.fingerprint()
