@@ -200,7 +200,7 @@ func agentWhere(campaignID string, q AgentQuery) (string, []any) {
 func CountAgents(ctx context.Context, db DB, campaignID string, q AgentQuery) (int, error) {
 	where, args := agentWhere(campaignID, q)
 	var total int
-	if err := db.QueryRow(ctx, `select count(*)::int from agents a where `+where, args...).Scan(&total); err != nil {
+	if err := db.QueryRow(ctx, `select count(*)::int from agents a where `+where, customPlan(args)...).Scan(&total); err != nil {
 		return 0, fmt.Errorf("count agents: %w", err)
 	}
 	return total, nil
@@ -251,7 +251,7 @@ func AgentLines(ctx context.Context, db DB, campaignID string, q AgentQuery) ([]
 			from follow_ups where campaign_id = $1 and agent_code = a.code) f
 		left join lateral (select d.decision, d.status, d.period, review_rationale(d) as rationale from review_decisions d
 			where d.campaign_id = $1 and d.agent_code = a.code order by d.window_end desc limit 1) d on true
-		order by %s`, where, order, limit, offset, order), args...)
+		order by %s`, where, order, limit, offset, order), customPlan(args)...)
 	if err != nil {
 		return nil, fmt.Errorf("read agents: %w", err)
 	}
@@ -314,11 +314,18 @@ func decisionWhere(campaignID string, q DecisionQuery) (string, []any) {
 	return where, args
 }
 
+// customPlan runs a list's query as an unnamed statement, planned for the values it is given
+// each time. Cached statements switch to a generic plan after five runs, and one plan for
+// every district and decision walked the whole period's decisions for some of them.
+func customPlan(args []any) []any {
+	return append([]any{pgx.QueryExecModeDescribeExec}, args...)
+}
+
 // CountDecisions counts the decisions a query's filters select, exactly.
 func CountDecisions(ctx context.Context, db DB, campaignID string, q DecisionQuery) (int, error) {
 	where, args := decisionWhere(campaignID, q)
 	var total int
-	if err := db.QueryRow(ctx, `select count(*)::int from review_decisions d where `+where, args...).Scan(&total); err != nil {
+	if err := db.QueryRow(ctx, `select count(*)::int from review_decisions d where `+where, customPlan(args)...).Scan(&total); err != nil {
 		return 0, fmt.Errorf("count decisions: %w", err)
 	}
 	return total, nil
@@ -353,7 +360,7 @@ func DecisionLines(ctx context.Context, db DB, campaignID string, q DecisionQuer
 		select d.period, d.agent_code, d.kind, d.commune_code, d.score, d.decision, d.status, review_rationale(d),
 			coalesce(d.decided_by, ''), coalesce(d.decided_reason, ''), d.window_end, coalesce(d.reward_kind, ''), coalesce(d.reward_amount, 0)
 		from page p join review_decisions d on d.campaign_id = $1 and d.period = p.period and d.agent_code = p.agent_code
-		order by %s`, where, order, len(args)-1, len(args), order), args...)
+		order by %s`, where, order, len(args)-1, len(args), order), customPlan(args)...)
 	if err != nil {
 		return nil, fmt.Errorf("read decisions: %w", err)
 	}
