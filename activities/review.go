@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/activity"
 
 	"drives/allocate"
 	"drives/campaign"
@@ -42,6 +43,11 @@ type EvaluateInput struct {
 func (a *Activities) EvaluateAgents(ctx context.Context, in EvaluateInput) (campaign.ReviewSummary, error) {
 	s, err := a.evaluateAgents(ctx, in)
 	if err == nil {
+		// The lists of the period's decisions are planned from these statistics; a failure to
+		// refresh them slows pages until autovacuum does it, and is no reason to review again.
+		if aerr := store.AnalyzeDecisions(ctx, a.Pool); aerr != nil {
+			activity.GetLogger(ctx).Warn("review statistics not refreshed", "err", aerr)
+		}
 		for decision, n := range map[string]int{"reward": s.Rewarded, "commend": s.Commended, "retain": s.Retained,
 			"warn": s.Warned, "terminate": s.Proposed} {
 			countMetric(ctx, MetricReviewDecisions, n, map[string]string{"decision": decision})

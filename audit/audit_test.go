@@ -19,6 +19,7 @@ import (
 
 	"drives/activities"
 	"drives/audit"
+	"drives/campaign"
 	"drives/coordinator"
 	"drives/internal/fixture"
 	"drives/internal/testenv"
@@ -691,5 +692,38 @@ func TestMigrationChainsExistingRows(t *testing.T) {
 	}
 	if res, err := audit.Verify(ctx, conn, "a"); err != nil || !res.Intact() || res.Rows != 6 {
 		t.Errorf("Verify a after a new row: %s %v", res, err)
+	}
+}
+
+// A review refreshes the planner's statistics of its decisions as the worker connects, as
+// drives_app, which does not own the table (migration 011's function does it for it); without
+// them a district's page of a period just decided walked the whole period. Shown failing by
+// leaving out the refresh in EvaluateAgents, and by leaving out the function's grant (then it
+// is refused, the review only logs a warning, and the period has no statistics).
+func TestReviewRefreshesItsStatisticsAsTheAppRole(t *testing.T) {
+	l := newLog(t)
+	ps := l.c.Spec.Reviews
+	if len(ps) == 0 {
+		t.Fatal("the fixture's plan has no review periods")
+	}
+	stats := func() (n int) {
+		t.Helper()
+		if err := l.owner.QueryRow(l.ctx, `select count(*) from pg_stats
+			where schemaname = current_schema() and tablename = 'review_decisions' and attname in ('period', 'commune_code', 'decision')`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := stats(); n != 0 {
+		t.Fatalf("statistics of review_decisions before any review: %d columns", n)
+	}
+	var s campaign.ReviewSummary
+	l.c.Run(l.c.Acts.EvaluateAgents, activities.EvaluateInput{CampaignID: campaignID, WorkflowID: "review:" + campaignID,
+		Period: ps[0], Policy: l.c.Spec.Review.Policy}, &s)
+	if s.Agents == 0 {
+		t.Fatal("the review decided nothing")
+	}
+	if n := stats(); n != 3 {
+		t.Errorf("statistics of review_decisions after a review as %s: %d of 3 columns", audit.AppRole, n)
 	}
 }

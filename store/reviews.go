@@ -21,6 +21,15 @@ func InsertReview(ctx context.Context, db DB, campaignID, period string, windowS
 	return nil
 }
 
+// AnalyzeDecisions refreshes the planner's statistics of the review decisions (migration 011),
+// so that the lists of a period just decided are read through the right index.
+func AnalyzeDecisions(ctx context.Context, db DB) error {
+	if _, err := db.Exec(ctx, `select analyze_review_decisions()`); err != nil {
+		return fmt.Errorf("analyze review decisions: %w", err)
+	}
+	return nil
+}
+
 // LockReview locks a period's review row until the transaction ends, so that one evaluation
 // of a period runs at a time, and says whether decisions are recorded for it already.
 func LockReview(ctx context.Context, db DB, campaignID, period string) (decided bool, err error) {
