@@ -10,8 +10,10 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/sdk/converter"
@@ -618,5 +620,82 @@ func TestServerOptions(t *testing.T) {
 	}
 	if o, err := codec.NormalizeOrigin("HTTP://127.0.0.1:8233/"); err != nil || o != uiOrigin {
 		t.Errorf("normalised %q, %v", o, err)
+	}
+}
+
+// Each sign-in gets a cookie of its own that the server ends after 12 hours, whatever the
+// browser keeps; a cookie whose expiry was moved, or that another token's server signed, does
+// not count. Shown failing with cookies the same at every sign-in and expiring 12,000 hours
+// on: the two sign-ins' cookies were equal.
+func TestServerSessionsExpire(t *testing.T) {
+	now := time.Date(2026, 12, 6, 8, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	serve := func(tok string) *httptest.Server {
+		h, err := codec.NewHTTPHandler(newCodec(t, newKey(t, "k1")), codec.ServerOptions{Token: tok, UIOrigins: []string{uiOrigin}, Now: clock})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	srv, other := serve(token), serve(token+"-other")
+	signIn := func(srv *httptest.Server, tok string) *http.Cookie {
+		t.Helper()
+		resp, _ := request(t, http.MethodPost, srv.URL+"/login", []byte(url.Values{"token": {tok}}.Encode()),
+			map[string]string{"Content-Type": "application/x-www-form-urlencoded"})
+		for _, c := range resp.Cookies() {
+			if c.Name == codec.SessionCookie {
+				return &http.Cookie{Name: c.Name, Value: c.Value}
+			}
+		}
+		t.Fatalf("sign-in: status %d, no session cookie", resp.StatusCode)
+		return nil
+	}
+	decode := func(c *http.Cookie) int {
+		t.Helper()
+		resp, _ := request(t, http.MethodPost, srv.URL+"/decode", []byte(decodeBody), map[string]string{"Origin": uiOrigin}, c)
+		return resp.StatusCode
+	}
+
+	first, second := signIn(srv, token), signIn(srv, token)
+	if first.Value == second.Value {
+		t.Fatal("two sign-ins got the same session cookie")
+	}
+	now = now.Add(12*time.Hour - time.Second)
+	if got := decode(first); got != http.StatusOK {
+		t.Fatalf("a session just before its 12 hours: status %d", got)
+	}
+	now = now.Add(time.Second)
+	if got := decode(first); got != http.StatusUnauthorized {
+		t.Fatalf("a session after its 12 hours: status %d, want 401", got)
+	}
+	if _, body := request(t, http.MethodGet, srv.URL+"/login", nil, nil, first); strings.Contains(body, "Signed in") {
+		t.Fatal("the login page says an expired session is signed in")
+	}
+
+	fresh := signIn(srv, token)
+	exp, rest, _ := strings.Cut(fresh.Value, ".")
+	n, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil {
+		t.Fatalf("cookie %q does not start with its expiry", fresh.Value)
+	}
+	for name, v := range map[string]string{
+		"expiry moved":           strconv.FormatInt(n+86400, 10) + "." + rest,
+		"signed by another":      signIn(other, token+"-other").Value,
+		"signature cut":          fresh.Value[:len(fresh.Value)-2],
+		"no signature":           exp + "." + strings.Split(rest, ".")[0],
+		"the token":              token,
+		"empty":                  "",
+		"expiry only":            exp,
+		"expiry not a number":    "x" + fresh.Value[1:],
+		"another session's sign": exp + "." + strings.Split(rest, ".")[0] + "." + strings.Split(second.Value, ".")[2],
+	} {
+		if got := decode(&http.Cookie{Name: codec.SessionCookie, Value: v}); got != http.StatusUnauthorized {
+			t.Errorf("%s: status %d, want 401", name, got)
+		}
+	}
+	if got := decode(fresh); got != http.StatusOK {
+		t.Fatalf("a fresh session: status %d", got)
 	}
 }

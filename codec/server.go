@@ -2,6 +2,7 @@ package codec
 
 import (
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
@@ -10,6 +11,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -34,6 +36,8 @@ type ServerOptions struct {
 	// UIOrigins are the Web UI origins (scheme://host:port) that CORS lets call /encode and
 	// /decode from a browser. At least one.
 	UIOrigins []string
+	// Now is the clock that session cookies expire by (nil: time.Now).
+	Now func() time.Time
 }
 
 // NewHTTPHandler serves the codec for the Temporal Web UI and CLI (the remote codec protocol:
@@ -64,6 +68,10 @@ func NewHTTPHandler(c *Codec, opts ServerOptions) (http.Handler, error) {
 		codec:   converter.NewPayloadCodecHTTPHandler(c),
 		token:   []byte(opts.Token),
 		origins: map[string]bool{},
+		now:     opts.Now,
+	}
+	if h.now == nil {
+		h.now = time.Now
 	}
 	for _, o := range opts.UIOrigins {
 		norm, err := NormalizeOrigin(o)
@@ -74,8 +82,8 @@ func NewHTTPHandler(c *Codec, opts ServerOptions) (http.Handler, error) {
 		h.originList = append(h.originList, norm)
 	}
 	mac := hmac.New(sha256.New, h.token)
-	mac.Write([]byte("drives-codec-session/v1"))
-	h.session = []byte(hex.EncodeToString(mac.Sum(nil)))
+	mac.Write([]byte("drives-codec-session/v2"))
+	h.sessionKey = mac.Sum(nil)
 	return h, nil
 }
 
@@ -98,7 +106,8 @@ func NormalizeOrigin(s string) (string, error) {
 type server struct {
 	codec      http.Handler
 	token      []byte
-	session    []byte
+	sessionKey []byte // signs session cookies; derived from the token
+	now        func() time.Time
 	origins    map[string]bool
 	originList []string
 }
@@ -180,7 +189,7 @@ func (s *server) authorized(r *http.Request, fromUI bool) bool {
 	}
 	if fromUI {
 		if c, err := r.Cookie(SessionCookie); err == nil {
-			return subtle.ConstantTimeCompare([]byte(c.Value), s.session) == 1
+			return s.validSession(c.Value)
 		}
 	}
 	return false
@@ -221,7 +230,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 	data := loginData{Origins: s.originList}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead:
-		if c, err := r.Cookie(SessionCookie); err == nil && subtle.ConstantTimeCompare([]byte(c.Value), s.session) == 1 {
+		if c, err := r.Cookie(SessionCookie); err == nil && s.validSession(c.Value) {
 			data.SignedIn, data.Message = true, "Signed in."
 		}
 	case http.MethodPost:
@@ -233,7 +242,7 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 			break
 		}
 		http.SetCookie(w, &http.Cookie{
-			Name: SessionCookie, Value: string(s.session), Path: "/",
+			Name: SessionCookie, Value: s.newSession(), Path: "/",
 			MaxAge: int(sessionTTL / time.Second), HttpOnly: true, SameSite: http.SameSiteStrictMode,
 			Secure: r.TLS != nil,
 		})
@@ -244,4 +253,35 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = loginPage.Execute(w, data)
+}
+
+// newSession makes a session cookie's value: its expiry (Unix seconds), a random nonce, and
+// their signature, so that every sign-in has its own cookie and the server, not only the
+// browser, ends it after sessionTTL.
+func (s *server) newSession() string {
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	payload := strconv.FormatInt(s.now().Add(sessionTTL).Unix(), 10) + "." + hex.EncodeToString(nonce[:])
+	return payload + "." + s.sign(payload)
+}
+
+// validSession says a cookie's value is a session this server signed and not yet expired.
+func (s *server) validSession(v string) bool {
+	i := strings.LastIndexByte(v, '.')
+	if i < 0 {
+		return false
+	}
+	payload, sig := v[:i], v[i+1:]
+	if subtle.ConstantTimeCompare([]byte(sig), []byte(s.sign(payload))) != 1 {
+		return false
+	}
+	expStr, _, ok := strings.Cut(payload, ".")
+	exp, err := strconv.ParseInt(expStr, 10, 64)
+	return ok && err == nil && s.now().Unix() < exp
+}
+
+func (s *server) sign(payload string) string {
+	mac := hmac.New(sha256.New, s.sessionKey)
+	mac.Write([]byte(payload))
+	return hex.EncodeToString(mac.Sum(nil))
 }
