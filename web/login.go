@@ -2,8 +2,11 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"strconv"
 )
 
 func jsonDecoder(r io.Reader) *json.Decoder {
@@ -33,9 +36,26 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	name, password, next := r.FormValue("user"), r.FormValue("password"), localPath(r.FormValue("next"))
-	u := s.cfg.Users.checkPassword(name, password)
+	addr := clientAddr(r)
+	if wait := s.guard.wait(name, addr); wait > 0 {
+		secs := int(math.Ceil(wait.Seconds()))
+		s.log.Warn("sign-in throttled", "user", userKey(name), "addr", addr, "retry_after_s", secs)
+		w.Header().Set("Retry-After", strconv.Itoa(secs))
+		s.render(w, r, http.StatusTooManyRequests, "login.html", &LoginView{Next: next, User: name,
+			Error: fmt.Sprintf("Too many failed sign-ins. Try again in %d seconds.", secs)})
+		return
+	}
+	var u *User
+	if !s.guard.check(r, func() { u = s.cfg.Users.checkPassword(name, password) }) {
+		s.log.Warn("sign-in not checked: every password check busy", "addr", addr)
+		w.Header().Set("Retry-After", "5")
+		s.render(w, r, http.StatusServiceUnavailable, "login.html", &LoginView{Next: next, User: name,
+			Error: "The server is busy. Try again in a few seconds."})
+		return
+	}
 	if u == nil {
-		s.log.Info("sign-in refused")
+		s.guard.failed(name, addr)
+		s.log.Info("sign-in refused", "user", userKey(name), "addr", addr)
 		s.render(w, r, http.StatusUnauthorized, "login.html", &LoginView{Next: next, User: name, Error: "Wrong user or password."})
 		return
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,8 +40,18 @@ func newGate(t *testing.T) *gate {
 	t.Cleanup(tc.Close)
 	coord, err := web.NewUser("lan", web.RoleCoordinator, "coordinator-password", coordToken)
 	require.NoError(t, err)
+	// The sign-in limits run on a clock that moves an hour each time it is read, so that they
+	// forgive every wrong password at once: this test's refused sign-ins check the form's
+	// next, and TestSignInGuessingIsSlowedDown the limits.
+	var mu sync.Mutex
+	clock := time.Now()
 	h, err := web.New(web.Config{DB: testenv.NewPool(t), Temporal: tc, Users: &web.Users{Users: []web.User{coord}},
-		Namespace: testenv.Namespace, SessionKey: sessionKey})
+		Namespace: testenv.Namespace, SessionKey: sessionKey, Now: func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			clock = clock.Add(time.Hour)
+			return clock
+		}})
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)

@@ -53,6 +53,8 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxUpload bounds an uploaded file (default 64 MiB).
 	MaxUpload int64
+	// Now is the clock that failed sign-ins are forgiven by (nil: time.Now).
+	Now func() time.Time
 }
 
 // Server is the web page and its API.
@@ -66,6 +68,8 @@ type Server struct {
 	log   *slog.Logger
 	// reports keeps each campaign's report until the campaign changes.
 	reports report.Cache
+	// guard limits failed sign-ins and concurrent password checks.
+	guard *signInGuard
 }
 
 // New returns the page and API as one handler.
@@ -82,7 +86,7 @@ func New(cfg Config) (http.Handler, error) {
 	cfg.TemporalUI = strings.TrimRight(cfg.TemporalUI, "/")
 	s := &Server{cfg: cfg, co: &coordinator.Coordinator{DB: cfg.DB, Temporal: cfg.Temporal},
 		im: &imports.Importer{DB: cfg.DB, Temporal: cfg.Temporal}, sign: newSigner(cfg.SessionKey),
-		pages: map[string]*template.Template{}, mux: http.NewServeMux(), log: cfg.Logger}
+		pages: map[string]*template.Template{}, mux: http.NewServeMux(), log: cfg.Logger, guard: newSignInGuard(cfg.Now)}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}

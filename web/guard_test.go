@@ -1,0 +1,92 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"drives/web"
+)
+
+// Guessing passwords: 50 wrong ones for one user from one address get 5 answers and then a
+// wait (429 with Retry-After), without the password being checked; others sign in meanwhile
+// from elsewhere; the user name is free again once its wait is over; one address trying many
+// names is held back the same way. Every refusal is logged with the name and the address,
+// never the password. Shown failing by letting every attempt through (wait always 0): the
+// 50 attempts were all answered 401.
+func TestSignInGuessingIsSlowedDown(t *testing.T) {
+	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
+	// Sign-in needs neither the database nor Temporal: neither is reached.
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none")
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	require.NoError(t, err)
+	lan, err := web.NewUser("lan", web.RoleCoordinator, "coordinator-password", "")
+	require.NoError(t, err)
+	minh, err := web.NewUser("minh", web.RoleAuditor, "auditor-password", "")
+	require.NoError(t, err)
+	log := &syncBuffer{}
+	h, err := web.New(web.Config{DB: pool, Temporal: tc, Users: &web.Users{Users: []web.User{lan, minh}},
+		Logger: slog.New(slog.NewJSONHandler(log, nil)), Now: func() time.Time { return now }})
+	require.NoError(t, err)
+
+	signIn := func(user, password, addr string) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"user": {user}, "password": {password}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = addr + ":40000"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	statuses := func(n int, attempt func(i int) *httptest.ResponseRecorder) map[int]int {
+		got := map[int]int{}
+		for i := range n {
+			rec := attempt(i)
+			got[rec.Code]++
+			if rec.Code == http.StatusTooManyRequests {
+				secs, err := strconv.Atoi(rec.Header().Get("Retry-After"))
+				if assert.NoError(t, err, "Retry-After") {
+					assert.True(t, secs > 0 && secs <= 20, "Retry-After %d s", secs)
+				}
+			}
+		}
+		return got
+	}
+
+	got := statuses(50, func(i int) *httptest.ResponseRecorder {
+		return signIn("lan", fmt.Sprintf("guess-%02d", i), "203.0.113.7")
+	})
+	assert.Equal(t, map[int]int{http.StatusUnauthorized: 5, http.StatusTooManyRequests: 45}, got, "50 wrong passwords for lan")
+
+	assert.Equal(t, http.StatusSeeOther, signIn("minh", "auditor-password", "198.51.100.2").Code, "another user from another address")
+	assert.Equal(t, http.StatusTooManyRequests, signIn("LAN ", "coordinator-password", "198.51.100.2").Code,
+		"lan's name waits, from any address and however it is typed")
+	now = now.Add(20 * time.Second)
+	assert.Equal(t, http.StatusSeeOther, signIn("lan", "coordinator-password", "198.51.100.2").Code, "lan after the wait")
+
+	got = statuses(25, func(i int) *httptest.ResponseRecorder { return signIn(fmt.Sprintf("user-%02d", i), "x", "192.0.2.9") })
+	assert.Equal(t, map[int]int{http.StatusUnauthorized: 20, http.StatusTooManyRequests: 5}, got, "25 names from one address")
+	assert.Equal(t, http.StatusTooManyRequests, signIn("minh", "auditor-password", "192.0.2.9").Code, "that address waits")
+	assert.Equal(t, http.StatusSeeOther, signIn("minh", "auditor-password", "198.51.100.3").Code, "minh from elsewhere")
+
+	logged := log.String()
+	assert.Contains(t, logged, `"msg":"sign-in throttled","user":"lan","addr":"203.0.113.7"`)
+	assert.Contains(t, logged, `"msg":"sign-in refused","user":"user-00","addr":"192.0.2.9"`)
+	for _, secret := range []string{"guess-00", "guess-49", "coordinator-password", "auditor-password"} {
+		assert.NotContains(t, logged, secret)
+	}
+}
