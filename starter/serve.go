@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"drives/internal/config"
+	"drives/store"
 	"drives/web"
 )
 
@@ -69,7 +70,32 @@ password and API token and prints them once (or reads the password from stdin wi
 	cmd.Flags().StringVar(&users, "users", "", "users file (default $"+web.EnvUsers+")")
 	cmd.Flags().StringVar(&ui, "temporal-ui", defUI, "base URL of the Temporal Web UI, for links to workflows (default $TEMPORAL_UI)")
 	cmd.Flags().BoolVar(&secure, "secure-cookies", false, "mark cookies Secure (when served behind HTTPS)")
-	cmd.AddCommand(serveUserCommand())
+	cmd.AddCommand(serveUserCommand(), endSessionsCommand(e))
+	return cmd
+}
+
+func endSessionsCommand(e *env) *cobra.Command {
+	var name string
+	cmd := &cobra.Command{
+		Use:   "end-sessions --user NAME",
+		Short: "End every open session of a user of the web page (on every web process): they must sign in again",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if strings.TrimSpace(name) == "" {
+				return errors.New("--user: give the user name whose sessions to end")
+			}
+			if err := e.connect(cmd.Context(), false); err != nil {
+				return err
+			}
+			n, err := store.EndUserWebSessions(cmd.Context(), e.db, name)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "ended %d open session(s) of %s\n", n, name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&name, "user", "", "user name")
 	return cmd
 }
 

@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -12,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"drives/internal/testenv"
 	"drives/web"
 )
 
@@ -28,10 +27,8 @@ import (
 // 50 attempts were all answered 401.
 func TestSignInGuessingIsSlowedDown(t *testing.T) {
 	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
-	// Sign-in needs neither the database nor Temporal: neither is reached.
-	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none")
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	// Sign-in records its session in the database; Temporal is not reached.
+	pool := testenv.NewPool(t)
 	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
 	require.NoError(t, err)
 	lan, err := web.NewUser("lan", web.RoleCoordinator, "coordinator-password", "")

@@ -75,11 +75,19 @@ func TestServerFailuresShowNoDetail(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(res.Body), &apiErr), res.Body)
 	first := check(t, apiErr.Error)
 
-	b := s.login("lan", "coordinator-password")
-	page := b.get("/")
+	// A page (signed in by token: a sign-in needs the database too).
+	req, err := http.NewRequest(http.MethodGet, s.srv.URL+"/", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+coordToken)
+	page := s.browser().do(req)
 	require.Equal(t, http.StatusInternalServerError, page.StatusCode, page.Body)
 	second := check(t, page.Body)
 	assert.NotEqual(t, first, second, "each failure has its own ID")
+
+	// The sign-in form, whose session cannot be recorded.
+	res = s.browser().postForm("/login", url.Values{"user": {"lan"}, "password": {"coordinator-password"}})
+	require.Equal(t, http.StatusInternalServerError, res.StatusCode, res.Body)
+	check(t, res.Body)
 }
 
 // An upload over the limit is refused with 413 and the limit, whether it comes from the
@@ -88,6 +96,7 @@ func TestServerFailuresShowNoDetail(t *testing.T) {
 // reads the form: the page's upload answered 403 (its token unread), not 413.
 func TestUploadsOverTheLimitAre413(t *testing.T) {
 	s := bareSite(t, testenv.NewDB(t), 4<<10)
+	b := s.login("lan", "coordinator-password")
 	before := s.fingerprint()
 	big := bytes.Repeat([]byte("0123456789abcdef,"), 1<<10) // 17 KiB
 
@@ -95,7 +104,6 @@ func TestUploadsOverTheLimitAre413(t *testing.T) {
 	assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode, res.Body)
 	assert.Contains(t, res.Body, "4 KiB")
 
-	b := s.login("lan", "coordinator-password")
 	csrf := b.page("/").csrf()
 	res = b.upload("/api/campaigns/any/imports", csrf, "big.csv", big)
 	assert.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode, res.Body)

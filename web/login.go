@@ -7,6 +7,8 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+
+	"drives/store"
 )
 
 func jsonDecoder(r io.Reader) *json.Decoder {
@@ -23,7 +25,7 @@ type LoginView struct {
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
-	if s.viewer(r) != nil {
+	if v, _ := s.viewer(r); v != nil {
 		http.Redirect(w, r, localPath(r.URL.Query().Get("next")), http.StatusSeeOther)
 		return
 	}
@@ -59,13 +61,28 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnauthorized, "login.html", &LoginView{Next: next, User: name, Error: "Wrong user or password."})
 		return
 	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: s.sign.encode(newSession(u.Name)), Path: "/",
+	cookie, hash, csrf := newSessionID()
+	if err := store.CreateWebSession(r.Context(), s.cfg.DB, hash, u.Name, csrf, sessionTTL); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/",
 		MaxAge: int(sessionTTL.Seconds()), HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.cfg.SecureCookies})
 	s.log.Info("signed in", "role", u.Role)
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
+// logout ends the session on the server, so that its cookie no longer signs anyone in
+// wherever it was copied, and clears it in the browser.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if hash, ok := sessionHash(c.Value); ok {
+			if err := store.EndWebSession(r.Context(), s.cfg.DB, hash); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
+	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: s.cfg.SecureCookies})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

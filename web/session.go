@@ -2,13 +2,12 @@ package web
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
 	"net/http"
-	"strings"
 	"time"
 )
 
@@ -19,71 +18,36 @@ const (
 	sessionTTL    = 12 * time.Hour
 )
 
-// session is what the signed session cookie holds: who, until when, and a nonce from which
-// the session's CSRF token is derived.
-type session struct {
-	User    string `json:"u"`
-	Expires int64  `json:"e"`
-	Nonce   string `json:"n"`
+// A session cookie holds 32 random bytes (base64url); the server keeps the session under
+// their SHA-256 (store.CreateWebSession), with its user, expiry and CSRF token.
+const sessionIDLen = 43
+
+// newSessionID makes a session cookie's value, the hash it is kept under, and the session's
+// CSRF token.
+func newSessionID() (cookie string, hash []byte, csrf string) {
+	var id, tok [32]byte
+	_, _ = rand.Read(id[:])
+	_, _ = rand.Read(tok[:])
+	cookie = base64.RawURLEncoding.EncodeToString(id[:])
+	sum := sha256.Sum256([]byte(cookie))
+	return cookie, sum[:], base64.RawURLEncoding.EncodeToString(tok[:])
 }
 
-// signer signs cookies and derives CSRF tokens with a key of the server.
-type signer struct{ key []byte }
-
-func newSigner(key []byte) signer {
-	if len(key) == 0 {
-		key = make([]byte, 32)
-		_, _ = rand.Read(key)
+// sessionHash is the hash a cookie's session is kept under; false: the cookie cannot be one.
+func sessionHash(cookie string) ([]byte, bool) {
+	if len(cookie) != sessionIDLen {
+		return nil, false
 	}
-	return signer{key: key}
-}
-
-func (s signer) mac(parts ...string) []byte {
-	m := hmac.New(sha256.New, s.key)
-	for _, p := range parts {
-		m.Write([]byte(p))
-		m.Write([]byte{0})
+	if _, err := base64.RawURLEncoding.DecodeString(cookie); err != nil {
+		return nil, false
 	}
-	return m.Sum(nil)
+	sum := sha256.Sum256([]byte(cookie))
+	return sum[:], true
 }
 
-func (s signer) encode(v session) string {
-	body, _ := json.Marshal(v)
-	b := base64.RawURLEncoding.EncodeToString(body)
-	return b + "." + base64.RawURLEncoding.EncodeToString(s.mac("session", b))
-}
-
-func (s signer) decode(c string) (session, bool) {
-	var v session
-	b, sig, ok := strings.Cut(c, ".")
-	if !ok {
-		return v, false
-	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
-	if err != nil || !hmac.Equal(got, s.mac("session", b)) {
-		return v, false
-	}
-	body, err := base64.RawURLEncoding.DecodeString(b)
-	if err != nil || json.Unmarshal(body, &v) != nil || time.Now().Unix() > v.Expires {
-		return session{}, false
-	}
-	return v, true
-}
-
-// csrf is the session's CSRF token.
-func (s signer) csrf(v session) string {
-	return base64.RawURLEncoding.EncodeToString(s.mac("csrf", v.User, v.Nonce))
-}
-
-func (s signer) checkCSRF(v session, token string) bool {
-	got, err := base64.RawURLEncoding.DecodeString(token)
-	return err == nil && token != "" && hmac.Equal(got, s.mac("csrf", v.User, v.Nonce))
-}
-
-func newSession(user string) session {
-	var n [16]byte
-	_, _ = rand.Read(n[:])
-	return session{User: user, Expires: time.Now().Add(sessionTTL).Unix(), Nonce: base64.RawURLEncoding.EncodeToString(n[:])}
+// sameToken compares a CSRF token in constant time; an empty one never matches.
+func sameToken(got, want string) bool {
+	return want != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
 }
 
 // viewer is the signed-in user of a request.

@@ -2,28 +2,31 @@ package web_test
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"golang.org/x/net/html"
 
 	"drives/internal/testenv"
+	"drives/store"
 	"drives/web"
 )
 
 // These checks need no campaign: sessions and redirects are decided before any figure is
 // read. The Temporal client is lazy and never dialled; the database is real but empty.
-
-var sessionKey = []byte("session-key-of-the-test-server-0123456789")
 
 // gate is a server with a known session key. Requests go straight to its transport: they carry
 // exactly the cookies they are given, and a redirect is returned as the server wrote it (a
@@ -31,6 +34,7 @@ var sessionKey = []byte("session-key-of-the-test-server-0123456789")
 type gate struct {
 	t   *testing.T
 	url string
+	db  *pgxpool.Pool
 }
 
 func newGate(t *testing.T) *gate {
@@ -45,8 +49,9 @@ func newGate(t *testing.T) *gate {
 	// next, and TestSignInGuessingIsSlowedDown the limits.
 	var mu sync.Mutex
 	clock := time.Now()
-	h, err := web.New(web.Config{DB: testenv.NewPool(t), Temporal: tc, Users: &web.Users{Users: []web.User{coord}},
-		Namespace: testenv.Namespace, SessionKey: sessionKey, Now: func() time.Time {
+	db := testenv.NewPool(t)
+	h, err := web.New(web.Config{DB: db, Temporal: tc, Users: &web.Users{Users: []web.User{coord}},
+		Namespace: testenv.Namespace, Now: func() time.Time {
 			mu.Lock()
 			defer mu.Unlock()
 			clock = clock.Add(time.Hour)
@@ -55,7 +60,7 @@ func newGate(t *testing.T) *gate {
 	require.NoError(t, err)
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &gate{t: t, url: srv.URL}
+	return &gate{t: t, url: srv.URL, db: db}
 }
 
 // req sends a request with the session cookie (if any) and a form body (if any).
@@ -116,18 +121,15 @@ func (g *gate) admitted(t *testing.T, cookie string) bool {
 	return false
 }
 
-// An expired, tampered, foreign or garbage session cookie signs no one in.
+// An expired, ended, altered or made-up session cookie signs no one in.
 //
-// Shown failing on purpose: with decode's expiry test removed (time.Now().Unix() > v.Expires)
-// both expired cookies were admitted; with the signature compared with itself
-// (hmac.Equal(got, got)) the changed and cut signatures, the other key's cookie and the bodies
-// put under the real signature were admitted.
+// Shown failing on purpose: with OpenWebSession's "expires_at > now()" removed both expired
+// sessions were admitted; with its "ended_at is null" removed the signed-out one was.
 func TestSessionCookiesAreChecked(t *testing.T) {
 	g := newGate(t)
+	ctx := context.Background()
 	good := g.signIn()
 	require.True(t, g.admitted(t, good), "setup: the cookie the sign-in set opens the pages")
-	body, sig, ok := strings.Cut(good, ".")
-	require.True(t, ok, "setup: a session cookie is body.signature")
 
 	// flip changes one character of s at i to another of the base64url alphabet.
 	flip := func(s string, i int) string {
@@ -137,31 +139,92 @@ func TestSessionCookiesAreChecked(t *testing.T) {
 		}
 		return s[:i] + string(c) + s[i+1:]
 	}
-	other := []byte("another-server-key-0123456789abcdefghij")
-	otherBody, _, _ := strings.Cut(web.SignedSession(other, "lan", time.Now().Add(24*time.Hour)), ".")
-	later, _, _ := strings.Cut(web.SignedSession(sessionKey, "lan", time.Now().Add(365*24*time.Hour)), ".")
+	// expired is a session of lan's whose row expired ago.
+	expired := func(ago time.Duration) string {
+		c := g.signIn()
+		_, err := g.db.Exec(ctx, `update web_sessions set created_at = now() - interval '1 day', expires_at = now() - make_interval(secs => $2)
+			where id_hash = $1`, web.SessionHash(c), ago.Seconds())
+		require.NoError(t, err)
+		return c
+	}
+	signedOut := g.signIn()
+	res := g.req(t, http.MethodGet, "/", signedOut, nil, "")
+	require.Equal(t, http.StatusOK, res.StatusCode)
+	b, _ := io.ReadAll(res.Body)
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(b))
+	require.NotNil(t, csrf, "setup: the page has the sign-out form")
+	require.Equal(t, http.StatusSeeOther, g.req(t, http.MethodPost, "/logout", signedOut, url.Values{"csrf": {csrf[1]}}, "").StatusCode)
+	// A session of a user the users file no longer has.
+	gone := strings.Repeat("Z", len(good))
+	_, err := g.db.Exec(ctx, `insert into web_sessions (id_hash, user_name, csrf, expires_at) values ($1, 'someone-else', 'x', now() + interval '1 hour')`,
+		web.SessionHash(gone))
+	require.NoError(t, err)
+	var stored []byte
+	require.NoError(t, g.db.QueryRow(ctx, `select id_hash from web_sessions where id_hash = $1`, web.SessionHash(good)).Scan(&stored))
 
 	for name, cookie := range map[string]string{
-		"expired an hour ago":                web.SignedSession(sessionKey, "lan", time.Now().Add(-time.Hour)),
-		"expired a second ago":               web.SignedSession(sessionKey, "lan", time.Now().Add(-2*time.Second)),
-		"a user not in the users file":       web.SignedSession(sessionKey, "someone-else", time.Now().Add(time.Hour)),
-		"body changed":                       flip(body, len(body)/2) + "." + sig,
-		"body of a longer session":           later + "." + sig,
-		"body of another server's session":   otherBody + "." + sig,
-		"signature changed":                  body + "." + flip(sig, len(sig)/2),
-		"signature cut short":                body + "." + sig[:len(sig)-4],
-		"no signature":                       body,
-		"signed with another key":            web.SignedSession(other, "lan", time.Now().Add(time.Hour)),
+		"expired an hour ago":                expired(time.Hour),
+		"expired a second ago":               expired(time.Second),
+		"signed out":                         signedOut,
+		"a user not in the users file":       gone,
+		"one character changed":              flip(good, len(good)/2),
+		"cut short":                          good[:len(good)-1],
+		"one character more":                 good + "A",
+		"the hash the server keeps":          base64.RawURLEncoding.EncodeToString(stored),
+		"made up":                            strings.Repeat("A", len(good)),
 		"garbage":                            "garbage",
-		"garbage with a dot":                 "bm90LWpzb24.c2lnbmF0dXJl",
-		"two dots":                           body + "." + sig + "." + sig,
+		"not base64":                         strings.Repeat("*", len(good)),
 		"the bearer token put in the cookie": coordToken,
 	} {
 		t.Run(name, func(t *testing.T) { assert.False(t, g.admitted(t, cookie)) })
 	}
-	// A cookie that has not expired yet, signed with the server's key, still opens the pages:
-	// the refusals above are about the cookies, not the server.
-	assert.True(t, g.admitted(t, web.SignedSession(sessionKey, "lan", time.Now().Add(time.Minute))))
+	// The sign-in's own cookie still opens the pages: the refusals above are about the
+	// cookies, not the server.
+	assert.True(t, g.admitted(t, good))
+}
+
+// Sessions are the server's, in PostgreSQL: a web process started later (a restart) and
+// another one beside it (behind a load balancer) know them; a sign-out on one ends the
+// session on all; an administrator ends all of a user's sessions at once. Shown failing with
+// the signed cookies that came before (a key of each process): the second process refused
+// the first one's session.
+func TestSessionsAreSharedAndEnded(t *testing.T) {
+	g := newGate(t)
+	ctx := context.Background()
+	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1", Namespace: testenv.Namespace})
+	require.NoError(t, err)
+	t.Cleanup(tc.Close)
+	coord, err := web.NewUser("lan", web.RoleCoordinator, "coordinator-password", coordToken)
+	require.NoError(t, err)
+	h2, err := web.New(web.Config{DB: g.db, Temporal: tc, Users: &web.Users{Users: []web.User{coord}}, Namespace: testenv.Namespace})
+	require.NoError(t, err)
+	srv2 := httptest.NewServer(h2)
+	t.Cleanup(srv2.Close)
+	g2 := &gate{t: t, url: srv2.URL, db: g.db}
+
+	first, second := g.signIn(), g.signIn()
+	require.NotEqual(t, first, second, "each sign-in has a session of its own")
+	assert.True(t, g2.admitted(t, first), "the other process knows a session")
+
+	// Signing out on the second process ends the session on the first.
+	res := g2.req(t, http.MethodGet, "/", first, nil, "")
+	b, _ := io.ReadAll(res.Body)
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(string(b))
+	require.NotNil(t, csrf)
+	require.Equal(t, http.StatusSeeOther, g2.req(t, http.MethodPost, "/logout", first, url.Values{"csrf": {csrf[1]}}, "").StatusCode)
+	assert.False(t, g.admitted(t, first), "signed out on the other process")
+	assert.True(t, g.admitted(t, second), "another session of the same user stays")
+
+	// The CSRF token is the session's: another session's token is refused.
+	res = g.req(t, http.MethodPost, "/logout", second, url.Values{"csrf": {csrf[1]}}, "")
+	assert.Equal(t, http.StatusForbidden, res.StatusCode, "a signed-out session's CSRF token on another session")
+
+	third := g2.signIn()
+	n, err := store.EndUserWebSessions(ctx, g.db, "lan")
+	require.NoError(t, err)
+	assert.Equal(t, 2, n, "lan's open sessions")
+	assert.False(t, g.admitted(t, second))
+	assert.False(t, g2.admitted(t, third))
 }
 
 // onSite resolves a redirect target as a browser does (tabs and newlines dropped, leading and

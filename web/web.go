@@ -30,6 +30,7 @@ import (
 	"drives/coordinator"
 	"drives/imports"
 	"drives/report"
+	"drives/store"
 )
 
 //go:embed templates static
@@ -44,9 +45,6 @@ type Config struct {
 	TemporalUI string
 	// Namespace is the Temporal namespace of the drives, for links into the Web UI.
 	Namespace string
-	// SessionKey signs session cookies and CSRF tokens; empty: a random key (sessions end
-	// when the server restarts).
-	SessionKey []byte
 	// SecureCookies marks cookies Secure (serve behind HTTPS).
 	SecureCookies bool
 	// Logger logs requests by route pattern, never their personal data.
@@ -62,7 +60,6 @@ type Server struct {
 	cfg   Config
 	co    *coordinator.Coordinator
 	im    *imports.Importer
-	sign  signer
 	pages map[string]*template.Template
 	mux   *http.ServeMux
 	log   *slog.Logger
@@ -85,7 +82,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	cfg.TemporalUI = strings.TrimRight(cfg.TemporalUI, "/")
 	s := &Server{cfg: cfg, co: &coordinator.Coordinator{DB: cfg.DB, Temporal: cfg.Temporal},
-		im: &imports.Importer{DB: cfg.DB, Temporal: cfg.Temporal}, sign: newSigner(cfg.SessionKey),
+		im:    &imports.Importer{DB: cfg.DB, Temporal: cfg.Temporal},
 		pages: map[string]*template.Template{}, mux: http.NewServeMux(), log: cfg.Logger, guard: newSignInGuard(cfg.Now)}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
@@ -234,7 +231,11 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		v := s.viewer(r)
+		v, err := s.viewer(r)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		if v == nil {
 			if isAPI(r) && !wantsHTML(r) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="drives"`)
@@ -263,8 +264,7 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 					}
 					token = r.FormValue("csrf")
 				}
-				sess, _ := s.sessionOf(r)
-				if !s.sign.checkCSRF(sess, token) {
+				if !sameToken(token, v.CSRF) {
 					s.forbidden(w, r, "missing or wrong CSRF token: reload the page and try again")
 					return
 				}
@@ -275,35 +275,44 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 	})
 }
 
-func (s *Server) sessionOf(r *http.Request) (session, bool) {
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return session{}, false
+// viewer finds the request's user: by bearer token, or by the session its cookie names, which
+// must be open (not ended, not expired) and of a user of the users file; nil: nobody signed in.
+// Once the middleware has found it, it is kept on the request.
+func (s *Server) viewer(r *http.Request) (*viewer, error) {
+	if v := viewerOf(r.Context()); v != nil {
+		return v, nil
 	}
-	return s.sign.decode(c.Value)
-}
-
-func (s *Server) viewer(r *http.Request) *viewer {
 	if h := r.Header.Get("Authorization"); h != "" {
 		tok, ok := strings.CutPrefix(h, "Bearer ")
 		if !ok {
-			return nil
+			return nil, nil
 		}
 		u := s.cfg.Users.checkToken(strings.TrimSpace(tok))
 		if u == nil {
-			return nil
+			return nil, nil
 		}
-		return &viewer{Name: u.Name, Role: u.Role, Bearer: true}
+		return &viewer{Name: u.Name, Role: u.Role, Bearer: true}, nil
 	}
-	sess, ok := s.sessionOf(r)
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil, nil
+	}
+	hash, ok := sessionHash(c.Value)
 	if !ok {
-		return nil
+		return nil, nil
+	}
+	sess, err := store.OpenWebSession(r.Context(), s.cfg.DB, hash)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
 	}
 	u := s.cfg.Users.byName(sess.User)
 	if u == nil {
-		return nil
+		return nil, nil
 	}
-	return &viewer{Name: u.Name, Role: u.Role, CSRF: s.sign.csrf(sess)}
+	return &viewer{Name: u.Name, Role: u.Role, CSRF: sess.CSRF}, nil
 }
 
 // statusWriter remembers the status a handler wrote, for the request log.
@@ -492,7 +501,7 @@ func (s *Server) tooLarge(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusRequestEntityTooLarge, apiError{Error: msg})
 		return
 	}
-	setViewer(r, s.viewer(r))
+	s.keepViewer(r)
 	s.render(w, r, http.StatusRequestEntityTooLarge, "error.html", msg)
 }
 
@@ -507,11 +516,19 @@ func byteSize(n int64) string {
 	return fmt.Sprintf("%d bytes", n)
 }
 
+// keepViewer puts the request's user, if any is found, on the request for the page's header
+// (a refusal's page is rendered before the middleware kept it).
+func (s *Server) keepViewer(r *http.Request) {
+	if v, err := s.viewer(r); err == nil {
+		setViewer(r, v)
+	}
+}
+
 func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, msg string) {
 	if isAPI(r) && !wantsHTML(r) {
 		writeJSON(w, http.StatusForbidden, apiError{Error: msg})
 		return
 	}
-	setViewer(r, s.viewer(r))
+	s.keepViewer(r)
 	s.render(w, r, http.StatusForbidden, "error.html", msg)
 }
