@@ -48,6 +48,8 @@ type campaignDrive struct {
 	log log.Logger
 	// actx runs the Updates' activities: made once in setup, from the workflow's context.
 	actx workflow.Context
+	// counting: CloseCampaign counts the figures; no import may land after the count.
+	counting bool
 }
 
 // updateAttempts bounds the retries of an Update's activity (about four minutes of backoff).
@@ -350,6 +352,9 @@ func needBy(r campaign.SteerRequest) error {
 }
 
 func (c *campaignDrive) checkBatch(batchID, by string) error {
+	if c.counting {
+		return errors.New("campaign is closing: its final figures are being counted; no import is taken any more")
+	}
 	switch c.st.Status {
 	case campaign.StatusRunning, campaign.StatusPaused, campaign.StatusClosing:
 	default:
@@ -565,6 +570,15 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 	}
 	if err := c.finalReview(ctx, actx, status); err != nil {
 		return campaign.CloseResult{}, err
+	}
+	// Imports accepted during the final review land before the count, and none after it: the
+	// closing figures are the rows'. (Campaigns that reached this point on earlier code count
+	// as they did then.)
+	if workflow.GetVersion(ctx, "count-after-imports", workflow.DefaultVersion, 1) >= 1 {
+		c.counting = true
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return campaign.CloseResult{}, err
+		}
 	}
 	var res campaign.CloseResult
 	if err := workflow.ExecuteActivity(actx, a.CloseCampaign, activities.CloseInput{
