@@ -43,11 +43,6 @@ type EvaluateInput struct {
 func (a *Activities) EvaluateAgents(ctx context.Context, in EvaluateInput) (campaign.ReviewSummary, error) {
 	s, err := a.evaluateAgents(ctx, in)
 	if err == nil {
-		// The lists of the period's decisions are planned from these statistics; a failure to
-		// refresh them slows pages until autovacuum does it, and is no reason to review again.
-		if aerr := store.AnalyzeDecisions(ctx, a.Pool); aerr != nil {
-			activity.GetLogger(ctx).Warn("review statistics not refreshed", "err", aerr)
-		}
 		for decision, n := range map[string]int{"reward": s.Rewarded, "commend": s.Commended, "retain": s.Retained,
 			"warn": s.Warned, "terminate": s.Proposed} {
 			countMetric(ctx, MetricReviewDecisions, n, map[string]string{"decision": decision})
@@ -99,8 +94,28 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 				in.Policy.CommendTop); err != nil {
 				return campaign.ReviewSummary{}, err
 			}
+			refreshStatistics(ctx, tx)
 			return reviewSummary(ctx, tx, in.CampaignID, in.Period.Label)
 		})
+}
+
+// refreshStatistics refreshes the planner's statistics of the review decisions, which the
+// lists of the period's decisions are planned from (migration 011). It runs in the review's
+// transaction, so that the decisions are never visible without them, and under a savepoint:
+// a failure slows those lists until autovacuum analyses the table, and is logged, not a
+// reason to review again.
+func refreshStatistics(ctx context.Context, tx pgx.Tx) {
+	sp, err := tx.Begin(ctx)
+	if err == nil {
+		if err = store.AnalyzeDecisions(ctx, sp); err != nil {
+			_ = sp.Rollback(ctx)
+		} else {
+			err = sp.Commit(ctx)
+		}
+	}
+	if err != nil {
+		activity.GetLogger(ctx).Warn("review statistics not refreshed", "err", err)
+	}
 }
 
 // reviewSummary counts a period's decisions; the terminations proposed are counted whatever
