@@ -160,7 +160,10 @@ func (r *review) validateDecision(ctx workflow.Context, d campaign.TerminationDe
 // Update, and DecideTermination again in its transaction.
 func (r *review) validate(d campaign.TerminationDecision) error {
 	if !r.evaluated {
-		return errors.New("the review is still evaluating; try again in a moment")
+		// The proposals are in the database a moment before the evaluation's activity
+		// returns: a decision sent in that moment is taken, waits in decide for the
+		// evaluation to end, and is checked whole then.
+		return checkDecisionFields(d)
 	}
 	if status, ok := r.decided[d.Agent]; ok && status != "escalated" {
 		return fmt.Errorf("agent: %q is already %s in review %s; nothing changed", d.Agent, status, r.in.Period.Label)
@@ -170,6 +173,15 @@ func (r *review) validate(d campaign.TerminationDecision) error {
 		return errors.New("agent: say which agent")
 	case r.summary.Proposed == 0:
 		return errors.New(campaign.NoTerminationPending(d.Agent, r.in.Period.Label))
+	}
+	return checkDecisionFields(d)
+}
+
+// checkDecisionFields refuses a decision that does not say whom, why and by whom.
+func checkDecisionFields(d campaign.TerminationDecision) error {
+	switch {
+	case strings.TrimSpace(d.Agent) == "":
+		return errors.New("agent: say which agent")
 	case strings.TrimSpace(d.Reason) == "":
 		return errors.New("reason: say why")
 	case strings.TrimSpace(d.By) == "":
@@ -182,6 +194,14 @@ func (r *review) validate(d campaign.TerminationDecision) error {
 // agent decided through this review; should one get here, it changes nothing and says what the
 // first was. DecideTermination refuses an agent whose termination is not pending.
 func (r *review) decide(ctx workflow.Context, d campaign.TerminationDecision, approve bool) (campaign.DecisionResult, error) {
+	if !r.evaluated {
+		if err := workflow.Await(ctx, func() bool { return r.evaluated }); err != nil {
+			return campaign.DecisionResult{}, err
+		}
+		if err := r.validate(d); err != nil {
+			return campaign.DecisionResult{}, err
+		}
+	}
 	if status, ok := r.decided[d.Agent]; ok && status != "escalated" {
 		return campaign.DecisionResult{Agent: d.Agent, Status: status, Already: true}, nil
 	}

@@ -395,33 +395,45 @@ func TestReviewValidatorRefusals(t *testing.T) {
 	q := quarters(t)
 	clock := calendarClock()
 	start := plan.RealFire(clock, q[0])
-	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001")
+	// A-002's proposal keeps the review open after A-001's decision.
+	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001", "A-002")
 	r.m.evalFails = 1 // the first evaluation fails; it is retried a second later
-	var early, noAgent, noReason, noBy, blankBy, ok *outcome
-	r.after(500*time.Millisecond, func() { early = r.decide(true, "A-001", "late", "coordinator") })
+	var early, earlyNoReason, noAgent, noReason, noBy, blankBy, ok *outcome
+	// A decision sent while the evaluation runs (the proposals are in the database a moment
+	// before the workflow knows them) waits for it; one that lacks a field is refused at once.
+	r.after(500*time.Millisecond, func() {
+		early = r.decide(true, "A-001", "late", "coordinator")
+		earlyNoReason = r.decide(true, "A-001", " ", "coordinator")
+	})
+	var again *outcome
 	r.after(time.Hour, func() {
 		noAgent = r.decide(true, " ", "late", "coordinator")
-		noReason = r.decide(true, "A-001", "  ", "coordinator")
-		noBy = r.decide(true, "A-001", "late", "")
-		blankBy = r.decide(false, "A-001", "late", "\t")
+		noReason = r.decide(true, "A-002", "  ", "coordinator")
+		noBy = r.decide(true, "A-002", "late", "")
+		blankBy = r.decide(false, "A-002", "late", "\t")
 	})
-	r.after(2*time.Hour, func() { ok = r.decide(false, "A-001", "late", "coordinator") })
+	r.after(2*time.Hour, func() {
+		again = r.decide(false, "A-001", "late", "coordinator")
+		ok = r.decide(false, "A-002", "late", "coordinator")
+	})
 	res, _ := r.run()
 
-	requireRejected(t, early, "the review is still evaluating; try again in a moment")
+	requireDone(t, early, nil)
+	requireRejected(t, earlyNoReason, "reason: say why")
 	requireRejected(t, noAgent, "agent: say which agent")
 	requireRejected(t, noReason, "reason: say why")
 	requireRejected(t, noBy, "by: say who decides")
 	requireRejected(t, blankBy, "by: say who decides")
+	requireRejected(t, again, `agent: "A-001" is already approved in review 2021-Q1; nothing changed`)
 	requireDone(t, ok, nil)
 	if len(r.m.evals) != 2 {
 		t.Errorf("EvaluateAgents ran %d times, want 2 (one failure, one retry)", len(r.m.evals))
 	}
 	ds := r.m.decisions()
-	if len(ds) != 1 || ds[0].In.Decision.Agent != "A-001" || ds[0].In.Approve {
-		t.Errorf("DecideTermination calls %+v; want only the valid rejection", ds)
+	if len(ds) != 2 || ds[0].In.Decision.Agent != "A-001" || !ds[0].In.Approve || ds[1].In.Decision.Agent != "A-002" || ds[1].In.Approve {
+		t.Errorf("DecideTermination calls %+v; want the early approval of A-001, then the rejection of A-002", ds)
 	}
-	if res.Rejected != 1 || res.Approved != 0 {
+	if res.Rejected != 1 || res.Approved != 1 {
 		t.Errorf("result %+v", res)
 	}
 }
