@@ -20,7 +20,7 @@ import (
 
 func serveCommand(e *env) *cobra.Command {
 	var addr, users, ui string
-	var secure bool
+	var secure, forwarded bool
 	defUI := os.Getenv("TEMPORAL_UI")
 	cmd := &cobra.Command{
 		Use:   "serve --users FILE [--addr HOST:PORT]",
@@ -59,7 +59,7 @@ password and API token and prints them once (or reads the password from stdin wi
 				return err
 			}
 			h, err := web.New(web.Config{DB: e.db, Temporal: e.tc, Users: u, TemporalUI: ui, Namespace: opts.Namespace,
-				SecureCookies: secure, Logger: config.Logger()})
+				SecureCookies: secure, TrustForwardedFor: forwarded, Logger: config.Logger()})
 			if err != nil {
 				return err
 			}
@@ -70,6 +70,8 @@ password and API token and prints them once (or reads the password from stdin wi
 	cmd.Flags().StringVar(&users, "users", "", "users file (default $"+web.EnvUsers+")")
 	cmd.Flags().StringVar(&ui, "temporal-ui", defUI, "base URL of the Temporal Web UI, for links to workflows (default $TEMPORAL_UI)")
 	cmd.Flags().BoolVar(&secure, "secure-cookies", false, "mark cookies Secure (when served behind HTTPS)")
+	cmd.Flags().BoolVar(&forwarded, "trust-forwarded-for", false,
+		"limit failed sign-ins by the last address of X-Forwarded-For (only behind a proxy that appends it and is the only way in)")
 	cmd.AddCommand(serveUserCommand(), endSessionsCommand(e))
 	return cmd
 }

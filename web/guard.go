@@ -1,6 +1,10 @@
 package web
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"math"
 	"net"
 	"net/http"
@@ -34,6 +38,7 @@ const (
 type signInGuard struct {
 	now    func() time.Time
 	checks chan struct{}
+	logKey []byte // keys the hashes of unknown names in the log
 
 	mu    sync.Mutex
 	users map[string]*rate.Limiter
@@ -44,7 +49,9 @@ func newSignInGuard(now func() time.Time) *signInGuard {
 	if now == nil {
 		now = time.Now
 	}
-	return &signInGuard{now: now, checks: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))),
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	return &signInGuard{now: now, checks: make(chan struct{}, max(2, runtime.GOMAXPROCS(0))), logKey: key,
 		users: map[string]*rate.Limiter{}, addrs: map[string]*rate.Limiter{}}
 }
 
@@ -58,8 +65,18 @@ func userKey(name string) string {
 	return name
 }
 
-// clientAddr is the address a request came from (the peer's; behind a proxy, the proxy's).
-func clientAddr(r *http.Request) string {
+// clientAddr is the address a request came from: the peer's, or, with TrustForwardedFor (the
+// server is reached only through a proxy that appends the client's address), the last address
+// of X-Forwarded-For. Without it, behind a proxy, every client shares the proxy's bucket.
+func (s *Server) clientAddr(r *http.Request) string {
+	if s.cfg.TrustForwardedFor {
+		if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+			parts := strings.Split(xff[len(xff)-1], ",")
+			if ip := net.ParseIP(strings.TrimSpace(parts[len(parts)-1])); ip != nil {
+				return ip.String()
+			}
+		}
+	}
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
@@ -67,46 +84,63 @@ func clientAddr(r *http.Request) string {
 	return host
 }
 
-// wait says how long a sign-in of name from addr must wait before its password is checked;
-// zero: now.
-func (g *signInGuard) wait(name, addr string) time.Duration {
+// logName is how the log names who tried to sign in: a user of the users file by name; a
+// name that is nobody's (a mistyped name, or a password typed into the name field) by a
+// keyed hash of it, which tells the attempts of one name apart without writing it.
+func (g *signInGuard) logName(users *Users, name string) string {
+	if users.byName(name) != nil {
+		return name
+	}
+	m := hmac.New(sha256.New, g.logKey)
+	m.Write([]byte(userKey(name)))
+	return "unknown:" + hex.EncodeToString(m.Sum(nil)[:6])
+}
+
+// attempt takes one attempt from the name's and the address's buckets before the password is
+// checked, so that sign-ins sent at once cannot all pass a bucket that has one attempt left.
+// It returns how long the sign-in must wait instead (zero: go on), and a function that gives
+// the attempt back when the password was right.
+func (g *signInGuard) attempt(name, addr string) (wait time.Duration, right func()) {
 	now := g.now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	var d time.Duration
-	for _, b := range []struct {
-		m   map[string]*rate.Limiter
-		key string
-	}{{g.users, userKey(name)}, {g.addrs, addr}} {
+	buckets := []struct {
+		m     map[string]*rate.Limiter
+		key   string
+		every time.Duration
+		burst int
+	}{{g.users, userKey(name), signInUserEvery, signInUserBurst}, {g.addrs, addr, signInAddrEvery, signInAddrBurst}}
+	lims := make([]*rate.Limiter, len(buckets))
+	for i, b := range buckets {
 		lim := b.m[b.key]
 		if lim == nil {
 			if len(b.m) >= signInKeys && !g.forget(b.m, now) {
-				d = max(d, time.Minute)
+				wait = max(wait, time.Minute)
+				continue
 			}
-			continue
+			lim = rate.NewLimiter(rate.Every(b.every), b.burst)
+			b.m[b.key] = lim
 		}
+		lims[i] = lim
 		if tokens := lim.TokensAt(now); tokens < 1 {
-			d = max(d, time.Duration(math.Ceil((1-tokens)/float64(lim.Limit())*1e9)))
+			wait = max(wait, time.Duration(math.Ceil((1-tokens)/float64(lim.Limit())*1e9)))
 		}
 	}
-	return d
-}
-
-// failed takes one attempt from the name's and the address's buckets.
-func (g *signInGuard) failed(name, addr string) {
-	now := g.now()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	take := func(m map[string]*rate.Limiter, key string, every time.Duration, burst int) {
-		lim := m[key]
-		if lim == nil {
-			lim = rate.NewLimiter(rate.Every(every), burst)
-			m[key] = lim
-		}
-		lim.AllowN(now, 1)
+	if wait > 0 {
+		return wait, nil
 	}
-	take(g.users, userKey(name), signInUserEvery, signInUserBurst)
-	take(g.addrs, addr, signInAddrEvery, signInAddrBurst)
+	taken := make([]*rate.Reservation, 0, len(lims))
+	for _, lim := range lims {
+		taken = append(taken, lim.ReserveN(now, 1))
+	}
+	return 0, func() {
+		now := g.now()
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		for _, r := range taken {
+			r.CancelAt(now)
+		}
+	}
 }
 
 // forget drops the buckets that are full again (their failures forgiven) and says whether

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,8 +83,76 @@ func TestSignInGuessingIsSlowedDown(t *testing.T) {
 
 	logged := log.String()
 	assert.Contains(t, logged, `"msg":"sign-in throttled","user":"lan","addr":"203.0.113.7"`)
-	assert.Contains(t, logged, `"msg":"sign-in refused","user":"user-00","addr":"192.0.2.9"`)
-	for _, secret := range []string{"guess-00", "guess-49", "coordinator-password", "auditor-password"} {
+	assert.Regexp(t, `"msg":"sign-in refused","user":"unknown:[0-9a-f]{12}","addr":"192.0.2.9"`, logged,
+		"a name that is nobody's is logged by a hash")
+	for _, secret := range []string{"guess-00", "guess-49", "coordinator-password", "auditor-password", "user-00"} {
 		assert.NotContains(t, logged, secret)
+	}
+}
+
+// Sign-ins sent at once take their attempts before the passwords are checked: 40 wrong
+// passwords for one name sent together get 5 answers, not 40. Shown failing with the attempt
+// taken only after a failed check (as first written): all 40 were checked and answered 401.
+func TestSignInGuessesSentAtOnceAreLimitedToo(t *testing.T) {
+	pool := testenv.NewPool(t)
+	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	require.NoError(t, err)
+	lan, err := web.NewUser("lan", web.RoleCoordinator, "coordinator-password", "")
+	require.NoError(t, err)
+	h, err := web.New(web.Config{DB: pool, Temporal: tc, Users: &web.Users{Users: []web.User{lan}}})
+	require.NoError(t, err)
+
+	const n = 40
+	codes := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"user": {"lan"}, "password": {fmt.Sprintf("guess-%02d", i)}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.RemoteAddr = fmt.Sprintf("198.51.100.%d:40000", i+1) // each from its own address
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			codes <- rec.Code
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	got := map[int]int{}
+	for c := range codes {
+		got[c]++
+	}
+	assert.Equal(t, map[int]int{http.StatusUnauthorized: 5, http.StatusTooManyRequests: n - 5}, got)
+}
+
+// Behind a proxy that appends the client's address to X-Forwarded-For, TrustForwardedFor
+// limits each client by its own address; without it, all share the proxy's.
+func TestSignInLimitsByForwardedAddress(t *testing.T) {
+	pool := testenv.NewPool(t)
+	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	require.NoError(t, err)
+	minh, err := web.NewUser("minh", web.RoleAuditor, "auditor-password", "")
+	require.NoError(t, err)
+	for _, trust := range []bool{true, false} {
+		h, err := web.New(web.Config{DB: pool, Temporal: tc, Users: &web.Users{Users: []web.User{minh}}, TrustForwardedFor: trust})
+		require.NoError(t, err)
+		signIn := func(user, password, forwarded string) int {
+			req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"user": {user}, "password": {password}}.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("X-Forwarded-For", "10.9.9.9, "+forwarded) // the first is the client's own say
+			req.RemoteAddr = "127.0.0.1:40000"                        // the proxy
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			return rec.Code
+		}
+		for i := range 20 {
+			require.Equal(t, http.StatusUnauthorized, signIn(fmt.Sprintf("name-%02d", i), "x", "203.0.113.50"), "trust %v, attempt %d", trust, i)
+		}
+		want := http.StatusSeeOther
+		if !trust {
+			want = http.StatusTooManyRequests
+		}
+		assert.Equal(t, want, signIn("minh", "auditor-password", "203.0.113.51"), "another client behind the proxy, trust %v", trust)
 	}
 }

@@ -38,10 +38,12 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	name, password, next := r.FormValue("user"), r.FormValue("password"), localPath(r.FormValue("next"))
-	addr := clientAddr(r)
-	if wait := s.guard.wait(name, addr); wait > 0 {
+	addr := s.clientAddr(r)
+	who := s.guard.logName(s.cfg.Users, name)
+	wait, right := s.guard.attempt(name, addr)
+	if wait > 0 {
 		secs := int(math.Ceil(wait.Seconds()))
-		s.log.Warn("sign-in throttled", "user", userKey(name), "addr", addr, "retry_after_s", secs)
+		s.log.Warn("sign-in throttled", "user", who, "addr", addr, "retry_after_s", secs)
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		s.render(w, r, http.StatusTooManyRequests, "login.html", &LoginView{Next: next, User: name,
 			Error: fmt.Sprintf("Too many failed sign-ins. Try again in %d seconds.", secs)})
@@ -49,6 +51,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	var u *User
 	if !s.guard.check(r, func() { u = s.cfg.Users.checkPassword(name, password) }) {
+		right() // not checked: not a failure
 		s.log.Warn("sign-in not checked: every password check busy", "addr", addr)
 		w.Header().Set("Retry-After", "5")
 		s.render(w, r, http.StatusServiceUnavailable, "login.html", &LoginView{Next: next, User: name,
@@ -56,10 +59,19 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if u == nil {
-		s.guard.failed(name, addr)
-		s.log.Info("sign-in refused", "user", userKey(name), "addr", addr)
+		s.log.Info("sign-in refused", "user", who, "addr", addr)
 		s.render(w, r, http.StatusUnauthorized, "login.html", &LoginView{Next: next, User: name, Error: "Wrong user or password."})
 		return
+	}
+	right()
+	// A sign-in from a browser that has a session already replaces it: the old one ends.
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		if old, ok := sessionHash(c.Value); ok {
+			if err := store.EndWebSession(r.Context(), s.cfg.DB, old); err != nil {
+				s.fail(w, r, err)
+				return
+			}
+		}
 	}
 	cookie, hash, csrf := newSessionID()
 	if err := store.CreateWebSession(r.Context(), s.cfg.DB, hash, u.Name, csrf, sessionTTL); err != nil {

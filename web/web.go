@@ -53,6 +53,10 @@ type Config struct {
 	MaxUpload int64
 	// Now is the clock that failed sign-ins are forgiven by (nil: time.Now).
 	Now func() time.Time
+	// TrustForwardedFor takes a client's address, which failed sign-ins are limited by, from
+	// the last address of X-Forwarded-For: set it only when the server is reached through a
+	// proxy that appends it (and by nothing else).
+	TrustForwardedFor bool
 }
 
 // Server is the web page and its API.
