@@ -1,14 +1,19 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"go.temporal.io/api/serviceerror"
 
 	"drives/campaign"
 	"drives/coordinator"
@@ -32,14 +37,36 @@ func (s *Server) done(w http.ResponseWriter, r *http.Request, back, msg string, 
 	writeJSON(w, http.StatusOK, result)
 }
 
-// refused answers an action that was refused or failed; nothing was changed.
+// refused answers an action that was refused; nothing was changed. A failure of the server's
+// own (the database or Temporal unreachable) is answered as one, without its detail.
 func (s *Server) refused(w http.ResponseWriter, r *http.Request, back string, err error) {
+	if internalFailure(err) {
+		s.fail(w, r, err)
+		return
+	}
 	if wantsHTML(r) {
 		setFlash(w, flash{Kind: "error", Msg: tr(langOf(r), "Refused:") + " " + err.Error()})
 		http.Redirect(w, r, back, http.StatusSeeOther)
 		return
 	}
 	writeJSON(w, http.StatusUnprocessableEntity, apiError{Error: err.Error()})
+}
+
+// internalFailure says an error is the server's own, not a refusal of what was asked: the
+// database's or Temporal's, or the network to them. Its words (addresses, user and database
+// names) are for the log.
+func internalFailure(err error) bool {
+	var (
+		pg          *pgconn.PgError
+		connect     *pgconn.ConnectError
+		network     net.Error
+		unavailable *serviceerror.Unavailable
+		internal    *serviceerror.Internal
+		deadline    *serviceerror.DeadlineExceeded
+	)
+	return err != nil && (errors.As(err, &pg) || errors.As(err, &connect) || errors.As(err, &network) ||
+		errors.As(err, &unavailable) || errors.As(err, &internal) || errors.As(err, &deadline) ||
+		errors.Is(err, context.DeadlineExceeded))
 }
 
 // bodyFields reads a JSON body into v, or leaves a form to r.FormValue.
@@ -197,6 +224,10 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			res.Result, res.Lines = &out, &lines
 		}
+	}
+	if internalFailure(err) {
+		s.fail(w, r, err)
+		return
 	}
 	status := http.StatusOK
 	if err != nil {

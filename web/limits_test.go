@@ -84,6 +84,12 @@ func TestServerFailuresShowNoDetail(t *testing.T) {
 	second := check(t, page.Body)
 	assert.NotEqual(t, first, second, "each failure has its own ID")
 
+	// An action (an upload), whose failure is the server's own, not a refusal of the file.
+	res = s.api(http.MethodPost, "/api/campaigns/any/imports?name=a.csv", coordToken, "text/csv", strings.NewReader("a,b\n1,2\n"))
+	require.Equal(t, http.StatusInternalServerError, res.StatusCode, res.Body)
+	require.NoError(t, json.Unmarshal([]byte(res.Body), &apiErr), res.Body)
+	check(t, apiErr.Error)
+
 	// The sign-in form, whose session cannot be recorded.
 	res = s.browser().postForm("/login", url.Values{"user": {"lan"}, "password": {"coordinator-password"}})
 	require.Equal(t, http.StatusInternalServerError, res.StatusCode, res.Body)
