@@ -177,6 +177,9 @@ func (r *review) validate(d campaign.TerminationDecision) error {
 	return checkDecisionFields(d)
 }
 
+// evaluationWait bounds how long a decision sent during the evaluation waits for it.
+const evaluationWait = time.Minute
+
 // checkDecisionFields refuses a decision that does not say whom, why and by whom.
 func checkDecisionFields(d campaign.TerminationDecision) error {
 	switch {
@@ -195,8 +198,15 @@ func checkDecisionFields(d campaign.TerminationDecision) error {
 // first was. DecideTermination refuses an agent whose termination is not pending.
 func (r *review) decide(ctx workflow.Context, d campaign.TerminationDecision, approve bool) (campaign.DecisionResult, error) {
 	if !r.evaluated {
-		if err := workflow.Await(ctx, func() bool { return r.evaluated }); err != nil {
+		// The evaluation's transaction has committed when the coordinator sees the proposal:
+		// its activity reports back within moments, unless its worker was lost (then it is
+		// retried after its timeout, and the decision is better sent again).
+		done, err := workflow.AwaitWithTimeout(ctx, evaluationWait, func() bool { return r.evaluated })
+		if err != nil {
 			return campaign.DecisionResult{}, err
+		}
+		if !done {
+			return campaign.DecisionResult{}, errors.New("the review is still evaluating; try again in a few minutes")
 		}
 		if err := r.validate(d); err != nil {
 			return campaign.DecisionResult{}, err

@@ -438,6 +438,26 @@ func TestReviewValidatorRefusals(t *testing.T) {
 	}
 }
 
+// A decision that waits for an evaluation retried for longer than a minute is refused, with
+// the advice to send it again, and changes nothing.
+func TestReviewEarlyDecisionGivesUpWaiting(t *testing.T) {
+	q := quarters(t)
+	clock := calendarClock()
+	start := plan.RealFire(clock, q[0])
+	r := newReviewRun(t, clock, q[0], reviewPolicy(), start, "A-001", "A-002")
+	r.m.evalFails = 8 // retried after 1, 2, 4, … seconds: more than a minute in all
+	var early *outcome
+	r.after(500*time.Millisecond, func() { early = r.decide(true, "A-001", "late", "coordinator") })
+	r.run()
+
+	if early == nil || !early.accepted || early.err == nil || early.err.Error() != "the review is still evaluating; try again in a few minutes" {
+		t.Errorf("early decision: want accepted and failed with the advice to send it again, got %s", early)
+	}
+	if ds := r.m.decisions(); len(ds) != 0 {
+		t.Errorf("DecideTermination ran %+v; want not at all", ds)
+	}
+}
+
 // The workflow cannot tell which agents were proposed: an Update on an agent with no
 // termination pending (sent by anything but the coordinator, which checks first) is refused by
 // DecideTermination, counts for nothing, and the review still waits for the real proposal.
