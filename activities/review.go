@@ -94,7 +94,9 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 				in.Policy.CommendTop); err != nil {
 				return campaign.ReviewSummary{}, err
 			}
-			refreshStatistics(ctx, tx)
+			if !decided {
+				refreshStatistics(ctx, tx)
+			}
 			return reviewSummary(ctx, tx, in.CampaignID, in.Period.Label)
 		})
 }
