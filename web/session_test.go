@@ -28,7 +28,7 @@ import (
 // These checks need no campaign: sessions and redirects are decided before any figure is
 // read. The Temporal client is lazy and never dialled; the database is real but empty.
 
-// gate is a server with a known session key. Requests go straight to its transport: they carry
+// gate is a server on a database of its own. Requests go straight to its transport: they carry
 // exactly the cookies they are given, and a redirect is returned as the server wrote it (a
 // client would refuse to parse some of the Location headers tried here).
 type gate struct {
@@ -225,6 +225,12 @@ func TestSessionsAreSharedAndEnded(t *testing.T) {
 	assert.Equal(t, 2, n, "lan's open sessions")
 	assert.False(t, g.admitted(t, second))
 	assert.False(t, g2.admitted(t, third))
+
+	// Signing in again from a browser that has a session replaces it: the old one ends.
+	fourth := g.signIn()
+	res = g.req(t, http.MethodPost, "/login", fourth, url.Values{"user": {"lan"}, "password": {"coordinator-password"}}, "")
+	require.Equal(t, http.StatusSeeOther, res.StatusCode)
+	assert.False(t, g.admitted(t, fourth), "the session a new sign-in replaced")
 }
 
 // onSite resolves a redirect target as a browser does (tabs and newlines dropped, leading and
