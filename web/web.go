@@ -71,6 +71,8 @@ type Server struct {
 	reports report.Cache
 	// guard limits failed sign-ins and concurrent password checks.
 	guard *signInGuard
+	// rules are the routes' access rules, as registered.
+	rules []RouteRule
 }
 
 // New returns the page and API as one handler.
@@ -93,7 +95,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	s.routes()
 	cop := http.NewCrossOriginProtection()
-	return s.logged(cop.Handler(s.authenticated(s.mux))), nil
+	return s.logged(cop.Handler(s.mux)), nil
 }
 
 func (s *Server) parseTemplates() error {
@@ -165,42 +167,76 @@ var vietnam = func() *time.Location {
 
 // route registers a page (GET path) and its JSON twin (GET /api/path) on one loader.
 func (s *Server) route(path, tmpl string, load func(r *http.Request) (any, error)) {
-	s.mux.HandleFunc("GET "+path, func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET "+path, SignedIn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data, err := load(r)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		s.render(w, r, http.StatusOK, tmpl, data)
-	})
-	s.mux.HandleFunc("GET /api"+path, func(w http.ResponseWriter, r *http.Request) {
+	}))
+	s.handle("GET /api"+path, SignedIn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data, err := load(r)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, data)
-	})
+	}))
+}
+
+// Access says who may use a route; every route has one (RouteRules lists them).
+type Access string
+
+const (
+	// Public routes need no sign-in: the sign-in form, health, static files, the language.
+	Public Access = "public"
+	// SignedIn routes are for every signed-in user: the pages and their JSON, signing out.
+	SignedIn Access = "signed-in"
+	// Coordinator routes change a campaign: coordinators only.
+	Coordinator Access = "coordinator"
+)
+
+// RouteRule is a route's pattern and who may use it.
+type RouteRule struct {
+	Pattern string
+	Access  Access
+}
+
+// RouteRules are the access rules of every route the server serves, in the order registered.
+func RouteRules() []RouteRule {
+	s := &Server{mux: http.NewServeMux()}
+	s.routes()
+	return s.rules
+}
+
+// handle serves a route behind its access rule: the only way a route is registered.
+func (s *Server) handle(pattern string, access Access, h http.Handler) {
+	s.rules = append(s.rules, RouteRule{Pattern: pattern, Access: access})
+	if access != Public {
+		h = s.guarded(access, h)
+	}
+	s.mux.Handle(pattern, h)
 }
 
 func (s *Server) routes() {
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	s.handle("GET /healthz", Public, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) }))
 	static, _ := fs.Sub(assets, "static")
-	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(static)))
-	s.mux.HandleFunc("GET /login", s.loginPage)
-	s.mux.HandleFunc("POST /login", s.login)
-	s.mux.HandleFunc("POST /logout", s.logout)
-	s.mux.HandleFunc("GET /lang/{lang}", s.setLang)
+	s.handle("GET /static/", Public, http.StripPrefix("/static/", http.FileServerFS(static)))
+	s.handle("GET /login", Public, http.HandlerFunc(s.loginPage))
+	s.handle("POST /login", Public, http.HandlerFunc(s.login))
+	s.handle("POST /logout", SignedIn, http.HandlerFunc(s.logout))
+	s.handle("GET /lang/{lang}", Public, http.HandlerFunc(s.setLang))
 
 	s.route("/{$}", "campaigns.html", s.campaigns)
-	s.mux.HandleFunc("GET /api/campaigns", func(w http.ResponseWriter, r *http.Request) {
+	s.handle("GET /api/campaigns", SignedIn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data, err := s.campaigns(r)
 		if err != nil {
 			s.fail(w, r, err)
 			return
 		}
 		writeJSON(w, http.StatusOK, data)
-	})
+	}))
 	s.route("/campaigns/{id}", "campaign.html", s.campaign)
 	s.route("/campaigns/{id}/units/{code}", "unit.html", s.unit)
 	s.route("/campaigns/{id}/agents", "agents.html", s.agents)
@@ -212,29 +248,20 @@ func (s *Server) routes() {
 
 	// Actions: the page's forms post here too; a form post is answered with a redirect back
 	// to the page (or, for an upload, the page with the result), an API call with JSON.
-	s.mux.HandleFunc("POST /api/campaigns/{id}/events", s.addEvent)
-	s.mux.HandleFunc("POST /api/campaigns/{id}/events/{event}/cancel", s.cancelEvent)
-	s.mux.HandleFunc("POST /api/campaigns/{id}/reviews/{period}/decisions", s.decide)
-	s.mux.HandleFunc("POST /api/campaigns/{id}/imports", s.upload)
+	s.handle("POST /api/campaigns/{id}/events", Coordinator, http.HandlerFunc(s.addEvent))
+	s.handle("POST /api/campaigns/{id}/events/{event}/cancel", Coordinator, http.HandlerFunc(s.cancelEvent))
+	s.handle("POST /api/campaigns/{id}/reviews/{period}/decisions", Coordinator, http.HandlerFunc(s.decide))
+	s.handle("POST /api/campaigns/{id}/imports", Coordinator, http.HandlerFunc(s.upload))
 }
 
 // public paths need no sign-in.
-func public(r *http.Request) bool {
-	p := r.URL.Path
-	return p == "/login" || p == "/healthz" || strings.HasPrefix(p, "/static/") || strings.HasPrefix(p, "/lang/")
-}
-
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
 
-// authenticated finds the request's user (bearer token or session cookie), refuses the
-// unauthenticated, refuses auditors any change, and checks the CSRF token of a cookie
-// session's POST.
-func (s *Server) authenticated(next http.Handler) http.Handler {
+// guarded finds the request's user (bearer token or session cookie), refuses the
+// unauthenticated, refuses a Coordinator route to anyone else, and checks the CSRF token of a
+// cookie session's POST.
+func (s *Server) guarded(access Access, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if public(r) {
-			next.ServeHTTP(w, r)
-			return
-		}
 		v, err := s.viewer(r)
 		if err != nil {
 			s.fail(w, r, err)
@@ -253,11 +280,11 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 			http.Error(w, "sign in first", http.StatusUnauthorized)
 			return
 		}
+		if access == Coordinator && v.Role != RoleCoordinator {
+			s.forbidden(w, r, "auditors read; only a coordinator may change anything")
+			return
+		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			if v.Role != RoleCoordinator && r.URL.Path != "/logout" {
-				s.forbidden(w, r, "auditors read; only a coordinator may change anything")
-				return
-			}
 			if !v.Bearer {
 				token := r.Header.Get("X-CSRF-Token")
 				if token == "" {

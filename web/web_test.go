@@ -26,6 +26,8 @@ func TestWeb(t *testing.T) {
 	coord := s.login("lan", "coordinator-password")
 	aud := s.login("minh", "auditor-password")
 
+	t.Run("every route answers each role as its access rule says", func(t *testing.T) { routeRoleTable(t, s) })
+
 	t.Run("unauthenticated requests are refused", func(t *testing.T) {
 		anon := s.browser()
 		res := anon.get("/campaigns/" + campaignID)
