@@ -242,9 +242,36 @@ func Kept[T any](ctx context.Context, c *Cache, db DB, campaignID, key string, c
 	if c.kept == nil {
 		c.kept = map[[2]string]keptValue{}
 	}
+	if _, ok := c.kept[k]; !ok && len(c.kept) >= MaxKept {
+		c.makeRoom(campaignID, stamp)
+	}
 	c.kept[k] = keptValue{stamp: stamp, v: v}
 	c.mu.Unlock()
 	return v, nil
+}
+
+// MaxKept bounds the values a Cache keeps: the keys come from requests (a list's filters), so
+// a client naming ever new filters must not grow the server's memory without end.
+const MaxKept = 10_000
+
+// makeRoom drops every value but those of campaignID's current stamp; if those alone fill
+// the cache, all of them (they are counted again when asked for). Called with c.mu held.
+func (c *Cache) makeRoom(campaignID, stamp string) {
+	for k, e := range c.kept {
+		if k[0] != campaignID || e.stamp != stamp {
+			delete(c.kept, k)
+		}
+	}
+	if len(c.kept) >= MaxKept {
+		clear(c.kept)
+	}
+}
+
+// KeptLen is how many values the cache keeps.
+func (c *Cache) KeptLen() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.kept)
 }
 
 type cached struct {

@@ -503,3 +503,26 @@ func TestKeptCountsEqualARecount(t *testing.T) {
 		}
 	}
 }
+
+// The values a Cache keeps under keys that requests choose (a list's filters) stay bounded:
+// ever new filters make room, and a kept value is still given while its key is kept. Shown
+// failing without the bound: 12,000 keys kept 12,000 values.
+func TestKeptValuesAreBounded(t *testing.T) {
+	s := seed(t)
+	var c report.Cache
+	computed := 0
+	for i := range report.MaxKept + 2000 {
+		v, err := report.Kept(s.ctx, &c, s.pool, campaignID, fmt.Sprintf("filter-%d", i), func() (int, error) { computed++; return i, nil })
+		if err != nil || v != i {
+			t.Fatalf("key %d: %v, %v", i, v, err)
+		}
+		if n := c.KeptLen(); n > report.MaxKept {
+			t.Fatalf("after %d keys the cache keeps %d values, over %d", i+1, n, report.MaxKept)
+		}
+	}
+	last := report.MaxKept + 1999
+	v, err := report.Kept(s.ctx, &c, s.pool, campaignID, fmt.Sprintf("filter-%d", last), func() (int, error) { computed++; return -1, nil })
+	if err != nil || v != last || computed != report.MaxKept+2000 {
+		t.Errorf("the last key's value: %d (computed %d times), %v; want it kept", v, computed, err)
+	}
+}
