@@ -20,6 +20,37 @@ import (
 	"drives/web"
 )
 
+// signInServer is the web handler with the users lan (coordinator) and minh (auditor) on a
+// database of its own (sign-in records its session there); Temporal is never reached. cfg
+// brings the rest of the configuration.
+func signInServer(t *testing.T, cfg web.Config) http.Handler {
+	t.Helper()
+	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
+	require.NoError(t, err)
+	lan, err := web.NewUser("lan", web.RoleCoordinator, "coordinator-password", "")
+	require.NoError(t, err)
+	minh, err := web.NewUser("minh", web.RoleAuditor, "auditor-password", "")
+	require.NoError(t, err)
+	cfg.DB, cfg.Temporal, cfg.Users = testenv.NewPool(t), tc, &web.Users{Users: []web.User{lan, minh}}
+	h, err := web.New(cfg)
+	require.NoError(t, err)
+	return h
+}
+
+// postSignIn posts the sign-in form to h as from remoteAddr (host:port), with forwarded as
+// X-Forwarded-For when it is not empty.
+func postSignIn(h http.Handler, user, password, remoteAddr, forwarded string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"user": {user}, "password": {password}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if forwarded != "" {
+		req.Header.Set("X-Forwarded-For", forwarded)
+	}
+	req.RemoteAddr = remoteAddr
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
 // Guessing passwords: 50 wrong ones for one user from one address get 5 answers and then a
 // wait (429 with Retry-After), without the password being checked; others sign in meanwhile
 // from elsewhere; the user name is free again once its wait is over; one address trying many
@@ -28,27 +59,10 @@ import (
 // 50 attempts were all answered 401.
 func TestSignInGuessingIsSlowedDown(t *testing.T) {
 	now := time.Date(2026, 12, 6, 9, 0, 0, 0, time.UTC)
-	// Sign-in records its session in the database; Temporal is not reached.
-	pool := testenv.NewPool(t)
-	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
-	require.NoError(t, err)
-	lan, err := web.NewUser("lan", web.RoleCoordinator, "coordinator-password", "")
-	require.NoError(t, err)
-	minh, err := web.NewUser("minh", web.RoleAuditor, "auditor-password", "")
-	require.NoError(t, err)
 	log := &syncBuffer{}
-	h, err := web.New(web.Config{DB: pool, Temporal: tc, Users: &web.Users{Users: []web.User{lan, minh}},
-		Logger: slog.New(slog.NewJSONHandler(log, nil)), Now: func() time.Time { return now }})
-	require.NoError(t, err)
-
+	h := signInServer(t, web.Config{Logger: slog.New(slog.NewJSONHandler(log, nil)), Now: func() time.Time { return now }})
 	signIn := func(user, password, addr string) *httptest.ResponseRecorder {
-		t.Helper()
-		req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"user": {user}, "password": {password}}.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.RemoteAddr = addr + ":40000"
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		return rec
+		return postSignIn(h, user, password, addr+":40000", "")
 	}
 	statuses := func(n int, attempt func(i int) *httptest.ResponseRecorder) map[int]int {
 		got := map[int]int{}
@@ -94,14 +108,7 @@ func TestSignInGuessingIsSlowedDown(t *testing.T) {
 // passwords for one name sent together get 5 answers, not 40. Shown failing with the attempt
 // taken only after a failed check (as first written): all 40 were checked and answered 401.
 func TestSignInGuessesSentAtOnceAreLimitedToo(t *testing.T) {
-	pool := testenv.NewPool(t)
-	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
-	require.NoError(t, err)
-	lan, err := web.NewUser("lan", web.RoleCoordinator, "coordinator-password", "")
-	require.NoError(t, err)
-	h, err := web.New(web.Config{DB: pool, Temporal: tc, Users: &web.Users{Users: []web.User{lan}}})
-	require.NoError(t, err)
-
+	h := signInServer(t, web.Config{})
 	const n = 40
 	codes := make(chan int, n)
 	var wg sync.WaitGroup
@@ -109,12 +116,8 @@ func TestSignInGuessesSentAtOnceAreLimitedToo(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"user": {"lan"}, "password": {fmt.Sprintf("guess-%02d", i)}}.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.RemoteAddr = fmt.Sprintf("198.51.100.%d:40000", i+1) // each from its own address
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			codes <- rec.Code
+			// each from an address of its own
+			codes <- postSignIn(h, "lan", fmt.Sprintf("guess-%02d", i), fmt.Sprintf("198.51.100.%d:40000", i+1), "").Code
 		}()
 	}
 	wg.Wait()
@@ -129,22 +132,11 @@ func TestSignInGuessesSentAtOnceAreLimitedToo(t *testing.T) {
 // Behind a proxy that appends the client's address to X-Forwarded-For, TrustForwardedFor
 // limits each client by its own address; without it, all share the proxy's.
 func TestSignInLimitsByForwardedAddress(t *testing.T) {
-	pool := testenv.NewPool(t)
-	tc, err := client.NewLazyClient(client.Options{HostPort: "127.0.0.1:1"})
-	require.NoError(t, err)
-	minh, err := web.NewUser("minh", web.RoleAuditor, "auditor-password", "")
-	require.NoError(t, err)
 	for _, trust := range []bool{true, false} {
-		h, err := web.New(web.Config{DB: pool, Temporal: tc, Users: &web.Users{Users: []web.User{minh}}, TrustForwardedFor: trust})
-		require.NoError(t, err)
+		h := signInServer(t, web.Config{TrustForwardedFor: trust})
 		signIn := func(user, password, forwarded string) int {
-			req := httptest.NewRequest(http.MethodPost, "/login", strings.NewReader(url.Values{"user": {user}, "password": {password}}.Encode()))
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			req.Header.Set("X-Forwarded-For", "10.9.9.9, "+forwarded) // the first is the client's own say
-			req.RemoteAddr = "127.0.0.1:40000"                        // the proxy
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			return rec.Code
+			// The proxy is the peer; the first address is the client's own say.
+			return postSignIn(h, user, password, "127.0.0.1:40000", "10.9.9.9, "+forwarded).Code
 		}
 		for i := range 20 {
 			require.Equal(t, http.StatusUnauthorized, signIn(fmt.Sprintf("name-%02d", i), "x", "203.0.113.50"), "trust %v, attempt %d", trust, i)
