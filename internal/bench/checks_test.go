@@ -16,6 +16,7 @@ import (
 	"drives/coordinator"
 	"drives/internal/benchdata"
 	"drives/plan"
+	"drives/store"
 )
 
 // The benchmark's check of (e), sums exact at every level, on the Hà Nội plan: it passes on
@@ -159,19 +160,19 @@ func TestImportChecksAtSmallScale(t *testing.T) {
 	for _, c := range []struct {
 		name, plant, want string
 		arg               string
-		check             func(querier) error
+		check             func(store.DB) error
 	}{
 		{"an enrolment dropped", `delete from enrolments where campaign_id = $1 and citizen_id = ` + first, "1 of the file's", id,
-			func(q querier) error { return fileCitizens(ctx, q, id, file) }},
+			func(q store.DB) error { return fileCitizens(ctx, q, id, file) }},
 		{"an enrolment dropped, against the raw copy", `delete from enrolments where campaign_id = $1 and citizen_id = ` + first,
 			"0 enrolments of " + id + " not in " + raw + ", 1 of", id,
-			func(q querier) error { return sameEnrolments(ctx, q, id, raw) }},
+			func(q store.DB) error { return sameEnrolments(ctx, q, id, raw) }},
 		{"a citizen ID changed", `update enrolments set citizen_id = '999999999999' where campaign_id = $1 and citizen_id = ` + first,
-			"1 enrolled not in it [999999999999]", id, func(q querier) error { return fileCitizens(ctx, q, id, file) }},
+			"1 enrolled not in it [999999999999]", id, func(q store.DB) error { return fileCitizens(ctx, q, id, file) }},
 		{"a raw row's phone changed", `update enrolments set phone = '0000000000' where campaign_id = $1 and citizen_id = ` + first,
-			"1 enrolments of " + id + " not in " + raw, raw, func(q querier) error { return sameEnrolments(ctx, q, id, raw) }},
+			"1 enrolments of " + id + " not in " + raw, raw, func(q store.DB) error { return sameEnrolments(ctx, q, id, raw) }},
 		{"an enrolment of the second import", `update enrolments set batch_id = '` + again + `' where campaign_id = $1 and citizen_id = ` + first,
-			"stored 1 enrolments", id, func(q querier) error { return addedNone(ctx, q, again) }},
+			"stored 1 enrolments", id, func(q store.DB) error { return addedNone(ctx, q, again) }},
 	} {
 		tx, err := e.DB.Begin(ctx)
 		if err != nil {

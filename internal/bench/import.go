@@ -22,6 +22,7 @@ import (
 	"drives/coordinator"
 	"drives/imports"
 	"drives/plan"
+	"drives/store"
 	"drives/units"
 )
 
@@ -236,16 +237,9 @@ func importPhases(ctx context.Context, e *Env, batch string, start, end time.Tim
 		staged.Sub(start).Seconds(), merged.Sub(staged).Seconds(), end.Sub(merged).Seconds()), nil
 }
 
-// querier is what the checks read through: the pool, or a transaction (the tests plant faults
-// in one and roll it back).
-type querier interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
 // fileCitizens checks that the campaign's enrolments are exactly the people of the file: the
 // same set of citizen IDs, each once, compared ID by ID (not by counts).
-func fileCitizens(ctx context.Context, db querier, campaignID string, file []byte) error {
+func fileCitizens(ctx context.Context, db store.DB, campaignID string, file []byte) error {
 	want, err := citizensOf(file)
 	if err != nil {
 		return err
@@ -316,7 +310,7 @@ func firstFew(ids []string) string {
 
 // sameEnrolments checks that campaigns a and b (the product's import and the raw COPY) stored
 // the same people with the same figures: no row of either is missing from the other.
-func sameEnrolments(ctx context.Context, db querier, a, b string) error {
+func sameEnrolments(ctx context.Context, db store.DB, a, b string) error {
 	const cols = `citizen_id, full_name, phone, district_code, commune_code, village_code, agent_code, target_group,
 		monthly_income, monthly_contribution, subsidy_class, monthly_subsidy, payment_months, enrolled_on`
 	var onlyA, onlyB int
@@ -335,7 +329,7 @@ func sameEnrolments(ctx context.Context, db querier, a, b string) error {
 }
 
 // addedNone checks that an import batch stored no enrolment.
-func addedNone(ctx context.Context, db querier, batch string) error {
+func addedNone(ctx context.Context, db store.DB, batch string) error {
 	var n int
 	if err := db.QueryRow(ctx, `select count(*) from enrolments where batch_id = $1`, batch).Scan(&n); err != nil {
 		return fmt.Errorf("enrolments of batch %s: %w", batch, err)
