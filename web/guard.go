@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"math"
 	"net"
 	"net/http"
 	"runtime"
@@ -16,11 +15,11 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// Failed sign-ins are limited per user name and per client address, each by a token bucket:
+// Sign-in attempts are limited per user name and per client address, each by a token bucket:
 // a user name may fail signInUserBurst times at once and then once every signInUserEvery; an
 // address signInAddrBurst times and then once every signInAddrEvery. While either bucket is
 // empty, sign-ins of that name or from that address are answered 429 without checking the
-// password. A right password takes nothing from the buckets.
+// password. An attempt is taken before the check and given back when the password was right.
 const (
 	signInUserBurst = 5
 	signInUserEvery = 20 * time.Second
@@ -104,14 +103,13 @@ func (g *signInGuard) attempt(name, addr string) (wait time.Duration, right func
 	now := g.now()
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	buckets := []struct {
+	var taken []*rate.Reservation
+	for _, b := range []struct {
 		m     map[string]*rate.Limiter
 		key   string
 		every time.Duration
 		burst int
-	}{{g.users, userKey(name), signInUserEvery, signInUserBurst}, {g.addrs, addr, signInAddrEvery, signInAddrBurst}}
-	lims := make([]*rate.Limiter, len(buckets))
-	for i, b := range buckets {
+	}{{g.users, userKey(name), signInUserEvery, signInUserBurst}, {g.addrs, addr, signInAddrEvery, signInAddrBurst}} {
 		lim := b.m[b.key]
 		if lim == nil {
 			if len(b.m) >= signInKeys && !g.forget(b.m, now) {
@@ -121,25 +119,24 @@ func (g *signInGuard) attempt(name, addr string) (wait time.Duration, right func
 			lim = rate.NewLimiter(rate.Every(b.every), b.burst)
 			b.m[b.key] = lim
 		}
-		lims[i] = lim
-		if tokens := lim.TokensAt(now); tokens < 1 {
-			wait = max(wait, time.Duration(math.Ceil((1-tokens)/float64(lim.Limit())*1e9)))
+		r := lim.ReserveN(now, 1)
+		taken = append(taken, r)
+		wait = max(wait, r.DelayFrom(now))
+	}
+	giveBack := func(at time.Time) {
+		for _, r := range taken {
+			r.CancelAt(at)
 		}
 	}
 	if wait > 0 {
+		giveBack(now) // a sign-in that waits takes nothing
 		return wait, nil
-	}
-	taken := make([]*rate.Reservation, 0, len(lims))
-	for _, lim := range lims {
-		taken = append(taken, lim.ReserveN(now, 1))
 	}
 	return 0, func() {
 		now := g.now()
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		for _, r := range taken {
-			r.CancelAt(now)
-		}
+		giveBack(now)
 	}
 }
 
