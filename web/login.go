@@ -65,13 +65,9 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	}
 	right()
 	// A sign-in from a browser that has a session already replaces it: the old one ends.
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		if old, ok := sessionHash(c.Value); ok {
-			if err := store.EndWebSession(r.Context(), s.cfg.DB, old); err != nil {
-				s.fail(w, r, err)
-				return
-			}
-		}
+	if err := s.endSession(r); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	cookie, hash, csrf := newSessionID()
 	if err := store.CreateWebSession(r.Context(), s.cfg.DB, hash, u.Name, csrf, sessionTTL); err != nil {
@@ -87,15 +83,24 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 // logout ends the session on the server, so that its cookie no longer signs anyone in
 // wherever it was copied, and clears it in the browser.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	if c, err := r.Cookie(sessionCookie); err == nil {
-		if hash, ok := sessionHash(c.Value); ok {
-			if err := store.EndWebSession(r.Context(), s.cfg.DB, hash); err != nil {
-				s.fail(w, r, err)
-				return
-			}
-		}
+	if err := s.endSession(r); err != nil {
+		s.fail(w, r, err)
+		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		SameSite: http.SameSiteLaxMode, Secure: s.cfg.SecureCookies})
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// endSession ends, on the server, the session the request's cookie names, if it names one.
+func (s *Server) endSession(r *http.Request) error {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil {
+		return nil
+	}
+	hash, ok := sessionHash(c.Value)
+	if !ok {
+		return nil
+	}
+	return store.EndWebSession(r.Context(), s.cfg.DB, hash)
 }

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
@@ -25,12 +24,9 @@ const sessionIDLen = 43
 // newSessionID makes a session cookie's value, the hash it is kept under, and the session's
 // CSRF token.
 func newSessionID() (cookie string, hash []byte, csrf string) {
-	var id, tok [32]byte
-	_, _ = rand.Read(id[:])
-	_, _ = rand.Read(tok[:])
-	cookie = base64.RawURLEncoding.EncodeToString(id[:])
+	cookie = randomToken(32)
 	sum := sha256.Sum256([]byte(cookie))
-	return cookie, sum[:], base64.RawURLEncoding.EncodeToString(tok[:])
+	return cookie, sum[:], randomToken(32)
 }
 
 // sessionHash is the hash a cookie's session is kept under; false: the cookie cannot be one.

@@ -194,8 +194,11 @@ func AddUser(path string, u User) error {
 }
 
 // RandomSecret is a random string for a password or token.
-func RandomSecret() string {
-	var b [24]byte
-	_, _ = rand.Read(b[:])
-	return base64.RawURLEncoding.EncodeToString(b[:])
+func RandomSecret() string { return randomToken(24) }
+
+// randomToken is n random bytes in base64url: secrets, session IDs, CSRF tokens.
+func randomToken(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -254,7 +254,6 @@ func (s *Server) routes() {
 	s.handle("POST /api/campaigns/{id}/imports", Coordinator, http.HandlerFunc(s.upload))
 }
 
-// public paths need no sign-in.
 func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
 
 // guarded finds the request's user (bearer token or session cookie), refuses the
@@ -280,6 +279,7 @@ func (s *Server) guarded(access Access, next http.Handler) http.Handler {
 			http.Error(w, "sign in first", http.StatusUnauthorized)
 			return
 		}
+		setViewer(r, v) // for the header of a refusal's page too
 		if access == Coordinator && v.Role != RoleCoordinator {
 			s.forbidden(w, r, "auditors read; only a coordinator may change anything")
 			return
@@ -301,7 +301,6 @@ func (s *Server) guarded(access Access, next http.Handler) http.Handler {
 				}
 			}
 		}
-		setViewer(r, v)
 		next.ServeHTTP(w, r)
 	})
 }
