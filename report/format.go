@@ -50,6 +50,10 @@ func writeTable(w io.Writer, r *Report, level string) error {
 	}
 	fmt.Fprintf(w, "%s — %s (%s, %s)\n", r.CampaignID, r.Name, r.Status, kind)
 	fmt.Fprintf(w, "  enrolled %d of a target of %d: %.2f%% of plan\n", r.Enrolled, r.Target, r.AttainmentPct)
+	if len(r.Scope) > 0 {
+		fmt.Fprintf(w, "  of units %s (the campaign's prior year, events, follow-ups and target groups are not counted by unit)\n\n", strings.Join(r.Scope, ", "))
+		return writeLines(w, r, level)
+	}
 	fmt.Fprintf(w, "  prior year %d: growth %+d people (%+.2f%%)\n", r.PriorYear, r.Growth, r.GrowthPct)
 	fmt.Fprintf(w, "  events: %d held, %d planned, %d cancelled; attendance %d, leads %d\n",
 		r.Events.Held, r.Events.Planned, r.Events.Cancelled, r.Events.Attendance, r.Events.Leads)
@@ -57,6 +61,11 @@ func writeTable(w io.Writer, r *Report, level string) error {
 	fmt.Fprintf(w, "  follow-ups: %d — %d enrolled, %d declined, %d unreachable, %d open; %d escalated\n\n",
 		f.Total, f.Enrolled, f.Declined, f.Unreachable, f.Open, f.Escalated)
 
+	return writeLines(w, r, level)
+}
+
+// writeLines prints a report's units, target groups and agents.
+func writeLines(w io.Writer, r *Report, level string) error {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "level\tcode\tname\ttarget\tenrolled\t% of plan\t")
 	for _, u := range r.Units {
@@ -66,6 +75,9 @@ func writeTable(w io.Writer, r *Report, level string) error {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	if len(r.Scope) > 0 {
+		return writeAgents(w, r, level)
+	}
 	tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "target group\tlikelihood\tleads\tenrolled from leads\tconversion %\tdeclined\tunreachable\tall enrolled\tshare %\t")
 	for _, g := range r.Groups {
@@ -74,10 +86,14 @@ func writeTable(w io.Writer, r *Report, level string) error {
 	}
 	tw.Flush()
 	fmt.Fprintln(w)
+	return writeAgents(w, r, level)
+}
+
+func writeAgents(w io.Writer, r *Report, level string) error {
 	// Agents: the ten furthest behind and the ten furthest ahead would hide the rest; a table
 	// lists them all only when asked for every level.
 	if level == "all" {
-		tw = tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+		tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "agent\tcommune\tkind\tstatus\tquota\tenrolled\t% of quota\topen follow-ups\tescalated\t")
 		for _, a := range r.Agents {
 			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%d\t%.2f\t%d\t%d\t\n", a.Code, a.Commune, a.Kind, a.Status, a.Quota, a.Enrolled, a.Pct, a.FollowUpsOpen, a.Escalated)

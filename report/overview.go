@@ -45,7 +45,12 @@ type DayCount struct {
 // Daily counts a campaign's enrolments by the day they enrolled (campaign time), in order;
 // days without an enrolment are left out.
 func Daily(ctx context.Context, db DB, campaignID string) ([]DayCount, error) {
-	days, err := store.EnrolmentsByDay(ctx, db, campaignID)
+	return DailyIn(ctx, db, campaignID, store.Scope{})
+}
+
+// DailyIn is Daily of a scope's part of the campaign.
+func DailyIn(ctx context.Context, db DB, campaignID string, scope store.Scope) ([]DayCount, error) {
+	days, err := store.EnrolmentsByDayIn(ctx, db, campaignID, scope)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}

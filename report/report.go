@@ -25,6 +25,8 @@ type Report struct {
 	Name          string      `json:"name"`
 	Status        string      `json:"status"`
 	Final         bool        `json:"final"`
+	// Scope names the units a part's report is of (Within); empty: the whole campaign's.
+	Scope         []string    `json:"scope,omitempty"`
 	GeneratedAt   time.Time   `json:"generated_at"`
 	Target        int         `json:"target"`
 	Enrolled      int         `json:"enrolled"`

@@ -400,12 +400,14 @@ func steerCommand(e *env, what string) *cobra.Command {
 
 func reportCommand(e *env) *cobra.Command {
 	var format, level string
+	var units []string
 	cmd := &cobra.Command{
 		Use:   "report <campaign>",
 		Short: "Achieved vs plan and growth vs the prior year, by unit, target group and agent",
 		Long: `Prints the campaign's report: the final one stored when it closed, or a live one while it runs.
 Formats: table (default), csv, json. --level chooses the units listed in the table
-(district, commune, village or all); csv and json hold every level.`,
+(district, commune, village or all); csv and json hold every level. --unit limits the report
+to some districts or communes: their totals, units and agents.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := campaignArg(args)
@@ -422,9 +424,15 @@ Formats: table (default), csv, json. --level chooses the units listed in the tab
 			if err != nil {
 				return err
 			}
+			if len(units) > 0 {
+				if r, err = report.Within(r, units); err != nil {
+					return err
+				}
+			}
 			return report.Write(cmd.OutOrStdout(), r, format, level)
 		},
 	}
+	cmd.Flags().StringSliceVar(&units, "unit", nil, "only these districts or communes (repeat or comma-separate): their totals, units and agents")
 	cmd.Flags().StringVar(&format, "format", "table", "table | csv | json")
 	cmd.Flags().StringVar(&level, "level", "district", "units in the table: district | commune | village | all")
 	return cmd

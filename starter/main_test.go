@@ -27,7 +27,7 @@ func TestBadCommandLines(t *testing.T) {
 		{[]string{"launch", "no-such-plan.yaml"}, "no-such-plan.yaml: cannot read: no such file or directory"},
 		{[]string{"launch", "../plans/hanoi-2021/plan.yaml"}, "DATABASE_URL is not set"},
 		{[]string{"launch", "--no-such-flag"}, "unknown flag: --no-such-flag"},
-		{[]string{"serve"}, "--users: give the users file (or set DRIVES_WEB_USERS)"},
+		{[]string{"serve"}, "DATABASE_URL is not set"},
 		{[]string{"serve", "--users", "no-such-users.yaml"}, "users file: open no-such-users.yaml: no such file or directory"},
 		{[]string{"serve", "user", "--users", "u.yaml", "--name", "Lan Anh"}, `--name: "Lan Anh" is not lower-case letters`},
 		{[]string{"serve", "user", "--users", "u.yaml", "--name", "lan", "--role", "admin"}, `--role: "admin" is not coordinator or auditor`},

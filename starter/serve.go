@@ -23,13 +23,17 @@ func serveCommand(e *env) *cobra.Command {
 	var secure, forwarded bool
 	defUI := os.Getenv("TEMPORAL_UI")
 	cmd := &cobra.Command{
-		Use:   "serve --users FILE [--addr HOST:PORT]",
-		Short: "Serve the coordinators' and auditors' web page and its JSON API",
+		Use:   "serve [--users FILE] [--addr HOST:PORT]",
+		Short: "Serve the drive's web page and its JSON API",
 		Long: `Serves the web page over the campaigns (list, attainment by unit, chart, target groups, agents,
 events, reviews, imports, traces) and the JSON API under it (docs/API.md). It reads and acts through
 the same workflows, Updates, Queries and tables as the other commands.
 
-Users come from a YAML file (--users, or $` + web.EnvUsers + `); coordinators act, auditors read:
+People sign in with their accounts, kept in PostgreSQL and managed by 'starter users': city
+coordinators, district officers, commune staff, agents, auditors and administrators, each seeing
+and acting on their own part of the drive. A YAML users file (--users, or $` + web.EnvUsers + `)
+may bootstrap the first city coordinators and auditors before their accounts exist; an account
+of the same name wins over a file's entry:
 
   users:
     - name: lan
@@ -44,12 +48,12 @@ password and API token and prints them once (or reads the password from stdin wi
 			if users == "" {
 				users = os.Getenv(web.EnvUsers)
 			}
-			if users == "" {
-				return fmt.Errorf("--users: give the users file (or set %s); make one with `starter serve user`", web.EnvUsers)
-			}
-			u, err := web.LoadUsers(users)
-			if err != nil {
-				return err
+			var u *web.Users
+			if users != "" {
+				var err error
+				if u, err = web.LoadUsers(users); err != nil {
+					return err
+				}
 			}
 			if err := e.connect(cmd.Context(), true); err != nil {
 				return err

@@ -41,7 +41,9 @@ func EarlierAttempt(ctx context.Context, db DB, x Execution) (action string, res
 }
 
 // AuditRow is one effect's row of the audit log. Detail and Result are JSON. The row's id,
-// time and hash chain are the database's (migration 003).
+// time and hash chain are the database's (migration 003). A row written outside an activity
+// (an account's change) leaves Execution empty: its workflow, run and activity IDs are NULL,
+// so that audit_log_activity_once does not take every such row for the same execution.
 type AuditRow struct {
 	CampaignID string
 	Actor      string
@@ -58,7 +60,7 @@ type AuditRow struct {
 func InsertAuditRow(ctx context.Context, db DB, r AuditRow) error {
 	if _, err := db.Exec(ctx, `
 		insert into audit_log (campaign_id, actor, action, entity, entity_key, workflow_id, run_id, activity_id, attempt, detail, result)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		values ($1, $2, $3, $4, $5, nullif($6, ''), nullif($7, ''), nullif($8, ''), $9, $10, $11)`,
 		r.CampaignID, r.Actor, r.Action, r.Entity, r.EntityKey, r.WorkflowID, r.RunID, r.ActivityID, r.Attempt, r.Detail, r.Result); err != nil {
 		return fmt.Errorf("insert audit row of %s %s: %w", r.Entity, r.EntityKey, err)
 	}

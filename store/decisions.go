@@ -92,13 +92,20 @@ type ReviewTotal struct {
 
 // ReviewTotals counts each period's decisions, in the periods' order.
 func ReviewTotals(ctx context.Context, db DB, campaignID string) ([]ReviewTotal, error) {
+	return ReviewTotalsIn(ctx, db, campaignID, Scope{})
+}
+
+// ReviewTotalsIn counts the decisions of a scope's agents by period.
+func ReviewTotalsIn(ctx context.Context, db DB, campaignID string, scope Scope) ([]ReviewTotal, error) {
+	args := []any{campaignID}
+	cond := scope.where(&args, "commune_code", "agent_code")
 	rows, err := db.Query(ctx, `
 		select period, count(*)::int, count(*) filter (where decision = 'reward')::int, count(*) filter (where decision = 'commend')::int,
 			count(*) filter (where decision = 'retain')::int, count(*) filter (where decision = 'warn')::int,
 			count(*) filter (where decision = 'terminate')::int,
 			count(*) filter (where status in ('approved', 'auto_terminated'))::int, count(*) filter (where status = 'rejected')::int,
 			count(*) filter (where status = 'escalated')::int
-		from review_decisions where campaign_id = $1 group by period order by min(window_end)`, campaignID)
+		from review_decisions where campaign_id = $1`+cond+` group by period order by min(window_end)`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("count decisions: %w", err)
 	}

@@ -76,8 +76,19 @@ type DayEnrolments struct {
 
 // EnrolmentsByDay counts a campaign's enrolments by day, in order; days without one are left out.
 func EnrolmentsByDay(ctx context.Context, db DB, campaignID string) ([]DayEnrolments, error) {
-	rows, err := db.Query(ctx, `
-		select enrolled_on, n::int from enrolment_day_counts where campaign_id = $1 and n > 0 order by 1`, campaignID)
+	return EnrolmentsByDayIn(ctx, db, campaignID, Scope{})
+}
+
+// EnrolmentsByDayIn counts a scope's enrolments by day: the whole campaign's from their
+// counts (migration 010), a part's from its enrolments, through their commune's or agent's
+// index.
+func EnrolmentsByDayIn(ctx context.Context, db DB, campaignID string, scope Scope) ([]DayEnrolments, error) {
+	sql, args := `select enrolled_on, n::int from enrolment_day_counts where campaign_id = $1 and n > 0 order by 1`, []any{campaignID}
+	if !scope.Whole() {
+		sql = `select enrolled_on, count(*)::int from enrolments where campaign_id = $1` +
+			scope.where(&args, "commune_code", "agent_code") + ` group by 1 order by 1`
+	}
+	rows, err := db.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, fmt.Errorf("daily enrolments: %w", err)
 	}

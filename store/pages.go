@@ -146,6 +146,40 @@ func RecentBatches(ctx context.Context, db DB, campaignID string) ([]BatchLine, 
 	})
 }
 
+// RecentBatchesIn lists the last 50 imports that brought enrolments of a scope, latest
+// first, each with the number of its enrolments in the scope as its rows (the import's
+// whole-campaign counts left out).
+func RecentBatchesIn(ctx context.Context, db DB, campaignID string, scope Scope) ([]BatchLine, error) {
+	if scope.Whole() {
+		return RecentBatches(ctx, db, campaignID)
+	}
+	args := []any{campaignID}
+	cond := scope.where(&args, "e.commune_code", "e.agent_code")
+	rows, err := db.Query(ctx, `
+		select b.id::text, b.kind, b.file_name, x.n, b.status, b.created_by, b.recorded_at, b.merged_at
+		from (select e.batch_id, count(*)::int as n from enrolments e where e.campaign_id = $1`+cond+` group by 1) x
+		join import_batches b on b.id = x.batch_id
+		order by b.recorded_at desc limit 50`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read imports: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (BatchLine, error) {
+		var b BatchLine
+		return b, r.Scan(&b.ID, &b.Kind, &b.File, &b.Rows, &b.Status, &b.By, &b.RecordedAt, &b.MergedAt)
+	})
+}
+
+// AgentInScope says whether a campaign has an agent of the code within a scope.
+func AgentInScope(ctx context.Context, db DB, campaignID, code string, scope Scope) (bool, error) {
+	args := []any{campaignID, code}
+	var ok bool
+	if err := db.QueryRow(ctx, `select exists (select 1 from agents a where a.campaign_id = $1 and a.code = $2`+
+		scope.where(&args, "a.commune_code", "a.code")+`)`, args...).Scan(&ok); err != nil {
+		return false, fmt.Errorf("read agent: %w", err)
+	}
+	return ok, nil
+}
+
 // AgentQuery asks for a page of a campaign's agents: filters (empty means any), an order and
 // a window.
 type AgentQuery struct {
@@ -153,6 +187,7 @@ type AgentQuery struct {
 	Commune  string
 	Status   string // active | terminated
 	Kind     string // agent | staff
+	Scope    Scope  // the agents in it only
 	Sort     string // code (default) | name | commune | quota | status
 	Desc     bool
 	Offset   int
@@ -193,7 +228,7 @@ func agentWhere(campaignID string, q AgentQuery) (string, []any) {
 			where += fmt.Sprintf(" and %s = $%d", f.col, len(args))
 		}
 	}
-	return where, args
+	return where + q.Scope.where(&args, "a.commune_code", "a.code"), args
 }
 
 // CountAgents counts the agents a query's filters select, exactly.
@@ -274,6 +309,7 @@ type DecisionQuery struct {
 	Status   string // final | pending | approved | rejected | escalated | auto_terminated
 	Decision string // reward | commend | retain | warn | terminate
 	Agent    string
+	Scope    Scope // the decisions of its agents only
 	Offset   int
 	Limit    int
 }
@@ -311,7 +347,7 @@ func decisionWhere(campaignID string, q DecisionQuery) (string, []any) {
 		args = append(args, q.District)
 		where += fmt.Sprintf(" and d.commune_code in (select code from units where campaign_id = $1 and level = 'commune' and parent_code = $%d)", len(args))
 	}
-	return where, args
+	return where + q.Scope.where(&args, "d.commune_code", "d.agent_code"), args
 }
 
 // customPlan runs a list's query as an unnamed statement, planned for the values it is given

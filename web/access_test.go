@@ -1,9 +1,12 @@
 package web_test
 
 import (
+	"context"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"drives/accounts"
 	"drives/web"
 )
 
@@ -50,73 +54,211 @@ func TestEveryRouteHasAnAccessRule(t *testing.T) {
 			})
 		}
 	}
-	// What the rules must say: a change (anything but GET) is a coordinator's, signing in and
-	// out aside. Shown failing by declaring the imports route SignedIn.
+	// What the rules must say: a change (anything but GET) is for the roles that act, signing
+	// in and out and one's own password aside, and names a campaign in the scope. Shown failing
+	// by declaring the imports route SignedIn.
 	rules := web.RouteRules()
 	assert.NotEmpty(t, rules)
 	for _, r := range rules {
 		switch {
 		case r.Pattern == "POST /login":
 			assert.Equal(t, web.Public, r.Access, r.Pattern)
-		case r.Pattern == "POST /logout":
+		case r.Pattern == "POST /logout" || r.Pattern == "POST /password":
 			assert.Equal(t, web.SignedIn, r.Access, r.Pattern)
 		case !strings.HasPrefix(r.Pattern, "GET "):
-			assert.Equal(t, web.Coordinator, r.Access, "%s changes a campaign", r.Pattern)
+			assert.Contains(t, []web.Access{web.Decide, web.Schedule, web.Upload}, r.Access, "%s changes a campaign", r.Pattern)
+			assert.Equal(t, web.InCampaign, r.Scope, r.Pattern)
+		case strings.Contains(r.Pattern, "{id}"):
+			assert.Contains(t, []web.Scope{web.InCampaign, web.InUnit, web.InAgent}, r.Scope, "%s shows a campaign's data", r.Pattern)
 		}
 	}
 }
 
-// routeRoleTable is the route × role table, built from the router's own rules: every route, asked by nobody,
-// an auditor and a coordinator (bearer tokens), answers as its rule says. Public routes answer
-// everyone; signed-in routes refuse nobody (401, or a page's redirect to the sign-in form) and
-// answer both roles; coordinator routes refuse nobody, refuse auditors 403, and are open to
-// coordinators (who get the action's own answer: with an empty body, a refusal in words).
-// Scopes (units, campaigns) are not yet part of the rules. Shown failing by leaving out the
-// guard's role check: every coordinator route took the auditor's request.
+// scopeCase is a role as the route × role table signs in: its account's token and, for each
+// kind of thing a route names, one in its scope and one outside it ("" where it has none).
+type scopeCase struct {
+	role, token       string
+	whole             bool     // sees every unit of the campaign
+	unitIn, unitOut   string   // a unit (commune)
+	agentIn, agentOut string   // an agent
+	eventIn, eventOut string   // an event
+	foreign           []string // codes (quoted, as JSON writes them) no page of its scope names
+}
+
+// routeRoleTable is the route × role table, built from the router's own rules: every route,
+// asked by nobody and by an account of every role (bearer tokens), in and out of the
+// account's scope, answers as its rule says. Public routes answer everyone; the others refuse
+// nobody (401, or a page's redirect to the sign-in form); a role the rule is not for is
+// refused 403; an administrator sees no campaign (404); a unit, agent or event outside the
+// scope answers 404, as one that does not exist, and a list or report of the scope names no
+// unit or agent outside it. Shown failing by leaving out the guard's role check (the
+// auditor's event was let through), by dropping the scope from the agents' query (the
+// district officer's agents page named 00091 and 00094), by a unitInScope true for every
+// unit (each scoped role's unit of another district or commune answered 200) and by a
+// checkInScope that lets every agent through (the other district's agent's trace answered).
 // It runs in TestWeb, on its campaign.
 func routeRoleTable(t *testing.T, s *site) {
-	tokens := map[string]string{"nobody": "", "auditor": "auditor-api-token-0123456789", "coordinator": coordToken}
-	fill := strings.NewReplacer("{id}", campaignID, "{event}", "ba-dinh-conference", "{period}", "2021-Q1",
-		"{lang}", "en", "{$}", "")
+	ctx := context.Background()
+	st := &accounts.Store{DB: s.db}
+	cases := []scopeCase{
+		{role: "coordinator", whole: true, unitIn: "00001", unitOut: "00091", agentIn: "DL-00001-1", agentOut: "DL-00091-1",
+			eventIn: "ba-dinh-conference", eventOut: "phu-thuong-dialogue"},
+		{role: "auditor", whole: true, unitIn: "00001", unitOut: "00091", agentIn: "DL-00001-1", agentOut: "DL-00091-1"},
+		{role: "district", unitIn: "00001", unitOut: "00091", agentIn: "DL-00001-1", agentOut: "DL-00091-1",
+			eventIn: "ba-dinh-conference", eventOut: "phu-thuong-dialogue", foreign: []string{"00091", "00094", "00097", "DL-00091-1"}},
+		{role: "commune", unitIn: "00001", unitOut: "00004", agentIn: "DL-00001-1", agentOut: "DL-00004-1",
+			eventOut: "ba-dinh-conference", foreign: []string{"00004", "00091", "DL-00004-1", "DL-00091-1"}},
+		{role: "agent", unitOut: "00001", agentIn: "DL-00001-1", agentOut: "DL-00001-2",
+			foreign: []string{"DL-00001-2", "CB-00001", "00004", "00091"}},
+		{role: "auditor-of-tay-ho", unitIn: "00091", unitOut: "00001", agentIn: "DL-00091-1", agentOut: "DL-00001-1",
+			foreign: []string{"00001", "00004", "DL-00001-1"}},
+		{role: "admin"},
+	}
+	specs := map[string]accounts.Spec{
+		"coordinator":       {Role: accounts.RoleCoordinator},
+		"auditor":           {Role: accounts.RoleAuditor},
+		"district":          {Role: accounts.RoleDistrict, Districts: []string{"001"}},
+		"commune":           {Role: accounts.RoleCommune, Communes: []string{"00001"}},
+		"agent":             {Role: accounts.RoleAgent, Agent: "DL-00001-1", Campaign: campaignID},
+		"auditor-of-tay-ho": {Role: accounts.RoleAuditor, Districts: []string{"003"}},
+		"admin":             {Role: accounts.RoleAdmin},
+	}
+	for i := range cases {
+		c := &cases[i]
+		spec := specs[c.role]
+		spec.Name, spec.Token = "table-"+c.role, "table-token-of-"+c.role+"-0123456789"
+		_, err := st.Add(ctx, "test", spec)
+		require.NoError(t, err, c.role)
+		c.token = spec.Token
+	}
+	fill := strings.NewReplacer("{id}", campaignID, "{period}", "2021-Q1", "{lang}", "en", "{$}", "")
 	rules := web.RouteRules()
 	cells := 0
 	for _, rule := range rules {
-		method, path, ok := strings.Cut(rule.Pattern, " ")
+		method, pattern, ok := strings.Cut(rule.Pattern, " ")
 		require.True(t, ok, "pattern %q has no method", rule.Pattern)
-		code := "00001"
-		if strings.Contains(path, "/trace/agent/") {
-			code = "DL-00001-1"
-		}
-		path = strings.ReplaceAll(fill.Replace(path), "{code}", code)
-		if strings.HasSuffix(path, "/static/") {
-			path += "style.css"
-		}
-		for role, token := range tokens {
-			cells++
-			t.Run(rule.Pattern+" as "+role, func(t *testing.T) {
-				body, ctype := "", ""
-				if method == http.MethodPost {
-					body, ctype = "{}", "application/json"
+		// nobody
+		cells++
+		t.Run(rule.Pattern+" as nobody", func(t *testing.T) {
+			res := s.api(method, path(pattern, fill, "00001", "DL-00001-1", "ba-dinh-conference"), "", jsonType(method), body(rule.Pattern, "", ""))
+			if rule.Access == web.Public {
+				assert.False(t, refusedNobody(res) || res.StatusCode == http.StatusForbidden, "status %d: %s", res.StatusCode, res.Body)
+			} else {
+				assert.True(t, refusedNobody(res), "status %d: %s", res.StatusCode, res.Body)
+			}
+		})
+		for _, c := range cases {
+			for _, in := range []bool{true, false} {
+				unit, agent, event := c.unitIn, c.agentIn, c.eventIn
+				if !in {
+					unit, agent, event = c.unitOut, c.agentOut, c.eventOut
 				}
-				res := s.api(method, path, token, ctype, strings.NewReader(body))
-				// Refused for want of a sign-in (not the sign-in form's own 401 for a wrong password).
-				refusedNobody := (res.StatusCode == http.StatusUnauthorized &&
-					(res.Header.Get("WWW-Authenticate") != "" || strings.Contains(res.Body, "sign in first"))) ||
-					(res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/login?"))
+				// What the route names of the scope, and whether it lies in it.
+				named, inScope := "", true
 				switch {
-				case rule.Access == web.Public:
-					assert.False(t, refusedNobody || res.StatusCode == http.StatusForbidden, "status %d: %s", res.StatusCode, res.Body)
-				case role == "nobody":
-					assert.True(t, refusedNobody, "status %d: %s", res.StatusCode, res.Body)
-				case rule.Access == web.Coordinator && role == "auditor":
-					assert.Equal(t, http.StatusForbidden, res.StatusCode, res.Body)
+				case rule.Scope == web.InUnit || rule.Pattern == "POST /api/campaigns/{id}/events":
+					named = unit
+				case rule.Scope == web.InAgent || strings.HasSuffix(rule.Pattern, "/decisions"):
+					named = agent
+				case strings.HasSuffix(rule.Pattern, "/cancel"):
+					named = event
 				default:
-					assert.False(t, refusedNobody, "status %d: %s", res.StatusCode, res.Body)
-					assert.NotEqual(t, http.StatusForbidden, res.StatusCode, res.Body)
-					assert.Less(t, res.StatusCode, 500, res.Body)
+					if !in {
+						continue // a route that names nothing of the scope has no cell outside it
+					}
+					named = "-"
 				}
-			})
+				if named == "" {
+					if in {
+						continue // nothing of this kind lies in the role's scope
+					}
+					named = "00091" // the role's scope has none of its own: any is outside
+				}
+				inScope = in || c.whole
+				u, a, e := named, named, named
+				where := map[bool]string{true: "in scope", false: "out of scope"}[in]
+				cells++
+				t.Run(fmt.Sprintf("%s as %s %s", rule.Pattern, c.role, where), func(t *testing.T) {
+					res := s.api(method, path(pattern, fill, u, a, e), c.token, jsonType(method), body(rule.Pattern, u, a))
+					allowed := rule.Access == web.Public || rule.Access == web.SignedIn ||
+						(rule.Access == web.Decide && (c.role == "coordinator" || c.role == "district")) ||
+						(rule.Access == web.Schedule && (c.role == "coordinator" || c.role == "district" || c.role == "commune")) ||
+						(rule.Access == web.Upload && c.role == "coordinator")
+					switch {
+					case rule.Access == web.Public:
+						assert.False(t, refusedNobody(res) || res.StatusCode == http.StatusForbidden, "status %d: %s", res.StatusCode, res.Body)
+					case !allowed:
+						assert.Equal(t, http.StatusForbidden, res.StatusCode, res.Body)
+					case rule.Scope == web.NoData:
+						assert.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}, res.StatusCode, res.Body)
+						assert.Less(t, res.StatusCode, 500, res.Body)
+					case rule.Scope == web.CampaignList:
+						require.Equal(t, http.StatusOK, res.StatusCode, res.Body)
+						listed := strings.Contains(res.Body, `"id": "`+campaignID+`"`)
+						assert.Equal(t, c.role != "admin", listed, "the campaign is listed: %s", res.Body)
+					case c.role == "admin" || !inScope:
+						assert.Equal(t, http.StatusNotFound, res.StatusCode, res.Body)
+					default:
+						assert.NotContains(t, []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}, res.StatusCode, res.Body)
+						assert.Less(t, res.StatusCode, 500, res.Body)
+						if method == http.MethodGet && res.StatusCode == http.StatusOK {
+							for _, f := range c.foreign {
+								assert.NotContains(t, res.Body, `"`+f+`"`, "a page of %s's scope names %s", c.role, f)
+							}
+						}
+					}
+				})
+			}
 		}
 	}
-	t.Logf("%d routes × %d roles = %d cells", len(rules), len(tokens), cells)
+	t.Logf("%d routes; %d cells (nobody, and %d roles in and out of their scope)", len(rules), cells, len(cases))
+}
+
+// path fills a route's pattern: the campaign, and the unit, agent or event it names.
+func path(pattern string, fill *strings.Replacer, unit, agent, event string) string {
+	p := fill.Replace(pattern)
+	if strings.Contains(p, "/trace/agent/") {
+		p = strings.ReplaceAll(p, "{code}", agent)
+	}
+	p = strings.ReplaceAll(strings.ReplaceAll(p, "{code}", unit), "{event}", event)
+	if strings.HasSuffix(p, "/static/") {
+		p += "style.css"
+	}
+	// A page's JSON twin, so that its body can be read for what it names.
+	if !strings.HasPrefix(p, "/api/") && (strings.HasPrefix(p, "/campaigns/") || p == "/") {
+		if p == "/" {
+			return "/api/campaigns"
+		}
+		p = "/api" + p
+	}
+	return p
+}
+
+func jsonType(method string) string {
+	if method == http.MethodPost {
+		return "application/json"
+	}
+	return ""
+}
+
+// body is a change's request: it names the unit (an event's) or the agent (a decision's),
+// and is refused by the change's own checks when let through (no date, no reason).
+func body(pattern, unit, agent string) io.Reader {
+	switch {
+	case !strings.HasPrefix(pattern, "POST /api/"):
+		return strings.NewReader("")
+	case strings.HasSuffix(pattern, "/events"):
+		return strings.NewReader(fmt.Sprintf(`{"unit": %q}`, unit))
+	case strings.HasSuffix(pattern, "/decisions"):
+		return strings.NewReader(fmt.Sprintf(`{"agent": %q, "decision": "approve"}`, agent))
+	}
+	return strings.NewReader("{}")
+}
+
+// refusedNobody says a request was refused for want of a sign-in (not the sign-in form's own
+// 401 for a wrong password).
+func refusedNobody(res response) bool {
+	return (res.StatusCode == http.StatusUnauthorized &&
+		(res.Header.Get("WWW-Authenticate") != "" || strings.Contains(res.Body, "sign in first"))) ||
+		(res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/login?"))
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -121,12 +122,17 @@ func (s *Server) addEvent(w http.ResponseWriter, r *http.Request) {
 			in.Expected = n
 		}
 	}
+	unit := strings.TrimSpace(in.Unit)
+	if err := s.checkInScope(r.Context(), id, "unit", unit); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	d, err := plan.ParseDate(strings.TrimSpace(in.Date))
 	if err != nil {
 		s.refused(w, r, back, fmt.Errorf("date: %w", err))
 		return
 	}
-	spec := plan.EventSpec{ID: strings.TrimSpace(in.ID), Kind: in.Kind, Title: in.Title, Unit: strings.TrimSpace(in.Unit),
+	spec := plan.EventSpec{ID: strings.TrimSpace(in.ID), Kind: in.Kind, Title: in.Title, Unit: unit,
 		Date: d, Groups: in.Groups, ExpectedAttendance: in.Expected}
 	ids, err := coordinator.Update[[]string](r.Context(), s.co, id, campaign.UpdateAddEvent,
 		campaign.AddEventRequest{Event: spec, By: viewerOf(r.Context()).Name})
@@ -154,6 +160,17 @@ func (s *Server) cancelEvent(w http.ResponseWriter, r *http.Request) {
 	} else {
 		in.Reason = r.FormValue("reason")
 	}
+	if sc := viewerOf(r.Context()).Scope; !sc.Whole() {
+		events, err := s.eventsInScope(r.Context(), id, sc)
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		if !slices.ContainsFunc(events, func(e EventLine) bool { return e.ID == event }) {
+			s.fail(w, r, errNotFound{"campaign " + id + " has no event " + event})
+			return
+		}
+	}
 	ids, err := coordinator.Update[[]string](r.Context(), s.co, id, campaign.UpdateCancelEvent,
 		campaign.CancelEventRequest{EventID: event, Reason: in.Reason, By: viewerOf(r.Context()).Name})
 	if err != nil {
@@ -163,8 +180,8 @@ func (s *Server) cancelEvent(w http.ResponseWriter, r *http.Request) {
 	s.done(w, r, back, tr(langOf(r), "Event cancelled")+": "+strings.Join(ids, ", "), map[string]any{"cancelled": ids})
 }
 
-// Decide is the body of POST /api/campaigns/{id}/reviews/{period}/decisions.
-type Decide struct {
+// DecideRequest is the body of POST /api/campaigns/{id}/reviews/{period}/decisions.
+type DecideRequest struct {
 	Agent    string `json:"agent"`
 	Decision string `json:"decision"` // approve | reject
 	Reason   string `json:"reason"`
@@ -173,7 +190,7 @@ type Decide struct {
 func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	id, period := r.PathValue("id"), r.PathValue("period")
 	back := "/campaigns/" + pathEscape(id) + "/reviews"
-	var in Decide
+	var in DecideRequest
 	if jsonBody(r) {
 		if err := decodeJSON(r, &in); err != nil {
 			s.refused(w, r, back, err)
@@ -184,6 +201,10 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) {
 	}
 	if in.Decision != "approve" && in.Decision != "reject" {
 		s.refused(w, r, back, fmt.Errorf("decision: %q is not approve or reject", in.Decision))
+		return
+	}
+	if err := s.checkInScope(r.Context(), id, "agent", in.Agent); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	// The reason is checked by the review's validator, whose words the page shows.

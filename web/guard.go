@@ -83,11 +83,11 @@ func (s *Server) clientAddr(r *http.Request) string {
 	return host
 }
 
-// logName is how the log names who tried to sign in: a user of the users file by name; a
+// logName is how the log names who tried to sign in: an account or a user of the users file by name; a
 // name that is nobody's (a mistyped name, or a password typed into the name field) by a
 // keyed hash of it, which tells the attempts of one name apart without writing it.
-func (g *signInGuard) logName(users *Users, name string) string {
-	if users.byName(name) != nil {
+func (g *signInGuard) logName(known bool, name string) string {
+	if known {
 		return name
 	}
 	m := hmac.New(sha256.New, g.logKey)

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"net/http"
 	"time"
+
+	"drives/store"
 )
 
 const (
@@ -48,13 +50,26 @@ func sameToken(got, want string) bool {
 
 // viewer is the signed-in user of a request.
 type viewer struct {
-	Name   string
-	Role   string
-	CSRF   string // empty for bearer-token requests, which carry no cookie to forge
-	Bearer bool
+	Name  string
+	Role  string
+	Scope store.Scope
+	// MustChange: signed in with a one-time password, which they must replace first.
+	MustChange bool
+	CSRF       string // empty for bearer-token requests, which carry no cookie to forge
+	Bearer     bool
 }
 
-func (v *viewer) CanAct() bool { return v != nil && v.Role == RoleCoordinator }
+// CanAct says the viewer may decide terminations (the reviews page's forms).
+func (v *viewer) CanAct() bool { return v != nil && v.may(Decide) }
+
+// CanSchedule says the viewer may add and cancel events (the events page's forms).
+func (v *viewer) CanSchedule() bool { return v != nil && v.may(Schedule) }
+
+// CanUpload says the viewer may import enrolments (the imports page's form).
+func (v *viewer) CanUpload() bool { return v != nil && v.may(Upload) }
+
+// ReadOnly says the viewer changes nothing.
+func (v *viewer) ReadOnly() bool { return !v.CanAct() && !v.CanSchedule() && !v.CanUpload() }
 
 // reqInfo is what the middleware learns of a request: who made it. The request passes down
 // unchanged, so that the log sees the route pattern the mux set on it.

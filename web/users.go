@@ -15,12 +15,17 @@ import (
 
 	"go.yaml.in/yaml/v3"
 	"golang.org/x/crypto/bcrypt"
+
+	"drives/accounts"
 )
 
-// Roles: a coordinator acts on campaigns, an auditor reads everything and changes nothing.
+// Roles of the users file, which bootstraps the first city coordinators and auditors before
+// their accounts are made in the database (starter users): a coordinator acts on every
+// campaign and unit, an auditor reads everything and changes nothing. Accounts have more
+// roles (package accounts).
 const (
-	RoleCoordinator = "coordinator"
-	RoleAuditor     = "auditor"
+	RoleCoordinator = accounts.RoleCoordinator
+	RoleAuditor     = accounts.RoleAuditor
 )
 
 // EnvUsers names the environment variable naming the users file.
@@ -108,6 +113,9 @@ func ParseUsers(name string, data []byte) (*Users, error) {
 }
 
 func (u *Users) byName(name string) *User {
+	if u == nil {
+		return nil
+	}
 	for i := range u.Users {
 		if u.Users[i].Name == name {
 			return &u.Users[i]
@@ -131,6 +139,9 @@ func (u *Users) checkPassword(name, password string) *User {
 
 // checkToken returns the user whose bearer token this is, or nil.
 func (u *Users) checkToken(token string) *User {
+	if u == nil {
+		return nil
+	}
 	sum := sha256.Sum256([]byte(token))
 	got := hex.EncodeToString(sum[:])
 	var found *User

@@ -27,9 +27,71 @@ type CampaignsView struct {
 	Campaigns []report.CampaignLine `json:"campaigns"`
 }
 
+// campaigns lists the campaigns in the viewer's scope, each with the scope's totals.
 func (s *Server) campaigns(r *http.Request) (any, error) {
-	cs, err := s.reports.Campaigns(r.Context(), s.cfg.DB)
-	return &CampaignsView{Campaigns: cs}, err
+	v := viewerOf(r.Context())
+	all, err := s.reports.Campaigns(r.Context(), s.cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	out := &CampaignsView{Campaigns: []report.CampaignLine{}}
+	for _, c := range all {
+		if !v.seesCampaign(c.ID) {
+			continue
+		}
+		if !v.Scope.Whole() {
+			part, err := s.scopeReport(r.Context(), c.ID, v.Scope)
+			if err != nil {
+				return nil, err
+			}
+			c.Target, c.Enrolled, c.AttainmentPct = part.Target, part.Enrolled, part.AttainmentPct
+		}
+		out.Campaigns = append(out.Campaigns, c)
+	}
+	return out, nil
+}
+
+// scopeReport is the report of a scope's part of a campaign (report.Within): its units'
+// totals and lines, or an agent's own quota and enrolments.
+func (s *Server) scopeReport(ctx context.Context, id string, sc store.Scope) (*report.Report, error) {
+	rep, err := s.reports.Load(ctx, s.cfg.DB, id)
+	if err != nil || sc.Whole() {
+		return rep, err
+	}
+	if sc.Agent == "" {
+		return report.Within(rep, append(slices.Clone(sc.Districts), sc.Communes...))
+	}
+	part := &report.Report{CampaignID: rep.CampaignID, Name: rep.Name, Status: rep.Status, Final: rep.Final,
+		GeneratedAt: rep.GeneratedAt, Scope: []string{sc.Agent}, Units: []report.UnitLine{}}
+	lines, _, err := store.AgentsPage(ctx, s.cfg.DB, id, store.AgentQuery{Scope: sc, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range lines {
+		l := report.AgentLineOf(a.AgentFigures)
+		part.Agents = []report.AgentLine{l}
+		part.Target, part.Enrolled, part.AttainmentPct = l.Quota, l.Enrolled, l.Pct
+	}
+	return part, nil
+}
+
+// unitInScope says whether a unit of the report lies in a scope: is one of its districts or
+// communes, or below one.
+func unitInScope(units []report.UnitLine, sc store.Scope, code string) bool {
+	if sc.Whole() {
+		return true
+	}
+	for code != "" && sc.Agent == "" {
+		if slices.Contains(sc.Districts, code) || slices.Contains(sc.Communes, code) {
+			return true
+		}
+		i := slices.IndexFunc(units, func(u report.UnitLine) bool { return u.Code == code })
+		if i < 0 {
+			return false
+		}
+		code = units[i].Parent
+	}
+	return false
 }
 
 // CampaignView is a campaign's page: the report (as `starter report` gives it, down to its
@@ -75,26 +137,34 @@ func (s *Server) campaign(r *http.Request) (any, error) {
 	qctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	closed := h.Status == campaign.StatusClosed || h.Status == campaign.StatusCancelled
-	if !closed {
+	if !closed && viewerOf(ctx).Scope.Whole() { // the workflow's figures are the whole campaign's
 		go func() {
 			p, err := s.co.Progress(qctx, h.ID)
 			progress <- answer{p, err}
 		}()
 	}
-	rep, err := s.reports.Load(ctx, s.cfg.DB, h.ID)
+	sc := viewerOf(ctx).Scope
+	rep, err := s.scopeReport(ctx, h.ID, sc)
 	if err != nil {
 		return nil, err
 	}
 	v.Report = &CampaignReport{Report: rep, Units: []report.UnitLine{}}
 	for _, u := range rep.Units {
-		if u.Level == "district" {
+		// The districts, or a part's own units (a commune staff's communes).
+		if (sc.Whole() && u.Level == "district") || slices.Contains(rep.Scope, u.Code) {
 			v.Report.Units = append(v.Report.Units, u)
 		}
 	}
-	if v.Days, err = s.reports.Daily(ctx, s.cfg.DB, h.ID); err != nil {
+	if sc.Whole() {
+		v.Days, err = s.reports.Daily(ctx, s.cfg.DB, h.ID)
+	} else {
+		v.Days, err = report.Kept(ctx, &s.reports, s.cfg.DB, h.ID, "days\x00"+sc.Key(),
+			func() ([]report.DayCount, error) { return report.DailyIn(ctx, s.cfg.DB, h.ID, sc) })
+	}
+	if err != nil {
 		return nil, err
 	}
-	if !closed && !v.Report.Final {
+	if sc.Whole() && !closed && !v.Report.Final {
 		a := <-progress
 		if p, err := a.p, a.err; err != nil {
 			v.ProgressError = err.Error()
@@ -136,6 +206,10 @@ func (s *Server) unit(r *http.Request) (any, error) {
 		return nil, err
 	}
 	code := r.PathValue("code")
+	sc := viewerOf(ctx).Scope
+	if !unitInScope(rep.Units, sc, code) {
+		return nil, errNotFound{"campaign " + h.ID + " has no unit " + code}
+	}
 	v := &UnitView{Campaign: h, Children: []report.UnitLine{}}
 	found := false
 	for _, u := range rep.Units {
@@ -150,7 +224,7 @@ func (s *Server) unit(r *http.Request) (any, error) {
 		return nil, errNotFound{"campaign " + h.ID + " has no unit " + code}
 	}
 	for _, u := range rep.Units {
-		if u.Code == v.Unit.Parent {
+		if u.Code == v.Unit.Parent && unitInScope(rep.Units, sc, u.Code) {
 			p := u
 			v.Parent = &p
 		}
@@ -292,9 +366,9 @@ func (s *Server) agents(r *http.Request) (any, error) {
 		return nil, err
 	}
 	aq := store.AgentQuery{District: v.District, Commune: v.Commune, Status: v.Status, Kind: v.Kind, Sort: v.Sort,
-		Desc: v.Order == "desc", Offset: offset, Limit: limit}
-	// The exact total, counted once per change of the campaign for these filters.
-	total, err := report.Kept(ctx, &s.reports, s.cfg.DB, h.ID, "agents\x00"+strings.Join([]string{aq.District, aq.Commune, aq.Status, aq.Kind}, "\x00"),
+		Desc: v.Order == "desc", Offset: offset, Limit: limit, Scope: viewerOf(ctx).Scope}
+	// The exact total, counted once per change of the campaign for these filters and scope.
+	total, err := report.Kept(ctx, &s.reports, s.cfg.DB, h.ID, "agents\x00"+strings.Join([]string{aq.District, aq.Commune, aq.Status, aq.Kind, aq.Scope.Key()}, "\x00"),
 		func() (int, error) { return store.CountAgents(ctx, s.cfg.DB, h.ID, aq) })
 	if err != nil {
 		return nil, err
@@ -330,7 +404,7 @@ func (s *Server) events(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	all, err := store.Events(ctx, s.cfg.DB, h.ID)
+	all, err := s.eventsInScope(ctx, h.ID, viewerOf(ctx).Scope)
 	if err != nil {
 		return nil, err
 	}
@@ -347,7 +421,7 @@ func (s *Server) events(r *http.Request) (any, error) {
 		}
 	}
 	slices.Reverse(v.Held) // latest first
-	if v.Units, err = store.EventUnits(ctx, s.cfg.DB, h.ID); err != nil {
+	if v.Units, err = s.eventUnits(ctx, h.ID, viewerOf(ctx).Scope); err != nil {
 		return nil, err
 	}
 	if v.Groups, err = store.TargetGroupChoices(ctx, s.cfg.DB, h.ID); err != nil {
@@ -394,22 +468,24 @@ func (s *Server) reviews(r *http.Request) (any, error) {
 	}
 	// Totals and the lists' exact totals are counted once per change of the campaign; the
 	// lists' lines are read for each page.
-	if v.Totals, err = report.Kept(ctx, &s.reports, s.cfg.DB, h.ID, "review-totals",
-		func() ([]coordinator.ReviewTotal, error) { return s.co.ReviewTotals(ctx, h.ID) }); err != nil {
+	sc := viewerOf(ctx).Scope
+	if v.Totals, err = report.Kept(ctx, &s.reports, s.cfg.DB, h.ID, "review-totals\x00"+sc.Key(),
+		func() ([]coordinator.ReviewTotal, error) { return store.ReviewTotalsIn(ctx, s.cfg.DB, h.ID, sc) }); err != nil {
 		return nil, err
 	}
 	count := func(dq store.DecisionQuery) (int, error) {
-		key := "decisions\x00" + strings.Join([]string{dq.Period, dq.District, dq.Commune, dq.Status, dq.Decision, dq.Agent}, "\x00")
+		dq.Scope = sc
+		key := "decisions\x00" + strings.Join([]string{dq.Period, dq.District, dq.Commune, dq.Status, dq.Decision, dq.Agent, sc.Key()}, "\x00")
 		return report.Kept(ctx, &s.reports, s.cfg.DB, h.ID, key, func() (int, error) { return store.CountDecisions(ctx, s.cfg.DB, h.ID, dq) })
 	}
-	pending := store.DecisionQuery{Status: "pending", Limit: maxPageSize}
+	pending := store.DecisionQuery{Status: "pending", Limit: maxPageSize, Scope: sc}
 	if v.PendingTotal, err = count(pending); err != nil {
 		return nil, err
 	}
 	if v.Pending, err = store.DecisionLines(ctx, s.cfg.DB, h.ID, pending); err != nil {
 		return nil, err
 	}
-	escalated := store.DecisionQuery{Status: "escalated", Limit: maxPageSize}
+	escalated := store.DecisionQuery{Status: "escalated", Limit: maxPageSize, Scope: sc}
 	if v.EscalatedTotal, err = count(escalated); err != nil {
 		return nil, err
 	}
@@ -421,7 +497,7 @@ func (s *Server) reviews(r *http.Request) (any, error) {
 	}
 	if v.Period != "" {
 		dq := store.DecisionQuery{Period: v.Period, District: v.District, Commune: v.Commune, Status: v.Status,
-			Decision: v.Decision, Offset: offset, Limit: limit}
+			Decision: v.Decision, Offset: offset, Limit: limit, Scope: sc}
 		if v.Page.Total, err = count(dq); err != nil {
 			return nil, err
 		}
@@ -468,7 +544,7 @@ func (s *Server) importsPage(r *http.Request) (any, error) {
 		return nil, err
 	}
 	v := &ImportsView{Campaign: h, Header: strings.Join(imports.Headers[imports.Enrolments], ",")}
-	if v.Batches, err = store.RecentBatches(ctx, s.cfg.DB, h.ID); err != nil {
+	if v.Batches, err = store.RecentBatchesIn(ctx, s.cfg.DB, h.ID, viewerOf(ctx).Scope); err != nil {
 		return nil, err
 	}
 	return v, nil
@@ -496,6 +572,9 @@ func (s *Server) trace(r *http.Request, kind string) (any, error) {
 		return nil, err
 	}
 	code, period := r.PathValue("code"), r.URL.Query().Get("period")
+	if err := s.checkInScope(ctx, h.ID, kind, code); err != nil {
+		return nil, err
+	}
 	t := &history.Tracer{DB: s.cfg.DB, Temporal: s.cfg.Temporal}
 	var tr *history.Trace
 	if kind == "agent" {

@@ -30,7 +30,6 @@ import (
 	"drives/coordinator"
 	"drives/imports"
 	"drives/report"
-	"drives/store"
 )
 
 //go:embed templates static
@@ -40,7 +39,9 @@ var assets embed.FS
 type Config struct {
 	DB       *pgxpool.Pool
 	Temporal client.Client
-	Users    *Users
+	// Users is the users file, which bootstraps the first coordinators and auditors (nil:
+	// none); everyone else signs in with an account (package accounts).
+	Users *Users
 	// TemporalUI is the base URL of the Temporal Web UI (e.g. http://127.0.0.1:8233); empty: no links.
 	TemporalUI string
 	// Namespace is the Temporal namespace of the drives, for links into the Web UI.
@@ -77,8 +78,8 @@ type Server struct {
 
 // New returns the page and API as one handler.
 func New(cfg Config) (http.Handler, error) {
-	if cfg.DB == nil || cfg.Temporal == nil || cfg.Users == nil {
-		return nil, errors.New("web: DB, Temporal and Users are required")
+	if cfg.DB == nil || cfg.Temporal == nil {
+		return nil, errors.New("web: DB and Temporal are required")
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -165,71 +166,21 @@ var vietnam = func() *time.Location {
 	return loc
 }()
 
-// route registers a page (GET path) and its JSON twin (GET /api/path) on one loader.
-func (s *Server) route(path, tmpl string, load func(r *http.Request) (any, error)) {
-	s.handle("GET "+path, SignedIn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		data, err := load(r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		s.render(w, r, http.StatusOK, tmpl, data)
-	}))
-	s.handle("GET /api"+path, SignedIn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		data, err := load(r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, data)
-	}))
-}
-
-// Access says who may use a route; every route has one (RouteRules lists them).
-type Access string
-
-const (
-	// Public routes need no sign-in: the sign-in form, health, static files, the language.
-	Public Access = "public"
-	// SignedIn routes are for every signed-in user: the pages and their JSON, signing out.
-	SignedIn Access = "signed-in"
-	// Coordinator routes change a campaign: coordinators only.
-	Coordinator Access = "coordinator"
-)
-
-// RouteRule is a route's pattern and who may use it.
-type RouteRule struct {
-	Pattern string
-	Access  Access
-}
-
-// RouteRules are the access rules of every route the server serves, in the order registered.
-func RouteRules() []RouteRule {
-	s := &Server{mux: http.NewServeMux()}
-	s.routes()
-	return s.rules
-}
-
-// handle serves a route behind its access rule: the only way a route is registered.
-func (s *Server) handle(pattern string, access Access, h http.Handler) {
-	s.rules = append(s.rules, RouteRule{Pattern: pattern, Access: access})
-	if access != Public {
-		h = s.guarded(access, h)
-	}
-	s.mux.Handle(pattern, h)
-}
+func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
 
 func (s *Server) routes() {
-	s.handle("GET /healthz", Public, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) }))
+	s.handle("GET /healthz", Public, NoData, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("ok\n")) }))
 	static, _ := fs.Sub(assets, "static")
-	s.handle("GET /static/", Public, http.StripPrefix("/static/", http.FileServerFS(static)))
-	s.handle("GET /login", Public, http.HandlerFunc(s.loginPage))
-	s.handle("POST /login", Public, http.HandlerFunc(s.login))
-	s.handle("POST /logout", SignedIn, http.HandlerFunc(s.logout))
-	s.handle("GET /lang/{lang}", Public, http.HandlerFunc(s.setLang))
+	s.handle("GET /static/", Public, NoData, http.StripPrefix("/static/", http.FileServerFS(static)))
+	s.handle("GET /login", Public, NoData, http.HandlerFunc(s.loginPage))
+	s.handle("POST /login", Public, NoData, http.HandlerFunc(s.login))
+	s.handle("POST /logout", SignedIn, NoData, http.HandlerFunc(s.logout))
+	s.handle("GET /lang/{lang}", Public, NoData, http.HandlerFunc(s.setLang))
+	s.handle("GET /password", SignedIn, NoData, http.HandlerFunc(s.passwordPage))
+	s.handle("POST /password", SignedIn, NoData, http.HandlerFunc(s.changePassword))
 
-	s.route("/{$}", "campaigns.html", s.campaigns)
-	s.handle("GET /api/campaigns", SignedIn, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.route("/{$}", "campaigns.html", CampaignList, s.campaigns)
+	s.handle("GET /api/campaigns", SignedIn, CampaignList, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		data, err := s.campaigns(r)
 		if err != nil {
 			s.fail(w, r, err)
@@ -237,112 +188,22 @@ func (s *Server) routes() {
 		}
 		writeJSON(w, http.StatusOK, data)
 	}))
-	s.route("/campaigns/{id}", "campaign.html", s.campaign)
-	s.route("/campaigns/{id}/units/{code}", "unit.html", s.unit)
-	s.route("/campaigns/{id}/agents", "agents.html", s.agents)
-	s.route("/campaigns/{id}/events", "events.html", s.events)
-	s.route("/campaigns/{id}/reviews", "reviews.html", s.reviews)
-	s.route("/campaigns/{id}/imports", "imports.html", s.importsPage)
-	s.route("/campaigns/{id}/trace/agent/{code}", "trace.html", s.traceAgent)
-	s.route("/campaigns/{id}/trace/unit/{code}", "trace.html", s.traceUnit)
+	s.route("/campaigns/{id}", "campaign.html", InCampaign, s.campaign)
+	s.route("/campaigns/{id}/units/{code}", "unit.html", InUnit, s.unit)
+	s.route("/campaigns/{id}/agents", "agents.html", InCampaign, s.agents)
+	s.route("/campaigns/{id}/events", "events.html", InCampaign, s.events)
+	s.route("/campaigns/{id}/reviews", "reviews.html", InCampaign, s.reviews)
+	s.route("/campaigns/{id}/imports", "imports.html", InCampaign, s.importsPage)
+	s.route("/campaigns/{id}/trace/agent/{code}", "trace.html", InAgent, s.traceAgent)
+	s.route("/campaigns/{id}/trace/unit/{code}", "trace.html", InUnit, s.traceUnit)
 
 	// Actions: the page's forms post here too; a form post is answered with a redirect back
-	// to the page (or, for an upload, the page with the result), an API call with JSON.
-	s.handle("POST /api/campaigns/{id}/events", Coordinator, http.HandlerFunc(s.addEvent))
-	s.handle("POST /api/campaigns/{id}/events/{event}/cancel", Coordinator, http.HandlerFunc(s.cancelEvent))
-	s.handle("POST /api/campaigns/{id}/reviews/{period}/decisions", Coordinator, http.HandlerFunc(s.decide))
-	s.handle("POST /api/campaigns/{id}/imports", Coordinator, http.HandlerFunc(s.upload))
-}
-
-func isAPI(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/api/") }
-
-// guarded finds the request's user (bearer token or session cookie), refuses the
-// unauthenticated, refuses a Coordinator route to anyone else, and checks the CSRF token of a
-// cookie session's POST.
-func (s *Server) guarded(access Access, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		v, err := s.viewer(r)
-		if err != nil {
-			s.fail(w, r, err)
-			return
-		}
-		if v == nil {
-			if isAPI(r) && !wantsHTML(r) {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="drives"`)
-				writeJSON(w, http.StatusUnauthorized, apiError{Error: "sign in first: a session cookie from POST /login, or Authorization: Bearer <token>"})
-				return
-			}
-			if r.Method == http.MethodGet {
-				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
-				return
-			}
-			http.Error(w, "sign in first", http.StatusUnauthorized)
-			return
-		}
-		setViewer(r, v) // for the header of a refusal's page too
-		if access == Coordinator && v.Role != RoleCoordinator {
-			s.forbidden(w, r, "auditors read; only a coordinator may change anything")
-			return
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			if !v.Bearer {
-				token := r.Header.Get("X-CSRF-Token")
-				if token == "" {
-					r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload)
-					if err := parseForm(r); isTooLarge(err) {
-						s.tooLarge(w, r)
-						return
-					}
-					token = r.FormValue("csrf")
-				}
-				if !sameToken(token, v.CSRF) {
-					s.forbidden(w, r, "missing or wrong CSRF token: reload the page and try again")
-					return
-				}
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// viewer finds the request's user: by bearer token, or by the session its cookie names, which
-// must be open (not ended, not expired) and of a user of the users file; nil: nobody signed in.
-// Once the middleware has found it, it is kept on the request.
-func (s *Server) viewer(r *http.Request) (*viewer, error) {
-	if v := viewerOf(r.Context()); v != nil {
-		return v, nil
-	}
-	if h := r.Header.Get("Authorization"); h != "" {
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
-			return nil, nil
-		}
-		u := s.cfg.Users.checkToken(strings.TrimSpace(tok))
-		if u == nil {
-			return nil, nil
-		}
-		return &viewer{Name: u.Name, Role: u.Role, Bearer: true}, nil
-	}
-	c, err := r.Cookie(sessionCookie)
-	if err != nil {
-		return nil, nil
-	}
-	hash, ok := sessionHash(c.Value)
-	if !ok {
-		return nil, nil
-	}
-	sess, err := store.OpenWebSession(r.Context(), s.cfg.DB, hash)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	u := s.cfg.Users.byName(sess.User)
-	if u == nil {
-		return nil, nil
-	}
-	return &viewer{Name: u.Name, Role: u.Role, CSRF: sess.CSRF}, nil
+	// to the page (or, for an upload, the page with the result), an API call with JSON. Each
+	// checks what it changes (an event's unit, a decision's agent) against the scope.
+	s.handle("POST /api/campaigns/{id}/events", Schedule, InCampaign, http.HandlerFunc(s.addEvent))
+	s.handle("POST /api/campaigns/{id}/events/{event}/cancel", Schedule, InCampaign, http.HandlerFunc(s.cancelEvent))
+	s.handle("POST /api/campaigns/{id}/reviews/{period}/decisions", Decide, InCampaign, http.HandlerFunc(s.decide))
+	s.handle("POST /api/campaigns/{id}/imports", Upload, InCampaign, http.HandlerFunc(s.upload))
 }
 
 // statusWriter remembers the status a handler wrote, for the request log.
