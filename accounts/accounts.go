@@ -196,10 +196,14 @@ func checkBindings(ctx context.Context, db store.DB, spec Spec) error {
 }
 
 // Disable stops an account signing in and ends its sessions; Enable lets it sign in again.
-func (s *Store) Disable(ctx context.Context, by, name string) error { return s.setDisabled(ctx, by, name, true) }
+func (s *Store) Disable(ctx context.Context, by, name string) error {
+	return s.setDisabled(ctx, by, name, true)
+}
 
 // Enable lets a disabled account sign in again.
-func (s *Store) Enable(ctx context.Context, by, name string) error { return s.setDisabled(ctx, by, name, false) }
+func (s *Store) Enable(ctx context.Context, by, name string) error {
+	return s.setDisabled(ctx, by, name, false)
+}
 
 func (s *Store) setDisabled(ctx context.Context, by, name string, disabled bool) error {
 	return s.inTx(ctx, func(tx pgx.Tx) error {
@@ -291,7 +295,7 @@ var ErrWrongPassword = errors.New("the current password is not right")
 type Issued struct {
 	Name     string
 	Role     string
-	Unit     string // a staff member's commune
+	Unit     string // their commune
 	Password string
 }
 
@@ -342,7 +346,7 @@ func (s *Store) Import(ctx context.Context, by, campaignID string) (issued []Iss
 			if m.Kind == "staff" {
 				a.Role, a.Communes, it.Unit = RoleCommune, []string{m.Commune}, m.Commune
 			} else {
-				a.Role, a.AgentCode = RoleAgent, m.Code
+				a.Role, a.AgentCode, it.Unit = RoleAgent, m.Code, m.Commune
 			}
 			it.Role = a.Role
 			accs = append(accs, a)

@@ -42,7 +42,7 @@ TEMPORAL_NAMESPACE, TLS, API key, config profiles). After 'make up', load them w
 		launchCommand(env), statusCommand(env), importCommand(env), outcomesCommand(env), eventCommand(env),
 		steerCommand(env, "pause"), steerCommand(env, "resume"), steerCommand(env, "cancel"),
 		reportCommand(env), reviewCommand(env), simulateCommand(env), demoCommand(env), codecServerCommand(env),
-		auditCommand(env), serveCommand(env),
+		auditCommand(env), serveCommand(env), usersCommand(env),
 	)
 	return root
 }
