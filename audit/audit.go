@@ -139,15 +139,19 @@ func (r Result) Intact() bool { return r.Broken == nil }
 
 // String says what Verify found in a sentence.
 func (r Result) String() string {
+	of := r.CampaignID
+	if of == "" {
+		of = "the accounts" // their changes' chain belongs to no campaign
+	}
 	if r.Intact() {
 		if r.Rows == 0 {
-			return fmt.Sprintf("audit log of %s: intact, 0 rows", r.CampaignID)
+			return fmt.Sprintf("audit log of %s: intact, 0 rows", of)
 		}
 		return fmt.Sprintf("audit log of %s: intact, %d rows, hash chain verified to row %d (head %s)",
-			r.CampaignID, r.Rows, r.HeadID, r.Head)
+			of, r.Rows, r.HeadID, r.Head)
 	}
 	return fmt.Sprintf("audit log of %s: BROKEN at row %d (%s): %s; %d of %d rows verified before it",
-		r.CampaignID, r.Broken.RowID, r.Broken.Kind, r.Broken.Reason, r.Verified, r.Rows)
+		of, r.Broken.RowID, r.Broken.Kind, r.Broken.Reason, r.Verified, r.Rows)
 }
 
 // Querier is what Verify reads through: a pool, a connection or a transaction.

@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"drives/accounts"
 	"drives/audit"
 )
 
@@ -22,9 +24,9 @@ func auditCommand(e *env) *cobra.Command {
 }
 
 func auditVerifyCommand(e *env) *cobra.Command {
-	var asJSON bool
+	var asJSON, accountsChain bool
 	cmd := &cobra.Command{
-		Use:   "verify <campaign>",
+		Use:   "verify <campaign> | --accounts",
 		Short: "Check a campaign's audit log against its hash chain; name the first bad row",
 		Long: `Recomputes the hash chain of the campaign's audit rows (SHA-256 over the previous row's
 hash and the row's canonical form) and says either that the log is intact, with its row count
@@ -32,12 +34,20 @@ and head hash, or which row is the first that does not fit: altered, following a
 or inserted. Exits non-zero when the chain is broken or the campaign is unknown.
 
 Keep the head hash it prints: a later run whose chain does not pass through it means rows at
-the end were removed or rewritten.`,
-		Args: cobra.ExactArgs(1),
+the end were removed or rewritten. --accounts checks the accounts' chain instead: every change
+of an account (starter users), which belongs to no campaign.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := campaignArg(args)
-			if err != nil {
-				return err
+			if accountsChain == (len(args) == 1) {
+				return errors.New("give a campaign or --accounts (one of them)")
+			}
+			id, what := accounts.AuditChain, "the accounts"
+			if !accountsChain {
+				var err error
+				if id, err = campaignArg(args); err != nil {
+					return err
+				}
+				what = id
 			}
 			if err := e.connect(cmd.Context(), false); err != nil {
 				return err
@@ -57,11 +67,12 @@ the end were removed or rewritten.`,
 				fmt.Fprintln(out, res)
 			}
 			if !res.Intact() {
-				return fmt.Errorf("audit log of %s is broken: first bad row %d (%s)", id, res.Broken.RowID, res.Broken.Kind)
+				return fmt.Errorf("audit log of %s is broken: first bad row %d (%s)", what, res.Broken.RowID, res.Broken.Kind)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as JSON")
+	cmd.Flags().BoolVar(&accountsChain, "accounts", false, "check the accounts' chain (changes of accounts) instead of a campaign's")
 	return cmd
 }

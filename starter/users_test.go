@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -214,4 +215,11 @@ lan   district  test-2021  districts 001  disabled
 	if strings.Contains(stderr, recs[1][3]) || strings.Contains(stdout, recs[1][3]) {
 		t.Error("a second import printed a password again")
 	}
+
+	// The accounts' audit rows chain as a campaign's do: `starter audit verify --accounts`.
+	out, err = starter(ctx, "audit", "verify", "--accounts")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, fmt.Sprintf("audit log of the accounts: intact, %d rows", len(actors())))
+	_, err = starter(ctx, "audit", "verify", cid, "--accounts")
+	require.ErrorContains(t, err, "give a campaign or --accounts (one of them)")
 }
