@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -283,6 +284,8 @@ func demo(ctx context.Context) error {
 		sim := devstack.EnvOr("SIM", "plans/hanoi-2021/field-sim.yaml")
 		if err = devstack.Run(ctx, s.env, "bin/starter", "demo", "--plan", plan, "--sim", sim); err != nil {
 			err = fmt.Errorf("the demo drive failed: %w (its output is above; the worker's log is %s)", err, workerLogFile)
+		} else {
+			err = s.addDistrictOfficer(ctx)
 		}
 	}
 	if err != nil {
@@ -294,8 +297,8 @@ func demo(ctx context.Context) error {
 	ui, ns := devstack.LookupEnv(s.env, "TEMPORAL_UI"), devstack.LookupEnv(s.env, "TEMPORAL_NAMESPACE")
 	web := devstack.EnvOr("WEB_ADDR", defaultWebAddr)
 	fmt.Printf("\nTemporal Web UI: %s/namespaces/%s/workflows\n", ui, ns)
-	fmt.Printf("Web page: http://%s/campaigns/hanoi-2021 — sign in as 'coordinator' (acts) or 'auditor' (reads)\n", web)
-	fmt.Printf("with the passwords in %s (cat %s)\n", webPasswords, webPasswords)
+	fmt.Printf("Web page: http://%s/campaigns/hanoi-2021 — sign in as 'coordinator' (acts), 'auditor' (reads)\n", web)
+	fmt.Printf("or '%s' (Ba Vì's district officer) with the passwords in %s (cat %s)\n", demoOfficer, webPasswords, webPasswords)
 	if os.Getenv("DRIVES_CODEC_KEYS") != "" {
 		addr := devstack.EnvOr("DRIVES_CODEC_ADDR", defaultCodecAddr)
 		fmt.Printf("Payloads are encrypted. To read them in the Web UI, sign in at http://%s/login\n", addr)
@@ -304,4 +307,31 @@ func demo(ctx context.Context) error {
 	}
 	fmt.Println("When done: make stop")
 	return nil
+}
+
+// demoOfficer is the demo's district officer: Ba Vì (district 271) of the Hà Nội plan.
+const demoOfficer = "ba-vi"
+
+// addDistrictOfficer makes the demo's district officer account once (starter users add), its
+// one-time password added to .dev/web-passwords; the account is kept in the database after.
+func (s *stack) addDistrictOfficer(ctx context.Context) error {
+	var out, errOut bytes.Buffer
+	cmd := exec.CommandContext(ctx, "bin/starter", "users", "add", "--name", demoOfficer, "--role", "district",
+		"--district", "271", "--by", "make-demo")
+	cmd.Env, cmd.Stdout, cmd.Stderr = s.env, &out, &errOut
+	if err := cmd.Run(); err != nil {
+		if strings.Contains(errOut.String(), "exists already") {
+			return nil
+		}
+		return fmt.Errorf("the demo's district officer: %w: %s", err, errOut.String())
+	}
+	pw, err := os.OpenFile(webPasswords, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := pw.Write(out.Bytes()); err != nil {
+		pw.Close()
+		return err
+	}
+	return pw.Close()
 }
