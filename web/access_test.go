@@ -95,7 +95,9 @@ type scopeCase struct {
 // auditor's event was let through), by dropping the scope from the agents' query (the
 // district officer's agents page named 00091 and 00094), by a unitInScope true for every
 // unit (each scoped role's unit of another district or commune answered 200) and by a
-// checkInScope that lets every agent through (the other district's agent's trace answered).
+// checkInScope that lets every agent through (the other district's agent's trace answered),
+// and by linking every viewer's campaign to the Temporal Web UI (the district officer's pages
+// linked to the whole campaign's histories).
 // It runs in TestWeb, on its campaign.
 func routeRoleTable(t *testing.T, s *site) {
 	ctx := context.Background()
@@ -204,6 +206,9 @@ func routeRoleTable(t *testing.T, s *site) {
 						if method == http.MethodGet && res.StatusCode == http.StatusOK {
 							for _, f := range c.foreign {
 								assert.NotContains(t, res.Body, `"`+f+`"`, "a page of %s's scope names %s", c.role, f)
+							}
+							if !c.whole { // the Web UI shows the whole campaign: no links to it
+								assert.NotContains(t, res.Body, temporalUI, "a page of %s's scope links to the Web UI", c.role)
 							}
 						}
 					}

@@ -47,7 +47,10 @@ func (s *Server) loadHead(ctx context.Context, id string) (*campaignHead, error)
 	if h.loc, err = time.LoadLocation(h.Timezone); err != nil {
 		h.loc = time.UTC
 	}
-	h.TemporalURL = s.workflowURL(h.WorkflowID, "")
+	if v := viewerOf(ctx); v == nil || v.Scope.Whole() {
+		// The Web UI shows the whole campaign's histories: linked for those who see all of it.
+		h.TemporalURL = s.workflowURL(h.WorkflowID, "")
+	}
 	return h, nil
 }
 

@@ -589,6 +589,9 @@ func (s *Server) trace(r *http.Request, kind string) (any, error) {
 		return nil, err
 	}
 	v := &TraceView{Campaign: h, Kind: kind, Code: code, Trace: tr, Links: map[int64]string{}}
+	if h.TemporalURL == "" { // no links into the Web UI for a part's viewer (loadHead)
+		return v, nil
+	}
 	for _, f := range tr.Figures {
 		for _, w := range f.Writes {
 			if u := s.workflowURL(w.WorkflowID, w.RunID); u != "" {
