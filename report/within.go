@@ -41,7 +41,7 @@ func Within(r *Report, codes []string) (*Report, error) {
 		return named, ok
 	}
 	out := &Report{CampaignID: r.CampaignID, Name: r.Name, Status: r.Status, Final: r.Final, GeneratedAt: r.GeneratedAt,
-		Scope: slices.Clone(codes), Units: []UnitLine{}, Agents: []AgentLine{}}
+		Scope: slices.Clone(codes), Units: []UnitLine{}, Groups: []GroupLine{}, Agents: []AgentLine{}}
 	communes := map[string]bool{}
 	for _, u := range r.Units {
 		named, ok := in(u.Code)

@@ -158,9 +158,16 @@ func (s *Server) guarded(access Access, scope Scope, next http.Handler) http.Han
 				return
 			}
 		}
-		if scope != NoData && scope != CampaignList && !v.seesCampaign(r.PathValue("id")) {
-			s.fail(w, r, errNotFound{"no campaign " + r.PathValue("id")})
-			return
+		if scope != NoData && scope != CampaignList {
+			id := r.PathValue("id")
+			if !v.seesCampaign(id) {
+				s.fail(w, r, errNotFound{"no campaign " + id})
+				return
+			}
+			if err := s.checkCampaignScope(r.Context(), id, v.Scope); err != nil {
+				s.fail(w, r, err)
+				return
+			}
 		}
 		next.ServeHTTP(w, r)
 	})

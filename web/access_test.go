@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"drives/accounts"
+	"drives/store"
 	"drives/web"
 )
 
@@ -266,4 +267,22 @@ func refusedNobody(res response) bool {
 	return (res.StatusCode == http.StatusUnauthorized &&
 		(res.Header.Get("WWW-Authenticate") != "" || strings.Contains(res.Body, "sign in first"))) ||
 		(res.StatusCode == http.StatusSeeOther && strings.HasPrefix(res.Header.Get("Location"), "/login?"))
+}
+
+// An account of every campaign bound to a district a campaign does not have (one of another
+// city's) finds nothing of it: the campaign is not listed, and its pages answer 404 as for a
+// campaign that does not exist. Shown failing by a scopeUnits that keeps every code (the
+// campaign page answered 500: the report has no unit 271).
+func partOfAnotherCity(t *testing.T, s *site) {
+	const token = "token-of-an-officer-of-ba-vi-0123456789"
+	// Made in the table directly: `starter users add` refuses a district no campaign has.
+	require.NoError(t, store.InsertAccount(context.Background(), s.db, store.Account{Name: "ba-vi", Role: accounts.RoleDistrict,
+		Districts: []string{"271"}, TokenSHA256: accounts.TokenHash(token)}))
+	res := s.api(http.MethodGet, "/api/campaigns", token, "", nil)
+	require.Equal(t, http.StatusOK, res.StatusCode, res.Body)
+	assert.NotContains(t, res.Body, campaignID)
+	for _, p := range []string{"", "/agents", "/reviews", "/events", "/imports", "/units/001", "/trace/agent/DL-00001-1"} {
+		res := s.api(http.MethodGet, "/api/campaigns/"+campaignID+p, token, "", nil)
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, "%s: %s", p, res.Body)
+	}
 }

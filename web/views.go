@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -41,6 +42,10 @@ func (s *Server) campaigns(r *http.Request) (any, error) {
 		}
 		if !v.Scope.Whole() {
 			part, err := s.scopeReport(r.Context(), c.ID, v.Scope)
+			var nf errNotFound
+			if errors.As(err, &nf) {
+				continue // none of the scope's units or agent is in this campaign
+			}
 			if err != nil {
 				return nil, err
 			}
@@ -49,49 +54,6 @@ func (s *Server) campaigns(r *http.Request) (any, error) {
 		out.Campaigns = append(out.Campaigns, c)
 	}
 	return out, nil
-}
-
-// scopeReport is the report of a scope's part of a campaign (report.Within): its units'
-// totals and lines, or an agent's own quota and enrolments.
-func (s *Server) scopeReport(ctx context.Context, id string, sc store.Scope) (*report.Report, error) {
-	rep, err := s.reports.Load(ctx, s.cfg.DB, id)
-	if err != nil || sc.Whole() {
-		return rep, err
-	}
-	if sc.Agent == "" {
-		return report.Within(rep, append(slices.Clone(sc.Districts), sc.Communes...))
-	}
-	part := &report.Report{CampaignID: rep.CampaignID, Name: rep.Name, Status: rep.Status, Final: rep.Final,
-		GeneratedAt: rep.GeneratedAt, Scope: []string{sc.Agent}, Units: []report.UnitLine{}}
-	lines, _, err := store.AgentsPage(ctx, s.cfg.DB, id, store.AgentQuery{Scope: sc, Limit: 1})
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range lines {
-		l := report.AgentLineOf(a.AgentFigures)
-		part.Agents = []report.AgentLine{l}
-		part.Target, part.Enrolled, part.AttainmentPct = l.Quota, l.Enrolled, l.Pct
-	}
-	return part, nil
-}
-
-// unitInScope says whether a unit of the report lies in a scope: is one of its districts or
-// communes, or below one.
-func unitInScope(units []report.UnitLine, sc store.Scope, code string) bool {
-	if sc.Whole() {
-		return true
-	}
-	for code != "" && sc.Agent == "" {
-		if slices.Contains(sc.Districts, code) || slices.Contains(sc.Communes, code) {
-			return true
-		}
-		i := slices.IndexFunc(units, func(u report.UnitLine) bool { return u.Code == code })
-		if i < 0 {
-			return false
-		}
-		code = units[i].Parent
-	}
-	return false
 }
 
 // CampaignView is a campaign's page: the report (as `starter report` gives it, down to its

@@ -27,6 +27,7 @@ func TestWeb(t *testing.T) {
 	aud := s.login("minh", "auditor-password")
 
 	t.Run("every route answers each role as its access rule says", func(t *testing.T) { routeRoleTable(t, s) })
+	t.Run("a part of another city's campaign sees nothing of this one", func(t *testing.T) { partOfAnotherCity(t, s) })
 
 	t.Run("unauthenticated requests are refused", func(t *testing.T) {
 		anon := s.browser()
