@@ -55,10 +55,25 @@ type EventLine struct {
 
 // Events lists a campaign's events by time.
 func Events(ctx context.Context, db DB, campaignID string) ([]EventLine, error) {
+	return EventsIn(ctx, db, campaignID, Scope{})
+}
+
+// EventsIn lists the events of a scope by time: held in its districts (district-wide or in one
+// of their communes) or in its communes; an agent's, those of the agent's commune.
+func EventsIn(ctx context.Context, db DB, campaignID string, scope Scope) ([]EventLine, error) {
+	args, cond := []any{campaignID}, ""
+	switch {
+	case scope.Agent != "":
+		args = append(args, scope.Agent)
+		cond = ` and commune_code = (select commune_code from agents where campaign_id = $1 and code = $2)`
+	case !scope.Whole():
+		args = append(args, scope.Districts, scope.Communes)
+		cond = ` and (district_code = any($2) or commune_code = any($3))`
+	}
 	rows, err := db.Query(ctx, `
 		select id, coalesce(parent_id, ''), kind, title, district_code, coalesce(commune_code, ''), scheduled_at, groups,
 			expected_attendance, source, status, attendance, leads, coalesce(cancel_reason, '')
-		from events where campaign_id = $1 order by scheduled_at, id`, campaignID)
+		from events where campaign_id = $1`+cond+` order by scheduled_at, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read events: %w", err)
 	}
@@ -93,8 +108,22 @@ func choices(ctx context.Context, db DB, sql string, args ...any) ([]Choice, err
 // EventUnits are the districts and communes an event may be held in, each district before its
 // communes.
 func EventUnits(ctx context.Context, db DB, campaignID string) ([]Choice, error) {
-	return choices(ctx, db, `select code, name from units where campaign_id = $1 and level in ('district', 'commune')
-		order by district_code, level desc, code`, campaignID)
+	return EventUnitsIn(ctx, db, campaignID, Scope{})
+}
+
+// EventUnitsIn are the districts and communes of a scope an event may be held in (none of an
+// agent's), each district before its communes.
+func EventUnitsIn(ctx context.Context, db DB, campaignID string, scope Scope) ([]Choice, error) {
+	args, cond := []any{campaignID}, ""
+	switch {
+	case scope.Agent != "":
+		return []Choice{}, nil
+	case !scope.Whole():
+		args = append(args, scope.Districts, scope.Communes)
+		cond = ` and (district_code = any($2) or code = any($3))`
+	}
+	return choices(ctx, db, `select code, name from units where campaign_id = $1 and level in ('district', 'commune')`+cond+`
+		order by district_code, level desc, code`, args...)
 }
 
 // TargetGroupChoices are a campaign's target groups, likeliest first.

@@ -20,6 +20,7 @@ import (
 	"drives/coordinator"
 	"drives/imports"
 	"drives/plan"
+	"drives/store"
 )
 
 // Actions change a campaign, each through the coordinator's Update the CLI sends (or the
@@ -161,7 +162,7 @@ func (s *Server) cancelEvent(w http.ResponseWriter, r *http.Request) {
 		in.Reason = r.FormValue("reason")
 	}
 	if sc := viewerOf(r.Context()).Scope; !sc.Whole() {
-		events, err := s.eventsInScope(r.Context(), id, sc)
+		events, err := store.EventsIn(r.Context(), s.cfg.DB, id, sc)
 		if err != nil {
 			s.fail(w, r, err)
 			return

@@ -366,7 +366,7 @@ func (s *Server) events(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	all, err := s.eventsInScope(ctx, h.ID, viewerOf(ctx).Scope)
+	all, err := store.EventsIn(ctx, s.cfg.DB, h.ID, viewerOf(ctx).Scope)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +383,7 @@ func (s *Server) events(r *http.Request) (any, error) {
 		}
 	}
 	slices.Reverse(v.Held) // latest first
-	if v.Units, err = s.eventUnits(ctx, h.ID, viewerOf(ctx).Scope); err != nil {
+	if v.Units, err = store.EventUnitsIn(ctx, s.cfg.DB, h.ID, viewerOf(ctx).Scope); err != nil {
 		return nil, err
 	}
 	if v.Groups, err = store.TargetGroupChoices(ctx, s.cfg.DB, h.ID); err != nil {
