@@ -299,15 +299,34 @@ type Issued struct {
 	Password string
 }
 
+// Imported is what Import did: the accounts it made, with their one-time passwords; the
+// accounts of last year's roster it moved to the campaign; and the names it left as they are.
+type Imported struct {
+	Issued []Issued
+	// Moved are accounts of the same person and post bound to another campaign (last year's
+	// roster): now bound to this one, their passwords kept.
+	Moved []string
+	// Existing already see the campaign (bound to it, or to every campaign).
+	Existing int
+	// Differ are accounts of the name whose role or unit is not the roster's (staff moved to
+	// another commune, an agent become staff, a name taken by hand): left as they are, for an
+	// administrator to look at.
+	Differ []string
+}
+
 // Import makes an account for each active agent and staff member of a campaign's roster who
 // has none: agents (role agent, their own work) and staff (commune staff of their commune),
 // named by their roster code in lower case, bound to the campaign, each with a one-time
-// password. It returns them, and how many already had an account (left as they are).
-func (s *Store) Import(ctx context.Context, by, campaignID string) (issued []Issued, existing int, err error) {
+// password. The accounts of the same people in the same posts bound to another campaign (year
+// after year, the roster keeps its codes) are moved to this one; any other account of a roster
+// name is left as it is, and named.
+func (s *Store) Import(ctx context.Context, by, campaignID string) (*Imported, error) {
 	if !plan.ValidCampaignID(campaignID) {
-		return nil, 0, fmt.Errorf("campaign %q: not a campaign id", campaignID)
+		return nil, fmt.Errorf("campaign %q: not a campaign id", campaignID)
 	}
-	err = s.inTx(ctx, func(tx pgx.Tx) error {
+	out := &Imported{}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		*out = Imported{}
 		if _, err := store.CampaignHeaderOf(ctx, tx, campaignID); errors.Is(err, store.ErrNoCampaign) {
 			return fmt.Errorf("no campaign %q", campaignID)
 		} else if err != nil {
@@ -318,50 +337,62 @@ func (s *Store) Import(ctx context.Context, by, campaignID string) (issued []Iss
 			return err
 		}
 		names := make([]string, len(roster))
+		codeOf := map[string]string{}
 		for i, m := range roster {
 			names[i] = strings.ToLower(m.Code)
+			if !ValidName(names[i]) {
+				return fmt.Errorf("roster of %s: agent code %q cannot name an account (lower-case letters, digits, '.', '_', '-')", campaignID, m.Code)
+			}
+			if other, dup := codeOf[names[i]]; dup {
+				return fmt.Errorf("roster of %s: agent codes %q and %q name the same account %q", campaignID, other, m.Code, names[i])
+			}
+			codeOf[names[i]] = m.Code
 		}
-		taken, err := store.AccountNamesTaken(ctx, tx, names)
+		have, err := store.AccountsNamed(ctx, tx, names)
 		if err != nil {
 			return err
 		}
 		var accs []Account
-		issued, existing = nil, 0
 		for i, m := range roster {
-			name := names[i]
-			if taken[name] {
-				existing++
+			a := Account{Name: names[i], CampaignID: campaignID, MustChange: true}
+			if m.Kind == "staff" {
+				a.Role, a.Communes = RoleCommune, []string{m.Commune}
+			} else {
+				a.Role, a.AgentCode = RoleAgent, m.Code
+			}
+			if old, ok := have[a.Name]; ok {
+				switch {
+				case old.Role != a.Role || old.AgentCode != a.AgentCode || !slices.Equal(old.Communes, a.Communes) || len(old.Districts) > 0:
+					out.Differ = append(out.Differ, a.Name)
+				case old.CampaignID == "" || old.CampaignID == campaignID:
+					out.Existing++
+				default:
+					out.Moved = append(out.Moved, a.Name)
+				}
 				continue
 			}
-			if !ValidName(name) {
-				return fmt.Errorf("roster of %s: agent code %q cannot name an account (lower-case letters, digits, '.', '_', '-')", campaignID, m.Code)
-			}
 			password := NewSecret()
-			hash, err := oneTimeHash(password)
-			if err != nil {
+			if a.PasswordHash, err = oneTimeHash(password); err != nil {
 				return err
 			}
-			a := Account{Name: name, CampaignID: campaignID, PasswordHash: hash, MustChange: true}
-			it := Issued{Name: name, Password: password}
-			if m.Kind == "staff" {
-				a.Role, a.Communes, it.Unit = RoleCommune, []string{m.Commune}, m.Commune
-			} else {
-				a.Role, a.AgentCode, it.Unit = RoleAgent, m.Code, m.Commune
-			}
-			it.Role = a.Role
 			accs = append(accs, a)
-			issued = append(issued, it)
+			out.Issued = append(out.Issued, Issued{Name: a.Name, Role: a.Role, Unit: m.Commune, Password: password})
 		}
 		if err := store.InsertAccounts(ctx, tx, accs); err != nil {
 			return err
 		}
+		if len(out.Moved) > 0 {
+			if err := store.SetAccountsCampaign(ctx, tx, out.Moved, campaignID); err != nil {
+				return err
+			}
+		}
 		return audit(ctx, tx, by, "account.import", campaignID, map[string]any{"campaign": campaignID,
-			"added": len(accs), "existing": existing})
+			"added": len(accs), "moved": out.Moved, "existing": out.Existing, "differ": out.Differ})
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	return issued, existing, nil
+	return out, nil
 }
 
 // SignIn returns the enabled account of this name and password; nil when there is none, the

@@ -329,8 +329,11 @@ func TestAccountPasswords(t *testing.T) {
 
 // A campaign's roster becomes one account per active agent and staff member, each bound to
 // their own work or commune, with a one-time password; imported again, it adds none and
-// counts them. Shown failing by Import no longer skipping names already taken (the second
-// import failed on a duplicate name), and by importing staff as agents.
+// counts them. Last year's accounts of the same people in the same posts are moved to the
+// campaign with their passwords; an account of a roster name in another post is left alone and
+// named. Shown failing by Import no longer skipping names already taken (the second import
+// failed on a duplicate name), by importing staff as agents, and by moving every account of a
+// roster name (the agent whose account is commune staff's was moved).
 func TestAccountImportRoster(t *testing.T) {
 	e := newEnv(t)
 	// A terminated agent gets no account.
@@ -338,19 +341,31 @@ func TestAccountImportRoster(t *testing.T) {
 	require.NoError(t, err)
 	// One of the roster already has an account, made by hand.
 	e.add(accounts.Spec{Name: "dl-00010-2", Role: accounts.RoleAgent, Campaign: campaignID, Agent: "DL-00010-2"})
-
-	issued, existing, err := e.as.Import(e.ctx, "admin-minh", campaignID)
+	// Last year's campaign, with the same units and roster: CB-00001's account is bound to it
+	// (moved), and DL-00003-1's name is a commune staff account there (left alone).
+	_, err = e.pool.Exec(e.ctx, `insert into campaigns
+		select (jsonb_populate_record(c, '{"id": "last-year-2020"}')).* from campaigns c where c.id = $1`, campaignID)
 	require.NoError(t, err)
-	assert.Equal(t, 1, existing)
+	_, err = e.pool.Exec(e.ctx, `insert into units
+		select (jsonb_populate_record(u, '{"campaign_id": "last-year-2020"}')).* from units u where u.campaign_id = $1`, campaignID)
+	require.NoError(t, err)
+	lastYear := e.add(accounts.Spec{Name: "cb-00001", Role: accounts.RoleCommune, Campaign: "last-year-2020", Communes: []string{"00001"}})
+	e.add(accounts.Spec{Name: "dl-00003-1", Role: accounts.RoleCommune, Campaign: "last-year-2020", Communes: []string{"00003"}})
+
+	res, err := e.as.Import(e.ctx, "admin-minh", campaignID)
+	require.NoError(t, err)
+	assert.Equal(t, 1, res.Existing)
+	assert.Equal(t, []string{"cb-00001"}, res.Moved)
+	assert.Equal(t, []string{"dl-00003-1"}, res.Differ)
 	var names []string
-	for _, it := range issued {
+	for _, it := range res.Issued {
 		names = append(names, it.Name+" "+it.Role+" "+it.Unit)
 	}
 	assert.Equal(t, []string{
-		"cb-00001 commune 00001", "cb-00002 commune 00002", "cb-00003 commune 00003", "cb-00010 commune 00010",
-		"dl-00001-1 agent 00001", "dl-00001-2 agent 00001", "dl-00003-1 agent 00003", "dl-00010-1 agent 00010", "dl-00011-1 agent 00011",
+		"cb-00002 commune 00002", "cb-00003 commune 00003", "cb-00010 commune 00010",
+		"dl-00001-1 agent 00001", "dl-00001-2 agent 00001", "dl-00010-1 agent 00010", "dl-00011-1 agent 00011",
 	}, names)
-	for _, it := range issued {
+	for _, it := range res.Issued {
 		a := e.signIn(it.Name, it.Password)
 		require.NotNil(t, a, "%s does not sign in with its one-time password", it.Name)
 		assert.True(t, a.MustChange, it.Name)
@@ -361,31 +376,40 @@ func TestAccountImportRoster(t *testing.T) {
 		}
 		assert.Equal(t, want, scopeOf(*a), it.Name)
 	}
+	moved := e.signIn("cb-00001", lastYear)
+	require.NotNil(t, moved, "the moved account's password no longer works")
+	assert.Equal(t, campaignID, moved.CampaignID)
+	left, err := store.AccountByName(e.ctx, e.pool, "dl-00003-1")
+	require.NoError(t, err)
+	assert.Equal(t, "last-year-2020", left.CampaignID)
+	assert.Equal(t, accounts.RoleCommune, left.Role)
 	_, err = store.AccountByName(e.ctx, e.pool, "dl-00001-3")
 	assert.ErrorIs(t, err, store.ErrNotFound, "a terminated agent got an account")
-	row := e.lastAudit(2)
+	row := e.lastAudit(4)
 	assert.Equal(t, []string{"", "admin-minh", "account.import", campaignID}, []string{row.Campaign, row.Actor, row.Action, row.Key})
-	assert.JSONEq(t, `{"campaign": "`+campaignID+`", "added": 9, "existing": 1}`, row.Detail)
-	for _, it := range issued {
+	assert.JSONEq(t, `{"campaign": "`+campaignID+`", "added": 7, "moved": ["cb-00001"], "existing": 1, "differ": ["dl-00003-1"]}`, row.Detail)
+	for _, it := range res.Issued {
 		assert.NotContains(t, row.Detail, it.Password)
 	}
 
-	// Again: nothing added, every one counted, the accounts as they were.
+	// Again: nothing added or moved, every one counted, the accounts as they were.
 	accountsBefore := testenv.Fingerprint(t, e.pool)
-	issued, existing, err = e.as.Import(e.ctx, "admin-minh", campaignID)
+	res, err = e.as.Import(e.ctx, "admin-minh", campaignID)
 	require.NoError(t, err)
-	assert.Empty(t, issued)
-	assert.Equal(t, 10, existing)
+	assert.Empty(t, res.Issued)
+	assert.Empty(t, res.Moved)
+	assert.Equal(t, 9, res.Existing)
+	assert.Equal(t, []string{"dl-00003-1"}, res.Differ)
 	accountsAfter := testenv.Fingerprint(t, e.pool)
 	for _, tb := range []string{"accounts", "account_units"} {
 		assert.Equal(t, accountsBefore[tb], accountsAfter[tb], tb)
 	}
-	row = e.lastAudit(3)
-	assert.JSONEq(t, `{"campaign": "`+campaignID+`", "added": 0, "existing": 10}`, row.Detail)
+	row = e.lastAudit(5)
+	assert.JSONEq(t, `{"campaign": "`+campaignID+`", "added": 0, "moved": null, "existing": 9, "differ": ["dl-00003-1"]}`, row.Detail)
 
 	// A campaign there is not: refused, nothing written.
 	before := testenv.Fingerprint(t, e.pool)
-	_, _, err = e.as.Import(e.ctx, "admin-minh", "nope-2021")
+	_, err = e.as.Import(e.ctx, "admin-minh", "nope-2021")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), `no campaign "nope-2021"`)
 	assert.Equal(t, before, testenv.Fingerprint(t, e.pool))

@@ -337,7 +337,7 @@ A summary line goes to stderr.`,
 				}
 				w = file
 			}
-			issued, existing, err := as.Import(cmd.Context(), by, id)
+			res, err := as.Import(cmd.Context(), by, id)
 			if err != nil {
 				if file != nil {
 					_ = file.Close()
@@ -345,6 +345,7 @@ A summary line goes to stderr.`,
 				}
 				return err
 			}
+			issued := res.Issued
 			werr := writeIssued(w, issued)
 			if file != nil {
 				if err := file.Close(); werr == nil {
@@ -355,11 +356,20 @@ A summary line goes to stderr.`,
 				return fmt.Errorf("campaign %s: %d accounts were added, but their one-time passwords could not be written (%w); give them new ones with `starter users reset-password`",
 					id, len(issued), werr)
 			}
-			fmt.Fprintf(cmd.ErrOrStderr(), "campaign %s: added %d accounts, %d already had an account", id, len(issued), existing)
+			errOut := cmd.ErrOrStderr()
+			fmt.Fprintf(errOut, "campaign %s: added %d accounts, %d already had an account", id, len(issued), res.Existing)
 			if outPath != "" && len(issued) > 0 {
-				fmt.Fprintf(cmd.ErrOrStderr(), "; one-time passwords in %s (shown this once: hand each to its holder, then delete the file)", outPath)
+				fmt.Fprintf(errOut, "; one-time passwords in %s (shown this once: hand each to its holder, then delete the file)", outPath)
 			}
-			fmt.Fprintln(cmd.ErrOrStderr())
+			fmt.Fprintln(errOut)
+			if len(res.Moved) > 0 {
+				fmt.Fprintf(errOut, "moved to %s, passwords kept (the same people in the same posts, bound to another campaign): %d: %s\n",
+					id, len(res.Moved), strings.Join(res.Moved, ", "))
+			}
+			if len(res.Differ) > 0 {
+				fmt.Fprintf(errOut, "left as they are: %d accounts of roster names whose role or unit differs from the roster's (see `starter users list`): %s\n",
+					len(res.Differ), strings.Join(res.Differ, ", "))
+			}
 			return nil
 		},
 	}

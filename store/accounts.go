@@ -182,19 +182,29 @@ func RosterMembers(ctx context.Context, db DB, campaignID string) ([]RosterMembe
 	return out, nil
 }
 
-// AccountNamesTaken are the names among these that accounts already have.
-func AccountNamesTaken(ctx context.Context, db DB, names []string) (map[string]bool, error) {
-	rows, err := db.Query(ctx, `select name from accounts where name = any($1)`, names)
+// AccountsNamed reads the accounts of these names that exist, by name.
+func AccountsNamed(ctx context.Context, db DB, names []string) (map[string]Account, error) {
+	rows, err := db.Query(ctx, `select `+accountColumns+` from accounts a where a.name = any($1)`, names)
 	if err != nil {
 		return nil, fmt.Errorf("read accounts: %w", err)
 	}
-	taken := map[string]bool{}
-	var n string
-	_, err = pgx.ForEachRow(rows, []any{&n}, func() error { taken[n] = true; return nil })
+	list, err := pgx.CollectRows(rows, scanAccount)
 	if err != nil {
 		return nil, fmt.Errorf("read accounts: %w", err)
 	}
-	return taken, nil
+	out := make(map[string]Account, len(list))
+	for _, a := range list {
+		out[a.Name] = a
+	}
+	return out, nil
+}
+
+// SetAccountsCampaign binds accounts to a campaign.
+func SetAccountsCampaign(ctx context.Context, db DB, names []string, campaignID string) error {
+	if _, err := db.Exec(ctx, `update accounts set campaign_id = $2, updated_at = now() where name = any($1)`, names, campaignID); err != nil {
+		return fmt.Errorf("bind accounts to %s: %w", campaignID, err)
+	}
+	return nil
 }
 
 // InsertAccounts adds many new accounts and their units by COPY (a roster's).
