@@ -414,31 +414,22 @@ func SignIn(ctx context.Context, db store.DB, name, password string) (*Account, 
 
 // ByToken returns the enabled account whose API token this is; nil when none.
 func ByToken(ctx context.Context, db store.DB, token string) (*Account, error) {
-	a, err := store.AccountByToken(ctx, db, TokenHash(token))
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if a.Disabled {
-		return nil, nil
-	}
-	return &a, nil
+	return enabled(store.AccountByToken(ctx, db, TokenHash(token)))
 }
 
 // Enabled returns the account of this name while it is enabled; nil otherwise (a session's
 // account is read again at every request, so disabling it takes effect at once).
 func Enabled(ctx context.Context, db store.DB, name string) (*Account, error) {
-	a, err := store.AccountByName(ctx, db, name)
+	return enabled(store.AccountByName(ctx, db, name))
+}
+
+// enabled is an account read, unless there was none or it is disabled (nil).
+func enabled(a Account, err error) (*Account, error) {
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil
 	}
-	if err != nil {
+	if err != nil || a.Disabled {
 		return nil, err
-	}
-	if a.Disabled {
-		return nil, nil
 	}
 	return &a, nil
 }

@@ -60,6 +60,19 @@ func (e *env) accountStore(cmd *cobra.Command) (*accounts.Store, error) {
 	return &accounts.Store{DB: e.db}, nil
 }
 
+// accountChange is what a change of one account needs: the account's name (the argument),
+// who makes the change, and the accounts' database.
+func (e *env) accountChange(cmd *cobra.Command, args []string, actor func() (string, error)) (name, by string, as *accounts.Store, err error) {
+	if name, err = nameArg(args); err != nil {
+		return "", "", nil, err
+	}
+	if by, err = actor(); err != nil {
+		return "", "", nil, err
+	}
+	as, err = e.accountStore(cmd)
+	return name, by, as, err
+}
+
 // nameArg checks an account name given as the command's argument.
 func nameArg(args []string) (string, error) {
 	if !accounts.ValidName(args[0]) {
@@ -235,15 +248,7 @@ func usersSetDisabled(e *env, actor func() (string, error), disable bool) *cobra
 		Short: short,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := nameArg(args)
-			if err != nil {
-				return err
-			}
-			by, err := actor()
-			if err != nil {
-				return err
-			}
-			as, err := e.accountStore(cmd)
+			name, by, as, err := e.accountChange(cmd, args, actor)
 			if err != nil {
 				return err
 			}
@@ -269,15 +274,7 @@ func usersResetPassword(e *env, actor func() (string, error)) *cobra.Command {
 		Short: "Give an account a new one-time password, printed once, and end its open sessions",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name, err := nameArg(args)
-			if err != nil {
-				return err
-			}
-			by, err := actor()
-			if err != nil {
-				return err
-			}
-			as, err := e.accountStore(cmd)
+			name, by, as, err := e.accountChange(cmd, args, actor)
 			if err != nil {
 				return err
 			}
