@@ -5,25 +5,7 @@
 // lies outside the district: a decision on another district's agent, and that district's
 // units, page and JSON. It returns what it saw; the Go test compares that with the report and
 // the database.
-import { run } from './lib.mjs';
-
-const value = async (loc) => loc.getAttribute('data-value');
-
-async function signIn(page, base, who) {
-  await page.goto(`${base}/login`);
-  await page.locator('input[name="user"]').fill(who.user);
-  await page.locator('input[name="password"]').fill(who.password);
-  await Promise.all([
-    page.waitForURL((u) => !u.pathname.startsWith('/login')),
-    page.getByTestId('login-submit').click(),
-  ]);
-}
-
-// loadTime is how long the page's last navigation took, to its load event, in milliseconds.
-const loadTime = (page) => page.evaluate(() => {
-  const [n] = performance.getEntriesByType('navigation');
-  return n ? Math.round(n.loadEventEnd - n.startTime) : null;
-});
+import { run, value, signIn, loadTime } from './lib.mjs';
 
 await run(async ({ page, input, shot }) => {
   const base = input.baseURL;

@@ -87,7 +87,7 @@ func TestDistrictOfficerApprovesInDistrict(t *testing.T) {
 	r := browser.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s := newScenario(t, ctx)
+	s := newScenario(t, ctx, "web-e2e-district-2021")
 
 	var pending []string
 	for _, d := range s.pending {

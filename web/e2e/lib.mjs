@@ -70,3 +70,23 @@ export async function run(fn) {
   }
   process.exitCode = reply.ok ? 0 : 1;
 }
+
+// value is an element's data-value: the figure it shows, unformatted.
+export const value = async (loc) => loc.getAttribute('data-value');
+
+// signIn signs in through the form and waits to leave it.
+export async function signIn(page, base, who) {
+  await page.goto(`${base}/login`);
+  await page.locator('input[name="user"]').fill(who.user);
+  await page.locator('input[name="password"]').fill(who.password);
+  await Promise.all([
+    page.waitForURL((u) => !u.pathname.startsWith('/login')),
+    page.getByTestId('login-submit').click(),
+  ]);
+}
+
+// loadTime is how long the page's last navigation took, to its load event, in milliseconds.
+export const loadTime = (page) => page.evaluate(() => {
+  const [n] = performance.getEntriesByType('navigation');
+  return n ? Math.round(n.loadEventEnd - n.startTime) : null;
+});

@@ -2,16 +2,10 @@
 // warms the browser's cache of the static assets) and reports each load's times from the
 // browser's Navigation Timing: the server's answer (request start to the first byte of the
 // response) and the whole load (navigation start to the load event), in milliseconds.
-import { run } from './lib.mjs';
+import { run, signIn } from './lib.mjs';
 
 await run(async ({ page, input, shot }) => {
-  await page.goto(`${input.baseURL}/login`);
-  await page.locator('input[name="user"]').fill(input.user);
-  await page.locator('input[name="password"]').fill(input.password);
-  await Promise.all([
-    page.waitForURL((u) => !u.pathname.startsWith('/login')),
-    page.getByTestId('login-submit').click(),
-  ]);
+  await signIn(page, input.baseURL, input);
   const url = `${input.baseURL}${input.path}`;
   await page.goto(url);
   const loads = [];

@@ -98,7 +98,7 @@ func TestCoordinatorApprovesTermination(t *testing.T) {
 	r := browser.Require(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s := newScenario(t, ctx)
+	s := newScenario(t, ctx, "web-e2e-review-2021")
 
 	// The scenario: a running campaign whose first review proposed the terminations of the two
 	// agents who enrolled nobody in the window, both still active.

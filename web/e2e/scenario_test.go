@@ -28,8 +28,6 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
-// scenarioID is the campaign the browser tests open.
-const scenarioID = "web-e2e-2021"
 
 // The fixture plan, made to run for a while with a review early in it: a campaign day lasts 4
 // real seconds (a year about 24 minutes), agents are reviewed once on 3 January (8 seconds
@@ -86,9 +84,19 @@ func newStack(t testing.TB, ctx context.Context, id string) *scenario {
 	return s
 }
 
-func newScenario(t *testing.T, ctx context.Context) *scenario {
+// newScenario launches the scenario's campaign under an ID of the test's own: the tests of this
+// binary share a dev server and the task queue, and each campaign is terminated when its test
+// ends, so that no workflow of one test is left for the next test's worker (on another
+// database) to pick up.
+func newScenario(t *testing.T, ctx context.Context, scenarioID string) *scenario {
 	t.Helper()
 	s := newStack(t, ctx, scenarioID)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = s.tc.TerminateWorkflow(ctx, campaign.CampaignWorkflowID(scenarioID), "", "test over")
+		_ = s.tc.ScheduleClient().GetHandle(ctx, campaign.ReviewScheduleID(scenarioID)).Delete(ctx)
+	})
 
 	dir := t.TempDir()
 	require.NoError(t, os.CopyFS(dir, os.DirFS(filepath.Join("..", "..", "internal", "fixture", "plan"))))
