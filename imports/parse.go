@@ -223,71 +223,8 @@ func checkReporting(kind Kind, name string, data []byte, ref *Reference, seen ma
 			nextReport = off + 1<<20
 		}
 		rej.Rows++
-		f := func(i int) string { return strings.TrimSpace(rec[i]) }
-		*row = Row{Line: line, CitizenID: f(0)}
 		n := len(rej.Errors)
-		if !isCitizenID(row.CitizenID) {
-			bad(line, "citizen_id", "must be 12 digits (or 9 for an old identity card)")
-		} else if seen != nil {
-			k := citizenKey(row.CitizenID)
-			if first, dup := seen[k]; dup {
-				bad(line, "citizen_id", "same person as line %d", first)
-			} else {
-				seen[k] = line
-			}
-		}
-		switch kind {
-		case Enrolments, Leads:
-			row.FullName, row.Phone, row.Commune, row.Village = f(1), f(2), f(3), f(4)
-			if row.FullName == "" || utf8.RuneCountInString(row.FullName) > 100 {
-				bad(line, "full_name", "must be 1 to 100 characters")
-			}
-			if !isPhone(row.Phone) {
-				bad(line, "phone", "must be 10 digits starting with 0")
-			}
-			ref.checkUnit(row, bad)
-			group := f(5)
-			if kind == Enrolments {
-				row.Agent, group = f(5), f(6)
-				if c, ok := ref.Agents[row.Agent]; !ok {
-					bad(line, "agent_code", "unknown or inactive agent%s", quote(row.Agent))
-				} else if row.Commune != "" && c != row.Commune && ref.Communes[row.Commune] != "" {
-					bad(line, "agent_code", "agent%s works in commune %s, not %s", quote(row.Agent), c, row.Commune)
-				}
-				income, err := strconv.ParseInt(strings.ReplaceAll(f(7), "_", ""), 10, 64)
-				switch {
-				case err != nil:
-					bad(line, "monthly_income", "must be a whole number of VND")
-				case income < contribution.MinMonthlyIncome || income > contribution.MaxMonthlyIncome:
-					// The amount is repeated only when it cannot be a citizen ID or phone number
-					// that a shifted column put here.
-					amount := "the amount"
-					if len(strings.ReplaceAll(f(7), "_", "")) <= 8 {
-						amount = fmt.Sprintf("%d VND", income)
-					}
-					bad(line, "monthly_income", "%s is outside %d–%d VND", amount, contribution.MinMonthlyIncome, contribution.MaxMonthlyIncome)
-				}
-				row.Income = income
-				row.SubsidyClass = f(8)
-				if _, ok := contribution.SubsidyPercent[row.SubsidyClass]; !ok {
-					bad(line, "subsidy_class", "must be poor, near_poor or other")
-				}
-				if row.PaymentMonths, err = contribution.PaymentMonths(f(9)); err != nil {
-					bad(line, "payment_mode", "%v", err)
-				}
-				row.On = ref.checkDate(line, "enrolled_on", f(10), dates, bad)
-			}
-			row.Group = group
-			if !ref.Groups[group] {
-				bad(line, "target_group", "unknown target group%s", quote(group))
-			}
-		case Outcomes:
-			row.Outcome = f(1)
-			if row.Outcome != "declined" && row.Outcome != "unreachable" {
-				bad(line, "outcome", "must be declined or unreachable")
-			}
-			row.On = ref.checkDate(line, "reported_on", f(2), dates, bad)
-		}
+		ref.checkRecord(kind, line, rec, row, seen, dates, bad)
 		if len(rej.Errors) == n {
 			good++
 			if len(rej.Errors) == 0 && each != nil && !each(row) {
@@ -303,6 +240,92 @@ func checkReporting(kind Kind, name string, data []byte, ref *Reference, seen ma
 		return 0, rej
 	}
 	return rej.Rows, nil
+}
+
+// checkRecord checks one line's fields (rec, in the kind's header order) into row, telling bad
+// of each problem. seen, when given, finds a person named by an earlier line of the file.
+func (ref *Reference) checkRecord(kind Kind, line int, rec []string, row *Row, seen map[uint64]int, dates map[string]time.Time,
+	bad func(int, string, string, ...any)) {
+	f := func(i int) string { return strings.TrimSpace(rec[i]) }
+	*row = Row{Line: line, CitizenID: f(0)}
+	if !isCitizenID(row.CitizenID) {
+		bad(line, "citizen_id", "must be 12 digits (or 9 for an old identity card)")
+	} else if seen != nil {
+		k := citizenKey(row.CitizenID)
+		if first, dup := seen[k]; dup {
+			bad(line, "citizen_id", "same person as line %d", first)
+		} else {
+			seen[k] = line
+		}
+	}
+	switch kind {
+	case Enrolments, Leads:
+		row.FullName, row.Phone, row.Commune, row.Village = f(1), f(2), f(3), f(4)
+		if row.FullName == "" || utf8.RuneCountInString(row.FullName) > 100 {
+			bad(line, "full_name", "must be 1 to 100 characters")
+		}
+		if !isPhone(row.Phone) {
+			bad(line, "phone", "must be 10 digits starting with 0")
+		}
+		ref.checkUnit(row, bad)
+		group := f(5)
+		if kind == Enrolments {
+			row.Agent, group = f(5), f(6)
+			if c, ok := ref.Agents[row.Agent]; !ok {
+				bad(line, "agent_code", "unknown or inactive agent%s", quote(row.Agent))
+			} else if row.Commune != "" && c != row.Commune && ref.Communes[row.Commune] != "" {
+				bad(line, "agent_code", "agent%s works in commune %s, not %s", quote(row.Agent), c, row.Commune)
+			}
+			income, err := strconv.ParseInt(strings.ReplaceAll(f(7), "_", ""), 10, 64)
+			switch {
+			case err != nil:
+				bad(line, "monthly_income", "must be a whole number of VND")
+			case income < contribution.MinMonthlyIncome || income > contribution.MaxMonthlyIncome:
+				// The amount is repeated only when it cannot be a citizen ID or phone number
+				// that a shifted column put here.
+				amount := "the amount"
+				if len(strings.ReplaceAll(f(7), "_", "")) <= 8 {
+					amount = fmt.Sprintf("%d VND", income)
+				}
+				bad(line, "monthly_income", "%s is outside %d–%d VND", amount, contribution.MinMonthlyIncome, contribution.MaxMonthlyIncome)
+			}
+			row.Income = income
+			row.SubsidyClass = f(8)
+			if _, ok := contribution.SubsidyPercent[row.SubsidyClass]; !ok {
+				bad(line, "subsidy_class", "must be poor, near_poor or other")
+			}
+			if row.PaymentMonths, err = contribution.PaymentMonths(f(9)); err != nil {
+				bad(line, "payment_mode", "%v", err)
+			}
+			row.On = ref.checkDate(line, "enrolled_on", f(10), dates, bad)
+		}
+		row.Group = group
+		if !ref.Groups[group] {
+			bad(line, "target_group", "unknown target group%s", quote(group))
+		}
+	case Outcomes:
+		row.Outcome = f(1)
+		if row.Outcome != "declined" && row.Outcome != "unreachable" {
+			bad(line, "outcome", "must be declined or unreachable")
+		}
+		row.On = ref.checkDate(line, "reported_on", f(2), dates, bad)
+	}
+}
+
+// CheckLine checks one line of a kind (its fields in the header's order) as a file's lines are
+// checked: the same rules, the same words. It returns the line read, or its problems.
+func CheckLine(kind Kind, ref *Reference, rec []string) (Row, []LineError) {
+	var errs []LineError
+	bad := func(line int, field, format string, args ...any) {
+		errs = append(errs, LineError{Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+	}
+	var row Row
+	if len(rec) != len(Headers[kind]) {
+		bad(1, "", "has %d fields, want %d", len(rec), len(Headers[kind]))
+		return row, errs
+	}
+	ref.checkRecord(kind, 1, rec, &row, nil, map[string]time.Time{}, bad)
+	return row, errs
 }
 
 var codeLike = regexp.MustCompile(`^[A-Za-z0-9._-]{1,40}$`)
