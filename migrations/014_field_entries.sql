@@ -19,6 +19,7 @@ create table field_entries (
     status        text not null check (status in ('recorded', 'refused')),
     field         text,
     error         text,
+    reason        text check (char_length(reason) <= 200), -- why unreachable or declined, in the agent's words
     district_code text,
     enrolled      boolean not null default false,
     by_account    text not null,

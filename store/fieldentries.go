@@ -98,6 +98,7 @@ type FieldEntry struct {
 	Status     string // recorded | refused
 	Field      string // the refused field, if one
 	Error      string // the refusal in words
+	Reason     string // an outcome's, in the agent's words
 	District   string // a recorded enrolment's
 	Enrolled   bool
 	By         string
@@ -131,9 +132,9 @@ func LockFieldEntry(ctx context.Context, db DB, id string) error {
 // InsertFieldEntry records an entry and what became of it.
 func InsertFieldEntry(ctx context.Context, db DB, e FieldEntry) error {
 	if _, err := db.Exec(ctx, `
-		insert into field_entries (id, campaign_id, agent_code, kind, digest, follow_up_id, status, field, error, district_code, enrolled, by_account)
-		values ($1, $2, $3, $4, $5, nullif($6, 0), $7, nullif($8, ''), nullif($9, ''), nullif($10, ''), $11, $12)`,
-		e.ID, e.CampaignID, e.Agent, e.Kind, e.Digest, e.FollowUp, e.Status, e.Field, e.Error, e.District, e.Enrolled, e.By); err != nil {
+		insert into field_entries (id, campaign_id, agent_code, kind, digest, follow_up_id, status, field, error, reason, district_code, enrolled, by_account)
+		values ($1, $2, $3, $4, $5, nullif($6, 0), $7, nullif($8, ''), nullif($9, ''), nullif($10, ''), nullif($11, ''), $12, $13)`,
+		e.ID, e.CampaignID, e.Agent, e.Kind, e.Digest, e.FollowUp, e.Status, e.Field, e.Error, e.Reason, e.District, e.Enrolled, e.By); err != nil {
 		return fmt.Errorf("record field entry %s: %w", e.ID, err)
 	}
 	return nil
