@@ -48,7 +48,10 @@ const (
 	UpdateCancel            = "cancel"
 	UpdateRecordImport      = "record-import"
 	UpdateRecordEventResult = "record-event-result"
-	QueryProgress           = "progress"
+	// UpdateRecordField counts the enrolments agents recorded in the field (package field)
+	// since the last time into the campaign's progress: sent in batches, never per entry.
+	UpdateRecordField = "record-field"
+	QueryProgress     = "progress"
 )
 
 // Signals between the campaign and its district drives.
@@ -100,6 +103,18 @@ type SteerRequest struct {
 type ImportRequest struct {
 	BatchID string `json:"batch_id"`
 	By      string `json:"by"`
+}
+
+// FieldRequest asks the campaign to count the enrolments recorded in the field since it last
+// did; By names who sent it (the web page's batcher).
+type FieldRequest struct {
+	By string `json:"by"`
+}
+
+// FieldResult is what a count of field enrolments added, by district.
+type FieldResult struct {
+	Enrolled   int            `json:"enrolled"`
+	ByDistrict map[string]int `json:"by_district"`
 }
 
 // ImportResult says what a merged enrolment batch changed.

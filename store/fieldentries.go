@@ -292,3 +292,13 @@ func FoldFieldEnrolments(ctx context.Context, db DB, campaignID string) (map[str
 	}
 	return out, nil
 }
+
+// UnitName is a unit's name; ErrNotFound when the campaign has no unit of the code.
+func UnitName(ctx context.Context, db DB, campaignID, code string) (string, error) {
+	var name string
+	err := db.QueryRow(ctx, `select name from units where campaign_id = $1 and code = $2`, campaignID, code).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("unit %s: %w", code, ErrNotFound)
+	}
+	return name, err
+}

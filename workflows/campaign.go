@@ -133,6 +133,10 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: c.validateRecordImport}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateRecordField, c.recordField,
+		workflow.UpdateHandlerOptions{Validator: c.validateRecordField}); err != nil {
+		return err
+	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateRecordEventResult, c.recordEventResult,
 		workflow.UpdateHandlerOptions{Validator: c.validateRecordEventResult}); err != nil {
 		return err
@@ -301,6 +305,41 @@ func (c *campaignDrive) recordImport(ctx workflow.Context, r campaign.ImportRequ
 		c.st.Enrolled[d] += res.ByDistrict[d]
 	}
 	return res, nil
+}
+
+// recordField counts the enrolments agents recorded in the field since the last count into
+// the progress. Phones' entries are in the database already; this is how the workflow learns
+// of them, in batches (the web page sends at most one per campaign every few seconds).
+func (c *campaignDrive) recordField(ctx workflow.Context, r campaign.FieldRequest) (campaign.FieldResult, error) {
+	var res campaign.FieldResult
+	if err := workflow.ExecuteActivity(activityCtx(ctx, 2*time.Minute, updateAttempts), a.FoldFieldEnrolments, activities.FieldInput{
+		CampaignID: c.in.CampaignID, By: r.By,
+	}).Get(ctx, &res); err != nil {
+		return res, err
+	}
+	for _, d := range sortedKeys(res.ByDistrict) {
+		c.st.Enrolled[d] += res.ByDistrict[d]
+	}
+	return res, nil
+}
+
+// validateRecordField takes a count while the campaign runs, is paused or closes (until its
+// final count, which counts the field's enrolments itself).
+func (c *campaignDrive) validateRecordField(ctx workflow.Context, r campaign.FieldRequest) error {
+	if c.counting {
+		return errors.New("campaign is closing: its final figures are being counted, field enrolments with them")
+	}
+	switch c.st.Status {
+	case campaign.StatusRunning, campaign.StatusPaused, campaign.StatusClosing:
+	default:
+		if err := c.steerable(); err != nil {
+			return err
+		}
+	}
+	if strings.TrimSpace(r.By) == "" {
+		return errors.New("by: say who sends the count")
+	}
+	return nil
 }
 
 // validateRecordImport refuses a batch recorded already, a bad batch ID, or one without a name.
@@ -578,6 +617,18 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 		c.counting = true
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return campaign.CloseResult{}, err
+		}
+	}
+	// The field's enrolments not yet counted are counted into the progress before it closes.
+	if workflow.GetVersion(ctx, "fold-field-at-close", workflow.DefaultVersion, 1) >= 1 {
+		var field campaign.FieldResult
+		if err := workflow.ExecuteActivity(actx, a.FoldFieldEnrolments, activities.FieldInput{
+			CampaignID: c.in.CampaignID, By: "workflow",
+		}).Get(ctx, &field); err != nil {
+			return campaign.CloseResult{}, err
+		}
+		for _, d := range sortedKeys(field.ByDistrict) {
+			c.st.Enrolled[d] += field.ByDistrict[d]
 		}
 	}
 	var res campaign.CloseResult

@@ -518,3 +518,52 @@ func TestUpdateRecordEventResult(t *testing.T) {
 		}
 	}
 }
+
+// record-field counts the field's enrolments (folded by the activity) into the progress, by
+// district, without a by refused; the close folds once more, and what it finds is counted too.
+// Shown failing by leaving the fold at close out (three folds, not four) and by adding the
+// fold's result to no district (the progress stayed at 0).
+func TestUpdateRecordField(t *testing.T) {
+	env, r := newCampaignEnv(t, yearSpec(1), launchBefore)
+	folds := []map[string]int{{"001": 3, "016": 1}, {}, {"002": 2}, {"001": 1}}
+	r.field = func(in activities.FieldInput) campaign.FieldResult {
+		by := folds[len(r.folds)-1]
+		res := campaign.FieldResult{ByDistrict: by}
+		for _, n := range by {
+			res.Enrolled += n
+		}
+		return res
+	}
+	var noBy, first, second, third *outcome
+	var p0, p1, p2 campaign.Progress
+	at(t, env, launchBefore, local(2021, 3, 1, 12, 0), func() {
+		p0 = queryProgress(t, env)
+		noBy = update(env, campaign.UpdateRecordField, campaign.FieldRequest{})
+		first = update(env, campaign.UpdateRecordField, campaign.FieldRequest{By: "web"})
+	})
+	at(t, env, launchBefore, local(2021, 3, 2, 12, 0), func() {
+		p1 = queryProgress(t, env)
+		second = update(env, campaign.UpdateRecordField, campaign.FieldRequest{By: "web"})
+		third = update(env, campaign.UpdateRecordField, campaign.FieldRequest{By: "web"})
+	})
+	at(t, env, launchBefore, local(2021, 3, 3, 12, 0), func() { p2 = queryProgress(t, env) })
+	runYear(t, env, campaign.StatusClosed)
+
+	requireRejected(t, noBy, "by: say who sends the count")
+	var res campaign.FieldResult
+	requireDone(t, first, &res)
+	if res.Enrolled != 4 || res.ByDistrict["001"] != 3 {
+		t.Errorf("record-field returned %+v", res)
+	}
+	requireDone(t, second, nil)
+	requireDone(t, third, nil)
+	if len(r.folds) != 4 {
+		t.Fatalf("FoldFieldEnrolments ran %d times, want 3 Updates and the close's", len(r.folds))
+	}
+	if last := r.folds[3]; last.By != "workflow" || last.CampaignID != testCampaignID {
+		t.Errorf("the close's fold: %+v", last)
+	}
+	if p0.Enrolled != 0 || p1.Enrolled != 4 || p2.Enrolled != 6 {
+		t.Errorf("progress: %d, %d, %d enrolled; want 0, 4, 6", p0.Enrolled, p1.Enrolled, p2.Enrolled)
+	}
+}

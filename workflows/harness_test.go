@@ -180,6 +180,7 @@ type recorder struct {
 	cancels  []activities.CancelEventInput
 	statuses []activities.StatusInput
 	merges   []activities.MergeInput
+	folds    []activities.FieldInput
 	results  []activities.EventResultInput
 	sweeps   []sweepCall
 	// closedSignals are the district-closed signals a district run on its own sent.
@@ -193,6 +194,8 @@ type recorder struct {
 	setStatus     func(in activities.StatusInput) error
 	merge         func(in activities.MergeInput) (campaign.ImportResult, error)
 	eventResult   func(in activities.EventResultInput) (campaign.LeadsResult, error)
+	// field answers FoldFieldEnrolments (nothing recorded in the field when nil).
+	field func(in activities.FieldInput) campaign.FieldResult
 }
 
 func (r *recorder) note(name string) time.Time {
@@ -247,6 +250,18 @@ func (r *recorder) mockAll() {
 				return r.campaignSweep(in), nil
 			}
 			return campaign.SweepResult{}, nil
+		})
+	env.OnActivity(acts.FoldFieldEnrolments, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in activities.FieldInput) (campaign.FieldResult, error) {
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			r.note("FoldFieldEnrolments")
+			r.folds = append(r.folds, in)
+			res := campaign.FieldResult{ByDistrict: map[string]int{}}
+			if r.field != nil {
+				res = r.field(in)
+			}
+			return res, nil
 		})
 	env.OnActivity(acts.CloseCampaign, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in activities.CloseInput) (campaign.CloseResult, error) {
