@@ -35,6 +35,8 @@ const (
 	Schedule Access = "schedule"
 	// Upload routes import enrolments for the whole campaign: city coordinators.
 	Upload Access = "upload"
+	// Field routes are the field page and its API: agents, for their own work.
+	Field Access = "field"
 )
 
 // accessRoles are the roles each Access other than Public and SignedIn lets in.
@@ -42,6 +44,7 @@ var accessRoles = map[Access][]string{
 	Decide:   {accounts.RoleCoordinator, accounts.RoleDistrict},
 	Schedule: {accounts.RoleCoordinator, accounts.RoleDistrict, accounts.RoleCommune},
 	Upload:   {accounts.RoleCoordinator},
+	Field:    {accounts.RoleAgent},
 }
 
 // Scope says what of a campaign a route shows or changes, and so what it checks of the
@@ -60,6 +63,9 @@ const (
 	InUnit Scope = "unit"
 	// InAgent routes are of the agent {code} of the campaign {id}: in the scope.
 	InAgent Scope = "agent"
+	// AgentWork routes are an agent's own work in a campaign the request names (or the one
+	// their account is bound to), which must be in the scope.
+	AgentWork Scope = "agent-work"
 )
 
 // RouteRule is a route's pattern, who may use it and what of the scope it checks.
@@ -158,7 +164,7 @@ func (s *Server) guarded(access Access, scope Scope, next http.Handler) http.Han
 				return
 			}
 		}
-		if scope != NoData && scope != CampaignList {
+		if scope == InCampaign || scope == InUnit || scope == InAgent {
 			id := r.PathValue("id")
 			if !v.seesCampaign(id) {
 				s.fail(w, r, errNotFound{"no campaign " + id})

@@ -66,6 +66,8 @@ func TestEveryRouteHasAnAccessRule(t *testing.T) {
 			assert.Equal(t, web.Public, r.Access, r.Pattern)
 		case r.Pattern == "POST /logout" || r.Pattern == "POST /password":
 			assert.Equal(t, web.SignedIn, r.Access, r.Pattern)
+		case r.Access == web.Field:
+			assert.Contains(t, []web.Scope{web.NoData, web.AgentWork}, r.Scope, "%s is an agent's own", r.Pattern)
 		case !strings.HasPrefix(r.Pattern, "GET "):
 			assert.Contains(t, []web.Access{web.Decide, web.Schedule, web.Upload}, r.Access, "%s changes a campaign", r.Pattern)
 			assert.Equal(t, web.InCampaign, r.Scope, r.Pattern)
@@ -134,7 +136,7 @@ func routeRoleTable(t *testing.T, s *site) {
 		require.NoError(t, err, c.role)
 		c.token = spec.Token
 	}
-	fill := strings.NewReplacer("{id}", campaignID, "{period}", "2021-Q1", "{lang}", "en", "{$}", "")
+	fill := strings.NewReplacer("{id}", campaignID, "{period}", "2021-Q1", "{lang}", "en", "{$}", "", "{file}", "app.js")
 	rules := web.RouteRules()
 	cells := 0
 	for _, rule := range rules {
@@ -186,7 +188,8 @@ func routeRoleTable(t *testing.T, s *site) {
 					allowed := rule.Access == web.Public || rule.Access == web.SignedIn ||
 						(rule.Access == web.Decide && (c.role == "coordinator" || c.role == "district")) ||
 						(rule.Access == web.Schedule && (c.role == "coordinator" || c.role == "district" || c.role == "commune")) ||
-						(rule.Access == web.Upload && c.role == "coordinator")
+						(rule.Access == web.Upload && c.role == "coordinator") ||
+						(rule.Access == web.Field && c.role == "agent")
 					switch {
 					case rule.Access == web.Public:
 						assert.False(t, refusedNobody(res) || res.StatusCode == http.StatusForbidden, "status %d: %s", res.StatusCode, res.Body)

@@ -54,6 +54,9 @@ type Config struct {
 	MaxUpload int64
 	// Now is the clock that failed sign-ins are forgiven by (nil: time.Now).
 	Now func() time.Time
+	// FieldBatchEvery is how long the field's entries wait to be counted by their campaign's
+	// workflow, in one Update (default 10 s).
+	FieldBatchEvery time.Duration
 	// TrustForwardedFor takes a client's address, which failed sign-ins are limited by, from
 	// the last address of X-Forwarded-For: set it only when the server is reached through a
 	// proxy that appends it (and by nothing else).
@@ -74,6 +77,8 @@ type Server struct {
 	guard *signInGuard
 	// rules are the routes' access rules, as registered.
 	rules []RouteRule
+	// fieldBatch counts field entries into their campaigns' workflows in batches.
+	fieldBatch *fieldBatcher
 }
 
 // New returns the page and API as one handler.
@@ -94,6 +99,10 @@ func New(cfg Config) (http.Handler, error) {
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
+	if cfg.FieldBatchEvery <= 0 {
+		cfg.FieldBatchEvery = 10 * time.Second
+	}
+	s.fieldBatch = &fieldBatcher{every: cfg.FieldBatchEvery, send: s.sendFieldCount, armed: map[string]bool{}}
 	s.routes()
 	cop := http.NewCrossOriginProtection()
 	return s.logged(cop.Handler(s.mux)), nil
@@ -204,6 +213,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/campaigns/{id}/events/{event}/cancel", Schedule, InCampaign, http.HandlerFunc(s.cancelEvent))
 	s.handle("POST /api/campaigns/{id}/reviews/{period}/decisions", Decide, InCampaign, http.HandlerFunc(s.decide))
 	s.handle("POST /api/campaigns/{id}/imports", Upload, InCampaign, http.HandlerFunc(s.upload))
+	s.fieldRoutes()
 }
 
 // statusWriter remembers the status a handler wrote, for the request log.
@@ -226,7 +236,11 @@ func (s *Server) logged(next http.Handler) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("X-Frame-Options", "DENY")
 		w.Header().Set("Referrer-Policy", "same-origin")
-		w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; frame-ancestors 'none'")
+		csp := "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'none'; frame-ancestors 'none'"
+		if strings.HasPrefix(r.URL.Path, "/m/") {
+			csp = fieldCSP
+		}
+		w.Header().Set("Content-Security-Policy", csp)
 		next.ServeHTTP(sw, r)
 		pattern := r.Pattern
 		if pattern == "" {
