@@ -405,9 +405,9 @@ func followUpPolicy(ctx context.Context, db store.DB, campaignID string) (plan.F
 	if err != nil {
 		return plan.FollowUpPolicy{}, err
 	}
-	var p plan.Plan
-	if err := json.Unmarshal(raw, &p); err != nil {
+	var lp plan.Loaded // as coordinator.StorePlan stored it
+	if err := json.Unmarshal(raw, &lp); err != nil {
 		return plan.FollowUpPolicy{}, fmt.Errorf("campaign %s: read its plan: %w", campaignID, err)
 	}
-	return p.FollowUp, nil
+	return lp.Plan.FollowUp, nil
 }

@@ -1,0 +1,228 @@
+package field_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"drives/field"
+	"drives/internal/fixture"
+	"drives/internal/testenv"
+	"drives/store"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
+
+const (
+	campaignID = fixture.CampaignID
+	agent      = "DL-00001-1"
+	other      = "DL-00001-2"
+)
+
+type env struct {
+	t    *testing.T
+	ctx  context.Context
+	pool *pgxpool.Pool
+	rec  *field.Recorder
+	n    int
+}
+
+// newEnv is the fixture campaign, prepared and running, on a database of its own.
+func newEnv(t *testing.T) *env {
+	pool := testenv.NewPool(t)
+	c := fixture.Seed(t, pool)
+	c.Exec(`update campaigns set status = 'running' where id = $1`, campaignID)
+	return &env{t: t, ctx: context.Background(), pool: pool, rec: &field.Recorder{DB: pool}}
+}
+
+// id makes an entry ID as a phone would (a UUID), a new one each time.
+func (e *env) id() string {
+	e.n++
+	return fmt.Sprintf("00000000-0000-4000-8000-%012d", e.n)
+}
+
+func (e *env) send(who string, entries ...field.Entry) []field.Result {
+	e.t.Helper()
+	res, err := e.rec.Record(e.ctx, strings.ToLower(who), campaignID, who, entries)
+	require.NoError(e.t, err)
+	require.Len(e.t, res, len(entries))
+	return res
+}
+
+func (e *env) count(sql string, args ...any) int {
+	e.t.Helper()
+	var n int
+	require.NoError(e.t, e.pool.QueryRow(e.ctx, sql, args...).Scan(&n), sql)
+	return n
+}
+
+func person(n int) field.Entry {
+	return field.Entry{CitizenID: fmt.Sprintf("0010900%05d", n), FullName: fmt.Sprintf("Người Gặp %d", n),
+		Phone: fmt.Sprintf("09%08d", n), Village: "00001-01", Group: "trader"}
+}
+
+func recorded(t *testing.T, rs []field.Result) {
+	t.Helper()
+	for _, r := range rs {
+		assert.Equal(t, "recorded", r.Status, "%s: %s", r.ID, r.Error)
+	}
+}
+
+// An agent's day in the field: three people met become their leads (the list of the day
+// shows them); one declines, one cannot be reached (refused without a reason first), one
+// enrols (refused with an income outside the rules first, in the import's words); a person
+// met in the field enrols at once. Each entry is written with its effect and an audit row that
+// names no one; sent again, every entry answers as it did and nothing changes. Shown failing
+// by a Recorder that does not look for an earlier receipt (the resend failed on the entries'
+// key), and by an enrolment that closes no follow-up (the lead's stayed open).
+func TestAnAgentsDay(t *testing.T) {
+	e := newEnv(t)
+	leads := []field.Entry{person(1), person(2), person(3)}
+	for i := range leads {
+		leads[i].ID, leads[i].Kind = e.id(), field.KindLead
+	}
+	recorded(t, e.send(agent, leads...))
+
+	today, err := field.TodayOf(e.ctx, e.pool, campaignID, agent)
+	require.NoError(t, err)
+	require.Len(t, today.FollowUps, 3)
+	assert.Equal(t, "00001", today.Agent.Commune)
+	assert.NotEmpty(t, today.Choices.Villages)
+	fu := map[string]int64{}
+	for _, f := range today.FollowUps {
+		fu[f.Name] = f.ID
+		assert.Equal(t, "00001-01", f.Village)
+	}
+
+	declined := field.Entry{ID: e.id(), Kind: field.KindOutcome, FollowUp: fu["Người Gặp 1"], Outcome: "declined"}
+	noReason := field.Entry{ID: e.id(), Kind: field.KindOutcome, FollowUp: fu["Người Gặp 2"], Outcome: "unreachable"}
+	unreachable := field.Entry{ID: e.id(), Kind: field.KindOutcome, FollowUp: fu["Người Gặp 2"], Outcome: "unreachable", Reason: "Số máy không liên lạc được"}
+	tooPoor := field.Entry{ID: e.id(), Kind: field.KindEnrolment, FollowUp: fu["Người Gặp 3"], MonthlyIncome: 100, SubsidyClass: "other", PaymentMode: "monthly"}
+	enrols := field.Entry{ID: e.id(), Kind: field.KindEnrolment, FollowUp: fu["Người Gặp 3"], MonthlyIncome: 2_000_000, SubsidyClass: "near_poor", PaymentMode: "3m"}
+	walkIn := person(4)
+	walkIn.ID, walkIn.Kind, walkIn.MonthlyIncome, walkIn.SubsidyClass, walkIn.PaymentMode = e.id(), field.KindEnrolment, 3_000_000, "other", "monthly"
+	sent := []field.Entry{declined, noReason, unreachable, tooPoor, enrols, walkIn}
+	res := e.send(agent, sent...)
+	recorded(t, []field.Result{res[0], res[2], res[4], res[5]})
+	assert.Equal(t, field.Result{ID: noReason.ID, Status: "refused", Field: "reason", Error: "reason: say why the person could not be reached"}, res[1])
+	assert.Equal(t, "refused", res[3].Status)
+	assert.Equal(t, "monthly_income", res[3].Field)
+	assert.Contains(t, res[3].Error, "monthly_income: 100 VND is outside")
+
+	status := func(id int64) string {
+		var s string
+		require.NoError(t, e.pool.QueryRow(e.ctx, `select status from follow_ups where id = $1`, id).Scan(&s))
+		return s
+	}
+	assert.Equal(t, "declined", status(fu["Người Gặp 1"]))
+	assert.Equal(t, "unreachable", status(fu["Người Gặp 2"]))
+	assert.Equal(t, "enrolled", status(fu["Người Gặp 3"]))
+	assert.Equal(t, 2, e.count(`select count(*) from enrolments where campaign_id = $1 and agent_code = $2`, campaignID, agent))
+	assert.Equal(t, 1, e.count(`select count(*) from enrolments e join prospects p on p.id = e.prospect_id
+		where e.campaign_id = $1 and p.full_name = 'Người Gặp 3' and e.monthly_contribution = 2000000 * 22 / 100 and e.payment_months = 3`, campaignID))
+	// Audit rows: one per recorded entry, naming the agent and no person.
+	rows, err := e.pool.Query(e.ctx, `select action, detail::text from audit_log where campaign_id = $1 and action like 'field.%' order by id`, campaignID)
+	require.NoError(t, err)
+	var actions []string
+	for rows.Next() {
+		var action, detail string
+		require.NoError(t, rows.Scan(&action, &detail))
+		actions = append(actions, action)
+		for _, p := range []field.Entry{person(1), person(2), person(3), walkIn} {
+			assert.NotContains(t, detail, p.CitizenID)
+			assert.NotContains(t, detail, p.Phone)
+			assert.NotContains(t, detail, p.FullName)
+		}
+	}
+	require.NoError(t, rows.Err())
+	assert.Equal(t, []string{"field.lead", "field.lead", "field.lead", "field.outcome", "field.outcome", "field.enrolment", "field.enrolment"}, actions)
+
+	// Sent again, all of it: the same answers, nothing written.
+	before := testenv.Fingerprint(t, e.pool)
+	again := e.send(agent, append(leads, sent...)...)
+	for i, r := range again {
+		assert.True(t, r.Again, "entry %d", i)
+	}
+	assert.Equal(t, res[1].Error, again[len(leads)+1].Error)
+	assert.Equal(t, "recorded", again[len(leads)+5].Status, "the walk-in's enrolment, sent again")
+	assert.Equal(t, before, testenv.Fingerprint(t, e.pool))
+
+	// The campaign's workflow counts the two enrolments once.
+	by, err := store.FoldFieldEnrolments(e.ctx, e.pool, campaignID)
+	require.NoError(t, err)
+	assert.Equal(t, map[string]int{"001": 2}, by)
+	by, err = store.FoldFieldEnrolments(e.ctx, e.pool, campaignID)
+	require.NoError(t, err)
+	assert.Empty(t, by)
+}
+
+// What went on meanwhile comes back in words, and the refused entry writes nothing but its
+// record: the person was enrolled by another agent; the follow-up was passed to another agent;
+// the campaign is paused; the entry's ID was used for another entry; the agent's contract has
+// ended. Shown failing by taking a follow-up whoever holds it (the reassigned one was closed).
+func TestConflictsComeBackInWords(t *testing.T) {
+	e := newEnv(t)
+	walkIn := func(n int, id string) field.Entry {
+		p := person(n)
+		p.ID, p.Kind, p.MonthlyIncome, p.SubsidyClass, p.PaymentMode = id, field.KindEnrolment, 3_000_000, "other", "monthly"
+		return p
+	}
+	recorded(t, e.send(other, walkIn(7, e.id())))
+	res := e.send(agent, walkIn(7, e.id()))
+	assert.Equal(t, "this person was enrolled by another agent meanwhile", res[0].Error)
+
+	lead := person(8)
+	lead.ID, lead.Kind = e.id(), field.KindLead
+	recorded(t, e.send(agent, lead))
+	today, err := field.TodayOf(e.ctx, e.pool, campaignID, agent)
+	require.NoError(t, err)
+	require.Len(t, today.FollowUps, 1)
+	fu := today.FollowUps[0].ID
+	_, err = e.pool.Exec(e.ctx, `update follow_ups set agent_code = $2 where id = $1`, fu, other)
+	require.NoError(t, err)
+	res = e.send(agent, field.Entry{ID: e.id(), Kind: field.KindOutcome, FollowUp: fu, Outcome: "declined"})
+	assert.Equal(t, fmt.Sprintf("follow-up %d was reassigned to another agent: it is no longer yours", fu), res[0].Error)
+	var status string
+	require.NoError(t, e.pool.QueryRow(e.ctx, `select status from follow_ups where id = $1`, fu).Scan(&status))
+	assert.Equal(t, "open", status)
+
+	_, err = e.pool.Exec(e.ctx, `update campaigns set status = 'paused' where id = $1`, campaignID)
+	require.NoError(t, err)
+	res = e.send(other, walkIn(9, e.id()))
+	assert.Contains(t, res[0].Error, "the campaign is paused")
+	_, err = e.pool.Exec(e.ctx, `update campaigns set status = 'running' where id = $1`, campaignID)
+	require.NoError(t, err)
+
+	first := walkIn(10, e.id())
+	recorded(t, e.send(agent, first))
+	changed := first
+	changed.MonthlyIncome = 4_000_000
+	res = e.send(agent, changed)
+	assert.Equal(t, "id: this ID was sent before with another entry; make a new one", res[0].Error)
+
+	bad := e.send(agent, field.Entry{ID: "not-a-uuid", Kind: field.KindLead}, field.Entry{ID: e.id(), Kind: "gossip"})
+	assert.Equal(t, "id", bad[0].Field)
+	assert.Equal(t, field.Result{ID: bad[1].ID, Status: "refused", Field: "kind", Error: `kind: "gossip" is not outcome, enrolment or lead`}, bad[1])
+
+	_, err = e.pool.Exec(e.ctx, `update agents set status = 'terminated' where campaign_id = $1 and code = $2`, campaignID, agent)
+	require.NoError(t, err)
+	res = e.send(agent, walkIn(11, e.id()))
+	assert.Contains(t, res[0].Error, "your contract has ended")
+
+	// Each refusal is kept, so that a resend answers the same (an ID that is not a UUID, and
+	// the resend of another entry's ID, are not entries): the other agent's person, the
+	// reassigned follow-up, the pause, the kind, the contract.
+	var refused int
+	require.NoError(t, e.pool.QueryRow(e.ctx, `select count(*) from field_entries where status = 'refused'`).Scan(&refused))
+	assert.Equal(t, 5, refused)
+	assert.Equal(t, 2, e.count(`select count(*) from enrolments where campaign_id = $1`, campaignID))
+	raw, _ := json.Marshal(bad)
+	t.Logf("refusals: %s", raw)
+}
