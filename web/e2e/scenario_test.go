@@ -28,7 +28,6 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(testenv.Main(m)) }
 
-
 // The fixture plan, made to run for a while with a review early in it: a campaign day lasts 4
 // real seconds (a year about 24 minutes), agents are reviewed once on 3 January (8 seconds
 // after the launch) and then at the period's end, an agent below the termination threshold
