@@ -1,5 +1,7 @@
 package web
 
+import "time"
+
 // SessionCookie is the session cookie's name.
 const SessionCookie = sessionCookie
 
@@ -9,3 +11,15 @@ func SessionHash(cookie string) []byte {
 	h, _ := sessionHash(cookie)
 	return h
 }
+
+// FieldBatcher is the field's batcher, for a test of how it coalesces: touch arms a send
+// after every, and touches meanwhile join it.
+type FieldBatcher struct{ b *fieldBatcher }
+
+// NewFieldBatcher makes a batcher that calls send.
+func NewFieldBatcher(every time.Duration, send func(campaignID string)) FieldBatcher {
+	return FieldBatcher{&fieldBatcher{every: every, send: send, armed: map[string]bool{}}}
+}
+
+// Touch says the campaign has new entries.
+func (f FieldBatcher) Touch(campaignID string) { f.b.touch(campaignID) }

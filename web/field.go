@@ -155,7 +155,7 @@ func (s *Server) fieldEntries(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.log.Info("field entries", "agent", v.Scope.Agent, "sent", len(in.Entries), "recorded", recorded)
+	s.log.Info("field entries", "sent", len(in.Entries), "recorded", recorded)
 	writeJSON(w, http.StatusOK, map[string]any{"results": results})
 }
 

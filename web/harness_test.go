@@ -109,7 +109,8 @@ func newSite(t *testing.T) *site {
 	aud, err := web.NewUser("minh", web.RoleAuditor, "auditor-password", "auditor-api-token-0123456789")
 	require.NoError(t, err)
 	h, err := web.New(web.Config{DB: s.db, Temporal: s.tc, Users: &web.Users{Users: []web.User{coord, aud}},
-		TemporalUI: temporalUI, Namespace: testenv.Namespace, Logger: slog.New(slog.NewJSONHandler(s.log, nil))})
+		TemporalUI: temporalUI, Namespace: testenv.Namespace, Logger: slog.New(slog.NewJSONHandler(s.log, nil)),
+		FieldBatchEvery: 200 * time.Millisecond})
 	require.NoError(t, err)
 	s.srv = httptest.NewServer(h)
 	t.Cleanup(s.srv.Close)

@@ -364,6 +364,8 @@ func TestWeb(t *testing.T) {
 		assert.Contains(t, actions, "review.evaluate")
 	})
 
+	// After the checks of the campaign's figures: the field's enrolments change them.
+	t.Run("an agent's phone sends entries, counted by the workflow in batches", func(t *testing.T) { fieldEntries(t, s) })
 	t.Run("the log holds no personal data", func(t *testing.T) { checkLog(t, s) })
 }
 
