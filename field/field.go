@@ -64,7 +64,10 @@ type Result struct {
 	ID     string `json:"id"`
 	Status string `json:"status"` // recorded | refused
 	// Again: received before; this is the first receipt's answer, and nothing was written.
-	Again bool   `json:"again,omitempty"`
+	Again bool `json:"again,omitempty"`
+	// Later: refused for now (the campaign is paused); the entry is not kept, and the same
+	// entry is taken when sent again.
+	Later bool   `json:"later,omitempty"`
 	Field string `json:"field,omitempty"`
 	Error string `json:"error,omitempty"`
 }
@@ -79,23 +82,74 @@ var uuidRe = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4
 // ErrNoAgent is an agent the campaign's roster does not have.
 var ErrNoAgent = errors.New("the campaign's roster has no such agent")
 
-// Record writes each entry of an agent of a campaign in a transaction of its own, in order,
-// and answers each. by is the account that sent them, for the audit rows. An error is the
-// server's own (the database); a refused entry is a Result.
+// Record writes the entries of one send of an agent of a campaign, in order, in one
+// transaction, and answers each. by is the account that sent them, for the send's audit row.
+// A campaign's sends are written one at a time (they would otherwise lock the campaign's count
+// rows in different orders, and they take turns at its audit chain anyway): one commit for a
+// send, not one per entry. An error is the server's own (the database); a refused entry is a
+// Result.
 func (r *Recorder) Record(ctx context.Context, by, campaignID, agent string, entries []Entry) ([]Result, error) {
-	out := make([]Result, 0, len(entries))
-	for _, e := range entries {
-		res, err := r.record(ctx, by, campaignID, agent, e)
-		if err != nil {
-			return out, err
+	out := make([]Result, len(entries))
+	err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
+		// The field's turn, then the campaign's enrolments' (an import's merge takes it too): an
+		// entry's checks then see every enrolment, and its writes meet no other's.
+		if err := store.LockFieldSends(ctx, tx, campaignID); err != nil {
+			return err
 		}
-		out = append(out, res)
-	}
-	return out, nil
+		if err := store.LockEnrolmentMerges(ctx, tx, campaignID); err != nil {
+			return err
+		}
+		s, err := newSend(ctx, tx, campaignID, agent)
+		if err != nil {
+			return err
+		}
+		ids := make([]string, 0, len(entries))
+		for i := range entries {
+			entries[i].ID = strings.ToLower(strings.TrimSpace(entries[i].ID))
+			if uuidRe.MatchString(entries[i].ID) {
+				ids = append(ids, entries[i].ID)
+			}
+		}
+		if s.earlier, err = store.EarlierFieldEntries(ctx, tx, ids); err != nil {
+			return err
+		}
+		var kept []store.FieldEntry
+		var lines []map[string]any
+		for i, e := range entries {
+			fe, res, err := s.record(ctx, tx, by, e)
+			if err != nil {
+				return err
+			}
+			out[i] = res
+			if fe != nil && !res.Again {
+				kept = append(kept, *fe)
+				s.earlier[fe.ID] = *fe // the same entry twice in one send is the first's
+				lines = append(lines, map[string]any{"entry": fe.ID, "kind": fe.Kind, "status": fe.Status,
+					"follow_up": fe.FollowUp, "enrolled": fe.Enrolled, "district": fe.District})
+			}
+		}
+		if err := store.InsertFieldEntries(ctx, tx, kept); err != nil {
+			return err
+		}
+		if len(lines) == 0 {
+			return nil
+		}
+		detail, err := json.Marshal(map[string]any{"entries": lines})
+		if err != nil {
+			return err
+		}
+		return store.InsertAuditRow(ctx, tx, store.AuditRow{CampaignID: campaignID, Actor: by, Action: "field.send",
+			Entity: "agent", EntityKey: agent, Detail: detail})
+	})
+	return out, err
 }
 
-// refusal is an entry refused, in words: the field (if one) and why.
-type refusal struct{ field, msg string }
+// refusal is an entry refused, in words: the field (if one) and why. A refusal for now (the
+// campaign is paused) is not kept: the same entry sent later is taken afresh.
+type refusal struct {
+	field, msg string
+	later      bool
+}
 
 func (f refusal) Error() string { return f.msg }
 
@@ -103,128 +157,130 @@ func refuse(field, format string, args ...any) error {
 	return refusal{field: field, msg: fmt.Sprintf(format, args...)}
 }
 
-func (r *Recorder) record(ctx context.Context, by, campaignID, agent string, e Entry) (Result, error) {
-	e.ID = strings.ToLower(strings.TrimSpace(e.ID))
+// send is what every entry of one send is checked against, read once.
+type send struct {
+	campaignID, agent string
+	campaign          store.FieldCampaign
+	place             store.AgentPlace
+	ref               *imports.Reference
+	// closed refuses every entry of the send (the campaign is not running, the agent's
+	// contract has ended); nil when entries are taken.
+	closed error
+	today  time.Time
+	loc    *time.Location
+	policy *plan.FollowUpPolicy // read when a lead needs it
+	// earlier are the send's entries received before (and, as the send goes, its own).
+	earlier map[string]store.FieldEntry
+}
+
+func newSend(ctx context.Context, tx pgx.Tx, campaignID, agent string) (*send, error) {
+	s := &send{campaignID: campaignID, agent: agent}
+	var err error
+	if s.campaign, err = store.FieldCampaignOf(ctx, tx, campaignID); err != nil {
+		return nil, err
+	}
+	switch s.campaign.Status {
+	case "running":
+	case "paused":
+		s.closed = refusal{msg: "the campaign is paused: nothing can be recorded until a coordinator resumes it; the entry is kept and sent again later", later: true}
+	case "preparing", "planned":
+		s.closed = refusal{msg: "the campaign has not started yet; the entry is kept and sent again later", later: true}
+	default:
+		s.closed = refuse("", "the campaign is over (%s): nothing more can be recorded", s.campaign.Status)
+	}
+	s.place, err = store.AgentPlaceOf(ctx, tx, campaignID, agent)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return nil, fmt.Errorf("%w: %s", ErrNoAgent, agent)
+	case err != nil:
+		return nil, err
+	case s.closed == nil && s.place.Status != "active":
+		s.closed = refuse("", "your contract has ended: your follow-ups were passed to others, and nothing more can be recorded")
+	}
+	if s.loc, err = time.LoadLocation(s.campaign.Timezone); err != nil {
+		s.loc = time.UTC
+	}
+	s.today = today(s.campaign)
+	if s.ref, err = agentReference(ctx, tx, s.campaign, campaignID, s.place); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// record checks one entry and writes its effect, and returns the entry to keep (nil when it
+// is not kept) and its answer. Every refusal is found before anything is written.
+func (s *send) record(ctx context.Context, tx pgx.Tx, by string, e Entry) (*store.FieldEntry, Result, error) {
 	res := Result{ID: e.ID}
 	if !uuidRe.MatchString(e.ID) {
 		res.Status, res.Field, res.Error = "refused", "id", "id: must be a UUID made on the phone"
-		return res, nil
+		return nil, res, nil
 	}
 	body, _ := json.Marshal(e)
 	digest := sha256.Sum256(body)
-	err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
-		if err := store.LockFieldEntry(ctx, tx, e.ID); err != nil {
-			return err
+	if earlier, ok := s.earlier[e.ID]; ok {
+		res.Again = true
+		if earlier.CampaignID != s.campaignID || earlier.Agent != s.agent || string(earlier.Digest) != string(digest[:]) {
+			res.Status, res.Field, res.Error = "refused", "id", "id: this ID was sent before with another entry; make a new one"
+			return nil, res, nil
 		}
-		earlier, err := store.EarlierFieldEntry(ctx, tx, e.ID)
-		if err == nil {
-			res.Again = true
-			if earlier.CampaignID != campaignID || earlier.Agent != agent || string(earlier.Digest) != string(digest[:]) {
-				res.Status, res.Field, res.Error = "refused", "id", "id: this ID was sent before with another entry; make a new one"
-				return nil
-			}
-			res.Status, res.Field, res.Error = earlier.Status, earlier.Field, earlier.Error
-			return nil
+		res.Status, res.Field, res.Error = earlier.Status, earlier.Field, earlier.Error
+		return &earlier, res, nil
+	}
+	fe := store.FieldEntry{ID: e.ID, CampaignID: s.campaignID, Agent: s.agent, Kind: e.Kind, Digest: digest[:],
+		FollowUp: e.FollowUp, Status: "recorded", Reason: strings.TrimSpace(e.Reason), By: by}
+	applyErr := s.closed
+	if applyErr == nil {
+		applyErr = s.apply(ctx, tx, e, &fe)
+	}
+	var rf refusal
+	switch {
+	case errors.As(applyErr, &rf):
+		res.Status, res.Field, res.Error, res.Later = "refused", rf.field, rf.msg, rf.later
+		if rf.later {
+			return nil, res, nil
 		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return err
+		fe.Status, fe.Field, fe.Error, fe.District, fe.Enrolled, fe.Reason = "refused", rf.field, rf.msg, "", false, ""
+		if !knownKind(fe.Kind) {
+			fe.Kind = KindOutcome // the table knows three kinds; the refusal says which was wrong
 		}
-		fe := store.FieldEntry{ID: e.ID, CampaignID: campaignID, Agent: agent, Kind: e.Kind, Digest: digest[:],
-			FollowUp: e.FollowUp, Status: "recorded", Reason: strings.TrimSpace(e.Reason), By: by}
-		// The effect runs under a savepoint: a refusal found while writing it (the person
-		// enrolled meanwhile) undoes it, and the entry is recorded as refused.
-		sp, err := tx.Begin(ctx)
-		if err != nil {
-			return err
-		}
-		applyErr := apply(ctx, sp, campaignID, agent, e, &fe)
-		var rf refusal
-		switch {
-		case errors.As(applyErr, &rf):
-			if err := sp.Rollback(ctx); err != nil {
-				return err
-			}
-			fe.Status, fe.Field, fe.Error, fe.District, fe.Enrolled, fe.Reason = "refused", rf.field, rf.msg, "", false, ""
-			if !knownKind(fe.Kind) {
-				fe.Kind = KindOutcome // the table knows three kinds; the refusal says which was wrong
-			}
-		case applyErr != nil:
-			return applyErr
-		default:
-			if err := sp.Commit(ctx); err != nil {
-				return err
-			}
-		}
-		if err := store.InsertFieldEntry(ctx, tx, fe); err != nil {
-			return err
-		}
-		res.Status, res.Field, res.Error = fe.Status, fe.Field, fe.Error
-		if fe.Status != "recorded" {
-			return nil
-		}
-		detail, _ := json.Marshal(map[string]any{"entry": e.ID, "kind": fe.Kind, "follow_up": fe.FollowUp,
-			"enrolled": fe.Enrolled, "district": fe.District})
-		return store.InsertAuditRow(ctx, tx, store.AuditRow{CampaignID: campaignID, Actor: by, Action: "field." + fe.Kind,
-			Entity: "agent", EntityKey: agent, Detail: detail})
-	})
-	return res, err
+	case applyErr != nil:
+		return nil, res, applyErr
+	default:
+		res.Status = "recorded"
+	}
+	return &fe, res, nil
 }
 
 func knownKind(k string) bool { return k == KindOutcome || k == KindEnrolment || k == KindLead }
 
 // apply checks an entry and writes its effect; a refusal is returned as one.
-func apply(ctx context.Context, tx pgx.Tx, campaignID, agent string, e Entry, fe *store.FieldEntry) error {
-	c, err := store.FieldCampaignOf(ctx, tx, campaignID)
-	if err != nil {
-		return err
-	}
-	switch c.Status {
-	case "running":
-	case "paused":
-		return refuse("", "the campaign is paused: nothing can be recorded until a coordinator resumes it; keep the entry and send it again later")
-	case "preparing", "planned":
-		return refuse("", "the campaign has not started yet")
-	default:
-		return refuse("", "the campaign is over (%s): nothing more can be recorded", c.Status)
-	}
-	place, err := store.AgentPlaceOf(ctx, tx, campaignID, agent)
-	if errors.Is(err, store.ErrNotFound) {
-		return refuse("", "the campaign's roster has no agent %s", agent)
-	}
-	if err != nil {
-		return err
-	}
-	if place.Status != "active" {
-		return refuse("", "your contract has ended: your follow-ups were passed to others, and nothing more can be recorded")
-	}
-	today := today(c)
-	on := today
-	if s := strings.TrimSpace(e.On); s != "" {
-		d, err := time.Parse("2006-01-02", s)
+func (s *send) apply(ctx context.Context, tx pgx.Tx, e Entry, fe *store.FieldEntry) error {
+	on := s.today
+	if d := strings.TrimSpace(e.On); d != "" {
+		t, err := time.Parse("2006-01-02", d)
 		if err != nil {
-			return refuse("on", "on: %q is not a date (YYYY-MM-DD)", s)
+			return refuse("on", "on: %q is not a date (YYYY-MM-DD)", d)
 		}
-		if d.After(today) {
-			return refuse("on", "on: %s is after the campaign's day %s", s, today.Format("2006-01-02"))
+		if t.After(s.today) {
+			return refuse("on", "on: %s is after the campaign's day %s", d, s.today.Format("2006-01-02"))
 		}
-		on = d
+		on = t
 	}
-	loc, err := time.LoadLocation(c.Timezone)
-	if err != nil {
-		loc = time.UTC
-	}
-	at := time.Date(on.Year(), on.Month(), on.Day(), 0, 0, 0, 0, loc)
-	ref, err := agentReference(ctx, tx, c, campaignID, place)
-	if err != nil {
-		return err
-	}
+	at := time.Date(on.Year(), on.Month(), on.Day(), 0, 0, 0, 0, s.loc)
 	switch e.Kind {
 	case KindOutcome:
-		return applyOutcome(ctx, tx, campaignID, agent, e, ref, on, at, fe)
+		return applyOutcome(ctx, tx, s.campaignID, s.agent, e, s.ref, on, at, fe)
 	case KindEnrolment:
-		return applyEnrolment(ctx, tx, campaignID, agent, place, e, ref, on, at, fe)
+		return applyEnrolment(ctx, tx, s.campaignID, s.agent, s.place, e, s.ref, on, at, fe)
 	case KindLead:
-		return applyLead(ctx, tx, campaignID, agent, place, e, ref, on, at)
+		if s.policy == nil {
+			p, err := followUpPolicy(ctx, tx, s.campaignID)
+			if err != nil {
+				return err
+			}
+			s.policy = &p
+		}
+		return applyLead(ctx, tx, s.campaignID, s.agent, s.place, e, s.ref, on, at, *s.policy)
 	}
 	return refuse("kind", "kind: %q is not outcome, enrolment or lead", e.Kind)
 }
@@ -354,11 +410,8 @@ func applyEnrolment(ctx context.Context, tx pgx.Tx, campaignID, agent string, pl
 		FullName: row.FullName, Phone: row.Phone, Commune: place.Commune, Village: row.Village, Agent: agent, Group: row.Group,
 		Income: row.Income, Contribution: contribution.Monthly(row.Income), SubsidyClass: row.SubsidyClass,
 		Subsidy: contribution.MonthlySubsidy(row.SubsidyClass), PaymentMonths: row.PaymentMonths, On: on, Batch: e.ID, ProspectID: prospect})
-	if errors.Is(err, store.ErrAlreadyEnrolled) {
-		return refuse("citizen_id", "this person was enrolled by another agent meanwhile")
-	}
 	if err != nil {
-		return err
+		return err // enrolled meanwhile cannot be: the send holds the campaign's enrolments (EnrolledBy above)
 	}
 	if linked != 0 {
 		if _, err := store.CloseProspectFollowUp(ctx, tx, linked, at, e.ID); err != nil {
@@ -369,7 +422,8 @@ func applyEnrolment(ctx context.Context, tx pgx.Tx, campaignID, agent string, pl
 	return nil
 }
 
-func applyLead(ctx context.Context, tx pgx.Tx, campaignID, agent string, place store.AgentPlace, e Entry, ref *imports.Reference, on, at time.Time) error {
+func applyLead(ctx context.Context, tx pgx.Tx, campaignID, agent string, place store.AgentPlace, e Entry, ref *imports.Reference, on, at time.Time,
+	policy plan.FollowUpPolicy) error {
 	rec := []string{e.CitizenID, e.FullName, e.Phone, place.Commune, e.Village, e.Group}
 	row, errs := imports.CheckLine(imports.Leads, ref, rec)
 	if len(errs) > 0 {
@@ -381,10 +435,6 @@ func applyLead(ctx context.Context, tx pgx.Tx, campaignID, agent string, place s
 	if _, err := store.EnrolledBy(ctx, tx, campaignID, row.CitizenID); err == nil {
 		return refuse("citizen_id", "this person is enrolled already")
 	} else if !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	policy, err := followUpPolicy(ctx, tx, campaignID)
-	if err != nil {
 		return err
 	}
 	added, err := store.InsertFieldProspect(ctx, tx, store.FieldProspect{CampaignID: campaignID, CitizenID: row.CitizenID,

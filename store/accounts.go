@@ -207,14 +207,15 @@ func SetAccountsCampaign(ctx context.Context, db DB, names []string, campaignID 
 	return nil
 }
 
-// InsertAccounts adds many new accounts and their units by COPY (a roster's).
+// InsertAccounts adds many new accounts and their units by COPY (a roster's; a load test's,
+// with API tokens).
 func InsertAccounts(ctx context.Context, db DB, accs []Account) error {
 	if len(accs) == 0 {
 		return nil
 	}
 	var units [][]any
 	if _, err := db.CopyFrom(ctx, pgx.Identifier{"accounts"},
-		[]string{"name", "role", "campaign_id", "agent_code", "password_hash", "must_change"},
+		[]string{"name", "role", "campaign_id", "agent_code", "password_hash", "token_sha256", "must_change"},
 		pgx.CopyFromSlice(len(accs), func(i int) ([]any, error) {
 			a := accs[i]
 			for _, c := range a.Districts {
@@ -223,7 +224,8 @@ func InsertAccounts(ctx context.Context, db DB, accs []Account) error {
 			for _, c := range a.Communes {
 				units = append(units, []any{a.Name, "commune", c})
 			}
-			return []any{a.Name, a.Role, nullIfEmpty(a.CampaignID), nullIfEmpty(a.AgentCode), a.PasswordHash, a.MustChange}, nil
+			return []any{a.Name, a.Role, nullIfEmpty(a.CampaignID), nullIfEmpty(a.AgentCode), nullIfEmpty(a.PasswordHash),
+				nullIfEmpty(a.TokenSHA256), a.MustChange}, nil
 		})); err != nil {
 		return fmt.Errorf("add accounts: %w", err)
 	}

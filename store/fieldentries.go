@@ -104,38 +104,52 @@ type FieldEntry struct {
 	By         string
 }
 
-// EarlierFieldEntry reads an entry received before; ErrNotFound when it was not.
-func EarlierFieldEntry(ctx context.Context, db DB, id string) (FieldEntry, error) {
-	e := FieldEntry{ID: id}
-	err := db.QueryRow(ctx, `select campaign_id, agent_code, kind, digest, coalesce(follow_up_id, 0), status, coalesce(field, ''),
-			coalesce(error, ''), coalesce(district_code, ''), enrolled, by_account
-		from field_entries where id = $1`, id).
-		Scan(&e.CampaignID, &e.Agent, &e.Kind, &e.Digest, &e.FollowUp, &e.Status, &e.Field, &e.Error, &e.District, &e.Enrolled, &e.By)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return e, fmt.Errorf("field entry %s: %w", id, ErrNotFound)
-	}
+// EarlierFieldEntries reads the entries among these IDs received before, by ID.
+func EarlierFieldEntries(ctx context.Context, db DB, ids []string) (map[string]FieldEntry, error) {
+	rows, err := db.Query(ctx, `select id::text, campaign_id, agent_code, kind, digest, coalesce(follow_up_id, 0), status,
+			coalesce(field, ''), coalesce(error, ''), coalesce(district_code, ''), enrolled, by_account
+		from field_entries where id = any($1::uuid[])`, ids)
 	if err != nil {
-		return e, fmt.Errorf("read field entry %s: %w", id, err)
+		return nil, fmt.Errorf("read field entries: %w", err)
 	}
-	return e, nil
+	out := map[string]FieldEntry{}
+	var e FieldEntry
+	if _, err := pgx.ForEachRow(rows, []any{&e.ID, &e.CampaignID, &e.Agent, &e.Kind, &e.Digest, &e.FollowUp, &e.Status, &e.Field,
+		&e.Error, &e.District, &e.Enrolled, &e.By}, func() error {
+		out[e.ID] = e
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read field entries: %w", err)
+	}
+	return out, nil
 }
 
-// LockFieldEntry serialises, until the transaction ends, the receipts of one entry (a phone
-// that sends again before its first send was answered).
-func LockFieldEntry(ctx context.Context, db DB, id string) error {
-	if _, err := db.Exec(ctx, `select pg_advisory_xact_lock(hashtextextended('field:' || $1, 0))`, id); err != nil {
-		return fmt.Errorf("lock field entry %s: %w", id, err)
+// LockFieldSends serialises, until the transaction ends, the field's sends of a campaign.
+func LockFieldSends(ctx context.Context, db DB, campaignID string) error {
+	if _, err := db.Exec(ctx, `select pg_advisory_xact_lock(hashtextextended('field-sends:' || $1, 0))`, campaignID); err != nil {
+		return fmt.Errorf("take the field's turn of %s: %w", campaignID, err)
 	}
 	return nil
 }
 
-// InsertFieldEntry records an entry and what became of it.
-func InsertFieldEntry(ctx context.Context, db DB, e FieldEntry) error {
-	if _, err := db.Exec(ctx, `
-		insert into field_entries (id, campaign_id, agent_code, kind, digest, follow_up_id, status, field, error, reason, district_code, enrolled, by_account)
-		values ($1, $2, $3, $4, $5, nullif($6, 0), $7, nullif($8, ''), nullif($9, ''), nullif($10, ''), nullif($11, ''), $12, $13)`,
-		e.ID, e.CampaignID, e.Agent, e.Kind, e.Digest, e.FollowUp, e.Status, e.Field, e.Error, e.Reason, e.District, e.Enrolled, e.By); err != nil {
-		return fmt.Errorf("record field entry %s: %w", e.ID, err)
+// InsertFieldEntries records entries and what became of them, by COPY.
+func InsertFieldEntries(ctx context.Context, db DB, es []FieldEntry) error {
+	if len(es) == 0 {
+		return nil
+	}
+	if _, err := db.CopyFrom(ctx, pgx.Identifier{"field_entries"},
+		[]string{"id", "campaign_id", "agent_code", "kind", "digest", "follow_up_id", "status", "field", "error", "reason",
+			"district_code", "enrolled", "by_account"},
+		pgx.CopyFromSlice(len(es), func(i int) ([]any, error) {
+			e := es[i]
+			var followUp *int64
+			if e.FollowUp != 0 {
+				followUp = &e.FollowUp
+			}
+			return []any{e.ID, e.CampaignID, e.Agent, e.Kind, e.Digest, followUp, e.Status, nullIfEmpty(e.Field), nullIfEmpty(e.Error),
+				nullIfEmpty(e.Reason), nullIfEmpty(e.District), e.Enrolled, e.By}, nil
+		})); err != nil {
+		return fmt.Errorf("record field entries: %w", err)
 	}
 	return nil
 }

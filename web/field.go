@@ -142,6 +142,9 @@ func (s *Server) fieldEntries(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	results, err := (&field.Recorder{DB: s.cfg.DB}).Record(r.Context(), v.Name, id, v.Scope.Agent, in.Entries)
+	if errors.Is(err, field.ErrNoAgent) {
+		err = errNotFound{"no campaign " + id}
+	}
 	recorded := 0
 	for _, res := range results {
 		if res.Status == "recorded" && !res.Again {

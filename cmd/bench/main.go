@@ -45,6 +45,8 @@ type options struct {
 	drives   int
 	year     time.Duration
 	rows     int
+	phones   int
+	entries  int
 	out      string
 }
 
@@ -53,7 +55,7 @@ func (o options) want(id string) bool { return len(o.only) == 0 || o.only[id] }
 func run() error {
 	var o options
 	var only, dir string
-	flag.StringVar(&only, "only", "", "comma-separated figures to measure (a,b,c,d,e,f,g,p,u; p needs f; u alone starts no server); all when empty")
+	flag.StringVar(&only, "only", "", "comma-separated figures to measure (a,b,c,d,e,f,g,m,p,u; p needs f; u alone starts no server); all when empty")
 	flag.IntVar(&o.noop, "noop", 400, "no-op workflows for the engine's ceiling (a)")
 	flag.StringVar(&o.hanoi, "hanoi", "plans/hanoi-2021/plan.yaml", "the Hà Nội plan")
 	flag.StringVar(&o.field, "field", "plans/hanoi-2021/field-sim.yaml", "the field simulator's config for the Hà Nội run")
@@ -61,6 +63,8 @@ func run() error {
 	flag.IntVar(&o.drives, "drives", 8, "Hà Nội campaigns run at once for the campaign steps (b)")
 	flag.DurationVar(&o.year, "year", 10*time.Second, "real time a year of each of those campaigns takes (b)")
 	flag.IntVar(&o.rows, "import-rows", bench.ImportRows, "enrolments the import imports (d)")
+	flag.IntVar(&o.phones, "phones", 2000, "agents whose phones send at once (m)")
+	flag.IntVar(&o.entries, "phone-entries", 10, "entries each phone sends (m)")
 	flag.StringVar(&dir, "dir", "", "scratch directory (default: a new temporary one, removed at the end)")
 	flag.StringVar(&o.out, "out", "", "also write the table as Markdown to this file")
 	var so bench.Options
@@ -75,8 +79,8 @@ func run() error {
 		o.only = map[string]bool{}
 		for _, id := range strings.Split(only, ",") {
 			id = strings.TrimSpace(id)
-			if len(id) != 1 || (id < "a" || id > "g") && id != "p" && id != "u" {
-				return fmt.Errorf("-only: %q is not one of a, b, c, d, e, f, g, p, u (p reads what f leaves)", id)
+			if len(id) != 1 || (id < "a" || id > "g") && id != "m" && id != "p" && id != "u" {
+				return fmt.Errorf("-only: %q is not one of a, b, c, d, e, f, g, m, p, u (p reads what f leaves)", id)
 			}
 			o.only[id] = true
 		}
@@ -279,6 +283,14 @@ func measure(ctx context.Context, e *bench.Env, o options, dir string) ([]bench.
 		progress("national: %s", r.Actions)
 		figs = append(figs, actionFigures("national", r)...)
 	}
+	if o.want("m") {
+		progress("(m) %d phones sending %d field entries each at once", o.phones, o.entries)
+		r, err := bench.Field(ctx, e, o.hanoi, o.phones, o.entries)
+		if err != nil {
+			return figs, fmt.Errorf("(m): %w", err)
+		}
+		figs = append(figs, fieldFigures(r)...)
+	}
 	importN := func(ctx context.Context, e *bench.Env) ([]bench.Figure, error) { return bench.Import(ctx, e, o.rows) }
 	for _, b := range []struct {
 		id  string
@@ -298,6 +310,26 @@ func measure(ctx context.Context, e *bench.Env, o options, dir string) ([]bench.
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// fieldFigures are (m)'s lines: nothing lost or doubled, a send's time, and what the
+// workflow's count of the field cost in Temporal.
+func fieldFigures(r *bench.FieldRun) []bench.Figure {
+	want := r.Agents * r.EntriesEach
+	lost := want - r.InDB
+	p50, p99 := bench.Percentile(r.Sends, 50), bench.Percentile(r.Sends, 99)
+	return []bench.Figure{
+		{ID: "m", Name: "field entries lost", Value: float64(lost), Unit: "entries", Target: "0", Met: bench.Check(lost == 0),
+			Note: fmt.Sprintf("%d phones × %d entries at once over loopback HTTP: %d recorded, %d refused, %d in the database; %.1f s in all",
+				r.Agents, r.EntriesEach, r.Recorded, r.Refused, r.InDB, r.Elapsed.Seconds())},
+		{ID: "m", Name: "people enrolled or made leads twice", Value: float64(r.Doubled), Unit: "people", Target: "0", Met: bench.Check(r.Doubled == 0)},
+		{ID: "m", Name: "everything sent again: answered as before, nothing written", Value: float64(r.AgainRecorded), Unit: "entries",
+			Target: fmt.Sprintf("%d, no write", r.Recorded), Met: bench.Check(r.AgainRecorded == r.Recorded && !r.AgainWrote)},
+		{ID: "m", Name: "a send of entries p50", Value: ms(p50), Unit: "ms"},
+		{ID: "m", Name: "a send of entries p99", Value: ms(p99), Unit: "ms", Note: "2 cores: the server, PostgreSQL and the phones"},
+		{ID: "m", Name: "record-field Updates for the burst", Value: float64(r.Updates), Unit: "Updates",
+			Note: fmt.Sprintf("counting %d enrolments into the progress; %d history events in all", r.Folded, r.HistoryEvents)},
+	}
+}
 
 func actionFigures(name string, r *bench.CampaignRun) []bench.Figure {
 	a := r.Actions
