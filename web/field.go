@@ -32,6 +32,13 @@ var fieldAssets = map[string]bool{"app.js": true, "app.css": true, "sw.js": true
 // maxFieldBody bounds a send of entries.
 const maxFieldBody = 256 << 10
 
+// fieldSendsAtOnce bounds the sends a web process writes at once, and fieldSendWait how long a
+// send waits for its turn before it is answered 503 (the phone sends it again).
+const (
+	fieldSendsAtOnce = 32
+	fieldSendWait    = 20 * time.Second
+)
+
 func init() { _ = mime.AddExtensionType(".webmanifest", "application/manifest+json") }
 
 func (s *Server) fieldRoutes() {
@@ -139,6 +146,18 @@ func (s *Server) fieldEntries(w http.ResponseWriter, r *http.Request) {
 	id, err := s.fieldCampaign(r.Context(), v, in.Campaign)
 	if err != nil {
 		s.fail(w, r, err)
+		return
+	}
+	// At most fieldSendsAtOnce sends are written at a time by this process (they take turns at
+	// the campaign anyway); a phone that waits too long for its turn is told to come back.
+	wait, cancel := context.WithTimeout(r.Context(), fieldSendWait)
+	defer cancel()
+	select {
+	case s.fieldSends <- struct{}{}:
+		defer func() { <-s.fieldSends }()
+	case <-wait.Done():
+		w.Header().Set("Retry-After", "5")
+		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "the server is busy with other phones' entries: send them again in a few seconds"})
 		return
 	}
 	results, err := (&field.Recorder{DB: s.cfg.DB}).Record(r.Context(), v.Name, id, v.Scope.Agent, in.Entries)

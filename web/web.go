@@ -79,6 +79,8 @@ type Server struct {
 	rules []RouteRule
 	// fieldBatch counts field entries into their campaigns' workflows in batches.
 	fieldBatch *fieldBatcher
+	// fieldSends holds a token for each field send being written.
+	fieldSends chan struct{}
 }
 
 // New returns the page and API as one handler.
@@ -103,6 +105,7 @@ func New(cfg Config) (http.Handler, error) {
 		cfg.FieldBatchEvery = 10 * time.Second
 	}
 	s.fieldBatch = &fieldBatcher{every: cfg.FieldBatchEvery, send: s.sendFieldCount, armed: map[string]bool{}}
+	s.fieldSends = make(chan struct{}, fieldSendsAtOnce)
 	s.routes()
 	cop := http.NewCrossOriginProtection()
 	return s.logged(cop.Handler(s.mux)), nil

@@ -319,8 +319,8 @@ func fieldFigures(r *bench.FieldRun) []bench.Figure {
 	p50, p99 := bench.Percentile(r.Sends, 50), bench.Percentile(r.Sends, 99)
 	return []bench.Figure{
 		{ID: "m", Name: "field entries lost", Value: float64(lost), Unit: "entries", Target: "0", Met: bench.Check(lost == 0),
-			Note: fmt.Sprintf("%d phones × %d entries at once over loopback HTTP: %d recorded, %d refused, %d in the database; %.1f s in all",
-				r.Agents, r.EntriesEach, r.Recorded, r.Refused, r.InDB, r.Elapsed.Seconds())},
+			Note: fmt.Sprintf("%d phones × %d entries at once over loopback HTTP: %d recorded, %d refused, %d in the database; %.1f s in all; %d sends told to come back (503) and sent again",
+				r.Agents, r.EntriesEach, r.Recorded, r.Refused, r.InDB, r.Elapsed.Seconds(), r.Busy)},
 		{ID: "m", Name: "people enrolled or made leads twice", Value: float64(r.Doubled), Unit: "people", Target: "0", Met: bench.Check(r.Doubled == 0)},
 		{ID: "m", Name: "everything sent again: answered as before, nothing written", Value: float64(r.AgainRecorded), Unit: "entries",
 			Target: fmt.Sprintf("%d, no write", r.Recorded), Met: bench.Check(r.AgainRecorded == r.Recorded && !r.AgainWrote)},

@@ -30,6 +30,7 @@ type FieldRun struct {
 	Sends               []time.Duration // each send's round trip
 	Elapsed             time.Duration   // first send to last answer
 	Recorded, Refused   int             // entries, as answered
+	Busy                int             // sends answered 503 (busy) and sent again
 	InDB                int             // field entries in the database after the run
 	Doubled             int             // people enrolled or made leads more than once
 	AgainRecorded       int             // a second send of everything: answers "again"
@@ -132,6 +133,8 @@ func Field(ctx context.Context, e *Env, hanoi string, agents, each int) (*FieldR
 		return nil, err
 	}
 	run := &FieldRun{Agents: agents, EntriesEach: each}
+	var mu sync.Mutex
+	busy := 0
 	sendAll := func() (results [][]field.Result, took []time.Duration, elapsed time.Duration, err error) {
 		results, took = make([][]field.Result, agents), make([]time.Duration, agents)
 		errs := make(chan error, agents)
@@ -143,14 +146,26 @@ func Field(ctx context.Context, e *Env, hanoi string, agents, each int) (*FieldR
 				defer wg.Done()
 				<-start
 				began := time.Now()
-				req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/api/field/entries", bytes.NewReader(bodies[i]))
-				req.Header.Set("Authorization", "Bearer "+tokens[i])
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("Accept", "application/json")
-				res, err := client.Do(req)
-				if err != nil {
-					errs <- err
-					return
+				// As a phone does: a busy server's 503 is waited out and the same entries sent again.
+				var res *http.Response
+				for {
+					req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL+"/api/field/entries", bytes.NewReader(bodies[i]))
+					req.Header.Set("Authorization", "Bearer "+tokens[i])
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Accept", "application/json")
+					var err error
+					if res, err = client.Do(req); err != nil {
+						errs <- err
+						return
+					}
+					if res.StatusCode != http.StatusServiceUnavailable {
+						break
+					}
+					res.Body.Close()
+					mu.Lock()
+					busy++
+					mu.Unlock()
+					time.Sleep(time.Second)
 				}
 				defer res.Body.Close()
 				var out struct{ Results []field.Result }
@@ -174,7 +189,7 @@ func Field(ctx context.Context, e *Env, hanoi string, agents, each int) (*FieldR
 	if err != nil {
 		return nil, err
 	}
-	run.Sends, run.Elapsed = took, elapsed
+	run.Sends, run.Elapsed, run.Busy = took, elapsed, busy
 	for _, rs := range results {
 		for _, r := range rs {
 			if r.Status == "recorded" {
