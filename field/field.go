@@ -262,7 +262,9 @@ func (s *send) apply(ctx context.Context, tx pgx.Tx, e Entry, fe *store.FieldEnt
 			return refuse("on", "on: %q is not a date (YYYY-MM-DD)", d)
 		}
 		if t.After(s.today) {
-			return refuse("on", "on: %s is after the campaign's day %s", d, s.today.Format("2006-01-02"))
+			// A phone's clock a little ahead (around midnight) is not a mistake to keep.
+			return refusal{field: "on", later: true, msg: fmt.Sprintf("on: %s is after the campaign's day %s; the entry is kept and sent again later",
+				d, s.today.Format("2006-01-02"))}
 		}
 		on = t
 	}

@@ -26,7 +26,8 @@ type TodayCampaign struct {
 	Status      string    `json:"status"`
 	PeriodStart time.Time `json:"period_start"`
 	PeriodEnd   time.Time `json:"period_end"`
-	Today       string    `json:"today"` // YYYY-MM-DD, campaign time
+	Today       string    `json:"today"`    // YYYY-MM-DD, campaign time
+	Timezone    string    `json:"timezone"` // the campaign's days are this zone's
 }
 
 // TodayAgent is the agent's quota, results and the review's last word on them.
@@ -71,7 +72,7 @@ func TodayOf(ctx context.Context, db store.DB, campaignID, agent string) (*Today
 	}
 	day := today(c)
 	t := &Today{Campaign: TodayCampaign{ID: campaignID, Name: h.Name, Status: c.Status, PeriodStart: c.PeriodStart,
-		PeriodEnd: c.PeriodEnd, Today: day.Format("2006-01-02")},
+		PeriodEnd: c.PeriodEnd, Today: day.Format("2006-01-02"), Timezone: c.Timezone},
 		Agent: TodayAgent{Code: agent, Commune: place.Commune},
 		Choices: Choices{SubsidyClasses: []string{"poor", "near_poor", "other"},
 			PaymentModes: []string{"monthly", "3m", "6m", "12m", "2y", "3y", "4y", "5y"},

@@ -187,9 +187,10 @@ func LockFieldLead(ctx context.Context, db DB, campaignID string, followUp int64
 }
 
 // CloseFieldFollowUp closes an open (or, for an enrolment, unreachable) follow-up with an
-// outcome at a campaign instant; false when it was no longer open.
+// outcome at a campaign instant (not before it opened: a day's midnight may be); false when it
+// was no longer open.
 func CloseFieldFollowUp(ctx context.Context, db DB, followUp int64, outcome string, at time.Time) (bool, error) {
-	tag, err := db.Exec(ctx, `update follow_ups set status = $2, closed_at = $3
+	tag, err := db.Exec(ctx, `update follow_ups set status = $2, closed_at = greatest($3, opened_at)
 		where id = $1 and (status = 'open' or ($2 = 'enrolled' and status = 'unreachable'))`, followUp, outcome, at)
 	if err != nil {
 		return false, fmt.Errorf("close follow-up %d: %w", followUp, err)
@@ -250,7 +251,7 @@ var ErrAlreadyEnrolled = errors.New("already enrolled")
 // CloseProspectFollowUp closes as enrolled, at a campaign instant, the open or unreachable
 // follow-up of a prospect who enrolled; false when there was none.
 func CloseProspectFollowUp(ctx context.Context, db DB, prospect int64, at time.Time, batch string) (bool, error) {
-	tag, err := db.Exec(ctx, `update follow_ups set status = 'enrolled', closed_at = $2, closed_by_batch = $3
+	tag, err := db.Exec(ctx, `update follow_ups set status = 'enrolled', closed_at = greatest($2, opened_at), closed_by_batch = $3
 		where prospect_id = $1 and status in ('open', 'unreachable')`, prospect, at, batch)
 	if err != nil {
 		return false, fmt.Errorf("close follow-up of prospect %d: %w", prospect, err)

@@ -107,7 +107,7 @@ func (s *Server) fieldToday(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := field.TodayOf(r.Context(), s.cfg.DB, id, v.Scope.Agent)
 	if errors.Is(err, field.ErrNoAgent) {
-		err = errNotFound{"no campaign " + id}
+		err = errNotFound{"your account's agent is not on the roster of campaign " + id}
 	}
 	if err != nil {
 		s.fail(w, r, err)
@@ -162,7 +162,7 @@ func (s *Server) fieldEntries(w http.ResponseWriter, r *http.Request) {
 	}
 	results, err := (&field.Recorder{DB: s.cfg.DB}).Record(r.Context(), v.Name, id, v.Scope.Agent, in.Entries)
 	if errors.Is(err, field.ErrNoAgent) {
-		err = errNotFound{"no campaign " + id}
+		err = errNotFound{"your account's agent is not on the roster of campaign " + id}
 	}
 	recorded := 0
 	for _, res := range results {

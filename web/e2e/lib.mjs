@@ -1,7 +1,8 @@
 // Shared by the browser scripts: run(fn) reads the Go test's input (JSON on stdin), launches
-// the system's Chromium headless with a fresh profile, calls fn({ page, context, input, shot }),
-// and writes { ok, result, error, screenshots } to the reply file the Go side reads
-// (internal/browser). On failure it saves a screenshot of the page as it was.
+// the system's Chromium headless with a fresh profile (run(fn, PHONE): with a phone's screen),
+// calls fn({ page, context, input, shot }), and writes { ok, result, error, screenshots } to the
+// reply file the Go side reads (internal/browser). On failure it saves a screenshot of the page
+// as it was.
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
@@ -32,7 +33,10 @@ async function readStdin() {
   return text ? JSON.parse(text) : {};
 }
 
-export async function run(fn) {
+// PHONE is a phone's screen for run: 360 × 740 CSS pixels, touch, mobile layout.
+export const PHONE = { viewport: { width: 360, height: 740 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+
+export async function run(fn, device = {}) {
   const reply = { ok: false, result: null, error: '', screenshots: [] };
   const shotsDir = env('DRIVES_E2E_SHOTS');
   let context;
@@ -52,6 +56,7 @@ export async function run(fn) {
       locale: input.locale || 'vi-VN',
       timezoneId: 'Asia/Ho_Chi_Minh',
       viewport: { width: 1280, height: 900 },
+      ...device,
     });
     context.setDefaultTimeout(input.timeoutMs || 30000); // generous: CI runs every package at once
     page = context.pages()[0] || (await context.newPage());
