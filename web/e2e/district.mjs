@@ -5,18 +5,13 @@
 // lies outside the district: a decision on another district's agent, and that district's
 // units, page and JSON. It returns what it saw; the Go test compares that with the report and
 // the database.
-import { run, value, signIn, loadTime } from './lib.mjs';
+import { run, value, signIn, loadTime, stepper } from './lib.mjs';
 
 await run(async ({ page, input, shot }) => {
   const base = input.baseURL;
   const camp = `${base}/campaigns/${encodeURIComponent(input.campaign)}`;
   const out = { steps: [] };
-  let last = Date.now();
-  const step = (s) => {
-    const now = Date.now();
-    out.steps.push(`${s} (${now - last} ms)`);
-    last = now;
-  };
+  const step = stepper(out.steps);
 
   // The one-time password leads to the password form, and so does the campaign page until a
   // new password is chosen.

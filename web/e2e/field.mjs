@@ -8,7 +8,7 @@
 // and back; sign out and find nothing left on the phone. It returns what it
 // saw, and the entries as they were queued (the Go test sends them again).
 import { request } from 'playwright-core';
-import { run, PHONE, value } from './lib.mjs';
+import { run, PHONE, value, stepper } from './lib.mjs';
 
 // The page's own database (app.js): the entries as queued, and how many records it holds.
 const readPhone = (page) => page.evaluate(async () => {
@@ -32,12 +32,7 @@ const readPhone = (page) => page.evaluate(async () => {
 await run(async ({ page, context, input, shot }) => {
   const base = input.baseURL;
   const out = { steps: [], shots: {} };
-  let last = Date.now();
-  const step = (s) => {
-    const now = Date.now();
-    out.steps.push(`${s} (${now - last} ms)`);
-    last = now;
-  };
+  const step = stepper(out.steps);
   const rows = async () => {
     const ids = [];
     for (const r of await page.getByTestId('follow-up').all()) ids.push(Number(await r.getAttribute('data-id')));

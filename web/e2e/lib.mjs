@@ -95,3 +95,13 @@ export const loadTime = (page) => page.evaluate(() => {
   const [n] = performance.getEntriesByType('navigation');
   return n ? Math.round(n.loadEventEnd - n.startTime) : null;
 });
+
+// stepper times a script's steps: step(s) notes s with the time since the last step.
+export function stepper(steps) {
+  let last = Date.now();
+  return (s) => {
+    const now = Date.now();
+    steps.push(`${s} (${now - last} ms)`);
+    last = now;
+  };
+}

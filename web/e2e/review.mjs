@@ -3,18 +3,13 @@
 // language, approve a pending termination with a reason (after a refusal without one), read the
 // agent's status and the agent's audit trail, then sign in as an auditor and look for forms.
 // It returns what it saw; the Go test compares that with the report and the database.
-import { run, value, signIn, loadTime } from './lib.mjs';
+import { run, value, signIn, loadTime, stepper } from './lib.mjs';
 
 await run(async ({ page, context, input, shot }) => {
   const base = input.baseURL;
   const camp = `${base}/campaigns/${encodeURIComponent(input.campaign)}`;
   const out = { steps: [] };
-  let last = Date.now();
-  const step = (s) => {
-    const now = Date.now();
-    out.steps.push(`${s} (${now - last} ms)`);
-    last = now;
-  };
+  const step = stepper(out.steps);
 
   // Unauthenticated: the campaign page sends to the login form.
   await page.goto(camp);
