@@ -115,6 +115,9 @@ type FieldRequest struct {
 type FieldResult struct {
 	Enrolled   int            `json:"enrolled"`
 	ByDistrict map[string]int `json:"by_district"`
+	// NextDue is when the campaign's earliest open follow-up falls due (campaign time); zero
+	// when none is open.
+	NextDue time.Time `json:"next_due,omitempty"`
 }
 
 // ImportResult says what a merged enrolment batch changed.

@@ -235,6 +235,12 @@ func TestConflictsComeBackInWords(t *testing.T) {
 	assert.Equal(t, 3, e.count(`select count(*) from enrolments where campaign_id = $1`, campaignID))
 	raw, _ := json.Marshal(bad)
 	t.Logf("refusals: %s", raw)
+
+	// The close's last count marks the campaign closing: nothing is taken after it.
+	require.NoError(t, store.MarkClosing(e.ctx, e.pool, campaignID))
+	res = e.send(other, walkIn(12, e.id()))
+	assert.Equal(t, "the campaign is over (closing): nothing more can be recorded", res[0].Error)
+	assert.False(t, res[0].Later)
 }
 
 // BenchmarkSend is one send of ten walk-in enrolments, one phone at a time: what a send costs

@@ -60,6 +60,8 @@ func activityOf(action string) string {
 		return "RecordEventResult"
 	case "import.merge":
 		return "MergeImport"
+	case "field.fold":
+		return "FoldFieldEnrolments"
 	case "campaign.close":
 		return "CloseCampaign"
 	case "review.evaluate":

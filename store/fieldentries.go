@@ -317,3 +317,25 @@ func UnitName(ctx context.Context, db DB, campaignID, code string) (string, erro
 	}
 	return name, err
 }
+
+// MarkClosing marks a running or paused campaign closing: field sends read it in their turn
+// and take nothing more.
+func MarkClosing(ctx context.Context, db DB, campaignID string) error {
+	if _, err := db.Exec(ctx, `update campaigns set status = 'closing' where id = $1 and status in ('running', 'paused')`, campaignID); err != nil {
+		return fmt.Errorf("mark %s closing: %w", campaignID, err)
+	}
+	return nil
+}
+
+// NextOpenFollowUpDue is when a campaign's earliest open follow-up falls due; zero when none
+// is open.
+func NextOpenFollowUpDue(ctx context.Context, db DB, campaignID string) (time.Time, error) {
+	var t *time.Time
+	if err := db.QueryRow(ctx, `select min(due_at) from follow_ups where campaign_id = $1 and status = 'open'`, campaignID).Scan(&t); err != nil {
+		return time.Time{}, fmt.Errorf("next follow-up due: %w", err)
+	}
+	if t == nil {
+		return time.Time{}, nil
+	}
+	return *t, nil
+}

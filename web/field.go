@@ -170,12 +170,20 @@ func (s *Server) fieldEntries(w http.ResponseWriter, r *http.Request) {
 			recorded++
 		}
 	}
-	if recorded > 0 {
-		s.fieldBatch.touch(id)
-	}
 	if err != nil {
+		var nf errNotFound
+		if !errors.As(err, &nf) && internalFailure(err) {
+			// The database is away: nothing was written; the phone sends the same entries again.
+			s.log.Error("field send failed", "err", err)
+			w.Header().Set("Retry-After", "5")
+			writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "the server cannot write entries now: nothing was written; send them again in a few seconds"})
+			return
+		}
 		s.fail(w, r, err)
 		return
+	}
+	if recorded > 0 {
+		s.fieldBatch.touch(id)
 	}
 	s.log.Info("field entries", "sent", len(in.Entries), "recorded", recorded)
 	writeJSON(w, http.StatusOK, map[string]any{"results": results})

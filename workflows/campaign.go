@@ -320,6 +320,7 @@ func (c *campaignDrive) recordField(ctx workflow.Context, r campaign.FieldReques
 	for _, d := range sortedKeys(res.ByDistrict) {
 		c.st.Enrolled[d] += res.ByDistrict[d]
 	}
+	c.dueSweep(ctx, res.NextDue) // leads met in the field are followed up
 	return res, nil
 }
 
@@ -619,11 +620,12 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 			return campaign.CloseResult{}, err
 		}
 	}
-	// The field's enrolments not yet counted are counted into the progress before it closes.
+	// The field's enrolments not yet counted are counted into the progress before it closes;
+	// the same count marks the campaign closing in the database, so no send is taken after it.
 	if workflow.GetVersion(ctx, "fold-field-at-close", workflow.DefaultVersion, 1) >= 1 {
 		var field campaign.FieldResult
 		if err := workflow.ExecuteActivity(actx, a.FoldFieldEnrolments, activities.FieldInput{
-			CampaignID: c.in.CampaignID, By: "workflow",
+			CampaignID: c.in.CampaignID, By: "workflow", Closing: true,
 		}).Get(ctx, &field); err != nil {
 			return campaign.CloseResult{}, err
 		}

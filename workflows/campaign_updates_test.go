@@ -560,8 +560,13 @@ func TestUpdateRecordField(t *testing.T) {
 	if len(r.folds) != 4 {
 		t.Fatalf("FoldFieldEnrolments ran %d times, want 3 Updates and the close's", len(r.folds))
 	}
-	if last := r.folds[3]; last.By != "workflow" || last.CampaignID != testCampaignID {
-		t.Errorf("the close's fold: %+v", last)
+	if last := r.folds[3]; last.By != "workflow" || last.CampaignID != testCampaignID || !last.Closing {
+		t.Errorf("the close's fold: %+v, want the workflow's, closing the campaign to the field", last)
+	}
+	for _, f := range r.folds[:3] {
+		if f.Closing {
+			t.Errorf("an Update's fold closes the campaign to the field: %+v", f)
+		}
 	}
 	if p0.Enrolled != 0 || p1.Enrolled != 4 || p2.Enrolled != 6 {
 		t.Errorf("progress: %d, %d, %d enrolled; want 0, 4, 6", p0.Enrolled, p1.Enrolled, p2.Enrolled)
