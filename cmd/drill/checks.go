@@ -32,7 +32,17 @@ type checked struct {
 	lost, doubled    int
 	wrong            int // keys with other values than the inputs give
 	problems         []string
+
+	// The field: what the phone did, and what counting its enrolments cost the workflow.
+	phone                    *phoneSummary
+	folds, foldBound, folded int
+	webStarts                int
+	ran                      time.Duration // from the launch to the campaign's completion
 }
+
+// fieldBatchEvery is how often at most the web process has a campaign's workflow count the
+// field's enrolments (web.Config.FieldBatchEvery, whose default `starter serve` runs with).
+const fieldBatchEvery = 10 * time.Second
 
 func (r *checked) bad(format string, args ...any) {
 	r.problems = append(r.problems, fmt.Sprintf(format, args...))
@@ -75,7 +85,23 @@ func (d *drill) check(ctx context.Context, c *coord, x *expected, lp *plan.Loade
 		return r, nil
 	}
 	r.completed = true
+	completedAt := time.Now()
 	d.logf("%s: completed", c.id)
+
+	// The phone stops once its entries are refused because the campaign is over; what it was
+	// told is recorded is part of what the figures must count.
+	if p := c.phone; p != nil {
+		select {
+		case <-p.done:
+		case <-time.After(2 * time.Minute):
+			r.bad("the phone was still sending two minutes after the campaign completed")
+			p.cancel()
+			<-p.done
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		x.addPhone(p)
+	}
 
 	// No workflow of the campaign is left running (district drives, reviews).
 	var stuck []string
@@ -115,7 +141,7 @@ func (d *drill) check(ctx context.Context, c *coord, x *expected, lp *plan.Loade
 			r.bad("progress says %s, not %s", p.Status, x.status)
 		}
 		if p.Enrolled != x.enrolled {
-			r.bad("progress counts %d enrolled; the files give %d", p.Enrolled, x.enrolled)
+			r.bad("progress counts %d enrolled; the files and the phone give %d", p.Enrolled, x.enrolled)
 		}
 		return false, nil
 	}); err != nil {
@@ -136,7 +162,120 @@ func (d *drill) check(ctx context.Context, c *coord, x *expected, lp *plan.Loade
 	if err := d.checkReport(ctx, c.id, x, r); err != nil {
 		return nil, err
 	}
+	if err := d.checkField(ctx, c, r, completedAt); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// queryRows reads rows of a key and its values, as strings.
+func (d *drill) queryRows(ctx context.Context, sql string, args ...any) ([]row, error) {
+	rs, err := d.db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []row
+	for rs.Next() {
+		vals, err := rs.Values()
+		if err != nil {
+			return nil, err
+		}
+		rw := row{key: fmt.Sprint(vals[0])}
+		for _, v := range vals[1:] {
+			rw.vals = append(rw.vals, fmt.Sprint(v))
+		}
+		out = append(out, rw)
+	}
+	return out, rs.Err()
+}
+
+// checkField checks the phone's entries against the database and the workflow's counts: every
+// entry answered (recorded, or refused in words — only because the campaign was over); every
+// entry answered in field_entries once, as answered; every person it was told is recorded
+// enrolled or a lead exactly once, and no other of its people; every field enrolment counted
+// by the workflow (its progress and the report are checked against figures that include them,
+// by check and checkReport), as many as the phone was told; and the counts batched: at most one
+// record-field Update per fieldBatchEvery of the campaign's run, and a few more (one per web
+// process started, which arms its own timer, and the close's), not one per send.
+//
+// Shown failing: -phone-bug new-ids (the phone sends entries again with new IDs after a
+// failure) and -phone-bug uncounted (the expected figures leave out the phone's enrolments).
+func (d *drill) checkField(ctx context.Context, c *coord, r *checked, completedAt time.Time) error {
+	p := c.phone
+	if p == nil {
+		return nil
+	}
+	s := p.summary()
+	r.phone = &s
+	for _, pr := range s.problems {
+		r.bad("phone: %s", pr)
+	}
+	if s.unans > 0 {
+		if s.stopped == "the drill ended first" {
+			r.bad("the drill ended before %d of the phone's entries were answered", s.unans)
+		} else {
+			r.bad("%d of the phone's entries were never answered", s.unans)
+		}
+		r.lost += s.unans
+	}
+	for _, msg := range sortedKeys(s.otherRefusals) {
+		r.bad("%d of the phone's entries refused, not because the campaign was over: %s", s.otherRefusals[msg], msg)
+		r.wrong += s.otherRefusals[msg]
+	}
+
+	entries, people := map[string][]string{}, map[string][]string{}
+	p.mu.Lock()
+	for _, e := range p.entries {
+		if e.status == "" {
+			continue
+		}
+		entries[e.e.ID] = []string{e.status, e.e.Kind}
+		if e.status == "recorded" {
+			people[e.e.CitizenID] = []string{e.e.Kind}
+		}
+	}
+	p.mu.Unlock()
+	got, err := d.queryRows(ctx, `select id::text, status, kind from field_entries where campaign_id = $1`, c.id)
+	if err != nil {
+		return fmt.Errorf("%s: field entries: %w", c.id, err)
+	}
+	r.note(compareSet("field entries by ID", []string{"status", "kind"}, entries, got))
+	got, err = d.queryRows(ctx, `select citizen_id, 'enrolment' from enrolments where campaign_id = $1 and citizen_id like $2
+		union all select citizen_id, 'lead' from prospects where campaign_id = $1 and citizen_id like $2`, c.id, fmt.Sprintf("0019%02d%%", p.salt))
+	if err != nil {
+		return fmt.Errorf("%s: the phone's people: %w", c.id, err)
+	}
+	r.note(compareSet("the phone's people (enrolments and leads) by citizen ID", []string{"kind"}, people, got))
+
+	var unfolded int
+	if err := d.db.QueryRow(ctx, `select count(*) from field_entries where campaign_id = $1 and enrolled and folded_at is null`, c.id).Scan(&unfolded); err != nil {
+		return err
+	}
+	if unfolded > 0 {
+		// The close counts the field once more, then marks the campaign closed in another
+		// activity; until then the database says running, and a send is taken.
+		var gap time.Duration
+		_ = d.db.QueryRow(ctx, `select coalesce((select max(recorded_at) from audit_log where campaign_id = $1 and action = 'campaign.close')
+			- (select max(recorded_at) from audit_log where campaign_id = $1 and action = 'field.fold'), interval '0')`, c.id).Scan(&gap)
+		r.bad("%d field enrolments were never counted by the workflow: recorded after its last count (the close's, %s before the campaign.close row), so the report has them and the progress does not",
+			unfolded, gap.Round(time.Millisecond))
+		r.lost += unfolded
+	}
+	if err := d.db.QueryRow(ctx, `select count(*), coalesce(sum((result->>'enrolled')::int), 0) from audit_log
+		where campaign_id = $1 and action = 'field.fold'`, c.id).Scan(&r.folds, &r.folded); err != nil {
+		return err
+	}
+	if r.folded != s.recordedEnrolments {
+		r.bad("the workflow's counts of the field (field.fold) counted %d enrolments; the phone was told %d were recorded", r.folded, s.recordedEnrolments)
+	}
+	r.webStarts, _ = d.s.web.counts()
+	r.ran = completedAt.Sub(c.launched)
+	r.foldBound = int(r.ran/fieldBatchEvery) + r.webStarts + 1 + 2
+	if r.folds > r.foldBound {
+		r.bad("counting the field took %d record-field Updates (field.fold) in %s; batched every %s, at most %d", r.folds, r.ran.Round(time.Second), fieldBatchEvery, r.foldBound)
+	}
+	return nil
 }
 
 // checkKeys compares each set of business keys in the database, with the values the report
@@ -237,10 +376,10 @@ func (d *drill) checkKeys(ctx context.Context, id string, x *expected, r *checke
 		where campaign_id = $1 and kind = 'enrolments' and status = 'merged'`, id).Scan(&newSum); err != nil {
 		return err
 	}
-	if newSum != x.enrolled {
-		r.bad("new enrolments counted by merged batches: %d, the files give %d", newSum, x.enrolled)
-		r.lost += max(x.enrolled-newSum, 0)
-		r.doubled += max(newSum-x.enrolled, 0)
+	if files := x.enrolled - x.fieldEnrolled; newSum != files {
+		r.bad("new enrolments counted by merged batches: %d, the files give %d", newSum, files)
+		r.lost += max(files-newSum, 0)
+		r.doubled += max(newSum-files, 0)
 	}
 	if err := d.db.QueryRow(ctx, `select count(*), count(distinct entity_key) from audit_log where campaign_id = $1 and action = 'import.merge'`, id).
 		Scan(&merges, &mergeKeys); err != nil {

@@ -27,6 +27,8 @@ type coord struct {
 	approved atomic.Int32
 	rejected atomic.Int32
 	done     atomic.Int32 // actions done
+	launched time.Time    // when the launch was answered
+	phone    *phone       // the agent's phone sending entries in the field
 }
 
 // patience is how long a coordinator keeps retrying one action.

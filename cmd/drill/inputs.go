@@ -486,6 +486,7 @@ type expected struct {
 	target, priorYear int
 	status            string // closed | cancelled
 	enrolled          int
+	fieldEnrolled     int            // of enrolled, by the phone (addPhone)
 	byUnit            map[string]int // district, commune and village codes
 	byAgent           map[string]int
 	byGroup           map[string]int

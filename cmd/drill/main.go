@@ -1,14 +1,17 @@
 // Command drill runs fault drills: campaigns on a compressed clock, fed by a coordinator with
 // generated enrolment, leads and outcome files and steered by a script (terminations approved
-// and rejected, a pause and resume, a cancel), while the worker is killed with SIGKILL,
-// PostgreSQL is stopped with `pg_ctl stop -m immediate` for ten seconds, and the file-backed
-// Temporal dev server is stopped and started again, at seeded random moments. Afterwards every
-// campaign must have ended as scripted; every set of business keys in the database (enrolled
-// citizen IDs, prospects, follow-ups with their final status, review decisions, terminations,
-// quotas, transfers, agents, steers) must equal, key by key and value by value, the set
-// computed from the files and the script alone; the audit rows must match the completed
-// effects in the histories and their hash chain must hold; and each stored final report must
-// equal the figures computed from the inputs. It starts everything it needs on free ports in a
+// and rejected, a pause and resume, a cancel), and by an agent's phone sending entries to the
+// web process (phone.go), while the worker is killed with SIGKILL, PostgreSQL is stopped with
+// `pg_ctl stop -m immediate` for ten seconds, the file-backed Temporal dev server is stopped and
+// started again, and the web process is killed with SIGKILL as a phone sends, at seeded random
+// moments. Afterwards every campaign must have ended as scripted; every set of business keys in
+// the database (enrolled citizen IDs, prospects, follow-ups with their final status, review
+// decisions, terminations, quotas, transfers, agents, steers) must equal, key by key and value
+// by value, the set computed from the files, the script and what the phone was told was
+// recorded; the audit rows must match the completed effects in the histories and their hash
+// chain must hold; each stored final report must equal the figures computed from the inputs;
+// and every entry the phone made must have been answered, be in the database once as answered,
+// and be counted by the workflow in batches. It starts everything it needs on free ports in a
 // scratch directory and removes it afterwards (it is kept when a check fails). Run it from the
 // repository root: make drills. With -plant it plants faults in the database before the checks,
 // to see them fail.
@@ -49,6 +52,9 @@ type drill struct {
 	planting bool // plant faults before the checks
 	logMu    sync.Mutex
 	began    time.Time
+	// watch hands the fault injector a phone's send as it begins, when the injector waits for
+	// one (to kill the web process under it).
+	watch chan *flight
 }
 
 func (d *drill) logf(format string, args ...any) {
@@ -66,6 +72,7 @@ type config struct {
 	gap, pgDown time.Duration
 	keep        bool
 	plant       bool
+	phoneBug    string
 	units, cli  string
 }
 
@@ -79,11 +86,17 @@ func main() {
 	flag.DurationVar(&c.pgDown, "pg-down", 10*time.Second, "how long PostgreSQL stays down")
 	flag.BoolVar(&c.keep, "keep", false, "keep the scratch directory")
 	flag.BoolVar(&c.plant, "plant", false, "plant faults in the database before the checks, to see each check fail (the drill then fails)")
+	flag.StringVar(&c.phoneBug, "phone-bug", "", "break the phone or the expected figures on purpose, to see the field's checks fail: "+
+		bugNewIDs+" (the phone sends entries again with new IDs after a failure) or "+bugUncounted+" (the expected figures leave out the phone's enrolments)")
 	flag.StringVar(&c.units, "units", filepath.Join("integration", "testdata"), "directory of units.csv, villages.csv and roster.csv")
 	flag.StringVar(&c.cli, "temporal-cli", os.Getenv("TEMPORAL_CLI"), "the Temporal CLI (default $TEMPORAL_CLI, else .tools/bin/temporal)")
 	flag.Parse()
 	if c.seed == 0 {
 		c.seed = uint64(time.Now().UnixNano())
+	}
+	if c.phoneBug != "" && c.phoneBug != bugNewIDs && c.phoneBug != bugUncounted {
+		fmt.Fprintf(os.Stderr, "drill: -phone-bug: %q is not %s or %s\n", c.phoneBug, bugNewIDs, bugUncounted)
+		os.Exit(2)
 	}
 	if c.cli == "" {
 		c.cli = filepath.Join(".tools", "bin", "temporal")
@@ -100,7 +113,7 @@ func main() {
 }
 
 func run(cfg config) (bool, error) {
-	d := &drill{began: time.Now(), planting: cfg.plant}
+	d := &drill{began: time.Now(), planting: cfg.plant, watch: make(chan *flight)}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -115,7 +128,7 @@ func run(cfg config) (bool, error) {
 	passed := false
 	defer func() {
 		if cfg.keep || !passed {
-			fmt.Printf("scratch directory kept: %s (logs: worker.log, temporal.log, postgres.log)\n", dir)
+			fmt.Printf("scratch directory kept: %s (logs: worker.log, web.log, temporal.log, postgres.log)\n", dir)
 			return
 		}
 		_ = os.RemoveAll(dir)
@@ -132,11 +145,13 @@ func run(cfg config) (bool, error) {
 	if err := s.start(ctx); err != nil {
 		return false, err
 	}
-	if err := s.startWorker(); err != nil {
-		return false, err
-	}
-	if err := s.waitWorkerHealthy(ctx, 2*time.Minute); err != nil {
-		return false, err
+	for _, p := range []*proc{s.worker, s.web} {
+		if err := p.start(); err != nil {
+			return false, err
+		}
+		if err := p.waitHealthy(ctx, 2*time.Minute); err != nil {
+			return false, err
+		}
 	}
 	if d.db, err = pgxpool.New(ctx, s.app); err != nil {
 		return false, err
@@ -201,7 +216,16 @@ func run(cfg config) (bool, error) {
 				errs <- err
 				return
 			}
+			c.launched = time.Now()
 			d.logf("%s: launched (a year in %s)", c.id, cfg.year+time.Duration(i)*time.Minute)
+			p, err := d.newPhone(runCtx, c, w, plans[i], i, cfg.seed, cfg.phoneBug)
+			if err != nil {
+				errs <- err
+				return
+			}
+			pctx, cancel := context.WithCancel(runCtx)
+			p.cancel, c.phone = cancel, p
+			go p.run(pctx)
 			go c.decideTerminations(runCtx)
 			if err := c.run(runCtx); err != nil {
 				errs <- err
@@ -263,19 +287,36 @@ type injector struct {
 	pgDown time.Duration
 	counts map[string]int
 	took   map[string]time.Duration
+	kills  []webKill
+}
+
+// webKill is one kill of the web process: the phone's send it waited for (nil: none began
+// within killWait), and whether that send was still on its way when the process died.
+type webKill struct {
+	fl       *flight
+	inFlight bool
 }
 
 const (
 	faultWorker   = "worker killed (SIGKILL)"
 	faultPostgres = "PostgreSQL stopped -m immediate"
 	faultTemporal = "Temporal dev server restarted"
+	faultWeb      = "web process killed (SIGKILL) while a phone sends"
 )
 
-var faultKinds = []string{faultWorker, faultPostgres, faultTemporal}
+var faultKinds = []string{faultWorker, faultPostgres, faultTemporal, faultWeb}
+
+// The web process is killed a moment after a phone has begun a send — a seeded share of the
+// phone's median round trip so far (killWithin before it has one), so that the send is mostly
+// still on its way, before or after it is written — waiting at most killWait for one to begin.
+const (
+	killWithin = 10 * time.Millisecond
+	killWait   = 10 * time.Second
+)
 
 func (f *injector) run(ctx context.Context) error {
 	f.counts, f.took = map[string]int{}, map[string]time.Duration{}
-	// Each kind in turn, in a seeded order: about a third of the rounds each.
+	// Each kind in turn, in a seeded order: about a quarter of the rounds each.
 	var kinds []string
 	for i := range f.rounds {
 		kinds = append(kinds, faultKinds[i%len(faultKinds)])
@@ -299,6 +340,8 @@ func (f *injector) run(ctx context.Context) error {
 					left -= f.pgDown + 5*time.Second
 				case faultTemporal:
 					left -= 5 * time.Second
+				case faultWeb:
+					left -= 2 * time.Second
 				}
 			}
 			gap = max(left/time.Duration(len(kinds)-round), time.Second)
@@ -317,11 +360,13 @@ func (f *injector) run(ctx context.Context) error {
 		var err error
 		switch kind {
 		case faultWorker:
-			err = f.d.s.killWorker()
+			err = f.d.s.worker.kill()
 		case faultPostgres:
 			err = f.d.s.crashPostgres(ctx, f.pgDown)
 		case faultTemporal:
 			err = f.d.s.restartTemporal(ctx)
+		case faultWeb:
+			err = f.killWeb(ctx)
 		}
 		if err != nil {
 			return fmt.Errorf("round %d (%s): %w", round+1, kind, err)
@@ -331,6 +376,48 @@ func (f *injector) run(ctx context.Context) error {
 		f.d.logf("round %d/%d: back after %.1fs", round+1, f.rounds, time.Since(began).Seconds())
 	}
 	return nil
+}
+
+// killWeb waits for a phone to begin a send, kills the web process with SIGKILL a moment
+// later, starts a new one and waits until it answers; the phone sends the same entries again to
+// it.
+func (f *injector) killWeb(ctx context.Context) error {
+	var fl *flight
+	select {
+	case fl = <-f.d.watch:
+	case <-time.After(killWait):
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	within := killWithin
+	if fl != nil {
+		if m := fl.p.medianTook(); m > 0 {
+			within = m
+		}
+	}
+	time.Sleep(time.Duration(f.rng.Float64() * float64(within)))
+	if err := f.d.s.web.kill(); err != nil {
+		return err
+	}
+	k := webKill{fl: fl}
+	if fl != nil {
+		select {
+		case <-fl.done:
+			k.inFlight = fl.err != nil
+		case <-time.After(time.Minute):
+			k.inFlight = true
+		}
+	}
+	f.kills = append(f.kills, k)
+	switch {
+	case fl == nil:
+		f.d.logf("web process killed: no phone began a send within %s", killWait)
+	case k.inFlight:
+		f.d.logf("web process killed with a phone's send on its way")
+	default:
+		f.d.logf("web process killed just after a phone's send was answered")
+	}
+	return f.d.s.web.waitHealthy(ctx, time.Minute)
 }
 
 func (d *drill) table(w io.Writer, f *injector, coords []*coord, results []*checked) bool {
@@ -344,10 +431,24 @@ func (d *drill) table(w io.Writer, f *injector, coords []*coord, results []*chec
 		}
 		fmt.Fprintf(tw, "  %s\t%d\t(back in %.1f s on average)\n", k, f.counts[k], avg)
 	}
-	d.s.mu.Lock()
-	restarts := d.s.restarts
-	d.s.mu.Unlock()
+	_, restarts := d.s.worker.counts()
 	fmt.Fprintf(tw, "worker restarts after exiting by itself\t%d\n", restarts)
+	_, restarts = d.s.web.counts()
+	fmt.Fprintf(tw, "web process restarts after exiting by itself\t%d\n", restarts)
+	var inFlight, written, none int
+	for _, k := range f.kills {
+		switch {
+		case k.fl == nil:
+			none++
+		case k.inFlight:
+			inFlight++
+			if k.fl.written.Load() {
+				written++
+			}
+		}
+	}
+	fmt.Fprintf(tw, "web process kills with a phone's send on its way\t%d of %d\t(%d of them written before the kill: their resend answered \"again\"; %d kills found no send begun)\n",
+		inFlight, len(f.kills), written, none)
 	var keys, lost, doubled, wrong, problems, retries, approved, rejected, completed int
 	for i, r := range results {
 		keys += r.keys
@@ -368,6 +469,16 @@ func (d *drill) table(w io.Writer, f *injector, coords []*coord, results []*chec
 	for _, r := range results {
 		fmt.Fprintf(tw, "  %s\t%s: %d enrolled of %d target, %d runs, %d audit rows = %d effects (%d committed by a retried attempt), hash chain %s\n",
 			r.id, r.status, r.enrolled, r.target, r.runs, r.auditRows, r.effects, r.retried, r.chain)
+		if ph := r.phone; ph != nil {
+			st := ph.st
+			fmt.Fprintf(tw, "  %s phone\t%d entries made (%d enrolments, %d leads): %d recorded (%d enrolments), %d refused, %d unanswered; stopped: %s\n",
+				r.id, ph.made, ph.enrolments, ph.leads, ph.recorded, ph.recordedEnrolments, ph.refused, ph.unans, ph.stopped)
+			fmt.Fprintf(tw, "  %s phone sends\t%d: %d network errors, %d 5xx, %d other, %d answers lost by the phone; %d sent again and written before (\"again\"), %d not; %d \"later\" answers; round trip %s median, %s p90\n",
+				r.id, st.sends, st.netErrors, st.serverErrors, st.otherErrors, st.dropped, st.lostWritten, st.lostUnwritten, st.later,
+				ph.medianTook.Round(time.Millisecond), ph.p90Took.Round(time.Millisecond))
+			fmt.Fprintf(tw, "  %s field counts\t%d record-field folds (at most %d: %s at one per %s, +%d web processes, +1 at close, +2) counted %d field enrolments\n",
+				r.id, r.folds, r.foldBound, r.ran.Round(time.Second), fieldBatchEvery, r.webStarts, r.folded)
+		}
 	}
 	fmt.Fprintf(tw, "keys checked\t%d\n", keys)
 	fmt.Fprintf(tw, "lost\t%d\n", lost)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -15,10 +14,12 @@ import (
 
 	"drives/audit"
 	"drives/internal/devstack"
+	"drives/web"
 )
 
 // stack is what the drill runs and breaks: a private PostgreSQL cluster, a file-backed Temporal
-// dev server and the worker as its own process, each restarted on the same port and data.
+// dev server, and the worker and the web process (`starter serve`, which agents' phones send
+// their entries to) each as its own process, each restarted on the same port and data.
 type stack struct {
 	dir       string
 	cli       string
@@ -27,23 +28,36 @@ type stack struct {
 	pgDir  string
 	pgPort int
 	owner  string // schema owner's URL (migrations)
-	app    string // application role's URL (worker, coordinator)
+	app    string // application role's URL (worker, web, coordinator)
 
 	tmp           *devstack.Temporal
 	tPort, uiPort int
 
-	workerBin  string
-	workerAddr string
+	worker *proc
+	web    *proc
+}
+
+// proc is a program the stack runs as its own process and supervises: one that exits by
+// itself (the worker cannot migrate while the database is down, say) is started again after a
+// second, as a service manager would; one killed on purpose is started again by its killer.
+type proc struct {
+	name    string // worker, web: its log is name.log
+	args    []string
+	env     []string
+	logFile string
+	health  string // URL that answers 200 when it is up
 
 	mu       sync.Mutex
-	worker   *exec.Cmd
-	exited   chan struct{} // closed when the current worker process has exited
-	killed   bool          // the current worker was killed on purpose
-	restarts int           // workers restarted by the supervisor after exiting by themselves
+	cmd      *exec.Cmd
+	exited   chan struct{} // closed when the current process has exited
+	killed   bool          // the current process was killed on purpose
+	starts   int           // processes started
+	restarts int           // processes restarted by the supervisor after exiting by themselves
 	stopping bool
 }
 
-// start brings up PostgreSQL and Temporal and builds the worker; it does not start the worker.
+// start brings up PostgreSQL and Temporal and builds the worker and the starter (whose serve is
+// the web process); it starts neither.
 func (s *stack) start(ctx context.Context) error {
 	s.pgDir = filepath.Join(s.dir, "pgdata")
 	pg, err := devstack.StartPostgres(ctx, devstack.PostgresOptions{Dir: s.pgDir, Database: "drives", LogFile: filepath.Join(s.dir, "postgres.log")})
@@ -60,16 +74,29 @@ func (s *stack) start(ctx context.Context) error {
 	}
 	s.tPort, s.uiPort = s.tmp.Port(), s.tmp.UIPort()
 
-	s.workerBin = filepath.Join(s.dir, "worker")
-	build := exec.CommandContext(ctx, "go", "build", "-o", s.workerBin, "./worker")
+	bin := filepath.Join(s.dir, "bin")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin+string(filepath.Separator), "./worker", "./starter")
 	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("build the worker (run the drill from the repository root): %w\n%s", err, out)
+		return fmt.Errorf("build the worker and the starter (run the drill from the repository root): %w\n%s", err, out)
 	}
-	port, err := devstack.FreePort()
-	if err != nil {
-		return err
+	var addrs [2]string
+	for i := range addrs {
+		port, err := devstack.FreePort()
+		if err != nil {
+			return err
+		}
+		addrs[i] = "127.0.0.1:" + strconv.Itoa(port)
 	}
-	s.workerAddr = "127.0.0.1:" + strconv.Itoa(port)
+	env := append(os.Environ(),
+		"DATABASE_URL="+s.app, "TEMPORAL_ADDRESS="+s.temporalAddress(), "TEMPORAL_NAMESPACE="+s.namespace, "DRIVES_CODEC_KEYS=")
+	s.worker = &proc{name: "worker", args: []string{filepath.Join(bin, "worker")}, logFile: filepath.Join(s.dir, "worker.log"),
+		env:    append(append([]string(nil), env...), "DATABASE_OWNER_URL="+s.owner, "WORKER_HTTP_ADDR="+addrs[0], "LOG_LEVEL=warn"),
+		health: "http://" + addrs[0] + "/healthz"}
+	// The web process needs no users file: the phones sign in with their accounts' tokens. It
+	// logs each send at info, which the drill's logs are read for.
+	s.web = &proc{name: "web", args: []string{filepath.Join(bin, "starter"), "serve", "--addr", addrs[1]}, logFile: filepath.Join(s.dir, "web.log"),
+		env:    append(append([]string(nil), env...), web.EnvUsers+"=", "TEMPORAL_UI=", "LOG_LEVEL=info"),
+		health: "http://" + addrs[1] + "/healthz"}
 	return nil
 }
 
@@ -87,76 +114,82 @@ func (s *stack) startTemporal(ctx context.Context) error {
 
 func (s *stack) temporalAddress() string { return "127.0.0.1:" + strconv.Itoa(s.tPort) }
 
-// startWorker starts a worker process and supervises it: a worker that exits by itself (it
-// cannot migrate while the database is down, say) is started again after a second, as a
-// service manager would.
-func (s *stack) startWorker() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.stopping {
+// webURL is the web process's base URL.
+func (s *stack) webURL() string { return "http://" + s.web.args[len(s.web.args)-1] }
+
+// start starts the program and supervises it.
+func (p *proc) start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stopping {
 		return nil
 	}
-	log, err := os.OpenFile(filepath.Join(s.dir, "worker.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	log, err := os.OpenFile(p.logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(log, "=== worker started %s\n", time.Now().UTC().Format(time.RFC3339Nano))
-	cmd := exec.Command(s.workerBin)
+	fmt.Fprintf(log, "=== %s started %s\n", p.name, time.Now().UTC().Format(time.RFC3339Nano))
+	cmd := exec.Command(p.args[0], p.args[1:]...)
 	cmd.Stdout, cmd.Stderr = log, log
-	cmd.Env = append(os.Environ(),
-		"DATABASE_URL="+s.app, "DATABASE_OWNER_URL="+s.owner,
-		"TEMPORAL_ADDRESS="+s.temporalAddress(), "TEMPORAL_NAMESPACE="+s.namespace,
-		"WORKER_HTTP_ADDR="+s.workerAddr, "LOG_LEVEL=warn", "DRIVES_CODEC_KEYS=")
+	cmd.Env = p.env
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		log.Close()
-		return fmt.Errorf("start the worker: %w", err)
+		return fmt.Errorf("start the %s: %w", p.name, err)
 	}
 	exited := make(chan struct{})
-	s.worker, s.exited, s.killed = cmd, exited, false
+	p.cmd, p.exited, p.killed = cmd, exited, false
+	p.starts++
 	go func() {
 		_ = cmd.Wait()
 		log.Close()
 		close(exited)
-		s.mu.Lock()
-		again := s.worker == cmd && !s.killed && !s.stopping
+		p.mu.Lock()
+		again := p.cmd == cmd && !p.killed && !p.stopping
 		if again {
-			s.restarts++
+			p.restarts++
 		}
-		s.mu.Unlock()
+		p.mu.Unlock()
 		if again {
 			time.Sleep(time.Second)
-			if err := s.startWorker(); err != nil {
-				fmt.Fprintln(os.Stderr, "drill: restart the worker:", err)
+			if err := p.start(); err != nil {
+				fmt.Fprintf(os.Stderr, "drill: restart the %s: %v\n", p.name, err)
 			}
 		}
 	}()
 	return nil
 }
 
-// killWorker kills the worker with SIGKILL and starts a new one.
-func (s *stack) killWorker() error {
-	s.mu.Lock()
-	cmd, exited := s.worker, s.exited
-	s.killed = true
-	s.mu.Unlock()
+// kill kills the program with SIGKILL and starts it again.
+func (p *proc) kill() error {
+	p.mu.Lock()
+	cmd, exited := p.cmd, p.exited
+	p.killed = true
+	p.mu.Unlock()
 	if cmd != nil && cmd.Process != nil {
 		_ = cmd.Process.Signal(syscall.SIGKILL)
 		select {
 		case <-exited:
 		case <-time.After(10 * time.Second):
-			return errors.New("the worker did not die of SIGKILL within 10 s")
+			return fmt.Errorf("the %s did not die of SIGKILL within 10 s", p.name)
 		}
 	}
-	return s.startWorker()
+	return p.start()
 }
 
-// waitWorkerHealthy waits until the worker's /healthz answers ok.
-func (s *stack) waitWorkerHealthy(ctx context.Context, within time.Duration) error {
+// counts are the processes started, and those restarted after exiting by themselves.
+func (p *proc) counts() (starts, restarts int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.starts, p.restarts
+}
+
+// waitHealthy waits until the program's health URL answers 200.
+func (p *proc) waitHealthy(ctx context.Context, within time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, within)
 	defer cancel()
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.workerAddr+"/healthz", nil)
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, p.health, nil)
 		if resp, err := http.DefaultClient.Do(req); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -165,8 +198,27 @@ func (s *stack) waitWorkerHealthy(ctx context.Context, within time.Duration) err
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("the worker is not healthy after %s (see %s)", within, filepath.Join(s.dir, "worker.log"))
+			return fmt.Errorf("the %s is not healthy after %s (see %s)", p.name, within, p.logFile)
 		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// stop ends the program with SIGTERM (SIGKILL after 15 s).
+func (p *proc) stop() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	p.stopping = true
+	cmd, exited := p.cmd, p.exited
+	p.mu.Unlock()
+	if cmd != nil && cmd.Process != nil {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
 		}
 	}
 }
@@ -198,20 +250,14 @@ func (s *stack) restartTemporal(ctx context.Context) error {
 	return s.startTemporal(ctx)
 }
 
-// stop ends the worker, the dev server and PostgreSQL (their data stays in dir).
+// stop ends the web process, the worker, the dev server and PostgreSQL (their data stays in dir).
 func (s *stack) stop() {
-	s.mu.Lock()
-	s.stopping = true
-	cmd, exited := s.worker, s.exited
-	s.mu.Unlock()
-	if cmd != nil && cmd.Process != nil {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(15 * time.Second):
-			_ = cmd.Process.Kill()
-		}
+	var wg sync.WaitGroup
+	for _, p := range []*proc{s.web, s.worker} {
+		wg.Add(1)
+		go func() { defer wg.Done(); p.stop() }()
 	}
+	wg.Wait()
 	if s.tmp != nil {
 		_ = s.tmp.Stop()
 	}
