@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,7 @@ var ErrNoAgent = errors.New("the campaign's roster has no such agent")
 // send, not one per entry. An error is the server's own (the database); a refused entry is a
 // Result.
 func (r *Recorder) Record(ctx context.Context, by, campaignID, agent string, entries []Entry) ([]Result, error) {
+	entries = slices.Clone(entries) // their IDs are read in lower case; the caller's stay as sent
 	out := make([]Result, len(entries))
 	err := pgx.BeginFunc(ctx, r.DB, func(tx pgx.Tx) error {
 		// The field's turn, then the campaign's enrolments' (an import's merge takes it too): an
