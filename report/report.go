@@ -21,10 +21,10 @@ type DB = store.DB
 
 // Report is a campaign's achieved-vs-plan report. It names agents by code only.
 type Report struct {
-	CampaignID    string      `json:"campaign_id"`
-	Name          string      `json:"name"`
-	Status        string      `json:"status"`
-	Final         bool        `json:"final"`
+	CampaignID string `json:"campaign_id"`
+	Name       string `json:"name"`
+	Status     string `json:"status"`
+	Final      bool   `json:"final"`
 	// Scope names the units a part's report is of (Within); empty: the whole campaign's.
 	Scope         []string    `json:"scope,omitempty"`
 	GeneratedAt   time.Time   `json:"generated_at"`

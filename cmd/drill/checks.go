@@ -288,26 +288,7 @@ func (d *drill) checkField(ctx context.Context, c *coord, r *checked, completedA
 // of an agent terminated before it; and `go run ./cmd/drill -plant` plants such faults in the
 // database itself before the checks, each of which then fails.
 func (d *drill) checkKeys(ctx context.Context, id string, x *expected, r *checked) error {
-	rows := func(sql string) ([]row, error) {
-		rs, err := d.db.Query(ctx, sql, id)
-		if err != nil {
-			return nil, err
-		}
-		defer rs.Close()
-		var out []row
-		for rs.Next() {
-			vals, err := rs.Values()
-			if err != nil {
-				return nil, err
-			}
-			rw := row{key: fmt.Sprint(vals[0])}
-			for _, v := range vals[1:] {
-				rw.vals = append(rw.vals, fmt.Sprint(v))
-			}
-			out = append(out, rw)
-		}
-		return out, rs.Err()
-	}
+	rows := func(sql string) ([]row, error) { return d.queryRows(ctx, sql, id) }
 	set := func(keys []string) map[string][]string {
 		m := map[string][]string{}
 		for _, k := range keys {
