@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // The field page's reads and writes (table field_entries, migration 014): an agent's list of
@@ -222,8 +221,9 @@ func EnrolledBy(ctx context.Context, db DB, campaignID, citizenID string) (strin
 }
 
 // InsertFieldEnrolment enrols a person, linked to the prospect they were met as (a person met
-// in the field who was a lead of the campaign is linked too), and returns the district;
-// ErrAlreadyEnrolled when the campaign has enrolled them already.
+// in the field who was a lead of the campaign is linked too), and returns the district. The
+// caller holds the campaign's enrolments (LockEnrolmentMerges) and has found the person not
+// enrolled (EnrolledBy).
 func InsertFieldEnrolment(ctx context.Context, db DB, e FieldEnrolment) (district string, prospect int64, err error) {
 	err = db.QueryRow(ctx, `
 		insert into enrolments (campaign_id, citizen_id, full_name, phone, district_code, commune_code, village_code,
@@ -235,18 +235,11 @@ func InsertFieldEnrolment(ctx context.Context, db DB, e FieldEnrolment) (distric
 		returning district_code, coalesce(prospect_id, 0)`,
 		e.CampaignID, e.CitizenID, e.FullName, e.Phone, e.Commune, e.Village, e.Agent, e.Group, e.Income, e.Contribution,
 		e.SubsidyClass, e.Subsidy, e.PaymentMonths, e.On, e.Batch, e.ProspectID).Scan(&district, &prospect)
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && pe.Code == "23505" {
-		return "", 0, ErrAlreadyEnrolled
-	}
 	if err != nil {
 		return "", 0, fmt.Errorf("enrol: %w", err)
 	}
 	return district, prospect, nil
 }
-
-// ErrAlreadyEnrolled is a person the campaign has enrolled already.
-var ErrAlreadyEnrolled = errors.New("already enrolled")
 
 // CloseProspectFollowUp closes as enrolled, at a campaign instant, the open or unreachable
 // follow-up of a prospect who enrolled; false when there was none.

@@ -74,11 +74,6 @@ type DayEnrolments struct {
 	Enrolled int
 }
 
-// EnrolmentsByDay counts a campaign's enrolments by day, in order; days without one are left out.
-func EnrolmentsByDay(ctx context.Context, db DB, campaignID string) ([]DayEnrolments, error) {
-	return EnrolmentsByDayIn(ctx, db, campaignID, Scope{})
-}
-
 // EnrolmentsByDayIn counts a scope's enrolments by day: the whole campaign's from their
 // counts (migration 010), a part's from its enrolments, through their commune's or agent's
 // index.

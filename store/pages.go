@@ -105,12 +105,6 @@ func choices(ctx context.Context, db DB, sql string, args ...any) ([]Choice, err
 	})
 }
 
-// EventUnits are the districts and communes an event may be held in, each district before its
-// communes.
-func EventUnits(ctx context.Context, db DB, campaignID string) ([]Choice, error) {
-	return EventUnitsIn(ctx, db, campaignID, Scope{})
-}
-
 // EventUnitsIn are the districts and communes of a scope an event may be held in (none of an
 // agent's), each district before its communes.
 func EventUnitsIn(ctx context.Context, db DB, campaignID string, scope Scope) ([]Choice, error) {

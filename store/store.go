@@ -7,8 +7,10 @@
 // that stands alone. Files are by table family: campaigns.go and launch.go, units.go,
 // quotas.go, agents.go, events.go, followups.go, enrolments.go, batches.go, staging.go and
 // retention.go (imports), reviews.go and decisions.go, auditlog.go and auditchain.go,
-// roles.go; read models that join many of them have files of their own (report.go,
-// overview.go, pages.go for the web page's lists, trace.go, field.go for the simulator).
+// roles.go, accounts.go (people's accounts and their units), sessions.go, fieldentries.go
+// (what agents' phones send); read models that join many of them have files of their own
+// (report.go, overview.go, pages.go for the web page's lists, with scope.go for an account's
+// part of them, trace.go, field.go for the simulator).
 package store
 
 import (
