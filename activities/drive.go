@@ -129,7 +129,24 @@ func (a *Activities) SweepFollowUps(ctx context.Context, in SweepInput) (campaig
 	res, err := apply(ctx, a, effect{campaignID: in.CampaignID, action: "follow_ups.sweep", entity: "campaign", entityKey: in.CampaignID,
 		detail: map[string]any{"as_of": in.AsOf}},
 		func(tx pgx.Tx) (campaign.SweepResult, error) {
-			return sweep(ctx, tx, in.CampaignID, "", in.AsOf, in.Policy)
+			// The register first: renewals falling due open as follow-ups, which the sweep
+			// of follow-ups then reminds and escalates like the others.
+			t, keeps := specRenewals(in.Policy)
+			var reg store.RegisterSweep
+			if keeps {
+				var err error
+				if reg, err = store.SweepRegister(ctx, tx, in.CampaignID, in.AsOf, t); err != nil {
+					return campaign.SweepResult{}, err
+				}
+			}
+			res, err := sweep(ctx, tx, in.CampaignID, "", in.AsOf, in.Policy)
+			if err != nil || !keeps {
+				return res, err
+			}
+			res.RenewalsOpened, res.Lapsed = reg.Opened, reg.Lapsed
+			next, err := store.NextRegisterDue(ctx, tx, in.CampaignID, in.AsOf, t)
+			res.NextDue = earliest(res.NextDue, next)
+			return res, err
 		})
 	if err == nil {
 		countMetric(ctx, MetricFollowUpsEscalated, res.Escalated, nil)

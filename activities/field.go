@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"drives/campaign"
+	"drives/plan"
 	"drives/store"
 )
 
@@ -16,6 +17,8 @@ type FieldInput struct {
 	// Closing is the close's last count: in the same transaction the campaign is marked
 	// closing, so that no send is taken after it (a send reads the status in its turn).
 	Closing bool `json:"closing,omitempty"`
+	// Policy's renewal rules say when the people enrolled join the register's due days.
+	Policy plan.FollowUpTimes `json:"policy"`
 }
 
 // FoldFieldEnrolments marks the enrolments agents recorded in the field (package field) since
@@ -44,7 +47,12 @@ func (a *Activities) FoldFieldEnrolments(ctx context.Context, in FieldInput) (ca
 				res.Enrolled += n
 			}
 			// Leads met in the field open follow-ups: the campaign's sweep must come for them.
-			res.NextDue, err = store.NextOpenFollowUpDue(ctx, tx, in.CampaignID)
+			if res.NextDue, err = store.NextOpenFollowUpDue(ctx, tx, in.CampaignID); err != nil || res.Enrolled == 0 {
+				return res, err
+			}
+			// People enrolled join the register: their payments fall due.
+			next, err := registerDue(ctx, tx, in.CampaignID, in.Policy)
+			res.NextDue = earliest(res.NextDue, next)
 			return res, err
 		})
 	if err == nil {

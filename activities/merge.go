@@ -10,6 +10,7 @@ import (
 
 	"drives/campaign"
 	"drives/contribution"
+	"drives/plan"
 	"drives/report"
 	"drives/store"
 )
@@ -19,6 +20,9 @@ type MergeInput struct {
 	CampaignID string `json:"campaign_id"`
 	BatchID    string `json:"batch_id"`
 	By         string `json:"by"`
+	// Policy is the campaign's follow-up policy; its renewal rules say when the register
+	// next needs a sweep (ImportResult.NextDue).
+	Policy plan.FollowUpTimes `json:"policy"`
 }
 
 // MergeImport merges a staged enrolment or outcome batch. Enrolments of people not enrolled
@@ -51,13 +55,25 @@ func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.I
 			if err := claimBatch(ctx, tx, in.CampaignID, in.BatchID, kind, "", &res.Rows); err != nil {
 				return res, err
 			}
-			if kind == "enrolments" {
+			switch kind {
+			case "enrolments":
 				err = mergeEnrolments(ctx, tx, in, &res)
-			} else {
+			case "participants":
+				res.New, err = store.MergeRegister(ctx, tx, in.CampaignID, in.BatchID)
+				res.Duplicates = res.Rows - res.New
+			case "payments":
+				err = mergePayments(ctx, tx, in, &res)
+			default:
 				err = mergeOutcomes(ctx, tx, in, &res)
 			}
 			if err != nil {
 				return res, err
+			}
+			// New people and new cover move the register's due days.
+			if kind != "outcomes" {
+				if res.NextDue, err = registerDue(ctx, tx, in.CampaignID, in.Policy); err != nil {
+					return res, err
+				}
 			}
 			return res, store.FinishBatch(ctx, tx, in.BatchID, res)
 		})
@@ -71,12 +87,7 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 	if err := store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err != nil {
 		return fmt.Errorf("merge enrolments: %w", err)
 	}
-	m, err := store.MergeEnrolments(ctx, tx, in.CampaignID, in.BatchID, res.Rows, store.EnrolmentTerms{
-		Percent:         contribution.Percent,
-		PoorSubsidy:     contribution.MonthlySubsidy("poor"),
-		NearPoorSubsidy: contribution.MonthlySubsidy("near_poor"),
-		OtherSubsidy:    contribution.MonthlySubsidy("other"),
-	})
+	m, err := store.MergeEnrolments(ctx, tx, in.CampaignID, in.BatchID, res.Rows, contributionTerms)
 	if err != nil {
 		return err
 	}
@@ -88,6 +99,25 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 	// Prospects who enrolled: their follow-ups close, on the day each enrolled.
 	res.FollowUpsClosed, err = store.CloseEnrolledFollowUps(ctx, tx, in.CampaignID, in.BatchID, m.Prospects, m.Days)
 	return err
+}
+
+// contributionTerms are the 2021 rules as the store's statements compute them.
+var contributionTerms = store.EnrolmentTerms{
+	Percent:         contribution.Percent,
+	PoorSubsidy:     contribution.MonthlySubsidy("poor"),
+	NearPoorSubsidy: contribution.MonthlySubsidy("near_poor"),
+	OtherSubsidy:    contribution.MonthlySubsidy("other"),
+}
+
+// mergePayments records a payments batch's new receipts and applies them to the register.
+func mergePayments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaign.ImportResult) error {
+	m, err := store.MergePayments(ctx, tx, in.CampaignID, in.BatchID, contributionTerms)
+	if err != nil {
+		return err
+	}
+	res.New, res.Flagged, res.Renewed, res.Returned, res.FollowUpsClosed = m.New, m.Flagged, m.Renewed, m.Returned, m.FollowUpsClosed
+	res.Duplicates = res.Rows - res.New
+	return nil
 }
 
 func mergeOutcomes(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaign.ImportResult) error {
@@ -126,6 +156,8 @@ type CloseInput struct {
 	CampaignID string    `json:"campaign_id"`
 	Status     string    `json:"status"` // closed | cancelled
 	AsOf       time.Time `json:"as_of"`  // campaign time of the close
+	// Policy's renewal rules bring the register up to the close before the report counts it.
+	Policy plan.FollowUpTimes `json:"policy"`
 }
 
 // CloseCampaign builds the final report from the rows, stores it, and marks the campaign
@@ -136,6 +168,11 @@ func (a *Activities) CloseCampaign(ctx context.Context, in CloseInput) (campaign
 		func(tx pgx.Tx) (campaign.CloseResult, error) {
 			if err := store.CloseCampaign(ctx, tx, in.CampaignID, in.Status); err != nil {
 				return campaign.CloseResult{}, err
+			}
+			if t, ok := specRenewals(in.Policy); ok && !in.AsOf.IsZero() {
+				if _, err := store.SweepRegister(ctx, tx, in.CampaignID, in.AsOf, t); err != nil {
+					return campaign.CloseResult{}, err
+				}
 			}
 			r, err := report.Build(ctx, tx, in.CampaignID)
 			if err != nil {

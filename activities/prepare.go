@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -142,6 +143,9 @@ func (a *Activities) AllocateQuotas(ctx context.Context, in AllocateInput) (Allo
 type AssignResult struct {
 	Agents int `json:"agents"`
 	Staff  int `json:"staff"`
+	// RenewalsDue is when the register the campaign took over from its previous campaign
+	// first needs a sweep (zero: nobody in it, or no register kept).
+	RenewalsDue time.Time `json:"renewals_due,omitzero"`
 }
 
 // AssignAgents writes the roster and each agent's and staff member's share of their
@@ -172,7 +176,12 @@ func (a *Activities) AssignAgents(ctx context.Context, in PlanInput) (AssignResu
 			if err := store.InsertQuotas(ctx, tx, in.CampaignID, quotas); err != nil {
 				return AssignResult{}, err
 			}
-			return res, store.InsertAgents(ctx, tx, in.CampaignID, agents)
+			if err := store.InsertAgents(ctx, tx, in.CampaignID, agents); err != nil {
+				return AssignResult{}, err
+			}
+			res.RenewalsDue, err = registerDue(ctx, tx, in.CampaignID,
+				plan.FollowUpTimes{RenewalLead: lp.Plan.Renewals.LeadTime.Std(), Grace: lp.Plan.Renewals.Grace.Std()})
+			return res, err
 		})
 }
 

@@ -128,6 +128,13 @@ type ImportResult struct {
 	Duplicates      int            `json:"duplicates"`
 	ByDistrict      map[string]int `json:"by_district"` // new enrolments
 	FollowUpsClosed int            `json:"follow_ups_closed"`
+	// Payments: receipts whose amount the contribution rules do not give, and the people who
+	// paid while current (renewed) or after a lapse (returned).
+	Flagged  int `json:"flagged,omitempty"`
+	Renewed  int `json:"renewed,omitempty"`
+	Returned int `json:"returned,omitempty"`
+	// NextDue is when the register next needs a sweep (a payment falls due, a grace ends).
+	NextDue time.Time `json:"next_due,omitzero"`
 }
 
 // EventResultRequest records a held event's attendance and the batch of leads taken there.
@@ -211,7 +218,10 @@ type SweepResult struct {
 	Reminded    int       `json:"reminded"`
 	Escalated   int       `json:"escalated"`
 	Unreachable int       `json:"unreachable"`
-	NextDue     time.Time `json:"next_due"` // zero: no open follow-up left
+	NextDue     time.Time `json:"next_due"` // zero: no open follow-up left, nobody's payment to come
+	// The register: renewal follow-ups opened, people lapsed.
+	RenewalsOpened int `json:"renewals_opened,omitempty"`
+	Lapsed         int `json:"lapsed,omitempty"`
 }
 
 // CloseResult is the summary a closed campaign returns; the full report is in PostgreSQL.

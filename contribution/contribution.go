@@ -46,3 +46,25 @@ func PaymentMonths(mode string) (int, error) {
 	}
 	return 0, fmt.Errorf("must be one of %s", PaymentModes)
 }
+
+// MonthsPaid says which months a payment may cover: a payment mode's.
+const MonthsPaid = "1, 3, 6 or 12 months, or 2 to 5 years (24, 36, 48 or 60 months)"
+
+// ValidMonths says whether a payment may cover n months.
+func ValidMonths(n int) bool {
+	switch n {
+	case 1, 3, 6, 12:
+		return true
+	}
+	return n%12 == 0 && n/12 >= 2 && n/12 <= MaxAdvanceYears
+}
+
+// MaxPayment is the most one payment can be: the highest income's contribution for the
+// longest advance.
+const MaxPayment = MaxMonthlyIncome * Percent / 100 * 12 * MaxAdvanceYears
+
+// Due is what a payment of months should amount to under the rules: 22% of the declared
+// monthly income less the state's monthly support for the class, times the months.
+func Due(income int64, class string, months int) int64 {
+	return (Monthly(income) - MonthlySubsidy(class)) * int64(months)
+}

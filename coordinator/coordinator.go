@@ -80,10 +80,17 @@ func StorePlan(ctx context.Context, db *pgxpool.Pool, lp *plan.Loaded) error {
 		if err != nil {
 			return fmt.Errorf("encode plan: %w", err)
 		}
+		prior := p.PriorYearEnrolled
+		if p.PreviousCampaign != "" {
+			if prior, err = priorStock(ctx, db, p.ID, p.PreviousCampaign); err != nil {
+				return err
+			}
+		}
 		return store.InsertCampaign(ctx, db, store.NewCampaign{
 			ID: p.ID, Name: p.Name, Year: p.Period.Start.Y, PlanHash: lp.Hash, Plan: body,
-			PriorYearEnrolled: p.PriorYearEnrolled, PeriodStart: p.Period.Start.String(), PeriodEnd: p.Period.End.String(),
+			PriorYearEnrolled: prior, PeriodStart: p.Period.Start.String(), PeriodEnd: p.Period.End.String(),
 			Timezone: p.Timezone, ClockScale: p.Clock.Scale, WorkflowID: campaign.CampaignWorkflowID(p.ID),
+			PreviousCampaign: p.PreviousCampaign,
 		})
 	case err != nil:
 		return err
@@ -91,6 +98,24 @@ func StorePlan(ctx context.Context, db *pgxpool.Pool, lp *plan.Loaded) error {
 		return fmt.Errorf("campaign %s already exists with a different plan (%.12s, this one is %.12s); a launched plan is not changed — give this plan a new id", p.ID, storedHash, lp.Hash)
 	}
 	return nil
+}
+
+// priorStock checks the campaign a plan names as its previous one can hand its register on
+// (it has ended, and no other campaign follows it) and returns its stock at its end: the
+// participants it leaves, the new campaign's prior-year figure.
+func priorStock(ctx context.Context, db *pgxpool.Pool, id, prev string) (int, error) {
+	pr, err := store.ReadPredecessor(ctx, db, prev)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return 0, fmt.Errorf("previous_campaign: no campaign %s", prev)
+	case err != nil:
+		return 0, err
+	case pr.Status != "closed" && pr.Status != "cancelled":
+		return 0, fmt.Errorf("previous_campaign: campaign %s is %s; its register passes on when it has closed", prev, pr.Status)
+	case pr.Follower != "" && pr.Follower != id:
+		return 0, fmt.Errorf("previous_campaign: campaign %s already follows %s; a register passes to one campaign", pr.Follower, prev)
+	}
+	return store.RegisterStock(ctx, db, prev, pr.PeriodEnd.AddDate(0, 0, 1))
 }
 
 // Running says whether the campaign's workflow is running.

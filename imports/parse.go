@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -32,6 +31,11 @@ const (
 	Enrolments Kind = "enrolments"
 	Leads      Kind = "leads"
 	Outcomes   Kind = "outcomes"
+	// Participants is a starting register: the people already participating when the
+	// register is adopted, with the day each joined and the day they are paid until.
+	Participants Kind = "participants"
+	// Payments are collection records: each receipt extends its person's cover.
+	Payments Kind = "payments"
 )
 
 // Headers are the exact first lines of each kind of file.
@@ -40,6 +44,9 @@ var Headers = map[Kind][]string{
 		"monthly_income", "subsidy_class", "payment_mode", "enrolled_on"},
 	Leads:    {"citizen_id", "full_name", "phone", "commune_code", "village_code", "target_group"},
 	Outcomes: {"citizen_id", "outcome", "reported_on"},
+	Participants: {"citizen_id", "full_name", "phone", "commune_code", "village_code", "agent_code", "target_group",
+		"monthly_income", "subsidy_class", "joined_on", "paid_until"},
+	Payments: {"citizen_id", "paid_on", "months", "amount", "receipt_no", "agent_code"},
 }
 
 // Row is one checked line of a file. Only the fields of its kind are set.
@@ -186,6 +193,10 @@ func checkReporting(kind Kind, name string, data []byte, ref *Reference, seen ma
 	}
 	good := 0
 	dates := map[string]time.Time{} // a file has few distinct dates: each is parsed once
+	var receipts map[string]int     // payments: each receipt once in a file
+	if seen != nil && kind == Payments {
+		receipts = map[string]int{}
+	}
 	// One row, reused line after line: each hands it over and must not keep it.
 	row := new(Row)
 	// Each line leaves its text behind as garbage, and the collector lets garbage grow as
@@ -224,7 +235,7 @@ func checkReporting(kind Kind, name string, data []byte, ref *Reference, seen ma
 		}
 		rej.Rows++
 		n := len(rej.Errors)
-		ref.checkRecord(kind, line, rec, row, seen, dates, bad)
+		ref.checkRecord(kind, line, rec, row, seen, receipts, dates, bad)
 		if len(rej.Errors) == n {
 			good++
 			if len(rej.Errors) == 0 && each != nil && !each(row) {
@@ -243,20 +254,30 @@ func checkReporting(kind Kind, name string, data []byte, ref *Reference, seen ma
 }
 
 // checkRecord checks one line's fields (rec, in the kind's header order) into row, telling bad
-// of each problem. seen, when given, finds a person named by an earlier line of the file.
-func (ref *Reference) checkRecord(kind Kind, line int, rec []string, row *Row, seen map[uint64]int, dates map[string]time.Time,
-	bad func(int, string, string, ...any)) {
+// of each problem. seen, when given, finds a person named by an earlier line of the file (a
+// payments file may name a person more than once; receipts, when given, finds its receipt on
+// an earlier line instead).
+func (ref *Reference) checkRecord(kind Kind, line int, rec []string, row *Row, seen map[uint64]int, receipts map[string]int,
+	dates map[string]time.Time, bad func(int, string, string, ...any)) {
 	f := func(i int) string { return strings.TrimSpace(rec[i]) }
 	*row = Row{Line: line, CitizenID: f(0)}
 	if !isCitizenID(row.CitizenID) {
 		bad(line, "citizen_id", "must be 12 digits (or 9 for an old identity card)")
-	} else if seen != nil {
+	} else if seen != nil && kind != Payments {
 		k := citizenKey(row.CitizenID)
 		if first, dup := seen[k]; dup {
 			bad(line, "citizen_id", "same person as line %d", first)
 		} else {
 			seen[k] = line
 		}
+	}
+	switch kind {
+	case Payments:
+		ref.checkPayment(line, f, row, receipts, dates, bad)
+		return
+	case Participants:
+		ref.checkParticipant(line, f, row, dates, bad)
+		return
 	}
 	switch kind {
 	case Enrolments, Leads:
@@ -270,30 +291,9 @@ func (ref *Reference) checkRecord(kind Kind, line int, rec []string, row *Row, s
 		ref.checkUnit(row, bad)
 		group := f(5)
 		if kind == Enrolments {
-			row.Agent, group = f(5), f(6)
-			if c, ok := ref.Agents[row.Agent]; !ok {
-				bad(line, "agent_code", "unknown or inactive agent%s", quote(row.Agent))
-			} else if row.Commune != "" && c != row.Commune && ref.Communes[row.Commune] != "" {
-				bad(line, "agent_code", "agent%s works in commune %s, not %s", quote(row.Agent), c, row.Commune)
-			}
-			income, err := strconv.ParseInt(strings.ReplaceAll(f(7), "_", ""), 10, 64)
-			switch {
-			case err != nil:
-				bad(line, "monthly_income", "must be a whole number of VND")
-			case income < contribution.MinMonthlyIncome || income > contribution.MaxMonthlyIncome:
-				// The amount is repeated only when it cannot be a citizen ID or phone number
-				// that a shifted column put here.
-				amount := "the amount"
-				if len(strings.ReplaceAll(f(7), "_", "")) <= 8 {
-					amount = fmt.Sprintf("%d VND", income)
-				}
-				bad(line, "monthly_income", "%s is outside %d–%d VND", amount, contribution.MinMonthlyIncome, contribution.MaxMonthlyIncome)
-			}
-			row.Income = income
-			row.SubsidyClass = f(8)
-			if _, ok := contribution.SubsidyPercent[row.SubsidyClass]; !ok {
-				bad(line, "subsidy_class", "must be poor, near_poor or other")
-			}
+			ref.checkHolder(line, f, row, bad)
+			group = f(6)
+			var err error
 			if row.PaymentMonths, err = contribution.PaymentMonths(f(9)); err != nil {
 				bad(line, "payment_mode", "%v", err)
 			}
@@ -324,7 +324,7 @@ func CheckLine(kind Kind, ref *Reference, rec []string) (Row, []LineError) {
 		bad(1, "", "has %d fields, want %d", len(rec), len(Headers[kind]))
 		return row, errs
 	}
-	ref.checkRecord(kind, 1, rec, &row, nil, map[string]time.Time{}, bad)
+	ref.checkRecord(kind, 1, rec, &row, nil, nil, map[string]time.Time{}, bad)
 	return row, errs
 }
 

@@ -10,6 +10,7 @@ import (
 	"iter"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.temporal.io/sdk/client"
 
@@ -102,7 +103,7 @@ func Stage(ctx context.Context, db *pgxpool.Pool, campaignID string, kind Kind, 
 		return "", err
 	}
 	i := 0
-	if _, err := store.CopyImportRows(ctx, tx, batchID, kind == Enrolments, func() (*Row, error) {
+	if _, err := store.CopyImportRows(ctx, tx, batchID, func() (*Row, error) {
 		if i == len(rows) {
 			return nil, nil
 		}
@@ -111,23 +112,38 @@ func Stage(ctx context.Context, db *pgxpool.Pool, campaignID string, kind Kind, 
 	}); err != nil {
 		return "", err
 	}
-	if kind == Outcomes {
-		lines, err := store.UnknownLeadLines(ctx, tx, batchID, campaignID)
-		if err != nil {
-			return "", err
-		}
-		if len(lines) > 0 {
-			rej := &Rejected{File: fileName, Rows: len(rows)}
-			for _, l := range lines {
-				rej.Errors = append(rej.Errors, LineError{Line: l, Field: "citizen_id", Msg: "no lead of this campaign has this citizen ID"})
-			}
-			return "", rej
-		}
+	if err := refuseUnknownPeople(ctx, tx, kind, batchID, campaignID, fileName, len(rows)); err != nil {
+		return "", err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return "", fmt.Errorf("stage: commit: %w", err)
 	}
 	return batchID, nil
+}
+
+// refuseUnknownPeople checks a staged batch's people against the database, where a line's
+// checks cannot: an outcome must name a lead of the campaign, a payment a person of its
+// register. A file naming anyone else is refused whole (*Rejected; the caller rolls back).
+func refuseUnknownPeople(ctx context.Context, tx pgx.Tx, kind Kind, batchID, campaignID, fileName string, rows int) error {
+	var lines []int
+	var err error
+	var msg string
+	switch kind {
+	case Outcomes:
+		lines, err = store.UnknownLeadLines(ctx, tx, batchID, campaignID)
+		msg = "no lead of this campaign has this citizen ID"
+	case Payments:
+		lines, err = store.UnknownParticipantLines(ctx, tx, batchID, campaignID)
+		msg = "nobody in the campaign's register of participants has this citizen ID"
+	}
+	if err != nil || len(lines) == 0 {
+		return err
+	}
+	rej := &Rejected{File: fileName, Rows: rows}
+	for _, l := range lines {
+		rej.Errors = append(rej.Errors, LineError{Line: l, Field: "citizen_id", Msg: msg})
+	}
+	return rej
 }
 
 // notEnrolled leaves out the lines of people the campaign has enrolled already, which a merge
@@ -216,6 +232,9 @@ func (im *Importer) stage(ctx context.Context, campaignID string, kind Kind, eve
 		}
 	}
 	cf.staged = len(cf.byKey) - cf.dropped
+	if kind == Payments { // a person may pay more than once in a file: every line is staged
+		cf.staged = cf.lines
+	}
 	batch, err := stageStream(ctx, im, campaignID, kind, eventID, name, data, ref, cf, by)
 	return batch, cf, err
 }
@@ -287,7 +306,7 @@ func stageStream(ctx context.Context, im *Importer, campaignID string, kind Kind
 	next, stop := cf.rows(kind, fileName, data, ref)
 	defer stop()
 	done := 0
-	if _, err := store.CopyImportRows(ctx, tx, batchID, kind == Enrolments, func() (*Row, error) {
+	if _, err := store.CopyImportRows(ctx, tx, batchID, func() (*Row, error) {
 		r, err := next()
 		if r == nil || err != nil {
 			return nil, err
@@ -300,18 +319,8 @@ func stageStream(ctx context.Context, im *Importer, campaignID string, kind Kind
 		return "", err
 	}
 	im.report(Progress{Phase: PhaseStaging, Done: cf.staged, Total: cf.staged})
-	if kind == Outcomes {
-		lines, err := store.UnknownLeadLines(ctx, tx, batchID, campaignID)
-		if err != nil {
-			return "", err
-		}
-		if len(lines) > 0 {
-			rej := &Rejected{File: fileName, Rows: cf.lines}
-			for _, l := range lines {
-				rej.Errors = append(rej.Errors, LineError{Line: l, Field: "citizen_id", Msg: "no lead of this campaign has this citizen ID"})
-			}
-			return "", rej
-		}
+	if err := refuseUnknownPeople(ctx, tx, kind, batchID, campaignID, fileName, cf.lines); err != nil {
+		return "", err
 	}
 	if err := tx.Commit(ctx); err != nil {
 		return "", fmt.Errorf("stage: commit: %w", err)
@@ -337,10 +346,13 @@ func update[T any](ctx context.Context, im *Importer, campaignID, batchID, name 
 	return res, nil
 }
 
-// Enrolments imports a file of enrolments (or, with kind Outcomes, of follow-up outcomes).
+// Enrolments imports a file of enrolments (or, by kind, of follow-up outcomes, a starting
+// register of participants, or payments).
 func (im *Importer) Enrolments(ctx context.Context, campaignID string, kind Kind, name string, data []byte, by string) (campaign.ImportResult, error) {
 	var res campaign.ImportResult
-	if kind != Enrolments && kind != Outcomes {
+	switch kind {
+	case Enrolments, Outcomes, Participants, Payments:
+	default:
 		return res, fmt.Errorf("kind %q is not imported this way", kind)
 	}
 	err := im.withSlot(ctx, func() error {

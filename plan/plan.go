@@ -44,12 +44,14 @@ type Plan struct {
 	Period            Period         `yaml:"period" json:"period"`
 	Clock             ClockSpec      `yaml:"clock" json:"clock"`
 	PriorYearEnrolled int            `yaml:"prior_year_enrolled" json:"prior_year_enrolled"`
+	PreviousCampaign  string         `yaml:"previous_campaign,omitempty" json:"previous_campaign,omitempty"`
 	Target            TargetRule     `yaml:"target" json:"target"`
 	Units             UnitSources    `yaml:"units" json:"units"`
 	Roster            RosterSource   `yaml:"roster" json:"roster"`
 	TargetGroups      []TargetGroup  `yaml:"target_groups" json:"target_groups"`
 	Events            []EventSpec    `yaml:"events" json:"events"`
 	FollowUp          FollowUpPolicy `yaml:"follow_up" json:"follow_up"`
+	Renewals          RenewalPolicy  `yaml:"renewals" json:"renewals"`
 	Review            ReviewSpec     `yaml:"review" json:"review"`
 }
 
@@ -134,6 +136,21 @@ type FollowUpPolicy struct {
 	GiveUpAfter Duration   `yaml:"give_up_after" json:"give_up_after"`
 	SweepEvery  Duration   `yaml:"sweep_every" json:"sweep_every"`
 }
+
+// RenewalPolicy says how participants are kept: a renewal follow-up opens for the agent
+// holding a person LeadTime before their payment falls due (then reminded, escalated at the
+// due day and closed at the end of the grace period like any follow-up), and a person unpaid
+// Grace past it has lapsed. Both are whole days.
+type RenewalPolicy struct {
+	LeadTime Duration `yaml:"lead_time" json:"lead_time"`
+	Grace    Duration `yaml:"grace" json:"grace"`
+}
+
+// Renewal defaults: a fortnight's notice, and 60 days' grace.
+const (
+	DefaultRenewalLead  = Duration(15 * 24 * time.Hour)
+	DefaultRenewalGrace = Duration(60 * 24 * time.Hour)
+)
 
 // Date is a calendar date (YYYY-MM-DD).
 type Date struct{ Y, M, D int }

@@ -52,6 +52,17 @@ type FollowUpTimes struct {
 	Reminders  []time.Duration `json:"reminders"`
 	GiveUp     time.Duration   `json:"give_up"`
 	SweepEvery time.Duration   `json:"sweep_every"`
+	// Renewals (renewals.lead_time, renewals.grace); zero in the specs of campaigns launched
+	// before the register, which keep none.
+	RenewalLead time.Duration `json:"renewal_lead,omitempty"`
+	Grace       time.Duration `json:"grace,omitempty"`
+}
+
+// RenewalDays are the renewal rules in whole days: the lead time and the grace period; ok is
+// false for a spec that keeps no register (launched before it).
+func (p FollowUpTimes) RenewalDays() (lead, grace int, ok bool) {
+	day := 24 * time.Hour
+	return int(p.RenewalLead / day), int(p.Grace / day), p.Grace > 0
 }
 
 // EventHour is the local hour at which an event on a date is held.
@@ -76,9 +87,11 @@ func (lp *Loaded) Spec() (Spec, error) {
 		Target:      alloc.City,
 		PriorYear:   p.PriorYearEnrolled,
 		Policy: FollowUpTimes{
-			Deadline:   p.FollowUp.Deadline.Std(),
-			GiveUp:     p.FollowUp.GiveUpAfter.Std(),
-			SweepEvery: p.FollowUp.SweepEvery.Std(),
+			Deadline:    p.FollowUp.Deadline.Std(),
+			GiveUp:      p.FollowUp.GiveUpAfter.Std(),
+			SweepEvery:  p.FollowUp.SweepEvery.Std(),
+			RenewalLead: p.Renewals.LeadTime.Std(),
+			Grace:       p.Renewals.Grace.Std(),
 		},
 	}
 	s.Review = p.Review

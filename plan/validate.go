@@ -97,6 +97,17 @@ func (c *checker) header() {
 	if p.PriorYearEnrolled < 0 {
 		c.bad("prior_year_enrolled", "must not be negative")
 	}
+	if p.PreviousCampaign != "" {
+		switch {
+		case !campaignIDRe.MatchString(p.PreviousCampaign):
+			c.bad("previous_campaign", "%q is not a campaign id", p.PreviousCampaign)
+		case p.PreviousCampaign == p.ID:
+			c.bad("previous_campaign", "a campaign cannot follow itself")
+		}
+		if p.PriorYearEnrolled != 0 {
+			c.bad("prior_year_enrolled", "is taken from the register of previous_campaign %s; give one or the other", p.PreviousCampaign)
+		}
+	}
 }
 
 // target checks the target rule and the one figure it uses.
@@ -166,6 +177,14 @@ func (c *checker) followUp() {
 	}
 	if fu.SweepEvery <= 0 {
 		c.bad("follow_up.sweep_every", "must be a positive duration")
+	}
+	r := c.p.Renewals
+	day := Duration(24 * time.Hour)
+	switch {
+	case r.LeadTime < 0 || r.LeadTime%day != 0 || r.LeadTime > 90*day:
+		c.bad("renewals.lead_time", "%s must be whole days, from 0d to 90d", r.LeadTime)
+	case r.Grace <= 0 || r.Grace%day != 0 || r.Grace > 365*day:
+		c.bad("renewals.grace", "%s must be whole days, from 1d to 365d", r.Grace)
 	}
 }
 
@@ -300,6 +319,12 @@ func (p *Plan) applyDefaults() {
 	}
 	if p.FollowUp.GiveUpAfter == 0 {
 		p.FollowUp.GiveUpAfter = p.FollowUp.Deadline * 2
+	}
+	if p.Renewals.LeadTime == 0 {
+		p.Renewals.LeadTime = DefaultRenewalLead
+	}
+	if p.Renewals.Grace == 0 {
+		p.Renewals.Grace = DefaultRenewalGrace
 	}
 	p.Review.applyDefaults()
 }

@@ -233,6 +233,42 @@ be a lead of the campaign. A file with any bad line is refused whole.`,
 	}
 }
 
+func participantsCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "participants <campaign> <participants.csv>",
+		Short: "Import a starting register: the people already participating when the register is adopted",
+		Long: `Imports a CSV with the header
+  ` + strings.Join(imports.Headers[imports.Participants], ",") + `
+into the campaign's register of participants: each line a person already participating, who
+joined on joined_on and is paid until paid_until (the first day not covered). The person is
+checked as an enrolment is (the 2021 rules, known commune, village, agent and target group).
+People already in the register are left as they are, so importing the file again adds nothing.
+A file with any bad line is refused whole, every bad line listed, and nothing is written.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runImport(cmd, e, args, imports.Participants)
+		},
+	}
+}
+
+func paymentsCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "payments <campaign> <payments.csv>",
+		Short: "Import collection records: each payment extends its person's cover",
+		Long: `Imports a CSV with the header
+  ` + strings.Join(imports.Headers[imports.Payments], ",") + `
+Each receipt extends its person's cover by its months (` + contribution.MonthsPaid + `);
+a payment after a lapse starts a new cover on its day, and the person is back. Every person
+must be in the campaign's register. A receipt recorded before counts once. An amount other than
+the rules give (22% of the person's declared income, less the state's support for their class,
+times the months) is recorded and flagged. A file with any bad line is refused whole.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runImport(cmd, e, args, imports.Payments)
+		},
+	}
+}
+
 func runImport(cmd *cobra.Command, e *env, args []string, kind imports.Kind) error {
 	id, err := campaignArg(args)
 	if err != nil {
@@ -251,8 +287,19 @@ func runImport(cmd *cobra.Command, e *env, args []string, kind imports.Kind) err
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "%s: %d rows: %d new, %d duplicate, 0 rejected; %d follow-ups closed (batch %s)\n",
-		name, res.Rows, res.New, res.Duplicates, res.FollowUpsClosed, res.BatchID)
+	w := cmd.OutOrStdout()
+	switch kind {
+	case imports.Payments:
+		fmt.Fprintf(w, "%s: %d receipts: %d new, %d recorded before; %d flagged (amount not as the rules give); "+
+			"%d people renewed, %d back from a lapse; %d renewal follow-ups closed (batch %s)\n",
+			name, res.Rows, res.New, res.Duplicates, res.Flagged, res.Renewed, res.Returned, res.FollowUpsClosed, res.BatchID)
+	case imports.Participants:
+		fmt.Fprintf(w, "%s: %d people: %d joined the register, %d in it already (batch %s)\n",
+			name, res.Rows, res.New, res.Duplicates, res.BatchID)
+	default:
+		fmt.Fprintf(w, "%s: %d rows: %d new, %d duplicate, 0 rejected; %d follow-ups closed (batch %s)\n",
+			name, res.Rows, res.New, res.Duplicates, res.FollowUpsClosed, res.BatchID)
+	}
 	return nil
 }
 

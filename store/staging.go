@@ -116,20 +116,23 @@ type ImportRow struct {
 	Income        int64
 	SubsidyClass  string
 	PaymentMonths int
-	On            time.Time // enrolled_on or reported_on
+	On            time.Time // enrolled_on, reported_on, joined_on (starting register) or paid_on (payments)
 	Outcome       string
+	PaidUntil     time.Time // starting register
+	Amount        int64     // payments
+	Receipt       string    // payments
 }
 
 var importRowColumns = []string{"batch_id", "line", "citizen_id", "full_name", "phone", "commune_code", "village_code",
-	"agent_code", "target_group", "monthly_income", "subsidy_class", "payment_months", "enrolled_on", "outcome"}
+	"agent_code", "target_group", "monthly_income", "subsidy_class", "payment_months", "enrolled_on", "outcome",
+	"paid_until", "amount", "receipt_no"}
 
 // rowSource streams rows into COPY as next hands them over, holding one at a time.
 type rowSource struct {
-	batchID     string
-	withPayment bool
-	next        func() (*ImportRow, error)
-	row         *ImportRow
-	err         error
+	batchID string
+	next    func() (*ImportRow, error)
+	row     *ImportRow
+	err     error
 }
 
 func (s *rowSource) Next() bool {
@@ -143,12 +146,22 @@ func (s *rowSource) Next() bool {
 func (s *rowSource) Values() ([]any, error) {
 	r := s.row
 	v := []any{s.batchID, r.Line, r.CitizenID, nullable(r.FullName), nullable(r.Phone), nullable(r.Commune), nullable(r.Village),
-		nullable(r.Agent), nullable(r.Group), nil, nullable(r.SubsidyClass), nil, nil, nullable(r.Outcome)}
-	if s.withPayment {
-		v[9], v[11] = r.Income, r.PaymentMonths
+		nullable(r.Agent), nullable(r.Group), nil, nullable(r.SubsidyClass), nil, nil, nullable(r.Outcome),
+		nil, nil, nullable(r.Receipt)}
+	if r.Income != 0 {
+		v[9] = r.Income
+	}
+	if r.PaymentMonths != 0 {
+		v[11] = r.PaymentMonths
 	}
 	if !r.On.IsZero() {
 		v[12] = r.On
+	}
+	if !r.PaidUntil.IsZero() {
+		v[14] = r.PaidUntil
+	}
+	if r.Amount != 0 {
+		v[15] = r.Amount
 	}
 	return v, nil
 }
@@ -156,10 +169,10 @@ func (s *rowSource) Values() ([]any, error) {
 func (s *rowSource) Err() error { return s.err }
 
 // CopyImportRows stages a batch's lines by COPY, streaming: next returns each line in turn and
-// nil after the last. withPayment stages the income and payment months (enrolments).
-func CopyImportRows(ctx context.Context, db DB, batchID string, withPayment bool, next func() (*ImportRow, error)) (int64, error) {
+// nil after the last. A line's fields its kind leaves unset are staged as null.
+func CopyImportRows(ctx context.Context, db DB, batchID string, next func() (*ImportRow, error)) (int64, error) {
 	n, err := db.CopyFrom(ctx, pgx.Identifier{"import_rows"}, importRowColumns,
-		&rowSource{batchID: batchID, withPayment: withPayment, next: next})
+		&rowSource{batchID: batchID, next: next})
 	if err != nil {
 		return n, fmt.Errorf("stage rows: %w", err)
 	}

@@ -295,7 +295,7 @@ func (c *campaignDrive) recordImport(ctx workflow.Context, r campaign.ImportRequ
 	c.st.Batches[r.BatchID] = true
 	var res campaign.ImportResult
 	if err := workflow.ExecuteActivity(activityCtx(ctx, 10*time.Minute, updateAttempts), a.MergeImport, activities.MergeInput{
-		CampaignID: c.in.CampaignID, BatchID: r.BatchID, By: r.By,
+		CampaignID: c.in.CampaignID, BatchID: r.BatchID, By: r.By, Policy: c.st.Spec.Policy,
 	}).Get(ctx, &res); err != nil {
 		delete(c.st.Batches, r.BatchID)
 		return res, err
@@ -304,6 +304,7 @@ func (c *campaignDrive) recordImport(ctx workflow.Context, r campaign.ImportRequ
 	for _, d := range sortedKeys(res.ByDistrict) {
 		c.st.Enrolled[d] += res.ByDistrict[d]
 	}
+	c.dueSweep(ctx, res.NextDue) // the register's payments fall due
 	return res, nil
 }
 
@@ -313,14 +314,14 @@ func (c *campaignDrive) recordImport(ctx workflow.Context, r campaign.ImportRequ
 func (c *campaignDrive) recordField(ctx workflow.Context, r campaign.FieldRequest) (campaign.FieldResult, error) {
 	var res campaign.FieldResult
 	if err := workflow.ExecuteActivity(activityCtx(ctx, 2*time.Minute, updateAttempts), a.FoldFieldEnrolments, activities.FieldInput{
-		CampaignID: c.in.CampaignID, By: r.By,
+		CampaignID: c.in.CampaignID, By: r.By, Policy: c.st.Spec.Policy,
 	}).Get(ctx, &res); err != nil {
 		return res, err
 	}
 	for _, d := range sortedKeys(res.ByDistrict) {
 		c.st.Enrolled[d] += res.ByDistrict[d]
 	}
-	c.dueSweep(ctx, res.NextDue) // leads met in the field are followed up
+	c.dueSweep(ctx, res.NextDue) // leads met in the field are followed up, payments fall due
 	return res, nil
 }
 
@@ -481,8 +482,9 @@ func (c *campaignDrive) sweepIfDue(ctx, actx workflow.Context) error {
 	}
 	c.st.NextSweep = time.Time{}
 	c.dueSweep(ctx, res.NextDue)
-	if res.Escalated > 0 || res.Unreachable > 0 {
-		c.log.Info("follow-ups swept", "as_of", at, "reminded", res.Reminded, "escalated", res.Escalated, "unreachable", res.Unreachable)
+	if res.Escalated > 0 || res.Unreachable > 0 || res.RenewalsOpened > 0 || res.Lapsed > 0 {
+		c.log.Info("follow-ups swept", "as_of", at, "reminded", res.Reminded, "escalated", res.Escalated, "unreachable", res.Unreachable,
+			"renewals_opened", res.RenewalsOpened, "lapsed", res.Lapsed)
 	}
 	return nil
 }
@@ -534,9 +536,12 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 		if err := workflow.ExecuteActivity(actx, a.AllocateQuotas, activities.AllocateInput{PlanInput: pin, Clock: c.st.Clock}).Get(ctx, nil); err != nil {
 			return campaign.CloseResult{}, err
 		}
-		if err := workflow.ExecuteActivity(actx, a.AssignAgents, pin).Get(ctx, nil); err != nil {
+		var assigned activities.AssignResult
+		if err := workflow.ExecuteActivity(actx, a.AssignAgents, pin).Get(ctx, &assigned); err != nil {
 			return campaign.CloseResult{}, err
 		}
+		// A register taken over from the previous campaign: its payments fall due.
+		c.dueSweep(ctx, assigned.RenewalsDue)
 		if len(c.st.Spec.Reviews) > 0 {
 			if err := workflow.ExecuteActivity(actx, a.CreateReviewSchedule, activities.ScheduleInput{
 				CampaignID: c.in.CampaignID, Cron: c.st.Spec.Review.Cron, Clock: c.st.Clock, Periods: c.st.Spec.Reviews,
@@ -625,7 +630,7 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 	if workflow.GetVersion(ctx, "fold-field-at-close", workflow.DefaultVersion, 1) >= 1 {
 		var field campaign.FieldResult
 		if err := workflow.ExecuteActivity(actx, a.FoldFieldEnrolments, activities.FieldInput{
-			CampaignID: c.in.CampaignID, By: "workflow", Closing: true,
+			CampaignID: c.in.CampaignID, By: "workflow", Closing: true, Policy: c.st.Spec.Policy,
 		}).Get(ctx, &field); err != nil {
 			return campaign.CloseResult{}, err
 		}
@@ -635,7 +640,7 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 	}
 	var res campaign.CloseResult
 	if err := workflow.ExecuteActivity(actx, a.CloseCampaign, activities.CloseInput{
-		CampaignID: c.in.CampaignID, Status: status, AsOf: asOf,
+		CampaignID: c.in.CampaignID, Status: status, AsOf: asOf, Policy: c.st.Spec.Policy,
 	}).Get(ctx, &res); err != nil {
 		return res, err
 	}

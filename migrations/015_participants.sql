@@ -1,0 +1,160 @@
+-- The register of participants: people whose voluntary social insurance is (or was) paid, one
+-- row per person, outliving campaigns. A campaign's enrolments add to it (a trigger, whatever
+-- writes them: an import's merge, a phone's send); a starting register (the people already
+-- participating when the system is adopted) and the collection records (payments) are
+-- imported into it; the campaign's follow-up sweep opens renewals and records lapses.
+--
+-- A register is shared by a chain of campaigns: a plan that names its previous campaign takes
+-- that campaign's register (register_id), so next year's drive starts from the people this
+-- year's left; a plan that names none starts a register of its own.
+alter table campaigns add column register_id text, add column previous_campaign text references campaigns (id);
+update campaigns set register_id = id;
+alter table campaigns alter column register_id set not null;
+create index campaigns_register on campaigns (register_id);
+
+-- One person of a register. Cover: a person is paid up to paid_until (the first day not
+-- covered), counted as whole months from cover_anchor, so that month ends never drift
+-- (paid 31 January + 1 month = 28 February, + 2 months = 31 March). A payment adds its months;
+-- a payment after a lapse starts a new cover from its day. Name and phone are kept because the
+-- agent holding the person calls them when a payment falls due.
+create table participants (
+    register_id        text not null,
+    citizen_id         text not null,
+    full_name          text not null,
+    phone              text not null,
+    district_code      text not null,
+    commune_code       text not null,
+    village_code       text,
+    target_group       text not null,
+    agent_code         text not null, -- who holds them: the enrolling agent, or whoever took over their work
+    monthly_income     bigint not null,
+    subsidy_class      text not null,
+    joined_on          date not null,
+    cover_anchor       date not null,
+    months_paid        int not null check (months_paid >= 0),
+    paid_until         date generated always as ((cover_anchor + make_interval(months => months_paid))::date) stored,
+    status             text not null default 'active' check (status in ('active', 'lapsed')),
+    lapsed_on          date,
+    renewal_opened_for date,          -- the paid_until a renewal follow-up was opened for
+    campaign_id        text not null references campaigns (id), -- the campaign that last changed them
+    primary key (register_id, citizen_id),
+    check ((status = 'lapsed') = (lapsed_on is not null))
+);
+create index participants_due on participants (register_id, paid_until) where status = 'active';
+
+-- What happened to a register's people, dated in campaign time, with the unit, group and agent
+-- of the moment: joined (first enrolment, or as the starting register says), renewed (paid
+-- while current), lapsed (unpaid past the grace period; dated when the grace ended) and returned
+-- (paid after a lapse). A register's stock on a day is its joined and returned before the day
+-- less its lapsed before it.
+create table participant_changes (
+    id            bigserial primary key,
+    register_id   text not null,
+    citizen_id    text not null,
+    kind          text not null check (kind in ('joined', 'renewed', 'lapsed', 'returned')),
+    on_date       date not null,
+    campaign_id   text not null references campaigns (id),
+    district_code text not null,
+    commune_code  text not null,
+    target_group  text not null,
+    agent_code    text not null,
+    foreign key (register_id, citizen_id) references participants (register_id, citizen_id)
+);
+create index participant_changes_on on participant_changes (register_id, on_date);
+create index participant_changes_person on participant_changes (register_id, citizen_id);
+
+-- The collection records: one row per receipt of a register (a receipt imported twice counts
+-- once). expected is what the 2021 rules ask for the person's declared income and class over
+-- the months paid; a payment whose amount differs is kept and flagged.
+create table payments (
+    register_id text not null,
+    receipt_no  text not null,
+    citizen_id  text not null,
+    paid_on     date not null,
+    months      int not null check (months > 0),
+    amount      bigint not null check (amount > 0),
+    expected    bigint not null,
+    agent_code  text not null,
+    campaign_id text not null references campaigns (id),
+    batch_id    uuid not null,
+    primary key (register_id, receipt_no),
+    foreign key (register_id, citizen_id) references participants (register_id, citizen_id)
+);
+create index payments_person on payments (register_id, citizen_id, paid_on);
+create index payments_flagged on payments (campaign_id) where amount <> expected;
+
+-- Renewals are follow-ups too: kind 'renewal' names the person (citizen_id) and the day their
+-- payment falls due (renewal_due) instead of a prospect; a payment closes one as renewed, the
+-- end of the grace period as lapsed.
+alter table follow_ups
+    add column kind text not null default 'lead' check (kind in ('lead', 'renewal')),
+    add column citizen_id text,
+    add column renewal_due date,
+    alter column prospect_id drop not null,
+    drop constraint follow_ups_status_check,
+    add constraint follow_ups_status_check check (status in ('open', 'enrolled', 'declined', 'unreachable', 'renewed', 'lapsed')),
+    add constraint follow_ups_kind_fields check (
+        (kind = 'lead' and prospect_id is not null) or
+        (kind = 'renewal' and citizen_id is not null and renewal_due is not null));
+create unique index follow_ups_renewal on follow_ups (campaign_id, citizen_id, renewal_due) where kind = 'renewal';
+
+-- Imports of the starting register and of payments.
+alter table import_batches drop constraint import_batches_kind_check,
+    add constraint import_batches_kind_check check (kind in ('enrolments', 'leads', 'outcomes', 'participants', 'payments'));
+alter table import_rows
+    add column paid_until date,
+    add column amount     bigint,
+    add column receipt_no text;
+
+-- A statement's enrolments join the register of their campaign: a person new to it joins
+-- (their enrolment is their first payment: cover from the day enrolled for the months of their
+-- payment mode); a person already in it has paid again (renewed while current, returned after
+-- a lapse). One grouped pass per statement, in key order.
+create function register_enrolments() returns trigger
+language plpgsql as $$
+begin
+    with n as materialized (
+        select c.register_id, e.*, p.status as was
+        from new_enrolments e
+        join campaigns c on c.id = e.campaign_id
+        left join participants p on p.register_id = c.register_id and p.citizen_id = e.citizen_id),
+    up as (
+        insert into participants as p (register_id, citizen_id, full_name, phone, district_code, commune_code,
+            village_code, target_group, agent_code, monthly_income, subsidy_class, joined_on, cover_anchor,
+            months_paid, campaign_id)
+        select register_id, citizen_id, full_name, phone, district_code, commune_code, village_code,
+            target_group, agent_code, monthly_income, subsidy_class, enrolled_on, enrolled_on, payment_months, campaign_id
+        from n
+        order by register_id, citizen_id
+        on conflict (register_id, citizen_id) do update set
+            cover_anchor = case when p.status = 'lapsed' then excluded.cover_anchor else p.cover_anchor end,
+            months_paid = case when p.status = 'lapsed' then excluded.months_paid else p.months_paid + excluded.months_paid end,
+            status = 'active', lapsed_on = null,
+            full_name = excluded.full_name, phone = excluded.phone, monthly_income = excluded.monthly_income,
+            subsidy_class = excluded.subsidy_class, campaign_id = excluded.campaign_id
+        returning p.register_id, p.citizen_id)
+    insert into participant_changes (register_id, citizen_id, kind, on_date, campaign_id, district_code,
+        commune_code, target_group, agent_code)
+    select n.register_id, n.citizen_id,
+        case n.was when 'active' then 'renewed' when 'lapsed' then 'returned' else 'joined' end,
+        n.enrolled_on, n.campaign_id, n.district_code, n.commune_code, n.target_group, n.agent_code
+    from n join up on up.register_id = n.register_id and up.citizen_id = n.citizen_id;
+    return null;
+end
+$$;
+
+create trigger enrolments_registered after insert on enrolments
+    referencing new table as new_enrolments for each statement execute function register_enrolments();
+
+-- The enrolments written before this migration join their campaigns' registers.
+insert into participants (register_id, citizen_id, full_name, phone, district_code, commune_code, village_code,
+    target_group, agent_code, monthly_income, subsidy_class, joined_on, cover_anchor, months_paid, campaign_id)
+select c.register_id, e.citizen_id, e.full_name, e.phone, e.district_code, e.commune_code, e.village_code,
+    e.target_group, e.agent_code, e.monthly_income, e.subsidy_class, e.enrolled_on, e.enrolled_on, e.payment_months, e.campaign_id
+from enrolments e join campaigns c on c.id = e.campaign_id;
+insert into participant_changes (register_id, citizen_id, kind, on_date, campaign_id, district_code, commune_code, target_group, agent_code)
+select c.register_id, e.citizen_id, 'joined', e.enrolled_on, e.campaign_id, e.district_code, e.commune_code, e.target_group, e.agent_code
+from enrolments e join campaigns c on c.id = e.campaign_id;
+
+grant select, insert, update, delete on participants, participant_changes, payments to drives_app;
+grant usage on sequence participant_changes_id_seq to drives_app;

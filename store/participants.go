@@ -1,0 +1,352 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// The register of participants (migration 015): people whose contributions are, or were,
+// paid, one row per person of a register (a chain of campaigns), with what happened to them
+// (participant_changes) and their payments. A campaign's enrolments join it by a trigger on
+// enrolments; everything else that writes it is here.
+
+// RegisterTimes are the renewal rules a campaign applies to its register, in whole days of
+// campaign time: a renewal follow-up opens LeadDays before a payment falls due, and a person
+// unpaid GraceDays past it has lapsed.
+type RegisterTimes struct {
+	LeadDays  int
+	GraceDays int
+}
+
+// RegisterSweep counts what a sweep of the register did.
+type RegisterSweep struct {
+	Opened int // renewal follow-ups opened
+	Lapsed int // people lapsed
+}
+
+// SweepRegister brings a campaign's register up to the campaign time asOf: people unpaid
+// GraceDays past their due day lapse (dated the day their grace ended), and a renewal
+// follow-up opens, for the agent holding the person, for every payment falling due within
+// LeadDays (dated LeadDays before it: time is data, not the sweep's hour). A person whose
+// holder is no longer an active agent of the campaign is dealt round the active agents of
+// their commune (its staff where it has none), and they hold the person from then on. Both
+// steps are set-based; run before the sweep of follow-ups, which then reminds and escalates
+// the renewals like any other follow-up.
+func SweepRegister(ctx context.Context, db DB, campaignID string, asOf time.Time, t RegisterTimes) (RegisterSweep, error) {
+	var r RegisterSweep
+	// Open renewals first: someone whose payment fell due while nobody swept gets their
+	// follow-up, closed as lapsed by the follow-up sweep if their grace has ended.
+	if err := db.QueryRow(ctx, `
+		with c as (
+			select register_id, timezone, ($2::timestamptz at time zone timezone)::date as today
+			from campaigns where id = $1),
+		due as (
+			select p.citizen_id, p.paid_until, p.district_code, p.commune_code, p.agent_code,
+				row_number() over (partition by p.commune_code order by p.paid_until, p.citizen_id) - 1 as rn
+			from participants p, c
+			where p.register_id = c.register_id and p.status = 'active'
+			  and p.paid_until <= c.today + $3::int
+			  and p.renewal_opened_for is distinct from p.paid_until
+			  and exists (select 1 from units u where u.campaign_id = $1 and u.code = p.commune_code)),
+		holders as (
+			select a.code, a.commune_code,
+				row_number() over (partition by a.commune_code order by a.code) - 1 as an,
+				count(*) over (partition by a.commune_code) as n
+			from agents a
+			where a.campaign_id = $1 and a.status = 'active'
+			  and a.commune_code in (select commune_code from due)
+			  and (a.kind = 'agent' or not exists (
+				select 1 from agents b where b.campaign_id = a.campaign_id and b.commune_code = a.commune_code
+				  and b.kind = 'agent' and b.status = 'active'))),
+		held as (
+			select d.*, coalesce(
+				(select a.code from agents a where a.campaign_id = $1 and a.code = d.agent_code and a.status = 'active'),
+				h.code) as holder
+			from due d left join holders h on h.commune_code = d.commune_code and h.an = d.rn % h.n),
+		opened as (
+			insert into follow_ups (campaign_id, kind, citizen_id, renewal_due, district_code, commune_code, agent_code,
+				priority, opened_at, due_at, give_up_at)
+			select $1, 'renewal', h.citizen_id, h.paid_until, h.district_code, h.commune_code, h.holder, 1,
+				(h.paid_until - $3::int)::timestamp at time zone c.timezone,
+				h.paid_until::timestamp at time zone c.timezone,
+				(h.paid_until + $4::int)::timestamp at time zone c.timezone
+			from held h, c
+			where h.holder is not null
+			order by h.citizen_id
+			on conflict (campaign_id, citizen_id, renewal_due) where kind = 'renewal' do nothing
+			returning citizen_id),
+		marked as (
+			update participants p set renewal_opened_for = h.paid_until, agent_code = h.holder
+			from held h, c
+			where p.register_id = c.register_id and p.citizen_id = h.citizen_id and h.holder is not null
+			returning 1)
+		select (select count(*) from opened)::int`,
+		campaignID, asOf, t.LeadDays, t.GraceDays).Scan(&r.Opened); err != nil {
+		return r, fmt.Errorf("open renewals: %w", err)
+	}
+	if err := db.QueryRow(ctx, `
+		with c as (
+			select register_id, ($2::timestamptz at time zone timezone)::date - $3::int as last_paid_until
+			from campaigns where id = $1),
+		gone as (
+			update participants p set status = 'lapsed', lapsed_on = p.paid_until + $3::int, campaign_id = $1
+			from c
+			where p.register_id = c.register_id and p.status = 'active' and p.paid_until <= c.last_paid_until
+			returning p.register_id, p.citizen_id, p.lapsed_on, p.district_code, p.commune_code, p.target_group, p.agent_code),
+		logged as (
+			insert into participant_changes (register_id, citizen_id, kind, on_date, campaign_id, district_code,
+				commune_code, target_group, agent_code)
+			select register_id, citizen_id, 'lapsed', lapsed_on, $1, district_code, commune_code, target_group, agent_code
+			from gone order by citizen_id
+			returning 1)
+		select count(*)::int from logged`, campaignID, asOf, t.GraceDays).Scan(&r.Lapsed); err != nil {
+		return r, fmt.Errorf("record lapses: %w", err)
+	}
+	return r, nil
+}
+
+// NextRegisterDue is when the register of a campaign next needs a sweep after asOf: the
+// earliest opening of a renewal not opened yet, or the end of a grace period; zero when
+// nobody in it is active.
+func NextRegisterDue(ctx context.Context, db DB, campaignID string, asOf time.Time, t RegisterTimes) (time.Time, error) {
+	var next *time.Time
+	if err := db.QueryRow(ctx, `
+		with c as (select register_id, timezone from campaigns where id = $1)
+		select min(least(
+			case when p.renewal_opened_for is distinct from p.paid_until then p.paid_until - $3::int end,
+			p.paid_until + $4::int)::timestamp at time zone c.timezone)
+		from participants p, c
+		where p.register_id = c.register_id and p.status = 'active'`,
+		campaignID, asOf, t.LeadDays, t.GraceDays).Scan(&next); err != nil {
+		return time.Time{}, fmt.Errorf("next register due: %w", err)
+	}
+	if next == nil {
+		return time.Time{}, nil
+	}
+	if next.Before(asOf) {
+		return asOf.UTC(), nil
+	}
+	return next.UTC(), nil
+}
+
+// MergeRegister adds a staged starting register (people already participating when the
+// register is adopted) to a campaign's register: each line a person joined on its day and paid
+// until its paid_until; a person already in the register is left as they are. It returns how
+// many joined.
+func MergeRegister(ctx context.Context, db DB, campaignID, batchID string) (int, error) {
+	var n int
+	if err := db.QueryRow(ctx, `
+		with c as (select register_id from campaigns where id = $1),
+		ins as (
+			insert into participants (register_id, citizen_id, full_name, phone, district_code, commune_code, village_code,
+				target_group, agent_code, monthly_income, subsidy_class, joined_on, cover_anchor, months_paid, campaign_id)
+			select c.register_id, r.citizen_id, r.full_name, r.phone, u.district_code, r.commune_code, r.village_code,
+				r.target_group, r.agent_code, r.monthly_income, r.subsidy_class, r.enrolled_on, r.paid_until, 0, $1
+			from import_rows r join units u on u.campaign_id = $1 and u.code = r.commune_code, c
+			where r.batch_id = $2
+			order by r.citizen_id
+			on conflict (register_id, citizen_id) do nothing
+			returning register_id, citizen_id, joined_on, district_code, commune_code, target_group, agent_code),
+		logged as (
+			insert into participant_changes (register_id, citizen_id, kind, on_date, campaign_id, district_code,
+				commune_code, target_group, agent_code)
+			select register_id, citizen_id, 'joined', joined_on, $1, district_code, commune_code, target_group, agent_code
+			from ins
+			returning 1)
+		select count(*)::int from logged`, campaignID, batchID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("merge register: %w", err)
+	}
+	return n, nil
+}
+
+// PaymentTerms are the contribution rules a payment's amount is checked against: the monthly
+// contribution is the declared income times Percent / 100 (rounded down), less the class's
+// monthly subsidy (a class other than poor and near-poor is other), times the months paid.
+type PaymentTerms = EnrolmentTerms
+
+// MergedPayments is what merging a payments batch wrote.
+type MergedPayments struct {
+	New             int // receipts recorded (a receipt recorded before counts once)
+	Flagged         int // of them, amounts the rules do not give
+	Renewed         int // people who paid while current (or before their lapse was due)
+	Returned        int // people who paid after they had lapsed
+	FollowUpsClosed int // renewal follow-ups the payments closed
+}
+
+// MergePayments records a staged batch of payments (receipts new to the register) and applies
+// them to their people: months paid while current (or on a day before a recorded lapse, which
+// is then undone) extend the cover; a payment after a lapse starts a new cover on its day. Each
+// person's payments of the batch count as one renewal or return, on the day of the first;
+// their open renewal follow-ups the new cover passes close as renewed. The staged lines never
+// leave the server.
+func MergePayments(ctx context.Context, db DB, campaignID, batchID string, terms PaymentTerms) (MergedPayments, error) {
+	var m MergedPayments
+	// Lock the people paying, in key order, as every writer of participants does.
+	if _, err := db.Exec(ctx, `
+		select p.citizen_id from participants p join campaigns c on c.register_id = p.register_id
+		where c.id = $1 and p.citizen_id in (select citizen_id from import_rows where batch_id = $2)
+		order by p.citizen_id for update of p`, campaignID, batchID); err != nil {
+		return m, fmt.Errorf("lock participants: %w", err)
+	}
+	if err := db.QueryRow(ctx, `
+		with c as (select register_id from campaigns where id = $1),
+		ins as (
+			insert into payments (register_id, receipt_no, citizen_id, paid_on, months, amount, expected, agent_code, campaign_id, batch_id)
+			select c.register_id, r.receipt_no, r.citizen_id, r.enrolled_on, r.payment_months, r.amount,
+				(p.monthly_income * $3::bigint / 100
+				 - case p.subsidy_class when 'poor' then $4::bigint when 'near_poor' then $5::bigint else $6::bigint end)
+				* r.payment_months,
+				r.agent_code, $1, $2
+			from import_rows r, c, participants p
+			where r.batch_id = $2 and p.register_id = c.register_id and p.citizen_id = r.citizen_id
+			order by r.line
+			on conflict (register_id, receipt_no) do nothing
+			returning citizen_id, amount <> expected as flagged)
+		select count(*)::int, (count(*) filter (where flagged))::int from ins`,
+		campaignID, batchID, terms.Percent, terms.PoorSubsidy, terms.NearPoorSubsidy, terms.OtherSubsidy).Scan(&m.New, &m.Flagged); err != nil {
+		return m, fmt.Errorf("record payments: %w", err)
+	}
+	if m.New == 0 {
+		return m, nil
+	}
+	// Each person's new payments of this batch, against their state before them.
+	if err := db.QueryRow(ctx, `
+		with c as (select register_id, timezone from campaigns where id = $1),
+		paid as (
+			select y.citizen_id, min(y.paid_on) as first_on, sum(y.months)::int as months
+			from payments y, c where y.register_id = c.register_id and y.batch_id = $2
+			group by y.citizen_id),
+		before as (
+			select p.citizen_id, p.status, p.lapsed_on, paid.first_on, paid.months,
+				p.status = 'lapsed' and paid.first_on >= p.lapsed_on as returning_
+			from participants p join paid on paid.citizen_id = p.citizen_id, c
+			where p.register_id = c.register_id),
+		unlapsed as (
+			-- paid before the lapse was due: it was no lapse
+			delete from participant_changes x using before b, c
+			where x.register_id = c.register_id and x.citizen_id = b.citizen_id and x.kind = 'lapsed'
+			  and x.on_date = b.lapsed_on and b.status = 'lapsed' and not b.returning_
+			returning 1),
+		upd as (
+			update participants p set
+				cover_anchor = case when b.returning_ then b.first_on else p.cover_anchor end,
+				months_paid = case when b.returning_ then b.months else p.months_paid + b.months end,
+				status = 'active', lapsed_on = null, campaign_id = $1
+			from before b, c
+			where p.register_id = c.register_id and p.citizen_id = b.citizen_id
+			returning p.citizen_id, p.paid_until, p.district_code, p.commune_code, p.target_group, p.agent_code),
+		logged as (
+			insert into participant_changes (register_id, citizen_id, kind, on_date, campaign_id, district_code,
+				commune_code, target_group, agent_code)
+			select c.register_id, u.citizen_id, case when b.returning_ then 'returned' else 'renewed' end, b.first_on, $1,
+				u.district_code, u.commune_code, u.target_group, u.agent_code
+			from upd u join before b on b.citizen_id = u.citizen_id, c
+			order by u.citizen_id
+			returning kind),
+		closed as (
+			update follow_ups f set status = 'renewed', closed_at = greatest(b.first_on::timestamp at time zone c.timezone, f.opened_at),
+				closed_by_batch = $2
+			from upd u join before b on b.citizen_id = u.citizen_id, c
+			where f.campaign_id = $1 and f.kind = 'renewal' and f.citizen_id = u.citizen_id
+			  and f.renewal_due < u.paid_until
+			  -- a follow-up closed as lapsed reopens as renewed only when the lapse is undone
+			  and (f.status = 'open' or (f.status = 'lapsed' and not b.returning_))
+			returning 1)
+		select (select count(*) from logged where kind = 'renewed')::int, (select count(*) from logged where kind = 'returned')::int,
+			(select count(*) from closed)::int, (select count(*) from unlapsed)::int`,
+		campaignID, batchID).Scan(&m.Renewed, &m.Returned, &m.FollowUpsClosed, new(int)); err != nil {
+		return m, fmt.Errorf("apply payments: %w", err)
+	}
+	return m, nil
+}
+
+// UnknownParticipantLines lists the lines of a staged payments batch whose person is not in
+// the campaign's register.
+func UnknownParticipantLines(ctx context.Context, db DB, batchID, campaignID string) ([]int, error) {
+	rows, err := db.Query(ctx, `
+		select r.line from import_rows r
+		where r.batch_id = $1 and not exists (
+			select 1 from participants p join campaigns c on c.register_id = p.register_id
+			where c.id = $2 and p.citizen_id = r.citizen_id)
+		order by r.line`, batchID, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("check payments: %w", err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return nil, fmt.Errorf("check payments: %w", err)
+	}
+	return lines, nil
+}
+
+// RegisterFigures are a register's people over a period, for the whole register or one
+// unit, target group or agent: the stock at the period's start and end, and what changed in
+// between (Renewed counts each person once however often they paid; Start + Joined +
+// Returned - Lapsed = End).
+type RegisterFigures struct {
+	Key      string `json:"key,omitempty"`
+	Start    int    `json:"start"`
+	Joined   int    `json:"joined"`
+	Renewed  int    `json:"renewed"`
+	Returned int    `json:"returned"`
+	Lapsed   int    `json:"lapsed"`
+	End      int    `json:"end"`
+}
+
+// Register figures by.
+const (
+	ByNone     = ""
+	ByDistrict = "district"
+	ByCommune  = "commune"
+	ByGroup    = "group"
+	ByAgent    = "agent"
+)
+
+// RegisterFiguresOf counts a campaign's register over its period, from its start to the day
+// to (exclusive; the period's end at most), grouped by district, commune, target group or
+// agent (of the moment of each change), or in one line when by is ByNone. A unit's or
+// agent's lines count the changes made there.
+func RegisterFiguresOf(ctx context.Context, db DB, campaignID string, to time.Time, by string) ([]RegisterFigures, error) {
+	key := map[string]string{ByNone: "''", ByDistrict: "x.district_code", ByCommune: "x.commune_code",
+		ByGroup: "x.target_group", ByAgent: "x.agent_code"}[by]
+	if key == "" {
+		return nil, fmt.Errorf("register figures by %q: by district, commune, group or agent", by)
+	}
+	rows, err := db.Query(ctx, `
+		with c as (select register_id, period_start as s, least($2::date, period_end + 1) as e from campaigns where id = $1)
+		select `+key+` as key,
+			(count(*) filter (where x.on_date < c.s and x.kind in ('joined', 'returned'))
+			 - count(*) filter (where x.on_date < c.s and x.kind = 'lapsed'))::int,
+			(count(*) filter (where x.on_date >= c.s and x.kind = 'joined'))::int,
+			(count(distinct x.citizen_id) filter (where x.on_date >= c.s and x.kind = 'renewed'))::int,
+			(count(*) filter (where x.on_date >= c.s and x.kind = 'returned'))::int,
+			(count(*) filter (where x.on_date >= c.s and x.kind = 'lapsed'))::int,
+			(count(*) filter (where x.kind in ('joined', 'returned')) - count(*) filter (where x.kind = 'lapsed'))::int
+		from participant_changes x, c
+		where x.register_id = c.register_id and x.on_date < c.e
+		group by 1 order by 1`, campaignID, to)
+	if err != nil {
+		return nil, fmt.Errorf("register figures: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[RegisterFigures])
+	if err != nil {
+		return nil, fmt.Errorf("register figures: %w", err)
+	}
+	return out, nil
+}
+
+// RegisterStock is how many people of a campaign's register were current (joined or
+// returned, and not lapsed since) at the start of a day.
+func RegisterStock(ctx context.Context, db DB, campaignID string, day time.Time) (int, error) {
+	var n int
+	if err := db.QueryRow(ctx, `
+		select (count(*) filter (where x.kind in ('joined', 'returned')) - count(*) filter (where x.kind = 'lapsed'))::int
+		from participant_changes x join campaigns c on c.register_id = x.register_id
+		where c.id = $1 and x.on_date < $2::date`, campaignID, day).Scan(&n); err != nil {
+		return 0, fmt.Errorf("register stock: %w", err)
+	}
+	return n, nil
+}
