@@ -12,6 +12,18 @@ update campaigns set register_id = id;
 alter table campaigns alter column register_id set not null;
 create index campaigns_register on campaigns (register_id);
 
+-- A new campaign's register: its previous campaign's, or its own.
+create function campaign_register() returns trigger
+language plpgsql as $$
+begin
+    if new.register_id is null then
+        new.register_id := coalesce((select register_id from campaigns where id = new.previous_campaign), new.id);
+    end if;
+    return new;
+end
+$$;
+create trigger campaigns_register before insert on campaigns for each row execute function campaign_register();
+
 -- One person of a register. Cover: a person is paid up to paid_until (the first day not
 -- covered), counted as whole months from cover_anchor, so that month ends never drift
 -- (paid 31 January + 1 month = 28 February, + 2 months = 31 March). A payment adds its months;

@@ -18,7 +18,7 @@ type Sweep struct {
 // district is "", as of the campaign time asOf: it records the reminders whose time has come
 // (reminders are offsets from a follow-up's opening), escalates those past their deadline to
 // the commune's staff (the district's where the commune has none), and closes those past their
-// give-up time as unreachable.
+// give-up time as unreachable (a renewal, at the end of its grace period, as lapsed).
 func SweepFollowUps(ctx context.Context, db DB, campaignID, district string, asOf time.Time, reminders []time.Duration) (Sweep, error) {
 	var r Sweep
 	offsets := make([]float64, len(reminders))
@@ -55,14 +55,17 @@ func SweepFollowUps(ctx context.Context, db DB, campaignID, district string, asO
 		return r, fmt.Errorf("sweep escalations: %w", err)
 	}
 	r.Escalated = int(tag.RowsAffected())
-	tag, err = db.Exec(ctx, `
-		update follow_ups set status = 'unreachable', closed_at = give_up_at
-		where campaign_id = $1 and ($2 = '' or district_code = $2) and status = 'open' and give_up_at <= $3`,
-		campaignID, district, asOf)
-	if err != nil {
+	// Leads past their give-up time are unreachable; renewals past their grace, lapsed (the
+	// register counts those).
+	if err := db.QueryRow(ctx, `
+		with closed as (
+			update follow_ups set status = case kind when 'renewal' then 'lapsed' else 'unreachable' end, closed_at = give_up_at
+			where campaign_id = $1 and ($2 = '' or district_code = $2) and status = 'open' and give_up_at <= $3
+			returning kind)
+		select count(*) filter (where kind = 'lead')::int from closed`,
+		campaignID, district, asOf).Scan(&r.Unreachable); err != nil {
 		return r, fmt.Errorf("sweep give-ups: %w", err)
 	}
-	r.Unreachable = int(tag.RowsAffected())
 	var next *time.Time
 	if err := db.QueryRow(ctx, `
 		select min(least(

@@ -43,9 +43,8 @@ func PlanHash(ctx context.Context, db DB, campaignID string) (string, error) {
 func InsertCampaign(ctx context.Context, db DB, c NewCampaign) error {
 	if _, err := db.Exec(ctx, `
 		insert into campaigns (id, name, year, plan_hash, plan, prior_year_enrolled, period_start, period_end, timezone,
-			clock_scale, workflow_id, previous_campaign, register_id)
-		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12,
-			coalesce((select register_id from campaigns where id = $12), $1))
+			clock_scale, workflow_id, previous_campaign)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		on conflict (id) do nothing`,
 		c.ID, c.Name, c.Year, c.PlanHash, c.Plan, c.PriorYearEnrolled, c.PeriodStart, c.PeriodEnd,
 		c.Timezone, c.ClockScale, c.WorkflowID, nullable(c.PreviousCampaign)); err != nil {

@@ -116,11 +116,11 @@ func NextRegisterDue(ctx context.Context, db DB, campaignID string, asOf time.Ti
 	if err := db.QueryRow(ctx, `
 		with c as (select register_id, timezone from campaigns where id = $1)
 		select min(least(
-			case when p.renewal_opened_for is distinct from p.paid_until then p.paid_until - $3::int end,
-			p.paid_until + $4::int)::timestamp at time zone c.timezone)
+			case when p.renewal_opened_for is distinct from p.paid_until then p.paid_until - $2::int end,
+			p.paid_until + $3::int)::timestamp at time zone c.timezone)
 		from participants p, c
 		where p.register_id = c.register_id and p.status = 'active'`,
-		campaignID, asOf, t.LeadDays, t.GraceDays).Scan(&next); err != nil {
+		campaignID, t.LeadDays, t.GraceDays).Scan(&next); err != nil {
 		return time.Time{}, fmt.Errorf("next register due: %w", err)
 	}
 	if next == nil {
