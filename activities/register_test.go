@@ -182,13 +182,24 @@ func TestRegisterFollowsPaymentsRenewalsAndLapses(t *testing.T) {
 	}
 
 	// The year's figures: nobody before; 3 joined, A lapsed and came back, A and B renewed.
-	figs, err := store.RegisterFiguresOf(d.ctx, d.pool, campaignID, local(t, "2022-01-01"), store.ByNone)
+	figs, err := store.RegisterFiguresOf(d.ctx, d.pool, campaignID, local(t, "2022-01-01"), true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := store.RegisterFigures{Start: 0, Joined: 3, Renewed: 2, Returned: 1, Lapsed: 1, End: 3}
-	if len(figs) != 1 || figs[0] != want {
-		t.Errorf("figures %+v, want %+v", figs, want)
+	if figs.All != want {
+		t.Errorf("figures %+v, want %+v", figs.All, want)
+	}
+	// By agent: each change where it was made. A's agent enrolled A, who lapsed and came back.
+	byAgent := map[string]store.RegisterFigures{}
+	for _, f := range figs.ByAgent {
+		byAgent[f.Key] = f
+	}
+	if f := byAgent[a.agent]; f.Joined != 1 || f.Lapsed != 1 || f.Returned != 1 || f.End != 1 {
+		t.Errorf("agent %s: %+v, want 1 joined, 1 lapsed, 1 returned, 1 at the end", a.agent, f)
+	}
+	if len(figs.ByDistrict) != 2 || len(figs.ByGroup) != 2 {
+		t.Errorf("by district %+v, by group %+v: want 2 lines each", figs.ByDistrict, figs.ByGroup)
 	}
 }
 

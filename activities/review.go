@@ -19,7 +19,9 @@ import (
 // against the agent's quota share for it (its quota × the window's share of the campaign
 // period; 1 when the share is 0), capped at 2; the on-time rate is the share of follow-ups the
 // agent closed in the window before their deadline, among those closed or escalated in it (1
-// when there were none). score = 0.8 × attainment + 0.2 × on-time rate.
+// when there were none). score = 0.8 × attainment + 0.2 × on-time rate. A policy that weighs
+// renewals (renewal_weight w) scores (1 - w) × that + w × renewal rate: the agent's renewals
+// renewed among those renewed or lapsed in the window (1 when there were none).
 const (
 	attainmentWeight = 0.8
 	onTimeWeight     = 0.2
@@ -83,7 +85,8 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 			if err := store.DecideAgents(ctx, tx, store.Evaluation{
 				CampaignID: in.CampaignID, Period: in.Period.Label, WindowStart: in.Period.Start, WindowEnd: in.Period.End,
 				QuotaShare: frac, FromDay: days(in.Period.Start), ToDay: days(in.Period.End),
-				AttainmentCap: attainmentCap, AttainmentWeight: attainmentWeight, OnTimeWeight: onTimeWeight,
+				AttainmentCap: attainmentCap, AttainmentWeight: attainmentWeight * (1 - p.RenewalWeight),
+				OnTimeWeight: onTimeWeight * (1 - p.RenewalWeight), RenewalWeight: p.RenewalWeight,
 				RewardAt: p.RewardAt, WarnBelow: p.WarnBelow, TerminateBelow: p.TerminateBelow, TerminateAfter: p.TerminateAfter,
 				RewardKind: p.Reward.Kind, RewardAmount: p.Reward.Amount,
 				Decided: decided,

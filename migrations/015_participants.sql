@@ -170,3 +170,64 @@ from enrolments e join campaigns c on c.id = e.campaign_id;
 
 grant select, insert, update, delete on participants, participant_changes, payments to drives_app;
 grant usage on sequence participant_changes_id_seq to drives_app;
+
+-- Reviews count keeping people: each agent's renewals resolved in the window (renewed, or
+-- lapsed at the end of their grace) and the weight the plan gives their renewal rate
+-- (review.policy.renewal_weight; 0 for decisions before it). The rationale says so, in
+-- English and in Vietnamese.
+alter table review_decisions
+    add column renewals_renewed int not null default 0,
+    add column renewals_lapsed  int not null default 0,
+    add column renewal_rate     double precision not null default 1,
+    add column renewal_weight   double precision not null default 0;
+
+create or replace function review_rationale(d review_decisions) returns text
+    language sql stable parallel safe
+    return coalesce(d.rationale,
+        format('score %s = %s × attainment %s (%s enrolled of a quota share of %s) + %s × on-time rate %s (%s on time, %s overdue)%s; %s',
+            round(d.score::numeric, 2), trim_scale(round((0.8 * (1 - d.renewal_weight))::numeric, 2)),
+            round(d.attainment::numeric, 2), d.enrolled, round(d.quota_share::numeric, 1),
+            trim_scale(round((0.2 * (1 - d.renewal_weight))::numeric, 2)),
+            round(d.on_time_rate::numeric, 2), d.follow_ups_on_time, d.follow_ups_overdue,
+            case when d.renewal_weight > 0 then format(' + %s × renewal rate %s (%s renewed, %s lapsed)',
+                trim_scale(round(d.renewal_weight::numeric, 2)), round(d.renewal_rate::numeric, 2), d.renewals_renewed, d.renewals_lapsed) else '' end,
+            case d.decision
+                when 'terminate' then case when d.enrolled = 0 and d.open_work > 0
+                    then format('no enrolment in the window while holding %s open follow-ups: termination proposed, awaiting a coordinator', d.open_work)
+                    else format('below %s for %s consecutive reviews: termination proposed, awaiting a coordinator', d.terminate_below, d.terminate_after) end
+                when 'reward' then format('at or above %s: rewarded (%s, %s VND)', d.reward_at, d.reward_kind, d.reward_amount)
+                when 'commend' then format('at or above %s: commended (staff are commended, not rewarded)', d.reward_at)
+                when 'warn' then case when d.kind = 'staff' and d.score < d.terminate_below
+                    then format('below %s: warned (staff are warned, never terminated)', d.terminate_below)
+                    else format('below %s: warned', d.warn_below) end
+                else 'retained' end)
+            || case when d.escalated then '; no coordinator decided within the wait: escalated' else '' end);
+
+-- A number as Vietnamese writes it: a decimal comma.
+create function vi_number(n numeric) returns text
+    language sql immutable parallel safe
+    return replace(n::text, '.', ',');
+
+create function review_rationale_vi(d review_decisions) returns text
+    language sql stable parallel safe
+    return coalesce(d.rationale,
+        format('điểm %s = %s × tỷ lệ hoàn thành %s (%s người tham gia trên chỉ tiêu kỳ %s) + %s × tỷ lệ đúng hạn %s (%s đúng hạn, %s quá hạn)%s; %s',
+            vi_number(round(d.score::numeric, 2)), vi_number(trim_scale(round((0.8 * (1 - d.renewal_weight))::numeric, 2))),
+            vi_number(round(d.attainment::numeric, 2)), d.enrolled, vi_number(round(d.quota_share::numeric, 1)),
+            vi_number(trim_scale(round((0.2 * (1 - d.renewal_weight))::numeric, 2))),
+            vi_number(round(d.on_time_rate::numeric, 2)), d.follow_ups_on_time, d.follow_ups_overdue,
+            case when d.renewal_weight > 0 then format(' + %s × tỷ lệ tái tục %s (%s đóng tiếp, %s ngừng đóng)',
+                vi_number(trim_scale(round(d.renewal_weight::numeric, 2))), vi_number(round(d.renewal_rate::numeric, 2)), d.renewals_renewed, d.renewals_lapsed) else '' end,
+            case d.decision
+                when 'terminate' then case when d.enrolled = 0 and d.open_work > 0
+                    then format('không có người tham gia mới trong kỳ dù còn %s việc theo dõi đang mở: đề nghị chấm dứt hợp đồng, chờ điều phối viên quyết định', d.open_work)
+                    else format('dưới %s trong %s kỳ đánh giá liên tiếp: đề nghị chấm dứt hợp đồng, chờ điều phối viên quyết định', vi_number(d.terminate_below::numeric), d.terminate_after) end
+                when 'reward' then format('từ %s trở lên: khen thưởng (%s, %s đồng)', vi_number(d.reward_at::numeric), d.reward_kind, d.reward_amount)
+                when 'commend' then format('từ %s trở lên: biểu dương (cán bộ được biểu dương, không nhận thưởng)', vi_number(d.reward_at::numeric))
+                when 'warn' then case when d.kind = 'staff' and d.score < d.terminate_below
+                    then format('dưới %s: nhắc nhở (cán bộ chỉ bị nhắc nhở, không bị chấm dứt hợp đồng)', vi_number(d.terminate_below::numeric))
+                    else format('dưới %s: nhắc nhở', vi_number(d.warn_below::numeric)) end
+                else 'giữ nguyên' end)
+            || case when d.escalated then '; điều phối viên không quyết định trong thời hạn: đã chuyển lên cấp trên' else '' end);
+
+grant execute on function review_rationale_vi(review_decisions), vi_number(numeric) to drives_app;

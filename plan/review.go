@@ -39,6 +39,9 @@ type ReviewPolicy struct {
 	ApprovalWait   Duration `yaml:"approval_wait" json:"approval_wait"`
 	AutoTerminate  bool     `yaml:"auto_terminate" json:"auto_terminate"`
 	CommendTop     int      `yaml:"commend_top" json:"commend_top"`
+	// RenewalWeight is the share of the score given to the renewal rate (0 to 1; 0 weighs
+	// none): the agent's renewals renewed among those renewed or lapsed in the window.
+	RenewalWeight float64 `yaml:"renewal_weight,omitempty" json:"renewal_weight,omitempty"`
 }
 
 // Reward is what a rewarded agent receives.
@@ -98,6 +101,9 @@ func (r ReviewSpec) check(bad func(field, format string, args ...any)) {
 	}
 	if p.CommendTop < 0 {
 		bad("review.policy.commend_top", "must not be negative")
+	}
+	if !(p.RenewalWeight >= 0 && p.RenewalWeight <= 1) {
+		bad("review.policy.renewal_weight", "must be from 0 to 1 (the share of the score given to the renewal rate)")
 	}
 }
 

@@ -215,6 +215,7 @@ type AgentQuery struct {
 	Desc     bool
 	Offset   int
 	Limit    int
+	Lang     string // the rationale's language: "vi", or English
 }
 
 // AgentSorts are the orders AgentsPage knows, each ending on the agent's code so pages are
@@ -307,9 +308,9 @@ func AgentLines(ctx context.Context, db DB, campaignID string, q AgentQuery) ([]
 				count(*) filter (where escalated_at is not null)::int as escalated,
 				count(*) filter (where status = 'open' and escalated_at is not null)::int as overdue
 			from follow_ups where campaign_id = $1 and agent_code = a.code) f
-		left join lateral (select d.decision, d.status, d.period, review_rationale(d) as rationale from review_decisions d
+		left join lateral (select d.decision, d.status, d.period, %s as rationale from review_decisions d
 			where d.campaign_id = $1 and d.agent_code = a.code order by d.window_end desc limit 1) d on true
-		order by %s`, where, order, limit, offset, order), customPlan(args)...)
+		order by %s`, where, order, limit, offset, rationale(q.Lang), order), customPlan(args)...)
 	if err != nil {
 		return nil, fmt.Errorf("read agents: %w", err)
 	}
@@ -335,6 +336,16 @@ type DecisionQuery struct {
 	Scope    Scope // the decisions of its agents only
 	Offset   int
 	Limit    int
+	Lang     string // the rationale's language: "vi", or English
+}
+
+// rationale is the expression of a decision d's rationale in a language: Vietnamese ("vi")
+// or English (migration 015).
+func rationale(lang string) string {
+	if lang == "vi" {
+		return "review_rationale_vi(d)"
+	}
+	return "review_rationale(d)"
 }
 
 // DecisionLine is a review decision as auditors and coordinators read it.
@@ -416,10 +427,10 @@ func DecisionLines(ctx context.Context, db DB, campaignID string, q DecisionQuer
 		with page as (
 			select d.period, d.agent_code from review_decisions d where %s
 			order by %s limit $%d offset $%d)
-		select d.period, d.agent_code, d.kind, d.commune_code, d.score, d.decision, d.status, review_rationale(d),
+		select d.period, d.agent_code, d.kind, d.commune_code, d.score, d.decision, d.status, %s,
 			coalesce(d.decided_by, ''), coalesce(d.decided_reason, ''), d.window_end, coalesce(d.reward_kind, ''), coalesce(d.reward_amount, 0)
 		from page p join review_decisions d on d.campaign_id = $1 and d.period = p.period and d.agent_code = p.agent_code
-		order by %s`, where, order, len(args)-1, len(args), order), customPlan(args)...)
+		order by %s`, where, order, len(args)-1, len(args), rationale(q.Lang), order), customPlan(args)...)
 	if err != nil {
 		return nil, fmt.Errorf("read decisions: %w", err)
 	}

@@ -296,28 +296,32 @@ type RegisterFigures struct {
 	End      int    `json:"end"`
 }
 
-// Register figures by.
-const (
-	ByNone     = ""
-	ByDistrict = "district"
-	ByCommune  = "commune"
-	ByGroup    = "group"
-	ByAgent    = "agent"
-)
+// RegisterBreakdown is a register's figures over a campaign's period: in all, and by
+// district, target group and (when asked for) agent, each change counted where it was made.
+type RegisterBreakdown struct {
+	All        RegisterFigures
+	ByDistrict []RegisterFigures
+	ByGroup    []RegisterFigures
+	ByAgent    []RegisterFigures
+}
 
-// RegisterFiguresOf counts a campaign's register over its period, from its start to the day
-// to (exclusive; the period's end at most), grouped by district, commune, target group or
-// agent (of the moment of each change), or in one line when by is ByNone. A unit's or
-// agent's lines count the changes made there.
-func RegisterFiguresOf(ctx context.Context, db DB, campaignID string, to time.Time, by string) ([]RegisterFigures, error) {
-	key := map[string]string{ByNone: "''", ByDistrict: "x.district_code", ByCommune: "x.commune_code",
-		ByGroup: "x.target_group", ByAgent: "x.agent_code"}[by]
-	if key == "" {
-		return nil, fmt.Errorf("register figures by %q: by district, commune, group or agent", by)
+// RegisterFiguresOf counts a campaign's register from the start of its period to the day to
+// (exclusive; the day after the period at most), in one pass over the register's changes: in
+// all, by district, by target group and, withAgents, by agent (of the moment of each change).
+func RegisterFiguresOf(ctx context.Context, db DB, campaignID string, to time.Time, withAgents bool) (RegisterBreakdown, error) {
+	var out RegisterBreakdown
+	sets, which, key := "(), (x.district_code), (x.target_group)",
+		"case when grouping(x.district_code) = 0 then 'district' when grouping(x.target_group) = 0 then 'group' else '' end",
+		"coalesce(x.district_code, x.target_group, '')"
+	if withAgents {
+		sets += ", (x.agent_code)"
+		which = "case when grouping(x.district_code) = 0 then 'district' when grouping(x.target_group) = 0 then 'group' " +
+			"when grouping(x.agent_code) = 0 then 'agent' else '' end"
+		key = "coalesce(x.district_code, x.target_group, x.agent_code, '')"
 	}
 	rows, err := db.Query(ctx, `
 		with c as (select register_id, period_start as s, least($2::date, period_end + 1) as e from campaigns where id = $1)
-		select `+key+` as key,
+		select `+which+`, `+key+`,
 			(count(*) filter (where x.on_date < c.s and x.kind in ('joined', 'returned'))
 			 - count(*) filter (where x.on_date < c.s and x.kind = 'lapsed'))::int,
 			(count(*) filter (where x.on_date >= c.s and x.kind = 'joined'))::int,
@@ -327,15 +331,38 @@ func RegisterFiguresOf(ctx context.Context, db DB, campaignID string, to time.Ti
 			(count(*) filter (where x.kind in ('joined', 'returned')) - count(*) filter (where x.kind = 'lapsed'))::int
 		from participant_changes x, c
 		where x.register_id = c.register_id and x.on_date < c.e
-		group by 1 order by 1`, campaignID, to)
+		group by grouping sets (`+sets+`)
+		order by 1, 2`, campaignID, to)
 	if err != nil {
-		return nil, fmt.Errorf("register figures: %w", err)
+		return out, fmt.Errorf("register figures: %w", err)
 	}
-	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[RegisterFigures])
-	if err != nil {
-		return nil, fmt.Errorf("register figures: %w", err)
+	var by string
+	var f RegisterFigures
+	if _, err := pgx.ForEachRow(rows, []any{&by, &f.Key, &f.Start, &f.Joined, &f.Renewed, &f.Returned, &f.Lapsed, &f.End}, func() error {
+		switch by {
+		case "district":
+			out.ByDistrict = append(out.ByDistrict, f)
+		case "group":
+			out.ByGroup = append(out.ByGroup, f)
+		case "agent":
+			out.ByAgent = append(out.ByAgent, f)
+		default:
+			out.All = f
+		}
+		return nil
+	}); err != nil {
+		return out, fmt.Errorf("register figures: %w", err)
 	}
 	return out, nil
+}
+
+// FlaggedPayments counts a campaign's payments whose amount the rules do not give.
+func FlaggedPayments(ctx context.Context, db DB, campaignID string) (int, error) {
+	var n int
+	if err := db.QueryRow(ctx, `select count(*)::int from payments where campaign_id = $1 and amount <> expected`, campaignID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("flagged payments: %w", err)
+	}
+	return n, nil
 }
 
 // RegisterStock is how many people of a campaign's register were current (joined or

@@ -59,6 +59,7 @@ type Evaluation struct {
 	AttainmentCap    float64
 	AttainmentWeight float64
 	OnTimeWeight     float64
+	RenewalWeight    float64 // of the renewal rate: renewals renewed among those resolved in the window
 	RewardAt         float64
 	WarnBelow        float64
 	TerminateBelow   float64
@@ -97,7 +98,8 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 				coalesce(e.n, 0) as enrolled,
 				coalesce(f.on_time, 0) as on_time, coalesce(f.overdue, 0) as overdue,
 				coalesce(f.leads, 0) as leads, coalesce(f.leads_enrolled, 0) as leads_enrolled,
-				coalesce(f.open_work, 0) as open_work
+				coalesce(f.open_work, 0) as open_work,
+				coalesce(f.renewed, 0) as renewed, coalesce(f.lapsed, 0) as lapsed
 			from agents a
 			left join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
 			left join (select agent_code, count(*) as n from enrolments
@@ -106,16 +108,19 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 			left join (select agent_code,
 			                  count(*) filter (where status <> 'open' and escalated_at is null and closed_at >= $3::timestamptz and closed_at < $4::timestamptz) as on_time,
 			                  count(*) filter (where escalated_at >= $3::timestamptz and escalated_at < $4::timestamptz) as overdue,
-			                  count(*) filter (where opened_at >= $3::timestamptz and opened_at < $4::timestamptz) as leads,
-			                  count(*) filter (where status = 'enrolled' and closed_at >= $3::timestamptz and closed_at < $4::timestamptz) as leads_enrolled,
+			                  count(*) filter (where kind = 'lead' and opened_at >= $3::timestamptz and opened_at < $4::timestamptz) as leads,
+			                  count(*) filter (where kind = 'lead' and status = 'enrolled' and closed_at >= $3::timestamptz and closed_at < $4::timestamptz) as leads_enrolled,
 			                  count(*) filter (where opened_at < $4::timestamptz and (status = 'open' or closed_at >= $4::timestamptz)) as open_work
+			                  ,count(*) filter (where kind = 'renewal' and status = 'renewed' and closed_at >= $3::timestamptz and closed_at < $4::timestamptz) as renewed,
+			                  count(*) filter (where kind = 'renewal' and status = 'lapsed' and closed_at >= $3::timestamptz and closed_at < $4::timestamptz) as lapsed
 			           from follow_ups where campaign_id = $1 group by 1) f
 				on f.agent_code = a.code
 			where a.campaign_id = $1 and a.status = 'active'),
 		scored as (
 			select *,
 				case when share > 0 then least(enrolled / share, $8::float8) else 1 end as attainment,
-				case when on_time + overdue > 0 then on_time::float8 / (on_time + overdue) else 1 end as on_time_rate
+				case when on_time + overdue > 0 then on_time::float8 / (on_time + overdue) else 1 end as on_time_rate,
+				case when renewed + lapsed > 0 then renewed::float8 / (renewed + lapsed) else 1 end as renewal_rate
 			from figures),
 		-- each agent's earlier reviews: how many, and how many of the last terminate_after - 1 were low
 		prior as (
@@ -125,7 +130,7 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 			      from review_decisions where campaign_id = $1 and window_end <= $3::timestamptz) d
 			group by agent_code),
 		final as (
-			select s.*, $9::float8 * attainment + $10::float8 * on_time_rate as score,
+			select s.*, $9::float8 * attainment + $10::float8 * on_time_rate + $17::float8 * renewal_rate as score,
 				coalesce(p.prior_low, 0) as prior_low, coalesce(p.prior_reviews, 0) as prior_reviews
 			from scored s left join prior p on p.agent_code = s.code),
 		decided as (
@@ -144,18 +149,18 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 		insert into review_decisions (campaign_id, period, agent_code, kind, commune_code, window_start, window_end,
 			quota, quota_share, enrolled, follow_ups_on_time, follow_ups_overdue, leads, leads_enrolled, open_work,
 			attainment, on_time_rate, score, low_streak, decision, status, reward_kind, reward_amount,
-			reward_at, warn_below, terminate_below, terminate_after)
+			reward_at, warn_below, terminate_below, terminate_after, renewals_renewed, renewals_lapsed, renewal_rate, renewal_weight)
 		select $1, $2, code, kind, commune_code, $3::timestamptz, $4::timestamptz, quota, share, enrolled, on_time, overdue, leads, leads_enrolled, open_work,
 			attainment, on_time_rate, score, streak, decision,
 			case decision when 'terminate' then 'pending' else 'final' end,
 			case decision when 'reward' then $15::text end, case decision when 'reward' then $16::bigint end,
-			$11::float8, $14::float8, $13::float8, $12::int
+			$11::float8, $14::float8, $13::float8, $12::int, renewed, lapsed, renewal_rate, $17::float8
 		from decided
 		order by code -- key order: cheaper index and primary-key inserts
 		`+onConflict,
 		ev.CampaignID, ev.Period, ev.WindowStart, ev.WindowEnd, ev.QuotaShare,
 		ev.FromDay, ev.ToDay, ev.AttainmentCap, ev.AttainmentWeight, ev.OnTimeWeight,
-		ev.RewardAt, ev.TerminateAfter, ev.TerminateBelow, ev.WarnBelow, ev.RewardKind, ev.RewardAmount)
+		ev.RewardAt, ev.TerminateAfter, ev.TerminateBelow, ev.WarnBelow, ev.RewardKind, ev.RewardAmount, ev.RenewalWeight)
 	if err != nil {
 		return fmt.Errorf("decide: %w", err)
 	}

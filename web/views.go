@@ -328,7 +328,7 @@ func (s *Server) agents(r *http.Request) (any, error) {
 		return nil, err
 	}
 	aq := store.AgentQuery{District: v.District, Commune: v.Commune, Status: v.Status, Kind: v.Kind, Sort: v.Sort,
-		Desc: v.Order == "desc", Offset: offset, Limit: limit, Scope: viewerOf(ctx).Scope}
+		Desc: v.Order == "desc", Offset: offset, Limit: limit, Scope: viewerOf(ctx).Scope, Lang: langOf(r)}
 	// The exact total, counted once per change of the campaign for these filters and scope.
 	total, err := report.Kept(ctx, &s.reports, s.cfg.DB, h.ID, "agents\x00"+strings.Join([]string{aq.District, aq.Commune, aq.Status, aq.Kind, aq.Scope.Key()}, "\x00"),
 		func() (int, error) { return store.CountAgents(ctx, s.cfg.DB, h.ID, aq) })
@@ -440,14 +440,14 @@ func (s *Server) reviews(r *http.Request) (any, error) {
 		key := "decisions\x00" + strings.Join([]string{dq.Period, dq.District, dq.Commune, dq.Status, dq.Decision, dq.Agent, sc.Key()}, "\x00")
 		return report.Kept(ctx, &s.reports, s.cfg.DB, h.ID, key, func() (int, error) { return store.CountDecisions(ctx, s.cfg.DB, h.ID, dq) })
 	}
-	pending := store.DecisionQuery{Status: "pending", Limit: maxPageSize, Scope: sc}
+	pending := store.DecisionQuery{Status: "pending", Limit: maxPageSize, Scope: sc, Lang: langOf(r)}
 	if v.PendingTotal, err = count(pending); err != nil {
 		return nil, err
 	}
 	if v.Pending, err = store.DecisionLines(ctx, s.cfg.DB, h.ID, pending); err != nil {
 		return nil, err
 	}
-	escalated := store.DecisionQuery{Status: "escalated", Limit: maxPageSize, Scope: sc}
+	escalated := store.DecisionQuery{Status: "escalated", Limit: maxPageSize, Scope: sc, Lang: langOf(r)}
 	if v.EscalatedTotal, err = count(escalated); err != nil {
 		return nil, err
 	}
@@ -459,7 +459,7 @@ func (s *Server) reviews(r *http.Request) (any, error) {
 	}
 	if v.Period != "" {
 		dq := store.DecisionQuery{Period: v.Period, District: v.District, Commune: v.Commune, Status: v.Status,
-			Decision: v.Decision, Offset: offset, Limit: limit, Scope: sc}
+			Decision: v.Decision, Offset: offset, Limit: limit, Scope: sc, Lang: langOf(r)}
 		if v.Page.Total, err = count(dq); err != nil {
 			return nil, err
 		}
