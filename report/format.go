@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"drives/store"
 )
 
 // CheckOptions says whether format and level are ones Write knows.
@@ -58,10 +60,38 @@ func writeTable(w io.Writer, r *Report, level string) error {
 	fmt.Fprintf(w, "  events: %d held, %d planned, %d cancelled; attendance %d, leads %d\n",
 		r.Events.Held, r.Events.Planned, r.Events.Cancelled, r.Events.Attendance, r.Events.Leads)
 	f := r.FollowUps
-	fmt.Fprintf(w, "  follow-ups: %d — %d enrolled, %d declined, %d unreachable, %d open; %d escalated\n\n",
+	fmt.Fprintf(w, "  follow-ups: %d — %d enrolled, %d declined, %d unreachable, %d open; %d escalated\n",
 		f.Total, f.Enrolled, f.Declined, f.Unreachable, f.Open, f.Escalated)
+	if p := r.Participants; p != nil {
+		fmt.Fprintf(w, "  participants (contributions current): %d at the start, %d joined, %d returned, %d lapsed: %d at the end (%d renewed)\n",
+			p.Start, p.Joined, p.Returned, p.Lapsed, p.End, p.Renewed)
+		fmt.Fprintf(w, "  stock growth %+d (%+.2f%%), %.2f%% of the target; %d payments flagged (amount not as the rules give)\n",
+			p.Growth, p.GrowthPct, p.TargetPct, p.Flagged)
+	}
+	fmt.Fprintln(w)
+	if err := writeLines(w, r, level); err != nil {
+		return err
+	}
+	return writeParticipants(w, r.Participants)
+}
 
-	return writeLines(w, r, level)
+// writeParticipants prints the register's figures by district and by target group.
+func writeParticipants(w io.Writer, p *Participants) error {
+	if p == nil || len(p.ByDistrict) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "participants by	code	at the start	joined	renewed	returned	lapsed	at the end	")
+	for _, part := range []struct {
+		by    string
+		lines []store.RegisterFigures
+	}{{"by district", p.ByDistrict}, {"by target group", p.ByGroup}} {
+		for _, l := range part.lines {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t\n", part.by, l.Key, l.Start, l.Joined, l.Renewed, l.Returned, l.Lapsed, l.End)
+		}
+	}
+	return tw.Flush()
 }
 
 // writeLines prints a report's units, target groups and agents.
@@ -121,22 +151,46 @@ func textCell(s string) string {
 	return s
 }
 
+// csvHeader is the CSV's one header: every line has its columns, a line leaving empty those
+// its section does not use (the register's six last).
+var csvHeader = []string{"section", "level", "code", "name", "parent", "target", "enrolled", "pct", "leads", "declined",
+	"unreachable", "open", "escalated", "start", "joined", "renewed", "returned", "lapsed", "end"}
+
 func writeCSV(w io.Writer, r *Report) error {
 	cw := csv.NewWriter(w)
 	itoa, ftoa := strconv.Itoa, func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
 	t := textCell
-	_ = cw.Write([]string{"section", "level", "code", "name", "parent", "target", "enrolled", "pct", "leads", "declined", "unreachable", "open", "escalated"})
-	_ = cw.Write([]string{"city", "city", t(r.CampaignID), t(r.Name), "", itoa(r.Target), itoa(r.Enrolled), ftoa(r.AttainmentPct), itoa(r.Events.Leads),
-		itoa(r.FollowUps.Declined), itoa(r.FollowUps.Unreachable), itoa(r.FollowUps.Open), itoa(r.FollowUps.Escalated)})
-	_ = cw.Write([]string{"growth", "city", t(r.CampaignID), "prior year " + itoa(r.PriorYear), "", itoa(r.PriorYear), itoa(r.Growth), ftoa(r.GrowthPct), "", "", "", "", ""})
+	none := []string{"", "", "", "", "", ""}
+	write := func(cells ...string) { _ = cw.Write(append(cells, none...)) }
+	_ = cw.Write(csvHeader)
+	write("city", "city", t(r.CampaignID), t(r.Name), "", itoa(r.Target), itoa(r.Enrolled), ftoa(r.AttainmentPct), itoa(r.Events.Leads),
+		itoa(r.FollowUps.Declined), itoa(r.FollowUps.Unreachable), itoa(r.FollowUps.Open), itoa(r.FollowUps.Escalated))
+	write("growth", "city", t(r.CampaignID), "prior year "+itoa(r.PriorYear), "", itoa(r.PriorYear), itoa(r.Growth), ftoa(r.GrowthPct), "", "", "", "", "")
 	for _, u := range r.Units {
-		_ = cw.Write([]string{"unit", u.Level, t(u.Code), t(u.Name), t(u.Parent), itoa(u.Target), itoa(u.Enrolled), ftoa(u.Pct), "", "", "", "", ""})
+		write("unit", u.Level, t(u.Code), t(u.Name), t(u.Parent), itoa(u.Target), itoa(u.Enrolled), ftoa(u.Pct), "", "", "", "", "")
 	}
 	for _, g := range r.Groups {
-		_ = cw.Write([]string{"group", "group", t(g.Code), t(g.Name), "", "", itoa(g.Enrolled), ftoa(g.ConversionPct), itoa(g.Leads), itoa(g.Declined), itoa(g.Unreachable), "", ""})
+		write("group", "group", t(g.Code), t(g.Name), "", "", itoa(g.Enrolled), ftoa(g.ConversionPct), itoa(g.Leads), itoa(g.Declined), itoa(g.Unreachable), "", "")
 	}
 	for _, a := range r.Agents {
-		_ = cw.Write([]string{"agent", a.Kind, t(a.Code), "", t(a.Commune), itoa(a.Quota), itoa(a.Enrolled), ftoa(a.Pct), "", "", "", itoa(a.FollowUpsOpen), itoa(a.Escalated)})
+		write("agent", a.Kind, t(a.Code), "", t(a.Commune), itoa(a.Quota), itoa(a.Enrolled), ftoa(a.Pct), "", "", "", itoa(a.FollowUpsOpen), itoa(a.Escalated))
+	}
+	if p := r.Participants; p != nil {
+		line := func(level string, f store.RegisterFigures) {
+			_ = cw.Write([]string{"participants", level, t(f.Key), "", "", "", "", "", "", "", "", "", "",
+				itoa(f.Start), itoa(f.Joined), itoa(f.Renewed), itoa(f.Returned), itoa(f.Lapsed), itoa(f.End)})
+		}
+		all := p.RegisterFigures
+		all.Key = r.CampaignID
+		line("city", all)
+		for _, part := range []struct {
+			level string
+			lines []store.RegisterFigures
+		}{{"district", p.ByDistrict}, {"group", p.ByGroup}, {"agent", p.ByAgent}} {
+			for _, f := range part.lines {
+				line(part.level, f)
+			}
+		}
 	}
 	cw.Flush()
 	return cw.Error()

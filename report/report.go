@@ -39,6 +39,23 @@ type Report struct {
 	Agents        []AgentLine `json:"agents"`
 	FollowUps     FollowUps   `json:"follow_ups"`
 	Events        Events      `json:"events"`
+	// Participants is the register over the period (nil in a part's report).
+	Participants *Participants `json:"participants,omitempty"`
+}
+
+// Participants is the campaign's register over its period: the stock of people whose
+// contributions are current at its start and end, and what changed in between; growth is
+// stock against stock, beside the enrolment counts. Each change is counted in the district,
+// target group and agent where it was made.
+type Participants struct {
+	store.RegisterFigures
+	Growth     int                     `json:"growth"`     // End - Start
+	GrowthPct  float64                 `json:"growth_pct"` // of Start
+	TargetPct  float64                 `json:"target_pct"` // Growth against the target
+	Flagged    int                     `json:"payments_flagged"`
+	ByDistrict []store.RegisterFigures `json:"by_district"`
+	ByGroup    []store.RegisterFigures `json:"by_group"`
+	ByAgent    []store.RegisterFigures `json:"by_agent,omitempty"`
 }
 
 // UnitLine is a district, commune or village.
@@ -163,7 +180,28 @@ func build(ctx context.Context, db DB, campaignID string, withAgents bool) (*Rep
 		return nil, fmt.Errorf("report: %w", err)
 	}
 	r.Events = Events(e)
+	if r.Participants, err = participants(ctx, db, campaignID, r.Target, withAgents); err != nil {
+		return nil, fmt.Errorf("report: %w", err)
+	}
 	return r, nil
+}
+
+// allDays is a day after any campaign's period: the register's figures up to the period's end.
+var allDays = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func participants(ctx context.Context, db DB, campaignID string, target int, withAgents bool) (*Participants, error) {
+	b, err := store.RegisterFiguresOf(ctx, db, campaignID, allDays, withAgents)
+	if err != nil {
+		return nil, err
+	}
+	p := &Participants{RegisterFigures: b.All, ByDistrict: b.ByDistrict, ByGroup: b.ByGroup, ByAgent: b.ByAgent}
+	p.Growth = p.End - p.Start
+	p.GrowthPct = pct(p.Growth, p.Start)
+	p.TargetPct = pct(p.Growth, target)
+	if p.Flagged, err = store.FlaggedPayments(ctx, db, campaignID); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // AgentLineOf is an agent's figures as the report shows them.

@@ -357,21 +357,30 @@ func TestWriteTableCSVAndJSON(t *testing.T) {
 	if err != nil {
 		t.Fatalf("CSV output does not read back: %v", err)
 	}
-	if want := 3 + len(r.Units) + len(r.Groups) + len(r.Agents); len(recs) != want {
-		t.Errorf("%d CSV records, want %d (header, city, growth, units, groups, agents)", len(recs), want)
+	p := r.Participants
+	if want := 3 + len(r.Units) + len(r.Groups) + len(r.Agents) + 1 + len(p.ByDistrict) + len(p.ByGroup) + len(p.ByAgent); len(recs) != want {
+		t.Errorf("%d CSV records, want %d (header, city, growth, units, groups, agents, participants)", len(recs), want)
 	}
-	if strings.Join(recs[0], ",") != "section,level,code,name,parent,target,enrolled,pct,leads,declined,unreachable,open,escalated" {
+	if strings.Join(recs[0], ",") != "section,level,code,name,parent,target,enrolled,pct,leads,declined,unreachable,open,escalated,"+
+		"start,joined,renewed,returned,lapsed,end" {
 		t.Errorf("CSV header %v", recs[0])
 	}
-	if got := strings.Join(recs[1], ","); got != "city,city,test-2021,Test drive,,127,5,3.94,7,1,1,3,2" {
+	if got := strings.Join(recs[1], ","); got != "city,city,test-2021,Test drive,,127,5,3.94,7,1,1,3,2,,,,,," {
 		t.Errorf("CSV city line %q", got)
 	}
 	sections := map[string]int{}
 	for _, rec := range recs[1:] {
 		sections[rec[0]]++
 	}
-	if sections["unit"] != 16 || sections["group"] != 2 || sections["agent"] != 11 {
-		t.Errorf("CSV sections %v, want 16 units, 2 groups, 11 agents", sections)
+	if sections["unit"] != 16 || sections["group"] != 2 || sections["agent"] != 11 || sections["participants"] != 5+len(p.ByAgent) {
+		t.Errorf("CSV sections %v, want 16 units, 2 groups, 11 agents, participants: the city, 2 districts, 2 groups and %d agents",
+			sections, len(p.ByAgent))
+	}
+	// The register's line of the city: the five people enrolled joined it.
+	for _, rec := range recs {
+		if rec[0] == "participants" && rec[1] == "city" && strings.Join(rec[13:], ",") != "0,5,0,0,0,5" {
+			t.Errorf("CSV participants line %v, want 0 at the start, 5 joined, 5 at the end", rec)
+		}
 	}
 
 	var back report.Report
