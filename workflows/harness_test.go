@@ -196,6 +196,8 @@ type recorder struct {
 	eventResult   func(in activities.EventResultInput) (campaign.LeadsResult, error)
 	// field answers FoldFieldEnrolments (nothing recorded in the field when nil).
 	field func(in activities.FieldInput) campaign.FieldResult
+	// assigned answers AssignAgents (20 agents, 8 staff, no register due when nil).
+	assigned func() activities.AssignResult
 }
 
 func (r *recorder) note(name string) time.Time {
@@ -227,6 +229,9 @@ func (r *recorder) mockAll() {
 			r.mu.Lock()
 			defer r.mu.Unlock()
 			r.note("AssignAgents")
+			if r.assigned != nil {
+				return r.assigned(), nil
+			}
 			return activities.AssignResult{Agents: 20, Staff: 8}, nil
 		})
 	env.OnActivity(acts.AdvanceDistrict, mock.Anything, mock.Anything).Return(
