@@ -358,6 +358,9 @@ func lead(ctx context.Context, tx pgx.Tx, campaignID, agent string, id int64, en
 	if l.Agent != agent {
 		return l, refuse("follow_up", "follow-up %d was reassigned to another agent: it is no longer yours", id)
 	}
+	if l.Kind == "renewal" {
+		return l, refuse("follow_up", "follow-up %d is a renewal: it closes when the person's payment is recorded from the collection records", id)
+	}
 	if l.Status != "open" && !(enrolling && l.Status == "unreachable") {
 		return l, refuse("follow_up", "follow-up %d is closed already (%s)", id, l.Status)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
@@ -266,4 +267,39 @@ func BenchmarkSend(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// A person the agent enrolled in the field joins the register with the agent holding them;
+// when their payment falls due, the renewal is on the agent's list (name, phone, due day),
+// and the phone cannot close it: a payment does, from the collection records. Shown failing
+// with the list joined to prospects only (the renewal was missing from it).
+func TestRenewalsReachTheAgentsList(t *testing.T) {
+	e := newEnv(t)
+	walkIn := person(7)
+	walkIn.ID, walkIn.Kind, walkIn.MonthlyIncome, walkIn.SubsidyClass, walkIn.PaymentMode = e.id(), field.KindEnrolment, 3_000_000, "other", "monthly"
+	walkIn.On = "2021-01-05"
+	recorded(t, e.send(agent, walkIn))
+	assert.Equal(t, 1, e.count(`select count(*) from participants where citizen_id = $1 and agent_code = $2 and paid_until = '2021-02-05'`,
+		walkIn.CitizenID, agent))
+
+	hcm, err := time.LoadLocation("Asia/Ho_Chi_Minh")
+	require.NoError(t, err)
+	sw, err := store.SweepRegister(e.ctx, e.pool, campaignID, time.Date(2021, 1, 25, 0, 0, 0, 0, hcm), store.RegisterTimes{LeadDays: 15, GraceDays: 60})
+	require.NoError(t, err)
+	require.Equal(t, 1, sw.Opened)
+
+	today, err := field.TodayOf(e.ctx, e.pool, campaignID, agent)
+	require.NoError(t, err)
+	require.Len(t, today.FollowUps, 1)
+	r := today.FollowUps[0]
+	assert.Equal(t, "renewal", r.Kind)
+	assert.Equal(t, "2021-02-05", r.RenewalDue)
+	assert.Equal(t, walkIn.FullName, r.Name)
+	assert.Equal(t, walkIn.Phone, r.Phone)
+	assert.Equal(t, "00001-01", r.Village)
+
+	res := e.send(agent, field.Entry{ID: e.id(), Kind: field.KindOutcome, FollowUp: r.ID, Outcome: "declined"})
+	assert.Equal(t, "refused", res[0].Status)
+	assert.Contains(t, res[0].Error, "is a renewal: it closes when the person's payment is recorded")
+	assert.Equal(t, 1, e.count(`select count(*) from follow_ups where id = $1 and status = 'open'`, r.ID))
 }

@@ -38,9 +38,12 @@ func UnitChoices(ctx context.Context, db DB, campaignID, parent string) ([]Choic
 }
 
 // FieldFollowUp is an open follow-up on an agent's list: the lead, where they live, the event
-// they came from, and when it falls due.
+// they came from, and when it falls due; or a renewal: a participant the agent holds whose
+// payment falls due on RenewalDue.
 type FieldFollowUp struct {
 	ID          int64     `json:"id"`
+	Kind        string    `json:"kind"` // lead | renewal
+	RenewalDue  string    `json:"renewal_due,omitempty"`
 	Name        string    `json:"name"`
 	Phone       string    `json:"phone"`
 	Village     string    `json:"village,omitempty"`
@@ -62,22 +65,28 @@ const MaxFieldList = 500
 // fell due, then the rest by their target group's likelihood.
 func FieldFollowUps(ctx context.Context, db DB, campaignID, agent string, dueBy time.Time) ([]FieldFollowUp, error) {
 	rows, err := db.Query(ctx, `
-		select f.id, p.full_name, p.phone, coalesce(p.village_code, ''), coalesce(v.name, ''), p.target_group, g.name,
-			g.likelihood, coalesce(p.event_id, ''), coalesce(e.title, ''), f.due_at, f.give_up_at, f.escalated_at is not null
+		with c as (select register_id from campaigns where id = $1)
+		select f.id, f.kind, coalesce(f.renewal_due::text, ''), coalesce(p.full_name, r.full_name, ''), coalesce(p.phone, r.phone, ''),
+			coalesce(p.village_code, r.village_code, ''), coalesce(v.name, ''), coalesce(p.target_group, r.target_group, ''),
+			coalesce(g.name, ''), coalesce(g.likelihood, 1), coalesce(p.event_id, ''), coalesce(e.title, ''),
+			f.due_at, f.give_up_at, f.escalated_at is not null
 		from follow_ups f
-		join prospects p on p.id = f.prospect_id
-		join target_groups g on g.campaign_id = f.campaign_id and g.code = p.target_group
-		left join units v on v.campaign_id = f.campaign_id and v.code = p.village_code
+		cross join c
+		left join prospects p on p.id = f.prospect_id
+		left join participants r on f.kind = 'renewal' and r.register_id = c.register_id and r.citizen_id = f.citizen_id
+		left join target_groups g on g.campaign_id = f.campaign_id and g.code = coalesce(p.target_group, r.target_group)
+		left join units v on v.campaign_id = f.campaign_id and v.code = coalesce(p.village_code, r.village_code)
 		left join events e on e.campaign_id = f.campaign_id and e.id = p.event_id
 		where f.campaign_id = $1 and f.agent_code = $2 and f.status = 'open'
-		order by f.due_at <= $3 desc, case when f.due_at <= $3 then f.due_at end, g.likelihood desc, f.due_at, f.id
+		order by f.due_at <= $3 desc, case when f.due_at <= $3 then f.due_at end, f.kind = 'renewal' desc,
+			coalesce(g.likelihood, 1) desc, f.due_at, f.id
 		limit $4`, campaignID, agent, dueBy, MaxFieldList)
 	if err != nil {
 		return nil, fmt.Errorf("read follow-ups: %w", err)
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (FieldFollowUp, error) {
 		var f FieldFollowUp
-		return f, r.Scan(&f.ID, &f.Name, &f.Phone, &f.Village, &f.VillageName, &f.Group, &f.GroupName, &f.Likelihood,
+		return f, r.Scan(&f.ID, &f.Kind, &f.RenewalDue, &f.Name, &f.Phone, &f.Village, &f.VillageName, &f.Group, &f.GroupName, &f.Likelihood,
 			&f.Event, &f.EventTitle, &f.DueAt, &f.GiveUpAt, &f.Escalated)
 	})
 	if err != nil {
@@ -158,6 +167,7 @@ type FieldLead struct {
 	FollowUp   int64
 	Agent      string
 	Status     string
+	Kind       string // lead | renewal (a renewal has no prospect: the fields below are empty)
 	ProspectID int64
 	CitizenID  string
 	FullName   string
@@ -172,10 +182,11 @@ type FieldLead struct {
 func LockFieldLead(ctx context.Context, db DB, campaignID string, followUp int64) (FieldLead, error) {
 	l := FieldLead{FollowUp: followUp}
 	err := db.QueryRow(ctx, `
-		select f.agent_code, f.status, p.id, p.citizen_id, p.full_name, p.phone, p.commune_code, coalesce(p.village_code, ''), p.target_group
-		from follow_ups f join prospects p on p.id = f.prospect_id
+		select f.agent_code, f.status, f.kind, coalesce(p.id, 0), coalesce(p.citizen_id, ''), coalesce(p.full_name, ''),
+			coalesce(p.phone, ''), coalesce(p.commune_code, ''), coalesce(p.village_code, ''), coalesce(p.target_group, '')
+		from follow_ups f left join prospects p on p.id = f.prospect_id
 		where f.campaign_id = $1 and f.id = $2 for update of f`, campaignID, followUp).
-		Scan(&l.Agent, &l.Status, &l.ProspectID, &l.CitizenID, &l.FullName, &l.Phone, &l.Commune, &l.Village, &l.Group)
+		Scan(&l.Agent, &l.Status, &l.Kind, &l.ProspectID, &l.CitizenID, &l.FullName, &l.Phone, &l.Commune, &l.Village, &l.Group)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return l, fmt.Errorf("follow-up %d: %w", followUp, ErrNotFound)
 	}

@@ -71,6 +71,8 @@ const WORDS = {
     escalated: 'Đã báo cấp trên',
     from: 'Từ',
     likelihood: (p) => `khả năng ${p}%`,
+    renewal: (d) => `Đến hạn đóng tiếp ${d}`,
+    renewalNote: 'Đóng tiếp được ghi từ chứng từ thu, không ghi trên điện thoại',
     call: 'Gọi',
     actEnrol: 'Tham gia',
     actDecline: 'Từ chối',
@@ -159,6 +161,8 @@ const WORDS = {
     escalated: 'Escalated',
     from: 'From',
     likelihood: (p) => `likelihood ${p}%`,
+    renewal: (d) => `Payment due ${d}`,
+    renewalNote: 'Payments are recorded from the collection records, not on the phone',
     call: 'Call',
     actEnrol: 'Enrolled',
     actDecline: 'Declined',
@@ -795,10 +799,12 @@ function renderList() {
     else if (dueDay === today) due = el('span', { class: 'badge warn', testid: 'due', 'data-value': 'due', text: t('dueToday') });
     else due = el('span', { class: 'badge', testid: 'due', 'data-value': 'later', text: t('dueOn', fmtDate(dueDay)) });
     const info = [];
+    const renewal = f.kind === 'renewal';
     if (f.village_name || f.village) info.push(f.village_name || f.village);
-    info.push(`${f.group_name || f.group} (${t('likelihood', Math.round((f.likelihood || 0) * 100))})`);
+    if (renewal) info.push(f.group_name || f.group);
+    else info.push(`${f.group_name || f.group} (${t('likelihood', Math.round((f.likelihood || 0) * 100))})`);
     const busy = entry && entry.state !== 'refused';
-    const li = el('li', { class: `follow-up${busy ? ' done' : ''}`, testid: 'follow-up', 'data-id': String(f.id) },
+    const li = el('li', { class: `follow-up${busy ? ' done' : ''}`, testid: 'follow-up', 'data-id': String(f.id), 'data-kind': f.kind || 'lead' },
       el('div', { class: 'fu-head' },
         el('strong', { class: 'fu-name', testid: 'name', text: f.name }),
         due,
@@ -809,8 +815,10 @@ function renderList() {
       f.event_title || f.event
         ? el('p', { class: 'fu-info muted', testid: 'event', 'data-value': f.event || '', text: `${t('from')}: ${f.event_title || f.event}` })
         : null,
+      renewal ? el('p', { class: 'fu-info', testid: 'renewal', 'data-value': f.renewal_due, text: t('renewal', fmtDate(f.renewal_due)) }) : null,
+      renewal ? el('p', { class: 'fu-info muted', text: t('renewalNote') }) : null,
       ...(entry ? entryState(entry) : []),
-      busy ? null : el('div', { class: 'fu-actions' },
+      busy || renewal ? null : el('div', { class: 'fu-actions' },
         el('button', { type: 'button', class: 'btn', testid: 'enrol', text: t('actEnrol'), onclick: () => openForm('enrol', f) }),
         el('button', { type: 'button', class: 'btn ghost', testid: 'decline', text: t('actDecline'), onclick: () => openForm('declined', f) }),
         el('button', { type: 'button', class: 'btn ghost', testid: 'unreachable', text: t('actUnreachable'),
