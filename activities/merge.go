@@ -69,6 +69,11 @@ func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.I
 			if err != nil {
 				return res, err
 			}
+			// A large merge leaves the register's statistics behind: refreshed now, or the
+			// next sweep is planned for a handful of people.
+			if kind != "outcomes" && res.New > largeRegisterChange {
+				refreshStatistics(ctx, tx, "the register", store.AnalyzeRegister)
+			}
 			// New people and new cover move the register's due days.
 			if kind != "outcomes" {
 				if res.NextDue, err = registerDue(ctx, tx, in.CampaignID, in.Policy); err != nil {
@@ -100,6 +105,10 @@ func mergeEnrolments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaig
 	res.FollowUpsClosed, err = store.CloseEnrolledFollowUps(ctx, tx, in.CampaignID, in.BatchID, m.Prospects, m.Days)
 	return err
 }
+
+// largeRegisterChange is the number of people a merge adds or pays for above which it
+// refreshes the register's statistics.
+const largeRegisterChange = 5_000
 
 // contributionTerms are the 2021 rules as the store's statements compute them.
 var contributionTerms = store.EnrolmentTerms{

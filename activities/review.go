@@ -98,28 +98,28 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 				return campaign.ReviewSummary{}, err
 			}
 			if !decided {
-				refreshStatistics(ctx, tx)
+				refreshStatistics(ctx, tx, "review decisions", store.AnalyzeDecisions)
 			}
 			return reviewSummary(ctx, tx, in.CampaignID, in.Period.Label)
 		})
 }
 
-// refreshStatistics refreshes the planner's statistics of the review decisions, which the
-// lists of the period's decisions are planned from (migration 011). It runs in the review's
-// transaction, so that the decisions are never visible without them, and under a savepoint:
-// a failure slows those lists until autovacuum analyses the table, and is logged, not a
-// reason to review again.
-func refreshStatistics(ctx context.Context, tx pgx.Tx) {
+// refreshStatistics refreshes the planner's statistics of tables just written at large (the
+// review decisions, migration 011; the register, migration 015) with analyze. It runs in the
+// writer's transaction, so that the rows are never visible without them, and under a
+// savepoint: a failure slows the next plans until autovacuum analyses the tables, and is
+// logged, not a reason to do the work again.
+func refreshStatistics(ctx context.Context, tx pgx.Tx, what string, analyze func(context.Context, store.DB) error) {
 	sp, err := tx.Begin(ctx)
 	if err == nil {
-		if err = store.AnalyzeDecisions(ctx, sp); err != nil {
+		if err = analyze(ctx, sp); err != nil {
 			_ = sp.Rollback(ctx)
 		} else {
 			err = sp.Commit(ctx)
 		}
 	}
 	if err != nil {
-		activity.GetLogger(ctx).Warn("review statistics not refreshed", "err", err)
+		activity.GetLogger(ctx).Warn("statistics not refreshed", "of", what, "err", err)
 	}
 }
 

@@ -231,3 +231,27 @@ create function review_rationale_vi(d review_decisions) returns text
             || case when d.escalated then '; điều phối viên không quyết định trong thời hạn: đã chuyển lên cấp trên' else '' end);
 
 grant execute on function review_rationale_vi(review_decisions), vi_number(numeric) to drives_app;
+
+-- A large merge (a million enrolments joining the register, a starting register, a month's
+-- payments) leaves the register's tables without statistics until autovacuum comes: the next
+-- sweep's joins were planned for a handful of rows and took minutes. The merge refreshes them
+-- in its own transaction through this function (the application role does not own the tables;
+-- as analyze_review_decisions, migration 011).
+create function analyze_register() returns void
+    language plpgsql security definer
+as $$
+begin
+    analyze (skip_locked) participants;
+    analyze (skip_locked) participant_changes;
+    analyze (skip_locked) payments;
+end
+$$;
+
+do $$
+begin
+    execute format('alter function analyze_register() set search_path = pg_catalog, %I, pg_temp', current_schema());
+end
+$$;
+
+revoke all on function analyze_register() from public;
+grant execute on function analyze_register() to drives_app;

@@ -134,7 +134,7 @@ func TestImportChecksAtSmallScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(figs) != 3 || figs[0].Name != "import 10,000 enrolments, end to end" {
+	if len(figs) != 6 || figs[0].Name != "import 10,000 enrolments, end to end" || figs[3].Name != "import 10,000 payments, end to end" {
 		t.Errorf("figures: %+v", figs)
 	}
 	file, err := os.ReadFile(filepath.Join(e.Dir, e.ID("import")+".csv"))
@@ -149,7 +149,7 @@ func TestImportChecksAtSmallScale(t *testing.T) {
 		t.Fatal(err)
 	}
 	var again string
-	if err := e.DB.QueryRow(ctx, `select id::text from import_batches where campaign_id = $1 order by recorded_at desc limit 1`,
+	if err := e.DB.QueryRow(ctx, `select id::text from import_batches where campaign_id = $1 and kind = 'enrolments' order by recorded_at desc limit 1`,
 		id).Scan(&again); err != nil {
 		t.Fatal(err)
 	}

@@ -167,7 +167,11 @@ func Import(ctx context.Context, e *Env, n int) ([]Figure, error) {
 	e.Log.Info("import: again", "took", againTook.Round(time.Millisecond), "phases", againPhases)
 
 	ratio := rawTook.Seconds() / took.Seconds()
-	return []Figure{
+	reg, err := Register(ctx, e, lp, gen, n)
+	if err != nil {
+		return nil, fmt.Errorf("register: %w", err)
+	}
+	return append([]Figure{
 		{ID: "d", Name: "import " + thousands(n) + " enrolments, end to end", Value: rate(n, took), Unit: "rows/s",
 			Note: fmt.Sprintf("file → merged rows in %.1f s: %s", took.Seconds(), phases)},
 		{ID: "d.ratio", Name: "import vs raw COPY of the same rows", Value: ratio, Unit: "ratio", Target: "≥ 0.7", Met: Check(ratio >= 0.7),
@@ -176,7 +180,7 @@ func Import(ctx context.Context, e *Env, n int) ([]Figure, error) {
 		{ID: "d.again", Name: "import the same file again (0 new)", Value: rate(n, againTook), Unit: "rows/s",
 			Target: "≥ 100000 rows/s", Met: Check(rate(n, againTook) >= 100_000),
 			Note: fmt.Sprintf("0 new of %d in %.1f s: %s", n, againTook.Seconds(), againPhases)},
-	}, nil
+	}, reg...), nil
 }
 
 // rawCopy COPYs rows into the enrolments table under campaign id, as raw as pgx does it.
