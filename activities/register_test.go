@@ -3,6 +3,7 @@ package activities_test
 import (
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"drives/campaign"
 	"drives/contribution"
 	"drives/imports"
+	"drives/plan"
 	"drives/store"
 )
 
@@ -348,4 +350,57 @@ func TestStartingRegisterAndRefusedFiles(t *testing.T) {
 	if n := d.count(`select count(*) from payments`); n != 0 {
 		t.Errorf("%d payments written", n)
 	}
+}
+
+// A review that weighs renewals: DL-00001-1 enrolled four monthly payers on 2 January; three
+// paid on 1 February (renewed) and none again, so their March renewals lapsed on 1 May with
+// the fourth's February one on 3 April. Over the half year: 3 renewed, 4 lapsed. The score
+// gives the renewal rate its weight, and the rationale says so in English and Vietnamese.
+// Shown failing with renewals counted as leads (the agent's leads were 7, not 0).
+func TestReviewWeighsRenewals(t *testing.T) {
+	d := newDrive(t)
+	var es []enrolment
+	for i := range 4 {
+		es = append(es, enrolment{person: lead(40+i, "00001", "", "trader"), agent: "DL-00001-1", income: 2_000_000, class: "other", mode: "monthly", on: "2021-01-02"})
+	}
+	d.mergeWithPolicy(d.stage(imports.Enrolments, "", "enrolments.csv", enrolmentsCSV(es...)))
+	d.sweepAt("2021-01-20")
+	var ps []payment
+	for i, e := range es[:3] {
+		ps = append(ps, payment{e.id, "2021-02-01", 1, contribution.Due(e.income, e.class, 1), fmt.Sprintf("H-%d", i), e.agent})
+	}
+	if res := d.mergeWithPolicy(d.stage(imports.Payments, "", "payments.csv", paymentsCSV(ps...))); res.Renewed != 3 {
+		t.Fatalf("payments: %+v", res)
+	}
+	for _, day := range []string{"2021-02-20", "2021-04-10", "2021-05-05"} {
+		d.sweepAt(day)
+	}
+	policy := d.spec.Review.Policy
+	policy.RenewalWeight = 0.5
+	half := plan.ReviewPeriod{Label: "2021-H1", Start: local(t, "2021-01-01"), End: local(t, "2021-07-01")}
+	d.evaluate(half, policy)
+
+	var renewed, lapsed, leads int
+	var rate, score, attainment, onTime float64
+	var en, vi string
+	if err := d.pool.QueryRow(d.ctx, `select renewals_renewed, renewals_lapsed, leads, renewal_rate, score, attainment, on_time_rate,
+			review_rationale(r), review_rationale_vi(r)
+		from review_decisions r where campaign_id = $1 and period = '2021-H1' and agent_code = 'DL-00001-1'`, campaignID).
+		Scan(&renewed, &lapsed, &leads, &rate, &score, &attainment, &onTime, &en, &vi); err != nil {
+		t.Fatal(err)
+	}
+	if renewed != 3 || lapsed != 4 || leads != 0 {
+		t.Errorf("renewals %d renewed, %d lapsed, %d leads; want 3, 4 and no leads", renewed, lapsed, leads)
+	}
+	if want := 0.5*(0.8*attainment+0.2*onTime) + 0.5*3.0/7; math.Abs(score-want) > 1e-9 || math.Abs(rate-3.0/7) > 1e-9 {
+		t.Errorf("score %v (renewal rate %v), want %v", score, rate, want)
+	}
+	if !strings.Contains(en, "+ 0.5 × renewal rate 0.43 (3 renewed, 4 lapsed)") || !strings.HasPrefix(en, "score ") || !strings.Contains(en, "= 0.4 × attainment") {
+		t.Errorf("rationale: %s", en)
+	}
+	if !strings.Contains(vi, "+ 0,5 × tỷ lệ tái tục 0,43 (3 đóng tiếp, 4 ngừng đóng)") || !strings.HasPrefix(vi, "điểm ") {
+		t.Errorf("Vietnamese rationale: %s", vi)
+	}
+	t.Logf("rationale: %s", en)
+	t.Logf("lý do: %s", vi)
 }
