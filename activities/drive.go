@@ -134,6 +134,10 @@ func (a *Activities) SweepFollowUps(ctx context.Context, in SweepInput) (campaig
 			t, keeps := specRenewals(in.Policy)
 			var reg store.RegisterSweep
 			if keeps {
+				// The register's writers take turns at the campaign's merge lock.
+				if err := store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err != nil {
+					return campaign.SweepResult{}, err
+				}
 				var err error
 				if reg, err = store.SweepRegister(ctx, tx, in.CampaignID, in.AsOf, t); err != nil {
 					return campaign.SweepResult{}, err

@@ -59,8 +59,10 @@ func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.I
 			case "enrolments":
 				err = mergeEnrolments(ctx, tx, in, &res)
 			case "participants":
-				res.New, err = store.MergeRegister(ctx, tx, in.CampaignID, in.BatchID)
-				res.Duplicates = res.Rows - res.New
+				if err = store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err == nil {
+					res.New, err = store.MergeRegister(ctx, tx, in.CampaignID, in.BatchID)
+					res.Duplicates = res.Rows - res.New
+				}
 			case "payments":
 				err = mergePayments(ctx, tx, in, &res)
 			default:
@@ -120,6 +122,11 @@ var contributionTerms = store.EnrolmentTerms{
 
 // mergePayments records a payments batch's new receipts and applies them to the register.
 func mergePayments(ctx context.Context, tx pgx.Tx, in MergeInput, res *campaign.ImportResult) error {
+	// Every writer of the campaign's register takes its merge lock: enrolment merges, phones'
+	// sends, payments, a starting register, the sweep.
+	if err := store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err != nil {
+		return err
+	}
 	m, err := store.MergePayments(ctx, tx, in.CampaignID, in.BatchID, contributionTerms)
 	if err != nil {
 		return err
@@ -179,6 +186,9 @@ func (a *Activities) CloseCampaign(ctx context.Context, in CloseInput) (campaign
 				return campaign.CloseResult{}, err
 			}
 			if t, ok := specRenewals(in.Policy); ok && !in.AsOf.IsZero() {
+				if err := store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err != nil {
+					return campaign.CloseResult{}, err
+				}
 				if _, err := store.SweepRegister(ctx, tx, in.CampaignID, in.AsOf, t); err != nil {
 					return campaign.CloseResult{}, err
 				}

@@ -134,6 +134,11 @@ func TestRegisterOnTheDevServer(t *testing.T) {
 		assert.Equal(t, want, got[id], "renewals of person %d", i)
 	}
 
+	// The unpaid were reminded twice (7 and 21 days after their renewal opened) and escalated
+	// to commune staff on their due day, like any follow-up.
+	assert.Zero(t, count(t, s.db, `select count(*) from follow_ups where campaign_id = $1 and kind = 'renewal' and status = 'lapsed'
+		and (reminders_sent <> 2 or escalated_at is distinct from due_at or escalated_to is null)`, lp.Plan.ID))
+
 	// The final report: nobody at the start, ten joined, five renewed, one returned, eleven
 	// lapses, nobody at the end.
 	rep, err := report.Load(ctx, s.db, lp.Plan.ID)

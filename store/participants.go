@@ -194,15 +194,13 @@ type MergedPayments struct {
 // leave the server.
 func MergePayments(ctx context.Context, db DB, campaignID, batchID string, terms PaymentTerms) (MergedPayments, error) {
 	var m MergedPayments
-	// Lock the people paying, in key order, as every writer of participants does.
-	if _, err := db.Exec(ctx, `
-		select p.citizen_id from participants p join campaigns c on c.register_id = p.register_id
-		where c.id = $1 and p.citizen_id in (select citizen_id from import_rows where batch_id = $2)
-		order by p.citizen_id for update of p`, campaignID, batchID); err != nil {
-		return m, fmt.Errorf("lock participants: %w", err)
-	}
+	// One statement: the receipts recorded, then each person's new payments of this batch
+	// against their state before them (the statement's snapshot). The update returns what the
+	// changes and the follow-ups need, so that no step joins two of these sets without an
+	// index. The caller holds the campaign's merge lock (LockEnrolmentMerges), as every writer
+	// of its register does: people are not locked one by one.
 	if err := db.QueryRow(ctx, `
-		with c as (select register_id from campaigns where id = $1),
+		with c as (select register_id, timezone from campaigns where id = $1),
 		ins as (
 			insert into payments (register_id, receipt_no, citizen_id, paid_on, months, amount, expected, agent_code, campaign_id, batch_id)
 			select c.register_id, r.receipt_no, r.citizen_id, r.enrolled_on, r.payment_months, r.amount,
@@ -214,23 +212,9 @@ func MergePayments(ctx context.Context, db DB, campaignID, batchID string, terms
 			where r.batch_id = $2 and p.register_id = c.register_id and p.citizen_id = r.citizen_id
 			order by r.line
 			on conflict (register_id, receipt_no) do nothing
-			returning citizen_id, amount <> expected as flagged)
-		select count(*)::int, (count(*) filter (where flagged))::int from ins`,
-		campaignID, batchID, terms.Percent, terms.PoorSubsidy, terms.NearPoorSubsidy, terms.OtherSubsidy).Scan(&m.New, &m.Flagged); err != nil {
-		return m, fmt.Errorf("record payments: %w", err)
-	}
-	if m.New == 0 {
-		return m, nil
-	}
-	// Each person's new payments of this batch, against their state before them. The
-	// update returns what the changes and the follow-ups need, so that no statement joins two
-	// of these sets without an index.
-	if err := db.QueryRow(ctx, `
-		with c as (select register_id, timezone from campaigns where id = $1),
+			returning citizen_id, paid_on, months, amount <> expected as flagged),
 		paid as (
-			select y.citizen_id, min(y.paid_on) as first_on, sum(y.months)::int as months
-			from payments y, c where y.register_id = c.register_id and y.batch_id = $2
-			group by y.citizen_id),
+			select citizen_id, min(paid_on) as first_on, sum(months)::int as months from ins group by citizen_id),
 		before as materialized (
 			select p.citizen_id, p.status, p.lapsed_on, paid.first_on, paid.months,
 				p.status = 'lapsed' and paid.first_on >= p.lapsed_on as returning_
@@ -268,10 +252,12 @@ func MergePayments(ctx context.Context, db DB, campaignID, batchID string, terms
 			  -- a follow-up closed as lapsed reopens as renewed only when the lapse is undone
 			  and (f.status = 'open' or (f.status = 'lapsed' and not u.returning_))
 			returning 1)
-		select (select count(*) from logged where kind = 'renewed')::int, (select count(*) from logged where kind = 'returned')::int,
+		select (select count(*) from ins)::int, (select count(*) filter (where flagged) from ins)::int,
+			(select count(*) from logged where kind = 'renewed')::int, (select count(*) from logged where kind = 'returned')::int,
 			(select count(*) from closed)::int, (select count(*) from unlapsed)::int`,
-		campaignID, batchID).Scan(&m.Renewed, &m.Returned, &m.FollowUpsClosed, new(int)); err != nil {
-		return m, fmt.Errorf("apply payments: %w", err)
+		campaignID, batchID, terms.Percent, terms.PoorSubsidy, terms.NearPoorSubsidy, terms.OtherSubsidy).
+		Scan(&m.New, &m.Flagged, &m.Renewed, &m.Returned, &m.FollowUpsClosed, new(int)); err != nil {
+		return m, fmt.Errorf("record payments: %w", err)
 	}
 	return m, nil
 }

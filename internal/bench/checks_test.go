@@ -134,7 +134,7 @@ func TestImportChecksAtSmallScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(figs) != 6 || figs[0].Name != "import 10,000 enrolments, end to end" || figs[3].Name != "import 10,000 payments, end to end" {
+	if len(figs) != 7 || figs[0].Name != "import 10,000 enrolments, end to end" || figs[3].Name != "import 10,000 payments, end to end" {
 		t.Errorf("figures: %+v", figs)
 	}
 	file, err := os.ReadFile(filepath.Join(e.Dir, e.ID("import")+".csv"))
