@@ -191,6 +191,11 @@ func (a *Activities) DecideTermination(ctx context.Context, in DecideInput) (cam
 
 func terminate(ctx context.Context, tx pgx.Tx, in DecideInput, res *campaign.DecisionResult) error {
 	agent := in.Decision.Agent
+	// The agent's participants change holder: the campaign's register is written under its
+	// merge lock, taken before any follow-up is (as the sweep takes them).
+	if err := store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err != nil {
+		return err
+	}
 	commune, err := store.TerminateAgent(ctx, tx, in.CampaignID, agent, in.At, in.Decision.Reason)
 	if err != nil {
 		return err
@@ -209,6 +214,11 @@ func terminate(ctx context.Context, tx pgx.Tx, in DecideInput, res *campaign.Dec
 		codes[i] = s.Code
 	}
 	if res.FollowUpsMoved, err = store.ReassignFollowUps(ctx, tx, in.CampaignID, agent, codes, res.ToStaff); err != nil {
+		return err
+	}
+	// The people the agent held in the register are held by those who take over the work, so
+	// their next renewals go to them.
+	if res.ParticipantsMoved, err = store.ReassignParticipants(ctx, tx, in.CampaignID, agent, codes); err != nil {
 		return err
 	}
 	quota, enrolled, err := store.AgentQuota(ctx, tx, in.CampaignID, agent)

@@ -180,9 +180,19 @@ func TestReviewDecisionsAndTerminations(t *testing.T) {
 	if wantMoved == 0 {
 		t.Fatalf("DL-00001-2 has quota %d and %d enrolments: nothing to move, the test shows nothing", quotaBefore, enrolledBefore)
 	}
+	// Two people of the register the agent holds (beside any it enrolled): held by the takers after.
+	d.exec(`insert into participants (register_id, citizen_id, full_name, phone, district_code, commune_code, target_group,
+		agent_code, monthly_income, subsidy_class, joined_on, cover_anchor, months_paid, campaign_id)
+		select $1, '00888888888' || g, 'x', '0900000000', '001', '00001', 'trader', 'DL-00001-2', 2000000, 'other', '2020-01-01', '2021-01-01', 12, $1
+		from generate_series(1, 2) g`, campaignID)
+	heldBefore := d.count(`select count(*) from participants where agent_code = 'DL-00001-2'`)
 	res := mustCall[campaign.DecisionResult](d, d.acts.DecideTermination, activities.DecideInput{
 		CampaignID: campaignID, Period: "2021-Q2", Approve: true, At: ps[1].End,
 		Decision: campaign.TerminationDecision{Agent: "DL-00001-2", Reason: "no enrolment in two quarters", By: "coordinator-a"}})
+	if res.ParticipantsMoved != heldBefore || d.count(`select count(*) from participants p join agents a on a.campaign_id = p.campaign_id and a.code = p.agent_code
+		where p.citizen_id like '00888888888%' and a.commune_code = '00001' and a.kind = 'agent' and a.status = 'active'`) != 2 {
+		t.Errorf("approve DL-00001-2: %d of its %d participants moved; want all, to the commune's active agents", res.ParticipantsMoved, heldBefore)
+	}
 	if res.Status != "approved" || res.FollowUpsMoved != openBefore || res.ToStaff {
 		t.Errorf("approve DL-00001-2: %+v, want approved, %d follow-ups moved to agents", res, openBefore)
 	}

@@ -308,8 +308,11 @@ type DecisionResult struct {
 	Already        bool   `json:"already,omitempty"`
 	WasEscalated   bool   `json:"was_escalated,omitempty"` // decided after the wait had escalated it
 	FollowUpsMoved int    `json:"follow_ups_moved"`
-	QuotaMoved     int    `json:"quota_moved"`
-	ToStaff        bool   `json:"to_staff"`
+	// ParticipantsMoved counts the people of the register the agent held, now held by the
+	// agents who took over.
+	ParticipantsMoved int  `json:"participants_moved,omitempty"`
+	QuotaMoved        int  `json:"quota_moved"`
+	ToStaff           bool `json:"to_staff"`
 }
 
 // ReviewResult is what a finished review returns.

@@ -118,6 +118,24 @@ func SweepRegister(ctx context.Context, db DB, campaignID string, asOf time.Time
 	return r, nil
 }
 
+// ReassignParticipants hands the people of a campaign's register an agent held round the
+// takers, in citizen ID order, and returns how many moved.
+func ReassignParticipants(ctx context.Context, db DB, campaignID, from string, takers []string) (int, error) {
+	tag, err := db.Exec(ctx, `
+		with c as (select register_id from campaigns where id = $1),
+		moving as (
+			select p.citizen_id, row_number() over (order by p.citizen_id) - 1 as rn
+			from participants p, c where p.register_id = c.register_id and p.agent_code = $2),
+		takers as (select code, ordinality - 1 as tn, count(*) over () as n from unnest($3::text[]) with ordinality as t(code))
+		update participants p set agent_code = t.code
+		from moving m join takers t on t.tn = m.rn % t.n, c
+		where p.register_id = c.register_id and p.citizen_id = m.citizen_id`, campaignID, from, takers)
+	if err != nil {
+		return 0, fmt.Errorf("reassign participants: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // NextRegisterDue is when the register of a campaign next needs a sweep after asOf: the
 // earliest opening of a renewal not opened yet, or the end of a grace period; zero when
 // nobody in it is active.
