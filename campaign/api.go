@@ -247,6 +247,26 @@ const (
 // ReviewScheduleID is the ID of a campaign's review schedule: review:<id>.
 func ReviewScheduleID(campaignID string) string { return "review:" + campaignID }
 
+// DecisionWorkflowName decides a proposed termination whose review workflow has ended (the
+// approval wait is over and the termination was escalated, or the campaign has closed).
+const DecisionWorkflowName = "LateDecisionWorkflow"
+
+// DecisionWorkflowID is the ID of such a decision: decision:<id>:<period>:<agent code>. One
+// decision per agent and period: a second start finds the first.
+func DecisionWorkflowID(campaignID, period, agent string) string {
+	return "decision:" + campaignID + ":" + period + ":" + agent
+}
+
+// DecisionInput is a coordinator's decision on a termination whose review has ended, taken at
+// the campaign time At (the campaign's clock, or its period's end once it has closed).
+type DecisionInput struct {
+	CampaignID string              `json:"campaign_id"`
+	Period     string              `json:"period"`
+	Approve    bool                `json:"approve"`
+	Decision   TerminationDecision `json:"decision"`
+	At         time.Time           `json:"at"`
+}
+
 // ReviewWorkflowID is the ID of a period's review: review:<id>:<period>.
 func ReviewWorkflowID(campaignID, period string) string {
 	return "review:" + campaignID + ":" + period

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
 	"drives/campaign"
@@ -128,8 +129,46 @@ func (c *Coordinator) Decide(ctx context.Context, campaignID, period string, app
 		name = campaign.UpdateApproveTermination
 	}
 	out, err := sendUpdate[campaign.DecisionResult](ctx, c.Temporal, campaign.ReviewWorkflowID(campaignID, period), name, d)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		// The review has ended (its wait is over, or the campaign closed): the decision is
+		// taken on its own.
+		return c.decideLate(ctx, campaignID, period, approve, d)
+	}
 	if err != nil {
 		return out, reviewError(campaignID, period, err)
+	}
+	return out, nil
+}
+
+// decideLate takes a decision whose review workflow has ended, through LateDecisionWorkflow,
+// at the campaign's time now (its period's end once that has passed). Two coordinators
+// deciding at once share the one decision.
+func (c *Coordinator) decideLate(ctx context.Context, campaignID, period string, approve bool, d campaign.TerminationDecision) (campaign.DecisionResult, error) {
+	var out campaign.DecisionResult
+	clock, loc, err := c.Clock(ctx, campaignID)
+	if err != nil {
+		return out, fmt.Errorf("review %s: %w", period, err)
+	}
+	_, end, _, err := store.CampaignPeriod(ctx, c.DB, campaignID)
+	if err != nil {
+		return out, fmt.Errorf("review %s: %w", period, err)
+	}
+	at := clock.CampaignTime(time.Now())
+	if last := time.Date(end.Year(), end.Month(), end.Day()+1, 0, 0, 0, 0, loc); at.After(last) {
+		at = last
+	}
+	run, err := c.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       campaign.DecisionWorkflowID(campaignID, period, d.Agent),
+		TaskQueue:                campaign.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE_FAILED_ONLY,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, campaign.DecisionWorkflowName, campaign.DecisionInput{CampaignID: campaignID, Period: period, Approve: approve, Decision: d, At: at})
+	if err != nil {
+		return out, fmt.Errorf("review %s: decide on %s: %w", period, d.Agent, err)
+	}
+	if err := run.Get(ctx, &out); err != nil {
+		return out, fmt.Errorf("review %s: decide on %s: %w", period, d.Agent, err)
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -102,6 +103,36 @@ func TestReviewTriggerAndCancel(t *testing.T) {
 	require.Equal(t, "campaign cancelled", d.Schedule.State.Note)
 	require.Zero(t, count(t, s.db, `select count(*) from reviews where campaign_id = $1 and period = '2021-Q4'`, id),
 		"a cancelled campaign takes no final review")
+
+	// A termination escalated in Q1 (planted: this field-less year proposes none) is decided
+	// after the campaign has closed, its review long ended: through LateDecisionWorkflow, once,
+	// audited like the others; asked again, it says what was decided. Shown failing before
+	// LateDecisionWorkflow: "campaign itest-trigger is not running (no workflow …)".
+	agent := "DL-00001-1"
+	require.Equal(t, int64(1), exec(t, s.db, `update review_decisions set decision = 'terminate', status = 'escalated'
+		where campaign_id = $1 and period = '2021-Q1' and agent_code = $2`, id, agent))
+	audits = count(t, s.db, `select count(*) from audit_log where campaign_id = $1`, id)
+	dec, err := s.co.Decide(ctx, id, "2021-Q1", true, campaign.TerminationDecision{Agent: agent, Reason: "escalated, decided in January", By: "coordinator-b"})
+	require.NoError(t, err)
+	require.Equal(t, "approved", dec.Status)
+	require.False(t, dec.Already)
+	require.Equal(t, 1, count(t, s.db, `select count(*) from agents where campaign_id = $1 and code = $2 and status = 'terminated'`, id, agent))
+	require.Equal(t, 1, count(t, s.db, `select count(*) from review_decisions where campaign_id = $1 and period = '2021-Q1' and agent_code = $2
+		and status = 'approved' and decided_by = 'coordinator-b'`, id, agent))
+	require.Equal(t, audits+1, count(t, s.db, `select count(*) from audit_log where campaign_id = $1`, id))
+	require.Equal(t, 1, count(t, s.db, `select count(*) from audit_log where campaign_id = $1 and workflow_id = $2`,
+		id, campaign.DecisionWorkflowID(id, "2021-Q1", agent)))
+	again, err := s.co.Decide(ctx, id, "2021-Q1", false, campaign.TerminationDecision{Agent: agent, Reason: "changed my mind", By: "coordinator-b"})
+	require.NoError(t, err)
+	require.Equal(t, campaign.DecisionResult{Agent: agent, Status: "approved", Already: true}, again)
+}
+
+// exec runs a statement that must succeed and returns how many rows it changed.
+func exec(t *testing.T, db *pgxpool.Pool, sql string, args ...any) int64 {
+	t.Helper()
+	tag, err := db.Exec(context.Background(), sql, args...)
+	require.NoError(t, err, sql)
+	return tag.RowsAffected()
 }
 
 // historyLength is the number of events in a workflow's history.

@@ -16,6 +16,7 @@ func Register(w worker.WorkflowRegistry, acts *activities.Activities) {
 	w.RegisterWorkflowWithOptions(AgentReviewWorkflow, workflow.RegisterOptions{Name: campaign.ReviewWorkflowName})
 	w.RegisterWorkflowWithOptions(ScheduledReviewWorkflow, workflow.RegisterOptions{Name: campaign.ScheduledReviewWorkflowName})
 	w.RegisterWorkflowWithOptions(ImportRetentionWorkflow, workflow.RegisterOptions{Name: ImportRetentionWorkflowName})
+	w.RegisterWorkflowWithOptions(LateDecisionWorkflow, workflow.RegisterOptions{Name: campaign.DecisionWorkflowName})
 	if r, ok := w.(worker.ActivityRegistry); ok && acts != nil {
 		r.RegisterActivity(acts)
 	}
