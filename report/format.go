@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"iter"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -20,13 +21,14 @@ func CheckOptions(format, level string) error {
 		return fmt.Errorf("--level: %q is not district, commune, village or all", level)
 	}
 	switch format {
-	case "table", "csv", "json":
+	case "table", "csv", "json", "xlsx":
 		return nil
 	}
-	return fmt.Errorf("--format: %q is not table, csv or json", format)
+	return fmt.Errorf("--format: %q is not table, csv, json or xlsx", format)
 }
 
-// Write prints a report as a table, CSV or JSON. level picks the units a table lists.
+// Write prints a report as a table, CSV, JSON or a workbook (XLSX, WriteXLSX). level picks
+// the units a table or a workbook lists.
 func Write(w io.Writer, r *Report, format, level string) error {
 	if err := CheckOptions(format, level); err != nil {
 		return err
@@ -35,13 +37,15 @@ func Write(w io.Writer, r *Report, format, level string) error {
 	case "table":
 		return writeTable(w, r, level)
 	case "csv":
-		return writeCSV(w, r)
+		return writeCSV(w, r, csvHeader, AgentsOf(r))
+	case "xlsx":
+		return WriteXLSX(w, r, level)
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	default:
-		return fmt.Errorf("--format: %q is not table, csv or json", format)
+		return fmt.Errorf("--format: %q is not table, csv, json or xlsx", format)
 	}
 }
 
@@ -156,24 +160,41 @@ func textCell(s string) string {
 var csvHeader = []string{"section", "level", "code", "name", "parent", "target", "enrolled", "pct", "leads", "declined",
 	"unreachable", "open", "escalated", "start", "joined", "renewed", "returned", "lapsed", "end"}
 
-func writeCSV(w io.Writer, r *Report) error {
+// writeCSV writes the report's CSV under a heading row (csvHeader, or its Vietnamese), its
+// agents' lines read from agents. A part's report (Within) has no growth line, and its city
+// line leaves empty the leads and follow-ups, which are not counted by unit.
+func writeCSV(w io.Writer, r *Report, header []string, agents iter.Seq2[AgentLine, error]) error {
 	cw := csv.NewWriter(w)
 	itoa, ftoa := strconv.Itoa, func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
 	t := textCell
 	none := []string{"", "", "", "", "", ""}
 	write := func(cells ...string) { _ = cw.Write(append(cells, none...)) }
-	_ = cw.Write(csvHeader)
-	write("city", "city", t(r.CampaignID), t(r.Name), "", itoa(r.Target), itoa(r.Enrolled), ftoa(r.AttainmentPct), itoa(r.Events.Leads),
-		itoa(r.FollowUps.Declined), itoa(r.FollowUps.Unreachable), itoa(r.FollowUps.Open), itoa(r.FollowUps.Escalated))
-	write("growth", "city", t(r.CampaignID), "prior year "+itoa(r.PriorYear), "", itoa(r.PriorYear), itoa(r.Growth), ftoa(r.GrowthPct), "", "", "", "", "")
+	_ = cw.Write(header)
+	if len(r.Scope) > 0 {
+		write("city", "city", t(r.CampaignID), t(r.Name), "", itoa(r.Target), itoa(r.Enrolled), ftoa(r.AttainmentPct), "", "", "", "", "")
+	} else {
+		write("city", "city", t(r.CampaignID), t(r.Name), "", itoa(r.Target), itoa(r.Enrolled), ftoa(r.AttainmentPct), itoa(r.Events.Leads),
+			itoa(r.FollowUps.Declined), itoa(r.FollowUps.Unreachable), itoa(r.FollowUps.Open), itoa(r.FollowUps.Escalated))
+		write("growth", "city", t(r.CampaignID), "prior year "+itoa(r.PriorYear), "", itoa(r.PriorYear), itoa(r.Growth), ftoa(r.GrowthPct), "", "", "", "", "")
+	}
 	for _, u := range r.Units {
 		write("unit", u.Level, t(u.Code), t(u.Name), t(u.Parent), itoa(u.Target), itoa(u.Enrolled), ftoa(u.Pct), "", "", "", "", "")
 	}
 	for _, g := range r.Groups {
 		write("group", "group", t(g.Code), t(g.Name), "", "", itoa(g.Enrolled), ftoa(g.ConversionPct), itoa(g.Leads), itoa(g.Declined), itoa(g.Unreachable), "", "")
 	}
-	for _, a := range r.Agents {
+	n := 0
+	for a, err := range agents {
+		if err != nil {
+			cw.Flush()
+			return err
+		}
 		write("agent", a.Kind, t(a.Code), "", t(a.Commune), itoa(a.Quota), itoa(a.Enrolled), ftoa(a.Pct), "", "", "", itoa(a.FollowUpsOpen), itoa(a.Escalated))
+		if n++; n%1000 == 0 {
+			if cw.Flush(); cw.Error() != nil {
+				return cw.Error()
+			}
+		}
 	}
 	if p := r.Participants; p != nil {
 		line := func(level string, f store.RegisterFigures) {

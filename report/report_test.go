@@ -410,9 +410,9 @@ func TestWriteTableCSVAndJSON(t *testing.T) {
 func TestWriteRefusesBadFormatAndLevel(t *testing.T) {
 	r := &report.Report{CampaignID: campaignID, Name: "Test drive"}
 	for _, c := range []struct{ format, level, want string }{
-		{"xml", "district", `--format: "xml" is not table, csv or json`},
-		{"", "district", `--format: "" is not table, csv or json`},
-		{"TABLE", "all", `--format: "TABLE" is not table, csv or json`},
+		{"xml", "district", `--format: "xml" is not table, csv, json or xlsx`},
+		{"", "district", `--format: "" is not table, csv, json or xlsx`},
+		{"TABLE", "all", `--format: "TABLE" is not table, csv, json or xlsx`},
 		{"table", "province", `--level: "province" is not district, commune, village or all`},
 		{"csv", "agents", `--level: "agents" is not district, commune, village or all`},
 		{"json", "", `--level: "" is not district, commune, village or all`},

@@ -259,7 +259,7 @@ func TestBadInputsAreRefusedAndWriteNothing(t *testing.T) {
 			want: "--attendance: must not be negative"},
 		{name: "CLI: blank reason", args: []string{"review", "reject", badID, badPeriod, agent, "--reason", " "}, want: "--reason: say why"},
 		{name: "CLI: missing file", args: []string{"import", badID, "no-such-file.csv"}, want: "no-such-file.csv: no such file or directory"},
-		{name: "CLI: bad report format", args: []string{"report", badID, "--format", "xml"}, want: `--format: "xml" is not table, csv or json`},
+		{name: "CLI: bad report format", args: []string{"report", badID, "--format", "xml"}, want: `--format: "xml" is not table, csv, json or xlsx`},
 
 		// Updates the campaign's validators refuse.
 		{name: "Update: event in the past", args: append(slices.Clone(event), "--date", "2021-01-02"),

@@ -446,23 +446,42 @@ func steerCommand(e *env, what string) *cobra.Command {
 }
 
 func reportCommand(e *env) *cobra.Command {
-	var format, level string
+	var format, level, out string
 	var units []string
 	cmd := &cobra.Command{
 		Use:   "report <campaign>",
 		Short: "Achieved vs plan and growth vs the prior year, by unit, target group and agent",
 		Long: `Prints the campaign's report: the final one stored when it closed, or a live one while it runs.
-Formats: table (default), csv, json. --level chooses the units listed in the table
-(district, commune, village or all); csv and json hold every level. --unit limits the report
-to some districts or communes: their totals, units and agents.`,
+Formats: table (default), csv, json, xlsx. --level chooses the units listed in the table
+(district, commune, village or all); csv and json hold every level. xlsx is a workbook with
+Vietnamese sheets and headings (summary, units, target groups, agents, participants): its units
+are those of --level, every level unless --level is given; it is written to --out FILE, or to
+stdout when that is not a terminal. --out writes any format to a file (created or replaced,
+mode 0644, only once the report is complete). --unit limits the report to some districts or
+communes: their totals, units and agents.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := campaignArg(args)
 			if err != nil {
 				return err
 			}
+			if format == "xlsx" && !cmd.Flags().Changed("level") {
+				level = "all" // a workbook, like the CSV, holds every level unless asked
+			}
 			if err := report.CheckOptions(format, level); err != nil {
 				return err
+			}
+			if format == "xlsx" && out == "" && isTerminal(cmd.OutOrStdout()) {
+				return errors.New("--format xlsx: a workbook is not printed to a terminal: name its file with --out FILE (or redirect stdout)")
+			}
+			w := cmd.OutOrStdout()
+			var file *outFile
+			if out != "" {
+				if file, err = createOut(out); err != nil {
+					return err
+				}
+				defer file.discard()
+				w = file
 			}
 			if err := e.connect(cmd.Context(), false); err != nil {
 				return err
@@ -476,11 +495,70 @@ to some districts or communes: their totals, units and agents.`,
 					return err
 				}
 			}
-			return report.Write(cmd.OutOrStdout(), r, format, level)
+			if err := report.Write(w, r, format, level); err != nil {
+				return err
+			}
+			if file != nil {
+				if err := file.keep(); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "report of %s written to %s\n", id, out)
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringSliceVar(&units, "unit", nil, "only these districts or communes (repeat or comma-separate): their totals, units and agents")
-	cmd.Flags().StringVar(&format, "format", "table", "table | csv | json")
-	cmd.Flags().StringVar(&level, "level", "district", "units in the table: district | commune | village | all")
+	cmd.Flags().StringVar(&format, "format", "table", "table | csv | json | xlsx")
+	cmd.Flags().StringVar(&level, "level", "district", "units in the table or workbook: district | commune | village | all (a workbook: all unless given)")
+	cmd.Flags().StringVar(&out, "out", "", "write the report to this file (created or replaced, mode 0644) instead of stdout; needed for xlsx on a terminal")
 	return cmd
+}
+
+// outFile is a report's --out file while it is written: a temporary file beside it, renamed
+// to it once complete, so that a failure leaves any earlier file of that name as it was.
+type outFile struct {
+	*os.File
+	path string
+	done bool
+}
+
+// createOut begins the --out file: its folder must exist and be writable.
+func createOut(path string) (*outFile, error) {
+	dir := filepath.Dir(path)
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return nil, fmt.Errorf("--out %s: is a folder; name a file", path)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, fmt.Errorf("--out %s: cannot write in folder %s: %w", path, dir, err)
+	}
+	return &outFile{File: f, path: path}, nil
+}
+
+// keep closes the file and puts it in place, readable by all (0644).
+func (f *outFile) keep() error {
+	err := f.Chmod(0o644)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), f.path)
+	}
+	if err != nil {
+		return fmt.Errorf("--out %s: %w", f.path, err)
+	}
+	f.done = true
+	return nil
+}
+
+// discard removes the temporary file of a report that was not kept.
+func (f *outFile) discard() {
+	if !f.done {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+	}
 }

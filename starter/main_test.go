@@ -16,8 +16,11 @@ func TestBadCommandLines(t *testing.T) {
 	}{
 		{[]string{"status", "Hanoi 2021"}, `campaign "Hanoi 2021": not a campaign id`},
 		{[]string{"status"}, "accepts 1 arg(s), received 0"},
-		{[]string{"report", "hanoi-2021", "--format", "xml"}, `--format: "xml" is not table, csv or json`},
+		{[]string{"report", "hanoi-2021", "--format", "xml"}, `--format: "xml" is not table, csv, json or xlsx`},
 		{[]string{"report", "hanoi-2021", "--level", "province"}, `--level: "province" is not district, commune, village or all`},
+		{[]string{"report", "hanoi-2021", "--format", "xlsx", "--level", "province"}, `--level: "province" is not district, commune, village or all`},
+		{[]string{"report", "hanoi-2021", "--format", "xlsx", "--out", "no-such-folder/r.xlsx"}, "--out no-such-folder/r.xlsx: cannot write in folder no-such-folder: no such file or directory"},
+		{[]string{"report", "hanoi-2021", "--out", "."}, "--out .: is a folder; name a file"},
 		{[]string{"event", "add", "hanoi-2021", "--id", "x", "--kind", "dialogue", "--unit", "001", "--groups", "farmer"}, `required flag(s) "date" not set`},
 		{[]string{"event", "add", "hanoi-2021", "--id", "x", "--kind", "dialogue", "--unit", "001", "--groups", "farmer", "--date", "2021-13-01"}, `--date: "2021-13-01" is not a date`},
 		{[]string{"event", "cancel", "hanoi-2021", "x"}, `required flag(s) "reason" not set`},

@@ -1,6 +1,12 @@
 package web
 
-import "time"
+import (
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+)
 
 // SessionCookie is the session cookie's name.
 const SessionCookie = sessionCookie
@@ -23,3 +29,13 @@ func NewFieldBatcher(every time.Duration, send func(campaignID string)) FieldBat
 
 // Touch says the campaign has new entries.
 func (f FieldBatcher) Touch(campaignID string) { f.b.touch(campaignID) }
+
+// SendDownload answers a request with what write writes, as a download route does once it
+// has read its campaign: a server with the page's templates and no database.
+func SendDownload(w http.ResponseWriter, r *http.Request, name string, log *slog.Logger, write func(io.Writer) error) {
+	s := &Server{log: log, pages: map[string]*template.Template{}}
+	if err := s.parseTemplates(); err != nil {
+		panic(err)
+	}
+	s.sendDownload(w, r, name, csvType, func(d *downloadWriter) error { return write(d) })
+}

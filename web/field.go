@@ -150,16 +150,13 @@ func (s *Server) fieldEntries(w http.ResponseWriter, r *http.Request) {
 	}
 	// At most fieldSendsAtOnce sends are written at a time by this process (they take turns at
 	// the campaign anyway); a phone that waits too long for its turn is told to come back.
-	wait, cancel := context.WithTimeout(r.Context(), fieldSendWait)
-	defer cancel()
-	select {
-	case s.fieldSends <- struct{}{}:
-		defer func() { <-s.fieldSends }()
-	case <-wait.Done():
+	release, ok := turn(r.Context(), s.fieldSends, fieldSendWait)
+	if !ok {
 		w.Header().Set("Retry-After", "5")
 		writeJSON(w, http.StatusServiceUnavailable, apiError{Error: "the server is busy with other phones' entries: send them again in a few seconds"})
 		return
 	}
+	defer release()
 	results, err := (&field.Recorder{DB: s.cfg.DB}).Record(r.Context(), v.Name, id, v.Scope.Agent, in.Entries)
 	if errors.Is(err, field.ErrNoAgent) {
 		err = errNotFound{"your account's agent is not on the roster of campaign " + id}

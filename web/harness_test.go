@@ -110,7 +110,7 @@ func newSite(t *testing.T) *site {
 	require.NoError(t, err)
 	h, err := web.New(web.Config{DB: s.db, Temporal: s.tc, Users: &web.Users{Users: []web.User{coord, aud}},
 		TemporalUI: temporalUI, Namespace: testenv.Namespace, Logger: slog.New(slog.NewJSONHandler(s.log, nil)),
-		FieldBatchEvery: 200 * time.Millisecond})
+		FieldBatchEvery: 200 * time.Millisecond, DownloadPage: 3})
 	require.NoError(t, err)
 	s.srv = httptest.NewServer(h)
 	t.Cleanup(s.srv.Close)

@@ -20,6 +20,8 @@ var vi = map[string]string{
 	"Next":                                  "Trang sau",
 	"of":                                    "trên",
 	"Filter":                                "Lọc",
+	"Download the report":                   "Tải báo cáo về",
+	"Download the list":                     "Tải danh sách về",
 	"None.":                                 "Không có.",
 	"District":                              "Quận/huyện",
 	"Campaign":                              "Chiến dịch",

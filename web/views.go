@@ -302,6 +302,28 @@ func (v *AgentsView) head() *campaignHead { return v.Campaign }
 
 var agentFilters = []string{"district", "commune", "status", "kind", "sort", "order"}
 
+// agentQueryOf reads the agents' list's filters and order from a request, as the page and its
+// downloads take them (the page's window aside), for the viewer's scope.
+func agentQueryOf(r *http.Request) (store.AgentQuery, error) {
+	q := r.URL.Query()
+	aq := store.AgentQuery{District: q.Get("district"), Commune: q.Get("commune"), Status: q.Get("status"), Kind: q.Get("kind"),
+		Sort: q.Get("sort"), Scope: viewerOf(r.Context()).Scope, Lang: langOf(r)}
+	if aq.Sort == "" {
+		aq.Sort = "code"
+	}
+	if _, ok := store.AgentSorts[aq.Sort]; !ok {
+		return aq, errBadRequest{fmt.Sprintf("sort %q: one of code, name, commune, quota, status", aq.Sort)}
+	}
+	switch order := q.Get("order"); order {
+	case "", "asc":
+	case "desc":
+		aq.Desc = true
+	default:
+		return aq, errBadRequest{fmt.Sprintf("order %q: asc or desc", order)}
+	}
+	return aq, nil
+}
+
 func (s *Server) agents(r *http.Request) (any, error) {
 	ctx := r.Context()
 	h, err := s.loadHead(ctx, r.PathValue("id"))
@@ -309,26 +331,20 @@ func (s *Server) agents(r *http.Request) (any, error) {
 		return nil, err
 	}
 	q := r.URL.Query()
-	v := &AgentsView{Campaign: h, District: q.Get("district"), Commune: q.Get("commune"), Status: q.Get("status"),
-		Kind: q.Get("kind"), Sort: q.Get("sort"), Order: q.Get("order"), Agents: []AgentRow{}}
-	if v.Sort == "" {
-		v.Sort = "code"
+	aq, err := agentQueryOf(r)
+	if err != nil {
+		return nil, err
 	}
-	if _, ok := store.AgentSorts[v.Sort]; !ok {
-		return nil, errBadRequest{fmt.Sprintf("sort %q: one of code, name, commune, quota, status", v.Sort)}
-	}
-	if v.Order == "" {
-		v.Order = "asc"
-	}
-	if v.Order != "asc" && v.Order != "desc" {
-		return nil, errBadRequest{fmt.Sprintf("order %q: asc or desc", v.Order)}
+	v := &AgentsView{Campaign: h, District: aq.District, Commune: aq.Commune, Status: aq.Status, Kind: aq.Kind, Sort: aq.Sort,
+		Order: "asc", Agents: []AgentRow{}}
+	if aq.Desc {
+		v.Order = "desc"
 	}
 	offset, limit, err := pageOf(q)
 	if err != nil {
 		return nil, err
 	}
-	aq := store.AgentQuery{District: v.District, Commune: v.Commune, Status: v.Status, Kind: v.Kind, Sort: v.Sort,
-		Desc: v.Order == "desc", Offset: offset, Limit: limit, Scope: viewerOf(ctx).Scope, Lang: langOf(r)}
+	aq.Offset, aq.Limit = offset, limit
 	// The exact total, counted once per change of the campaign for these filters and scope.
 	total, err := report.Kept(ctx, &s.reports, s.cfg.DB, h.ID, "agents\x00"+strings.Join([]string{aq.District, aq.Commune, aq.Status, aq.Kind, aq.Scope.Key()}, "\x00"),
 		func() (int, error) { return store.CountAgents(ctx, s.cfg.DB, h.ID, aq) })
@@ -466,6 +482,9 @@ func (s *Server) reviews(r *http.Request) (any, error) {
 		if v.Decisions, err = store.DecisionLines(ctx, s.cfg.DB, h.ID, dq); err != nil {
 			return nil, err
 		}
+	}
+	if v.Period != "" {
+		q.Set("period", v.Period) // the page's links (and its downloads') name the period it shows
 	}
 	v.Page = paged(q, decisionFilters, offset, limit, v.Page.Total, len(v.Decisions))
 	if v.Pending == nil {

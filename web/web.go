@@ -61,6 +61,8 @@ type Config struct {
 	// the last address of X-Forwarded-For: set it only when the server is reached through a
 	// proxy that appends it (and by nothing else).
 	TrustForwardedFor bool
+	// DownloadPage is how many lines a download of a list reads per query (default 5,000).
+	DownloadPage int
 }
 
 // Server is the web page and its API.
@@ -81,6 +83,7 @@ type Server struct {
 	fieldBatch *fieldBatcher
 	// fieldSends holds a token for each field send being written.
 	fieldSends chan struct{}
+	downloads  chan struct{}
 }
 
 // New returns the page and API as one handler.
@@ -106,6 +109,7 @@ func New(cfg Config) (http.Handler, error) {
 	}
 	s.fieldBatch = &fieldBatcher{every: cfg.FieldBatchEvery, send: s.sendFieldCount, armed: map[string]bool{}}
 	s.fieldSends = make(chan struct{}, fieldSendsAtOnce)
+	s.downloads = make(chan struct{}, downloadsAtOnce)
 	s.routes()
 	cop := http.NewCrossOriginProtection()
 	return s.logged(cop.Handler(s.mux)), nil
@@ -156,6 +160,7 @@ var funcs = template.FuncMap{
 	"join":     strings.Join,
 	"path":     url.PathEscape,
 	"list":     func(s ...string) []string { return s },
+	"download": downloadLink,
 	// sortLink is the query that orders a list by key: ascending, or the other way when the
 	// list is already ordered by it.
 	"sortLink": func(query, key, sort, order string) string {
@@ -208,6 +213,7 @@ func (s *Server) routes() {
 	s.route("/campaigns/{id}/imports", "imports.html", InCampaign, s.importsPage)
 	s.route("/campaigns/{id}/trace/agent/{code}", "trace.html", InAgent, s.traceAgent)
 	s.route("/campaigns/{id}/trace/unit/{code}", "trace.html", InUnit, s.traceUnit)
+	s.downloadRoutes()
 
 	// Actions: the page's forms post here too; a form post is answered with a redirect back
 	// to the page (or, for an upload, the page with the result), an API call with JSON. Each

@@ -364,6 +364,8 @@ func TestWeb(t *testing.T) {
 		assert.Contains(t, actions, "review.evaluate")
 	})
 
+	t.Run("downloads hold the page's figures and lines, of the viewer's part", func(t *testing.T) { testDownloads(t, s, coord) })
+
 	// After the checks of the campaign's figures: the field's enrolments change them.
 	t.Run("an agent's phone sends entries, counted by the workflow in batches", func(t *testing.T) { fieldEntries(t, s) })
 	t.Run("the log holds no personal data", func(t *testing.T) { checkLog(t, s) })
