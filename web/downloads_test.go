@@ -306,6 +306,10 @@ func testDownloads(t *testing.T, s *site, coord *browser) {
 		// The page links to its list's download with its filters.
 		d := coord.page("/campaigns/" + id + "/agents?district=003&sort=name")
 		assert.Equal(t, "/campaigns/"+id+"/agents.xlsx?district=003&sort=name", d.one("download-xlsx").attr("href"))
+		// Its column headings order it: the query kept whole (it was once escaped as one value,
+		// ?order%3dasc%26sort%3dname), the list's own order turned round.
+		assert.Equal(t, "?district=003&order=desc&sort=name", d.one("sort-name").attr("href"))
+		assert.Equal(t, "?district=003&order=asc&sort=quota", d.one("sort-quota").attr("href"))
 		// Names are in the agents' list, as on its page: the terminated agent's too.
 		b := download(t, s, coordToken, "/campaigns/"+id+"/agents.xlsx", id+"-agents.xlsx")
 		personal(t, "the agents' list", b, true)

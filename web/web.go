@@ -161,8 +161,9 @@ var funcs = template.FuncMap{
 	"path":     url.PathEscape,
 	"list":     func(s ...string) []string { return s },
 	"download": downloadLink,
-	// sortLink is the query that orders a list by key: ascending, or the other way when the
-	// list is already ordered by it.
+	// sortLink is the link (this page, another query) that orders a list by key: ascending,
+	// or the other way when the list is already ordered by it. The whole "?…" is the link: a
+	// template writing "?{{…}}" had its query escaped as one value (?order%3dasc%26sort%3d…).
 	"sortLink": func(query, key, sort, order string) string {
 		q, _ := url.ParseQuery(query)
 		q.Set("sort", key)
@@ -170,7 +171,7 @@ var funcs = template.FuncMap{
 		if key == sort && order == "asc" {
 			q.Set("order", "desc")
 		}
-		return q.Encode()
+		return "?" + q.Encode()
 	},
 }
 
