@@ -100,6 +100,23 @@ func StorePlan(ctx context.Context, db *pgxpool.Pool, lp *plan.Loaded) error {
 	return nil
 }
 
+// StoredPlan reads the plan a campaign was launched with.
+func StoredPlan(ctx context.Context, db store.DB, campaignID string) (*plan.Loaded, error) {
+	raw, hash, err := store.CampaignPlan(ctx, db, campaignID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, fmt.Errorf("%w %q", ErrNoCampaign, campaignID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var lp plan.Loaded
+	if err := json.Unmarshal(raw, &lp); err != nil {
+		return nil, fmt.Errorf("campaign %s: its stored plan does not read: %w", campaignID, err)
+	}
+	lp.Hash = hash
+	return &lp, nil
+}
+
 // priorStock checks the campaign a plan names as its previous one can hand its register on
 // (it has ended, and no other campaign follows it) and returns its stock at its end: the
 // participants it leaves, the new campaign's prior-year figure.

@@ -1,0 +1,232 @@
+package plan
+
+import (
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+
+	"drives/allocate"
+)
+
+// Diff is what a revised plan changes in a campaign's plan: the targets and quotas at every
+// level (old and new side by side; each level's sums, which the allocation keeps exact), the
+// events added, removed or changed, and every other setting that differs.
+type Diff struct {
+	OldHash, NewHash string
+	City             Change
+	Levels           []LevelDiff
+	Events           []EventChange
+	Settings         []SettingChange
+}
+
+// Change is a target before and after.
+type Change struct{ Old, New int }
+
+// Delta is New - Old.
+func (c Change) Delta() int { return c.New - c.Old }
+
+// LevelDiff is one level of the hierarchy: its lines whose target changes (a unit or agent
+// only one plan has counts 0 in the other), and the level's sums.
+type LevelDiff struct {
+	Level   string // district | commune | village | agent
+	Lines   int    // units or agents in either plan
+	Sum     Change
+	Changed []TargetChange
+}
+
+// TargetChange is one unit's or agent's target before and after. Agents are named by code
+// only: their names are personal data.
+type TargetChange struct {
+	Code, Name string
+	Change
+}
+
+// EventChange is an event a revision adds, removes or changes (with the fields that differ).
+type EventChange struct {
+	ID     string
+	What   string // added | removed | changed
+	Fields []SettingChange
+}
+
+// SettingChange is a setting whose value differs, by its path in the plan (e.g.
+// "follow_up.deadline", "review.policy.warn_below").
+type SettingChange struct {
+	Field    string
+	Old, New string
+}
+
+// DiffPlans compares a campaign's launched plan with a revision of it.
+func DiffPlans(old, revised *Loaded) Diff {
+	d := Diff{OldHash: old.Hash, NewHash: revised.Hash}
+	a, b := allocate.Quotas(old.Units, old.Roster, old.CityTarget()), allocate.Quotas(revised.Units, revised.Roster, revised.CityTarget())
+	d.City = Change{a.City, b.City}
+	names := unitNames(old)
+	for code, n := range unitNames(revised) {
+		names[code] = n
+	}
+	for _, l := range []struct {
+		level    string
+		old, new map[string]int
+	}{{"district", a.Districts, b.Districts}, {"commune", a.Communes, b.Communes}, {"village", a.Villages, b.Villages}, {"agent", a.Agents, b.Agents}} {
+		ld := LevelDiff{Level: l.level}
+		codes := map[string]bool{}
+		for c, n := range l.old {
+			codes[c] = true
+			ld.Sum.Old += n
+		}
+		for c, n := range l.new {
+			codes[c] = true
+			ld.Sum.New += n
+		}
+		ld.Lines = len(codes)
+		for _, c := range sortedCodes(codes) {
+			o, n := l.old[c], l.new[c]
+			_, inOld := l.old[c]
+			_, inNew := l.new[c]
+			if o != n || inOld != inNew {
+				name := ""
+				if l.level != "agent" {
+					name = names[c]
+				}
+				ld.Changed = append(ld.Changed, TargetChange{Code: c, Name: name, Change: Change{o, n}})
+			}
+		}
+		d.Levels = append(d.Levels, ld)
+	}
+	d.Events = diffEvents(old.Plan.Events, revised.Plan.Events)
+	d.Settings = diffSettings(old.Plan, revised.Plan)
+	return d
+}
+
+func unitNames(lp *Loaded) map[string]string {
+	out := map[string]string{}
+	for _, dist := range lp.Units.Districts {
+		out[dist.Code] = dist.Name
+		for _, c := range dist.Communes {
+			out[c.Code] = c.Name
+			for _, v := range c.Villages {
+				out[v.Code] = v.Name
+			}
+		}
+	}
+	return out
+}
+
+func sortedCodes(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for c := range m {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func diffEvents(old, revised []EventSpec) []EventChange {
+	byID := func(es []EventSpec) map[string]EventSpec {
+		m := make(map[string]EventSpec, len(es))
+		for _, e := range es {
+			m[e.ID] = e
+		}
+		return m
+	}
+	a, b := byID(old), byID(revised)
+	ids := map[string]bool{}
+	for id := range a {
+		ids[id] = true
+	}
+	for id := range b {
+		ids[id] = true
+	}
+	var out []EventChange
+	for _, id := range sortedCodes(ids) {
+		o, inOld := a[id]
+		n, inNew := b[id]
+		switch {
+		case !inOld:
+			out = append(out, EventChange{ID: id, What: "added"})
+		case !inNew:
+			out = append(out, EventChange{ID: id, What: "removed"})
+		case !reflect.DeepEqual(o, n):
+			out = append(out, EventChange{ID: id, What: "changed", Fields: diffValues("", o, n)})
+		}
+	}
+	return out
+}
+
+// diffSettings compares every setting of two plans but their events and the contents of the
+// files they name (which the allocation's lines show).
+func diffSettings(old, revised Plan) []SettingChange {
+	old.Events, revised.Events = nil, nil
+	old.Units, revised.Units = UnitSources{}, UnitSources{}
+	old.Roster, revised.Roster = RosterSource{}, RosterSource{}
+	return diffValues("", old, revised)
+}
+
+// diffValues lists the leaves (by their JSON paths) whose values differ between a and b.
+func diffValues(prefix string, a, b any) []SettingChange {
+	fa, fb := map[string]string{}, map[string]string{}
+	flatten(prefix, toJSON(a), fa)
+	flatten(prefix, toJSON(b), fb)
+	keys := map[string]bool{}
+	for k := range fa {
+		keys[k] = true
+	}
+	for k := range fb {
+		keys[k] = true
+	}
+	var out []SettingChange
+	for _, k := range sortedCodes(keys) {
+		if fa[k] != fb[k] {
+			out = append(out, SettingChange{Field: k, Old: fa[k], New: fb[k]})
+		}
+	}
+	return out
+}
+
+func toJSON(v any) any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	var out any
+	if err := json.Unmarshal(b, &out); err != nil {
+		return string(b)
+	}
+	return out
+}
+
+func flatten(prefix string, v any, out map[string]string) {
+	join := func(k string) string {
+		if prefix == "" {
+			return k
+		}
+		return prefix + "." + k
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			flatten(join(k), x[k], out)
+		}
+	case []any:
+		if len(x) == 0 {
+			out[prefix] = "[]"
+		}
+		for i, e := range x {
+			flatten(fmt.Sprintf("%s[%d]", prefix, i), e, out)
+		}
+	case nil:
+		out[prefix] = ""
+	case string:
+		out[prefix] = x
+	default:
+		out[prefix] = strings.TrimSpace(fmt.Sprint(x))
+	}
+}

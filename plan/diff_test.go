@@ -1,0 +1,79 @@
+package plan_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"drives/plan"
+)
+
+// A revision of the test plan: a target of 1.5% instead of 1%, a village's labour force
+// raised, an event moved, one removed and one added, a shorter deadline. The diff lists the
+// changed lines at every level with sums that stay exact (every level sums to the city), the
+// events and the settings; the same plan again changes nothing. Shown failing with the revision
+// allocated by the launched plan's target (the city and every level's sums stayed at 100).
+func TestDiffPlans(t *testing.T) {
+	old, err := parse(testFiles())
+	if err != nil {
+		t.Fatal(err)
+	}
+	same := plan.DiffPlans(old, old)
+	for _, l := range same.Levels {
+		if len(l.Changed) != 0 || l.Sum.Old != l.Sum.New {
+			t.Errorf("the same plan: level %s changes %v", l.Level, l.Changed)
+		}
+	}
+	if len(same.Events) != 0 || len(same.Settings) != 0 {
+		t.Errorf("the same plan: events %v, settings %v", same.Events, same.Settings)
+	}
+
+	files := testFiles()
+	edit(t, files, "plan.yaml", "share: 0.01", "share: 0.015")
+	edit(t, files, "villages.csv", "00010,00010-02,Thôn 2,2000,measured", "00010,00010-02,Thôn 2,4000,measured")
+	edit(t, files, "plan.yaml", "date: 2021-04-01", "date: 2021-06-01")
+	edit(t, files, "plan.yaml", "  - id: po-1\n    kind: post_office_round\n    unit: city\n    date: 2021-05-17\n    groups: [student]\n",
+		"  - id: dlg-00011\n    kind: dialogue\n    unit: \"00011\"\n    date: 2021-07-01\n    groups: [student]\n")
+	edit(t, files, "plan.yaml", "deadline: 30d", "deadline: 25d")
+	revised, err := parse(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := plan.DiffPlans(old, revised)
+	// 1% of 10,000 and 1.5% of 12,000.
+	if d.City != (plan.Change{Old: 100, New: 180}) {
+		t.Errorf("city %+v, want 100 → 180", d.City)
+	}
+	levels := map[string]plan.LevelDiff{}
+	for _, l := range d.Levels {
+		levels[l.Level] = l
+		if l.Sum != d.City {
+			t.Errorf("level %s sums %+v, want the city's %+v", l.Level, l.Sum, d.City)
+		}
+		sum := l.Sum.Old
+		for _, c := range l.Changed {
+			sum += c.Delta()
+		}
+		if sum != l.Sum.New {
+			t.Errorf("level %s: the changed lines move %d, the sums %d", l.Level, sum-l.Sum.Old, l.Sum.Delta())
+		}
+	}
+	if l := levels["district"]; l.Lines != 2 || len(l.Changed) != 2 || l.Changed[0].Name != "Quận Một" {
+		t.Errorf("districts: %+v", l)
+	}
+	if l := levels["village"]; l.Lines != 6 || len(l.Changed) != 6 {
+		t.Errorf("villages: %d lines, %d changed; want 6 and 6", l.Lines, len(l.Changed))
+	}
+	if l := levels["agent"]; l.Lines != 5 || l.Changed[0].Name != "" {
+		t.Errorf("agents: %+v (agents are named by code only)", l)
+	}
+	events := fmt.Sprint(d.Events)
+	for _, w := range []string{"{d2d-00010 changed [{date 2021-04-01 2021-06-01}]}", "{dlg-00011 added []}", "{po-1 removed []}"} {
+		if !strings.Contains(events, w) {
+			t.Errorf("events %s, want %s", events, w)
+		}
+	}
+	if fmt.Sprint(d.Settings) != "[{follow_up.deadline 30d 25d} {target.share 0.01 0.015}]" {
+		t.Errorf("settings %v", d.Settings)
+	}
+}
