@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -52,6 +54,21 @@ DRIVES_CODEC_KEYS.`,
 			c, err := codec.FromEnv()
 			if err != nil {
 				return err
+			}
+			// Encrypted histories replay only with their keys: without them every payload
+			// fails, which would read as code that no longer replays. Say so and check nothing.
+			need, err := history.EncryptionKeys(args[0])
+			if err != nil {
+				return err
+			}
+			var have []string
+			if c != nil {
+				have = c.KeyIDs()
+			}
+			if missing := slices.DeleteFunc(slices.Clone(need), func(id string) bool { return slices.Contains(have, id) }); len(missing) > 0 {
+				return fmt.Errorf("%s: the histories' payloads are encrypted with key %s, which DRIVES_CODEC_KEYS does not hold "+
+					"(it holds %s); give it, e.g. DRIVES_CODEC_KEYS=%s:<base64 key> starter audit check %s — nothing was checked",
+					args[0], strings.Join(missing, ", "), keysOrNone(have), missing[0], args[0])
 			}
 			var dc converter.DataConverter
 			if c != nil {
@@ -119,4 +136,12 @@ DRIVES_CODEC_KEYS.`,
 	trace.Flags().StringVar(&period, "period", "", "only a review period's window, e.g. 2021-Q2")
 	trace.Flags().BoolVar(&asJSON, "json", false, "print the trace as JSON")
 	return []*cobra.Command{export, check, trace}
+}
+
+// keysOrNone names key IDs, or says there are none.
+func keysOrNone(ids []string) string {
+	if len(ids) == 0 {
+		return "none"
+	}
+	return strings.Join(ids, ", ")
 }
