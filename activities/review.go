@@ -190,18 +190,25 @@ func (a *Activities) DecideTermination(ctx context.Context, in DecideInput) (cam
 }
 
 func terminate(ctx context.Context, tx pgx.Tx, in DecideInput, res *campaign.DecisionResult) error {
-	agent := in.Decision.Agent
 	// The agent's participants change holder: the campaign's register is written under its
 	// merge lock, taken before any follow-up is (as the sweep takes them).
 	if err := store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err != nil {
 		return err
 	}
-	commune, err := store.TerminateAgent(ctx, tx, in.CampaignID, agent, in.At, in.Decision.Reason)
+	commune, err := store.TerminateAgent(ctx, tx, in.CampaignID, in.Decision.Agent, in.At, in.Decision.Reason)
 	if err != nil {
 		return err
 	}
+	return handOver(ctx, tx, in.CampaignID, in.Period, in.Decision.Agent, commune, &res.Handover)
+}
+
+// handOver hands the work of an agent whose contract has ended to the active agents of their
+// commune (its staff when none is left): open follow-ups, least loaded first; the rest of
+// their quota by largest remainder on weights (recorded as transfers under label); the people
+// of the register they held. The caller holds the campaign's merge lock.
+func handOver(ctx context.Context, tx pgx.Tx, campaignID, label, agent, commune string, res *campaign.Handover) error {
 	// Who takes over: the commune's active collection agents, or else its staff.
-	succ, err := store.Successors(ctx, tx, in.CampaignID, commune)
+	succ, err := store.Successors(ctx, tx, campaignID, commune)
 	if err != nil {
 		return err
 	}
@@ -213,15 +220,15 @@ func terminate(ctx context.Context, tx pgx.Tx, in DecideInput, res *campaign.Dec
 	for i, s := range succ {
 		codes[i] = s.Code
 	}
-	if res.FollowUpsMoved, err = store.ReassignFollowUps(ctx, tx, in.CampaignID, agent, codes, res.ToStaff); err != nil {
+	if res.FollowUpsMoved, err = store.ReassignFollowUps(ctx, tx, campaignID, agent, codes, res.ToStaff); err != nil {
 		return err
 	}
-	// The people the agent held in the register are held by those who take over the work, so
+	// The people of the register the agent held are held by those who take over the work, so
 	// their next renewals go to them.
-	if res.ParticipantsMoved, err = store.ReassignParticipants(ctx, tx, in.CampaignID, agent, codes); err != nil {
+	if res.ParticipantsMoved, err = store.ReassignParticipants(ctx, tx, campaignID, agent, codes); err != nil {
 		return err
 	}
-	quota, enrolled, err := store.AgentQuota(ctx, tx, in.CampaignID, agent)
+	quota, enrolled, err := store.AgentQuota(ctx, tx, campaignID, agent)
 	if err != nil {
 		return err
 	}
@@ -239,11 +246,42 @@ func terminate(ctx context.Context, tx pgx.Tx, in DecideInput, res *campaign.Dec
 			moved = append(moved, store.QuotaShare{Agent: succ[i].Code, Amount: n})
 		}
 	}
-	if err := store.MoveAgentQuota(ctx, tx, in.CampaignID, in.Period, agent, enrolled, moved, res.ToStaff); err != nil {
+	if err := store.MoveAgentQuota(ctx, tx, campaignID, label, agent, enrolled, moved, res.ToStaff); err != nil {
 		return err
 	}
 	res.QuotaMoved = remaining
 	return nil
+}
+
+// LeaveInput is an agent's leaving of the drive at a campaign time.
+type LeaveInput struct {
+	CampaignID string                `json:"campaign_id"`
+	Request    campaign.LeaveRequest `json:"request"`
+	At         time.Time             `json:"at"` // campaign time
+}
+
+// AgentLeaves ends the contract of an agent or staff member who resigns (status left, the
+// day and the reason) and, in the same audited transaction, hands their work on as an
+// approved termination does; the quota moved is recorded under the label "left <day>".
+func (a *Activities) AgentLeaves(ctx context.Context, in LeaveInput) (campaign.LeaveResult, error) {
+	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "agent.leave", entity: "agent", entityKey: in.Request.Agent,
+		actor: in.Request.By, detail: map[string]any{"reason": in.Request.Reason, "at": in.At}},
+		func(tx pgx.Tx) (campaign.LeaveResult, error) {
+			res := campaign.LeaveResult{Agent: in.Request.Agent}
+			if err := store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err != nil {
+				return res, err
+			}
+			commune, err := store.EndContract(ctx, tx, in.CampaignID, in.Request.Agent, "left", in.At, in.Request.Reason)
+			if errors.Is(err, store.ErrNotFound) {
+				return res, permanent(ErrNotFound, "campaign %s has no active agent or staff member %s", in.CampaignID, in.Request.Agent)
+			}
+			if err != nil {
+				return res, err
+			}
+			res.Commune = commune
+			label := "left " + in.At.Format("2006-01-02")
+			return res, handOver(ctx, tx, in.CampaignID, label, in.Request.Agent, commune, &res.Handover)
+		})
 }
 
 // EscalateInput ends a review's wait for decisions.

@@ -323,16 +323,41 @@ type TerminationDecision struct {
 
 // DecisionResult says what a decision did.
 type DecisionResult struct {
-	Agent          string `json:"agent"`
-	Status         string `json:"status"` // approved, rejected, escalated, auto_terminated
-	Already        bool   `json:"already,omitempty"`
-	WasEscalated   bool   `json:"was_escalated,omitempty"` // decided after the wait had escalated it
-	FollowUpsMoved int    `json:"follow_ups_moved"`
+	Agent        string `json:"agent"`
+	Status       string `json:"status"` // approved, rejected, escalated, auto_terminated
+	Already      bool   `json:"already,omitempty"`
+	WasEscalated bool   `json:"was_escalated,omitempty"` // decided after the wait had escalated it
+	Handover
+}
+
+// Handover is how an agent's work was handed on when their contract ended: open follow-ups
+// and the rest of their quota to the commune's active agents (its staff, flagged ToStaff, when
+// none is left), and the people of the register they held.
+type Handover struct {
+	FollowUpsMoved int `json:"follow_ups_moved"`
 	// ParticipantsMoved counts the people of the register the agent held, now held by the
 	// agents who took over.
 	ParticipantsMoved int  `json:"participants_moved,omitempty"`
 	QuotaMoved        int  `json:"quota_moved"`
 	ToStaff           bool `json:"to_staff"`
+}
+
+// UpdateAgentLeaves ends the contract of an agent or staff member who resigns, on the
+// campaign's day; their work is handed on as an approved termination's is.
+const UpdateAgentLeaves = "agent-leaves"
+
+// LeaveRequest says who leaves, why and who records it.
+type LeaveRequest struct {
+	Agent  string `json:"agent"`
+	Reason string `json:"reason"`
+	By     string `json:"by"`
+}
+
+// LeaveResult is what an agent's leaving did.
+type LeaveResult struct {
+	Agent   string `json:"agent"`
+	Commune string `json:"commune"`
+	Handover
 }
 
 // ReviewResult is what a finished review returns.

@@ -39,7 +39,7 @@ TEMPORAL_NAMESPACE, TLS, API key, config profiles). After 'make up', load them w
 	root.PersistentFlags().StringVar(&by, "by", defaultBy(), "who is acting (recorded in the audit log)")
 	env := &env{by: &by}
 	root.AddCommand(
-		launchCommand(env), statusCommand(env), importCommand(env), outcomesCommand(env), participantsCommand(env), paymentsCommand(env), planCommand(env), eventCommand(env),
+		launchCommand(env), statusCommand(env), importCommand(env), outcomesCommand(env), participantsCommand(env), paymentsCommand(env), planCommand(env), agentsCommand(env), eventCommand(env),
 		steerCommand(env, "pause"), steerCommand(env, "resume"), steerCommand(env, "cancel"),
 		reportCommand(env), reviewCommand(env), simulateCommand(env), demoCommand(env), codecServerCommand(env),
 		auditCommand(env), serveCommand(env), usersCommand(env),

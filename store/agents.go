@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -46,11 +47,22 @@ func InsertAgents(ctx context.Context, db DB, campaignID string, agents []Agent)
 
 // TerminateAgent ends an active agent's contract and returns its commune.
 func TerminateAgent(ctx context.Context, db DB, campaignID, agent string, at time.Time, reason string) (commune string, err error) {
-	if err := db.QueryRow(ctx, `
-		update agents set status = 'terminated', terminated_at = $3, termination_reason = $4
+	return EndContract(ctx, db, campaignID, agent, "terminated", at, reason)
+}
+
+// EndContract ends an active agent's contract at a campaign time, with a status (terminated,
+// or left when they resigned) and the reason, and returns their commune; ErrNotFound when
+// the campaign has no such active agent.
+func EndContract(ctx context.Context, db DB, campaignID, agent, status string, at time.Time, reason string) (commune string, err error) {
+	err = db.QueryRow(ctx, `
+		update agents set status = $5, terminated_at = $3, termination_reason = $4
 		where campaign_id = $1 and code = $2 and status = 'active' returning commune_code`,
-		campaignID, agent, at, reason).Scan(&commune); err != nil {
-		return "", fmt.Errorf("terminate agent %s: %w", agent, err)
+		campaignID, agent, at, reason, status).Scan(&commune)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("agent %s: %w", agent, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("end the contract of agent %s: %w", agent, err)
 	}
 	return commune, nil
 }

@@ -133,6 +133,10 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: c.validateRecordImport}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateAgentLeaves, c.agentLeaves,
+		workflow.UpdateHandlerOptions{Validator: c.validateAgentLeaves}); err != nil {
+		return err
+	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateRecordField, c.recordField,
 		workflow.UpdateHandlerOptions{Validator: c.validateRecordField}); err != nil {
 		return err
@@ -307,6 +311,37 @@ func (c *campaignDrive) recordImport(ctx workflow.Context, r campaign.ImportRequ
 	c.dueSweep(ctx, res.NextDue) // the register's payments fall due
 	return res, nil
 }
+
+// agentLeaves ends the contract of an agent or staff member who resigns, today in campaign
+// time, and hands their work on (AgentLeaves). Their commune's quota and the district's stay as
+// they were: nothing of the campaign's own state changes.
+func (c *campaignDrive) agentLeaves(ctx workflow.Context, r campaign.LeaveRequest) (campaign.LeaveResult, error) {
+	var res campaign.LeaveResult
+	err := workflow.ExecuteActivity(c.actx, a.AgentLeaves, activities.LeaveInput{CampaignID: c.in.CampaignID, Request: r, At: c.now(ctx)}).
+		Get(ctx, &res)
+	return res, err
+}
+
+// validateAgentLeaves takes a leaving while the campaign runs or is paused, naming an agent by
+// a code, why, and who records it; whether the agent is on the roster and active is the
+// activity's to check (the workflow does not hold the roster).
+func (c *campaignDrive) validateAgentLeaves(ctx workflow.Context, r campaign.LeaveRequest) error {
+	if err := c.steerable(); err != nil {
+		return err
+	}
+	switch {
+	case !agentCodeRe.MatchString(r.Agent):
+		return fmt.Errorf("agent: %q is not an agent's code", r.Agent)
+	case strings.TrimSpace(r.Reason) == "":
+		return errors.New("reason: say why the agent leaves")
+	case strings.TrimSpace(r.By) == "":
+		return errors.New("by: say who records it")
+	}
+	return nil
+}
+
+// agentCodeRe is the form of a roster's codes (plan/files.go).
+var agentCodeRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$`)
 
 // recordField counts the enrolments agents recorded in the field since the last count into
 // the progress. Phones' entries are in the database already; this is how the workflow learns
