@@ -197,6 +197,7 @@ func TestDriveEndToEnd(t *testing.T) {
 	require.NoError(t, err)
 	cfg.Tick = 200 * time.Millisecond
 	cfg.Conversion = map[string]float64{"household_business": 0.5, "farmer": 0.4, "student": 0.2}
+	cfg.StartingRegister = 200 // a starting register of the test plan's size, not Hà Nội's
 	field := &simulator.Field{Config: cfg, CampaignID: lp.Plan.ID, Importer: s.im, Log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
 	simCtx, stopSim := context.WithCancel(ctx)
 	defer stopSim()
@@ -235,11 +236,16 @@ func TestDriveEndToEnd(t *testing.T) {
 	require.Zero(t, count(t, s.db, `select count(*) from events where campaign_id = $1 and status = 'planned'`, lp.Plan.ID))
 	// Every business key exists once.
 	require.Zero(t, count(t, s.db, `select count(*) from (select citizen_id from enrolments group by 1 having count(*) > 1) d`))
-	require.Zero(t, count(t, s.db, `select count(*) from (select prospect_id from follow_ups group by 1 having count(*) > 1) d`))
+	require.Zero(t, count(t, s.db, `select count(*) from (select prospect_id from follow_ups where kind = 'lead' group by 1 having count(*) > 1) d`))
 	// Leads went to agents of their commune only; commune 00094 has no agent, so its staff.
 	require.Zero(t, count(t, s.db, `
 		select count(*) from follow_ups f join agents a on a.campaign_id = f.campaign_id and a.code = f.agent_code
-		where a.commune_code <> f.commune_code or (a.kind = 'staff' and f.commune_code <> '00094')`))
+		where f.kind = 'lead' and (a.commune_code <> f.commune_code or (a.kind = 'staff' and f.commune_code <> '00094'))`))
+	// Renewals went to whoever holds the person, in the person's commune.
+	require.Positive(t, count(t, s.db, `select count(*) from follow_ups where campaign_id = $1 and kind = 'renewal'`, lp.Plan.ID))
+	require.Zero(t, count(t, s.db, `
+		select count(*) from follow_ups f join agents a on a.campaign_id = f.campaign_id and a.code = f.agent_code
+		where f.campaign_id = $1 and f.kind = 'renewal' and a.commune_code <> f.commune_code`, lp.Plan.ID))
 
 	checkReviews(t, ctx, s, lp.Plan.ID)
 	checkAudit(t, ctx, s, lp.Plan.ID)

@@ -1,10 +1,12 @@
 // Package simulator plays the field for a demo: the people who come to events, the agents who
-// follow them up, and the participants who enrol, decline or cannot be reached. It is seeded and
-// deterministic — who enrols, declines or goes silent, and when, depends only on the seed and
-// the people's synthetic IDs — and it acts only through the public paths a real office uses:
-// event results, enrolment and outcome imports (package imports), which reach the campaign
-// through its Updates. It reads the database as an agent's app would (held events, open
-// follow-ups) and never writes to it directly. Production never runs this code.
+// follow them up, the participants who enrol, decline or cannot be reached, and the people of
+// the register of participants who pay again when their payment falls due or let it lapse. It
+// is seeded and deterministic — who enrols, declines, goes silent or pays, and when, depends
+// only on the seed and the people's synthetic IDs — and it acts only through the public paths a
+// real office uses: event results, enrolment, outcome, starting register and payment imports
+// (package imports), which reach the campaign through its Updates. It reads the database as an
+// agent's app would (held events, open follow-ups, renewals due) and never writes to it
+// directly. Production never runs this code.
 package simulator
 
 import (
@@ -51,10 +53,18 @@ type Config struct {
 	WalkInShare float64 `yaml:"walk_in_share"`
 	// Tick is how often (real time) the field acts.
 	Tick time.Duration `yaml:"tick"`
-	// ImportEvery is how often, in campaign time, the office imports the enrolments and
-	// outcomes its agents have collected (each import is an Update and an activity); event
+	// ImportEvery is how often, in campaign time, the office imports the enrolments, outcomes
+	// and payments its agents have collected (each import is an Update and an activity); event
 	// results are reported as the events are held. Zero imports every tick.
 	ImportEvery plan.Duration `yaml:"import_every"`
+	// StartingRegister is how many people already participate when the campaign starts: a
+	// synthetic register of them is imported as the campaign's clock starts (0: none).
+	StartingRegister int `yaml:"starting_register"`
+	// RenewShare is the share of participants who keep paying over a year. When a payment
+	// falls due (an open renewal follow-up), the person pays with probability
+	// RenewShare^(months/12), months being what their payments cover, so that monthly and
+	// yearly payers keep paying alike; the others lapse when their grace ends.
+	RenewShare float64 `yaml:"renew_share"`
 }
 
 // LoadConfig reads a simulator config strictly.
@@ -75,6 +85,12 @@ func LoadConfig(path string) (Config, error) {
 	if c.ResponseMaxDays < c.ResponseMinDays {
 		return Config{}, fmt.Errorf("%s: response_max_days is below response_min_days", path)
 	}
+	if c.StartingRegister < 0 {
+		return Config{}, fmt.Errorf("%s: starting_register must not be negative", path)
+	}
+	if c.RenewShare < 0 || c.RenewShare > 1 {
+		return Config{}, fmt.Errorf("%s: renew_share must be from 0 to 1", path)
+	}
 	return c, nil
 }
 
@@ -85,15 +101,23 @@ type Field struct {
 	Importer   *imports.Importer
 	Log        *slog.Logger
 
-	clock    plan.Clock
-	loc      *time.Location
-	acted    map[string]bool // citizen IDs whose outcome was played
-	walkIns  map[string]int  // agent or staff member -> walk-ins enrolled so far
-	holders  []holder        // active agents and staff with their current quotas
-	villages map[string][]string
-	groups   []string
-	period   [2]time.Time
-	imported time.Time // campaign time of the last import
+	clock      plan.Clock
+	loc        *time.Location
+	acted      map[string]bool // citizen IDs whose outcome was played
+	walkIns    map[string]int  // agent or staff member -> walk-ins enrolled so far
+	holders    []holder        // active agents and staff with their current quotas
+	active     map[string]bool // their codes
+	villages   map[string][]string
+	groups     []string
+	period     [2]time.Time
+	imported   time.Time // campaign time of the last import
+	registered bool      // the starting register is in
+	renewed    time.Time // campaign time of the last pass over the renewals due
+	renewing   chan renewalDone
+
+	// importFile takes a file into the campaign; nil is the Importer's import (tests stage
+	// and merge without a workflow).
+	importFile func(ctx context.Context, kind imports.Kind, name string, data []byte) (campaign.ImportResult, error)
 }
 
 // holder is an active agent or staff member and the quota they hold now.
@@ -108,12 +132,15 @@ type Stats struct {
 	Leads          int
 	Enrolled       int
 	Declined       int
+	Register       int // people of the starting register taken in
+	Payments       int // renewal payments recorded
 }
 
 // Run plays the field until the campaign closes or ctx ends.
-func (f *Field) Run(ctx context.Context) (Stats, error) {
-	var st Stats
+func (f *Field) Run(ctx context.Context) (st Stats, err error) {
 	f.acted, f.walkIns = map[string]bool{}, map[string]int{}
+	// A pass over the renewals still running is waited for (ctx ending ends it).
+	defer f.renew(ctx, time.Time{}, &st, true)
 	t := time.NewTicker(f.Config.Tick)
 	defer t.Stop()
 	for {
@@ -181,8 +208,10 @@ func (f *Field) loadHolders(ctx context.Context) error {
 		return err
 	}
 	f.holders = make([]holder, len(hs))
+	f.active = make(map[string]bool, len(hs))
 	for i, h := range hs {
 		f.holders[i] = holder{code: h.Code, commune: h.Commune, quota: h.Quota}
+		f.active[h.Code] = true
 	}
 	return nil
 }
@@ -216,12 +245,19 @@ func (f *Field) pick(list []string, keys ...string) string {
 	return list[int(f.u(keys...)*float64(len(list)))]
 }
 
-// person is a synthetic participant: a citizen ID, a name and a phone derived from a key.
+// person is a synthetic participant: a citizen ID, a name and a phone derived from a key. Its
+// IDs begin with 001 (Hà Nội's code), those of the starting register with 000 (registerPrefix).
 func (f *Field) person(key string) (id, name, phone string) {
 	id = fmt.Sprintf("001%09d", int(f.u(key, "id")*1e9))
+	name, phone = f.namePhone(key)
+	return id, name, phone
+}
+
+// namePhone is a synthetic name and phone number derived from a key.
+func (f *Field) namePhone(key string) (name, phone string) {
 	name = fmt.Sprintf("%s %s %s", f.pick(familyNames, key, "family"), f.pick(middleNames, key, "middle"), f.pick(givenNames, key, "given"))
 	phone = fmt.Sprintf("09%08d", int(f.u(key, "phone")*1e8))
-	return id, name, phone
+	return name, phone
 }
 
 // eventsPerTick bounds the event results reported in one tick, so that on a slow machine the
@@ -229,9 +265,16 @@ func (f *Field) person(key string) (id, name, phone string) {
 const eventsPerTick = 8
 
 func (f *Field) step(ctx context.Context, st *Stats) error {
+	if !f.registered {
+		if err := f.takeRegister(ctx, st); err != nil {
+			return err
+		}
+		f.registered = true
+	}
 	now := f.clock.CampaignTime(time.Now())
 	// The office imports on its own grid (every ImportEvery from the period's start), and once
-	// more when the period is over.
+	// more when the period is over; its payments go in beside the rest (renew).
+	f.renew(ctx, now, st, false)
 	every := time.Duration(f.Config.ImportEvery)
 	if every <= 0 || f.imported.IsZero() || now.Sub(f.imported) >= every || now.After(f.period[1]) {
 		if err := f.playOutcomes(ctx, now, st); err != nil {
@@ -383,7 +426,7 @@ func (f *Field) playOutcomes(ctx context.Context, now time.Time, st *Stats) erro
 	}
 	w.Flush()
 	if n > 0 {
-		res, err := f.Importer.Enrolments(ctx, f.CampaignID, imports.Enrolments, "field-enrolments.csv", buf.Bytes(), "field-simulator")
+		res, err := f.importData(ctx, imports.Enrolments, "field-enrolments.csv", buf.Bytes())
 		if err != nil {
 			for code, n := range before {
 				f.walkIns[code] = n // try them again next tick
@@ -403,7 +446,7 @@ func (f *Field) playOutcomes(ctx context.Context, now time.Time, st *Stats) erro
 			_ = w.Write([]string{l.citizen, "declined", day(enrolOn[l.citizen])})
 		}
 		w.Flush()
-		res, err := f.Importer.Enrolments(ctx, f.CampaignID, imports.Outcomes, "field-outcomes.csv", buf.Bytes(), "field-simulator")
+		res, err := f.importData(ctx, imports.Outcomes, "field-outcomes.csv", buf.Bytes())
 		if err != nil {
 			return fmt.Errorf("outcomes: %w", err)
 		}
@@ -415,9 +458,24 @@ func (f *Field) playOutcomes(ctx context.Context, now time.Time, st *Stats) erro
 	return nil
 }
 
+// importData takes a file into the campaign, as the office's import does.
+func (f *Field) importData(ctx context.Context, kind imports.Kind, name string, data []byte) (campaign.ImportResult, error) {
+	if f.importFile != nil {
+		return f.importFile(ctx, kind, name, data)
+	}
+	return f.Importer.Enrolments(ctx, f.CampaignID, kind, name, data, "field-simulator")
+}
+
 // enrolment is one line of an enrolment file; income, subsidy class and payment mode are drawn
 // from the person's key.
 func (f *Field) enrolment(id, name, phone, commune, village, agent, group, on string) []string {
+	income, class := f.incomeClass(id)
+	return []string{id, name, phone, commune, village, agent, group, strconv.FormatInt(income, 10), class, f.mode(id), on}
+}
+
+// incomeClass is the monthly income a person declares and their household's subsidy class,
+// drawn from their citizen ID.
+func (f *Field) incomeClass(id string) (int64, string) {
 	income := contribution.MinMonthlyIncome + int64(f.u(id, "income")*f.u(id, "income2")*4_000_000)/50_000*50_000
 	class := "other"
 	switch r := f.u(id, "class"); {
@@ -426,8 +484,12 @@ func (f *Field) enrolment(id, name, phone, commune, village, agent, group, on st
 	case r < 0.18:
 		class = "near_poor"
 	}
-	mode := []string{"monthly", "3m", "6m", "12m", "12m", "2y"}[int(f.u(id, "mode")*6)]
-	return []string{id, name, phone, commune, village, agent, group, strconv.FormatInt(income, 10), class, mode, on}
+	return income, class
+}
+
+// mode is the payment mode a person enrols with, drawn from their citizen ID.
+func (f *Field) mode(id string) string {
+	return []string{"monthly", "3m", "6m", "12m", "12m", "2y"}[int(f.u(id, "mode")*6)]
 }
 
 var (

@@ -44,8 +44,8 @@ never for a real drive.`,
 			}
 			f := &simulator.Field{Config: cfg, CampaignID: id, Importer: im, Log: config.Logger()}
 			st, err := f.Run(cmd.Context())
-			fmt.Fprintf(cmd.OutOrStdout(), "field: %d events reported, %d leads, %d enrolled, %d declined\n",
-				st.EventsReported, st.Leads, st.Enrolled, st.Declined)
+			fmt.Fprintf(cmd.OutOrStdout(), "field: %d events reported, %d leads, %d enrolled, %d declined; starting register %d, %d renewal payments\n",
+				st.EventsReported, st.Leads, st.Enrolled, st.Declined, st.Register, st.Payments)
 			return err
 		},
 	}
@@ -89,7 +89,12 @@ A campaign that has already finished is not run again: its report is printed ins
 			case errors.As(err, &again):
 				fmt.Fprintf(out, "campaign %s has already run to its end; here is its report.\n"+
 					"To run the demo afresh: make clean && make demo\n\n", id)
-				return printReport(ctx, out, co, id)
+				r, err := report.Load(ctx, co.DB, id)
+				if err != nil {
+					return err
+				}
+				writeRegisterLine(out, r)
+				return printReport(ctx, out, co, r)
 			case err != nil:
 				return err
 			default:
@@ -143,9 +148,15 @@ A campaign that has already finished is not run again: its report is printed ins
 				fmt.Fprintf(out, "field simulator: %v\n", sd.err)
 			}
 			fmt.Fprintf(out, "\ncampaign %s %s after %s: enrolled %d of %d\n", id, res.Status, time.Since(began).Round(time.Second), res.Enrolled, res.Target)
-			fmt.Fprintf(out, "field: %d event results reported, %d leads, %d enrolled by the field, %d declined\n\n",
-				sd.st.EventsReported, sd.st.Leads, sd.st.Enrolled, sd.st.Declined)
-			return printReport(ctx, out, co, id)
+			fmt.Fprintf(out, "field: %d event results reported, %d leads, %d enrolled by the field, %d declined; "+
+				"a starting register of %d taken in, %d renewal payments recorded\n",
+				sd.st.EventsReported, sd.st.Leads, sd.st.Enrolled, sd.st.Declined, sd.st.Register, sd.st.Payments)
+			r, err := report.Load(ctx, co.DB, id)
+			if err != nil {
+				return err
+			}
+			writeRegisterLine(out, r)
+			return printReport(ctx, out, co, r)
 		},
 	}
 	cmd.Flags().StringVar(&planFile, "plan", "plans/hanoi-2021/plan.yaml", "the plan to launch")
@@ -154,11 +165,18 @@ A campaign that has already finished is not run again: its report is printed ins
 	return cmd
 }
 
-func printReport(ctx context.Context, out io.Writer, co *coordinator.Coordinator, id string) error {
-	r, err := report.Load(ctx, co.DB, id)
-	if err != nil {
-		return err
+// writeRegisterLine prints the register of participants' stock over the period, from the
+// report, and a blank line.
+func writeRegisterLine(out io.Writer, r *report.Report) {
+	if p := r.Participants; p != nil {
+		fmt.Fprintf(out, "register of participants: start %d, joined %d, renewed %d, returned %d, lapsed %d, end %d (stock %+d)\n",
+			p.Start, p.Joined, p.Renewed, p.Returned, p.Lapsed, p.End, p.End-p.Start)
 	}
+	fmt.Fprintln(out)
+}
+
+func printReport(ctx context.Context, out io.Writer, co *coordinator.Coordinator, r *report.Report) error {
+	id := r.CampaignID
 	if err := report.Write(out, r, "table", "district"); err != nil {
 		return err
 	}

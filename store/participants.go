@@ -212,6 +212,15 @@ type MergedPayments struct {
 // leave the server.
 func MergePayments(ctx context.Context, db DB, campaignID, batchID string, terms PaymentTerms) (MergedPayments, error) {
 	var m MergedPayments
+	// The renewals the payments may close, locked in id order first, as every writer of
+	// follow-ups locks them (a district's sweep among them), so that they queue, not deadlock.
+	if _, err := db.Exec(ctx, `
+		select f.id from follow_ups f
+		where f.campaign_id = $1 and f.kind = 'renewal' and f.status in ('open', 'lapsed')
+		  and f.citizen_id in (select citizen_id from import_rows where batch_id = $2)
+		order by f.id for update`, campaignID, batchID); err != nil {
+		return m, fmt.Errorf("lock renewals: %w", err)
+	}
 	// One statement: the receipts recorded, then each person's new payments of this batch
 	// against their state before them (the statement's snapshot). The update returns what the
 	// changes and the follow-ups need, so that no step joins two of these sets without an

@@ -172,14 +172,15 @@ type FollowUpCounts struct {
 	Escalated   int `json:"escalated"`
 }
 
-// CountFollowUps counts a campaign's follow-ups by outcome.
+// CountFollowUps counts a campaign's follow-ups of leads by outcome (renewals are the
+// register's: the report's participants count them).
 func CountFollowUps(ctx context.Context, db DB, campaignID string) (FollowUpCounts, error) {
 	var f FollowUpCounts
 	err := db.QueryRow(ctx, `
 		select count(*)::int, count(*) filter (where status = 'open')::int, count(*) filter (where status = 'enrolled')::int,
 			count(*) filter (where status = 'declined')::int, count(*) filter (where status = 'unreachable')::int,
 			count(*) filter (where escalated_at is not null)::int
-		from follow_ups where campaign_id = $1`, campaignID).
+		from follow_ups where campaign_id = $1 and kind = 'lead'`, campaignID).
 		Scan(&f.Total, &f.Open, &f.Enrolled, &f.Declined, &f.Unreachable, &f.Escalated)
 	if err != nil {
 		return f, fmt.Errorf("follow-ups: %w", err)

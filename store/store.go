@@ -8,9 +8,10 @@
 // quotas.go, agents.go, events.go, followups.go, enrolments.go, batches.go, staging.go and
 // retention.go (imports), reviews.go and decisions.go, auditlog.go and auditchain.go,
 // roles.go, accounts.go (people's accounts and their units), sessions.go, fieldentries.go
-// (what agents' phones send); read models that join many of them have files of their own
+// (what agents' phones send), participants.go (the register of participants: payments,
+// renewals, lapses and its figures); read models that join many of them have files of their own
 // (report.go, overview.go, pages.go for the web page's lists, with scope.go for an account's
-// part of them, trace.go, field.go for the simulator).
+// part of them, trace.go, field.go and renewals.go for the simulator).
 package store
 
 import (
