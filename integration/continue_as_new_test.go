@@ -404,26 +404,11 @@ func statuses(t *testing.T, s *stack, campaignID, period string) map[string]stri
 	return out
 }
 
-// replayPlan writes the integration plan under replayCampaign, faster and with the reviews of
-// replayReview, into a temporary folder and loads it.
+// replayPlan is the integration plan under replayCampaign, faster and with the reviews of
+// replayReview.
 func replayPlan(t *testing.T) *plan.Loaded {
 	t.Helper()
-	dir := t.TempDir()
-	for _, f := range []string{"plan.yaml", "units.csv", "villages.csv", "roster.csv"} {
-		b, err := os.ReadFile(filepath.Join("testdata", f))
-		require.NoError(t, err)
-		if f == "plan.yaml" {
-			text := strings.Replace(string(b), "id: itest-2021", "id: "+replayCampaign, 1)
-			text = strings.Replace(text, "scale: 1576800", fmt.Sprintf("scale: %d", replayScale), 1)
-			require.NotEqual(t, string(b), text)
-			b = []byte(text + replayReview)
-		}
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
-	}
-	lp, err := plan.Load(filepath.Join(dir, "plan.yaml"))
-	require.NoError(t, err)
-	require.Equal(t, replayCampaign, lp.Plan.ID)
-	return lp
+	return planVariant(t, replayCampaign, replayScale, replayReview)
 }
 
 // newNamedStack is newStack with a client and worker of a fixed identity, which the histories

@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -154,25 +151,10 @@ func TestRegisterOnTheDevServer(t *testing.T) {
 	assert.Positive(t, count(t, s.db, `select count(*) from audit_log where campaign_id = $1 and action = 'follow_ups.sweep'`, lp.Plan.ID))
 }
 
-// registerPlan writes the integration plan under registerCampaign, a year in about 60 s, and
-// loads it.
+// registerPlan is the integration plan under registerCampaign, a year in about 60 s.
 func registerPlan(t *testing.T) *plan.Loaded {
 	t.Helper()
-	dir := t.TempDir()
-	for _, f := range []string{"plan.yaml", "units.csv", "villages.csv", "roster.csv"} {
-		b, err := os.ReadFile(filepath.Join("testdata", f))
-		require.NoError(t, err)
-		if f == "plan.yaml" {
-			text := strings.Replace(string(b), "id: itest-2021", "id: "+registerCampaign, 1)
-			text = strings.Replace(text, "scale: 1576800", "scale: 525600", 1)
-			require.NotEqual(t, string(b), text)
-			b = []byte(text)
-		}
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
-	}
-	lp, err := plan.Load(filepath.Join(dir, "plan.yaml"))
-	require.NoError(t, err)
-	return lp
+	return planVariant(t, registerCampaign, 525600, "")
 }
 
 // waitCampaignDay waits until the campaign's clock has passed the start of a day.

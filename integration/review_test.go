@@ -2,9 +2,6 @@ package integration
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
@@ -27,17 +24,7 @@ func TestReviewTriggerAndCancel(t *testing.T) {
 	s := newStack(t)
 
 	// The integration plan under another id, so it runs beside the end-to-end drive.
-	dir := t.TempDir()
-	for _, f := range []string{"plan.yaml", "units.csv", "villages.csv", "roster.csv"} {
-		b, err := os.ReadFile(filepath.Join("testdata", f))
-		require.NoError(t, err)
-		if f == "plan.yaml" {
-			b = []byte(strings.Replace(string(b), "id: itest-2021", "id: itest-trigger", 1))
-		}
-		require.NoError(t, os.WriteFile(filepath.Join(dir, f), b, 0o644))
-	}
-	lp, err := plan.Load(filepath.Join(dir, "plan.yaml"))
-	require.NoError(t, err)
+	lp := planVariant(t, "itest-trigger", 0, "")
 	run, err := s.co.Launch(ctx, lp)
 	require.NoError(t, err)
 	id := lp.Plan.ID

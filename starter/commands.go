@@ -200,73 +200,55 @@ func readFile(path string) (string, []byte, error) {
 	return filepath.Base(path), data, nil
 }
 
-func importCommand(e *env) *cobra.Command {
+// fileCommand is a command that imports one kind of file into a campaign (runImport); long
+// follows the file's header line.
+func fileCommand(e *env, kind imports.Kind, use, short, long string) *cobra.Command {
 	return &cobra.Command{
-		Use:   "import <campaign> <enrolments.csv>",
-		Short: "Import enrolments (idempotent; a file with any bad line is refused whole)",
-		Long: `Imports a CSV of enrolments with the header
-  ` + strings.Join(imports.Headers[imports.Enrolments], ",") + `
-Every line is checked (2021 rules: income 700,000–29,800,000 VND, subsidy class poor|near_poor|other,
-payment mode ` + contribution.PaymentModes + `; known commune, village, agent and target group; a date
-within the period; no person twice). A file with any bad line is refused whole, every bad line
-listed, and nothing is written. A good file is merged by the campaign: people already enrolled
-count as duplicates, so importing the same file again adds nothing.`,
-		Args: cobra.ExactArgs(2),
+		Use:   use,
+		Short: short,
+		Long:  "Imports a CSV with the header\n  " + strings.Join(imports.Headers[kind], ",") + "\n" + long,
+		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runImport(cmd, e, args, imports.Enrolments)
+			return runImport(cmd, e, args, kind)
 		},
 	}
+}
+
+func importCommand(e *env) *cobra.Command {
+	return fileCommand(e, imports.Enrolments, "import <campaign> <enrolments.csv>",
+		"Import enrolments (idempotent; a file with any bad line is refused whole)",
+		`Every line is checked (2021 rules: income 700,000–29,800,000 VND, subsidy class poor|near_poor|other,
+payment mode `+contribution.PaymentModes+`; known commune, village, agent and target group; a date
+within the period; no person twice). A file with any bad line is refused whole, every bad line
+listed, and nothing is written. A good file is merged by the campaign: people already enrolled
+count as duplicates, so importing the same file again adds nothing.`)
 }
 
 func outcomesCommand(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "outcomes <campaign> <outcomes.csv>",
-		Short: "Record follow-up outcomes (declined, unreachable) reported by agents",
-		Long: `Imports a CSV with the header
-  ` + strings.Join(imports.Headers[imports.Outcomes], ",") + `
-Each line closes the open follow-up of a lead as declined or unreachable. Every citizen ID must
-be a lead of the campaign. A file with any bad line is refused whole.`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runImport(cmd, e, args, imports.Outcomes)
-		},
-	}
+	return fileCommand(e, imports.Outcomes, "outcomes <campaign> <outcomes.csv>",
+		"Record follow-up outcomes (declined, unreachable) reported by agents",
+		`Each line closes the open follow-up of a lead as declined or unreachable. Every citizen ID must
+be a lead of the campaign. A file with any bad line is refused whole.`)
 }
 
 func participantsCommand(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "participants <campaign> <participants.csv>",
-		Short: "Import a starting register: the people already participating when the register is adopted",
-		Long: `Imports a CSV with the header
-  ` + strings.Join(imports.Headers[imports.Participants], ",") + `
-into the campaign's register of participants: each line a person already participating, who
+	return fileCommand(e, imports.Participants, "participants <campaign> <participants.csv>",
+		"Import a starting register: the people already participating when the register is adopted",
+		`into the campaign's register of participants: each line a person already participating, who
 joined on joined_on and is paid until paid_until (the first day not covered). The person is
 checked as an enrolment is (the 2021 rules, known commune, village, agent and target group).
 People already in the register are left as they are, so importing the file again adds nothing.
-A file with any bad line is refused whole, every bad line listed, and nothing is written.`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runImport(cmd, e, args, imports.Participants)
-		},
-	}
+A file with any bad line is refused whole, every bad line listed, and nothing is written.`)
 }
 
 func paymentsCommand(e *env) *cobra.Command {
-	return &cobra.Command{
-		Use:   "payments <campaign> <payments.csv>",
-		Short: "Import collection records: each payment extends its person's cover",
-		Long: `Imports a CSV with the header
-  ` + strings.Join(imports.Headers[imports.Payments], ",") + `
-Each receipt extends its person's cover by its months (` + contribution.MonthsPaid + `);
+	return fileCommand(e, imports.Payments, "payments <campaign> <payments.csv>",
+		"Import collection records: each payment extends its person's cover",
+		`Each receipt extends its person's cover by its months (`+contribution.MonthsPaid+`);
 a payment after a lapse starts a new cover on its day, and the person is back. Every person
 must be in the campaign's register. A receipt recorded before counts once. An amount other than
 the rules give (22% of the person's declared income, less the state's support for their class,
-times the months) is recorded and flagged. A file with any bad line is refused whole.`,
-		Args: cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return runImport(cmd, e, args, imports.Payments)
-		},
-	}
+times the months) is recorded and flagged. A file with any bad line is refused whole.`)
 }
 
 func runImport(cmd *cobra.Command, e *env, args []string, kind imports.Kind) error {

@@ -7,10 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"drives/internal/fixture"
-	"drives/internal/testenv"
 )
 
 // `starter plan diff` against the fixture campaign's launched plan: a revision of its target
@@ -18,13 +15,7 @@ import (
 // campaign, or a campaign nobody launched, is refused with the reason.
 func TestPlanDiff(t *testing.T) {
 	ctx := context.Background()
-	dbURL := testenv.NewDB(t)
-	t.Setenv("DATABASE_URL", dbURL)
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := commandDB(t)
 	fixture.Seed(t, pool)
 
 	dir := fixture.PlanDir(t)

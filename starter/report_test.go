@@ -10,14 +10,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
 	"drives/activities"
 	"drives/campaign"
 	"drives/imports"
 	"drives/internal/fixture"
-	"drives/internal/testenv"
 	"drives/report"
 )
 
@@ -57,13 +55,7 @@ func workbookFigures(t *testing.T, data []byte) (summary map[string]string, rows
 // not defaulting --level to all for a workbook (2 units, want every unit (16)).
 func TestReportWorkbook(t *testing.T) {
 	ctx := context.Background()
-	dbURL := testenv.NewDB(t)
-	t.Setenv("DATABASE_URL", dbURL)
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := commandDB(t)
 	c := fixture.Seed(t, pool)
 	enrol := strings.Join(imports.Headers[imports.Enrolments], ",") + "\n" +
 		"001000000001,Nguyễn Thị Một,0910000001,00001,00001-01,DL-00001-1,trader,1500000,other,monthly,2021-01-01\n" +

@@ -7,22 +7,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"drives/internal/testenv"
 	"drives/store"
 )
 
 // An administrator ends all of a user's sessions of the web page, and only theirs.
 func TestEndSessions(t *testing.T) {
 	ctx := context.Background()
-	dbURL := testenv.NewDB(t)
-	t.Setenv("DATABASE_URL", dbURL)
-	db, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(db.Close)
+	db := commandDB(t)
 	for i, user := range []string{"lan", "lan", "minh"} {
 		h := sha256.Sum256([]byte{byte(i)})
 		if err := store.CreateWebSession(ctx, db, h[:], user, "csrf", time.Hour); err != nil {

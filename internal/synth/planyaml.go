@@ -28,6 +28,8 @@ var Review = plan.ReviewSpec{
 		RewardAt: 1.0, WarnBelow: 0.6, TerminateBelow: 0.3, TerminateAfter: 2,
 		Reward:       plan.Reward{Kind: "bonus", Amount: 500_000},
 		ApprovalWait: plan.Duration(14 * 24 * time.Hour), CommendTop: 3,
+		// An agent's renewal rate weighs a fifth of their score: keeping people counts.
+		RenewalWeight: 0.2,
 	},
 }
 
@@ -91,6 +93,9 @@ func planYAML(comment string, p plan.Plan) []byte {
 	fmt.Fprintf(&b, "    reward: {kind: %s, amount: %d}\n", r.Policy.Reward.Kind, r.Policy.Reward.Amount)
 	fmt.Fprintf(&b, "    approval_wait: %s\n    auto_terminate: %t\n    commend_top: %d\n",
 		r.Policy.ApprovalWait, r.Policy.AutoTerminate, r.Policy.CommendTop)
+	if r.Policy.RenewalWeight > 0 {
+		fmt.Fprintf(&b, "    renewal_weight: %s\n", strconv.FormatFloat(r.Policy.RenewalWeight, 'f', -1, 64))
+	}
 	b.WriteString("events:\n")
 	for _, e := range p.Events {
 		fmt.Fprintf(&b, "  - id: %s\n", e.ID)
