@@ -25,19 +25,24 @@ func SweepFollowUps(ctx context.Context, db DB, campaignID, district string, asO
 	for i, d := range reminders {
 		offsets[i] = d.Seconds()
 	}
-	// Lock the district's open follow-ups in id order first, as every writer of follow-ups
-	// does, so concurrent sweeps and merges queue instead of deadlocking.
-	if _, err := db.Exec(ctx, `select id from follow_ups where campaign_id = $1 and ($2 = '' or district_code = $2) and status = 'open'
-		order by id for update`, campaignID, district); err != nil {
+	// Lock the follow-ups this sweep changes (a reminder, an escalation or a give-up is due) in
+	// id order first, as every writer of follow-ups does, so concurrent sweeps and merges queue
+	// instead of deadlocking. Only those: a campaign holds hundreds of thousands of open
+	// renewals, most of them with nothing due. Reminder offsets ascend (the plan says so), so a
+	// follow-up's next reminder is due when offset number reminders_sent + 1 has passed.
+	nextReminderDue := `f.reminders_sent < cardinality($4::float8[])
+		and f.opened_at + ($4::float8[])[f.reminders_sent + 1] * interval '1 second' <= $3`
+	if _, err := db.Exec(ctx, `select f.id from follow_ups f
+		where f.campaign_id = $1 and ($2 = '' or f.district_code = $2) and f.status = 'open'
+		  and (f.give_up_at <= $3 or (f.escalated_at is null and f.due_at <= $3) or (`+nextReminderDue+`))
+		order by f.id for update`, campaignID, district, asOf, offsets); err != nil {
 		return r, fmt.Errorf("sweep: lock follow-ups: %w", err)
 	}
 	tag, err := db.Exec(ctx, `
-		update follow_ups f set reminders_sent = r.n, last_reminded_at = $3
-		from (select f2.id, (select count(*) from unnest($4::float8[]) o
-		                     where f2.opened_at + o * interval '1 second' <= $3)::int as n
-		      from follow_ups f2
-		      where f2.campaign_id = $1 and ($2 = '' or f2.district_code = $2) and f2.status = 'open') r
-		where f.id = r.id and r.n > f.reminders_sent`, campaignID, district, asOf, offsets)
+		update follow_ups f set last_reminded_at = $3,
+			reminders_sent = (select count(*) from unnest($4::float8[]) o where f.opened_at + o * interval '1 second' <= $3)::int
+		where f.campaign_id = $1 and ($2 = '' or f.district_code = $2) and f.status = 'open' and `+nextReminderDue,
+		campaignID, district, asOf, offsets)
 	if err != nil {
 		return r, fmt.Errorf("sweep reminders: %w", err)
 	}
