@@ -35,6 +35,7 @@ func TestPlanDiff(t *testing.T) {
 	if err != nil {
 		t.Fatalf("plan diff: %v\n%s", err, out)
 	}
+	t.Logf("starter plan diff %s %s:\n%s", fixture.CampaignID, path, out)
 	// 1% and 2% of the fixture's 12,734 people of working age.
 	for _, want := range []string{"city target: 127 → 255 (+128)", "districts: 2 of 2 change; sum 127 → 255 (+128)",
 		"communes: 5 of 5 change; sum 127 → 255", "agents and staff: ", "target.share: 0.01 → 0.02", "events: 0 change"} {
