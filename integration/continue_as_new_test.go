@@ -220,8 +220,17 @@ func TestReviewsAndContinueAsNew(t *testing.T) {
 	require.NoError(t, err)
 	var progress campaign.ReviewProgress
 	require.NoError(t, v.Get(&progress))
-	require.Equal(t, map[string]string{"DL-00001-2": "approved"}, progress.Decided, "the new run carries the decision")
-	require.Equal(t, 1, progress.Pending)
+	// The new run carries the decision. The approval wait is under a second of real time at this
+	// plan's clock: on a busy machine it may have ended by now, and the other proposal been
+	// terminated by the policy (a random failure when this asked for it to be pending still).
+	require.Equal(t, "approved", progress.Decided["DL-00001-2"], "the new run carries the decision")
+	if status, ended := progress.Decided["DL-00004-1"]; ended {
+		require.Equal(t, "auto_terminated", status)
+		require.Zero(t, progress.Pending)
+	} else {
+		require.Len(t, progress.Decided, 1)
+		require.Equal(t, 1, progress.Pending)
+	}
 	var r2 campaign.ReviewResult
 	require.NoError(t, rrun.Get(ctx, &r2), "the review's result, through its continued run")
 	require.Equal(t, [4]int{1, 0, 0, 1}, [4]int{r2.Approved, r2.Rejected, r2.Escalated, r2.AutoTerminated})
