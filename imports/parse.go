@@ -281,14 +281,7 @@ func (ref *Reference) checkRecord(kind Kind, line int, rec []string, row *Row, s
 	}
 	switch kind {
 	case Enrolments, Leads:
-		row.FullName, row.Phone, row.Commune, row.Village = f(1), f(2), f(3), f(4)
-		if row.FullName == "" || utf8.RuneCountInString(row.FullName) > 100 {
-			bad(line, "full_name", "must be 1 to 100 characters")
-		}
-		if !isPhone(row.Phone) {
-			bad(line, "phone", "must be 10 digits starting with 0")
-		}
-		ref.checkUnit(row, bad)
+		ref.checkPerson(line, f, row, bad)
 		group := f(5)
 		if kind == Enrolments {
 			ref.checkHolder(line, f, row, bad)
@@ -347,6 +340,19 @@ func trimBOM(rec []string) []string {
 		rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
 	}
 	return rec
+}
+
+// checkPerson checks the fields that name a person and where they live, the same in
+// enrolments, leads and a starting register (f(1) to f(4)): full name, phone, commune, village.
+func (ref *Reference) checkPerson(line int, f func(int) string, row *Row, bad func(int, string, string, ...any)) {
+	row.FullName, row.Phone, row.Commune, row.Village = f(1), f(2), f(3), f(4)
+	if row.FullName == "" || utf8.RuneCountInString(row.FullName) > 100 {
+		bad(line, "full_name", "must be 1 to 100 characters")
+	}
+	if !isPhone(row.Phone) {
+		bad(line, "phone", "must be 10 digits starting with 0")
+	}
+	ref.checkUnit(row, bad)
 }
 
 func (ref *Reference) checkUnit(row *Row, bad func(int, string, string, ...any)) {

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"drives/contribution"
 )
@@ -49,14 +48,7 @@ var firstScheme = time.Date(2008, 1, 1, 0, 0, 0, 0, time.UTC)
 // them, the day they joined (from the scheme's start to the campaign's last day) and the day
 // they are paid until (after they joined, at most five years past the campaign).
 func (ref *Reference) checkParticipant(line int, f func(int) string, row *Row, dates map[string]time.Time, bad func(int, string, string, ...any)) {
-	row.FullName, row.Phone, row.Commune, row.Village = f(1), f(2), f(3), f(4)
-	if row.FullName == "" || utf8.RuneCountInString(row.FullName) > 100 {
-		bad(line, "full_name", "must be 1 to 100 characters")
-	}
-	if !isPhone(row.Phone) {
-		bad(line, "phone", "must be 10 digits starting with 0")
-	}
-	ref.checkUnit(row, bad)
+	ref.checkPerson(line, f, row, bad)
 	ref.checkHolder(line, f, row, bad)
 	row.Group = f(6)
 	if !ref.Groups[row.Group] {
