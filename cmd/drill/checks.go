@@ -313,9 +313,9 @@ func (d *drill) checkKeys(ctx context.Context, id string, x *expected, r *checke
 		{"enrolments by citizen ID", enrolmentFields,
 			`select citizen_id, agent_code, commune_code, coalesce(village_code, ''), target_group from enrolments where campaign_id = $1`, x.enrolments, ""},
 		{"prospects by citizen ID", groupField, `select citizen_id, target_group from prospects where campaign_id = $1`, x.prospects, ""},
-		{"follow-ups by the prospect's citizen ID", statusField,
+		{"follow-ups of leads by the prospect's citizen ID", statusField,
 			`select coalesce(p.citizen_id, 'no prospect ' || f.prospect_id), f.status from follow_ups f left join prospects p on p.id = f.prospect_id
-			 where f.campaign_id = $1`, x.followUpOf, ""},
+			 where f.campaign_id = $1 and f.kind = 'lead'`, x.followUpOf, ""},
 		{"events held", noFields, `select id from events where campaign_id = $1 and status = 'held'`, set(x.held), ""},
 		{"event results by event", noFields, `select entity_key from audit_log where campaign_id = $1 and action = 'event.results'`, set(x.leadsFiles), ""},
 		{"reviews by period", noFields, `select period from reviews where campaign_id = $1`, set(x.reviewPeriods), ""},

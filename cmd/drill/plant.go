@@ -23,9 +23,9 @@ var plants = []struct {
 	{"a prospect lost and a made-up one in its place", "prospects by citizen ID",
 		`update prospects set citizen_id = '999' || citizen_id where campaign_id = $1
 		 and citizen_id = (select min(citizen_id) from prospects where campaign_id = $1)`},
-	{"a follow-up with another final status", "follow-ups by the prospect's citizen ID",
+	{"a follow-up with another final status", "follow-ups of leads by the prospect's citizen ID",
 		`update follow_ups set status = case status when 'unreachable' then 'declined' else 'unreachable' end
-		 where id = (select min(id) from follow_ups where campaign_id = $1)`},
+		 where id = (select min(id) from follow_ups where campaign_id = $1 and kind = 'lead')`},
 	{"the approved termination rejected", "proposed terminations by period and agent",
 		`update review_decisions set status = 'rejected' where campaign_id = $1 and decision = 'terminate' and status = 'approved'`},
 	{"a review decision lost", "review decisions by period and agent",
