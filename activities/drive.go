@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.temporal.io/sdk/activity"
 
 	"drives/campaign"
 	"drives/plan"
@@ -121,6 +122,10 @@ type SweepInput struct {
 	Policy     plan.FollowUpTimes `json:"policy"`
 }
 
+// registerLockWait is how long a sweep waits for the campaign's merge lock before it leaves
+// the register to its next grid point.
+const registerLockWait = 20 * time.Second
+
 // SweepFollowUps sweeps every open follow-up of a campaign, all districts at once, as the
 // campaign's sweep grid comes round: reminders whose time has come are recorded, overdue
 // follow-ups escalated to commune staff, and those past the give-up point closed as
@@ -133,11 +138,18 @@ func (a *Activities) SweepFollowUps(ctx context.Context, in SweepInput) (campaig
 			// of follow-ups then reminds and escalates like the others.
 			t, keeps := specRenewals(in.Policy)
 			var reg store.RegisterSweep
+			// The register's writers take turns at the campaign's merge lock. A sweep does not
+			// wait long for it: while a large import holds it, the follow-ups are swept and the
+			// register comes at the next grid point (a demo's campaign once stood five minutes
+			// behind a sweep waiting for it).
+			locked := false
 			if keeps {
-				// The register's writers take turns at the campaign's merge lock.
-				if err := store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err != nil {
+				var err error
+				if locked, err = store.TryLockEnrolmentMerges(ctx, tx, in.CampaignID, registerLockWait); err != nil {
 					return campaign.SweepResult{}, err
 				}
+			}
+			if locked {
 				var err error
 				if reg, err = store.SweepRegister(ctx, tx, in.CampaignID, in.AsOf, t); err != nil {
 					return campaign.SweepResult{}, err
@@ -146,6 +158,11 @@ func (a *Activities) SweepFollowUps(ctx context.Context, in SweepInput) (campaig
 			res, err := sweep(ctx, tx, in.CampaignID, "", in.AsOf, in.Policy)
 			if err != nil || !keeps {
 				return res, err
+			}
+			if !locked {
+				activity.GetLogger(ctx).Warn("register not swept: the campaign's merges held it; it is swept at the next grid point", "as_of", in.AsOf)
+				res.NextDue = earliest(res.NextDue, in.AsOf.Add(time.Nanosecond))
+				return res, nil
 			}
 			res.RenewalsOpened, res.Lapsed = reg.Opened, reg.Lapsed
 			next, err := store.NextRegisterDue(ctx, tx, in.CampaignID, in.AsOf, t)

@@ -404,3 +404,36 @@ func TestReviewWeighsRenewals(t *testing.T) {
 	t.Logf("rationale: %s", en)
 	t.Logf("lý do: %s", vi)
 }
+
+// A sweep does not wait long for a campaign's merge lock: while another transaction holds it,
+// the try gives up after its wait and the sweep's transaction goes on; once it is free, it is
+// taken. Shown failing with the try waiting without a lock_timeout (the test hung on it).
+func TestTryLockEnrolmentMerges(t *testing.T) {
+	d := newDrive(t)
+	holder, err := d.pool.Begin(d.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Rollback(d.ctx) //nolint:errcheck
+	if err := store.LockEnrolmentMerges(d.ctx, holder, campaignID); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := d.pool.Begin(d.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(d.ctx) //nolint:errcheck
+	if ok, err := store.TryLockEnrolmentMerges(d.ctx, tx, campaignID, 100*time.Millisecond); ok || err != nil {
+		t.Fatalf("while another holds it: took %v (%v), want not taken", ok, err)
+	}
+	var one int
+	if err := tx.QueryRow(d.ctx, `select 1`).Scan(&one); err != nil {
+		t.Fatalf("the sweep's transaction after the try: %v", err)
+	}
+	if err := holder.Rollback(d.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := store.TryLockEnrolmentMerges(d.ctx, tx, campaignID, 100*time.Millisecond); !ok || err != nil {
+		t.Fatalf("once free: took %v (%v), want taken", ok, err)
+	}
+}

@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // mergeLockClass is the advisory lock class of a campaign's enrolment merges ('enro').
@@ -15,6 +19,35 @@ func LockEnrolmentMerges(ctx context.Context, db DB, campaignID string) error {
 		return fmt.Errorf("lock enrolment merges of %s: %w", campaignID, err)
 	}
 	return nil
+}
+
+// TryLockEnrolmentMerges takes the lock LockEnrolmentMerges takes if it comes free within wait
+// (whole milliseconds), and says whether it did; the transaction goes on either way (the wait
+// runs under a savepoint). For work that can come back later rather than hold up its caller.
+func TryLockEnrolmentMerges(ctx context.Context, db Beginner, campaignID string, wait time.Duration) (bool, error) {
+	sp, err := db.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("lock enrolment merges of %s: %w", campaignID, err)
+	}
+	if _, err := sp.Exec(ctx, `select set_config('lock_timeout', $1, true)`, fmt.Sprintf("%dms", wait.Milliseconds())); err != nil {
+		_ = sp.Rollback(ctx)
+		return false, fmt.Errorf("lock enrolment merges of %s: %w", campaignID, err)
+	}
+	_, err = sp.Exec(ctx, `select pg_advisory_xact_lock($1, hashtext($2))`, mergeLockClass, campaignID)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "55P03" { // lock_not_available
+		return false, sp.Rollback(ctx)
+	}
+	if err != nil {
+		_ = sp.Rollback(ctx)
+		return false, fmt.Errorf("lock enrolment merges of %s: %w", campaignID, err)
+	}
+	// The lock stays with the transaction; the savepoint's lock_timeout goes with it.
+	if _, err := sp.Exec(ctx, `select set_config('lock_timeout', '0', true)`); err != nil {
+		_ = sp.Rollback(ctx)
+		return false, fmt.Errorf("lock enrolment merges of %s: %w", campaignID, err)
+	}
+	return true, sp.Commit(ctx)
 }
 
 // LinkEnrolledLeads links the leads of a batch who had enrolled before they were met to their
