@@ -602,14 +602,16 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 			return c.continueAsNew(ctx, closedCh, receive)
 		}
 	}
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var m campaign.DistrictClosed
-			closedCh.Receive(ctx, &m)
+	// The signals are taken from the channel by this coroutine only, as it checks whether to
+	// wake: a goroutine blocked on the channel would take a signal that arrives in the same task
+	// as the decision to continue as new, and the next run would wait for that district for ever.
+	drain := func() {
+		var m campaign.DistrictClosed
+		for closedCh.ReceiveAsync(&m) {
 			receive(m)
 		}
-	})
-	allClosed := func() bool { return len(c.st.DistrictsClosed) >= len(c.st.Spec.Districts) }
+	}
+	allClosed := func() bool { drain(); return len(c.st.DistrictsClosed) >= len(c.st.Spec.Districts) }
 	// Until every district has closed: sweep the follow-ups when the sweep grid comes round.
 	for !allClosed() {
 		if shouldContinueAsNew(ctx, c.in.HistoryLimit) {

@@ -266,3 +266,28 @@ func TestCampaignContinuesAsNewOnceManyDistrictsStart(t *testing.T) {
 		t.Fatalf("carried state %+v", st)
 	}
 }
+
+// A district that reports closed in the same workflow task as the history reaching its limit is
+// carried into the next run. (It was lost: a goroutine blocked on the signal channel took the
+// signal, the run continued as new before that goroutine ran, and the next run waited for ever
+// for the last district — a demo stood at "districts closed 29/30". Shown failing on that code:
+// the carried state had no closed district.)
+func TestCampaignContinuingAsNewKeepsADistrictThatClosedInTheSameTask(t *testing.T) {
+	spec := yearSpec(1)
+	env, _ := newCampaignEnv(t, spec, launchBefore)
+	env.SetDetachedChildWait(false)
+	at(t, env, launchBefore, local(2021, 3, 5, 12, 0), func() {
+		// The env runs posted callbacks in order: the history reaches the limit (no workflow task),
+		// then the signal arrives and its task sees both.
+		env.RegisterDelayedCallback(func() { env.SetCurrentHistoryLength(smallHistory) }, 0)
+		env.SignalWorkflow(campaign.SignalDistrictClosed, campaign.DistrictClosed{District: "016", Held: 4})
+	})
+	env.ExecuteWorkflow(workflows.CampaignWorkflow, campaign.CampaignInput{CampaignID: testCampaignID, PlanHash: "sha256:test", HistoryLimit: smallHistory})
+
+	var next campaign.CampaignInput
+	continuedAs(t, env, campaign.CampaignWorkflowName, &next)
+	st := workflows.Carried[workflows.CampaignState](next.State)
+	if st == nil || !st.DistrictsClosed["016"] || len(st.DistrictsClosed) != 1 {
+		t.Fatalf("carried districts closed %v, want 016", st.DistrictsClosed)
+	}
+}
