@@ -420,7 +420,12 @@ func steerCommand(e *env, what string) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&reason, "reason", "", "why (required to cancel)")
+	reasonHelp := map[string]string{
+		"pause":  "why it is paused (optional; recorded in the audit log)",
+		"resume": "why it resumes (optional; recorded in the audit log)",
+		"cancel": "why it is cancelled (required; recorded in the audit log)",
+	}[what]
+	cmd.Flags().StringVar(&reason, "reason", "", reasonHelp)
 	if what == "cancel" {
 		_ = cmd.MarkFlagRequired("reason")
 	}

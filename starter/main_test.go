@@ -10,6 +10,7 @@ import (
 func TestBadCommandLines(t *testing.T) {
 	t.Setenv("DATABASE_URL", "")
 	t.Setenv("DRIVES_WEB_USERS", "")
+	t.Setenv("DRIVES_USER", "tester") // TestActorNeeded checks the refusal without one
 	cases := []struct {
 		args []string
 		want string
