@@ -131,8 +131,8 @@ func usage() {
                 key IDs of DRIVES_CODEC_KEYS
   worker-stop   stop the worker
   codec-start   up, then (re)start the codec server for the Web UI when DRIVES_CODEC_KEYS is set
-  web-start     up, then (re)start the web page on WEB_ADDR (users made once, passwords in
-                .dev/web-passwords)
+  web-start     up, then (re)start the web page on WEB_ADDR (users made once, passwords and
+                tokens in .dev/web-passwords as shell variables: . .dev/web-passwords)
   demo          all of the above, then the demo drive of PLAN and SIM; if any of it fails,
                 what this run started is stopped again
   down, stop    stop what up started, the worker of .dev/worker.pid, the codec server of

@@ -132,22 +132,27 @@ func (s *stack) startWeb(ctx context.Context) error {
 	}
 	if fi, err := os.Stat(webUsersFile); err != nil || fi.Size() == 0 {
 		_ = os.Remove(webPasswords)
-		pw, err := os.OpenFile(webPasswords, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return err
-		}
 		for _, u := range [][2]string{{"coordinator", "coordinator"}, {"auditor", "auditor"}} {
+			var out bytes.Buffer
 			cmd := exec.CommandContext(ctx, "bin/starter", "serve", "user", "--users", webUsersFile, "--name", u[0], "--role", u[1])
-			cmd.Stdout, cmd.Stderr = pw, os.Stderr
+			cmd.Stdout, cmd.Stderr = &out, os.Stderr
 			if err := cmd.Run(); err != nil {
-				pw.Close()
 				return fmt.Errorf("web: make the user %s: %w", u[0], err)
 			}
-		}
-		if err := pw.Close(); err != nil {
-			return err
+			vars := passwordVars(out.Bytes())
+			if vars[varName(u[0], "TOKEN")] == "" {
+				return fmt.Errorf("web: make the user %s: starter serve user printed no password and token", u[0])
+			}
+			if err := addPasswords(vars); err != nil {
+				return err
+			}
 		}
 		_ = os.Chmod(webUsersFile, 0o600)
+	} else if b, err := os.ReadFile(webPasswords); err == nil && !bytes.HasPrefix(b, []byte("#")) {
+		// A file of an earlier make demo, in sentences: the same sign-ins as variables.
+		if err := addPasswords(nil); err != nil {
+			return err
+		}
 	}
 	if err := restart(webPIDFile, "serve", "--addr"); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
@@ -298,7 +303,7 @@ func demo(ctx context.Context) error {
 	web := devstack.EnvOr("WEB_ADDR", defaultWebAddr)
 	fmt.Printf("\nTemporal Web UI: %s/namespaces/%s/workflows\n", ui, ns)
 	fmt.Printf("Web page: http://%s/campaigns/hanoi-2021 — sign in as 'coordinator' (acts), 'auditor' (reads)\n", web)
-	fmt.Printf("or '%s' (Ba Vì's district officer) with the passwords in %s (cat %s)\n", demoOfficer, webPasswords, webPasswords)
+	fmt.Printf("or '%s' (Ba Vì's district officer) with the passwords in %s (cat %s; '. %s' sets them as WEB_… variables)\n", demoOfficer, webPasswords, webPasswords, webPasswords)
 	if os.Getenv("DRIVES_CODEC_KEYS") != "" {
 		addr := devstack.EnvOr("DRIVES_CODEC_ADDR", defaultCodecAddr)
 		fmt.Printf("Payloads are encrypted. To read them in the Web UI, sign in at http://%s/login\n", addr)
@@ -325,13 +330,9 @@ func (s *stack) addDistrictOfficer(ctx context.Context) error {
 		}
 		return fmt.Errorf("the demo's district officer: %w: %s", err, errOut.String())
 	}
-	pw, err := os.OpenFile(webPasswords, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return err
+	vars := passwordVars(out.Bytes())
+	if len(vars) == 0 {
+		return fmt.Errorf("the demo's district officer: starter users add printed no one-time password")
 	}
-	if _, err := pw.Write(out.Bytes()); err != nil {
-		pw.Close()
-		return err
-	}
-	return pw.Close()
+	return addPasswords(vars)
 }
