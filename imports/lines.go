@@ -18,7 +18,7 @@ type Lines struct {
 // EnrolmentLines imports a file of enrolments as Enrolments does, and also says which of its
 // lines were new and which duplicates.
 func (im *Importer) EnrolmentLines(ctx context.Context, campaignID, name string, data []byte, by string) (campaign.ImportResult, Lines, error) {
-	var lines Lines
+	lines := Lines{New: []int{}, Duplicate: []int{}} // [] in JSON when none, not null
 	var res campaign.ImportResult
 	var batch string
 	var cf *checkedFile

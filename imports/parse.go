@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -78,11 +79,14 @@ const MaxListedErrors = 50
 
 func (r *Rejected) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: refused, nothing imported: %d bad line", r.File, len(r.Errors))
-	if len(r.Errors) != 1 {
-		b.WriteString("s")
+	lines := map[int]bool{}
+	for _, e := range r.Errors {
+		lines[e.Line] = true
 	}
-	fmt.Fprintf(&b, " of %d", r.Rows)
+	fmt.Fprintf(&b, "%s: refused, nothing imported: %s on %s", r.File, plural(len(r.Errors), "problem"), plural(len(lines), "line"))
+	if r.Rows > 0 {
+		fmt.Fprintf(&b, " (%s read)", plural(r.Rows, "data line"))
+	}
 	for i, e := range r.Errors {
 		if i == MaxListedErrors {
 			fmt.Fprintf(&b, "\n  … and %d more", len(r.Errors)-i)
@@ -91,6 +95,14 @@ func (r *Rejected) Error() string {
 		fmt.Fprintf(&b, "\n  %s: %s", r.File, e.Error())
 	}
 	return b.String()
+}
+
+// plural is n and a noun, plural unless n is 1: "1 problem", "8 problems".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 // Reference is what lines are checked against: the campaign's units, agents, groups and
