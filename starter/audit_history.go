@@ -91,7 +91,7 @@ DRIVES_CODEC_KEYS.`,
 				}
 			}
 			if len(res.Problems) > 0 {
-				return fmt.Errorf("export %s fails its check: %d problems", args[0], len(res.Problems))
+				return fmt.Errorf("export %s fails its check: %s", args[0], plural(len(res.Problems), "problem", "problems"))
 			}
 			if !asJSON {
 				fmt.Fprintln(w, "  ✓ every history replays; every audited effect has its completed activity and every completed effect its audit row")

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -272,17 +273,26 @@ func runImport(cmd *cobra.Command, e *env, args []string, kind imports.Kind) err
 	w := cmd.OutOrStdout()
 	switch kind {
 	case imports.Payments:
-		fmt.Fprintf(w, "%s: %d receipts: %d new, %d recorded before; %d flagged (amount not as the rules give); "+
-			"%d people renewed, %d back from a lapse; %d renewal follow-ups closed (batch %s)\n",
-			name, res.Rows, res.New, res.Duplicates, res.Flagged, res.Renewed, res.Returned, res.FollowUpsClosed, res.BatchID)
+		fmt.Fprintf(w, "%s: %s: %d new, %d recorded before; %d flagged (amount not as the rules give); "+
+			"%s renewed, %d back from a lapse; %s closed (batch %s)\n",
+			name, plural(res.Rows, "receipt", "receipts"), res.New, res.Duplicates, res.Flagged, plural(res.Renewed, "person", "people"),
+			res.Returned, plural(res.FollowUpsClosed, "renewal follow-up", "renewal follow-ups"), res.BatchID)
 	case imports.Participants:
-		fmt.Fprintf(w, "%s: %d people: %d joined the register, %d in it already (batch %s)\n",
-			name, res.Rows, res.New, res.Duplicates, res.BatchID)
+		fmt.Fprintf(w, "%s: %s: %d joined the register, %d in it already (batch %s)\n",
+			name, plural(res.Rows, "person", "people"), res.New, res.Duplicates, res.BatchID)
 	default:
-		fmt.Fprintf(w, "%s: %d rows: %d new, %d duplicate, 0 rejected; %d follow-ups closed (batch %s)\n",
-			name, res.Rows, res.New, res.Duplicates, res.FollowUpsClosed, res.BatchID)
+		fmt.Fprintf(w, "%s: %s: %d new, %d duplicate, 0 rejected; %s closed (batch %s)\n",
+			name, plural(res.Rows, "row", "rows"), res.New, res.Duplicates, plural(res.FollowUpsClosed, "follow-up", "follow-ups"), res.BatchID)
 	}
 	return nil
+}
+
+// plural is n and its noun: one when n is 1, else many ("1 row", "2 rows", "0 people").
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
 }
 
 func eventCommand(e *env) *cobra.Command {
