@@ -147,11 +147,20 @@ func (r Result) String() string {
 		if r.Rows == 0 {
 			return fmt.Sprintf("audit log of %s: intact, 0 rows", of)
 		}
-		return fmt.Sprintf("audit log of %s: intact, %d rows, hash chain verified to row %d (head %s)",
-			of, r.Rows, r.HeadID, r.Head)
+		// Row ids are numbered across every campaign's log: the last row's id is not a count.
+		return fmt.Sprintf("audit log of %s: intact, %s; the hash chain is verified through its last row, id %d "+
+			"(ids are numbered across all campaigns' logs), head %s", of, rowsOf(r.Rows), r.HeadID, r.Head)
 	}
-	return fmt.Sprintf("audit log of %s: BROKEN at row %d (%s): %s; %d of %d rows verified before it",
-		of, r.Broken.RowID, r.Broken.Kind, r.Broken.Reason, r.Verified, r.Rows)
+	return fmt.Sprintf("audit log of %s: BROKEN at row %d (%s): %s; %d of its %s verified before it",
+		of, r.Broken.RowID, r.Broken.Kind, r.Broken.Reason, r.Verified, rowsOf(r.Rows))
+}
+
+// rowsOf is "1 row" or "n rows".
+func rowsOf(n int) string {
+	if n == 1 {
+		return "1 row"
+	}
+	return strconv.Itoa(n) + " rows"
 }
 
 // Querier is what Verify reads through: a pool, a connection or a transaction.
