@@ -158,6 +158,29 @@ func DataConverter(c *Codec) converter.DataConverter {
 	return converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), c)
 }
 
+// Keyless is the payload codec of a process without DRIVES_CODEC_KEYS: it encrypts nothing and
+// passes plain payloads through, as no codec does, but an encrypted payload gives a KeyError
+// naming its key and DRIVES_CODEC_KEYS instead of the SDK's bare "payload encoding is not
+// supported".
+type Keyless struct{}
+
+var _ converter.PayloadCodec = Keyless{}
+
+// Encode leaves the payloads as they are.
+func (Keyless) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	return payloads, nil
+}
+
+// Decode passes plain payloads through and refuses encrypted ones, naming their key.
+func (Keyless) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error) {
+	for _, p := range payloads {
+		if p != nil && isEncrypted(p) {
+			return payloads, converter.NewWorkflowTaskFailureError(&KeyError{KeyID: string(p.GetMetadata()[MetadataKeyID]), Unknown: true})
+		}
+	}
+	return payloads, nil
+}
+
 // KeyIDs are the configured key IDs, oldest first.
 func (c *Codec) KeyIDs() []string { return append([]string(nil), c.ids...) }
 
@@ -249,6 +272,11 @@ type KeyError struct {
 }
 
 func (e *KeyError) Error() string {
+	if e.Unknown && len(e.have) == 0 {
+		return fmt.Sprintf("payload encrypted with key %q, and %s is not set in this process: "+
+			"export %s=%s:<base64 key> (the list the worker has, e.g. from the shell that ran make demo) and run again",
+			e.KeyID, EnvKeys, EnvKeys, e.KeyID)
+	}
 	if e.Unknown {
 		return fmt.Sprintf("payload encrypted with key %q, which this process does not have (%s has %s)",
 			e.KeyID, EnvKeys, quoteList(e.have))

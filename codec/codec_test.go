@@ -699,3 +699,33 @@ func TestServerSessionsExpire(t *testing.T) {
 		t.Fatalf("a fresh session: status %d", got)
 	}
 }
+
+// A process without DRIVES_CODEC_KEYS reads plain payloads as before, and for an encrypted one
+// says which key it needs and where to give it (the SDK alone says "payload encoding is not
+// supported"); it encrypts nothing.
+func TestKeyless(t *testing.T) {
+	plain := plainPayloads(t)
+	enc := encode(t, newCodec(t, newKey(t, "k1")), plain[:1])
+	keyless := converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codec.Keyless{})
+
+	out, err := codec.Keyless{}.Encode(plain)
+	if err != nil || !proto.Equal(out[0], plain[0]) {
+		t.Fatalf("encode: %v, %v; want the payload unchanged", out, err)
+	}
+	var p person
+	if err := keyless.FromPayload(plain[0], &p); err != nil || p.CitizenID != citizenID {
+		t.Fatalf("plain payload: %v, %+v", err, p)
+	}
+	err = keyless.FromPayload(enc[0], &p)
+	want := `payload encrypted with key "k1", and DRIVES_CODEC_KEYS is not set in this process: export DRIVES_CODEC_KEYS=k1:<base64 key>`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("encrypted payload: error %v; want it to say %q", err, want)
+	}
+	if strings.Contains(err.Error(), "not supported") {
+		t.Errorf("error %q still gives the SDK's words", err)
+	}
+	var wft *converter.WorkflowTaskFailureError
+	if !errors.As(err, &wft) {
+		t.Errorf("error %T is not a WorkflowTaskFailureError (a worker's task is retried, not its workflow failed)", err)
+	}
+}

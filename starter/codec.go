@@ -11,9 +11,20 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"drives/codec"
 )
+
+// keylessWhenUnset gives a client without DRIVES_CODEC_KEYS the codec that names the key an
+// encrypted payload needs (and the variable), where the SDK alone says "payload encoding is not
+// supported".
+func keylessWhenUnset(o *client.Options) {
+	if o.DataConverter == nil {
+		o.DataConverter = converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), codec.Keyless{})
+	}
+}
 
 // EnvCodecToken names the environment variable with the codec server's bearer token.
 const EnvCodecToken = "DRIVES_CODEC_TOKEN"

@@ -41,7 +41,7 @@ func (e *env) connect(ctx context.Context, temporal bool) error {
 		e.db = db
 	}
 	if temporal && e.tc == nil {
-		tc, err := config.Temporal(ctx, nil)
+		tc, err := config.Temporal(ctx, nil, keylessWhenUnset)
 		if err != nil {
 			return err
 		}

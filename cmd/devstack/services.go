@@ -47,8 +47,11 @@ func build(ctx context.Context, out, pkg string) error {
 	return devstack.Run(ctx, os.Environ(), "go", "build", "-o", out, pkg)
 }
 
-// startWorker starts the worker unless it runs; a running worker is kept only if it has the key
-// IDs of DRIVES_CODEC_KEYS (.dev/worker.codec).
+// startWorker starts the worker unless it runs; a running worker is kept if it has the key IDs
+// of DRIVES_CODEC_KEYS (.dev/worker.codec), restarted with them if they add keys to its own
+// (keys given to a running demo, a key appended to rotate), and otherwise left running with an
+// error saying what to do: a worker without a key its workflows' payloads are encrypted with
+// cannot carry them on.
 func (s *stack) startWorker(ctx context.Context) error {
 	ids := devstack.CodecIDs(os.Getenv("DRIVES_CODEC_KEYS"))
 	if pid, ok := readPID(workerPIDFile); ok && devstack.ProcessMatches(pid, "worker") {
@@ -56,12 +59,22 @@ func (s *stack) startWorker(ctx context.Context) error {
 		if b, err := os.ReadFile(workerCodecFile); err == nil {
 			running = strings.TrimSpace(string(b))
 		}
-		if running != ids {
-			return fmt.Errorf("the running worker (pid %d) has codec keys: %s; DRIVES_CODEC_KEYS has: %s.\n"+
-				"It could not read what is encrypted now: run 'make worker-stop' (or 'make stop') and start again", pid, running, ids)
+		if running == ids {
+			fmt.Printf("worker: already running (pid %d), log %s\n", pid, workerLogFile)
+			return nil
 		}
-		fmt.Printf("worker: already running (pid %d), log %s\n", pid, workerLogFile)
-		return nil
+		if missing := missingKeys(running, ids); len(missing) > 0 {
+			return fmt.Errorf("the running worker (pid %d) has codec keys %s, and DRIVES_CODEC_KEYS has %s: without %s a worker cannot read "+
+				"what is encrypted with it, and its workflows would stop.\nPut %s back in DRIVES_CODEC_KEYS (as in the shell that started it) and run again; "+
+				"or, to run without it anyway, 'make worker-stop' first",
+				pid, running, ids, strings.Join(missing, ", "), strings.Join(missing, ", "))
+		}
+		if err := devstack.StopPID(pid); err != nil {
+			return fmt.Errorf("stop the running worker (pid %d, codec keys %s) to start it with %s: %w", pid, running, ids, err)
+		}
+		_ = os.Remove(workerPIDFile)
+		_ = os.Remove(workerCodecFile)
+		fmt.Printf("worker: stopped (pid %d, codec keys %s) to start again with DRIVES_CODEC_KEYS's %s\n", pid, running, ids)
 	}
 	if err := build(ctx, "bin/worker", "./worker"); err != nil {
 		return err
@@ -77,6 +90,21 @@ func (s *stack) startWorker(ctx context.Context) error {
 	}
 	fmt.Printf("worker: started (pid %d), log %s\n", pid, workerLogFile)
 	return nil
+}
+
+// missingKeys are the key IDs of running (a CodecIDs list) that want lacks.
+func missingKeys(running, want string) []string {
+	have := map[string]bool{}
+	for _, id := range strings.Split(want, ",") {
+		have[id] = true
+	}
+	var out []string
+	for _, id := range strings.Split(running, ",") {
+		if id != "none" && !have[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // restart stops the process of pidFile if it still is the one (words), so that it starts again
