@@ -93,14 +93,22 @@ func EnrolmentWrites(ctx context.Context, db DB, campaignID, column, code string
 		group by e.batch_id, a.id order by a.id`, campaignID, code, from, to)
 }
 
-// AgentQuotaWrites traces an agent's quota to its assignment and the transfers that moved it.
+// AgentQuotaWrites traces an agent's quota to its assignment and the transfers that moved it
+// (a review's approved termination or an agent's leaving). Each write is one row: the agent's
+// quota row, saying the quota as assigned (the quota now, less what it took over, plus what it
+// handed on), and each transfer row, saying the quota it moved. The figure (Value) is the
+// quota now.
 func AgentQuotaWrites(ctx context.Context, db DB, campaignID, code string) ([]TraceWrite, error) {
 	return traceWrites(ctx, db, `
-		select (select target from quotas where campaign_id = $1 and level = 'agent' and code = $2), 1, 'quota as assigned', a.id
-		from audit_log a where a.campaign_id = $1 and a.action = 'agents.assign'
+		with q as (select target from quotas where campaign_id = $1 and level = 'agent' and code = $2),
+		moved as (
+			select coalesce(sum(amount) filter (where to_agent = $2), 0) as took, coalesce(sum(amount) filter (where from_agent = $2), 0) as gave
+			from quota_transfers where campaign_id = $1 and (to_agent = $2 or from_agent = $2))
+		select (select target from q), 1, 'quota row: ' || (coalesce((select target from q), 0) - m.took + m.gave) || ' as assigned', a.id
+		from audit_log a, moved m where a.campaign_id = $1 and a.action = 'agents.assign'
 		union all
-		select null, t.amount, 'quota moved from ' || t.from_agent || ' to ' || t.to_agent, a.id
-		from quota_transfers t join audit_log a on a.campaign_id = t.campaign_id and a.action = 'review.terminate' and a.entity_key = t.from_agent
+		select null, 1, 'transfer row: a quota of ' || t.amount || ' moved from ' || t.from_agent || ' to ' || t.to_agent || ' (' || t.period || ')', a.id
+		from quota_transfers t join audit_log a on a.campaign_id = t.campaign_id and a.action in ('review.terminate', 'agent.leave') and a.entity_key = t.from_agent
 		where t.campaign_id = $1 and (t.to_agent = $2 or t.from_agent = $2)`, campaignID, code)
 }
 
