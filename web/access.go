@@ -124,6 +124,20 @@ func (s *Server) guarded(access Access, scope Scope, next http.Handler) http.Han
 			return
 		}
 		if v == nil {
+			if h := r.Header.Get("Authorization"); h != "" {
+				// A program's credentials were given and are wrong: say so, rather than "sign in".
+				msg := "the bearer token is not valid (unknown, revoked or mistyped): give the token starter users add --with-token printed"
+				if !strings.HasPrefix(h, "Bearer ") {
+					msg = "the Authorization header is not a bearer token: send Authorization: Bearer <token>"
+				}
+				w.Header().Set("WWW-Authenticate", `Bearer realm="drives", error="invalid_token"`)
+				if isAPI(r) && !wantsHTML(r) {
+					writeJSON(w, http.StatusUnauthorized, apiError{Error: msg})
+				} else {
+					http.Error(w, msg, http.StatusUnauthorized)
+				}
+				return
+			}
 			if isAPI(r) && !wantsHTML(r) {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="drives"`)
 				writeJSON(w, http.StatusUnauthorized, apiError{Error: "sign in first: a session cookie from POST /login, or Authorization: Bearer <token>"})
