@@ -85,9 +85,16 @@ func ClockOf(ctx context.Context, db DB, campaignID string) (CampaignClock, erro
 
 // ReviewTotal counts one period's decisions.
 type ReviewTotal struct {
-	Period                                        string
-	Agents, Rewarded, Commended, Retained, Warned int
-	Proposed, Approved, Rejected, Escalated       int
+	Period    string `json:"period"`
+	Agents    int    `json:"agents"` // reviewed
+	Rewarded  int    `json:"rewarded"`
+	Commended int    `json:"commended"`
+	Retained  int    `json:"retained"`
+	Warned    int    `json:"warned"`
+	Proposed  int    `json:"proposed"` // terminations proposed
+	Approved  int    `json:"approved"` // terminations approved or made automatically
+	Rejected  int    `json:"rejected"`
+	Escalated int    `json:"escalated"`
 }
 
 // ReviewTotals counts each period's decisions, in the periods' order.

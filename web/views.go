@@ -472,6 +472,13 @@ func (s *Server) reviews(r *http.Request) (any, error) {
 	}
 	if v.Period == "" && len(v.Totals) > 0 {
 		v.Period = v.Totals[len(v.Totals)-1].Period
+	} else if v.Period != "" && !slices.ContainsFunc(v.Totals, func(t coordinator.ReviewTotal) bool { return t.Period == v.Period }) {
+		// A period none of the scope's decisions is of: one the campaign never reviewed is not found.
+		if _, _, err := store.ReviewWindow(ctx, s.cfg.DB, h.ID, v.Period); errors.Is(err, store.ErrNotFound) {
+			return nil, errNotFound{"campaign " + h.ID + " has no review period " + strconv.Quote(v.Period)}
+		} else if err != nil {
+			return nil, err
+		}
 	}
 	if v.Period != "" {
 		dq := store.DecisionQuery{Period: v.Period, District: v.District, Commune: v.Commune, Status: v.Status,

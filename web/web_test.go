@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -39,7 +40,9 @@ func TestWeb(t *testing.T) {
 		res = anon.get("/api/campaigns/" + campaignID + "/agents")
 		assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
 		assert.NotContains(t, res.Body, "DL-00001-1")
-		assert.Equal(t, http.StatusUnauthorized, s.api("GET", "/api/campaigns", "not-a-token", "", nil).StatusCode)
+		res = s.api("GET", "/api/campaigns", "not-a-token", "", nil)
+		assert.Equal(t, http.StatusUnauthorized, res.StatusCode)
+		assert.Contains(t, res.Body, "the bearer token is not valid", "a wrong token is named as such, not answered 'sign in first'")
 
 		before := s.fingerprint()
 		res = anon.postForm("/api/campaigns/"+campaignID+"/events/ba-dinh-conference/cancel", url.Values{"reason": {"x"}})
@@ -362,6 +365,53 @@ func TestWeb(t *testing.T) {
 		}
 		assert.Contains(t, actions, "review.terminate")
 		assert.Contains(t, actions, "review.evaluate")
+
+		// The trace's quota lines say the quota, not "1 quota as assigned": the quota assigned
+		// is the quota now plus what was handed on, and each transfer says what it moved.
+		var traced struct {
+			Trace struct {
+				Figures []struct {
+					Name   string `json:"name"`
+					Value  int    `json:"value"`
+					Writes []struct {
+						Rows int    `json:"rows"`
+						What string `json:"what"`
+					} `json:"writes"`
+				} `json:"figures"`
+			} `json:"trace"`
+		}
+		res := s.api("GET", "/api/campaigns/"+campaignID+"/trace/agent/DL-00001-1", coordToken, "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, res.Body)
+		require.NoError(t, json.Unmarshal([]byte(res.Body), &traced))
+		quota := traced.Trace.Figures[0]
+		now := s.count(`select target from quotas where campaign_id = $1 and level = 'agent' and code = 'DL-00001-1'`, campaignID)
+		moved := s.count(`select coalesce(sum(amount), 0)::int from quota_transfers where campaign_id = $1 and from_agent = 'DL-00001-1'`, campaignID)
+		require.NotZero(t, moved, "the terminated agent's quota was handed on")
+		assert.Equal(t, "quota", quota.Name)
+		assert.Equal(t, now, quota.Value)
+		require.NotEmpty(t, quota.Writes)
+		assert.Equal(t, fmt.Sprintf("quota row: %d as assigned", now+moved), quota.Writes[0].What)
+		for _, w := range quota.Writes[1:] {
+			assert.Equal(t, 1, w.Rows, "a transfer is one row: %s", w.What)
+			assert.Contains(t, w.What, "moved from DL-00001-1")
+		}
+		assert.Len(t, quota.Writes, 1+s.count(`select count(*)::int from quota_transfers where campaign_id = $1 and from_agent = 'DL-00001-1'`, campaignID))
+
+		// Review totals' keys are the JSON's lower snake case; a period never reviewed is not found.
+		res = s.api("GET", "/api/campaigns/"+campaignID+"/reviews", coordToken, "", nil)
+		require.Equal(t, http.StatusOK, res.StatusCode, res.Body)
+		var totals struct {
+			Totals []map[string]any `json:"totals"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(res.Body), &totals))
+		require.NotEmpty(t, totals.Totals)
+		assert.Equal(t, "2021-Q1", totals.Totals[0]["period"])
+		for _, k := range []string{"agents", "rewarded", "commended", "retained", "warned", "proposed", "approved", "rejected", "escalated"} {
+			assert.Contains(t, totals.Totals[0], k)
+		}
+		res = s.api("GET", "/api/campaigns/"+campaignID+"/reviews?period=2099-Q9", coordToken, "", nil)
+		assert.Equal(t, http.StatusNotFound, res.StatusCode, res.Body)
+		assert.Equal(t, http.StatusOK, s.api("GET", "/api/campaigns/"+campaignID+"/reviews?period=2021-Q1", coordToken, "", nil).StatusCode)
 	})
 
 	t.Run("downloads hold the page's figures and lines, of the viewer's part", func(t *testing.T) { testDownloads(t, s, coord) })
