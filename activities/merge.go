@@ -55,6 +55,12 @@ func (a *Activities) mergeImport(ctx context.Context, in MergeInput) (campaign.I
 			if err := claimBatch(ctx, tx, in.CampaignID, in.BatchID, kind, "", &res.Rows); err != nil {
 				return res, err
 			}
+			// A batch joined to the register by citizen ID is planned on statistics that
+			// know it: on an earlier batch's, a 25,000-line payments batch's first join ran
+			// for minutes holding the campaign's merge lock.
+			if kind == "payments" || kind == "participants" {
+				refreshStatistics(ctx, tx, "the staged rows", store.AnalyzeStaging)
+			}
 			switch kind {
 			case "enrolments":
 				err = mergeEnrolments(ctx, tx, in, &res)

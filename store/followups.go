@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -28,20 +29,19 @@ func SweepFollowUps(ctx context.Context, db DB, campaignID, district string, asO
 	// Lock the follow-ups this sweep changes (a reminder, an escalation or a give-up is due) in
 	// id order first, as every writer of follow-ups does, so concurrent sweeps and merges queue
 	// instead of deadlocking. Only those: a campaign holds hundreds of thousands of open
-	// renewals, most of them with nothing due. Reminder offsets ascend (the plan says so), so a
-	// follow-up's next reminder is due when offset number reminders_sent + 1 has passed.
-	nextReminderDue := `f.reminders_sent < cardinality($4::float8[])
-		and f.opened_at + ($4::float8[])[f.reminders_sent + 1] * interval '1 second' <= $3`
+	// renewals, most of them with nothing due; each of the three is found by its index
+	// (migration 017).
+	due := reminderDue(len(offsets))
 	if _, err := db.Exec(ctx, `select f.id from follow_ups f
-		where f.campaign_id = $1 and ($2 = '' or f.district_code = $2) and f.status = 'open'
-		  and (f.give_up_at <= $3 or (f.escalated_at is null and f.due_at <= $3) or (`+nextReminderDue+`))
+		where f.campaign_id = $1 and f.status = 'open' and ($2 = '' or f.district_code = $2)
+		  and (f.give_up_at <= $3 or (f.escalated_at is null and f.due_at <= $3) or `+due+`)
 		order by f.id for update`, campaignID, district, asOf, offsets); err != nil {
 		return r, fmt.Errorf("sweep: lock follow-ups: %w", err)
 	}
 	tag, err := db.Exec(ctx, `
 		update follow_ups f set last_reminded_at = $3,
 			reminders_sent = (select count(*) from unnest($4::float8[]) o where f.opened_at + o * interval '1 second' <= $3)::int
-		where f.campaign_id = $1 and ($2 = '' or f.district_code = $2) and f.status = 'open' and `+nextReminderDue,
+		where f.campaign_id = $1 and f.status = 'open' and ($2 = '' or f.district_code = $2) and `+due,
 		campaignID, district, asOf, offsets)
 	if err != nil {
 		return r, fmt.Errorf("sweep reminders: %w", err)
@@ -71,22 +71,41 @@ func SweepFollowUps(ctx context.Context, db DB, campaignID, district string, asO
 		campaignID, district, asOf).Scan(&r.Unreachable); err != nil {
 		return r, fmt.Errorf("sweep give-ups: %w", err)
 	}
+	// The next time something falls due: the first entry of each index.
 	var next *time.Time
 	if err := db.QueryRow(ctx, `
-		select min(least(
-			case when f.escalated_at is null then f.due_at end,
-			f.give_up_at,
-			(select min(f.opened_at + o * interval '1 second') from unnest($4::float8[]) o
-			 where f.opened_at + o * interval '1 second' > $3)))
-		from follow_ups f
-		where f.campaign_id = $1 and ($2 = '' or f.district_code = $2) and f.status = 'open'`,
-		campaignID, district, asOf, offsets).Scan(&next); err != nil {
+		select least(
+			(select min(due_at) from follow_ups
+			 where campaign_id = $1 and status = 'open' and escalated_at is null and ($2 = '' or district_code = $2)),
+			(select min(give_up_at) from follow_ups
+			 where campaign_id = $1 and status = 'open' and ($2 = '' or district_code = $2)),
+			(select min((select min(f.opened_at) from follow_ups f
+			             where f.campaign_id = $1 and f.status = 'open' and f.reminders_sent = o.k - 1
+			               and ($2 = '' or f.district_code = $2)) + o.off * interval '1 second')
+			 from unnest($3::float8[]) with ordinality o(off, k)))`,
+		campaignID, district, offsets).Scan(&next); err != nil {
 		return r, fmt.Errorf("sweep next due: %w", err)
 	}
 	if next != nil {
 		r.NextDue = next.UTC()
 	}
 	return r, nil
+}
+
+// reminderDue is the condition, on follow_ups f, of a reminder having fallen due by $3 for
+// reminder offsets $4 (seconds, ascending, as the plan says): a follow-up with k reminders
+// sent is due for the next when offset number k + 1 has passed since it opened. One index
+// range of follow_ups_reminder per offset (a condition computed from reminders_sent, as one
+// expression, cannot use it).
+func reminderDue(offsets int) string {
+	if offsets == 0 {
+		return "false"
+	}
+	arms := make([]string, offsets)
+	for k := range arms {
+		arms[k] = fmt.Sprintf("(f.reminders_sent = %d and f.opened_at <= $3::timestamptz - ($4::float8[])[%d] * interval '1 second')", k, k+1)
+	}
+	return "(" + strings.Join(arms, " or ") + ")"
 }
 
 // CreateFollowUps opens a follow-up, as of the event's held time, for every lead of a merged

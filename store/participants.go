@@ -21,6 +21,14 @@ type RegisterTimes struct {
 	GraceDays int
 }
 
+// AnalyzeStaging refreshes the planner's statistics of the staged import rows (migration 017).
+func AnalyzeStaging(ctx context.Context, db DB) error {
+	if _, err := db.Exec(ctx, `select analyze_staging()`); err != nil {
+		return fmt.Errorf("analyze the staged rows: %w", err)
+	}
+	return nil
+}
+
 // AnalyzeRegister refreshes the planner's statistics of the register's tables (migration 015).
 func AnalyzeRegister(ctx context.Context, db DB) error {
 	if _, err := db.Exec(ctx, `select analyze_register()`); err != nil {
@@ -45,18 +53,24 @@ type RegisterSweep struct {
 // the renewals like any other follow-up.
 func SweepRegister(ctx context.Context, db DB, campaignID string, asOf time.Time, t RegisterTimes) (RegisterSweep, error) {
 	var r RegisterSweep
+	reg, err := registerOf(ctx, db, campaignID, asOf)
+	if err != nil {
+		return r, err
+	}
+	// The register, its time zone and the campaign's day are given to each statement as
+	// values, not joined from the campaign: planned for a value, the scans below take the
+	// indexes of people due (participants_unopened, participants_due; migration 017) and the
+	// updates find each person by key, where planned for a join they read the whole table.
+	//
 	// Open renewals first: someone whose payment fell due while nobody swept gets their
 	// follow-up, closed as lapsed by the follow-up sweep if their grace has ended.
 	if err := db.QueryRow(ctx, `
-		with c as (
-			select register_id, timezone, ($2::timestamptz at time zone timezone)::date as today
-			from campaigns where id = $1),
-		due as materialized (
-			select p.citizen_id, p.paid_until, p.district_code, p.commune_code, p.agent_code,
+		with due as materialized (
+			select p.ctid as row_id, p.citizen_id, p.paid_until, p.district_code, p.commune_code, p.agent_code,
 				row_number() over (partition by p.commune_code order by p.paid_until, p.citizen_id) - 1 as rn
-			from participants p, c
-			where p.register_id = c.register_id and p.status = 'active'
-			  and p.paid_until <= c.today + $3::int
+			from participants p
+			where p.register_id = $2 and p.status = 'active'
+			  and p.paid_until <= $4::date + $5::int
 			  and p.renewal_opened_for is distinct from p.paid_until
 			  and exists (select 1 from units u where u.campaign_id = $1 and u.code = p.commune_code)),
 		-- each set computed once (materialized): inlined, the agents were dealt again for
@@ -80,31 +94,30 @@ func SweepRegister(ctx context.Context, db DB, campaignID string, asOf time.Time
 			insert into follow_ups (campaign_id, kind, citizen_id, renewal_due, district_code, commune_code, agent_code,
 				priority, opened_at, due_at, give_up_at)
 			select $1, 'renewal', h.citizen_id, h.paid_until, h.district_code, h.commune_code, h.holder, 1,
-				(h.paid_until - $3::int)::timestamp at time zone c.timezone,
-				h.paid_until::timestamp at time zone c.timezone,
-				(h.paid_until + $4::int)::timestamp at time zone c.timezone
-			from held h, c
+				(h.paid_until - $5::int)::timestamp at time zone $3,
+				h.paid_until::timestamp at time zone $3,
+				(h.paid_until + $6::int)::timestamp at time zone $3
+			from held h
 			where h.holder is not null
 			order by h.citizen_id
 			on conflict (campaign_id, citizen_id, renewal_due) where kind = 'renewal' do nothing
 			returning citizen_id),
+		-- found again by the row each was read from: joined by key, the planner (which cannot
+		-- tell how few are due) read the whole register to hash it (1.5 s for 13,000 people)
 		marked as (
 			update participants p set renewal_opened_for = h.paid_until, agent_code = h.holder
-			from held h, c
-			where p.register_id = c.register_id and p.citizen_id = h.citizen_id and h.holder is not null
+			from held h
+			where p.ctid = any(array(select row_id from held where holder is not null)) and p.ctid = h.row_id
+			  and h.holder is not null
 			returning 1)
 		select (select count(*) from opened)::int`,
-		campaignID, asOf, t.LeadDays, t.GraceDays).Scan(&r.Opened); err != nil {
+		campaignID, reg.id, reg.timezone, reg.today, t.LeadDays, t.GraceDays).Scan(&r.Opened); err != nil {
 		return r, fmt.Errorf("open renewals: %w", err)
 	}
 	if err := db.QueryRow(ctx, `
-		with c as (
-			select register_id, ($2::timestamptz at time zone timezone)::date - $3::int as last_paid_until
-			from campaigns where id = $1),
-		gone as (
-			update participants p set status = 'lapsed', lapsed_on = p.paid_until + $3::int, campaign_id = $1
-			from c
-			where p.register_id = c.register_id and p.status = 'active' and p.paid_until <= c.last_paid_until
+		with gone as (
+			update participants p set status = 'lapsed', lapsed_on = p.paid_until + $4::int, campaign_id = $1
+			where p.register_id = $2 and p.status = 'active' and p.paid_until <= $3::date - $4::int
 			returning p.register_id, p.citizen_id, p.lapsed_on, p.district_code, p.commune_code, p.target_group, p.agent_code),
 		logged as (
 			insert into participant_changes (register_id, citizen_id, kind, on_date, campaign_id, district_code,
@@ -112,8 +125,25 @@ func SweepRegister(ctx context.Context, db DB, campaignID string, asOf time.Time
 			select register_id, citizen_id, 'lapsed', lapsed_on, $1, district_code, commune_code, target_group, agent_code
 			from gone order by citizen_id
 			returning 1)
-		select count(*)::int from logged`, campaignID, asOf, t.GraceDays).Scan(&r.Lapsed); err != nil {
+		select count(*)::int from logged`, campaignID, reg.id, reg.today, t.GraceDays).Scan(&r.Lapsed); err != nil {
 		return r, fmt.Errorf("record lapses: %w", err)
+	}
+	return r, nil
+}
+
+// register is a campaign's register as its sweeps need it: the register's ID, the campaign's
+// time zone and its day at the campaign time asOf.
+type register struct {
+	id, timezone string
+	today        time.Time
+}
+
+func registerOf(ctx context.Context, db DB, campaignID string, asOf time.Time) (register, error) {
+	var r register
+	err := db.QueryRow(ctx, `select register_id, timezone, ($2::timestamptz at time zone timezone)::date from campaigns where id = $1`,
+		campaignID, asOf).Scan(&r.id, &r.timezone, &r.today)
+	if err != nil {
+		return r, fmt.Errorf("read the register of campaign %s: %w", campaignID, err)
 	}
 	return r, nil
 }
@@ -140,15 +170,20 @@ func ReassignParticipants(ctx context.Context, db DB, campaignID, from string, t
 // earliest opening of a renewal not opened yet, or the end of a grace period; zero when
 // nobody in it is active.
 func NextRegisterDue(ctx context.Context, db DB, campaignID string, asOf time.Time, t RegisterTimes) (time.Time, error) {
+	reg, err := registerOf(ctx, db, campaignID, asOf)
+	if err != nil {
+		return time.Time{}, err
+	}
+	// Two reads of the first entry of an index (migration 017): the earliest due day of
+	// those whose renewal is not open, and the earliest of everyone active.
 	var next *time.Time
 	if err := db.QueryRow(ctx, `
-		with c as (select register_id, timezone from campaigns where id = $1)
-		select min(least(
-			case when p.renewal_opened_for is distinct from p.paid_until then p.paid_until - $2::int end,
-			p.paid_until + $3::int)::timestamp at time zone c.timezone)
-		from participants p, c
-		where p.register_id = c.register_id and p.status = 'active'`,
-		campaignID, t.LeadDays, t.GraceDays).Scan(&next); err != nil {
+		select least(
+			(select min(paid_until) from participants
+			 where register_id = $1 and status = 'active' and renewal_opened_for is distinct from paid_until) - $3::int,
+			(select min(paid_until) from participants where register_id = $1 and status = 'active') + $4::int
+		)::timestamp at time zone $2`,
+		reg.id, reg.timezone, t.LeadDays, t.GraceDays).Scan(&next); err != nil {
 		return time.Time{}, fmt.Errorf("next register due: %w", err)
 	}
 	if next == nil {
@@ -214,11 +249,14 @@ func MergePayments(ctx context.Context, db DB, campaignID, batchID string, terms
 	var m MergedPayments
 	// The renewals the payments may close, locked in id order first, as every writer of
 	// follow-ups locks them (a district's sweep among them), so that they queue, not deadlock.
+	// Each of the batch's people is looked up by the renewals' index, whatever the planner
+	// thinks of the batch's size.
 	if _, err := db.Exec(ctx, `
-		select f.id from follow_ups f
-		where f.campaign_id = $1 and f.kind = 'renewal' and f.status in ('open', 'lapsed')
-		  and f.citizen_id in (select citizen_id from import_rows where batch_id = $2)
-		order by f.id for update`, campaignID, batchID); err != nil {
+		with people as materialized (select distinct citizen_id from import_rows where batch_id = $2)
+		select f.id from people r
+		join follow_ups f on f.campaign_id = $1 and f.kind = 'renewal' and f.citizen_id = r.citizen_id
+		where f.status in ('open', 'lapsed')
+		order by f.id for update of f`, campaignID, batchID); err != nil {
 		return m, fmt.Errorf("lock renewals: %w", err)
 	}
 	// One statement: the receipts recorded, then each person's new payments of this batch
