@@ -37,7 +37,9 @@ type ScheduleInput struct {
 
 // ReviewCalendars translates the review periods' fire times (campaign time, from the plan's
 // cron parsed by robfig/cron) into real instants through the campaign clock, and each into an
-// exact calendar of the Temporal Schedule, rounded up to the second. Temporal's own cron reads
+// exact calendar of the Temporal Schedule, truncated to the second (plan.RealFire: the review's
+// workflow waits the rest, so the review runs at its campaign time). Each calendar's comment
+// names its review and that time: "review 2021-Q1 at 2021-04-01T00:00:00+07:00". Temporal's own cron reads
 // some expressions differently from robfig's (a sixth field as the year; day-of-month and
 // day-of-week never OR-ed), and a compressed clock cannot be written as cron at all: exact
 // calendars make both the same by construction.
@@ -50,7 +52,7 @@ func ReviewCalendars(clock plan.Clock, periods []plan.ReviewPeriod) []client.Sch
 			Second: r(t.Second()), Minute: r(t.Minute()), Hour: r(t.Hour()),
 			DayOfMonth: r(t.Day()), Month: r(int(t.Month())), Year: r(t.Year()),
 			DayOfWeek: []client.ScheduleRange{{Start: 0, End: 6}},
-			Comment:   "review " + p.Label,
+			Comment:   "review " + p.Label + " at " + p.End.Format(time.RFC3339),
 		})
 	}
 	return out

@@ -217,24 +217,41 @@ func periodLabel(start, end time.Time) string {
 	return end.Format("2006-01-02T15:04")
 }
 
-// RealFire is the real instant, rounded up to the second (a schedule's resolution), at which a
-// period's review fires.
+// RealFire is the real instant at which the schedule starts a period's review: the real
+// instant of the period's end truncated to the second (a schedule's resolution). The review's
+// workflow then waits the rest, ReviewWait, so that the review runs when the period ends in
+// campaign time. (Rounded up instead, a review on the demo's clock ran up to a real second
+// late: up to three days of campaign time, 06:47 or 00:44 the next day rather than 00:00.)
 func RealFire(clock Clock, p ReviewPeriod) time.Time {
-	t := clock.RealTime(p.End)
-	if r := t.Truncate(time.Second); !r.Equal(t) {
-		t = r.Add(time.Second)
+	return clock.RealTime(p.End).Truncate(time.Second)
+}
+
+// ReviewWait is how long, in real time, a review started at the real instant now waits for its
+// period to end in campaign time: under a second after the schedule's fire; none once it has.
+func ReviewWait(clock Clock, p ReviewPeriod, now time.Time) time.Duration {
+	end := clock.RealTime(p.End)
+	if clock.Scale != 1 {
+		// RealTime truncates to the nanosecond, a hair before the end in campaign time
+		// (23:59:59.9997 at 262,800): wait for the first real nanosecond at or after it.
+		end = clock.Epoch.Add(time.Duration(math.Ceil(float64(p.End.Sub(clock.Start)) / clock.Scale)))
+		for clock.CampaignTime(end).Before(p.End) {
+			end = end.Add(time.Nanosecond)
+		}
 	}
-	return t
+	if d := end.Sub(now); d > 0 {
+		return d
+	}
+	return 0
 }
 
 // PeriodAt picks the review a schedule's fire at the real instant nominal is for: the latest
-// period that has ended by then (the schedule fires at RealFire, at or just after the end). ok
-// is false before the first period ends.
+// period whose fire (RealFire, at or up to a second before its end) has come by then. ok is
+// false before the first fire.
 func PeriodAt(clock Clock, periods []ReviewPeriod, nominal time.Time) (ReviewPeriod, bool) {
 	var out ReviewPeriod
 	ok := false
 	for _, p := range periods {
-		if !clock.RealTime(p.End).After(nominal) {
+		if !RealFire(clock, p).After(nominal) {
 			out, ok = p, true
 		}
 	}

@@ -390,8 +390,9 @@ func TestReviewCalendarsMatchRobfigFires(t *testing.T) {
 	}
 }
 
-// On a compressed clock the calendars are the real instants of the fires, rounded up to the
-// second (a schedule's resolution), and each review keeps a second of its own.
+// On a compressed clock the calendars are the real instants of the fires, truncated to the
+// second (a schedule's resolution; the review's workflow waits the rest), and each review keeps
+// a second of its own.
 func TestReviewCalendarsCompressedClock(t *testing.T) {
 	clock := plan.NewClock(year2021Start, demoScale, demoLaunch)
 	for _, expr := range []string{
@@ -409,8 +410,8 @@ func TestReviewCalendarsCompressedClock(t *testing.T) {
 			for i, c := range cals {
 				got := calendarInstant(t, c)
 				exact := clock.RealTime(ps[i].End)
-				if got.Before(exact) || got.Sub(exact) >= time.Second || got.Nanosecond() != 0 {
-					t.Errorf("review %s: calendar %s is not the real fire %s rounded up to the second", ps[i].Label, got, exact)
+				if got.After(exact) || exact.Sub(got) >= time.Second || got.Nanosecond() != 0 {
+					t.Errorf("review %s: calendar %s is not the real fire %s truncated to the second", ps[i].Label, got, exact)
 				}
 				if rf := plan.RealFire(clock, ps[i]); !got.Equal(rf) {
 					t.Errorf("review %s: calendar %s, RealFire %s", ps[i].Label, got, rf)
@@ -535,10 +536,10 @@ func TestPeriodAt(t *testing.T) {
 				{"at Q1's exact campaign end (before rounding)", real(ps[0].End), "2021-Q1"},
 				{"between the first two fires", between(0), "2021-Q1"},
 				{"two real seconds before the second fire", fire(1).Add(-2 * time.Second), "2021-Q1"},
-				// A coordinator's trigger ("the review due now — the latest period that has
-				// ended") half a real second before Q2 ends: on the demo clock 1.5 days of Q2
-				// are still to come.
-				{"a trigger half a second before Q2 ends", real(ps[1].End).Add(-500 * time.Millisecond), "2021-Q1"},
+				// A coordinator's trigger ("the review due now") just before Q2's fire: on the
+				// demo clock up to three days of Q2 are still to come. (From the fire on, Q2 is
+				// picked, and its review waits for Q2's end: TestReviewRunsAtItsCampaignTime.)
+				{"a trigger just before Q2's fire", fire(1).Add(-time.Nanosecond), "2021-Q1"},
 				{"at the second fire", fire(1), "2021-Q2"},
 				{"between the third and fourth fires", between(2), "2021-Q3"},
 				{"at the last fire", fire(3), "2021-Q4"},
@@ -559,15 +560,36 @@ func TestPeriodAt(t *testing.T) {
 	}
 }
 
-// RealFire rounds up to the whole second, never down: a fire is never before its period ends.
-func TestRealFireRoundsUp(t *testing.T) {
-	clock := plan.NewClock(year2021Start, demoScale, demoLaunch)
-	p := plan.ReviewPeriod{Label: "x", Start: year2021Start, End: hcmDate(2021, 4, 1)}
-	exact := clock.RealTime(p.End)
-	got := plan.RealFire(clock, p)
-	if got.Nanosecond() != 0 || got.Before(exact) || got.Sub(exact) >= time.Second {
-		t.Errorf("RealFire = %s for the exact instant %s", got, exact)
+// A quarterly review on the demo's clock runs at 00:00 of its day in campaign time: the
+// schedule fires on the whole second before the period's end (a second is three campaign days
+// at 262,800) and the review's workflow waits the rest. (Rounded up, with no wait, the reviews
+// ran at 06:47, or 00:44 the next day.)
+func TestReviewRunsAtItsCampaignTime(t *testing.T) {
+	for _, launch := range []time.Time{demoLaunch, demoLaunch.Add(123456789), demoLaunch.Add(987654321)} {
+		clock := plan.NewClock(year2021Start, demoScale, launch)
+		for _, p := range reviewYear(t, plan.DefaultReviewCron) {
+			fire := plan.RealFire(clock, p)
+			exact := clock.RealTime(p.End)
+			if fire.Nanosecond() != 0 || fire.After(exact) || exact.Sub(fire) >= time.Second {
+				t.Errorf("%s: RealFire %s is not the real end %s truncated to the second", p.Label, fire, exact)
+			}
+			if at := clock.CampaignTime(fire); at.After(p.End) {
+				t.Errorf("%s: the schedule fires at %s campaign time, after the period's end %s", p.Label, at, p.End)
+			}
+			runs := clock.CampaignTime(fire.Add(plan.ReviewWait(clock, p, fire))).In(hcmLoc)
+			if got, want := runs.Format("2006-01-02 15:04"), p.End.In(hcmLoc).Format("2006-01-02")+" 00:00"; got != want {
+				t.Errorf("%s (launched %s): the review runs at %s campaign time, want %s", p.Label, launch.Format(time.RFC3339Nano), got, want)
+			}
+			if w := plan.ReviewWait(clock, p, exact.Add(time.Millisecond)); w != 0 {
+				t.Errorf("%s: a review started after its end waits %s", p.Label, w)
+			}
+		}
 	}
+}
+
+// RealFire truncates to the whole second: on the calendar a midnight fire is already whole.
+func TestRealFireOnTheCalendar(t *testing.T) {
+	p := plan.ReviewPeriod{Label: "x", Start: year2021Start, End: hcmDate(2021, 4, 1)}
 	// On the calendar a midnight fire is already whole.
 	c1 := plan.NewClock(year2021Start, 1, demoLaunch)
 	if got := plan.RealFire(c1, p); !got.Equal(p.End) {

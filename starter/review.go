@@ -98,8 +98,14 @@ func reviewSchedule(e *env) *cobra.Command {
 			fmt.Fprintln(tw, "review\tcampaign time\treal time (UTC)")
 			for _, c := range d.Schedule.Spec.Calendars {
 				at := time.Date(c.Year[0].Start, time.Month(c.Month[0].Start), c.DayOfMonth[0].Start, c.Hour[0].Start, c.Minute[0].Start, c.Second[0].Start, 0, time.UTC)
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", strings.TrimPrefix(c.Comment, "review "),
-					clock.CampaignTime(at).In(loc).Format("2006-01-02 15:04"), at.Format(time.RFC3339))
+				// The schedule fires on the second before the review's time, which its
+				// workflow waits for; the comment names that time ("review 2021-Q1 at …").
+				label, when, _ := strings.Cut(strings.TrimPrefix(c.Comment, "review "), " at ")
+				runs := clock.CampaignTime(at)
+				if t, err := time.Parse(time.RFC3339, when); err == nil {
+					runs = t
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", label, runs.In(loc).Format("2006-01-02 15:04"), at.Format(time.RFC3339))
 			}
 			tw.Flush()
 			for _, a := range d.Info.RecentActions {

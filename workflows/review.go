@@ -23,7 +23,9 @@ var scheduledStartTime = temporal.NewSearchAttributeKeyTime("TemporalScheduledSt
 // ScheduledReviewWorkflow is what the campaign's review schedule starts at each fire (and on a
 // trigger or a backfill): it picks the period whose review is due by the fire's nominal time
 // and starts that period's AgentReviewWorkflow, once — a period already reviewed (a backfilled
-// or repeated fire) is left as it was.
+// or repeated fire) is left as it was. The schedule fires on whole seconds, up to a second
+// before the period ends (plan.RealFire): the workflow waits for the end, so that the review
+// runs at its time in campaign time (a second is three days on the demo's clock).
 func ScheduledReviewWorkflow(ctx workflow.Context, in campaign.ScheduledReviewInput) (campaign.ReviewResult, error) {
 	nominal := workflow.GetInfo(ctx).WorkflowStartTime
 	if t, ok := workflow.GetTypedSearchAttributes(ctx).GetTime(scheduledStartTime); ok {
@@ -34,6 +36,13 @@ func ScheduledReviewWorkflow(ctx workflow.Context, in campaign.ScheduledReviewIn
 		return campaign.ReviewResult{}, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("no review period of campaign %s has ended by %s (campaign time %s)", in.CampaignID,
 				nominal.UTC().Format(time.RFC3339), in.Clock.CampaignTime(nominal).Format("2006-01-02 15:04")), "NothingToReview", nil)
+	}
+	if workflow.GetVersion(ctx, "review-waits-for-period-end", workflow.DefaultVersion, 1) >= 1 {
+		if wait := plan.ReviewWait(in.Clock, p, workflow.Now(ctx)); wait > 0 {
+			if err := workflow.Sleep(ctx, wait); err != nil {
+				return campaign.ReviewResult{}, err
+			}
+		}
 	}
 	return startReview(ctx, campaign.ReviewInput{CampaignID: in.CampaignID, Period: p, Clock: in.Clock, Policy: in.Policy}, false)
 }

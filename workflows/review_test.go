@@ -72,6 +72,7 @@ type childCall struct {
 	Parent      string
 	CampaignID  string
 	PeriodLabel string
+	Started     time.Time // real time (the test clock)
 }
 
 // reviewMocks mocks the review's activities (and, when asked, the review workflow itself as a
@@ -164,7 +165,7 @@ func (m *reviewMocks) mockChild() {
 	m.env.OnWorkflow(campaign.ReviewWorkflowName, mock.Anything, mock.Anything).Return(
 		func(ctx workflow.Context, in campaign.ReviewInput) (campaign.ReviewResult, error) {
 			info := workflow.GetInfo(ctx)
-			c := childCall{ID: info.WorkflowExecution.ID, In: in}
+			c := childCall{ID: info.WorkflowExecution.ID, In: in, Started: workflow.Now(ctx)}
 			if info.ParentWorkflowExecution != nil {
 				c.Parent = info.ParentWorkflowExecution.ID
 			}
@@ -781,6 +782,28 @@ func TestScheduledReviewsOfAYear(t *testing.T) {
 					}
 				})
 			}
+		}
+	}
+}
+
+// On the demo's clock (a second is three campaign days) the schedule fires on the whole second
+// before a quarter ends; the review starts when the quarter ends, 00:00 of its first day in
+// campaign time, not at the fire (up to three days early) nor a second late (06:47 or 00:44
+// the next day, as it did when fires were rounded up).
+func TestScheduledReviewStartsAtItsCampaignTime(t *testing.T) {
+	q := quarters(t)
+	clock := demoClock()
+	in := campaign.ScheduledReviewInput{CampaignID: testCampaignID, Clock: clock, Periods: q, Policy: reviewPolicy()}
+	loc := time.FixedZone("+07", 7*3600)
+	for _, p := range q {
+		fire := plan.RealFire(clock, p)
+		_, m := scheduledRun(t, in, fire, fire)
+		if len(m.children) != 1 {
+			t.Fatalf("%s: started %d reviews, want 1", p.Label, len(m.children))
+		}
+		at := clock.CampaignTime(m.children[0].Started).In(loc)
+		if got, want := at.Format("2006-01-02 15:04"), p.End.In(loc).Format("2006-01-02")+" 00:00"; got != want {
+			t.Errorf("%s: the review started at %s campaign time (fire %s), want %s", p.Label, got, clock.CampaignTime(fire).In(loc).Format("2006-01-02 15:04"), want)
 		}
 	}
 }
