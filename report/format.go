@@ -28,7 +28,7 @@ func CheckOptions(format, level string) error {
 }
 
 // Write prints a report as a table, CSV, JSON or a workbook (XLSX, WriteXLSX). level picks
-// the units a table or a workbook lists.
+// the units each format lists: district, commune, village or all.
 func Write(w io.Writer, r *Report, format, level string) error {
 	if err := CheckOptions(format, level); err != nil {
 		return err
@@ -37,16 +37,32 @@ func Write(w io.Writer, r *Report, format, level string) error {
 	case "table":
 		return writeTable(w, r, level)
 	case "csv":
-		return writeCSV(w, r, csvHeader, AgentsOf(r))
+		return writeCSV(w, AtLevel(r, level), csvHeader, AgentsOf(r))
 	case "xlsx":
 		return WriteXLSX(w, r, level)
 	case "json":
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return enc.Encode(AtLevel(r, level))
 	default:
 		return fmt.Errorf("--format: %q is not table, csv, json or xlsx", format)
 	}
+}
+
+// AtLevel is the report with only the units of a level (all: every unit), as the CSV and the
+// JSON list them; r itself is left as it is.
+func AtLevel(r *Report, level string) *Report {
+	if level == "all" {
+		return r
+	}
+	out := *r
+	out.Units = make([]UnitLine, 0, len(r.Units))
+	for _, u := range r.Units {
+		if u.Level == level {
+			out.Units = append(out.Units, u)
+		}
+	}
+	return &out
 }
 
 func writeTable(w io.Writer, r *Report, level string) error {
@@ -60,7 +76,13 @@ func writeTable(w io.Writer, r *Report, level string) error {
 		fmt.Fprintf(w, "  of units %s (the campaign's prior year, events, follow-ups and target groups are not counted by unit)\n\n", strings.Join(r.Scope, ", "))
 		return writeLines(w, r, level)
 	}
-	fmt.Fprintf(w, "  prior year %d: growth %+d people (%+.2f%%)\n", r.PriorYear, r.Growth, r.GrowthPct)
+	if r.GrowthSoFar() {
+		// This year's enrolments so far against last year's whole total is no growth yet.
+		fmt.Fprintf(w, "  prior year %d: so far %.2f%% of it enrolled this year (the year's growth is given when the campaign closes)\n",
+			r.PriorYear, Pct(r.Enrolled, r.PriorYear))
+	} else {
+		fmt.Fprintf(w, "  prior year %d: growth %+d people (%+.2f%%)\n", r.PriorYear, r.Growth, r.GrowthPct)
+	}
 	fmt.Fprintf(w, "  events: %d held, %d planned, %d cancelled; attendance %d, leads %d\n",
 		r.Events.Held, r.Events.Planned, r.Events.Cancelled, r.Events.Attendance, r.Events.Leads)
 	f := r.FollowUps
@@ -76,7 +98,25 @@ func writeTable(w io.Writer, r *Report, level string) error {
 	if err := writeLines(w, r, level); err != nil {
 		return err
 	}
-	return writeParticipants(w, r.Participants)
+	if err := writeParticipants(w, r.Participants); err != nil {
+		return err
+	}
+	return writeReviews(w, r)
+}
+
+// writeReviews prints the agent reviews' totals, a line per period.
+func writeReviews(w io.Writer, r *Report) error {
+	if len(r.Reviews) == 0 {
+		return nil
+	}
+	fmt.Fprintf(w, "\nagent reviews (starter review list %s has each decision and its rationale):\n", r.CampaignID)
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "period\treviewed\trewarded\tcommended\tretained\twarned\ttermination proposed\tapproved\trejected\tescalated\t")
+	for _, t := range r.Reviews {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", t.Period, t.Agents, t.Rewarded, t.Commended, t.Retained,
+			t.Warned, t.Proposed, t.Approved, t.Rejected, t.Escalated)
+	}
+	return tw.Flush()
 }
 
 // writeParticipants prints the register's figures by district and by target group.
@@ -156,32 +196,71 @@ func textCell(s string) string {
 }
 
 // csvHeader is the CSV's one header: every line has its columns, a line leaving empty those
-// its section does not use (the register's six last).
+// its section does not use. Each section has columns of its own for figures of its own: the
+// register's (start … end), growth's (prior_year, growth, growth_pct) and the reviews'
+// (reviewed … terminations_escalated).
 var csvHeader = []string{"section", "level", "code", "name", "parent", "target", "enrolled", "pct", "leads", "declined",
-	"unreachable", "open", "escalated", "start", "joined", "renewed", "returned", "lapsed", "end"}
+	"unreachable", "open", "escalated", "start", "joined", "renewed", "returned", "lapsed", "end",
+	"prior_year", "growth", "growth_pct",
+	"reviewed", "rewarded", "commended", "retained", "warned", "terminations_proposed", "terminations_approved",
+	"terminations_rejected", "terminations_escalated"}
+
+// csvColumn is each of csvHeader's columns by name.
+var csvColumn = func() map[string]int {
+	m := make(map[string]int, len(csvHeader))
+	for i, c := range csvHeader {
+		m[c] = i
+	}
+	return m
+}()
+
+// csvLine is a line of the CSV: its cells by column name, the rest left empty.
+type csvLine map[string]string
+
+func (l csvLine) cells() []string {
+	out := make([]string, len(csvHeader))
+	for k, v := range l {
+		i, ok := csvColumn[k]
+		if !ok {
+			panic("report: no CSV column " + k)
+		}
+		out[i] = v
+	}
+	return out
+}
 
 // writeCSV writes the report's CSV under a heading row (csvHeader, or its Vietnamese), its
-// agents' lines read from agents. A part's report (Within) has no growth line, and its city
-// line leaves empty the leads and follow-ups, which are not counted by unit.
+// agents' lines read from agents. A part's report (Within) has no growth or review lines, and
+// its city line leaves empty the leads and follow-ups, which are not counted by unit. The
+// growth line's name says whether its figures are final or, while the campaign runs, so far.
 func writeCSV(w io.Writer, r *Report, header []string, agents iter.Seq2[AgentLine, error]) error {
 	cw := csv.NewWriter(w)
 	itoa, ftoa := strconv.Itoa, func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) }
 	t := textCell
-	none := []string{"", "", "", "", "", ""}
-	write := func(cells ...string) { _ = cw.Write(append(cells, none...)) }
+	write := func(l csvLine) { _ = cw.Write(l.cells()) }
 	_ = cw.Write(header)
-	if len(r.Scope) > 0 {
-		write("city", "city", t(r.CampaignID), t(r.Name), "", itoa(r.Target), itoa(r.Enrolled), ftoa(r.AttainmentPct), "", "", "", "", "")
-	} else {
-		write("city", "city", t(r.CampaignID), t(r.Name), "", itoa(r.Target), itoa(r.Enrolled), ftoa(r.AttainmentPct), itoa(r.Events.Leads),
-			itoa(r.FollowUps.Declined), itoa(r.FollowUps.Unreachable), itoa(r.FollowUps.Open), itoa(r.FollowUps.Escalated))
-		write("growth", "city", t(r.CampaignID), "prior year "+itoa(r.PriorYear), "", itoa(r.PriorYear), itoa(r.Growth), ftoa(r.GrowthPct), "", "", "", "", "")
+	city := csvLine{"section": "city", "level": "city", "code": t(r.CampaignID), "name": t(r.Name),
+		"target": itoa(r.Target), "enrolled": itoa(r.Enrolled), "pct": ftoa(r.AttainmentPct)}
+	if len(r.Scope) == 0 {
+		city["leads"], city["declined"], city["unreachable"] = itoa(r.Events.Leads), itoa(r.FollowUps.Declined), itoa(r.FollowUps.Unreachable)
+		city["open"], city["escalated"] = itoa(r.FollowUps.Open), itoa(r.FollowUps.Escalated)
+	}
+	write(city)
+	if len(r.Scope) == 0 {
+		name := "final"
+		if r.GrowthSoFar() {
+			name = "so far (campaign running): enrolled to date against the prior year's total"
+		}
+		write(csvLine{"section": "growth", "level": "city", "code": t(r.CampaignID), "name": name,
+			"prior_year": itoa(r.PriorYear), "growth": itoa(r.Growth), "growth_pct": ftoa(r.GrowthPct)})
 	}
 	for _, u := range r.Units {
-		write("unit", u.Level, t(u.Code), t(u.Name), t(u.Parent), itoa(u.Target), itoa(u.Enrolled), ftoa(u.Pct), "", "", "", "", "")
+		write(csvLine{"section": "unit", "level": u.Level, "code": t(u.Code), "name": t(u.Name), "parent": t(u.Parent),
+			"target": itoa(u.Target), "enrolled": itoa(u.Enrolled), "pct": ftoa(u.Pct)})
 	}
 	for _, g := range r.Groups {
-		write("group", "group", t(g.Code), t(g.Name), "", "", itoa(g.Enrolled), ftoa(g.ConversionPct), itoa(g.Leads), itoa(g.Declined), itoa(g.Unreachable), "", "")
+		write(csvLine{"section": "group", "level": "group", "code": t(g.Code), "name": t(g.Name), "enrolled": itoa(g.Enrolled),
+			"pct": ftoa(g.ConversionPct), "leads": itoa(g.Leads), "declined": itoa(g.Declined), "unreachable": itoa(g.Unreachable)})
 	}
 	n := 0
 	for a, err := range agents {
@@ -189,7 +268,8 @@ func writeCSV(w io.Writer, r *Report, header []string, agents iter.Seq2[AgentLin
 			cw.Flush()
 			return err
 		}
-		write("agent", a.Kind, t(a.Code), "", t(a.Commune), itoa(a.Quota), itoa(a.Enrolled), ftoa(a.Pct), "", "", "", itoa(a.FollowUpsOpen), itoa(a.Escalated))
+		write(csvLine{"section": "agent", "level": a.Kind, "code": t(a.Code), "parent": t(a.Commune), "target": itoa(a.Quota),
+			"enrolled": itoa(a.Enrolled), "pct": ftoa(a.Pct), "open": itoa(a.FollowUpsOpen), "escalated": itoa(a.Escalated)})
 		if n++; n%1000 == 0 {
 			if cw.Flush(); cw.Error() != nil {
 				return cw.Error()
@@ -198,8 +278,8 @@ func writeCSV(w io.Writer, r *Report, header []string, agents iter.Seq2[AgentLin
 	}
 	if p := r.Participants; p != nil {
 		line := func(level string, f store.RegisterFigures) {
-			_ = cw.Write([]string{"participants", level, t(f.Key), "", "", "", "", "", "", "", "", "", "",
-				itoa(f.Start), itoa(f.Joined), itoa(f.Renewed), itoa(f.Returned), itoa(f.Lapsed), itoa(f.End)})
+			write(csvLine{"section": "participants", "level": level, "code": t(f.Key), "start": itoa(f.Start), "joined": itoa(f.Joined),
+				"renewed": itoa(f.Renewed), "returned": itoa(f.Returned), "lapsed": itoa(f.Lapsed), "end": itoa(f.End)})
 		}
 		all := p.RegisterFigures
 		all.Key = r.CampaignID
@@ -211,6 +291,14 @@ func writeCSV(w io.Writer, r *Report, header []string, agents iter.Seq2[AgentLin
 			for _, f := range part.lines {
 				line(part.level, f)
 			}
+		}
+	}
+	if len(r.Scope) == 0 {
+		for _, v := range r.Reviews {
+			write(csvLine{"section": "review", "level": "period", "code": t(v.Period), "reviewed": itoa(v.Agents),
+				"rewarded": itoa(v.Rewarded), "commended": itoa(v.Commended), "retained": itoa(v.Retained), "warned": itoa(v.Warned),
+				"terminations_proposed": itoa(v.Proposed), "terminations_approved": itoa(v.Approved),
+				"terminations_rejected": itoa(v.Rejected), "terminations_escalated": itoa(v.Escalated)})
 		}
 	}
 	cw.Flush()

@@ -41,7 +41,14 @@ type Report struct {
 	Events        Events      `json:"events"`
 	// Participants is the register over the period (nil in a part's report).
 	Participants *Participants `json:"participants,omitempty"`
+	// Reviews are the agent reviews' totals, a line per period in order, as they are when the
+	// report is read (a decision taken after the close counts); none in a part's report.
+	Reviews []store.ReviewTotal `json:"reviews,omitempty"`
 }
+
+// GrowthSoFar says whether Growth is of a campaign still running: this year's enrolments so
+// far against the prior year's whole total, not the year's growth.
+func (r *Report) GrowthSoFar() bool { return !r.Final }
 
 // Participants is the campaign's register over its period: the stock of people whose
 // contributions are current at its start and end, and what changed in between; growth is
@@ -113,12 +120,16 @@ type Events struct {
 // ErrUnknownCampaign is returned for a campaign the database does not know.
 var ErrUnknownCampaign = errors.New("unknown campaign")
 
-func pct(n, of int) float64 {
+// Pct is n as a percentage of of, rounded to two decimals (0 when of is 0): every percentage
+// of the report, and starter status's, is rounded by it.
+func Pct(n, of int) float64 {
 	if of == 0 {
 		return 0
 	}
 	return math.Round(float64(n)*10000/float64(of)) / 100
 }
+
+func pct(n, of int) float64 { return Pct(n, of) }
 
 // Build computes the report from the rows as they are now.
 func Build(ctx context.Context, db DB, campaignID string) (*Report, error) {
@@ -183,7 +194,20 @@ func build(ctx context.Context, db DB, campaignID string, withAgents bool) (*Rep
 	if r.Participants, err = participants(ctx, db, campaignID, r.Target, withAgents); err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
+	if err := withReviews(ctx, db, r); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// withReviews sets a report's review totals as they are now.
+func withReviews(ctx context.Context, db DB, r *Report) error {
+	totals, err := store.ReviewTotals(ctx, db, r.CampaignID)
+	if err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	r.Reviews = totals
+	return nil
 }
 
 // allDays is a day after any campaign's period: the register's figures up to the period's end.
@@ -234,6 +258,9 @@ func Load(ctx context.Context, db DB, campaignID string) (*Report, error) {
 	var r Report
 	if err := json.Unmarshal(body, &r); err != nil {
 		return nil, fmt.Errorf("report: decode stored report: %w", err)
+	}
+	if err := withReviews(ctx, db, &r); err != nil {
+		return nil, err
 	}
 	return &r, nil
 }
@@ -367,6 +394,9 @@ func loadSummary(ctx context.Context, db DB, campaignID string) (*Report, error)
 		return nil, fmt.Errorf("report: decode stored report: %w", err)
 	}
 	r.Agents = nil
+	if err := withReviews(ctx, db, &r); err != nil {
+		return nil, err
+	}
 	return &r, nil
 }
 

@@ -327,10 +327,15 @@ func TestWriteTableCSVAndJSON(t *testing.T) {
 		"events: 2 held, 2 planned, 1 cancelled; attendance 20, leads 7",
 		"follow-ups: 7 — 2 enrolled, 1 declined, 1 unreachable, 3 open; 2 escalated",
 		"Quận Một", "Huyện Hai", "agents and staff: 11, of whom",
+		// A running campaign's enrolments so far are no growth yet: 5 of a prior year of 80.
+		"prior year 80: so far 6.25% of it enrolled this year (the year's growth is given when the campaign closes)",
 	} {
 		if !strings.Contains(table, want) {
 			t.Errorf("table does not say %q:\n%s", want, table)
 		}
+	}
+	if strings.Contains(table, "-75") {
+		t.Errorf("a running campaign's table gives a growth of -75:\n%s", table)
 	}
 	for level, want := range map[string]map[string]int{
 		"district": {"district": 2},
@@ -353,7 +358,7 @@ func TestWriteTableCSVAndJSON(t *testing.T) {
 		t.Errorf("table of every level does not show the terminated agent and the villages:\n%s", all)
 	}
 
-	recs, err := csv.NewReader(strings.NewReader(write("csv", "district"))).ReadAll()
+	recs, err := csv.NewReader(strings.NewReader(write("csv", "all"))).ReadAll()
 	if err != nil {
 		t.Fatalf("CSV output does not read back: %v", err)
 	}
@@ -362,11 +367,17 @@ func TestWriteTableCSVAndJSON(t *testing.T) {
 		t.Errorf("%d CSV records, want %d (header, city, growth, units, groups, agents, participants)", len(recs), want)
 	}
 	if strings.Join(recs[0], ",") != "section,level,code,name,parent,target,enrolled,pct,leads,declined,unreachable,open,escalated,"+
-		"start,joined,renewed,returned,lapsed,end" {
+		"start,joined,renewed,returned,lapsed,end,prior_year,growth,growth_pct,reviewed,rewarded,commended,retained,warned,"+
+		"terminations_proposed,terminations_approved,terminations_rejected,terminations_escalated" {
 		t.Errorf("CSV header %v", recs[0])
 	}
-	if got := strings.Join(recs[1], ","); got != "city,city,test-2021,Test drive,,127,5,3.94,7,1,1,3,2,,,,,," {
+	if got := strings.Join(recs[1], ","); got != "city,city,test-2021,Test drive,,127,5,3.94,7,1,1,3,2,,,,,,,,,,,,,,,,,," {
 		t.Errorf("CSV city line %q", got)
+	}
+	// Growth has columns of its own, and while the campaign runs its line says the figures are so far.
+	if got := strings.Join(recs[2], ","); got != "growth,city,test-2021,so far (campaign running): enrolled to date against the prior year's total,"+
+		",,,,,,,,,,,,,,,80,-75,-93.75,,,,,,,,," {
+		t.Errorf("CSV growth line %q", got)
 	}
 	sections := map[string]int{}
 	for _, rec := range recs[1:] {
@@ -378,13 +389,35 @@ func TestWriteTableCSVAndJSON(t *testing.T) {
 	}
 	// The register's line of the city: the five people enrolled joined it.
 	for _, rec := range recs {
-		if rec[0] == "participants" && rec[1] == "city" && strings.Join(rec[13:], ",") != "0,5,0,0,0,5" {
+		if rec[0] == "participants" && rec[1] == "city" && strings.Join(rec[13:19], ",") != "0,5,0,0,0,5" {
 			t.Errorf("CSV participants line %v, want 0 at the start, 5 joined, 5 at the end", rec)
 		}
 	}
 
+	// --level holds for the CSV and the JSON as for the table: the districts' lines only.
+	districtCSV, err := csv.NewReader(strings.NewReader(write("csv", "district"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := map[string]int{}
+	for _, rec := range districtCSV {
+		if rec[0] == "unit" {
+			units[rec[1]]++
+		}
+	}
+	if !maps.Equal(units, map[string]int{"district": 2}) {
+		t.Errorf("CSV of level district lists units %v, want the 2 districts", units)
+	}
+	var districts report.Report
+	if err := json.Unmarshal([]byte(write("json", "district")), &districts); err != nil {
+		t.Fatal(err)
+	}
+	if len(districts.Units) != 2 || districts.Units[0].Level != "district" || len(districts.Agents) != len(r.Agents) {
+		t.Errorf("JSON of level district: %d units (%v), %d agents; want the 2 districts and every agent", len(districts.Units), districts.Units, len(districts.Agents))
+	}
+
 	var back report.Report
-	if err := json.Unmarshal([]byte(write("json", "district")), &back); err != nil {
+	if err := json.Unmarshal([]byte(write("json", "all")), &back); err != nil {
 		t.Fatalf("JSON output does not decode: %v", err)
 	}
 	a, _ := json.Marshal(r)

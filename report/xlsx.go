@@ -45,7 +45,9 @@ var (
 // csvHeaderVI is csvHeader's Vietnamese heading row, column for column (WriteCSVVI).
 var csvHeaderVI = []string{"Phần", "Cấp", "Mã", "Tên", "Đơn vị cấp trên", "Chỉ tiêu", "Đã tham gia", "Tỷ lệ (%)", "Người tiềm năng",
 	"Từ chối", "Không liên lạc được", "Theo dõi đang mở", "Chuyển cấp trên", "Đầu kỳ", "Tham gia mới", "Đóng tiếp", "Tham gia lại",
-	"Ngừng đóng", "Cuối kỳ"}
+	"Ngừng đóng", "Cuối kỳ", "Năm trước", "Tăng trưởng", "Tăng trưởng (%)",
+	"Đã đánh giá", "Khen thưởng", "Biểu dương", "Giữ nguyên", "Nhắc nhở", "Đề nghị thanh lý", "Thanh lý đã phê duyệt",
+	"Thanh lý đã từ chối", "Thanh lý chuyển cấp trên"}
 
 // AgentsOf is the report's own agents' lines, as WriteXLSXStream and WriteCSVVI take them.
 func AgentsOf(r *Report) iter.Seq2[AgentLine, error] {
@@ -112,10 +114,14 @@ func writeSheets(b *Workbook, r *Report, level string, agents iter.Seq2[AgentLin
 		item{"Tỷ lệ hoàn thành (%)", r.AttainmentPct, "attainment_pct"})
 	if len(r.Scope) == 0 {
 		e, f := r.Events, r.FollowUps
+		growth := "Tăng trưởng so với năm trước"
+		if r.GrowthSoFar() {
+			growth += " (đến nay, chiến dịch đang chạy)" // so far: this year's enrolments to date
+		}
 		items = append(items,
 			item{"Số tham gia năm trước", r.PriorYear, "prior_year"},
-			item{"Tăng trưởng so với năm trước", r.Growth, "growth"},
-			item{"Tăng trưởng so với năm trước (%)", r.GrowthPct, "growth_pct"},
+			item{growth, r.Growth, "growth"},
+			item{growth + " (%)", r.GrowthPct, "growth_pct"},
 			item{"Sự kiện đã tổ chức", e.Held, "events.held"},
 			item{"Sự kiện theo kế hoạch", e.Planned, "events.planned"},
 			item{"Sự kiện đã hủy", e.Cancelled, "events.cancelled"},

@@ -172,8 +172,8 @@ func writeProgress(w interface{ Write([]byte) (int, error) }, p campaign.Progres
 			now = p.PeriodEnd
 		}
 	}
-	fmt.Fprintf(w, "%s  %-9s  campaign date %s  enrolled %d of %d (%.1f%%)  imports %d  districts closed %d/%d\n",
-		p.CampaignID, p.Status, now.Format("2006-01-02"), p.Enrolled, p.Target, pctOf(p.Enrolled, p.Target),
+	fmt.Fprintf(w, "%s  %-9s  campaign date %s  enrolled %d of %d (%.2f%%)  imports %d  districts closed %d/%d\n",
+		p.CampaignID, p.Status, now.Format("2006-01-02"), p.Enrolled, p.Target, report.Pct(p.Enrolled, p.Target),
 		p.Imports, p.DistrictsClosed, len(p.Districts))
 	if !districts {
 		return
@@ -181,16 +181,9 @@ func writeProgress(w interface{ Write([]byte) (int, error) }, p campaign.Progres
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "district\tname\ttarget\tenrolled\t%\tclosed\t")
 	for _, d := range p.Districts {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.1f\t%v\t\n", d.Code, d.Name, d.Target, d.Enrolled, pctOf(d.Enrolled, d.Target), d.Closed)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%v\t\n", d.Code, d.Name, d.Target, d.Enrolled, report.Pct(d.Enrolled, d.Target), d.Closed)
 	}
 	tw.Flush()
-}
-
-func pctOf(n, of int) float64 {
-	if of == 0 {
-		return 0
-	}
-	return 100 * float64(n) / float64(of)
 }
 
 func readFile(path string) (string, []byte, error) {
@@ -448,22 +441,24 @@ func reportCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "report <campaign>",
 		Short: "Achieved vs plan and growth vs the prior year, by unit, target group and agent",
-		Long: `Prints the campaign's report: the final one stored when it closed, or a live one while it runs.
-Formats: table (default), csv, json, xlsx. --level chooses the units listed in the table
-(district, commune, village or all); csv and json hold every level. xlsx is a workbook with
-Vietnamese sheets and headings (summary, units, target groups, agents, participants): its units
-are those of --level, every level unless --level is given; it is written to --out FILE, or to
-stdout when that is not a terminal. --out writes any format to a file (created or replaced,
-mode 0644, only once the report is complete). --unit limits the report to some districts or
-communes: their totals, units and agents.`,
+		Long: `Prints the campaign's report: the final one stored when it closed, or a live one while it runs,
+with the agent reviews' totals by period. While the campaign runs, its enrolments so far are
+given against the prior year's total, and its growth only once it has closed.
+Formats: table (default), csv, json, xlsx. --level chooses the units listed (district, commune,
+village or all): the table's default is district; csv, json and xlsx hold every level unless
+--level is given. xlsx is a workbook with Vietnamese sheets and headings (summary, units, target
+groups, agents, participants); it is written to --out FILE, or to stdout when that is not a
+terminal. --out writes any format to a file (created or replaced, mode 0644, only once the
+report is complete). --unit limits the report to some districts or communes: their totals,
+units and agents.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := campaignArg(args)
 			if err != nil {
 				return err
 			}
-			if format == "xlsx" && !cmd.Flags().Changed("level") {
-				level = "all" // a workbook, like the CSV, holds every level unless asked
+			if format != "table" && !cmd.Flags().Changed("level") {
+				level = "all" // a file for programs or spreadsheets holds every level unless asked
 			}
 			if err := report.CheckOptions(format, level); err != nil {
 				return err
@@ -506,7 +501,7 @@ communes: their totals, units and agents.`,
 	}
 	cmd.Flags().StringSliceVar(&units, "unit", nil, "only these districts or communes (repeat or comma-separate): their totals, units and agents")
 	cmd.Flags().StringVar(&format, "format", "table", "table | csv | json | xlsx")
-	cmd.Flags().StringVar(&level, "level", "district", "units in the table or workbook: district | commune | village | all (a workbook: all unless given)")
+	cmd.Flags().StringVar(&level, "level", "district", "units listed: district | commune | village | all (csv, json and xlsx: all unless given)")
 	cmd.Flags().StringVar(&out, "out", "", "write the report to this file (created or replaced, mode 0644) instead of stdout; needed for xlsx on a terminal")
 	return cmd
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -176,20 +175,6 @@ func writeRegisterLine(out io.Writer, r *report.Report) {
 }
 
 func printReport(ctx context.Context, out io.Writer, co *coordinator.Coordinator, r *report.Report) error {
-	id := r.CampaignID
-	if err := report.Write(out, r, "table", "district"); err != nil {
-		return err
-	}
-	totals, err := co.ReviewTotals(ctx, id)
-	if err != nil || len(totals) == 0 {
-		return err
-	}
-	fmt.Fprintln(out, "\nagent reviews (starter review list "+id+" has each decision and its rationale):")
-	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "period\treviewed\trewarded\tcommended\tretained\twarned\ttermination proposed\tapproved\trejected\tescalated\t")
-	for _, t := range totals {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", t.Period, t.Agents, t.Rewarded, t.Commended, t.Retained,
-			t.Warned, t.Proposed, t.Approved, t.Rejected, t.Escalated)
-	}
-	return tw.Flush()
+	// The report's table ends with the agent reviews' totals (report.Report.Reviews).
+	return report.Write(out, r, "table", "district")
 }
