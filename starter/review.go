@@ -14,6 +14,7 @@ import (
 	"drives/campaign"
 	"drives/coordinator"
 	"drives/plan"
+	"drives/store"
 )
 
 func reviewCommand(e *env) *cobra.Command {
@@ -181,7 +182,7 @@ func reviewBackfill(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			clock, _, err := co.Clock(cmd.Context(), id)
+			clock, loc, err := co.Clock(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
@@ -199,7 +200,10 @@ func reviewBackfill(e *env) *cobra.Command {
 			if err := co.BackfillReviews(cmd.Context(), id, start, end); err != nil {
 				return err
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "reviews of %s backfilled from %s to %s\n", id, start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+			// The schedule runs in real time; say the range in the campaign's time too, as status does.
+			fmt.Fprintf(cmd.OutOrStdout(), "reviews of %s backfilled from %s to %s of campaign time (real time, UTC: %s to %s)\n", id,
+				clock.CampaignTime(start).In(loc).Format(campaignTimeLayout), clock.CampaignTime(end).In(loc).Format(campaignTimeLayout),
+				start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
 			return nil
 		},
 	}
@@ -273,8 +277,31 @@ func reviewList(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if len(ds) == 0 && period != "" {
+				if _, _, err := store.ReviewWindow(cmd.Context(), e.db, id, period); errors.Is(err, store.ErrNotFound) {
+					return fmt.Errorf("--period: campaign %s has no review %q", id, period)
+				} else if err != nil {
+					return err
+				}
+			}
 			if format == "json" {
-				return json.NewEncoder(cmd.OutOrStdout()).Encode(ds)
+				// The object the web API's reviews answer holds too: totals per period, then the decisions.
+				totals, err := co.ReviewTotals(cmd.Context(), id)
+				if err != nil {
+					return err
+				}
+				list := reviewListJSON{Campaign: id, Period: period, Totals: []coordinator.ReviewTotal{}, Decisions: ds}
+				for _, t := range totals {
+					if period == "" || t.Period == period {
+						list.Totals = append(list.Totals, t)
+					}
+				}
+				if list.Decisions == nil {
+					list.Decisions = []coordinator.Decision{}
+				}
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(list)
 			}
 			writeDecisions(cmd.OutOrStdout(), ds)
 			return nil
@@ -284,6 +311,18 @@ func reviewList(e *env) *cobra.Command {
 	cmd.Flags().StringVar(&format, "format", "table", "table | json")
 	return cmd
 }
+
+// reviewListJSON is `starter review list --format json`: the campaign, the period asked for
+// (none: every period), each period's totals and the decisions, in the order of their windows.
+type reviewListJSON struct {
+	Campaign  string                    `json:"campaign"`
+	Period    string                    `json:"period,omitempty"`
+	Totals    []coordinator.ReviewTotal `json:"totals"`
+	Decisions []coordinator.Decision    `json:"decisions"`
+}
+
+// campaignTimeLayout is how a moment of campaign time is printed: in the campaign's zone, with its offset.
+const campaignTimeLayout = "2006-01-02 15:04 -07:00"
 
 func writeDecisions(w io.Writer, ds []coordinator.Decision) {
 	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
