@@ -202,8 +202,14 @@ func (t *Tracer) write(ctx context.Context, auditID int64) (Write, error) {
 	return w, nil
 }
 
-// Print writes a trace for a person.
+// Print writes a trace for a person, each write's time as real time in UTC, so labelled.
 func (tr *Trace) Print(w io.Writer) {
+	tr.PrintAt(w, func(t time.Time) string { return t.UTC().Format(time.RFC3339) + " (real time, UTC)" })
+}
+
+// PrintAt is Print with each write's time (a real instant) written by when: e.g. in the
+// campaign's time, as starter audit trace writes it.
+func (tr *Trace) PrintAt(w io.Writer, when func(time.Time) string) {
 	fmt.Fprintf(w, "campaign %s — %s", tr.CampaignID, tr.Subject)
 	if tr.Period != "" {
 		fmt.Fprintf(w, " — review %s", tr.Period)
@@ -212,7 +218,7 @@ func (tr *Trace) Print(w io.Writer) {
 	for _, f := range tr.Figures {
 		fmt.Fprintf(w, "\n%s: %d  (rows: %s)\n", f.Name, f.Value, f.Rows)
 		for _, x := range f.Writes {
-			fmt.Fprintf(w, "  %5d  %s\n         %s by %s at %s, audit row %d", x.Rows, x.What, x.Action, x.Actor, x.RecordedAt.UTC().Format(time.RFC3339), x.AuditID)
+			fmt.Fprintf(w, "  %5d  %s\n         %s by %s at %s, audit row %d", x.Rows, x.What, x.Action, x.Actor, when(x.RecordedAt), x.AuditID)
 			if x.ActivityID != "" {
 				fmt.Fprintf(w, "\n         workflow %s run %s activity %s: events %d (scheduled) → %d (completed)",
 					x.WorkflowID, x.RunID, x.ActivityID, x.ScheduledEventID, x.CompletedEventID)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -127,7 +128,19 @@ DRIVES_CODEC_KEYS.`,
 			if asJSON {
 				return json.NewEncoder(cmd.OutOrStdout()).Encode(tr)
 			}
-			tr.Print(cmd.OutOrStdout())
+			// Audit rows are stamped in real time; say it in the campaign's time too, as the rest does.
+			clock, loc, err := co.Clock(cmd.Context(), id)
+			if err != nil {
+				tr.Print(cmd.OutOrStdout())
+				return nil
+			}
+			tr.PrintAt(cmd.OutOrStdout(), func(t time.Time) string {
+				real := t.UTC().Format(time.RFC3339)
+				if t.Before(clock.Epoch) {
+					return real + " (real time, UTC; before the campaign's clock started)"
+				}
+				return clock.CampaignTime(t).In(loc).Format(campaignTimeLayout) + " campaign time (real " + real + ")"
+			})
 			return nil
 		},
 	}
