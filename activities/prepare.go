@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"drives/allocate"
 	"drives/plan"
 	"drives/store"
 	"drives/units"
@@ -80,7 +79,7 @@ func (a *Activities) AllocateQuotas(ctx context.Context, in AllocateInput) (Allo
 			if err != nil {
 				return AllocateResult{}, err
 			}
-			alloc := allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget())
+			alloc := lp.Allocation()
 			var units []store.Unit
 			for _, d := range lp.Units.Districts {
 				units = append(units, store.Unit{Code: d.Code, Level: "district", District: d.Code, Name: d.Name, Kind: d.Kind,
@@ -157,7 +156,7 @@ func (a *Activities) AssignAgents(ctx context.Context, in PlanInput) (AssignResu
 			if err != nil {
 				return AssignResult{}, err
 			}
-			alloc := allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget())
+			alloc := lp.Allocation()
 			districts := lp.Units.CommuneDistricts()
 			agents := make([]store.Agent, len(lp.Roster))
 			quotas := make([]store.Quota, len(lp.Roster))

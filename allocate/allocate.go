@@ -88,10 +88,14 @@ func AgentShare(a units.Agent) Share {
 }
 
 // Quotas splits the city target down the hierarchy by labour force, and each commune's
-// quota among its agents and staff by their weights.
-func Quotas(h units.Hierarchy, roster []units.Agent, cityTarget int) Allocation {
+// quota among its agents and staff by their weights. Pinned targets (a plan's
+// target.overrides, by district or commune code) replace what the split would give: a pinned
+// district's communes share its pinned target; a pinned commune takes its target out of its
+// district's, and the district's other communes share the rest (nothing, when the pins take
+// more: the plan's check refuses that); a district whose communes are all pinned has their
+// sum. The city is the sum of its districts, so every level stays exact.
+func Quotas(h units.Hierarchy, roster []units.Agent, cityTarget int, pinned map[string]int) Allocation {
 	a := Allocation{
-		City:      cityTarget,
 		Districts: map[string]int{},
 		Communes:  map[string]int{},
 		Villages:  map[string]int{},
@@ -107,14 +111,32 @@ func Quotas(h units.Hierarchy, roster []units.Agent, cityTarget int) Allocation 
 	}
 	for i, dq := range LargestRemainder(cityTarget, ds) {
 		d := h.Districts[i]
-		a.Districts[d.Code] = dq
-		cs := make([]Share, len(d.Communes))
-		for j, c := range d.Communes {
-			cs[j] = Share{c.Code, int64(c.LabourForce())}
+		if n, ok := pinned[d.Code]; ok {
+			dq = n
 		}
-		for j, cq := range LargestRemainder(dq, cs) {
-			c := d.Communes[j]
-			a.Communes[c.Code] = cq
+		var free []Share
+		var freeAt []int
+		rest, allPinned := dq, true
+		for j, c := range d.Communes {
+			if n, ok := pinned[c.Code]; ok {
+				a.Communes[c.Code] = n
+				rest -= n
+				continue
+			}
+			allPinned = false
+			free = append(free, Share{c.Code, int64(c.LabourForce())})
+			freeAt = append(freeAt, j)
+		}
+		if allPinned && len(d.Communes) > 0 {
+			dq = dq - rest
+		}
+		for k, cq := range LargestRemainder(max(rest, 0), free) {
+			a.Communes[d.Communes[freeAt[k]].Code] = cq
+		}
+		a.Districts[d.Code] = dq
+		a.City += dq
+		for _, c := range d.Communes {
+			cq := a.Communes[c.Code]
 			vs := make([]Share, len(c.Villages))
 			for k, v := range c.Villages {
 				vs[k] = Share{v.Code, int64(v.LabourForce)}

@@ -188,7 +188,7 @@ func TestAllocateProperties(t *testing.T) {
 		if seed%25 == 0 {
 			target = 0
 		}
-		a := allocate.Quotas(h, roster, target)
+		a := allocate.Quotas(h, roster, target, nil)
 		fail := func(format string, args ...any) {
 			t.Helper()
 			t.Fatalf("seed %d: "+format, append([]any{seed}, args...)...)
@@ -247,13 +247,13 @@ func TestAllocateProperties(t *testing.T) {
 				}
 			}
 		}
-		if again := allocate.Quotas(h, roster, target); !reflect.DeepEqual(a, again) {
+		if again := allocate.Quotas(h, roster, target, nil); !reflect.DeepEqual(a, again) {
 			fail("two calls differ")
 		}
 		// The roster's order does not change anyone's quota.
 		shuffled := slices.Clone(roster)
 		r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
-		if b := allocate.Quotas(h, shuffled, target); !reflect.DeepEqual(a, b) {
+		if b := allocate.Quotas(h, shuffled, target, nil); !reflect.DeepEqual(a, b) {
 			fail("roster order changes the allocation")
 		}
 	}
@@ -270,7 +270,7 @@ func TestAllocateByWeight(t *testing.T) {
 		{Code: "DL-00001-1", Commune: "00001", Kind: "agent", Weight: 1},
 		{Code: "DL-00001-2", Commune: "00001", Kind: "agent", PostOffice: true, Weight: 0.8},
 	}
-	a := allocate.Quotas(h, roster, 23)
+	a := allocate.Quotas(h, roster, 23, nil)
 	// 23 × 0.5/2.3 = 5, 23 × 1/2.3 = 10, 23 × 0.8/2.3 = 8.
 	want := map[string]int{"CB-00001": 5, "DL-00001-1": 10, "DL-00001-2": 8}
 	if !reflect.DeepEqual(a.Agents, want) {

@@ -7,8 +7,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-
-	"drives/allocate"
 )
 
 // Diff is what a revised plan changes in a campaign's plan: the targets and quotas at every
@@ -61,7 +59,7 @@ type SettingChange struct {
 // DiffPlans compares a campaign's launched plan with a revision of it.
 func DiffPlans(old, revised *Loaded) Diff {
 	d := Diff{OldHash: old.Hash, NewHash: revised.Hash}
-	a, b := allocate.Quotas(old.Units, old.Roster, old.CityTarget()), allocate.Quotas(revised.Units, revised.Roster, revised.CityTarget())
+	a, b := old.Allocation(), revised.Allocation()
 	d.City = Change{a.City, b.City}
 	names := unitNames(old)
 	for code, n := range unitNames(revised) {

@@ -73,6 +73,12 @@ type TargetRule struct {
 	Rule     string  `yaml:"rule" json:"rule"` // labour_force_share | absolute
 	Share    float64 `yaml:"share,omitempty" json:"share,omitempty"`
 	Absolute int     `yaml:"absolute,omitempty" json:"absolute,omitempty"`
+	// Overrides pin the targets of districts or communes (by code) in place of the rule's
+	// split: how a revision raises one district's target (see allocate.Quotas).
+	Overrides map[string]int `yaml:"overrides,omitempty" json:"overrides,omitempty"`
+	// AllowBelowEnrolled lets a revision give a unit or agent a target below what it has
+	// enrolled already; by default such a revision is refused.
+	AllowBelowEnrolled bool `yaml:"allow_below_enrolled,omitempty" json:"allow_below_enrolled,omitempty"`
 }
 
 // Target rules.

@@ -396,6 +396,15 @@ func TestBadPlans(t *testing.T) {
 			want: fixed(wantErr{"plan.yaml", "target.share", "must be above 0 and at most 1"})},
 		{name: "share with absolute rule", mutate: inPlan(target, "  rule: absolute\n  absolute: 5\n  share: 0.01\n"),
 			want: fixed(wantErr{"plan.yaml", "target.share", "is not used with rule absolute"})},
+		{name: "override of an unknown unit", mutate: inPlan(target, target+"  overrides: {\"99999\": 5, \"00010-01\": 3}\n"),
+			want: fixed(wantErr{"plan.yaml", "target.overrides.00010-01", "is neither a district nor a commune"},
+				wantErr{"plan.yaml", "target.overrides.99999", "is neither a district nor a commune"})},
+		{name: "negative override", mutate: inPlan(target, target+"  overrides: {\"001\": -1}\n"),
+			want: fixed(wantErr{"plan.yaml", "target.overrides.001", "must not be negative, got -1"})},
+		{name: "pinned communes above their district", mutate: inPlan(target, target+"  overrides: {\"002\": 60, \"00010\": 61}\n"),
+			want: fixed(wantErr{"plan.yaml", "target.overrides", "the pinned communes of district 002 add up to 61, more than its target of 60"})},
+		{name: "every commune pinned against the district", mutate: inPlan(target, target+"  overrides: {\"002\": 60, \"00010\": 40, \"00011\": 10}\n"),
+			want: fixed(wantErr{"plan.yaml", "target.overrides.002", "is 60, but every commune of district 002 is pinned and they add up to 50"})},
 		{name: "unknown target rule", mutate: inPlan("rule: labour_force_share", "rule: everyone"),
 			want: fixed(wantErr{"plan.yaml", "target.rule", `got "everyone"`})},
 		{name: "share rounding to a zero target", mutate: inPlan("share: 0.01", "share: 0.00001"),
@@ -623,7 +632,7 @@ func TestAllocateLoadedPlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget())
+	a := lp.Allocation()
 	want := allocate.Allocation{
 		City:      100,
 		Districts: map[string]int{"001": 30, "002": 70},
@@ -634,5 +643,27 @@ func TestAllocateLoadedPlan(t *testing.T) {
 	}
 	if !reflect.DeepEqual(a, want) {
 		t.Errorf("allocation\n got %+v\nwant %+v", a, want)
+	}
+}
+
+// TestAllocatePinnedTargets: pinning district 001 at 40 raises the city to 110 (070 keeps its
+// 70) and 001's communes share 40; pinning commune 00010 at 60 leaves 00011 the other 10 of
+// 002's 70; every level still adds up.
+func TestAllocatePinnedTargets(t *testing.T) {
+	files := testFiles()
+	edit(t, files, "plan.yaml", "  share: 0.01\n", "  share: 0.01\n  overrides: {\"001\": 40, \"00010\": 60}\n")
+	lp, err := parse(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := lp.Allocation()
+	if a.City != 110 || a.Districts["001"] != 40 || a.Districts["002"] != 70 {
+		t.Errorf("city %d, districts %v; want 110, 001: 40, 002: 70", a.City, a.Districts)
+	}
+	if a.Communes["00001"]+a.Communes["00002"] != 40 || a.Communes["00010"] != 60 || a.Communes["00011"] != 10 {
+		t.Errorf("communes %v", a.Communes)
+	}
+	if a.Agents["DL-00010-1"] != 60 || a.Agents["DL-00011-1"] != 10 || a.Agents["CB-00001"]+a.Agents["DL-00001-1"] != a.Communes["00001"] {
+		t.Errorf("agents %v", a.Agents)
 	}
 }

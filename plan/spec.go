@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"sort"
 	"time"
-
-	"drives/allocate"
 )
 
 // Spec is the validated plan as the workflows need it: units, targets, events and the
@@ -77,7 +75,7 @@ func (lp *Loaded) Spec() (Spec, error) {
 		return Spec{}, fmt.Errorf("plan time zone: %w", err)
 	}
 	p := lp.Plan
-	alloc := allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget())
+	alloc := lp.Allocation()
 	s := Spec{
 		CampaignID:  p.ID,
 		Name:        p.Name,

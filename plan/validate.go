@@ -3,10 +3,13 @@ package plan
 import (
 	"fmt"
 	"io/fs"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
 	"time"
+
+	"drives/allocate"
 )
 
 // DefaultTimezone is where the reference drives run.
@@ -43,6 +46,9 @@ func Parse(name string, raw []byte, fsys fs.FS) (*Loaded, error) {
 	lp := &Loaded{Plan: p, Location: p.Timezone}
 	files, unitsOK := c.readFiles(fsys, lp)
 	c.events(lp, unitsOK)
+	if unitsOK {
+		c.overrides(lp)
+	}
 	if len(c.errs) > 0 {
 		return nil, c.errs
 	}
@@ -130,6 +136,50 @@ func (c *checker) target() {
 		}
 	default:
 		c.bad("target.rule", "must be %q or %q, got %q", RuleLabourForceShare, RuleAbsolute, t.Rule)
+	}
+}
+
+// overrides checks the pinned targets: each names a district or commune of the plan's units
+// and is not negative, and a district's pinned communes leave its other communes a share
+// that is not negative (or, all pinned, agree with a pinned district).
+func (c *checker) overrides(lp *Loaded) {
+	pins := c.p.Target.Overrides
+	if len(pins) == 0 {
+		return
+	}
+	districts := map[string]bool{}
+	for _, d := range lp.Units.Districts {
+		districts[d.Code] = true
+	}
+	communes := lp.Units.CommuneDistricts()
+	for _, code := range slices.Sorted(maps.Keys(pins)) {
+		if !districts[code] && communes[code] == "" {
+			c.bad("target.overrides."+code, "is neither a district nor a commune of the plan's units")
+		} else if pins[code] < 0 {
+			c.bad("target.overrides."+code, "must not be negative, got %d", pins[code])
+		}
+	}
+	if len(c.errs) > 0 {
+		return
+	}
+	split := allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget(), nil)
+	for _, d := range lp.Units.Districts {
+		dq, pinnedDistrict := pins[d.Code]
+		if !pinnedDistrict {
+			dq = split.Districts[d.Code]
+		}
+		sum, all := 0, true
+		for _, cm := range d.Communes {
+			n, ok := pins[cm.Code]
+			sum += n
+			all = all && ok
+		}
+		switch {
+		case all && pinnedDistrict && sum != dq:
+			c.bad("target.overrides."+d.Code, "is %d, but every commune of district %s is pinned and they add up to %d", dq, d.Code, sum)
+		case !all && sum > dq:
+			c.bad("target.overrides", "the pinned communes of district %s add up to %d, more than its target of %d", d.Code, sum, dq)
+		}
 	}
 }
 
@@ -327,6 +377,12 @@ func (p *Plan) applyDefaults() {
 		p.Renewals.Grace = DefaultRenewalGrace
 	}
 	p.Review.applyDefaults()
+}
+
+// Allocation is the plan's quotas: the city target split down the hierarchy and among the
+// roster, with the plan's pinned targets (allocate.Quotas).
+func (lp *Loaded) Allocation() allocate.Allocation {
+	return allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget(), lp.Plan.Target.Overrides)
 }
 
 // CityTarget is the number of participants the city must enrol under the plan's rule.

@@ -40,7 +40,7 @@ func Allocation(ctx context.Context, e *Env) ([]Figure, error) {
 	var alloc allocate.Allocation
 	for range allocationRuns {
 		start := time.Now()
-		alloc = allocate.Quotas(lp.Units, lp.Roster, target)
+		alloc = allocate.Quotas(lp.Units, lp.Roster, target, nil)
 		runs = append(runs, time.Since(start))
 	}
 	slices.Sort(runs)

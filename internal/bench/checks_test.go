@@ -28,7 +28,7 @@ func TestAllocationCheckCatchesAWrongSum(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := lp.CityTarget()
-	good := func() allocate.Allocation { return allocate.Quotas(lp.Units, lp.Roster, target) }
+	good := func() allocate.Allocation { return allocate.Quotas(lp.Units, lp.Roster, target, nil) }
 	if err := checkAllocation(lp, good(), target); err != nil {
 		t.Fatalf("the allocation itself: %v", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"drives/allocate"
 	"drives/plan"
 	"drives/units"
 )
@@ -286,7 +285,7 @@ func TestNational(t *testing.T) {
 	if n := len(lp.Plan.Events); n != NationalProvinces+2 {
 		t.Errorf("%d events", n)
 	}
-	alloc := allocate.Quotas(lp.Units, lp.Roster, lp.CityTarget())
+	alloc := lp.Allocation()
 	sum := 0
 	for _, q := range alloc.Agents {
 		sum += q
