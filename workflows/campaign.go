@@ -50,6 +50,9 @@ type campaignDrive struct {
 	actx workflow.Context
 	// counting: CloseCampaign counts the figures; no import may land after the count.
 	counting bool
+	// closedAt is the campaign time the campaign closes as of (the period's end, or when it was
+	// cancelled): the progress Query's campaign time from then on.
+	closedAt time.Time
 }
 
 // updateAttempts bounds the retries of an Update's activity (about four minutes of backoff).
@@ -543,8 +546,16 @@ func (c *campaignDrive) signalDistrict(ctx workflow.Context, district string, s 
 
 func (c *campaignDrive) progress(ctx workflow.Context) func() (campaign.Progress, error) {
 	return func() (campaign.Progress, error) {
+		// The campaign's clock stops at the period's end, or at the close of a cancelled one:
+		// a closing or closed campaign's date does not run on with the real clock.
+		now := c.now(ctx)
+		if !c.closedAt.IsZero() {
+			now = c.closedAt
+		} else if now.After(c.st.Spec.PeriodEnd) {
+			now = c.st.Spec.PeriodEnd
+		}
 		p := campaign.Progress{
-			CampaignID: c.in.CampaignID, Status: c.st.Status, CampaignTime: c.now(ctx), Clock: c.st.Clock,
+			CampaignID: c.in.CampaignID, Status: c.st.Status, CampaignTime: now, Clock: c.st.Clock,
 			PeriodStart: c.st.Spec.PeriodStart, PeriodEnd: c.st.Spec.PeriodEnd,
 			Target: c.st.Spec.Target, PriorYear: c.st.Spec.PriorYear, Imports: c.st.Imports,
 			Events: len(c.st.Spec.Events), EventsAdded: c.st.EventsAdded, EventsCancelled: c.st.EventsCancelled,
@@ -646,6 +657,7 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 	if asOf.After(c.st.Spec.PeriodEnd) {
 		asOf = c.st.Spec.PeriodEnd
 	}
+	c.closedAt = asOf
 	// Let Updates already accepted (an import in flight) finish before the review and report.
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return campaign.CloseResult{}, err

@@ -159,6 +159,10 @@ func TestCampaignRunsAFullYear(t *testing.T) {
 			if end.Status != campaign.StatusClosed || end.DistrictsClosed != 3 {
 				t.Errorf("final progress: status %q, %d districts closed", end.Status, end.DistrictsClosed)
 			}
+			// A closed campaign's date is its period's end, not the real clock read through it.
+			if !end.CampaignTime.Equal(spec.PeriodEnd) {
+				t.Errorf("final progress: campaign time %s, want the period's end %s", end.CampaignTime, spec.PeriodEnd)
+			}
 			for i, d := range end.Districts {
 				if d.Code != spec.Districts[i].Code || d.Name != spec.Districts[i].Name || d.Target != spec.Districts[i].Target || !d.Closed {
 					t.Errorf("final progress district %d: %+v", i, d)
