@@ -186,12 +186,14 @@ var vi = map[string]string{
 	"staged":                                  "đang chờ",
 }
 
-// tr translates a label into lang; English labels are the keys.
+// tr translates a label into lang; English labels are the keys. On the Vietnamese page a text
+// that is no label is tried as a refusal (trRefusal).
 func tr(lang, s string) string {
 	if lang == langVI {
 		if v, ok := vi[s]; ok {
 			return v
 		}
+		return trRefusal(s)
 	}
 	return s
 }
