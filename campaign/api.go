@@ -187,6 +187,7 @@ type Progress struct {
 	Events          int                `json:"events"`
 	EventsAdded     int                `json:"events_added"`
 	EventsCancelled int                `json:"events_cancelled"`
+	Revisions       int                `json:"revisions,omitempty"` // plan revisions applied
 	DistrictsClosed int                `json:"districts_closed"`
 	Districts       []DistrictProgress `json:"districts"`
 }
@@ -358,6 +359,29 @@ type LeaveResult struct {
 	Agent   string `json:"agent"`
 	Commune string `json:"commune"`
 	Handover
+}
+
+// UpdateRevisePlan applies a revision of the campaign's plan staged by `starter plan revise`
+// (its number; the plan itself is read from the database, never carried in the workflow's
+// history): the targets change from the revision's day, events are added and removed, and
+// the running district drives take the change.
+const UpdateRevisePlan = "revise-plan"
+
+// ReviseRequest names the staged revision to apply: revisions apply in their order.
+type ReviseRequest struct {
+	Number int    `json:"number"`
+	By     string `json:"by"`
+}
+
+// RevisionResult is what a revision changed.
+type RevisionResult struct {
+	Number    int            `json:"number"`
+	From      time.Time      `json:"from"` // campaign time, the first day it applies
+	Target    int            `json:"target"`
+	Districts map[string]int `json:"districts"` // every district's target in force
+	Quotas    int            `json:"quotas"`    // targets changed, every level
+	Added     []plan.Event   `json:"added,omitempty"`
+	Removed   []string       `json:"removed,omitempty"`
 }
 
 // ReviewResult is what a finished review returns.

@@ -100,9 +100,10 @@ func StorePlan(ctx context.Context, db *pgxpool.Pool, lp *plan.Loaded) error {
 	return nil
 }
 
-// StoredPlan reads the plan a campaign was launched with.
+// StoredPlan reads the plan a campaign runs on: the one it was launched with, or its last
+// revision applied.
 func StoredPlan(ctx context.Context, db store.DB, campaignID string) (*plan.Loaded, error) {
-	raw, hash, err := store.CampaignPlan(ctx, db, campaignID)
+	raw, hash, _, err := store.PlanInForce(ctx, db, campaignID)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("%w %q", ErrNoCampaign, campaignID)
 	}

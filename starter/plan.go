@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -13,7 +14,7 @@ import (
 )
 
 func planCommand(e *env) *cobra.Command {
-	cmd := &cobra.Command{Use: "plan", Short: "Compare a revised plan with a campaign's launched plan"}
+	cmd := &cobra.Command{Use: "plan", Short: "Compare a revised plan with a campaign's plan in force, and revise a running campaign's plan"}
 	var all bool
 	diff := &cobra.Command{
 		Use:   "diff <campaign> <plan.yaml>",
@@ -48,7 +49,63 @@ changed; every other setting that differs. Nothing is written. Agents are named 
 		},
 	}
 	diff.Flags().BoolVar(&all, "all", false, "list every changed line (default: the first 20 of each level)")
-	cmd.AddCommand(diff)
+	cmd.AddCommand(diff, reviseCommand(e))
+	return cmd
+}
+
+func reviseCommand(e *env) *cobra.Command {
+	var from, reason string
+	var check, all bool
+	cmd := &cobra.Command{
+		Use:   "revise <campaign> <plan.yaml> --reason TEXT [--from YYYY-MM-DD]",
+		Short: "Revise a running campaign's plan from a day on: targets and events",
+		Long: `Checks the revised plan (as a launch checks it) against the running campaign as it stands and,
+unless --check, stages it as the campaign's next numbered revision and applies it through the
+campaign workflow (Update revise-plan), audited. From --from (default: the campaign's day) the
+targets it changes are in force at every level — a district's raised target (target.overrides)
+reaches its communes, villages and agents, sums exact — and the reviews judge each part of their
+window against the target then in force; events it adds go to their running district drives,
+events it removes are cancelled. Enrolments already made stay counted.
+
+A revision changes the name, the targets and the events. It is refused whole, every problem named,
+when it changes anything else (period, clock, time zone, target groups, follow-up or review
+policy, units, roster), changes an event in place, adds or removes an event on a day already
+past, removes a held event, or sets a target below what a unit or agent has enrolled already
+(unless the plan says target.allow_below_enrolled: true). Prints the diff first.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := campaignArg(args)
+			if err != nil {
+				return err
+			}
+			revised, err := plan.Load(args[1])
+			if err != nil {
+				return err
+			}
+			co, err := e.coordinator(cmd.Context())
+			if err != nil {
+				return err
+			}
+			prep, res, err := co.Revise(cmd.Context(), coordinator.Revision{
+				CampaignID: id, File: args[1], Revised: revised, From: from, Reason: reason, By: *e.by,
+			}, check)
+			if prep != nil {
+				writeDiff(cmd.OutOrStdout(), id, args[1], prep.Diff, all)
+				fmt.Fprintf(cmd.OutOrStdout(), "\nfrom %s: %d targets change (agents as the roster in force shares their communes'), %d events added, %d removed\n",
+					prep.From.Format(time.DateOnly), len(prep.Quotas), len(prep.Added), len(prep.Removed))
+			}
+			if err != nil || check {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "revision %d of %s applied from %s: city target %d; %d targets changed, %d district events added, %d events removed\n",
+				res.Number, id, res.From.Format(time.DateOnly), res.Target, res.Quotas, len(res.Added), len(res.Removed))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "the first day the revision applies, campaign time (default: the campaign's day)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why the plan is revised (required)")
+	cmd.Flags().BoolVar(&check, "check", false, "check and show the revision; stage and apply nothing")
+	cmd.Flags().BoolVar(&all, "all", false, "list every changed line (default: the first 20 of each level)")
 	return cmd
 }
 
@@ -56,7 +113,7 @@ changed; every other setting that differs. Nothing is written. Agents are named 
 const shownLines = 20
 
 func writeDiff(w io.Writer, id, file string, d plan.Diff, all bool) {
-	fmt.Fprintf(w, "plan of %s (launched, %.12s) → %s (%.12s)\n", id, d.OldHash, file, d.NewHash)
+	fmt.Fprintf(w, "plan of %s (in force, %.12s) → %s (%.12s)\n", id, d.OldHash, file, d.NewHash)
 	if d.OldHash == d.NewHash {
 		fmt.Fprintln(w, "the same plan: nothing changes")
 		return

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"regexp"
@@ -147,6 +148,71 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateRecordEventResult, c.recordEventResult,
 		workflow.UpdateHandlerOptions{Validator: c.validateRecordEventResult}); err != nil {
 		return err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateRevisePlan, c.revisePlan,
+		workflow.UpdateHandlerOptions{Validator: c.validateRevisePlan}); err != nil {
+		return err
+	}
+	return nil
+}
+
+// revisePlan applies a staged revision of the plan: its activity checks it against the
+// campaign as it stands and writes it; the workflow takes the new targets into its progress
+// and hands the events added or removed to their running district drives.
+func (c *campaignDrive) revisePlan(ctx workflow.Context, r campaign.ReviseRequest) (campaign.RevisionResult, error) {
+	// Claim the number before blocking, so a second Update with it is refused.
+	c.st.Revisions = r.Number
+	var res campaign.RevisionResult
+	if err := workflow.ExecuteActivity(c.actx, a.ApplyRevision, activities.ReviseInput{
+		CampaignID: c.in.CampaignID, Number: r.Number, Today: c.now(ctx), By: r.By,
+	}).Get(ctx, &res); err != nil {
+		c.st.Revisions = r.Number - 1
+		return res, err
+	}
+	c.st.Spec.Target = res.Target
+	for i, d := range c.st.Spec.Districts {
+		if t, ok := res.Districts[d.Code]; ok {
+			c.st.Spec.Districts[i].Target = t
+		}
+	}
+	added := map[string]bool{}
+	for _, e := range res.Added {
+		c.st.Spec.Events = append(c.st.Spec.Events, e)
+		added[cmp.Or(e.Parent, e.ID)] = true
+	}
+	c.st.EventsAdded += len(added)
+	for _, id := range res.Removed {
+		c.st.CancelledEvents[id] = true
+		c.st.EventsCancelled++
+	}
+	for _, e := range res.Added {
+		if err := c.signalDistrict(ctx, e.District, campaign.DistrictSteer{AddEvent: &e}); err != nil {
+			return res, err
+		}
+	}
+	for _, id := range res.Removed {
+		for _, e := range c.eventsOf(id) {
+			if err := c.signalDistrict(ctx, e.District, campaign.DistrictSteer{CancelEvent: e.ID}); err != nil {
+				return res, err
+			}
+		}
+	}
+	c.log.Info("plan revised", "revision", res.Number, "target", res.Target, "quotas", res.Quotas,
+		"events_added", len(res.Added), "events_removed", len(res.Removed))
+	return res, nil
+}
+
+// validateRevisePlan refuses a revision out of its order, one without a name, or one sent when
+// the campaign cannot be steered.
+func (c *campaignDrive) validateRevisePlan(ctx workflow.Context, r campaign.ReviseRequest) error {
+	if err := c.steerable(); err != nil {
+		return err
+	}
+	if r.Number != c.st.Revisions+1 {
+		return fmt.Errorf("number: revision %d is not the next one (%d applied); stage the revision again with starter plan revise", r.Number, c.st.Revisions)
+	}
+	if strings.TrimSpace(r.By) == "" {
+		return errors.New("by: say who revises the plan")
 	}
 	return nil
 }
@@ -559,7 +625,7 @@ func (c *campaignDrive) progress(ctx workflow.Context) func() (campaign.Progress
 			PeriodStart: c.st.Spec.PeriodStart, PeriodEnd: c.st.Spec.PeriodEnd,
 			Target: c.st.Spec.Target, PriorYear: c.st.Spec.PriorYear, Imports: c.st.Imports,
 			Events: len(c.st.Spec.Events), EventsAdded: c.st.EventsAdded, EventsCancelled: c.st.EventsCancelled,
-			DistrictsClosed: len(c.st.DistrictsClosed),
+			DistrictsClosed: len(c.st.DistrictsClosed), Revisions: c.st.Revisions,
 		}
 		for _, d := range c.st.Spec.Districts {
 			p.Enrolled += c.st.Enrolled[d.Code]

@@ -22,6 +22,7 @@ type campaignState struct {
 	Imports         int                    `json:"imports"`
 	EventsAdded     int                    `json:"events_added"`
 	EventsCancelled int                    `json:"events_cancelled"`
+	Revisions       int                    `json:"revisions,omitempty"` // plan revisions applied
 	Cancelled       *campaign.SteerRequest `json:"cancelled,omitempty"`
 	Batches         map[string]bool        `json:"batches"`
 	CancelledEvents map[string]bool        `json:"cancelled_events"`

@@ -1,0 +1,183 @@
+package activities_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"drives/activities"
+	"drives/campaign"
+	"drives/imports"
+	"drives/internal/fixture"
+	"drives/plan"
+	"drives/store"
+)
+
+// revisedPlan is the fixture plan with edits (each old text found exactly once), loaded as a
+// coordinator's revised file would be.
+func revisedPlan(t *testing.T, edits ...[2]string) *plan.Loaded {
+	t.Helper()
+	dir := fixture.PlanDir(t)
+	name := filepath.Join(dir, "plan.yaml")
+	raw, err := os.ReadFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(raw)
+	for _, e := range edits {
+		if n := strings.Count(text, e[0]); n != 1 {
+			t.Fatalf("fixture plan: %q occurs %d times, want 1", e[0], n)
+		}
+		text = strings.Replace(text, e[0], e[1], 1)
+	}
+	if err := os.WriteFile(name, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lp, err := plan.Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lp
+}
+
+// stageRevision stages a revised plan as `starter plan revise` does, from the given day.
+func (d *drive) stageRevision(lp *plan.Loaded, from string) int {
+	d.t.Helper()
+	body, err := json.Marshal(lp)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	n, err := store.StageRevision(d.ctx, d.pool, store.NewRevision{CampaignID: campaignID, Hash: lp.Hash, Plan: body,
+		From: local(d.t, from), Reason: "thành phố giao thêm chỉ tiêu", By: "coordinator-a"})
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return n
+}
+
+func (d *drive) quota(level, code string) int {
+	d.t.Helper()
+	return d.count(`select target from quotas where campaign_id = $1 and level = $2 and code = $3`, campaignID, level, code)
+}
+
+// A revision raising district 002 by 10 from 1 May: the city, the district, its commune, its
+// villages and its agents take the new targets (sums exact), each change kept by day; an event
+// is added (planned, for its district drive) and one removed (cancelled); the revision is the
+// plan in force, applied once, audited.
+func TestRevisionRaisesADistrictFromItsDay(t *testing.T) {
+	d := newDrive(t)
+	city, district := d.quota("city", campaignID), d.quota("district", "002")
+	revised := revisedPlan(t,
+		[2]string{"  share: 0.01\n", "  share: 0.01\n  overrides: {\"002\": " + strconv.Itoa(district+10) + "}\n"},
+		[2]string{"  - id: dlg-00002\n    kind: dialogue\n    unit: \"00002\"\n    date: 2021-06-01\n    groups: [student]\n",
+			"  - id: extra-00010\n    kind: dialogue\n    title: Đối thoại bổ sung\n    unit: \"00010\"\n    date: 2021-09-01\n    groups: [student]\n    expected_attendance: 40\n"})
+	n := d.stageRevision(revised, "2021-05-01")
+	res := mustCall[campaign.RevisionResult](d, d.acts.ApplyRevision, activities.ReviseInput{
+		CampaignID: campaignID, Number: n, Today: local(t, "2021-04-20").Add(9 * time.Hour), By: "coordinator-a"})
+
+	if n != 1 || res.Number != 1 || res.Target != city+10 || res.Districts["002"] != district+10 || !res.From.Equal(local(t, "2021-05-01")) {
+		t.Errorf("result %+v; want revision 1 from 2021-05-01, city %d, district 002 %d", res, city+10, district+10)
+	}
+	if len(res.Added) != 1 || res.Added[0].ID != "extra-00010" || res.Added[0].District != "002" || len(res.Removed) != 1 || res.Removed[0] != "dlg-00002" {
+		t.Errorf("events added %+v, removed %v", res.Added, res.Removed)
+	}
+	if got := d.quota("city", campaignID); got != city+10 {
+		t.Errorf("city quota %d, want %d", got, city+10)
+	}
+	if got := d.count(`select target from campaigns where id = $1`, campaignID); got != city+10 {
+		t.Errorf("campaign target %d, want %d", got, city+10)
+	}
+	// Every level adds up to the one above it.
+	for _, q := range []struct{ sum, of string }{
+		{`select sum(target) from quotas where campaign_id = $1 and level = 'district'`, `select target from quotas where campaign_id = $1 and level = 'city'`},
+		{`select sum(q.target) from quotas q join units u on u.campaign_id = q.campaign_id and u.code = q.code where q.campaign_id = $1 and q.level = 'commune' and u.parent_code = '002'`,
+			`select target from quotas where campaign_id = $1 and level = 'district' and code = '002'`},
+		{`select sum(q.target) from quotas q join units u on u.campaign_id = q.campaign_id and u.code = q.code where q.campaign_id = $1 and q.level = 'village' and u.parent_code = '00010'`,
+			`select target from quotas where campaign_id = $1 and level = 'commune' and code = '00010'`},
+		{`select sum(quota) from agents where campaign_id = $1 and commune_code = '00010'`,
+			`select target from quotas where campaign_id = $1 and level = 'commune' and code = '00010'`},
+	} {
+		if a, b := d.count(q.sum, campaignID), d.count(q.of, campaignID); a != b {
+			t.Errorf("%s = %d, want %d (%s)", q.sum, a, b, q.of)
+		}
+	}
+	if got := d.count(`select count(*) from quota_history where campaign_id = $1 and level = 'district' and code = '002'
+		and ((valid_from = '2021-01-01' and target = $2 and revision = 0) or (valid_from = '2021-05-01' and target = $3 and revision = 1))`,
+		campaignID, district, district+10); got != 2 {
+		t.Errorf("district 002's targets by day: %d rows of the 2 wanted", got)
+	}
+	if got := d.count(`select count(*) from events where campaign_id = $1 and id = 'extra-00010' and status = 'planned' and source = 'plan' and expected_attendance = 40`, campaignID); got != 1 {
+		t.Error("the added event is not planned")
+	}
+	if got := d.count(`select count(*) from events where campaign_id = $1 and id = 'dlg-00002' and status = 'cancelled' and cancel_reason = 'removed by revision 1 of the plan'`, campaignID); got != 1 {
+		t.Error("the removed event is not cancelled")
+	}
+	if _, hash, number, err := store.PlanInForce(d.ctx, d.pool, campaignID); err != nil || number != 1 || hash != revised.Hash {
+		t.Errorf("plan in force: revision %d %.12s, %v; want 1 %.12s", number, hash, err, revised.Hash)
+	}
+	if got := len(d.audit(`action = 'plan.revise' and entity_key = $1`, campaignID+"#1")); got != 1 {
+		t.Errorf("%d audit rows of the revision, want 1", got)
+	}
+	// Applied once: the same number again is refused and changes nothing.
+	_, err := call[campaign.RevisionResult](d, d.acts.ApplyRevision, activities.ReviseInput{
+		CampaignID: campaignID, Number: n, Today: local(t, "2021-04-21"), By: "coordinator-a"})
+	if errType(err) != activities.ErrInvalidState || !strings.Contains(err.Error(), "revision 1 of campaign test-2021 is applied already") {
+		t.Errorf("applying revision 1 again: %v", err)
+	}
+	if got := d.quota("district", "002"); got != district+10 {
+		t.Errorf("district 002 after the second try: %d", got)
+	}
+}
+
+// A revision that breaks the rules is refused whole, every problem named, and writes nothing:
+// a fixed setting changed, a held event removed, an event added on a day past, and a commune's
+// target set below what it has enrolled.
+func TestRevisionBreakingTheRulesIsRefusedWhole(t *testing.T) {
+	d := newDrive(t)
+	d.hold("conf-001")
+	d.merge(d.stage(imports.Enrolments, "", "enrolments.csv", enrolmentsCSV(
+		enrolment{lead(1, "00010", "00010-01", "student"), "DL-00010-2", 700_000, "poor", "6m", "2021-03-11"},
+		enrolment{lead(2, "00010", "00010-02", "trader"), "DL-00010-1", 1_500_000, "other", "monthly", "2021-03-12"},
+	)))
+	before := d.count(`select sum(target) from quotas where campaign_id = $1`, campaignID)
+	revised := revisedPlan(t,
+		[2]string{"  share: 0.01\n", "  share: 0.01\n  overrides: {\"00010\": 1}\n"},
+		[2]string{"  sweep_every: 7d\n", "  sweep_every: 5d\n"},
+		[2]string{"  - id: conf-001\n    kind: conference\n    title: Hội nghị quận Một\n    unit: \"001\"\n    date: 2021-03-01\n    groups: [trader]\n    expected_attendance: 120\n",
+			"  - id: late-001\n    kind: conference\n    unit: \"001\"\n    date: 2021-04-02\n    groups: [trader]\n"})
+	n := d.stageRevision(revised, "2021-04-15")
+	_, err := call[campaign.RevisionResult](d, d.acts.ApplyRevision, activities.ReviseInput{
+		CampaignID: campaignID, Number: n, Today: local(t, "2021-04-10"), By: "coordinator-a"})
+	if errType(err) != activities.ErrRevisionRefused {
+		t.Fatalf("apply: %v, want refused", err)
+	}
+	for _, want := range []string{
+		"follow_up.sweep_every: cannot change while the campaign runs",
+		"events.conf-001: was held",
+		"events.late-001: is added on 2021-04-02",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("refusal %q does not say %q", err, want)
+		}
+	}
+	if got := d.count(`select sum(target) from quotas where campaign_id = $1`, campaignID); got != before {
+		t.Errorf("quotas changed: %d, were %d", got, before)
+	}
+	if d.count(`select count(*) from quota_history`) != 0 || d.count(`select count(*) from plan_revisions where applied_at is not null`) != 0 ||
+		d.count(`select count(*) from events where id = 'late-001'`) != 0 || len(d.audit(`action = 'plan.revise'`)) != 0 {
+		t.Error("a refused revision wrote something")
+	}
+
+	// Without the other problems, the target below what the commune enrolled is refused too.
+	low := revisedPlan(t, [2]string{"  share: 0.01\n", "  share: 0.01\n  overrides: {\"00010\": 1}\n"})
+	n = d.stageRevision(low, "2021-04-15")
+	_, err = call[campaign.RevisionResult](d, d.acts.ApplyRevision, activities.ReviseInput{
+		CampaignID: campaignID, Number: n, Today: local(t, "2021-04-10"), By: "coordinator-a"})
+	if errType(err) != activities.ErrRevisionRefused || !strings.Contains(err.Error(), "commune 00010 would have a target of 1, below the 2 it has enrolled already") {
+		t.Errorf("a target below the enrolled: %v", err)
+	}
+}

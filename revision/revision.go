@@ -1,0 +1,213 @@
+// Package revision checks a revised plan against its running campaign as it stands and works
+// out what applying it writes: the targets at every level (agents' as the roster in force
+// shares them), the events added and removed. The same preparation serves `starter plan
+// revise` before it stages anything and the workflow's activity that applies it, so what the
+// coordinator is shown is what is applied.
+package revision
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"drives/allocate"
+	"drives/plan"
+	"drives/store"
+	"drives/units"
+)
+
+// Prepared is a revision checked against its campaign, and what applying it writes.
+type Prepared struct {
+	CampaignID  string
+	Old         *plan.Loaded // the plan in force
+	OldRevision int          // its number (0: the launched plan)
+	Revised     *plan.Loaded
+	Diff        plan.Diff
+	From        time.Time // the day it applies from (campaign time, midnight)
+	// Quotas are the targets it changes at every level: the city, districts, communes and
+	// villages as the revised plan allocates them; in a commune whose target changes, its
+	// active agents and staff share the commune's target, less what those who left keep, by
+	// weight.
+	Quotas  []store.QuotaChange
+	Added   []plan.EventSpec
+	Removed []string
+}
+
+// Prepare checks revised against the campaign's plan in force and its state (what it has
+// enrolled, the events held), as of the campaign's day today, to apply from the day from. A
+// revision that breaks a rule is refused whole with every problem (plan.Errors).
+func Prepare(ctx context.Context, db store.DB, file, campaignID string, revised *plan.Loaded, today, from time.Time) (*Prepared, error) {
+	raw, hash, number, err := store.PlanInForce(ctx, db, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	var old plan.Loaded
+	if err := json.Unmarshal(raw, &old); err != nil {
+		return nil, fmt.Errorf("campaign %s: its plan in force does not read: %w", campaignID, err)
+	}
+	old.Hash = hash
+	loc, err := time.LoadLocation(old.Plan.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %s: time zone: %w", campaignID, err)
+	}
+	from = from.In(loc)
+	from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
+	p := &Prepared{CampaignID: campaignID, Old: &old, OldRevision: number, Revised: revised, From: from}
+	p.Diff = plan.DiffPlans(&old, revised)
+	notPlanned, err := store.HeldEvents(ctx, db, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	errs := plan.CheckRevision(file, &old, revised, p.Diff, plan.RevisionTimes{Today: today, From: from}, notPlanned)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	var changes []plan.TargetChangeAt
+	if p.Diff.City.Old != p.Diff.City.New {
+		changes = append(changes, plan.TargetChangeAt{Level: "city", Code: campaignID, Change: p.Diff.City})
+	}
+	var communes []string
+	for _, l := range p.Diff.Levels {
+		if l.Level == "agent" {
+			continue
+		}
+		for _, c := range l.Changed {
+			changes = append(changes, plan.TargetChangeAt{Level: l.Level, Code: c.Code, Change: c.Change})
+			if l.Level == "commune" {
+				communes = append(communes, c.Code)
+			}
+		}
+	}
+	agents, err := agentQuotas(ctx, db, campaignID, communes, revised)
+	if err != nil {
+		return nil, err
+	}
+	changes = append(changes, agents...)
+	enrolled, err := store.UnitsEnrolled(ctx, db, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	if errs := plan.CheckQuotasKept(file, revised, changes, enrolled); len(errs) > 0 {
+		return nil, errs
+	}
+	for _, c := range changes {
+		p.Quotas = append(p.Quotas, store.QuotaChange{Level: c.Level, Code: c.Code, Old: c.Old, New: c.New})
+	}
+	specs := map[string]plan.EventSpec{}
+	for _, e := range revised.Plan.Events {
+		specs[e.ID] = e
+	}
+	for _, e := range p.Diff.Events {
+		switch e.What {
+		case "added":
+			p.Added = append(p.Added, specs[e.ID])
+		case "removed":
+			if notPlanned[e.ID] != "cancelled" {
+				p.Removed = append(p.Removed, e.ID)
+			}
+		}
+	}
+	return p, nil
+}
+
+// agentQuotas shares each changed commune's new target among its active agents and staff by
+// weight, after what those no longer active keep (their quota stays as it is), and returns
+// the agents whose quota changes.
+func agentQuotas(ctx context.Context, db store.DB, campaignID string, communes []string, revised *plan.Loaded) ([]plan.TargetChangeAt, error) {
+	if len(communes) == 0 {
+		return nil, nil
+	}
+	alloc := revised.Allocation()
+	agents, err := store.AgentsOfCommunes(ctx, db, campaignID, communes)
+	if err != nil {
+		return nil, err
+	}
+	var out []plan.TargetChangeAt
+	for i := 0; i < len(agents); {
+		j := i
+		for j < len(agents) && agents[j].Commune == agents[i].Commune {
+			j++
+		}
+		group := agents[i:j]
+		target := alloc.Communes[group[0].Commune]
+		var active []allocate.Share
+		var at []int
+		for k, a := range group {
+			if !a.Active {
+				target -= a.Quota
+				continue
+			}
+			active = append(active, allocate.AgentShare(units.Agent{Code: a.Code, Weight: a.Weight}))
+			at = append(at, k)
+		}
+		for k, q := range allocate.LargestRemainder(max(target, 0), active) {
+			a := group[at[k]]
+			if q != a.Quota {
+				out = append(out, plan.TargetChangeAt{Level: "agent", Code: a.Code, Change: plan.Change{Old: a.Quota, New: q}})
+			}
+		}
+		i = j
+	}
+	return out, nil
+}
+
+// Apply writes a prepared revision, numbered number: the targets from its first day on (with
+// the targets they replace kept by day), the events added (for the workflow to hand to their
+// districts) and those removed, cancelled. The caller holds the transaction and its audit row.
+func Apply(ctx context.Context, db store.DB, p *Prepared, number int, periodStart time.Time) ([]plan.Event, error) {
+	if len(p.Quotas) > 0 {
+		if err := store.ChangeQuotas(ctx, db, p.CampaignID, number, periodStart, p.From, p.Quotas); err != nil {
+			return nil, err
+		}
+	}
+	spec, err := p.Revised.Spec()
+	if err != nil {
+		return nil, err
+	}
+	var added []plan.Event
+	for _, e := range spec.Events {
+		id := e.ID
+		if e.Parent != "" {
+			id = e.Parent
+		}
+		if slices.ContainsFunc(p.Added, func(s plan.EventSpec) bool { return s.ID == id }) {
+			added = append(added, e)
+		}
+	}
+	if len(added) > 0 {
+		rows := make([]store.Event, len(added))
+		for i, e := range added {
+			s := p.eventSpec(e)
+			rows[i] = store.Event{ID: e.ID, Parent: e.Parent, Kind: e.Kind, Title: s.Title, District: e.District, Commune: e.Commune,
+				At: e.At, Groups: e.Groups, Expected: s.ExpectedAttendance}
+		}
+		if err := store.InsertEvents(ctx, db, p.CampaignID, "plan", rows); err != nil {
+			return nil, err
+		}
+	}
+	for _, id := range p.Removed {
+		if _, err := store.CancelEvents(ctx, db, p.CampaignID, id, fmt.Sprintf("removed by revision %d of the plan", number)); err != nil {
+			return nil, err
+		}
+	}
+	summary, err := json.Marshal(p.Diff)
+	if err != nil {
+		return nil, err
+	}
+	return added, store.FinishRevision(ctx, db, p.CampaignID, number, p.From, summary)
+}
+
+func (p *Prepared) eventSpec(e plan.Event) plan.EventSpec {
+	id := e.ID
+	if e.Parent != "" {
+		id = e.Parent
+	}
+	for _, s := range p.Added {
+		if s.ID == id {
+			return s
+		}
+	}
+	return plan.EventSpec{}
+}

@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Plan revisions (migration 018): a running campaign's plan revised from a stated day, each
+// revision numbered and kept with the plan it brings; the targets it changed are kept by day
+// in quota_history.
+
+// NewRevision is a revised plan staged for its campaign workflow to apply.
+type NewRevision struct {
+	CampaignID string
+	Hash       string
+	Plan       []byte // the plan as campaigns.plan holds it (plan.Loaded as JSON)
+	From       time.Time
+	Reason, By string
+}
+
+// StageRevision stages a revision under the next number and returns it. A revision staged
+// before and never applied (its Update was refused or never sent) is replaced.
+func StageRevision(ctx context.Context, db DB, r NewRevision) (int, error) {
+	var n int
+	err := db.QueryRow(ctx, `
+		insert into plan_revisions (campaign_id, number, plan_hash, plan, effective_from, reason, revised_by)
+		select $1, coalesce((select max(number) from plan_revisions where campaign_id = $1 and applied_at is not null), 0) + 1,
+			$2, $3, $4::date, $5, $6
+		on conflict (campaign_id, number) do update set plan_hash = excluded.plan_hash, plan = excluded.plan,
+			effective_from = excluded.effective_from, reason = excluded.reason, revised_by = excluded.revised_by, staged_at = now()
+		where plan_revisions.applied_at is null
+		returning number`, r.CampaignID, r.Hash, r.Plan, r.From.Format(time.DateOnly), r.Reason, r.By).Scan(&n)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, fmt.Errorf("stage revision of %s: another revision was applied meanwhile; check the plan in force and try again", r.CampaignID)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("stage revision of %s: %w", r.CampaignID, err)
+	}
+	return n, nil
+}
+
+// Revision is a staged or applied revision of a campaign's plan.
+type Revision struct {
+	Number    int        `json:"number"`
+	Hash      string     `json:"plan_hash"`
+	Plan      []byte     `json:"-"`
+	From      time.Time  `json:"effective_from"`
+	Reason    string     `json:"reason"`
+	By        string     `json:"revised_by"`
+	StagedAt  time.Time  `json:"staged_at"`
+	AppliedAt *time.Time `json:"applied_at,omitempty"`
+	Summary   []byte     `json:"-"`
+}
+
+// LockRevision reads a revision and locks it until the transaction ends; ErrNotFound when the
+// campaign has no revision of that number.
+func LockRevision(ctx context.Context, db DB, campaignID string, number int) (Revision, error) {
+	var r Revision
+	err := db.QueryRow(ctx, `
+		select number, plan_hash, plan, effective_from, reason, revised_by, staged_at, applied_at, summary
+		from plan_revisions where campaign_id = $1 and number = $2 for update`, campaignID, number).
+		Scan(&r.Number, &r.Hash, &r.Plan, &r.From, &r.Reason, &r.By, &r.StagedAt, &r.AppliedAt, &r.Summary)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, fmt.Errorf("revision %d of %s: %w", number, campaignID, ErrNotFound)
+	}
+	if err != nil {
+		return r, fmt.Errorf("read revision %d of %s: %w", number, campaignID, err)
+	}
+	return r, nil
+}
+
+// Revisions lists a campaign's applied revisions, oldest first, with what each changed.
+func Revisions(ctx context.Context, db DB, campaignID string) ([]Revision, error) {
+	rows, err := db.Query(ctx, `
+		select number, plan_hash, effective_from, reason, revised_by, staged_at, applied_at, summary
+		from plan_revisions where campaign_id = $1 and applied_at is not null order by number`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("list revisions: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Revision, error) {
+		var r Revision
+		err := row.Scan(&r.Number, &r.Hash, &r.From, &r.Reason, &r.By, &r.StagedAt, &r.AppliedAt, &r.Summary)
+		return r, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list revisions: %w", err)
+	}
+	return out, nil
+}
+
+// PlanInForce returns the plan a campaign runs on now: its last applied revision's, or the
+// plan it was launched with (revision 0).
+func PlanInForce(ctx context.Context, db DB, campaignID string) (raw []byte, hash string, revision int, err error) {
+	err = db.QueryRow(ctx, `
+		select coalesce(r.plan, c.plan), coalesce(r.plan_hash, c.plan_hash), coalesce(r.number, 0)
+		from campaigns c
+		left join lateral (select plan, plan_hash, number from plan_revisions
+		                   where campaign_id = c.id and applied_at is not null order by number desc limit 1) r on true
+		where c.id = $1`, campaignID).Scan(&raw, &hash, &revision)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", 0, fmt.Errorf("plan of campaign %s: %w", campaignID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, "", 0, fmt.Errorf("read plan of %s: %w", campaignID, err)
+	}
+	return raw, hash, revision, nil
+}
+
+// FinishRevision marks a revision applied from its first day (a date of the campaign), with
+// what it changed.
+func FinishRevision(ctx context.Context, db DB, campaignID string, number int, from time.Time, summary []byte) error {
+	if _, err := db.Exec(ctx, `update plan_revisions set applied_at = now(), effective_from = $3::date, summary = $4
+		where campaign_id = $1 and number = $2`,
+		campaignID, number, from.Format(time.DateOnly), summary); err != nil {
+		return fmt.Errorf("finish revision %d: %w", number, err)
+	}
+	return nil
+}
+
+// QuotaChange is a unit's or agent's target before and after a revision.
+type QuotaChange struct {
+	Level, Code string
+	Old, New    int
+}
+
+// ChangeQuotas sets the targets a revision changes from its first day on: the quotas (and the
+// agents' rows, the campaign's target for the city) take the new targets, and quota_history
+// keeps each one by day, with the target it replaced from the period's first day when it
+// changes for the first time.
+func ChangeQuotas(ctx context.Context, db DB, campaignID string, revision int, periodStart, from time.Time, changes []QuotaChange) error {
+	n := len(changes)
+	level, code, old, target := make([]string, n), make([]string, n), make([]int32, n), make([]int32, n)
+	for i, c := range changes {
+		level[i], code[i], old[i], target[i] = c.Level, c.Code, int32(c.Old), int32(c.New)
+	}
+	if _, err := db.Exec(ctx, `
+		with set_quotas as (
+			update quotas q set target = c.target
+			from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, target)
+			where q.campaign_id = $1 and q.level = c.level and q.code = c.code
+			returning q.level, q.code, q.target),
+		set_city as (
+			update campaigns set target = s.target from set_quotas s where s.level = 'city' and id = $1)
+		update agents a set quota = s.target from set_quotas s
+		where s.level = 'agent' and a.campaign_id = $1 and a.code = s.code`,
+		campaignID, level, code, target); err != nil {
+		return fmt.Errorf("change quotas: %w", err)
+	}
+	// The target each had from the period's first day, when this is its first change; then
+	// the new one from the revision's day (a later revision from the same day replaces it).
+	if _, err := db.Exec(ctx, `
+		insert into quota_history (campaign_id, level, code, valid_from, target, revision)
+		select $1, c.level, c.code, $5::date, c.old, 0 from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, old)
+		order by 2, 3
+		on conflict do nothing`, campaignID, level, code, old, periodStart.Format(time.DateOnly)); err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
+	}
+	if _, err := db.Exec(ctx, `
+		insert into quota_history (campaign_id, level, code, valid_from, target, revision)
+		select $1, c.level, c.code, $5::date, c.target, $6 from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, target)
+		order by 2, 3
+		on conflict (campaign_id, level, code, valid_from) do update set target = excluded.target, revision = excluded.revision`,
+		campaignID, level, code, target, from.Format(time.DateOnly), revision); err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
+	}
+	return nil
+}
+
+// UnitsEnrolled counts a campaign's enrolments so far by district, commune and village
+// (from the counts kept as they are written, migration 010) and by agent.
+func UnitsEnrolled(ctx context.Context, db DB, campaignID string) (map[string]map[string]int, error) {
+	out := map[string]map[string]int{"district": {}, "commune": {}, "village": {}, "agent": {}}
+	rows, err := db.Query(ctx, `
+		select 'district', district_code, sum(n)::int from enrolment_unit_counts where campaign_id = $1 group by district_code
+		union all
+		select 'commune', commune_code, sum(n)::int from enrolment_unit_counts where campaign_id = $1 group by commune_code
+		union all
+		select 'village', village_code, sum(n)::int from enrolment_unit_counts where campaign_id = $1 and village_code <> '' group by village_code
+		union all
+		select 'agent', agent_code, count(*)::int from enrolments where campaign_id = $1 group by agent_code`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("count enrolments by unit: %w", err)
+	}
+	var level, code string
+	var n int
+	if _, err := pgx.ForEachRow(rows, []any{&level, &code, &n}, func() error {
+		out[level][code] = n
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("count enrolments by unit: %w", err)
+	}
+	return out, nil
+}
+
+// HeldEvents lists a campaign's events that are no longer planned (held or cancelled), by ID,
+// with the city-wide events any of whose shares are.
+func HeldEvents(ctx context.Context, db DB, campaignID string) (map[string]string, error) {
+	rows, err := db.Query(ctx, `
+		select id, status from events where campaign_id = $1 and status <> 'planned'
+		union all
+		select distinct on (parent_id) parent_id, status from events
+		where campaign_id = $1 and status <> 'planned' and parent_id is not null
+		order by 1`, campaignID)
+	if err != nil {
+		return nil, fmt.Errorf("read held events: %w", err)
+	}
+	out := map[string]string{}
+	var id, status string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &status}, func() error {
+		out[id] = status
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("read held events: %w", err)
+	}
+	return out, nil
+}
+
+// CommuneAgent is an agent or staff member with their quota now.
+type CommuneAgent struct {
+	Code    string
+	Commune string
+	Active  bool
+	Quota   int
+	Weight  float64
+}
+
+// AgentsOfCommunes returns the agents and staff of the given communes, by commune and code.
+func AgentsOfCommunes(ctx context.Context, db DB, campaignID string, communes []string) ([]CommuneAgent, error) {
+	rows, err := db.Query(ctx, `
+		select code, commune_code, status = 'active', quota, weight from agents
+		where campaign_id = $1 and commune_code = any($2::text[])
+		order by commune_code, code`, campaignID, communes)
+	if err != nil {
+		return nil, fmt.Errorf("read agents of communes: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[CommuneAgent])
+	if err != nil {
+		return nil, fmt.Errorf("read agents of communes: %w", err)
+	}
+	return out, nil
+}
