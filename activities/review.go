@@ -89,12 +89,13 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 				OnTimeWeight: onTimeWeight * (1 - p.RenewalWeight), RenewalWeight: p.RenewalWeight,
 				RewardAt: p.RewardAt, WarnBelow: p.WarnBelow, TerminateBelow: p.TerminateBelow, TerminateAfter: p.TerminateAfter,
 				RewardKind: p.Reward.Kind, RewardAmount: p.Reward.Amount,
-				Decided: decided,
+				PeriodDays: periodDays(periodStart, periodEnd),
+				Decided:    decided,
 			}); err != nil {
 				return campaign.ReviewSummary{}, err
 			}
 			if err := store.CommendUnits(ctx, tx, in.CampaignID, in.Period.Label, frac, days(in.Period.Start), days(in.Period.End),
-				in.Policy.CommendTop); err != nil {
+				in.Policy.CommendTop, periodDays(periodStart, periodEnd)); err != nil {
 				return campaign.ReviewSummary{}, err
 			}
 			if !decided {
@@ -102,6 +103,11 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 			}
 			return reviewSummary(ctx, tx, in.CampaignID, in.Period.Label)
 		})
+}
+
+// periodDays is the number of days from a campaign's first day to its last, both included.
+func periodDays(start, end time.Time) int {
+	return int(end.AddDate(0, 0, 1).Sub(start).Hours()/24 + 0.5)
 }
 
 // refreshStatistics refreshes the planner's statistics of tables just written at large (the

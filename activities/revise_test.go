@@ -2,6 +2,7 @@ package activities_test
 
 import (
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -122,6 +123,33 @@ func TestRevisionRaisesADistrictFromItsDay(t *testing.T) {
 	if got := len(d.audit(`action = 'plan.revise' and entity_key = $1`, campaignID+"#1")); got != 1 {
 		t.Errorf("%d audit rows of the revision, want 1", got)
 	}
+	// The second quarter's review judges each agent of district 002 against the quota in force
+	// on each day of its window: April at the launched quota, May and June at the revised one
+	// (the first quarter's, before the revision, at the launched quota alone).
+	var before, after int
+	if err := d.pool.QueryRow(d.ctx, `select h0.target, h1.target from quota_history h0 join quota_history h1 using (campaign_id, level, code)
+		where h0.campaign_id = $1 and h0.level = 'agent' and h0.code = 'DL-00010-2' and h0.revision = 0 and h1.revision = 1`, campaignID).
+		Scan(&before, &after); err != nil || after <= before {
+		t.Fatalf("DL-00010-2's quota by day: %d then %d, %v", before, after, err)
+	}
+	ps := reviewPeriods(t, d)
+	d.evaluate(ps[0], policy())
+	d.evaluate(ps[1], policy())
+	share := func(period string) float64 {
+		var f float64
+		if err := d.pool.QueryRow(d.ctx, `select quota_share from review_decisions where campaign_id = $1 and period = $2 and agent_code = 'DL-00010-2'`,
+			campaignID, period).Scan(&f); err != nil {
+			t.Fatal(err)
+		}
+		return f
+	}
+	if got, want := share(ps[0].Label), float64(before)*90/365; math.Abs(got-want) > 1e-9 {
+		t.Errorf("%s quota share %v, want %v (%d × 90/365)", ps[0].Label, got, want, before)
+	}
+	if got, want := share(ps[1].Label), (float64(before)*30+float64(after)*61)/365; math.Abs(got-want) > 1e-9 {
+		t.Errorf("%s quota share %v, want %v (%d × 30/365 + %d × 61/365)", ps[1].Label, got, want, before, after)
+	}
+
 	// Applied once: the same number again is refused and changes nothing.
 	_, err := call[campaign.RevisionResult](d, d.acts.ApplyRevision, activities.ReviseInput{
 		CampaignID: campaignID, Number: n, Today: local(t, "2021-04-21"), By: "coordinator-a"})

@@ -67,6 +67,10 @@ type Evaluation struct {
 	RewardKind       string
 	RewardAmount     int64
 
+	// PeriodDays is the number of days of the campaign's period: the share of a quota in force
+	// for part of the window is the quota times its days in the window over it.
+	PeriodDays int
+
 	// Decided says decisions of the period are recorded already (a backfilled duplicate): the
 	// insert then keeps them, with ON CONFLICT DO NOTHING, a speculative insert per agent.
 	Decided bool
@@ -94,7 +98,11 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 	_, err := db.Exec(ctx, `
 		with figures as (
 			select a.code, a.kind, a.commune_code, coalesce(q.target, 0) as quota,
-				coalesce(q.target, 0) * $5::float8 as share,
+				-- the window's share of the quota in force on each of its days: an agent whose
+				-- target a revision changed has it by day (quota_history, migration 018), the
+				-- last part at the quota now (transfers after the revision included)
+				case when r.code is null then coalesce(q.target, 0) * $5::float8
+				     else r.past + coalesce(q.target, 0) * r.last_days / $18::float8 end as share,
 				coalesce(e.n, 0) as enrolled,
 				coalesce(f.on_time, 0) as on_time, coalesce(f.overdue, 0) as overdue,
 				coalesce(f.leads, 0) as leads, coalesce(f.leads_enrolled, 0) as leads_enrolled,
@@ -102,6 +110,7 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 				coalesce(f.renewed, 0) as renewed, coalesce(f.lapsed, 0) as lapsed
 			from agents a
 			left join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
+			left join (`+quotaInForce("agent", "$6", "$7", "$18")+`) r on r.code = a.code
 			left join (select agent_code, count(*) as n from enrolments
 			           where campaign_id = $1 and enrolled_on >= $6::date and enrolled_on < $7::date group by 1) e
 				on e.agent_code = a.code
@@ -160,17 +169,33 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 		`+onConflict,
 		ev.CampaignID, ev.Period, ev.WindowStart, ev.WindowEnd, ev.QuotaShare,
 		ev.FromDay, ev.ToDay, ev.AttainmentCap, ev.AttainmentWeight, ev.OnTimeWeight,
-		ev.RewardAt, ev.TerminateAfter, ev.TerminateBelow, ev.WarnBelow, ev.RewardKind, ev.RewardAmount, ev.RenewalWeight)
+		ev.RewardAt, ev.TerminateAfter, ev.TerminateBelow, ev.WarnBelow, ev.RewardKind, ev.RewardAmount, ev.RenewalWeight,
+		ev.PeriodDays)
 	if err != nil {
 		return fmt.Errorf("decide: %w", err)
 	}
 	return nil
 }
 
+// quotaInForce is a query of the units or agents of one level whose target a plan revision
+// changed (quota_history, migration 018), each with the share of its earlier targets over the
+// review window [from, to) (target × days in the window ÷ the period's days: past) and the
+// days of the window under its last target (last_days), which the caller takes at the quota
+// now. The parameters are the window's first and last-excluded days and the period's days.
+func quotaInForce(level, from, to, periodDays string) string {
+	return `select '` + level + `'::text as level, code,
+			coalesce(sum(target * greatest(0, least(next_from, ` + to + `::date) - greatest(valid_from, ` + from + `::date)))
+				filter (where next_from is not null), 0)::float8 / ` + periodDays + `::float8 as past,
+			max(greatest(0, ` + to + `::date - greatest(valid_from, ` + from + `::date))) filter (where next_from is null)::float8 as last_days
+		from (select code, target, valid_from, lead(valid_from) over (partition by code order by valid_from) as next_from
+		      from quota_history where campaign_id = $1 and level = '` + level + `') h
+		group by code`
+}
+
 // CommendUnits ranks a review's communes and districts by attainment in the window
 // (enrolments from fromDay to toDay, excluded, against the quota times quotaShare) and commends
 // the top of each level; commendations already recorded are left as they are.
-func CommendUnits(ctx context.Context, db DB, campaignID, period string, quotaShare float64, fromDay, toDay time.Time, top int) error {
+func CommendUnits(ctx context.Context, db DB, campaignID, period string, quotaShare float64, fromDay, toDay time.Time, top, periodDays int) error {
 	_, err := db.Exec(ctx, `
 		with e as (
 			select district_code, commune_code from enrolments
@@ -180,15 +205,18 @@ func CommendUnits(ctx context.Context, db DB, campaignID, period string, quotaSh
 			union all
 			select 'district', district_code, count(*) from e group by district_code),
 		att as (
-			select u.level, u.code, coalesce(n.n, 0) / greatest(q.target * $3::float8, 1) as attainment
+			select u.level, u.code, coalesce(n.n, 0) / greatest(
+				case when r.code is null then q.target * $3::float8 else r.past + q.target * r.last_days / $7::float8 end, 1) as attainment
 			from units u join quotas q on q.campaign_id = u.campaign_id and q.level = u.level and q.code = u.code
+			left join (`+quotaInForce("commune", "$4", "$5", "$7")+` union all `+quotaInForce("district", "$4", "$5", "$7")+`) r
+				on r.level = u.level and r.code = u.code
 			left join n on n.level = u.level and n.code = u.code
 			where u.campaign_id = $1 and u.level in ('commune', 'district')),
 		ranked as (select *, row_number() over (partition by level order by attainment desc, code) as rank from att)
 		insert into commendations (campaign_id, period, level, unit_code, rank, attainment)
 		select $1, $2, level, code, rank, attainment from ranked where rank <= $6
 		on conflict do nothing`,
-		campaignID, period, quotaShare, fromDay, toDay, top)
+		campaignID, period, quotaShare, fromDay, toDay, top, periodDays)
 	if err != nil {
 		return fmt.Errorf("commend units: %w", err)
 	}
