@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
@@ -65,6 +66,65 @@ type CampaignView struct {
 	ProgressError string             `json:"progress_error,omitempty"`
 	Days          []report.DayCount  `json:"days"`
 	Chart         template.HTML      `json:"-"`
+	// Revisions are the plan's revisions applied, oldest first, with what each changed (for
+	// an account of the whole campaign: coordinators and auditors).
+	Revisions []RevisionLine `json:"revisions,omitempty"`
+}
+
+// RevisionLine is a revision of the campaign's plan as its page shows it: when it applies
+// from, who made it and why, and what it changed (the city target, the districts' targets,
+// each level's count of changed lines and its sums, the events added and removed).
+type RevisionLine struct {
+	Number        int                 `json:"number"`
+	From          time.Time           `json:"effective_from"`
+	By            string              `json:"revised_by"`
+	Reason        string              `json:"reason"`
+	AppliedAt     *time.Time          `json:"applied_at"`
+	City          plan.Change         `json:"city"`
+	Districts     []plan.TargetChange `json:"districts"`
+	Levels        []RevisionLevel     `json:"levels"`
+	EventsAdded   []string            `json:"events_added"`
+	EventsRemoved []string            `json:"events_removed"`
+}
+
+// RevisionLevel is one level of a revision: how many of its lines changed, and its sums.
+type RevisionLevel struct {
+	Level   string      `json:"level"`
+	Changed int         `json:"changed"`
+	Sum     plan.Change `json:"sum"`
+}
+
+// revisionLines reads a campaign's applied revisions and what each changed.
+func revisionLines(ctx context.Context, db store.DB, campaignID string) ([]RevisionLine, error) {
+	revs, err := store.Revisions(ctx, db, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RevisionLine, 0, len(revs))
+	for _, r := range revs {
+		var d plan.Diff
+		if err := json.Unmarshal(r.Summary, &d); err != nil {
+			return nil, fmt.Errorf("revision %d of %s: its summary does not read: %w", r.Number, campaignID, err)
+		}
+		l := RevisionLine{Number: r.Number, From: r.From, By: r.By, Reason: r.Reason, AppliedAt: r.AppliedAt, City: d.City,
+			Districts: []plan.TargetChange{}, EventsAdded: []string{}, EventsRemoved: []string{}}
+		for _, lv := range d.Levels {
+			l.Levels = append(l.Levels, RevisionLevel{Level: lv.Level, Changed: len(lv.Changed), Sum: lv.Sum})
+			if lv.Level == "district" {
+				l.Districts = append(l.Districts, lv.Changed...)
+			}
+		}
+		for _, e := range d.Events {
+			switch e.What {
+			case "added":
+				l.EventsAdded = append(l.EventsAdded, e.ID)
+			case "removed":
+				l.EventsRemoved = append(l.EventsRemoved, e.ID)
+			}
+		}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 // CampaignReport is the report as the campaign's page shows it: the campaign's figures, its
@@ -139,6 +199,11 @@ func (s *Server) campaign(r *http.Request) (any, error) {
 				}
 			}
 			v.Progress = &p
+		}
+	}
+	if sc.Whole() {
+		if v.Revisions, err = revisionLines(ctx, s.cfg.DB, h.ID); err != nil {
+			return nil, err
 		}
 	}
 	end := h.PeriodEnd.AddDate(0, 0, 1)
