@@ -123,6 +123,14 @@ func TestRevisionRaisesADistrictFromItsDay(t *testing.T) {
 	if got := len(d.audit(`action = 'plan.revise' and entity_key = $1`, campaignID+"#1")); got != 1 {
 		t.Errorf("%d audit rows of the revision, want 1", got)
 	}
+	// An auditor's trace of the district's target and of an agent's quota names the allocation
+	// and the revision, each with its audit row.
+	unitTrace, err := store.UnitTargetWrites(d.ctx, d.pool, campaignID, "district", "002")
+	if err != nil || len(unitTrace) != 2 || unitTrace[0].What != "quota row: "+strconv.Itoa(district)+" as allocated" ||
+		unitTrace[1].What != "revision 1: target "+strconv.Itoa(district+10)+" from 2021-05-01" {
+		t.Errorf("trace of district 002's target: %+v, %v", unitTrace, err)
+	}
+
 	// The second quarter's review judges each agent of district 002 against the quota in force
 	// on each day of its window: April at the launched quota, May and June at the revised one
 	// (the first quarter's, before the revision, at the launched quota alone).
@@ -131,6 +139,11 @@ func TestRevisionRaisesADistrictFromItsDay(t *testing.T) {
 		where h0.campaign_id = $1 and h0.level = 'agent' and h0.code = 'DL-00010-2' and h0.revision = 0 and h1.revision = 1`, campaignID).
 		Scan(&before, &after); err != nil || after <= before {
 		t.Fatalf("DL-00010-2's quota by day: %d then %d, %v", before, after, err)
+	}
+	agentTrace, err := store.AgentQuotaWrites(d.ctx, d.pool, campaignID, "DL-00010-2")
+	if err != nil || len(agentTrace) != 2 || agentTrace[0].What != "quota row: "+strconv.Itoa(before)+" as assigned" ||
+		agentTrace[1].What != "revision 1: target "+strconv.Itoa(after)+" from 2021-05-01" {
+		t.Errorf("trace of DL-00010-2's quota: %+v, %v", agentTrace, err)
 	}
 	ps := reviewPeriods(t, d)
 	d.evaluate(ps[0], policy())
@@ -151,7 +164,7 @@ func TestRevisionRaisesADistrictFromItsDay(t *testing.T) {
 	}
 
 	// Applied once: the same number again is refused and changes nothing.
-	_, err := call[campaign.RevisionResult](d, d.acts.ApplyRevision, activities.ReviseInput{
+	_, err = call[campaign.RevisionResult](d, d.acts.ApplyRevision, activities.ReviseInput{
 		CampaignID: campaignID, Number: n, Today: local(t, "2021-04-21"), By: "coordinator-a"})
 	if errType(err) != activities.ErrInvalidState || !strings.Contains(err.Error(), "revision 1 of campaign test-2021 is applied already") {
 		t.Errorf("applying revision 1 again: %v", err)

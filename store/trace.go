@@ -67,11 +67,25 @@ func traceWrites(ctx context.Context, db DB, sql string, args ...any) ([]TraceWr
 	})
 }
 
-// UnitTargetWrites traces a unit's target to its quota row and the allocation that wrote it.
+// revisedTargets are the rows of a unit's or agent's targets set by plan revisions
+// (quota_history, migration 018), each traced to the revision's audit row.
+const revisedTargets = `
+		select null::int, 1, 'revision ' || h.revision || ': target ' || h.target || ' from ' || h.valid_from, a.id
+		from quota_history h
+		join audit_log a on a.campaign_id = h.campaign_id and a.action = 'plan.revise' and a.entity_key = h.campaign_id || '#' || h.revision
+		where h.campaign_id = $1 and h.level = $2 and h.code = $3 and h.revision > 0`
+
+// UnitTargetWrites traces a unit's target to its quota row and the allocation that wrote it,
+// and to each plan revision that changed it since.
 func UnitTargetWrites(ctx context.Context, db DB, campaignID, level, code string) ([]TraceWrite, error) {
 	return traceWrites(ctx, db, `
-		select q.target, 1, 'quota row', a.id from quotas q, audit_log a
-		where q.campaign_id = $1 and q.level = $2 and q.code = $3 and a.campaign_id = $1 and a.action = 'quotas.allocate'`,
+		select q.target, 1, 'quota row: ' || coalesce(h.target, q.target) || ' as allocated', a.id
+		from quotas q
+		left join quota_history h on h.campaign_id = q.campaign_id and h.level = q.level and h.code = q.code and h.revision = 0,
+		audit_log a
+		where q.campaign_id = $1 and q.level = $2 and q.code = $3 and a.campaign_id = $1 and a.action = 'quotas.allocate'
+		union all`+revisedTargets+`
+		order by 4`,
 		campaignID, level, code)
 }
 
@@ -100,16 +114,22 @@ func EnrolmentWrites(ctx context.Context, db DB, campaignID, column, code string
 // quota now.
 func AgentQuotaWrites(ctx context.Context, db DB, campaignID, code string) ([]TraceWrite, error) {
 	return traceWrites(ctx, db, `
-		with q as (select target from quotas where campaign_id = $1 and level = 'agent' and code = $2),
+		with q as (select target from quotas where campaign_id = $1 and level = 'agent' and code = $3),
 		moved as (
-			select coalesce(sum(amount) filter (where to_agent = $2), 0) as took, coalesce(sum(amount) filter (where from_agent = $2), 0) as gave
-			from quota_transfers where campaign_id = $1 and (to_agent = $2 or from_agent = $2))
-		select (select target from q), 1, 'quota row: ' || (coalesce((select target from q), 0) - m.took + m.gave) || ' as assigned', a.id
-		from audit_log a, moved m where a.campaign_id = $1 and a.action = 'agents.assign'
+			select coalesce(sum(amount) filter (where to_agent = $3), 0) as took, coalesce(sum(amount) filter (where from_agent = $3), 0) as gave
+			from quota_transfers where campaign_id = $1 and (to_agent = $3 or from_agent = $3)),
+		-- what the plan's revisions changed: the last target they set less the one before the first
+		revised as (
+			select coalesce((array_agg(target order by valid_from desc))[1] - (array_agg(target order by valid_from))[1], 0) as by
+			from quota_history where campaign_id = $1 and level = $2 and code = $3)
+		select (select target from q), 1, 'quota row: ' || (coalesce((select target from q), 0) - m.took + m.gave - r.by) || ' as assigned', a.id
+		from audit_log a, moved m, revised r where a.campaign_id = $1 and a.action = 'agents.assign'
 		union all
 		select null, 1, 'transfer row: a quota of ' || t.amount || ' moved from ' || t.from_agent || ' to ' || t.to_agent || ' (' || t.period || ')', a.id
 		from quota_transfers t join audit_log a on a.campaign_id = t.campaign_id and a.action in ('review.terminate', 'agent.leave') and a.entity_key = t.from_agent
-		where t.campaign_id = $1 and (t.to_agent = $2 or t.from_agent = $2)`, campaignID, code)
+		where t.campaign_id = $1 and (t.to_agent = $3 or t.from_agent = $3)
+		union all`+revisedTargets+`
+		order by 4`, campaignID, "agent", code)
 }
 
 // FollowUpWrites traces an agent's follow-ups opened in [from, to) to the event results that
