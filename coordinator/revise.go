@@ -39,7 +39,12 @@ func (c *Coordinator) Revise(ctx context.Context, r Revision, check bool) (*revi
 	if p.Status != campaign.StatusRunning && p.Status != campaign.StatusPaused {
 		return nil, res, fmt.Errorf("campaign %s is %s: only a running campaign's plan is revised", r.CampaignID, p.Status)
 	}
+	// The campaign's time now, by its clock: a Query answers with the time of the workflow's
+	// last task, which may be days of campaign time behind.
 	today := p.CampaignTime
+	if p.Clock.Scale > 0 {
+		today = p.Clock.CampaignTime(time.Now())
+	}
 	loc := p.PeriodStart.Location()
 	from := time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, loc)
 	if r.From != "" {
