@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -142,6 +143,9 @@ func (d *drill) check(ctx context.Context, c *coord, x *expected, lp *plan.Loade
 		}
 		if p.Enrolled != x.enrolled {
 			r.bad("progress counts %d enrolled; the files and the phone give %d", p.Enrolled, x.enrolled)
+		}
+		if p.Revisions != len(x.revisions) {
+			r.bad("progress counts %d plan revisions applied; the script sends %d", p.Revisions, len(x.revisions))
 		}
 		return false, nil
 	}); err != nil {
@@ -303,6 +307,26 @@ func (d *drill) checkKeys(ctx context.Context, id string, x *expected, r *checke
 		}
 		quotas[k] = v
 	}
+	history := map[string][]string{}
+	for k, v := range x.quotaHistory {
+		if rest, ok := strings.CutPrefix(k, "city/#"); ok {
+			k = "city/" + id + "#" + rest
+		}
+		history[k] = v
+	}
+	revisionRows := map[string][]string{}
+	for n := range x.revisions {
+		revisionRows[id+"#"+n] = []string{"1"}
+	}
+	heldOnce := map[string][]string{}
+	for _, e := range x.held {
+		heldOnce[e] = []string{"1"}
+	}
+	decidedOnce := map[string][]string{}
+	for k, v := range x.terminations {
+		action := map[string]string{"approved": "review.terminate", "rejected": "review.reject"}[v[0]]
+		decidedOnce[k+"/"+action] = []string{"1"}
+	}
 	checks := []struct {
 		kind   string
 		fields []string
@@ -330,6 +354,23 @@ func (d *drill) checkKeys(ctx context.Context, id string, x *expected, r *checke
 			`select action, count(*) from audit_log where campaign_id = $1 and actor = 'drill'
 			 and action in ('campaign.paused', 'campaign.running', 'campaign.closing') group by action`, x.steerCounts(), ""},
 		{"final reports", noFields, `select campaign_id from reports where campaign_id = $1`, set([]string{id}), ""},
+		// The plan's revision: applied once, audited once, its targets kept by day with the
+		// ones they replaced, the event it adds held once (by one district step) and the one
+		// it removes cancelled by it; and each termination decided once.
+		{"plan revisions applied by number", noFields,
+			`select number::text from plan_revisions where campaign_id = $1 and applied_at is not null`, x.revisions, ""},
+		{"plan.revise audit rows by revision", []string{"rows"},
+			`select entity_key, count(*) from audit_log where campaign_id = $1 and action = 'plan.revise' group by entity_key`, revisionRows, ""},
+		{"quota history by level, code and revision", targetField,
+			`select level || '/' || code || '#' || revision, target from quota_history where campaign_id = $1`, history, ""},
+		{"events removed by the revision", []string{"cancel reason"},
+			`select id, cancel_reason from events where campaign_id = $1 and cancel_reason like 'removed by revision%'`, x.removed, ""},
+		{"events held, by the district steps that held them", []string{"steps"},
+			`select h, count(*) from audit_log a, jsonb_array_elements_text(case jsonb_typeof(a.result->'held') when 'array' then a.result->'held' else '[]'::jsonb end) h
+			 where a.campaign_id = $1 and a.action = 'district.advance' group by h`, heldOnce, ""},
+		{"termination decisions audited by period, agent and decision", []string{"rows"},
+			`select (detail->>'period') || '/' || entity_key || '/' || action, count(*) from audit_log
+			 where campaign_id = $1 and action in ('review.terminate', 'review.reject') group by 1`, decidedOnce, "1"},
 	}
 	for _, k := range checks {
 		got, err := rows(k.sql)
@@ -492,7 +533,7 @@ func (d *drill) checkReport(ctx context.Context, id string, x *expected, r *chec
 	eq("follow-ups declined", rep.FollowUps.Declined, f["declined"])
 	eq("follow-ups unreachable", rep.FollowUps.Unreachable, f["unreachable"])
 	eq("events held", rep.Events.Held, len(x.held))
-	eq("events not held (planned or cancelled)", rep.Events.Planned+rep.Events.Cancelled, len(heldEvents)-len(x.held))
+	eq("events not held (planned or cancelled)", rep.Events.Planned+rep.Events.Cancelled, x.eventsTotal-len(x.held))
 	eq("event attendance", rep.Events.Attendance, x.attendance)
 	eq("event leads", rep.Events.Leads, x.eventLeads)
 	return nil

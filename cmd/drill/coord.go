@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -21,14 +22,39 @@ import (
 type coord struct {
 	d        *drill
 	id       string
+	index    int // of the campaigns, from 0
 	acts     []action
 	cancels  bool // the script cancels the campaign
 	retries  atomic.Int32
-	approved atomic.Int32
-	rejected atomic.Int32
 	done     atomic.Int32 // actions done
 	launched time.Time    // when the launch was answered
 	phone    *phone       // the agent's phone sending entries in the field
+
+	// The plan's revision (revise.go): the revised plan, its sends, how it was applied.
+	revised       *plan.Loaded
+	revisedFile   string
+	reviseBug     string
+	reviseSends   atomic.Int32
+	approveSends  atomic.Int32 // approvals sent (each Decide call that approves)
+	mu            sync.Mutex
+	reviseOutcome string
+	decided       map[string]string // period/agent → approved | rejected, as the coordinator was answered
+}
+
+// decisions counts the terminations the coordinator approved and rejected, each once however
+// many tries it took (a decision found taken by an earlier try counts as that try's).
+func (c *coord) decisions() (approved, rejected int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, st := range c.decided {
+		switch st {
+		case "approved":
+			approved++
+		case "rejected":
+			rejected++
+		}
+	}
+	return approved, rejected
 }
 
 // patience is how long a coordinator keeps retrying one action.
@@ -111,6 +137,11 @@ func (c *coord) run(ctx context.Context) error {
 		if err := c.retry(ctx, a.String(), func(ctx context.Context) (bool, error) { return c.send(ctx, a) }); err != nil {
 			return err
 		}
+		if a.revise && c.reviseBug == bugTwice {
+			if err := c.reviseAgain(ctx); err != nil {
+				return err
+			}
+		}
 		c.done.Add(1)
 	}
 	return nil
@@ -123,6 +154,9 @@ func (c *coord) run(ctx context.Context) error {
 func (c *coord) send(ctx context.Context, a action) (bool, error) {
 	if a.steer != "" {
 		return c.steer(ctx, a)
+	}
+	if a.revise {
+		return c.revise(ctx)
 	}
 	var err error
 	switch a.kind {
@@ -183,14 +217,26 @@ func (c *coord) decideTerminations(ctx context.Context) {
 				break
 			}
 			yes := approves(p.Period, p.Agent)
-			res, derr := c.d.co.Decide(actx, c.id, p.Period, yes, campaign.TerminationDecision{
-				Agent: p.Agent, By: "drill", Reason: "the drill's script"})
+			var res campaign.DecisionResult
+			var derr error
+			decide := func() error {
+				res, derr = c.d.co.Decide(actx, c.id, p.Period, yes, campaign.TerminationDecision{
+					Agent: p.Agent, By: "drill", Reason: "the drill's script"})
+				return derr
+			}
 			switch {
-			case derr != nil || res.Already:
-			case yes:
-				c.approved.Add(1)
+			case !yes:
+				_ = decide()
+			case c.approveSends.Add(1) == 1:
+				// The first approval meets a fault of its own.
+				c.d.faults.strikeDuring(actx, c.id+": approve the termination of "+p.Agent, aimedKind(c.index, "approve"), aimWithin["approve"], decide)
 			default:
-				c.rejected.Add(1)
+				_ = decide()
+			}
+			if derr == nil && (res.Status == "approved" || res.Status == "rejected") {
+				c.mu.Lock()
+				c.decided[p.Period+"/"+p.Agent] = res.Status
+				c.mu.Unlock()
 			}
 		}
 		cancel()

@@ -85,12 +85,16 @@ events:
     expected_attendance: 50
 `
 
-// heldEvents are the district events the plan expands to, with the communes whose people come.
-var heldEvents = []struct {
+// districtEvent is a district event the plan expands to, with the groups whose people come.
+type districtEvent struct {
 	id, district string
 	date         string
 	groups       []string
-}{
+}
+
+// heldEvents are the district events the launched plan expands to (removedEvent is taken out
+// of it by the revision, and addedEvent put in; see revise.go).
+var heldEvents = []districtEvent{
 	{"ba-dinh-conference", "001", "2021-03-01", []string{"household_business", "student"}},
 	{"phu-thuong-dialogue", "003", "2021-04-12", []string{"farmer"}},
 	{"nhat-tan-door-to-door", "003", "2021-06-07", []string{"household_business", "farmer"}},
@@ -270,6 +274,7 @@ type action struct {
 	at      time.Time // campaign time (UTC midnight of the date; the plan's zone is ahead)
 	kind    imports.Kind
 	steer   string // pause | resume | cancel; no file
+	revise  bool   // revise the plan (revise.go); no file
 	event   string // leads: the event
 	attend  int    // leads: attendance
 	name    string
@@ -282,6 +287,8 @@ func (a action) String() string {
 	switch {
 	case a.steer != "":
 		return fmt.Sprintf("%s the campaign", a.steer)
+	case a.revise:
+		return "revise the plan"
 	case a.kind == imports.Leads:
 		return fmt.Sprintf("results of %s (%s)", a.event, a.name)
 	}
@@ -296,7 +303,15 @@ func day(s string) time.Time {
 	return t
 }
 
-func eventDay(i int) time.Time { return day(heldEvents[i].date) }
+// eventDay is the day of a district event of the launched plan or of the revision's.
+func eventDay(id string) time.Time {
+	for _, e := range append(heldEvents[:len(heldEvents):len(heldEvents)], addedEvent) {
+		if e.id == id {
+			return day(e.date)
+		}
+	}
+	panic("no event " + id)
+}
 
 // near says whether t falls within giveUpMargin of the give-up of a follow-up opened at opened.
 func near(t, opened time.Time) bool {
@@ -392,8 +407,7 @@ func script(w *world, rng *rand.Rand, salt int, cancel bool) []action {
 		cw.Flush()
 		acts = append(acts, action{at: at, kind: imports.Enrolments, name: "enrolments-" + date + ".csv", data: b.Bytes(), persons: ps})
 	}
-	results := func(ev int, date string, fresh int) []person {
-		e := heldEvents[ev]
+	results := func(e districtEvent, date string, fresh int) []person {
 		var ps []person
 		for range fresh {
 			pl := w.byDistrict[e.district][rng.IntN(len(w.byDistrict[e.district]))]
@@ -412,7 +426,7 @@ func script(w *world, rng *rand.Rand, salt int, cancel bool) []action {
 		for _, p := range ps {
 			_ = cw.Write([]string{p.id, p.name, p.phone, p.commune, p.village, p.group})
 			if _, ok := metAt[p.id]; !ok {
-				metAt[p.id] = eventDay(ev)
+				metAt[p.id] = day(e.date)
 			}
 		}
 		cw.Flush()
@@ -445,16 +459,19 @@ func script(w *world, rng *rand.Rand, salt int, cancel bool) []action {
 	}
 
 	enrol("2021-02-10", 120+rng.IntN(60))
-	l := results(0, "2021-03-03", 40+rng.IntN(30))
+	l := results(heldEvents[0], "2021-03-03", 40+rng.IntN(30))
 	outcomes("2021-03-10", l)
-	l = results(1, "2021-04-14", 30+rng.IntN(30))
+	l = results(heldEvents[1], "2021-04-14", 30+rng.IntN(30))
 	enrol("2021-04-20", 100+rng.IntN(60))
 	outcomes("2021-04-25", l)
-	l = results(2, "2021-06-09", 30+rng.IntN(20))
-	outcomes("2021-06-20", l)
+	// The revision (revise.go) takes out the door-to-door round of 7 June (removedEvent) and
+	// puts in a dialogue of 14 June (addedEvent), whose results are sent instead.
+	acts = append(acts, action{at: reviseAt, revise: true})
+	l = results(addedEvent, addedResultsOn, 30+rng.IntN(20))
+	outcomes("2021-06-28", l)
 	enrol("2021-07-15", 100+rng.IntN(60))
-	l = results(3, "2021-09-08", 40+rng.IntN(20))
-	l = append(l, results(4, "2021-09-08", 40+rng.IntN(20))...)
+	l = results(heldEvents[3], "2021-09-08", 40+rng.IntN(20))
+	l = append(l, results(heldEvents[4], "2021-09-08", 40+rng.IntN(20))...)
 	outcomes("2021-09-15", l)
 	enrol("2021-10-05", 80+rng.IntN(40))
 
@@ -499,6 +516,7 @@ type expected struct {
 	attendance        int
 	eventLeads        int
 	held              []string // the district events held
+	eventsTotal       int      // the district events the campaign has: the launched plan's and the revision's
 	leadsFiles        []string // the events whose results were sent
 	files             map[imports.Kind]int
 
@@ -513,6 +531,12 @@ type expected struct {
 	agentStatus   map[string]string   // code → active | terminated
 	steers        map[string]int      // pause, resume, cancel
 	reviewPeriods []string
+
+	// The plan's revision (revise.go): applied once, its targets kept by day with the ones
+	// they replaced, the event it removes cancelled by it and never held.
+	revisions    map[string][]string // number → "" (the revisions applied)
+	quotaHistory map[string][]string // level/code#revision → target (0: the target it replaced)
+	removed      map[string][]string // event → its cancel reason
 }
 
 // Field names of the sets' values, for the diagnostics.
@@ -534,6 +558,7 @@ func compute(w *world, acts []action) *expected {
 		enrolments: map[string][]string{}, prospects: map[string][]string{}, followUpOf: map[string][]string{},
 		decisions: map[string][]string{}, terminations: map[string][]string{}, transfers: map[string][]string{},
 		agentStatus: map[string]string{}, steers: map[string]int{},
+		revisions: map[string][]string{}, quotaHistory: map[string][]string{}, removed: map[string][]string{},
 	}
 	end := day("2022-01-01")
 	for _, a := range acts {
@@ -553,8 +578,13 @@ func compute(w *world, acts []action) *expected {
 			}
 		}
 	}
+	revised := false
 	for _, a := range acts {
 		giveUps(a.at)
+		if a.revise {
+			revised = true
+			continue
+		}
 		if a.steer != "" {
 			x.steers[a.steer]++
 			continue
@@ -583,12 +613,7 @@ func compute(w *world, acts []action) *expected {
 			x.events++
 			x.attendance += a.attend
 			x.eventLeads += len(a.persons)
-			var held time.Time
-			for i, e := range heldEvents {
-				if e.id == a.event {
-					held = eventDay(i)
-				}
-			}
+			held := eventDay(a.event)
 			for _, p := range a.persons {
 				if _, ok := leadGroup[p.id]; ok {
 					continue
@@ -607,7 +632,21 @@ func compute(w *world, acts []action) *expected {
 		}
 	}
 	giveUps(end)
-	for _, e := range heldEvents {
+	events := heldEvents
+	if revised {
+		// The revision adds and removes events before their days (revise.go).
+		events = []districtEvent{addedEvent}
+		for _, e := range heldEvents {
+			if e.id == removedEvent {
+				x.removed[e.id] = []string{"removed by revision 1 of the plan"}
+			} else {
+				events = append(events, e)
+			}
+		}
+		x.eventsTotal = 1
+	}
+	x.eventsTotal += len(heldEvents)
+	for _, e := range events {
 		if day(e.date).Before(end) {
 			x.held = append(x.held, e.id)
 		}
@@ -632,7 +671,7 @@ func compute(w *world, acts []action) *expected {
 
 	// Reviews: each one taken before the end, of every agent and staff member still active;
 	// the first one's two planned proposals decided as the script says.
-	quotas := allocateQuotas(w, x.target)
+	quotas := allocateQuotas(w, x.target, nil)
 	fired := false
 	for _, r := range reviewFires {
 		if x.status == "cancelled" && !day(r.at).Before(end) {
@@ -669,6 +708,13 @@ func compute(w *world, acts []action) *expected {
 			}
 		}
 	}
+	if revised {
+		// The revision comes after the first review's decisions (the coordinator waits for
+		// them, revise.go) and no later review moves a quota, so it applies to the quotas as
+		// they stand after the transfer.
+		x.target = x.reviseQuotas(w, quotas, x.target, fired)
+		x.revisions["1"] = []string{}
+	}
 	x.quotas = map[string][]string{}
 	for k, q := range quotas {
 		x.quotas[k] = []string{strconv.Itoa(q)}
@@ -701,104 +747,6 @@ func (x *expected) steerCounts() map[string][]string {
 		}
 	}
 	return m
-}
-
-// allocateQuotas splits the city target down the units by labour force, and each commune's
-// quota among its agents and staff by weight, each split by largest remainder (ties to the
-// larger weight, then the smaller code): the plan's rule, computed here on its own from the
-// files. Keys are level/code; the city's code is the campaign's, filled in by the check.
-func allocateQuotas(w *world, target int) map[string]int {
-	out := map[string]int{"city/": target}
-	type share struct {
-		code string
-		w    int64
-	}
-	split := func(total int, shares []share) []int {
-		res := make([]int, len(shares))
-		if len(shares) == 0 || total <= 0 {
-			return res
-		}
-		var sum int64
-		for _, s := range shares {
-			sum += s.w
-		}
-		if sum == 0 { // no weights: an even split
-			for i := range shares {
-				shares[i].w = 1
-			}
-			sum = int64(len(shares))
-		}
-		rem := make([]int64, len(shares))
-		given := 0
-		for i, s := range shares {
-			res[i] = int(int64(total) * s.w / sum)
-			rem[i] = int64(total) * s.w % sum
-			given += res[i]
-		}
-		order := make([]int, len(shares))
-		for i := range order {
-			order[i] = i
-		}
-		sort.SliceStable(order, func(a, b int) bool {
-			i, j := order[a], order[b]
-			if rem[i] != rem[j] {
-				return rem[i] > rem[j]
-			}
-			if shares[i].w != shares[j].w {
-				return shares[i].w > shares[j].w
-			}
-			return shares[i].code < shares[j].code
-		})
-		for k := 0; given < total; k++ {
-			res[order[k%len(order)]]++
-			given++
-		}
-		return res
-	}
-	communeLF := func(p place) int64 {
-		var n int64
-		for _, v := range p.villages {
-			n += int64(w.villageLF[v])
-		}
-		return n
-	}
-	var ds []share
-	for _, d := range w.districts {
-		var n int64
-		for _, p := range w.byDistrict[d] {
-			n += communeLF(p)
-		}
-		ds = append(ds, share{d, n})
-	}
-	for i, dq := range split(target, ds) {
-		d := ds[i].code
-		out["district/"+d] = dq
-		var cs []share
-		for _, p := range w.byDistrict[d] {
-			cs = append(cs, share{p.commune, communeLF(p)})
-		}
-		for j, cq := range split(dq, cs) {
-			p := w.byDistrict[d][j]
-			out["commune/"+p.commune] = cq
-			var vs []share
-			for _, v := range p.villages {
-				vs = append(vs, share{v, int64(w.villageLF[v])})
-			}
-			for k, vq := range split(cq, vs) {
-				out["village/"+vs[k].code] = vq
-			}
-			var as []share
-			for _, m := range w.roster {
-				if m.commune == p.commune {
-					as = append(as, share{m.code, int64(math.Round(m.weight * 1000))})
-				}
-			}
-			for k, aq := range split(cq, as) {
-				out["agent/"+as[k].code] = aq
-			}
-		}
-	}
-	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -1,12 +1,18 @@
 package main
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"drives/imports"
+	"drives/plan"
 )
 
 // The expected figures follow the files in the order they are sent: first file wins, a lead
@@ -79,7 +85,7 @@ func TestScriptKeepsItsPromises(t *testing.T) {
 	for _, cancel := range []bool{false, true} {
 		acts := script(w, rand.New(rand.NewPCG(7, 1)), 10, cancel)
 		first := map[string]person{}
-		metAt := map[string]int{}
+		metAt := map[string]string{}
 		steers := map[string]int{}
 		differ := 0
 		for _, a := range acts {
@@ -100,11 +106,7 @@ func TestScriptKeepsItsPromises(t *testing.T) {
 					}
 				case imports.Leads:
 					if _, ok := metAt[p.id]; !ok {
-						for i, e := range heldEvents {
-							if e.id == a.event {
-								metAt[p.id] = i
-							}
-						}
+						metAt[p.id] = a.event
 					}
 				case imports.Outcomes:
 					if near(a.at, eventDay(metAt[p.id])) {
@@ -122,23 +124,47 @@ func TestScriptKeepsItsPromises(t *testing.T) {
 				t.Errorf("cancel: steers %v, status %s, reviews %v", steers, x.status, x.reviewPeriods)
 			}
 			for _, e := range x.held {
-				if !day(heldEventDate(e)).Before(cancelAt) {
+				if !eventDay(e).Before(cancelAt) {
 					t.Errorf("cancel: event %s expected held after the cancel", e)
 				}
 			}
 		} else if steers["pause"] != 1 || steers["resume"] != 1 || x.status != "closed" || len(x.reviewPeriods) != 4 {
 			t.Errorf("steers %v, status %s, reviews %v", steers, x.status, x.reviewPeriods)
 		}
-		// The quotas sum up at every level, and the fired agent's went to its commune's other agent.
+		// The quotas sum up at every level, and the fired agent's went to its commune's other
+		// agent; after the revision too, with the pins in place.
 		sum := map[string]int{}
-		for k, v := range allocateQuotas(w, x.target) {
+		for k, v := range allocateQuotas(w, 300, nil) {
 			level, _, _ := strings.Cut(k, "/")
 			sum[level] += v
 		}
 		for _, level := range []string{"district", "commune", "village", "agent"} {
-			if sum[level] != x.target {
-				t.Errorf("%s quotas sum to %d, not the target %d", level, sum[level], x.target)
+			if sum[level] != 300 {
+				t.Errorf("%s quotas sum to %d, not the target %d", level, sum[level], 300)
 			}
+		}
+		sum = map[string]int{}
+		for k, v := range x.quotas {
+			level, _, _ := strings.Cut(k, "/")
+			n, _ := strconv.Atoi(v[0])
+			sum[level] += n
+		}
+		for _, level := range []string{"district", "commune", "village", "agent"} {
+			if sum[level] != x.target || x.target != 580 {
+				t.Errorf("revised: %s quotas sum to %d, the target is %d, not 580 (400 pinned for 001, 180 for 003)", level, sum[level], x.target)
+			}
+		}
+		for code, pin := range revisionPins {
+			level := "district"
+			if len(code) == 5 {
+				level = "commune"
+			}
+			if got := x.quotas[level+"/"+code]; got[0] != strconv.Itoa(pin) {
+				t.Errorf("revised: %s %s has %v, not its pin %d", level, code, got, pin)
+			}
+		}
+		if len(x.revisions) != 1 || len(x.removed) != 1 || slices.Contains(x.held, removedEvent) || slices.Contains(x.held, addedEvent.id) == cancel {
+			t.Errorf("revision: %v applied, %v removed, held %v", x.revisions, x.removed, x.held)
 		}
 		if len(x.transfers) != 1 || x.quotas["agent/"+firedAgent][0] != "0" {
 			t.Errorf("transfers %v, the fired agent's quota %v", x.transfers, x.quotas["agent/"+firedAgent])
@@ -149,11 +175,70 @@ func TestScriptKeepsItsPromises(t *testing.T) {
 	}
 }
 
-func heldEventDate(id string) string {
-	for _, e := range heldEvents {
-		if e.id == id {
-			return e.date
+// The revised plan loads, the product's revision check takes it on the script's day (one event
+// removed before its day, one added after it), and the drill's own split with the pins is the
+// one the product's allocation gives (two computations of the same rule that must agree).
+func TestRevisedPlan(t *testing.T) {
+	w, err := loadWorld(filepath.Join("..", "..", "integration", "testdata"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	for _, f := range []string{"units.csv", "villages.csv", "roster.csv"} {
+		b, err := os.ReadFile(filepath.Join("..", "..", "integration", "testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
 		}
 	}
-	return ""
+	launched := fmt.Sprintf(planTemplate, "drill-t", "drill-t", 87600.0)
+	revised, err := revisedPlan(launched)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := func(name, text string) *plan.Loaded {
+		t.Helper()
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		lp, err := plan.Load(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return lp
+	}
+	old, rev := load("plan.yaml", launched), load("plan-revised.yaml", revised)
+	d := plan.DiffPlans(old, rev)
+	today := reviseAt.Add(12 * time.Hour)
+	if errs := plan.CheckRevision("plan-revised.yaml", old, rev, d, plan.RevisionTimes{Today: today, From: today}, map[string]string{}); len(errs) > 0 {
+		t.Fatalf("the revision is refused: %v", errs)
+	}
+	var added, removed []string
+	for _, e := range d.Events {
+		switch e.What {
+		case "added":
+			added = append(added, e.ID)
+		case "removed":
+			removed = append(removed, e.ID)
+		default:
+			t.Errorf("event %s %s", e.ID, e.What)
+		}
+	}
+	if !slices.Equal(added, []string{addedEvent.id}) || !slices.Equal(removed, []string{removedEvent}) {
+		t.Errorf("events added %v, removed %v", added, removed)
+	}
+	mine := allocateQuotas(w, 300, revisionPins)
+	theirs := rev.Allocation()
+	if mine["city/"] != theirs.City {
+		t.Errorf("city: %d, the product's allocation %d", mine["city/"], theirs.City)
+	}
+	for level, m := range map[string]map[string]int{"district": theirs.Districts, "commune": theirs.Communes, "village": theirs.Villages, "agent": theirs.Agents} {
+		for code, q := range m {
+			if mine[level+"/"+code] != q {
+				t.Errorf("%s %s: %d, the product's allocation %d", level, code, mine[level+"/"+code], q)
+			}
+		}
+	}
 }

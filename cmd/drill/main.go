@@ -55,6 +55,8 @@ type drill struct {
 	// watch hands the fault injector a phone's send as it begins, when the injector waits for
 	// one (to kill the web process under it).
 	watch chan *flight
+	// faults strikes the rounds, and those the coordinators aim at their sends (revise.go).
+	faults *injector
 }
 
 func (d *drill) logf(format string, args ...any) {
@@ -73,6 +75,7 @@ type config struct {
 	keep        bool
 	plant       bool
 	phoneBug    string
+	reviseBug   string
 	units, cli  string
 }
 
@@ -88,6 +91,8 @@ func main() {
 	flag.BoolVar(&c.plant, "plant", false, "plant faults in the database before the checks, to see each check fail (the drill then fails)")
 	flag.StringVar(&c.phoneBug, "phone-bug", "", "break the phone or the expected figures on purpose, to see the field's checks fail: "+
 		bugNewIDs+" (the phone sends entries again with new IDs after a failure) or "+bugUncounted+" (the expected figures leave out the phone's enrolments)")
+	flag.StringVar(&c.reviseBug, "revise-bug", "", "break the plan's revision on purpose, to see its checks fail: "+
+		bugTwice+" (the coordinator stages and sends the revision again once it is applied) or "+bugUnrevised+" (the expected figures leave the revision out)")
 	flag.StringVar(&c.units, "units", filepath.Join("integration", "testdata"), "directory of units.csv, villages.csv and roster.csv")
 	flag.StringVar(&c.cli, "temporal-cli", os.Getenv("TEMPORAL_CLI"), "the Temporal CLI (default $TEMPORAL_CLI, else .tools/bin/temporal)")
 	flag.Parse()
@@ -96,6 +101,10 @@ func main() {
 	}
 	if c.phoneBug != "" && c.phoneBug != bugNewIDs && c.phoneBug != bugUncounted {
 		fmt.Fprintf(os.Stderr, "drill: -phone-bug: %q is not %s or %s\n", c.phoneBug, bugNewIDs, bugUncounted)
+		os.Exit(2)
+	}
+	if c.reviseBug != "" && c.reviseBug != bugTwice && c.reviseBug != bugUnrevised {
+		fmt.Fprintf(os.Stderr, "drill: -revise-bug: %q is not %s or %s\n", c.reviseBug, bugTwice, bugUnrevised)
 		os.Exit(2)
 	}
 	if c.cli == "" {
@@ -188,17 +197,51 @@ func run(cfg config) (bool, error) {
 		}
 		yearReal := cfg.year + time.Duration(i)*time.Minute
 		scale := float64(365*24*time.Hour) / float64(yearReal)
-		if err := os.WriteFile(filepath.Join(pd, "plan.yaml"), fmt.Appendf(nil, planTemplate, id, id, scale), 0o644); err != nil {
+		launched := fmt.Sprintf(planTemplate, id, id, scale)
+		if err := os.WriteFile(filepath.Join(pd, "plan.yaml"), []byte(launched), 0o644); err != nil {
 			return false, err
 		}
 		lp, err := plan.Load(filepath.Join(pd, "plan.yaml"))
 		if err != nil {
 			return false, err
 		}
+		revised, err := revisedPlan(launched)
+		if err != nil {
+			return false, err
+		}
+		revisedFile := filepath.Join(pd, "plan-revised.yaml")
+		if err := os.WriteFile(revisedFile, []byte(revised), 0o644); err != nil {
+			return false, err
+		}
+		rp, err := plan.Load(revisedFile)
+		if err != nil {
+			return false, fmt.Errorf("the drill's revised plan: %w", err)
+		}
 		plans = append(plans, lp)
-		coords = append(coords, &coord{d: d, id: id, acts: acts, cancels: cancels})
-		want = append(want, compute(w, acts))
+		coords = append(coords, &coord{d: d, id: id, index: i, acts: acts, cancels: cancels,
+			revised: rp, revisedFile: revisedFile, reviseBug: cfg.reviseBug, decided: map[string]string{}})
+		expect := acts
+		if cfg.reviseBug == bugUnrevised {
+			expect = nil
+			for _, a := range acts {
+				if !a.revise {
+					expect = append(expect, a)
+				}
+			}
+		}
+		want = append(want, compute(w, expect))
 	}
+
+	// The rounds end a little before the last campaign that runs its year does, so that its
+	// close is hit too (the second, fourth… campaign is cancelled early in its year).
+	last := time.Duration(cfg.campaigns - 1)
+	if cfg.campaigns%2 == 0 {
+		last--
+	}
+	until := time.Now().Add(last*20*time.Second + cfg.year + last*time.Minute - 20*time.Second)
+	faults := &injector{d: d, rng: rand.New(rand.NewPCG(cfg.seed, 2)), aimRng: rand.New(rand.NewPCG(cfg.seed, 3)),
+		rounds: cfg.rounds, gap: cfg.gap, until: until, pgDown: cfg.pgDown}
+	d.faults = faults
 
 	// The coordinators, and the faults meanwhile.
 	runCtx, cancelRun := context.WithCancel(ctx)
@@ -234,14 +277,6 @@ func run(cfg config) (bool, error) {
 			d.logf("%s: all %d actions done", c.id, len(c.acts))
 		}()
 	}
-	// The rounds end a little before the last campaign that runs its year does, so that its
-	// close is hit too (the second, fourth… campaign is cancelled early in its year).
-	last := time.Duration(cfg.campaigns - 1)
-	if cfg.campaigns%2 == 0 {
-		last--
-	}
-	until := time.Now().Add(last*20*time.Second + cfg.year + last*time.Minute - 20*time.Second)
-	faults := &injector{d: d, rng: rand.New(rand.NewPCG(cfg.seed, 2)), rounds: cfg.rounds, gap: cfg.gap, until: until, pgDown: cfg.pgDown}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -263,6 +298,9 @@ func run(cfg config) (bool, error) {
 		return false, err
 	default:
 	}
+	if faults.aimErr != nil {
+		return false, faults.aimErr
+	}
 
 	// Every campaign completes.
 	var results []*checked
@@ -280,7 +318,11 @@ func run(cfg config) (bool, error) {
 // injector breaks the stack rounds times, at random moments, one fault at a time.
 type injector struct {
 	d      *drill
+	mu     sync.Mutex // held while a fault is under way: one at a time
 	rng    *rand.Rand
+	aimRng *rand.Rand // the aimed rounds' moments (under mu)
+	aims   []*aim     // rounds aimed at the coordinators' sends
+	aimErr error
 	rounds int
 	gap    time.Duration // mean wait between rounds; 0: spread them until until
 	until  time.Time
@@ -355,6 +397,7 @@ func (f *injector) run(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
+		f.mu.Lock()
 		began := time.Now()
 		f.d.logf("round %d/%d: %s", round+1, f.rounds, kind)
 		var err error
@@ -368,6 +411,7 @@ func (f *injector) run(ctx context.Context) error {
 		case faultWeb:
 			err = f.killWeb(ctx)
 		}
+		f.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("round %d (%s): %w", round+1, kind, err)
 		}
@@ -455,13 +499,32 @@ func (d *drill) table(w io.Writer, f *injector, coords []*coord, results []*chec
 		lost += r.lost
 		doubled += r.doubled
 		wrong += r.wrong
-		approved += int(coords[i].approved.Load())
+		a, rj := coords[i].decisions()
+		approved += a
+		rejected += rj
 		problems += len(r.problems)
 		retries += int(coords[i].retries.Load())
-		rejected += int(coords[i].rejected.Load())
 		if r.completed {
 			completed++
 		}
+	}
+	fmt.Fprintf(tw, "rounds aimed at a coordinator's send\t%d\t(one fault each, a seeded moment after the send began)\n", len(f.aims))
+	for _, a := range f.aimsByWhat() {
+		state := "answered just before the fault"
+		if a.inFlight {
+			state = "on its way"
+		}
+		fmt.Fprintf(tw, "  %s\t%s %s after the send began, the send %s (back in %.1f s); the struck send: %s\n",
+			a.what, a.kind, a.delay.Round(time.Millisecond), state, a.took.Seconds(), errText(a.firstErr))
+	}
+	for _, c := range coords {
+		c.mu.Lock()
+		outcome := c.reviseOutcome
+		c.mu.Unlock()
+		if outcome == "" {
+			outcome = "not applied"
+		}
+		fmt.Fprintf(tw, "  %s plan revision\t%d sends: %s; approval sends: %d\n", c.id, c.reviseSends.Load(), outcome, c.approveSends.Load())
 	}
 	fmt.Fprintf(tw, "coordinator retries\t%d\n", retries)
 	fmt.Fprintf(tw, "terminations approved / rejected by the coordinator\t%d / %d\n", approved, rejected)
