@@ -76,10 +76,12 @@ type Evaluation struct {
 	Decided bool
 }
 
-// DecideAgents computes, in one statement, every active agent's and staff member's figures
-// over the window, scores them, decides by the policy, and records each decision with its
-// inputs (once per campaign, period and agent). How it scores and decides is README
-// "Reviews".
+// DecideAgents computes, in one statement, the figures over the window of every agent and
+// staff member active on any of its days, scores them, decides by the policy, and records each
+// decision with its inputs (once per campaign, period and agent). One who joined during the
+// window, or whose contract ended during it, is judged on the days they were active: their
+// quota share counts those days only; one whose contract has ended is not proposed for
+// termination. How it scores and decides is README "Reviews".
 func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 	// The figures of 200,000 agents hash and sort tens of megabytes: in memory, not
 	// spilled to disk by the default 4 MB (this transaction only).
@@ -96,21 +98,49 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 		onConflict = "on conflict (campaign_id, period, agent_code) do nothing"
 	}
 	_, err := db.Exec(ctx, `
-		with figures as (
-			select a.code, a.kind, a.commune_code, coalesce(q.target, 0) as quota,
+		with span as (
+			-- the days of the window each agent and staff member was active [act_from, act_to):
+			-- from the day they joined (joined_on, migration 019; null for the launched roster)
+			-- to the last day of their contract, the day it ended included unless it ended at
+			-- its midnight (terminated or left: terminated_at). greatest and least skip nulls.
+			select a.code, a.kind, a.commune_code, a.status = 'active' as active,
+				greatest($6::date, a.joined_on) as act_from,
+				least($7::date, ((a.terminated_at at time zone c.timezone) - interval '1 microsecond')::date + 1) as act_to
+			from agents a join campaigns c on c.id = a.campaign_id
+			where a.campaign_id = $1 and (a.status = 'active' or a.terminated_at is not null)),
+		partial as (
+			-- the quota in force on each active day of those active for part of the window only,
+			-- as for the whole window below: earlier targets by day (past), and the days under
+			-- the last one (last_days), taken at the quota now
+			select s.code,
+				coalesce(sum(h.target * greatest(0, least(h.next_from, s.act_to) - greatest(h.valid_from, s.act_from)))
+					filter (where h.next_from is not null), 0)::float8 / $18::float8 as past,
+				max(greatest(0, s.act_to - greatest(h.valid_from, s.act_from))) filter (where h.next_from is null)::float8 as last_days
+			from span s
+			join (select code, target, valid_from, lead(valid_from) over (partition by code order by valid_from) as next_from
+			      from quota_history where campaign_id = $1 and level = 'agent') h on h.code = s.code
+			where s.act_from < s.act_to and (s.act_from > $6::date or s.act_to < $7::date)
+			group by s.code),
+		figures as (
+			select a.code, a.kind, a.commune_code, a.active, coalesce(q.target, 0) as quota,
 				-- the window's share of the quota in force on each of its days: an agent whose
 				-- target a revision changed has it by day (quota_history, migration 018), the
-				-- last part at the quota now (transfers after the revision included)
-				case when r.code is null then coalesce(q.target, 0) * $5::float8
+				-- last part at the quota now (transfers after the revision included); one who
+				-- joined or whose contract ended within the window, on their active days only
+				case when a.act_from > $6::date or a.act_to < $7::date then
+				          case when p.code is null then coalesce(q.target, 0) * (a.act_to - a.act_from) / $18::float8
+				               else p.past + coalesce(q.target, 0) * p.last_days / $18::float8 end
+				     when r.code is null then coalesce(q.target, 0) * $5::float8
 				     else r.past + coalesce(q.target, 0) * r.last_days / $18::float8 end as share,
 				coalesce(e.n, 0) as enrolled,
 				coalesce(f.on_time, 0) as on_time, coalesce(f.overdue, 0) as overdue,
 				coalesce(f.leads, 0) as leads, coalesce(f.leads_enrolled, 0) as leads_enrolled,
 				coalesce(f.open_work, 0) as open_work,
 				coalesce(f.renewed, 0) as renewed, coalesce(f.lapsed, 0) as lapsed
-			from agents a
-			left join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
+			from span a
+			left join quotas q on q.campaign_id = $1 and q.level = 'agent' and q.code = a.code
 			left join (`+quotaInForce("agent", "$6", "$7", "$18")+`) r on r.code = a.code
+			left join partial p on p.code = a.code
 			left join (select agent_code, count(*) as n from enrolments
 			           where campaign_id = $1 and enrolled_on >= $6::date and enrolled_on < $7::date group by 1) e
 				on e.agent_code = a.code
@@ -124,7 +154,8 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 			                  count(*) filter (where kind = 'renewal' and status = 'lapsed' and closed_at >= $3::timestamptz and closed_at < $4::timestamptz) as lapsed
 			           from follow_ups where campaign_id = $1 group by 1) f
 				on f.agent_code = a.code
-			where a.campaign_id = $1 and a.status = 'active'),
+			-- not active on any day of the window: not reviewed
+			where a.act_from < a.act_to),
 		scored as (
 			select *,
 				case when share > 0 then least(enrolled / share, $8::float8) else 1 end as attainment,
@@ -148,7 +179,8 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 				case when score < $13::float8 and prior_low = least(prior_reviews, $12::int - 1) then 1 + prior_low
 				     when score < $13::float8 then 1 else 0 end as streak,
 				case
-					when kind = 'agent' and ((score < $13::float8 and prior_low = $12::int - 1) or (enrolled = 0 and open_work > 0)) then 'terminate'
+					-- one whose contract has ended already is not proposed for termination
+					when kind = 'agent' and active and ((score < $13::float8 and prior_low = $12::int - 1) or (enrolled = 0 and open_work > 0)) then 'terminate'
 					when kind = 'staff' and score >= $11::float8 then 'commend'
 					when score >= $11::float8 then 'reward'
 					when score < $14::float8 or score < $13::float8 then 'warn'
