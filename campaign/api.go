@@ -361,6 +361,31 @@ type LeaveResult struct {
 	Handover
 }
 
+// UpdateAgentsJoin adds the agents and staff of a staged joining file (`starter agents join`)
+// to their communes on the campaign's day, each with a prorated quota taken from the commune's
+// others; the file itself stays in the database, the Update carries its batch ID only.
+const UpdateAgentsJoin = "agents-join"
+
+// JoinRequest names a staged joining batch and who records it.
+type JoinRequest struct {
+	BatchID string `json:"batch_id"`
+	By      string `json:"by"`
+}
+
+// JoinResult is what a joining did, in counts: no names.
+type JoinResult struct {
+	BatchID  string    `json:"batch_id"`
+	JoinedOn time.Time `json:"joined_on"` // campaign time, the day they joined
+	Agents   int       `json:"agents"`    // collection agents joined
+	Staff    int       `json:"staff"`     // staff members joined
+	Communes int       `json:"communes"`  // communes they joined
+	// QuotaTaken is the quota the joiners took over, in all, from their communes' other active
+	// agents and staff: the communes' targets stay as they were.
+	QuotaTaken int `json:"quota_taken"`
+	// QuotasChanged counts the others whose quota shrank.
+	QuotasChanged int `json:"quotas_changed"`
+}
+
 // UpdateRevisePlan applies a revision of the campaign's plan staged by `starter plan revise`
 // (its number; the plan itself is read from the database, never carried in the workflow's
 // history): the targets change from the revision's day, events are added and removed, and

@@ -1,0 +1,231 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"drives/allocate"
+	"drives/campaign"
+	"drives/store"
+	"drives/units"
+)
+
+// JoinInput applies a staged joining batch at a campaign time.
+type JoinInput struct {
+	CampaignID string    `json:"campaign_id"`
+	BatchID    string    `json:"batch_id"`
+	By         string    `json:"by"`
+	At         time.Time `json:"at"` // campaign time
+}
+
+// AgentsJoin adds the agents and staff of a staged joining batch to their communes, active from
+// the campaign's day (joined_on), in one audited transaction, and gives each a prorated quota
+// taken from the commune's other active agents and staff (prorateJoin): the communes' targets,
+// and so every level above, stay as they were. Each quota changed is kept by day from the
+// joining day (quota_history, as a revision's are, under revision 0: no revision of the plan),
+// so that reviews judge everyone against the quota in force. The staged lines, with the names
+// and phones, are deleted. A line whose code the campaign has by now (another join, a race) or
+// whose commune it does not know refuses the whole batch, naming the lines, and writes nothing.
+func (a *Activities) AgentsJoin(ctx context.Context, in JoinInput) (campaign.JoinResult, error) {
+	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "agents.join", entity: "import_batch", entityKey: in.BatchID, actor: in.By,
+		detail: map[string]any{"at": in.At}},
+		func(tx pgx.Tx) (campaign.JoinResult, error) {
+			res := campaign.JoinResult{BatchID: in.BatchID}
+			// Quotas move within communes as a leaving's or a termination's do: one at a time.
+			if err := store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err != nil {
+				return res, err
+			}
+			b, err := store.LockBatch(ctx, tx, in.BatchID)
+			switch {
+			case errors.Is(err, store.ErrNotFound):
+				return res, permanent(ErrNotFound, "joining batch %s is not staged", in.BatchID)
+			case err != nil:
+				return res, err
+			case b.CampaignID != in.CampaignID:
+				return res, permanent(ErrInvalidImport, "joining batch %s belongs to campaign %s, not %s", in.BatchID, b.CampaignID, in.CampaignID)
+			case b.Kind != store.JoinBatchKind:
+				return res, permanent(ErrInvalidImport, "batch %s holds %s, not agents joining", in.BatchID, b.Kind)
+			case b.Status != "staged":
+				return res, permanent(ErrInvalidState, "joining batch %s was applied already", in.BatchID)
+			}
+			joiners, err := store.StagedJoiners(ctx, tx, in.CampaignID, in.BatchID)
+			if err != nil {
+				return res, err
+			}
+			if len(joiners) != b.Rows {
+				return res, permanent(ErrInvalidImport, "joining batch %s has %d of its %d staged lines; stage the file again", in.BatchID, len(joiners), b.Rows)
+			}
+			var bad []string
+			for _, j := range joiners {
+				switch {
+				case j.Taken:
+					bad = append(bad, fmt.Sprintf("line %d: code: %q is already an agent or staff member of the campaign", j.Line, j.Code))
+				case !j.Known:
+					bad = append(bad, fmt.Sprintf("line %d: commune_code: unknown commune %q", j.Line, j.Commune))
+				}
+			}
+			if len(bad) > 0 {
+				return res, permanent(ErrInvalidImport, "joining batch %s refused, nothing written: %s", in.BatchID, strings.Join(bad, "; "))
+			}
+
+			start, end, tz, err := store.CampaignPeriod(ctx, tx, in.CampaignID)
+			if err != nil {
+				return res, err
+			}
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				return res, err
+			}
+			day := dayIn(in.At, loc)
+			joined := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC) // as the period's dates are read
+			if joined.Before(start) {
+				joined, day = start, time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, loc)
+			}
+			if joined.After(end) {
+				return res, permanent(ErrInvalidState, "campaign %s's period ended on %s: nobody joins it after", in.CampaignID, end.Format(time.DateOnly))
+			}
+			total := periodDays(start, end)
+			left := periodDays(joined, end)
+			res.JoinedOn = day
+
+			if _, err := store.InsertJoiners(ctx, tx, in.CampaignID, in.BatchID, joined); err != nil {
+				return res, err
+			}
+			var communes []string
+			byCommune := map[string][]store.Joiner{}
+			for _, j := range joiners {
+				if byCommune[j.Commune] == nil {
+					communes = append(communes, j.Commune)
+				}
+				byCommune[j.Commune] = append(byCommune[j.Commune], j)
+				if j.Kind == units.AgentKindStaff {
+					res.Staff++
+				} else {
+					res.Agents++
+				}
+			}
+			slices.Sort(communes)
+			res.Communes = len(communes)
+			targets, err := store.CommuneTargets(ctx, tx, in.CampaignID, communes)
+			if err != nil {
+				return res, err
+			}
+			members, err := store.AgentsOfCommunes(ctx, tx, in.CampaignID, communes)
+			if err != nil {
+				return res, err
+			}
+			var changes []store.QuotaChange
+			for _, c := range communes {
+				var others []holder
+				for _, m := range members {
+					if m.Commune == c && m.Active && !slices.ContainsFunc(byCommune[c], func(j store.Joiner) bool { return j.Code == m.Code }) {
+						others = append(others, holder{Code: m.Code, Weight: m.Weight, Quota: m.Quota})
+					}
+				}
+				var newcomers []holder
+				for _, j := range byCommune[c] {
+					newcomers = append(newcomers, holder{Code: j.Code, Weight: j.Weight})
+				}
+				gains, cuts := prorateJoin(targets[c], others, newcomers, left, total)
+				for i, n := range gains {
+					res.QuotaTaken += n
+					if n != 0 {
+						changes = append(changes, store.QuotaChange{Level: "agent", Code: newcomers[i].Code, Old: 0, New: n})
+					}
+				}
+				for i, n := range cuts {
+					if n != 0 {
+						changes = append(changes, store.QuotaChange{Level: "agent", Code: others[i].Code, Old: others[i].Quota, New: others[i].Quota - n})
+						res.QuotasChanged++
+					}
+				}
+			}
+			if len(changes) > 0 {
+				if err := store.ChangeQuotas(ctx, tx, in.CampaignID, 0, start, joined, changes); err != nil {
+					return res, err
+				}
+			}
+			return res, store.FinishJoin(ctx, tx, in.BatchID, res)
+		})
+}
+
+// holder is an agent or staff member of a commune in a joining's split: their weight and
+// quota now (0 for a joiner).
+type holder struct {
+	Code   string
+	Weight float64
+	Quota  int
+}
+
+// prorateJoin splits a commune's target between the agents and staff who join it (joiners) and
+// those active in it already (others), for the days of the period left (daysLeft of
+// periodDays, the joining day included). The joiners take, in all, their weights' share of the
+// target for the rest of the period — target × their weights ÷ everyone's × daysLeft ÷
+// periodDays, rounded by largest remainder against the rest — shared among them by largest
+// remainder on their weights (gains); the others give the same total, shared by largest
+// remainder on their weights (cuts), none more than the quota it holds (what one cannot give,
+// the others with quota left give in its place). The commune's sum stays exact: sum(gains) =
+// sum(cuts). Integer arithmetic only, so the result depends only on the inputs.
+func prorateJoin(target int, others, joiners []holder, daysLeft, periodDays int) (gains, cuts []int) {
+	gains, cuts = make([]int, len(joiners)), make([]int, len(others))
+	share := func(h holder) allocate.Share {
+		return allocate.AgentShare(units.Agent{Code: h.Code, Weight: h.Weight})
+	}
+	var wJoin, wAll int64
+	for _, j := range joiners {
+		wJoin += share(j).Weight
+	}
+	wAll = wJoin
+	for _, o := range others {
+		wAll += share(o).Weight
+	}
+	if target <= 0 || wJoin == 0 || daysLeft <= 0 || periodDays <= 0 {
+		return gains, cuts
+	}
+	daysLeft = min(daysLeft, periodDays)
+	// The joiners' part against the rest: target × wJoin·daysLeft ÷ wAll·periodDays.
+	taken := allocate.LargestRemainder(target, []allocate.Share{
+		{Code: "joining", Weight: wJoin * int64(daysLeft)},
+		{Code: "rest", Weight: wAll*int64(periodDays) - wJoin*int64(daysLeft)},
+	})[0]
+	// What the others can give: their quotas, shared by weight, capped, the excess shared again
+	// among those with quota left.
+	left := make([]int, len(others))
+	for i, o := range others {
+		left[i] = max(o.Quota, 0)
+	}
+	toGive := taken
+	for toGive > 0 {
+		var idx []int
+		var shares []allocate.Share
+		for i, o := range others {
+			if left[i] > 0 {
+				idx = append(idx, i)
+				shares = append(shares, share(o))
+			}
+		}
+		if len(idx) == 0 {
+			break // nobody has quota left: the joiners take what was given
+		}
+		split := allocate.LargestRemainder(toGive, shares)
+		for k, n := range split {
+			n = min(n, left[idx[k]])
+			cuts[idx[k]] += n
+			left[idx[k]] -= n
+			toGive -= n
+		}
+	}
+	taken -= toGive
+	js := make([]allocate.Share, len(joiners))
+	for i, j := range joiners {
+		js[i] = share(j)
+	}
+	copy(gains, allocate.LargestRemainder(taken, js))
+	return gains, cuts
+}
