@@ -153,6 +153,10 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: c.validateRevisePlan}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateAgentsJoin, c.agentsJoin,
+		workflow.UpdateHandlerOptions{Validator: c.validateAgentsJoin}); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -405,6 +409,41 @@ func (c *campaignDrive) validateAgentLeaves(ctx workflow.Context, r campaign.Lea
 		return errors.New("reason: say why the agent leaves")
 	case strings.TrimSpace(r.By) == "":
 		return errors.New("by: say who records it")
+	}
+	return nil
+}
+
+// agentsJoin adds the agents and staff of a staged joining batch to their communes today, in
+// campaign time, each with a prorated quota taken from their commune's others (AgentsJoin).
+// The communes' targets stay as they were, so nothing of the campaign's own state changes but
+// the batch, claimed so that it is applied once.
+func (c *campaignDrive) agentsJoin(ctx workflow.Context, r campaign.JoinRequest) (campaign.JoinResult, error) {
+	// Claim the batch before blocking, so a second Update with it is refused.
+	c.st.Batches[r.BatchID] = true
+	var res campaign.JoinResult
+	if err := workflow.ExecuteActivity(c.actx, a.AgentsJoin, activities.JoinInput{
+		CampaignID: c.in.CampaignID, BatchID: r.BatchID, By: r.By, At: c.now(ctx),
+	}).Get(ctx, &res); err != nil {
+		delete(c.st.Batches, r.BatchID)
+		return res, err
+	}
+	c.log.Info("agents joined", "batch", r.BatchID, "agents", res.Agents, "staff", res.Staff, "communes", res.Communes)
+	return res, nil
+}
+
+// validateAgentsJoin takes a joining while the campaign runs or is paused, naming a staged
+// batch not applied yet and who records it; what the batch holds is the activity's to check.
+func (c *campaignDrive) validateAgentsJoin(ctx workflow.Context, r campaign.JoinRequest) error {
+	if err := c.steerable(); err != nil {
+		return err
+	}
+	switch {
+	case !batchIDRe.MatchString(r.BatchID):
+		return fmt.Errorf("batch_id: %q is not a batch ID", r.BatchID)
+	case c.st.Batches[r.BatchID]:
+		return fmt.Errorf("batch_id: batch %s was recorded already", r.BatchID)
+	case strings.TrimSpace(r.By) == "":
+		return errors.New("by: say who records the joining")
 	}
 	return nil
 }
