@@ -72,6 +72,12 @@ func activityOf(action string) string {
 		return "EscalateUndecided"
 	case "import.expire":
 		return "ExpireImports"
+	case "plan.revise":
+		return "ApplyRevision"
+	case "agent.leave":
+		return "AgentLeaves"
+	case "agents.join":
+		return "AgentsJoin"
 	}
 	if strings.HasPrefix(action, "campaign.") {
 		return "SetStatus"
