@@ -188,3 +188,27 @@ func TestAJoiningWithATakenCodeIsRefusedWhole(t *testing.T) {
 		t.Errorf("a refused joining changed the database: %v, was %v", after, before)
 	}
 }
+
+// A joining batch staged and never applied (its command died before the Update) is deleted
+// with its lines, names and phones, by the retention of staged imports, as an import's is.
+func TestAStagedJoiningIsDeletedByTheImportsRetention(t *testing.T) {
+	d := newDrive(t)
+	old := d.stageJoin(store.StagedAgent{Code: "DL-00001-9", Commune: "00001", Kind: "agent", FullName: "Người Bỏ Dở", Phone: "0911111119", Weight: 1})
+	recent := d.stageJoin(store.StagedAgent{Code: "DL-00001-8", Commune: "00001", Kind: "agent", FullName: "Người Mới", Phone: "0911111118", Weight: 1})
+	d.exec(`update import_batches set recorded_at = now() - interval '8 days' where id = $1`, old)
+	before := time.Now().Add(-activities.DefaultImportRetention)
+	res := mustCall[activities.ExpireImportsResult](d, d.acts.ExpireImports,
+		activities.ExpireImportsInput{CampaignID: campaignID, Before: before, Retention: activities.DefaultImportRetention})
+	if len(res.Batches) != 1 || res.Batches[0].ID != old || res.Batches[0].Kind != "agents" {
+		t.Fatalf("expired %+v, want the joining batch %s", res, old)
+	}
+	if n := d.count(`select count(*) from staged_agents where batch_id = $1`, old); n != 0 {
+		t.Errorf("%d staged lines of the expired joining batch are still there", n)
+	}
+	if n := d.count(`select count(*) from staged_agents where batch_id = $1`, recent); n != 1 {
+		t.Errorf("%d staged lines of the recent joining batch, want 1", n)
+	}
+	if n := d.count(`select count(*) from audit_log where result::text like '%Người%' or result::text like '%0911111%'`); n != 0 {
+		t.Error("the audit log holds a joiner's name or phone")
+	}
+}
