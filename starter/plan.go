@@ -26,11 +26,7 @@ and new side by side, and the level's sums, which stay exact; the events added, 
 changed; every other setting that differs. Nothing is written. Agents are named by code.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := campaignArg(args)
-			if err != nil {
-				return err
-			}
-			revised, err := plan.Load(args[1])
+			id, revised, err := revisedPlanArgs(args)
 			if err != nil {
 				return err
 			}
@@ -51,6 +47,17 @@ changed; every other setting that differs. Nothing is written. Agents are named 
 	diff.Flags().BoolVar(&all, "all", false, "list every changed line (default: the first 20 of each level)")
 	cmd.AddCommand(diff, reviseCommand(e))
 	return cmd
+}
+
+// revisedPlanArgs reads a command's <campaign> <plan.yaml> arguments: the campaign's id and
+// the revised plan, checked as a launch checks it.
+func revisedPlanArgs(args []string) (string, *plan.Loaded, error) {
+	id, err := campaignArg(args)
+	if err != nil {
+		return "", nil, err
+	}
+	revised, err := plan.Load(args[1])
+	return id, revised, err
 }
 
 func reviseCommand(e *env) *cobra.Command {
@@ -74,11 +81,7 @@ past, removes a held event, or sets a target below what a unit or agent has enro
 (unless the plan says target.allow_below_enrolled: true). Prints the diff first.`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			id, err := campaignArg(args)
-			if err != nil {
-				return err
-			}
-			revised, err := plan.Load(args[1])
+			id, revised, err := revisedPlanArgs(args)
 			if err != nil {
 				return err
 			}
