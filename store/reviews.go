@@ -118,7 +118,9 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 				max(greatest(0, s.act_to - greatest(h.valid_from, s.act_from))) filter (where h.next_from is null)::float8 as last_days
 			from span s
 			join (select code, target, valid_from, lead(valid_from) over (partition by code order by valid_from) as next_from
-			      from quota_history where campaign_id = $1 and level = 'agent') h on h.code = s.code
+			      from quota_history where campaign_id = $1 and level = 'agent'
+			        and code in (select code from span where act_from < act_to and (act_from > $6::date or act_to < $7::date))) h
+				on h.code = s.code
 			where s.act_from < s.act_to and (s.act_from > $6::date or s.act_to < $7::date)
 			group by s.code),
 		figures as (
