@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -65,9 +67,9 @@ func (a *Activities) AgentsJoin(ctx context.Context, in JoinInput) (campaign.Joi
 			for _, j := range joiners {
 				switch {
 				case j.Taken:
-					bad = append(bad, fmt.Sprintf("line %d: code: %q is already an agent or staff member of the campaign", j.Line, j.Code))
+					bad = append(bad, fmt.Sprintf("line %d: code: %s is already an agent or staff member of the campaign", j.Line, shownValue(j.Code)))
 				case !j.Known:
-					bad = append(bad, fmt.Sprintf("line %d: commune_code: unknown commune %q", j.Line, j.Commune))
+					bad = append(bad, fmt.Sprintf("line %d: commune_code: unknown commune %s", j.Line, shownValue(j.Commune)))
 				}
 			}
 			if len(bad) > 0 {
@@ -153,6 +155,18 @@ func (a *Activities) AgentsJoin(ctx context.Context, in JoinInput) (campaign.Joi
 			}
 			return res, store.FinishJoin(ctx, tx, in.BatchID, res)
 		})
+}
+
+// longDigits is a run of digits as long as a phone's or a citizen ID's.
+var longDigits = regexp.MustCompile(`[0-9]{9,}`)
+
+// shownValue quotes a code for a refusal, unless it holds a run of digits a phone or an ID
+// could be (a shifted column): a refusal never repeats personal data.
+func shownValue(v string) string {
+	if longDigits.MatchString(v) {
+		return "(a value like a phone number)"
+	}
+	return strconv.Quote(v)
 }
 
 // holder is an agent or staff member of a commune in a joining's split: their weight and
