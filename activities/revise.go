@@ -36,6 +36,11 @@ func (a *Activities) ApplyRevision(ctx context.Context, in ReviseInput) (campaig
 		entityKey: in.CampaignID + "#" + strconv.Itoa(in.Number), actor: in.By, detail: map[string]any{"number": in.Number}},
 		func(tx pgx.Tx) (campaign.RevisionResult, error) {
 			res := campaign.RevisionResult{Number: in.Number}
+			// Agents' quotas move under the campaign's merge lock (joinings, leavings,
+			// terminations): a revision takes it too, so that a commune's sum stays exact.
+			if err := store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err != nil {
+				return res, err
+			}
 			r, err := store.LockRevision(ctx, tx, in.CampaignID, in.Number)
 			if errors.Is(err, store.ErrNotFound) {
 				return res, permanent(ErrNotFound, "campaign %s has no staged revision %d", in.CampaignID, in.Number)

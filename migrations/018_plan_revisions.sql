@@ -29,5 +29,5 @@ create table quota_history (
     primary key (campaign_id, level, code, valid_from)
 );
 
-grant select, insert, update on plan_revisions to drives_app;
-grant select, insert, update on quota_history to drives_app;
+grant select, insert, update, delete on plan_revisions to drives_app;
+grant select, insert, update, delete on quota_history to drives_app;
