@@ -672,18 +672,22 @@ func compute(w *world, acts []action) *expected {
 	// Reviews: each one taken before the end, of every agent and staff member still active;
 	// the first one's two planned proposals decided as the script says.
 	quotas := allocateQuotas(w, x.target, nil)
-	fired := false
+	fired, prev := false, "" // prev: the review before this one
 	for _, r := range reviewFires {
 		if x.status == "cancelled" && !day(r.at).Before(end) {
 			break
 		}
 		x.reviewPeriods = append(x.reviewPeriods, r.period)
 		for _, m := range w.roster {
-			if m.code == firedAgent && fired {
+			// The fired agent is terminated a moment after the first review: the next one
+			// judges it on the days it was active in its window (from the window's first
+			// day to its termination), later ones not at all.
+			if m.code == firedAgent && fired && prev != firstReview {
 				continue
 			}
 			x.decisions[r.period+"/"+m.code] = []string{}
 		}
+		prev = r.period
 		if r.period == firstReview {
 			for _, ag := range []string{firedAgent, sparedAgent} {
 				st := "rejected"

@@ -61,8 +61,8 @@ func TestChecksCatchPlantedFaults(t *testing.T) {
 				}
 				return rs
 			}, 0, 0, 0, 1},
-		{"a review of the fired agent after its termination", "review decisions", noFields, x.decisions,
-			func(rs []row) []row { return append(rs, row{key: "2021-Q2/" + firedAgent}) }, 0, 1, 0, 0},
+		{"a review of the fired agent in a window after the one of its termination", "review decisions", noFields, x.decisions,
+			func(rs []row) []row { return append(rs, row{key: "2021-Q3/" + firedAgent}) }, 0, 1, 0, 0},
 		{"a review decision lost", "review decisions", noFields, x.decisions,
 			func(rs []row) []row { return rs[1:] }, 1, 0, 0, 0},
 		{"one quota moved between two agents: same total", "quotas", targetField, x.quotas,
