@@ -71,7 +71,8 @@ func LoadReference(ctx context.Context, db *pgxpool.Pool, campaignID, eventID st
 	return ref, nil
 }
 
-func newBatchID() string {
+// NewBatchID is a new import batch's ID (a random UUID).
+func NewBatchID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])
 	b[6] = b[6]&0x0f | 0x40
@@ -84,7 +85,7 @@ func newBatchID() string {
 // COPY (for enrolments, those of people not enrolled yet). Outcomes are also checked against the campaign's leads here; a file naming a person who
 // is not a lead is refused whole and the transaction rolled back.
 func Stage(ctx context.Context, db *pgxpool.Pool, campaignID string, kind Kind, eventID, fileName string, data []byte, rows []Row, by string) (string, error) {
-	batchID := newBatchID()
+	batchID := NewBatchID()
 	sum := sha256.Sum256(data)
 	all := len(rows)
 	if kind == Enrolments {
@@ -292,7 +293,7 @@ func (cf *checkedFile) rows(kind Kind, name string, data []byte, ref *Reference)
 // streaming them into COPY, so that no more than one row is held at a time.
 func stageStream(ctx context.Context, im *Importer, campaignID string, kind Kind, eventID, fileName string, data []byte,
 	ref *Reference, cf *checkedFile, by string) (string, error) {
-	batchID := newBatchID()
+	batchID := NewBatchID()
 	sum := sha256.Sum256(data)
 	tx, err := im.DB.Begin(ctx)
 	if err != nil {

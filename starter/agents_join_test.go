@@ -19,6 +19,7 @@ import (
 	"drives/activities"
 	"drives/campaign"
 	"drives/coordinator"
+	"drives/imports"
 	"drives/internal/fixture"
 	"drives/internal/testenv"
 	"drives/workflows"
@@ -39,7 +40,7 @@ func TestJoinFileIsCheckedWhole(t *testing.T) {
 		"DL-00001-9,00002,staff,no,,0911111116,\n" + // twice in the file, no name
 		"0911111115,00001,agent,no,Người Lệch Cột\n" + // a line short of fields
 		"DL-00002-1,00002,staff,no,Người Tốt,0911111114,abc\n" // a weight that is no number
-	_, rej := checkJoinFile("join.csv", []byte(file), communes, taken)
+	_, rej := imports.CheckJoinFile("join.csv", []byte(file), communes, taken)
 	if rej == nil {
 		t.Fatal("a file with bad lines passed")
 	}
@@ -71,11 +72,11 @@ func TestJoinFileIsCheckedWhole(t *testing.T) {
 		"nobody listed":            joinHeader,
 		"not UTF-8":                joinHeader + "DL-00001-9,00001,agent,no,Ng\xff,0911111119,1\n",
 	} {
-		if lines, rej := checkJoinFile("join.csv", []byte(data), communes, taken); rej == nil || lines != nil {
+		if lines, rej := imports.CheckJoinFile("join.csv", []byte(data), communes, taken); rej == nil || lines != nil {
 			t.Errorf("%s: passed (%d lines)", name, len(lines))
 		}
 	}
-	lines, rej := checkJoinFile("join.csv", []byte(joinHeader+"DL-00001-9,00001,agent,yes,Người Mới Chín,0911111119,1.2\nCB-00002-2,00002,staff,,Người Tốt,0911111114,\n"),
+	lines, rej := imports.CheckJoinFile("join.csv", []byte(joinHeader+"DL-00001-9,00001,agent,yes,Người Mới Chín,0911111119,1.2\nCB-00002-2,00002,staff,,Người Tốt,0911111114,\n"),
 		communes, taken)
 	if rej != nil || len(lines) != 2 || lines[0].Line != 2 || lines[0].Weight != 1.2 || !lines[0].PostOffice || lines[1].Weight != 1 || lines[1].Kind != "staff" {
 		t.Errorf("a good file: %+v, %v", lines, rej)
