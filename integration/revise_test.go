@@ -30,7 +30,7 @@ const reviseCampaign = "itest-revise-2021"
 // TestRevisionOnTheDevServer: a compressed year on the dev server with the real worker. In
 // February the coordinator revises the plan from 1 April: Tây Hồ's target is raised by 20, an
 // event is added in Phú Thượng in August and Nhật Tân's June round is removed; in May an agent
-// of Phú Thượng resigns. The final report, the quotas, the reviews, the events and the audit
+// of Phú Thượng resigns; in June an agent joins Nhật Tân. The final report, the quotas, the reviews, the events and the audit
 // agree with a computation from the two plans and the day the revision applied from.
 func TestRevisionOnTheDevServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -79,6 +79,14 @@ func TestRevisionOnTheDevServer(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "00091", left.Commune)
 
+	// A collection agent joins Nhật Tân (until then its staff member's alone) in June.
+	waitCampaignDay(t, ctx, s, reviseCampaign, "2021-06-10")
+	staffBefore := count(t, s.db, `select quota from agents where campaign_id = $1 and code = 'CB-00094'`, reviseCampaign)
+	joined, err := s.im.Join(ctx, reviseCampaign, "join.csv", []byte(strings.Join(plan.RosterHeader, ",")+"\nDL-00094-1,00094,agent,no,Người Mới,0912000099,1\n"), "tester")
+	require.NoError(t, err)
+	require.Equal(t, 1, joined.Agents)
+	joinedOn := joined.JoinedOn
+
 	var closed campaign.CloseResult
 	require.NoError(t, run.Get(ctx, &closed))
 	require.Equal(t, campaign.StatusClosed, closed.Status)
@@ -123,6 +131,29 @@ func TestRevisionOnTheDevServer(t *testing.T) {
 		require.NoError(t, s.db.QueryRow(ctx, `select quota_share from review_decisions where campaign_id = $1 and period = $2 and agent_code = $3`,
 			reviseCampaign, p.Label, agent).Scan(&got), p.Label)
 		assert.InDelta(t, want, got, 1e-9, "%s: %s's quota share", p.Label, agent)
+	}
+
+	// The joiner took its quota from Nhật Tân's staff member, the commune's target unchanged;
+	// it is reviewed on the days it worked only, not at all before it joined.
+	joinerQuota := count(t, s.db, `select quota from agents where campaign_id = $1 and code = 'DL-00094-1'`, reviseCampaign)
+	require.Positive(t, joinerQuota)
+	assert.Equal(t, staffBefore-joinerQuota, count(t, s.db, `select quota from agents where campaign_id = $1 and code = 'CB-00094'`, reviseCampaign))
+	for _, p := range periods {
+		var got float64
+		err := s.db.QueryRow(ctx, `select quota_share from review_decisions where campaign_id = $1 and period = $2 and agent_code = 'DL-00094-1'`,
+			reviseCampaign, p.Label).Scan(&got)
+		if !p.End.After(joinedOn) {
+			assert.Error(t, err, "%s: the joiner was reviewed before it joined", p.Label)
+			continue
+		}
+		require.NoError(t, err, p.Label)
+		days := 0
+		for d := p.Start; d.Before(p.End); d = d.AddDate(0, 0, 1) {
+			if !d.Before(joinedOn) {
+				days++
+			}
+		}
+		assert.InDelta(t, float64(joinerQuota*days)/365, got, 1e-9, "%s: the joiner's quota share", p.Label)
 	}
 
 	// The event added was held, once; the one removed never was.
