@@ -243,7 +243,3 @@ func (s *stack) tamper(t *testing.T, campaign string, n int) {
 		t.Fatal(err)
 	}
 }
-
-func testAPI(t *testing.T, s *stack, blocks []block) {
-	t.Skip("TODO")
-}

@@ -55,6 +55,9 @@ func (s *stack) addOfficer(t *testing.T) {
 	s.write(".dev/web-passwords", s.passwords, 0o600)
 }
 
+// temporalUI is the Web UI the stack names in links (none runs: the dev server is headless).
+const temporalUI = "http://127.0.0.1:8233"
+
 func startStack(t *testing.T) *stack {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -86,7 +89,7 @@ func startStack(t *testing.T) *stack {
 		"export TEMPORAL_ADDRESS=%s\nexport TEMPORAL_NAMESPACE=%s\nexport DATABASE_URL=%s\n"+
 		"export DATABASE_OWNER_URL=%s\nexport TEMPORAL_UI=%s\n",
 		devstack.ShellQuote(dev.FrontendHostPort()), testenv.Namespace, devstack.ShellQuote(appURL),
-		devstack.ShellQuote(s.ownerURL), "http://127.0.0.1:1"), 0o600)
+		devstack.ShellQuote(s.ownerURL), temporalUI), 0o600)
 
 	// What a shell has: a PATH with starter on it (for `starter …` and `go run ./starter …`),
 	// a user name for --by, and DRIVES_CODEC_KEYS exported as the README's encryption section
@@ -104,7 +107,7 @@ func startStack(t *testing.T) *stack {
 	}
 	stackEnv := append(append([]string{}, s.env...),
 		"TEMPORAL_ADDRESS="+dev.FrontendHostPort(), "TEMPORAL_NAMESPACE="+testenv.Namespace,
-		"DATABASE_URL="+appURL, "DATABASE_OWNER_URL="+s.ownerURL)
+		"DATABASE_URL="+appURL, "DATABASE_OWNER_URL="+s.ownerURL, "TEMPORAL_UI="+temporalUI)
 
 	// The worker migrates the database and serves /healthz once it can reach both servers.
 	workerAddr := freeAddr(t)

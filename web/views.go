@@ -186,6 +186,9 @@ func (s *Server) campaign(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if v.Days == nil {
+		v.Days = []report.DayCount{} // "days": [] (an array, as docs/API.md says), not null, before any enrolment
+	}
 	if sc.Whole() && !closed && !v.Report.Final {
 		a := <-progress
 		if p, err := a.p, a.err; err != nil {
