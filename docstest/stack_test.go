@@ -67,6 +67,11 @@ func startStack(t *testing.T) *stack {
 		t.Fatal(err)
 	}
 	s := &stack{t: t, repo: repo, dir: t.TempDir(), bin: t.TempDir(), vars: map[string]string{}}
+	for _, tool := range []string{"bash", "sed", "curl", "jq"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("the docs' examples use %s, which is not installed: %v", tool, err)
+		}
+	}
 
 	// The two binaries, built once.
 	build := exec.CommandContext(ctx, "go", "build", "-o", s.bin+"/", "./starter", "./worker")
