@@ -205,14 +205,14 @@ func terminate(ctx context.Context, tx pgx.Tx, in DecideInput, res *campaign.Dec
 	if err != nil {
 		return err
 	}
-	return handOver(ctx, tx, in.CampaignID, in.Period, in.Decision.Agent, commune, &res.Handover)
+	return handOver(ctx, tx, in.CampaignID, in.Period, in.Decision.Agent, commune, in.At, &res.Handover)
 }
 
 // handOver hands the work of an agent whose contract has ended to the active agents of their
 // commune (its staff when none is left): open follow-ups, least loaded first; the rest of
 // their quota by largest remainder on weights (recorded as transfers under label); the people
 // of the register they held. The caller holds the campaign's merge lock.
-func handOver(ctx context.Context, tx pgx.Tx, campaignID, label, agent, commune string, res *campaign.Handover) error {
+func handOver(ctx context.Context, tx pgx.Tx, campaignID, label, agent, commune string, at time.Time, res *campaign.Handover) error {
 	// Who takes over: the commune's active collection agents, or else its staff.
 	succ, err := store.Successors(ctx, tx, campaignID, commune)
 	if err != nil {
@@ -247,12 +247,31 @@ func handOver(ctx context.Context, tx pgx.Tx, campaignID, label, agent, commune 
 		shares[i] = allocate.Share{Code: s.Code, Weight: int64(math.Round(s.Weight * allocate.AgentWeightScale))}
 	}
 	var moved []store.QuotaShare
+	changes := []store.QuotaChange{{Level: "agent", Code: agent, Old: quota, New: enrolled}}
 	for i, n := range allocate.LargestRemainder(remaining, shares) {
 		if n > 0 {
 			moved = append(moved, store.QuotaShare{Agent: succ[i].Code, Amount: n})
+			held, _, err := store.AgentQuota(ctx, tx, campaignID, succ[i].Code)
+			if err != nil {
+				return err
+			}
+			changes = append(changes, store.QuotaChange{Level: "agent", Code: succ[i].Code, Old: held, New: held + n})
 		}
 	}
 	if err := store.MoveAgentQuota(ctx, tx, campaignID, label, agent, enrolled, moved, res.ToStaff); err != nil {
+		return err
+	}
+	// The quotas as they were until the day the contract ended, and as they are from it: a
+	// review judges each day of its window against the quota then in force.
+	start, _, tz, err := store.CampaignPeriod(ctx, tx, campaignID)
+	if err != nil {
+		return err
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return err
+	}
+	if err := store.KeepQuotaHistory(ctx, tx, campaignID, 0, start, dayIn(at, loc), changes); err != nil {
 		return err
 	}
 	res.QuotaMoved = remaining
@@ -286,7 +305,7 @@ func (a *Activities) AgentLeaves(ctx context.Context, in LeaveInput) (campaign.L
 			}
 			res.Commune = commune
 			label := "left " + in.At.Format("2006-01-02")
-			return res, handOver(ctx, tx, in.CampaignID, label, in.Request.Agent, commune, &res.Handover)
+			return res, handOver(ctx, tx, in.CampaignID, label, in.Request.Agent, commune, in.At, &res.Handover)
 		})
 }
 

@@ -22,6 +22,9 @@ func (d *drive) quotaShare(period, agent string) (float64, bool) {
 // Reviews judge an agent whose contract ended during the window on the days it was active, and
 // do not review one who left before the window; one who has left is not proposed for
 // termination. Shown failing without DecideAgents' active days: the leaver was not reviewed.
+// The quota it is judged on is the one in force on each of its days: the handover of its work
+// keeps its quotas by day (before that, judged at the quota it kept, a terminated agent who had
+// enrolled nobody had a share of 0 and was rewarded).
 func TestReviewsJudgeALeaverOnItsDays(t *testing.T) {
 	d := newDrive(t)
 	ps := reviewPeriods(t, d)
@@ -36,16 +39,24 @@ func TestReviewsJudgeALeaverOnItsDays(t *testing.T) {
 		Request: campaign.LeaveRequest{Agent: "DL-00010-2", Reason: "moved", By: "coordinator-a"}})
 	mustCall[campaign.LeaveResult](d, d.acts.AgentLeaves, activities.LeaveInput{CampaignID: campaignID, At: local(t, "2021-02-01"),
 		Request: campaign.LeaveRequest{Agent: "DL-00001-3", Reason: "moved", By: "coordinator-a"}})
+	assigned := d.count(`select target from quota_history where campaign_id = $1 and level = 'agent' and code = 'DL-00010-2' and valid_from = '2020-12-31'`, campaignID)
 	kept := d.quota("agent", "DL-00010-2")
 	if kept != 2 {
 		t.Fatalf("DL-00010-2 keeps a quota of %d after leaving, want the 2 it enrolled", kept)
 	}
 	pol := policy()
 	pol.TerminateAfter = 1
+	// DL-00001-3 enrolled nobody in its month: judged at the quota it had then, not rewarded.
+	d.evaluate(ps[0], pol)
+	if dec, _, why := d.decision("2021-Q1", "DL-00001-3"); dec == "reward" || dec == "terminate" {
+		t.Errorf("DL-00001-3, who left on 1 February having enrolled nobody, is decided %s (%s)", dec, why)
+	}
 	s := d.evaluate(ps[1], pol)
 	share, ok := d.quotaShare("2021-Q2", "DL-00010-2")
-	if want := float64(kept) * 41 / 365; !ok || math.Abs(share-want) > 1e-9 {
-		t.Errorf("DL-00010-2's Q2 quota share %v (reviewed %v), want %v (%d × 41 days active ÷ 365)", share, ok, want, kept)
+	// Judged on the quota it had while it worked: its assigned quota until 10 May, the 2 it
+	// kept on its last day.
+	if want := float64(assigned*40+kept*1) / 365; assigned <= kept || !ok || math.Abs(share-want) > 1e-9 {
+		t.Errorf("DL-00010-2's Q2 quota share %v (reviewed %v), want %v (%d × 40 days + %d × its last day, ÷ 365)", share, ok, want, assigned, kept)
 	}
 	if dec, _, why := d.decision("2021-Q2", "DL-00010-2"); dec == "terminate" {
 		t.Errorf("DL-00010-2, who has left, is proposed for termination (%s)", why)

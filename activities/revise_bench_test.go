@@ -95,7 +95,7 @@ func BenchmarkReviseNational(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		n, err := store.StageRevision(ctx, pool, store.NewRevision{CampaignID: lp.Plan.ID, Hash: revised.Hash, Plan: body,
+		n, err := store.StageRevision(ctx, pool, store.NewRevision{CampaignID: lp.Plan.ID, Base: i, Hash: revised.Hash, Plan: body,
 			From: prep.From, Reason: "benchmark", By: "bench"})
 		if err != nil || n != i+1 {
 			b.Fatalf("%s: staged %d, %v", r.name, n, err)

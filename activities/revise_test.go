@@ -15,6 +15,7 @@ import (
 	"drives/imports"
 	"drives/internal/fixture"
 	"drives/plan"
+	"drives/revision"
 	"drives/store"
 )
 
@@ -107,7 +108,7 @@ func TestRevisionRaisesADistrictFromItsDay(t *testing.T) {
 		}
 	}
 	if got := d.count(`select count(*) from quota_history where campaign_id = $1 and level = 'district' and code = '002'
-		and ((valid_from = '2021-01-01' and target = $2 and revision = 0) or (valid_from = '2021-05-01' and target = $3 and revision = 1))`,
+		and ((valid_from = '2020-12-31' and target = $2 and revision = 0) or (valid_from = '2021-05-01' and target = $3 and revision = 1))`,
 		campaignID, district, district+10); got != 2 {
 		t.Errorf("district 002's targets by day: %d rows of the 2 wanted", got)
 	}
@@ -171,6 +172,17 @@ func TestRevisionRaisesADistrictFromItsDay(t *testing.T) {
 	}
 	if got := d.quota("district", "002"); got != district+10 {
 		t.Errorf("district 002 after the second try: %d", got)
+	}
+	// The same revision sent again (`plan revise` run twice) changes nothing and is refused;
+	// staged against the plan it replaced, it is refused too.
+	_, err = revision.Prepare(d.ctx, d.pool, "plan.yaml", campaignID, revised, local(t, "2021-04-21"), local(t, "2021-05-01"))
+	if err == nil || !strings.Contains(err.Error(), "plan.yaml: changes nothing: it is the plan in force") {
+		t.Errorf("the same revision again: %v", err)
+	}
+	body, _ := json.Marshal(revised)
+	if _, err := store.StageRevision(d.ctx, d.pool, store.NewRevision{CampaignID: campaignID, Base: 0, Hash: revised.Hash, Plan: body,
+		From: local(t, "2021-05-01"), Reason: "again", By: "coordinator-a"}); err == nil || !strings.Contains(err.Error(), "another revision was applied meanwhile") {
+		t.Errorf("a revision staged against the plan revision 1 replaced: %v", err)
 	}
 }
 

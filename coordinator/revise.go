@@ -61,7 +61,7 @@ func (c *Coordinator) Revise(ctx context.Context, r Revision, check bool) (*revi
 		return prep, res, fmt.Errorf("encode plan: %w", err)
 	}
 	n, err := store.StageRevision(ctx, c.DB, store.NewRevision{
-		CampaignID: r.CampaignID, Hash: r.Revised.Hash, Plan: body, From: prep.From, Reason: r.Reason, By: r.By,
+		CampaignID: r.CampaignID, Base: prep.OldRevision, Hash: r.Revised.Hash, Plan: body, From: prep.From, Reason: r.Reason, By: r.By,
 	})
 	if err != nil {
 		return prep, res, err

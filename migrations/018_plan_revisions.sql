@@ -16,9 +16,10 @@ create table plan_revisions (
     primary key (campaign_id, number)
 );
 
--- The targets a revision changed, each from its day on: a review judges every part of its
--- window against the quota then in force. A unit or agent without rows here kept the quota it
--- was launched with (quotas.target); one with rows has a row from the period's first day too.
+-- The targets that changed, each from its day on (a revision's: revision > 0; a joining's or a
+-- handover's: 0): a review judges every part of its window against the quota then in force. A
+-- unit or agent without rows here kept the quota it was launched with (quotas.target); one with
+-- rows has one dated the day before the period: the target it was allocated or assigned.
 create table quota_history (
     campaign_id text not null references campaigns (id),
     level       text not null,

@@ -20,6 +20,16 @@ type Diff struct {
 	Settings         []SettingChange
 }
 
+// Empty says the revised plan changes no target, event or setting.
+func (d Diff) Empty() bool {
+	for _, l := range d.Levels {
+		if len(l.Changed) > 0 {
+			return false
+		}
+	}
+	return d.City.Old == d.City.New && len(d.Events) == 0 && len(d.Settings) == 0
+}
+
 // Change is a target before and after.
 type Change struct{ Old, New int }
 

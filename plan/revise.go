@@ -35,6 +35,9 @@ func CheckRevision(file string, old, revised *Loaded, d Diff, t RevisionTimes, n
 	if revised.Plan.ID != old.Plan.ID {
 		bad("id", "%q is not campaign %s: a revision keeps its campaign's id", revised.Plan.ID, old.Plan.ID)
 	}
+	if d.Empty() {
+		bad("", "changes nothing: it is the plan in force (a revision sent twice is applied once)")
+	}
 	loc, err := time.LoadLocation(old.Plan.Timezone)
 	if err != nil {
 		loc = time.UTC

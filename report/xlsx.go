@@ -31,6 +31,7 @@ const (
 	SheetGroups       = "Nhóm đối tượng"
 	SheetAgents       = "Đại lý thu"
 	SheetParticipants = "Người tham gia"
+	SheetReviews      = "Đánh giá"
 )
 
 // Headings of the report's sheets, in their columns' order.
@@ -40,6 +41,8 @@ var (
 	GroupHeadings        = []string{"Mã nhóm", "Tên nhóm", "Khả năng tham gia", "Người tiềm năng", "Tham gia từ người tiềm năng", "Tỷ lệ chuyển đổi (%)", "Từ chối", "Không liên lạc được", "Tổng số đã tham gia", "Tỷ trọng (%)"}
 	AgentHeadings        = []string{"Mã", "Xã/phường", "Loại", "Điểm Bưu điện", "Trạng thái", "Chỉ tiêu giao", "Đã tham gia", "Tỷ lệ hoàn thành (%)", "Theo dõi đang mở", "Chuyển cấp trên"}
 	ParticipantsHeadings = []string{"Theo", "Mã", "Đầu kỳ", "Tham gia mới", "Đóng tiếp", "Tham gia lại", "Ngừng đóng", "Cuối kỳ"}
+	ReviewHeadings       = []string{"Kỳ đánh giá", "Đã đánh giá", "Khen thưởng", "Biểu dương", "Giữ nguyên", "Nhắc nhở", "Đề nghị thanh lý",
+		"Thanh lý đã phê duyệt", "Thanh lý đã từ chối", "Thanh lý chuyển cấp trên"}
 )
 
 // csvHeaderVI is csvHeader's Vietnamese heading row, column for column (WriteCSVVI).
@@ -205,6 +208,16 @@ func writeSheets(b *Workbook, r *Report, level string, agents iter.Seq2[AgentLin
 				if err := line(part.by, f); err != nil {
 					return err
 				}
+			}
+		}
+	}
+	if len(r.Reviews) > 0 {
+		if err := b.Sheet(SheetReviews, ReviewHeadings...); err != nil {
+			return err
+		}
+		for _, v := range r.Reviews {
+			if err := b.Row(v.Period, v.Agents, v.Rewarded, v.Commended, v.Retained, v.Warned, v.Proposed, v.Approved, v.Rejected, v.Escalated); err != nil {
+				return err
 			}
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"drives/report"
+	"drives/store"
 )
 
 // cell is a workbook's cell read back: its raw value and whether it is a number (a cell
@@ -468,5 +469,29 @@ func TestXLSXStopsOnTheAgentsError(t *testing.T) {
 	var c bytes.Buffer
 	if err := report.WriteCSVVI(&c, &report.Report{CampaignID: "x"}, agents); !errors.Is(err, boom) {
 		t.Errorf("CSV: err %v, want %v", err, boom)
+	}
+}
+
+// The workbook has a sheet of the review totals, a line per period, numbers as numbers.
+// Shown failing with the sheet left out (no sheet Đánh giá).
+func TestWriteXLSXHoldsTheReviewTotals(t *testing.T) {
+	r := &report.Report{CampaignID: campaignID, Reviews: []store.ReviewTotal{
+		{Period: "2021-Q1", Agents: 10, Rewarded: 2, Commended: 1, Retained: 3, Warned: 2, Proposed: 2, Approved: 1, Rejected: 1},
+		{Period: "2021-Q2", Agents: 9, Retained: 9},
+	}}
+	var b bytes.Buffer
+	if err := report.Write(&b, r, "xlsx", "all"); err != nil {
+		t.Fatal(err)
+	}
+	_, sheets := readWorkbook(t, b.Bytes())
+	rows := sheets[report.SheetReviews]
+	if len(rows) != 3 || !slices.Equal(texts(rows[0]), report.ReviewHeadings) {
+		t.Fatalf("review sheet %v", rows)
+	}
+	if got := texts(rows[1]); !slices.Equal(got, []string{"2021-Q1", "10", "2", "1", "3", "2", "2", "1", "1", "0"}) {
+		t.Errorf("2021-Q1 line %v", got)
+	}
+	if !rows[1][1].num {
+		t.Error("the number of agents reviewed is not a number")
 	}
 }

@@ -156,8 +156,9 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 			                  count(*) filter (where kind = 'renewal' and status = 'lapsed' and closed_at >= $3::timestamptz and closed_at < $4::timestamptz) as lapsed
 			           from follow_ups where campaign_id = $1 group by 1) f
 				on f.agent_code = a.code
-			-- not active on any day of the window: not reviewed
-			where a.act_from < a.act_to),
+			-- not active on any day of the window: not reviewed (active over the whole of a
+			-- window shorter than a day, whose days round to none: reviewed)
+			where a.act_from < a.act_to or (a.act_from = $6::date and a.act_to = $7::date)),
 		scored as (
 			select *,
 				case when share > 0 then least(enrolled / share, $8::float8) else 1 end as attainment,

@@ -16,24 +16,29 @@ import (
 // NewRevision is a revised plan staged for its campaign workflow to apply.
 type NewRevision struct {
 	CampaignID string
+	// Base is the revision it was checked against (0: the launched plan): it is staged as
+	// Base + 1, and only while Base is the last applied.
+	Base       int
 	Hash       string
 	Plan       []byte // the plan as campaigns.plan holds it (plan.Loaded as JSON)
 	From       time.Time
 	Reason, By string
 }
 
-// StageRevision stages a revision under the next number and returns it. A revision staged
-// before and never applied (its Update was refused or never sent) is replaced.
+// StageRevision stages a revision under the number after its base and returns it, while the
+// base is the last revision applied: one checked against a plan in force that has changed
+// since (another revision applied meanwhile, or this one sent before) is refused. A revision
+// staged before and never applied (its Update was refused or never sent) is replaced.
 func StageRevision(ctx context.Context, db DB, r NewRevision) (int, error) {
 	var n int
 	err := db.QueryRow(ctx, `
 		insert into plan_revisions (campaign_id, number, plan_hash, plan, effective_from, reason, revised_by)
-		select $1, coalesce((select max(number) from plan_revisions where campaign_id = $1 and applied_at is not null), 0) + 1,
-			$2, $3, $4::date, $5, $6
+		select $1, $7::int + 1, $2, $3, $4::date, $5, $6
+		where coalesce((select max(number) from plan_revisions where campaign_id = $1 and applied_at is not null), 0) = $7::int
 		on conflict (campaign_id, number) do update set plan_hash = excluded.plan_hash, plan = excluded.plan,
 			effective_from = excluded.effective_from, reason = excluded.reason, revised_by = excluded.revised_by, staged_at = now()
 		where plan_revisions.applied_at is null
-		returning number`, r.CampaignID, r.Hash, r.Plan, r.From.Format(time.DateOnly), r.Reason, r.By).Scan(&n)
+		returning number`, r.CampaignID, r.Hash, r.Plan, r.From.Format(time.DateOnly), r.Reason, r.By, r.Base).Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, fmt.Errorf("stage revision of %s: another revision was applied meanwhile; check the plan in force and try again", r.CampaignID)
 	}
@@ -150,11 +155,24 @@ func ChangeQuotas(ctx context.Context, db DB, campaignID string, revision int, p
 		campaignID, level, code, target); err != nil {
 		return fmt.Errorf("change quotas: %w", err)
 	}
-	// The target each had from the period's first day, when this is its first change; then
-	// the new one from the revision's day (a later revision from the same day replaces it).
+	return KeepQuotaHistory(ctx, db, campaignID, revision, periodStart, from, changes)
+}
+
+// KeepQuotaHistory keeps targets that changed from a day on (quota_history): for each, the
+// target it had before, when this is its first change (dated the day before the period, so
+// that it stays there even when the change is from the period's first day: the target as
+// allocated or assigned, which an auditor's trace shows), and the new one from the day (a later
+// change from the same day replaces it). revision is the plan revision
+// that changed them, 0 for a change of the roster (a joining, a leaving, a termination).
+func KeepQuotaHistory(ctx context.Context, db DB, campaignID string, revision int, periodStart, from time.Time, changes []QuotaChange) error {
+	n := len(changes)
+	level, code, old, target := make([]string, n), make([]string, n), make([]int32, n), make([]int32, n)
+	for i, c := range changes {
+		level[i], code[i], old[i], target[i] = c.Level, c.Code, int32(c.Old), int32(c.New)
+	}
 	if _, err := db.Exec(ctx, `
 		insert into quota_history (campaign_id, level, code, valid_from, target, revision)
-		select $1, c.level, c.code, $5::date, c.old, 0 from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, old)
+		select $1, c.level, c.code, $5::date - 1, c.old, 0 from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, old)
 		order by 2, 3
 		on conflict do nothing`, campaignID, level, code, old, periodStart.Format(time.DateOnly)); err != nil {
 		return fmt.Errorf("keep quotas in force: %w", err)

@@ -107,23 +107,21 @@ func EnrolmentWrites(ctx context.Context, db DB, campaignID, column, code string
 		group by e.batch_id, a.id order by a.id`, campaignID, code, from, to)
 }
 
-// AgentQuotaWrites traces an agent's quota to its assignment and the transfers that moved it
-// (a review's approved termination or an agent's leaving). Each write is one row: the agent's
-// quota row, saying the quota as assigned (the quota now, less what it took over, plus what it
-// handed on), and each transfer row, saying the quota it moved. The figure (Value) is the
-// quota now.
+// AgentQuotaWrites traces an agent's quota to its assignment, the transfers that moved it (a
+// review's approved termination or an agent's leaving) and the plan revisions that changed it.
+// Each write is one row: the agent's quota row, saying the quota as assigned (the first of its
+// quotas by day, quota_history, or the quota now when it never changed), each transfer row,
+// saying the quota it moved, and each revision's. The figure (Value) is the quota now.
 func AgentQuotaWrites(ctx context.Context, db DB, campaignID, code string) ([]TraceWrite, error) {
 	return traceWrites(ctx, db, `
 		with q as (select target from quotas where campaign_id = $1 and level = 'agent' and code = $3),
-		moved as (
-			select coalesce(sum(amount) filter (where to_agent = $3), 0) as took, coalesce(sum(amount) filter (where from_agent = $3), 0) as gave
-			from quota_transfers where campaign_id = $1 and (to_agent = $3 or from_agent = $3)),
-		-- what the plan's revisions changed: the last target they set less the one before the first
-		revised as (
-			select coalesce((array_agg(target order by valid_from desc))[1] - (array_agg(target order by valid_from))[1], 0) as by
+		-- every change of an agent's quota since its assignment (a revision, a joining, a
+		-- handover) keeps the quota it had from the period's first day: that is the assigned one
+		assigned as (
+			select (array_agg(target order by valid_from))[1] as target
 			from quota_history where campaign_id = $1 and level = $2 and code = $3)
-		select (select target from q), 1, 'quota row: ' || (coalesce((select target from q), 0) - m.took + m.gave - r.by) || ' as assigned', a.id
-		from audit_log a, moved m, revised r where a.campaign_id = $1 and a.action = 'agents.assign'
+		select (select target from q), 1, 'quota row: ' || coalesce(s.target, (select target from q), 0) || ' as assigned', a.id
+		from audit_log a, assigned s where a.campaign_id = $1 and a.action = 'agents.assign'
 		union all
 		select null, 1, 'transfer row: a quota of ' || t.amount || ' moved from ' || t.from_agent || ' to ' || t.to_agent || ' (' || t.period || ')', a.id
 		from quota_transfers t join audit_log a on a.campaign_id = t.campaign_id and a.action in ('review.terminate', 'agent.leave') and a.entity_key = t.from_agent

@@ -21,8 +21,7 @@ import (
 // the campaign's page for the coordinator and the auditor (when it applies, who made it and
 // why, the city's and the district's targets before and after) and not for a district officer,
 // whose page is their district's.
-func TestPlanRevisionsOnTheCampaignPage(t *testing.T) {
-	s := newSite(t)
+func planRevisions(t *testing.T, s *site) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()

@@ -418,6 +418,8 @@ func TestWeb(t *testing.T) {
 
 	// After the checks of the campaign's figures: the field's enrolments change them.
 	t.Run("an agent's phone sends entries, counted by the workflow in batches", func(t *testing.T) { fieldEntries(t, s) })
+	// Last: the revision changes the campaign's targets.
+	t.Run("the campaign page shows the plan's revisions", func(t *testing.T) { planRevisions(t, s) })
 	t.Run("the log holds no personal data", func(t *testing.T) { checkLog(t, s) })
 }
 

@@ -141,7 +141,7 @@ func allocateQuotas(w *world, target int, pins map[string]int) map[string]int {
 // target; in a commune whose target changes, its active agents and staff share the commune's
 // new target, less what those who left keep (the fired agent, whose quota went to its
 // successor, keeps 0), by weight; agents of other communes keep theirs. It notes each changed
-// target with the one it replaced (quota_history: revision 0, then 1) and returns the city's.
+// target (quota_history, revision 1) and returns the city's.
 func (x *expected) reviseQuotas(w *world, quotas map[string]int, launched int, fired bool) int {
 	before := maps.Clone(quotas)
 	after := allocateQuotas(w, launched, revisionPins)
@@ -172,7 +172,6 @@ func (x *expected) reviseQuotas(w *world, quotas map[string]int, launched int, f
 	}
 	for k, q := range quotas {
 		if q != before[k] {
-			x.quotaHistory[k+"#0"] = []string{strconv.Itoa(before[k])}
 			x.quotaHistory[k+"#1"] = []string{strconv.Itoa(q)}
 		}
 	}

@@ -163,12 +163,19 @@ func (c *coord) noteRevise(s string) {
 }
 
 // reviseAgain is -revise-bug twice: once the revision is applied, the coordinator stages it
-// and sends it again, as a careless retry would; the workflow takes it as revision 2.
+// and sends it again, as a careless retry would. The product refuses it (a revision that
+// changes nothing, staged against the plan it replaced); were it taken as revision 2, the
+// checks of the applied revisions, the plan.revise rows and the progress's count would fail.
 func (c *coord) reviseAgain(ctx context.Context) error {
 	return c.retry(ctx, "revise the plan again (-revise-bug twice)", func(ctx context.Context) (bool, error) {
 		_, res, err := c.d.co.Revise(ctx, c.revision(), false)
-		if err == nil {
+		var refused plan.Errors
+		switch {
+		case err == nil:
 			c.d.logf("%s: revise the plan again (-revise-bug twice): applied as revision %d", c.id, res.Number)
+		case errors.As(err, &refused):
+			c.d.logf("%s: revise the plan again (-revise-bug twice): refused: %v", c.id, refused)
+			return true, nil
 		}
 		return false, err
 	})
