@@ -374,7 +374,7 @@ func testRoutes(t *testing.T, s *stack) {
 		"`POST /api/campaigns/{id}/imports`": {
 			multipartFile(t, s, c+"/imports", "samples/enrolments.csv", 200, ""),
 			// "a refused file: 422 with "error" … and "rejected": {file, rows, errors: [{line, field, msg}]}"
-			multipartFile(t, s, c+"/imports", "samples/enrolments-invalid.csv", 422, `{"error", `+firstSpan(routeTable(t, s, "POST /api/campaigns/{id}/imports").answer, `"rejected"`)+`}`),
+			refused(t, s, c+"/imports"),
 		},
 		// "csrf comes with a session cookie only …; event and event_title only for a lead of an event"
 		"`GET /api/field/today[?campaign=ID]`": {{role: "agent", path: "/api/field/today", optional: filters("csrf", "event", "event_title")},
@@ -405,9 +405,13 @@ func testRoutes(t *testing.T, s *stack) {
 		{"422: an action refused (an event in the past)", request{method: "POST", path: c + "/events", ctype: "application/json",
 			body: []byte(`{"id":"docs-test-past","kind":"dialogue","unit":"00001","date":"2021-01-02","groups":["student"]}`), status: 422, shape: `{"error"}`}},
 	}
+	// "413: an upload over the limit (64 MiB by default); nothing was imported"
+	big := bytes.Repeat([]byte("x"), 64<<20+1)
+	answers = append(answers, struct {
+		why string
+		req request
+	}{"413: an upload over 64 MiB", request{method: "POST", path: c + "/imports?name=big.csv", ctype: "text/csv", body: big, status: 413, shape: `{"error"}`}})
 	notProvoked := map[string]string{
-		"413": "an upload over 64 MiB",
-		"429": "too many sign-in attempts (the web package's tests)",
 		"503": "a password check waited 5 s (the web package's tests)",
 		"500": "a failure of the server's own",
 	}
@@ -486,6 +490,26 @@ func testRoutes(t *testing.T, s *stack) {
 		run(t, a.why, a.req, route{line: 0})
 		n++
 	}
+	// "429: too many sign-in attempts for that user name (Retry-After)": five wrong passwords
+	// for one name take its attempts; the sixth is answered 429 without a check.
+	for i := 1; ; i++ {
+		res, err := http.PostForm(s.web+"/login", url.Values{"user": {"docs-test-nobody"}, "password": {"wrong"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode == http.StatusTooManyRequests {
+			if res.Header.Get("Retry-After") == "" || i != 6 {
+				t.Errorf("429 at sign-in attempt %d (want the sixth), Retry-After %q", i, res.Header.Get("Retry-After"))
+			}
+			break
+		}
+		if i == 6 {
+			t.Errorf("the sixth wrong sign-in for one name answered %d, want 429", res.StatusCode)
+			break
+		}
+	}
+	n++
 	keys := make([]string, 0, len(notProvoked))
 	for k := range notProvoked {
 		keys = append(keys, k)
@@ -546,6 +570,29 @@ func docBody(t *testing.T, s *stack, key string, cell int, values map[string]any
 	}
 	b, _ := json.Marshal(body)
 	return b
+}
+
+// refused uploads a file with bad lines under the doc's example name, and checks the 422's
+// "error" against the doc's example (numbers aside) and "rejected" against its shape.
+func refused(t *testing.T, s *stack, path string) request {
+	row := routeTable(t, s, "POST /api/campaigns/{id}/imports")
+	rq := multipartFile(t, s, path, "samples/enrolments-invalid.csv", 422, `{"error", `+firstSpan(row.answer, `"rejected"`)+`}`)
+	rq.body = bytes.ReplaceAll(rq.body, []byte(`filename="enrolments-invalid.csv"`), []byte(`filename="enrolments.csv"`))
+	example := firstSpan(row.answer, "enrolments.csv: refused")
+	if example == "" {
+		t.Fatal("docs/API.md no longer shows a refusal's error (`enrolments.csv: refused, …`)")
+	}
+	rq.check = func(t *testing.T, a answer) {
+		var v struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal(a.body, &v)
+		first := strings.SplitN(v.Error, "\n", 2)[0]
+		if !outputPattern(example).MatchString(first) {
+			t.Errorf("the refusal says %q, not in the shape of the doc's %q", first, example)
+		}
+	}
+	return rq
 }
 
 func multipartFile(t *testing.T, s *stack, path, file string, status int, shape string) request {
