@@ -13,11 +13,12 @@ import (
 // level (old and new side by side; each level's sums, which the allocation keeps exact), the
 // events added, removed or changed, and every other setting that differs.
 type Diff struct {
-	OldHash, NewHash string
-	City             Change
-	Levels           []LevelDiff
-	Events           []EventChange
-	Settings         []SettingChange
+	OldHash  string          `json:"old_hash"`
+	NewHash  string          `json:"new_hash"`
+	City     Change          `json:"city"`
+	Levels   []LevelDiff     `json:"levels"`
+	Events   []EventChange   `json:"events"`
+	Settings []SettingChange `json:"settings"`
 }
 
 // Empty says the revised plan changes no target, event or setting.
@@ -31,7 +32,10 @@ func (d Diff) Empty() bool {
 }
 
 // Change is a target before and after.
-type Change struct{ Old, New int }
+type Change struct {
+	Old int `json:"old"`
+	New int `json:"new"`
+}
 
 // Delta is New - Old.
 func (c Change) Delta() int { return c.New - c.Old }
@@ -39,31 +43,33 @@ func (c Change) Delta() int { return c.New - c.Old }
 // LevelDiff is one level of the hierarchy: its lines whose target changes (a unit or agent
 // only one plan has counts 0 in the other), and the level's sums.
 type LevelDiff struct {
-	Level   string // district | commune | village | agent
-	Lines   int    // units or agents in either plan
-	Sum     Change
-	Changed []TargetChange
+	Level   string         `json:"level"` // district | commune | village | agent
+	Lines   int            `json:"lines"` // units or agents in either plan
+	Sum     Change         `json:"sum"`
+	Changed []TargetChange `json:"changed"`
 }
 
 // TargetChange is one unit's or agent's target before and after. Agents are named by code
 // only: their names are personal data.
 type TargetChange struct {
-	Code, Name string
+	Code string `json:"code"`
+	Name string `json:"name,omitempty"`
 	Change
 }
 
 // EventChange is an event a revision adds, removes or changes (with the fields that differ).
 type EventChange struct {
-	ID     string
-	What   string // added | removed | changed
-	Fields []SettingChange
+	ID     string          `json:"id"`
+	What   string          `json:"what"` // added | removed | changed
+	Fields []SettingChange `json:"fields,omitempty"`
 }
 
 // SettingChange is a setting whose value differs, by its path in the plan (e.g.
 // "follow_up.deadline", "review.policy.warn_below").
 type SettingChange struct {
-	Field    string
-	Old, New string
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
 }
 
 // DiffPlans compares a campaign's launched plan with a revision of it.

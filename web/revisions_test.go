@@ -57,6 +57,8 @@ func planRevisions(t *testing.T, s *site) {
 	r := s.api(http.MethodGet, "/api/campaigns/"+campaignID, coordToken, "", nil)
 	require.Equal(t, http.StatusOK, r.StatusCode, r.Body)
 	require.NoError(t, json.Unmarshal([]byte(r.Body), &v))
+	require.NotContains(t, r.Body, `"Old"`, "the revisions' keys are lower snake case, as the API's others")
+	require.Contains(t, r.Body, `"old":`)
 	require.Len(t, v.Revisions, 1, r.Body)
 	got := v.Revisions[0]
 	require.Equal(t, 1, got.Number)
@@ -87,6 +89,6 @@ func planRevisions(t *testing.T, s *site) {
 		require.NoError(t, err)
 		r := s.api(http.MethodGet, "/api/campaigns/"+campaignID, a.spec.Token, "", nil)
 		require.Equal(t, http.StatusOK, r.StatusCode, r.Body)
-		require.Equal(t, a.sees, strings.Contains(r.Body, `"revisions"`), "%s: %s", a.name, r.Body)
+		require.Equal(t, a.sees, strings.Contains(r.Body, `"revised_by"`), "%s: %s", a.name, r.Body)
 	}
 }

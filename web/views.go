@@ -68,7 +68,7 @@ type CampaignView struct {
 	Chart         template.HTML      `json:"-"`
 	// Revisions are the plan's revisions applied, oldest first, with what each changed (for
 	// an account of the whole campaign: coordinators and auditors).
-	Revisions []RevisionLine `json:"revisions,omitempty"`
+	Revisions []RevisionLine `json:"revisions"`
 }
 
 // RevisionLine is a revision of the campaign's plan as its page shows it: when it applies
@@ -148,7 +148,7 @@ func (s *Server) campaign(r *http.Request) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	v := &CampaignView{Campaign: h}
+	v := &CampaignView{Campaign: h, Revisions: []RevisionLine{}}
 	// The workflow's own view, through its progress Query, asked while the report is read; the
 	// page does without it when the workflow cannot answer at once (or has closed).
 	type answer struct {
