@@ -767,11 +767,11 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return campaign.CloseResult{}, err
 	}
-	// A campaign cancelled while a sweep of its grid was due and not yet run (one that ran
-	// late, as of a day long past, behind a database outage) sweeps once more as of its end:
-	// a follow-up past its give-up before the cancellation is closed as unreachable, whatever
-	// the faults' timing.
-	if status == campaign.StatusCancelled && !c.st.NextSweep.IsZero() && !c.st.NextSweep.After(asOf) &&
+	// A cancelled campaign with follow-ups still to sweep sweeps once more, as of its end: a
+	// follow-up past its give-up before the cancellation is closed as unreachable, also when the
+	// last sweep of its grid ran late (as of a day long past, behind a database outage) and the
+	// cancellation came before the next.
+	if status == campaign.StatusCancelled && !c.st.NextSweep.IsZero() &&
 		workflow.GetVersion(ctx, "sweep-at-cancel", workflow.DefaultVersion, 1) >= 1 {
 		if err := workflow.ExecuteActivity(actx, a.SweepFollowUps, activities.SweepInput{
 			CampaignID: c.in.CampaignID, AsOf: asOf, Policy: c.st.Spec.Policy,
