@@ -561,15 +561,15 @@ func (c *campaignDrive) checkBatch(batchID, by string) error {
 func (c *campaignDrive) steer(ctx, actx workflow.Context, status string, r campaign.SteerRequest, s campaign.DistrictSteer) (string, error) {
 	// Take the new status before blocking, so a second steer is judged against it; give it
 	// back if it could not be recorded, and tell the districts nothing.
-	was, wasCancelled := c.st.Status, c.st.Cancelled
+	was, wasCancelled, wasAt := c.st.Status, c.st.Cancelled, c.st.CancelledAt
 	c.st.Status = status
 	if s.Cancel {
-		c.st.Cancelled = &r
+		c.st.Cancelled, c.st.CancelledAt = &r, c.now(ctx)
 	}
 	if err := workflow.ExecuteActivity(actx, a.SetStatus, activities.StatusInput{
 		CampaignID: c.in.CampaignID, Status: status, Reason: r.Reason, By: r.By,
 	}).Get(ctx, nil); err != nil {
-		c.st.Status, c.st.Cancelled = was, wasCancelled
+		c.st.Status, c.st.Cancelled, c.st.CancelledAt = was, wasCancelled, wasAt
 		return "", err
 	}
 	for _, d := range c.st.Spec.Districts {
@@ -767,14 +767,15 @@ func (c *campaignDrive) run(ctx workflow.Context) (campaign.CloseResult, error) 
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return campaign.CloseResult{}, err
 	}
-	// A cancelled campaign with follow-ups still to sweep sweeps once more, as of its end: a
-	// follow-up past its give-up before the cancellation is closed as unreachable, also when the
-	// last sweep of its grid ran late (as of a day long past, behind a database outage) and the
-	// cancellation came before the next.
-	if status == campaign.StatusCancelled && !c.st.NextSweep.IsZero() &&
+	// A cancelled campaign with follow-ups still to sweep sweeps once more, as of its
+	// cancellation: a follow-up past its give-up before it is closed as unreachable, also when
+	// the last sweep of its grid ran late (as of a day long past, behind a database outage) and
+	// the cancellation came before the next; none after it (the drive's end may come days of
+	// campaign time later, once its districts have closed).
+	if status == campaign.StatusCancelled && !c.st.NextSweep.IsZero() && !c.st.CancelledAt.IsZero() &&
 		workflow.GetVersion(ctx, "sweep-at-cancel", workflow.DefaultVersion, 1) >= 1 {
 		if err := workflow.ExecuteActivity(actx, a.SweepFollowUps, activities.SweepInput{
-			CampaignID: c.in.CampaignID, AsOf: asOf, Policy: c.st.Spec.Policy,
+			CampaignID: c.in.CampaignID, AsOf: c.st.CancelledAt, Policy: c.st.Spec.Policy,
 		}).Get(ctx, nil); err != nil {
 			return campaign.CloseResult{}, err
 		}

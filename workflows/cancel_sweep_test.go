@@ -14,7 +14,7 @@ import (
 )
 
 // A campaign cancelled while the sweep of its grid runs late (here it takes 20 days, as one
-// waits out a database outage) sweeps once more, as of its end, what fell due meanwhile: the
+// waits out a database outage) sweeps once more, as of its cancellation, what fell due meanwhile: the
 // follow-ups past their give-up before the cancellation close as unreachable. Shown failing
 // without it: one sweep, as of 26 February, and the rest left open (found by the fault drill).
 func TestCancelledCampaignSweepsWhatFellDue(t *testing.T) {
@@ -55,8 +55,9 @@ func TestCancelledCampaignSweepsWhatFellDue(t *testing.T) {
 	if len(r.closes) != 1 {
 		t.Fatalf("CloseCampaign %+v, want once", r.closes)
 	}
-	end := r.closes[0].AsOf
-	if len(sweeps) != 2 || !sweeps[0].Equal(local(2021, 2, 26, 0, 0)) || !sweeps[1].Equal(end) {
-		t.Errorf("sweeps as of %v, want 2021-02-26 and the campaign's end %s", sweeps, end)
+	// As of the cancellation, not of the drive's end (after the late sweep, 18 March).
+	cancelledAt := local(2021, 3, 5, 12, 0)
+	if len(sweeps) != 2 || !sweeps[0].Equal(local(2021, 2, 26, 0, 0)) || !sweeps[1].Equal(cancelledAt) || !r.closes[0].AsOf.After(cancelledAt) {
+		t.Errorf("sweeps as of %v, want 2021-02-26 and the cancellation %s (the close as of %s)", sweeps, cancelledAt, r.closes[0].AsOf)
 	}
 }

@@ -24,6 +24,7 @@ type campaignState struct {
 	EventsCancelled int                    `json:"events_cancelled"`
 	Revisions       int                    `json:"revisions,omitempty"` // plan revisions applied
 	Cancelled       *campaign.SteerRequest `json:"cancelled,omitempty"`
+	CancelledAt     time.Time              `json:"cancelled_at,omitempty"` // campaign time
 	Batches         map[string]bool        `json:"batches"`
 	CancelledEvents map[string]bool        `json:"cancelled_events"`
 	ChildrenStarted bool                   `json:"children_started"`
