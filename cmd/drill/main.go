@@ -84,7 +84,7 @@ func main() {
 	flag.Uint64Var(&c.seed, "seed", 0, "seed of the inputs and of the faults' moments and kinds (0: a new one, printed)")
 	flag.IntVar(&c.rounds, "rounds", 20, "fault rounds")
 	flag.IntVar(&c.campaigns, "campaigns", 2, "campaigns, launched 20 s apart")
-	flag.DurationVar(&c.year, "year", 6*time.Minute, "real time a campaign year takes (the first campaign's; each next one's is a minute longer)")
+	flag.DurationVar(&c.year, "year", 9*time.Minute, "real time a campaign year takes (the first campaign's; each next one's is a minute longer)")
 	flag.DurationVar(&c.gap, "gap", 0, "mean real time between two faults (0: spread the rounds over the campaigns' years)")
 	flag.DurationVar(&c.pgDown, "pg-down", 10*time.Second, "how long PostgreSQL stays down")
 	flag.BoolVar(&c.keep, "keep", false, "keep the scratch directory")
