@@ -149,10 +149,10 @@ func testReadme(t *testing.T, s *stack, blocks []block) {
 				}
 				s.write("plans/hanoi-2021/revised.yaml", revised, 0o644)
 			},
-			// The README: "event results takes them once it has been held, when status shows a
-			// campaign date after it".
-			`go run ./starter event results hanoi-try 001-conference --attendance 180 samples/leads.csv`: func(t *testing.T) {
-				s.waitDate(t, "hanoi-try", "2021-03-22")
+			// The README: the samples "once status shows a campaign date after 26 March" (their
+			// last line's date; the leads' conference is held on 22 March).
+			`go run ./starter import hanoi-try samples/enrolments.csv`: func(t *testing.T) {
+				s.waitDate(t, "hanoi-try", "2021-03-26")
 			},
 			`starter audit verify hanoi-2021          # after someone disabled the triggers and edited row 3`: func(t *testing.T) {
 				s.tamper(t, "hanoi-try", 3)

@@ -291,14 +291,15 @@ func (s *send) apply(ctx context.Context, tx pgx.Tx, e Entry, fe *store.FieldEnt
 
 // today is the campaign's day now (in campaign time), within its period.
 func today(c store.FieldCampaign) time.Time {
-	now := time.Now()
+	clock := plan.Clock{Epoch: time.Now(), Start: time.Now(), Scale: 1} // not started: the calendar
 	if c.Epoch != nil && c.Start != nil {
-		now = plan.Clock{Epoch: *c.Epoch, Start: *c.Start, Scale: c.Scale}.CampaignTime(now)
+		clock = plan.Clock{Epoch: *c.Epoch, Start: *c.Start, Scale: c.Scale}
 	}
-	if loc, err := time.LoadLocation(c.Timezone); err == nil {
-		now = now.In(loc)
+	loc, err := time.LoadLocation(c.Timezone)
+	if err != nil {
+		loc = time.UTC
 	}
-	d := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	d := clock.Day(time.Now(), loc)
 	if d.After(c.PeriodEnd) {
 		return c.PeriodEnd
 	}

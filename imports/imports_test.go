@@ -257,6 +257,54 @@ func TestBadFilesAreRefusedWholeWithLineAndField(t *testing.T) {
 	}
 }
 
+// Once a campaign's clock runs, a file reports what has happened: a line dated after the
+// campaign's day is refused (named with its line and the day), one dated on it is taken.
+func TestLinesDatedAfterTheCampaignsDayAreRefused(t *testing.T) {
+	s := seed(t)
+	s.holdWithLeads("conf-001", []byte(leadsHeader+leadLine(900)))
+	// The campaign's clock runs on the calendar and stands at 10 March 2021, 09:00 in Hà Nội
+	// (02:00 UTC: the UTC date and the campaign's day agree only by the zone).
+	if _, err := s.pool.Exec(s.ctx, `update campaigns set clock_epoch = now(), clock_start = '2021-03-10 09:00:00+07', clock_scale = 1,
+		timezone = 'Asia/Ho_Chi_Minh' where id = $1`, campaignID); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		kind imports.Kind
+		data string
+		want []at
+	}{
+		{"enrolment the next day", imports.Enrolments, enrolHeader + enrol(1, "enrolled_on", "2021-03-10") + enrol(2, "enrolled_on", "2021-03-11"),
+			[]at{{3, "enrolled_on"}}},
+		{"enrolment months ahead", imports.Enrolments, enrolHeader + enrol(1, "enrolled_on", "2021-12-15"), []at{{2, "enrolled_on"}}},
+		{"outcome ahead", imports.Outcomes, outcomeHeader + outcomeLine(900, "reported_on", "2021-04-02"), []at{{2, "reported_on"}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, _, err := importFile(s, c.kind, "", "ahead.csv", []byte(c.data))
+			var rej *imports.Rejected
+			if !errors.As(err, &rej) {
+				t.Fatalf("got %v, want *imports.Rejected", err)
+			}
+			var got []at
+			for _, e := range rej.Errors {
+				got = append(got, at{e.Line, e.Field})
+			}
+			if !slices.Equal(got, c.want) {
+				t.Errorf("errors at %v, want %v\n%v", got, c.want, err)
+			}
+			if !strings.Contains(err.Error(), "after the campaign's day 2021-03-10") {
+				t.Errorf("refusal does not name the campaign's day: %v", err)
+			}
+			if n := s.count(`select count(*) from import_rows`); n != 0 {
+				t.Errorf("%d staged rows after a refused file, want 0", n)
+			}
+		})
+	}
+	if _, _, err := importFile(s, imports.Enrolments, "", "today.csv", []byte(enrolHeader+enrol(1, "enrolled_on", "2021-03-10"))); err != nil {
+		t.Errorf("an enrolment on the campaign's day: %v", err)
+	}
+}
+
 // A malformed quote in a line's first field is refused with its line, not a crash.
 func TestMalformedQuoteInFirstFieldIsRefusedNotAPanic(t *testing.T) {
 	ref := memoryReference()

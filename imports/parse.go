@@ -115,7 +115,18 @@ type Reference struct {
 	Groups      map[string]bool
 	PeriodStart time.Time // first day
 	PeriodEnd   time.Time // last day
-	District    string    // leads: the event's district
+	// Today is the campaign's day when the file is checked: no line may be dated after it (a
+	// file reports what happened). Zero before the campaign's clock starts: the period bounds.
+	Today    time.Time
+	District string // leads: the event's district
+}
+
+// lastDay is the last day a line may be dated: the campaign's day, within the period.
+func (ref *Reference) lastDay() time.Time {
+	if !ref.Today.IsZero() && ref.Today.Before(ref.PeriodEnd) {
+		return ref.Today
+	}
+	return ref.PeriodEnd
 }
 
 var (
@@ -393,6 +404,8 @@ func (ref *Reference) checkDate(line int, field, s string, seen map[string]time.
 		bad(line, field, "not a date (YYYY-MM-DD)")
 	case d.Before(ref.PeriodStart) || d.After(ref.PeriodEnd):
 		bad(line, field, "%s is outside the campaign period %s..%s", s, ref.PeriodStart.Format("2006-01-02"), ref.PeriodEnd.Format("2006-01-02"))
+	case d.After(ref.lastDay()):
+		bad(line, field, "%s is after the campaign's day %s: a file reports what has happened", s, ref.lastDay().Format("2006-01-02"))
 	}
 	return d
 }

@@ -54,7 +54,7 @@ func (ref *Reference) checkParticipant(line int, f func(int) string, row *Row, d
 	if !ref.Groups[row.Group] {
 		bad(line, "target_group", "unknown target group%s", quote(row.Group))
 	}
-	row.On = checkDay(line, "joined_on", f(9), firstScheme, ref.PeriodEnd, dates, bad)
+	row.On = checkDay(line, "joined_on", f(9), firstScheme, ref.lastDay(), dates, bad)
 	row.PaidUntil = checkDay(line, "paid_until", f(10), firstScheme, ref.PeriodEnd.AddDate(contribution.MaxAdvanceYears, 0, 0), dates, bad)
 	if !row.On.IsZero() && !row.PaidUntil.IsZero() && !row.PaidUntil.After(row.On) {
 		bad(line, "paid_until", "must be after joined_on")

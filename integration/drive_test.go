@@ -99,7 +99,7 @@ func enrolmentFile(t *testing.T, n int, salt string) []byte {
 		c := communes[i%len(communes)]
 		id := fmt.Sprintf("00190%s%06d", salt, i)
 		require.NoError(t, w.Write([]string{id, "Người Tham Gia " + fmt.Sprint(i), fmt.Sprintf("09%08d", i), c[0], c[1], c[2],
-			"farmer", "1500000", []string{"poor", "near_poor", "other"}[i%3], "monthly", "2021-02-15"}))
+			"farmer", "1500000", []string{"poor", "near_poor", "other"}[i%3], "monthly", "2021-01-01"}))
 	}
 	w.Flush()
 	return b.Bytes()

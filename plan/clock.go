@@ -44,3 +44,10 @@ func (c Clock) Until(now, t time.Time) time.Duration {
 	}
 	return d
 }
+
+// Day is the campaign's day at the real instant t: its date in loc (the plan's time zone), as
+// midnight UTC like the plan's dates.
+func (c Clock) Day(t time.Time, loc *time.Location) time.Time {
+	now := c.CampaignTime(t).In(loc)
+	return time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+}

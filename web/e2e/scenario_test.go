@@ -130,7 +130,7 @@ func newScenario(t *testing.T, ctx context.Context, scenarioID string) *scenario
 		for j := 0; j < e.n; j++ {
 			n := 100*i + j
 			require.NoError(t, cw.Write([]string{fmt.Sprintf("00190%07d", n), fmt.Sprintf("Người Tham Gia %d", n), fmt.Sprintf("09%08d", n),
-				e.commune, e.village, e.agent, e.group, "1500000", []string{"poor", "near_poor", "other"}[n%3], "monthly", "2021-01-02"}))
+				e.commune, e.village, e.agent, e.group, "1500000", []string{"poor", "near_poor", "other"}[n%3], "monthly", "2021-01-01"}))
 		}
 		s.enrolled += e.n
 	}
