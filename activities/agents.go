@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -76,85 +77,175 @@ func (a *Activities) AgentsJoin(ctx context.Context, in JoinInput) (campaign.Joi
 				return res, permanent(ErrInvalidImport, "joining batch %s refused, nothing written: %s", in.BatchID, strings.Join(bad, "; "))
 			}
 
-			start, end, tz, err := store.CampaignPeriod(ctx, tx, in.CampaignID)
+			when, err := joiningDay(ctx, tx, in.CampaignID, in.At)
 			if err != nil {
 				return res, err
 			}
-			loc, err := time.LoadLocation(tz)
-			if err != nil {
-				return res, err
-			}
-			day := dayIn(in.At, loc)
-			joined := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC) // as the period's dates are read
-			if joined.Before(start) {
-				joined, day = start, time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, loc)
-			}
-			if joined.After(end) {
-				return res, permanent(ErrInvalidState, "campaign %s's period ended on %s: nobody joins it after", in.CampaignID, end.Format(time.DateOnly))
-			}
-			total := periodDays(start, end)
-			left := periodDays(joined, end)
-			res.JoinedOn = day
+			res.JoinedOn = when.day
 
-			if _, err := store.InsertJoiners(ctx, tx, in.CampaignID, in.BatchID, joined); err != nil {
+			if _, err := store.InsertJoiners(ctx, tx, in.CampaignID, in.BatchID, when.joined); err != nil {
 				return res, err
 			}
-			var communes []string
-			byCommune := map[string][]store.Joiner{}
+			byCommune := map[string][]holder{}
 			for _, j := range joiners {
-				if byCommune[j.Commune] == nil {
-					communes = append(communes, j.Commune)
-				}
-				byCommune[j.Commune] = append(byCommune[j.Commune], j)
+				byCommune[j.Commune] = append(byCommune[j.Commune], holder{Code: j.Code, Weight: j.Weight})
 				if j.Kind == units.AgentKindStaff {
 					res.Staff++
 				} else {
 					res.Agents++
 				}
 			}
-			slices.Sort(communes)
-			res.Communes = len(communes)
-			targets, err := store.CommuneTargets(ctx, tx, in.CampaignID, communes)
-			if err != nil {
+			res.Communes = len(byCommune)
+			if res.QuotaTaken, res.QuotasChanged, err = shareWithJoiners(ctx, tx, in.CampaignID, byCommune, when); err != nil {
 				return res, err
-			}
-			members, err := store.AgentsOfCommunes(ctx, tx, in.CampaignID, communes)
-			if err != nil {
-				return res, err
-			}
-			var changes []store.QuotaChange
-			for _, c := range communes {
-				var others []holder
-				for _, m := range members {
-					if m.Commune == c && m.Active && !slices.ContainsFunc(byCommune[c], func(j store.Joiner) bool { return j.Code == m.Code }) {
-						others = append(others, holder{Code: m.Code, Weight: m.Weight, Quota: m.Quota})
-					}
-				}
-				var newcomers []holder
-				for _, j := range byCommune[c] {
-					newcomers = append(newcomers, holder{Code: j.Code, Weight: j.Weight})
-				}
-				gains, cuts := prorateJoin(targets[c], others, newcomers, left, total)
-				for i, n := range gains {
-					res.QuotaTaken += n
-					if n != 0 {
-						changes = append(changes, store.QuotaChange{Level: "agent", Code: newcomers[i].Code, Old: 0, New: n})
-					}
-				}
-				for i, n := range cuts {
-					if n != 0 {
-						changes = append(changes, store.QuotaChange{Level: "agent", Code: others[i].Code, Old: others[i].Quota, New: others[i].Quota - n})
-						res.QuotasChanged++
-					}
-				}
-			}
-			if len(changes) > 0 {
-				if err := store.ChangeQuotas(ctx, tx, in.CampaignID, 0, start, joined, changes); err != nil {
-					return res, err
-				}
 			}
 			return res, store.FinishJoin(ctx, tx, in.BatchID, res)
 		})
+}
+
+// MoveInput moves an agent or staff member to another commune at a campaign time.
+type MoveInput struct {
+	CampaignID string               `json:"campaign_id"`
+	Request    campaign.MoveRequest `json:"request"`
+	At         time.Time            `json:"at"` // campaign time
+}
+
+// AgentMoves moves an agent or staff member to another commune of the campaign, on the
+// campaign's day, in one audited transaction: their contract in the commune they leave ends
+// (status left, the reason saying where they went and under which code) and their work there is
+// handed on as a leaving's is (handOver); a new contract under the new code starts in the new
+// commune that day, the same person (name and phone copied in the database), kind, post office
+// and weight, with a prorated quota taken from the commune's others as a joining's is
+// (shareWithJoiners). Reviews judge the old code until the move and the new one from it. An
+// agent not active, a commune unknown or the one they work in, a code the campaign has had:
+// refused, nothing written.
+func (a *Activities) AgentMoves(ctx context.Context, in MoveInput) (campaign.MoveResult, error) {
+	r := in.Request
+	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "agent.move", entity: "agent", entityKey: r.Agent, actor: r.By,
+		detail: map[string]any{"to": r.To, "as": r.As, "reason": r.Reason, "at": in.At}},
+		func(tx pgx.Tx) (campaign.MoveResult, error) {
+			res := campaign.MoveResult{Agent: r.Agent, To: r.To, As: r.As}
+			if err := store.LockEnrolmentMerges(ctx, tx, in.CampaignID); err != nil {
+				return res, err
+			}
+			old, err := store.ActiveAgent(ctx, tx, in.CampaignID, r.Agent)
+			if errors.Is(err, store.ErrNotFound) {
+				return res, permanent(ErrNotFound, "campaign %s has no active agent or staff member %s", in.CampaignID, r.Agent)
+			}
+			if err != nil {
+				return res, err
+			}
+			res.From = old.Commune
+			if old.Commune == r.To {
+				return res, permanent(ErrInvalidState, "to: agent %s works in commune %s already", r.Agent, r.To)
+			}
+			taken, err := store.AgentCodeTaken(ctx, tx, in.CampaignID, r.As)
+			if err != nil {
+				return res, err
+			}
+			if taken {
+				return res, permanent(ErrInvalidState, "as: %s is already an agent or staff member of the campaign (a code is given once)", r.As)
+			}
+			when, err := joiningDay(ctx, tx, in.CampaignID, in.At)
+			if err != nil {
+				return res, err
+			}
+			res.MovedOn = when.day
+			reason := fmt.Sprintf("moved to commune %s as %s: %s", r.To, r.As, r.Reason)
+			if _, err := store.EndContract(ctx, tx, in.CampaignID, r.Agent, "left", in.At, reason); err != nil {
+				return res, err
+			}
+			label := "moved " + in.At.Format(time.DateOnly)
+			if err := handOver(ctx, tx, in.CampaignID, label, r.Agent, old.Commune, in.At, &res.Handover); err != nil {
+				return res, err
+			}
+			ok, err := store.InsertMovedAgent(ctx, tx, in.CampaignID, r.Agent, r.As, r.To, when.joined)
+			if err != nil {
+				return res, err
+			}
+			if !ok {
+				return res, permanent(ErrNotFound, "to: campaign %s has no commune %s", in.CampaignID, r.To)
+			}
+			res.QuotaTaken, res.QuotasChanged, err = shareWithJoiners(ctx, tx, in.CampaignID,
+				map[string][]holder{r.To: {{Code: r.As, Weight: old.Weight}}}, when)
+			return res, err
+		})
+}
+
+// joining is the day agents join a campaign (or take up a new contract in it) and the share of
+// its period left from that day.
+type joining struct {
+	start, joined time.Time // the period's first day and the joining day, as the period's dates are read
+	day           time.Time // the joining day, midnight in the campaign's time zone
+	left, total   int       // days of the period from the joining day (included), and in all
+}
+
+// joiningDay is the campaign's day at the campaign time at: the period's first day when before
+// it; refused once the period has ended.
+func joiningDay(ctx context.Context, tx pgx.Tx, campaignID string, at time.Time) (joining, error) {
+	start, end, tz, err := store.CampaignPeriod(ctx, tx, campaignID)
+	if err != nil {
+		return joining{}, err
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return joining{}, err
+	}
+	day := dayIn(at, loc)
+	joined := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, time.UTC)
+	if joined.Before(start) {
+		joined, day = start, time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, loc)
+	}
+	if joined.After(end) {
+		return joining{}, permanent(ErrInvalidState, "campaign %s's period ended on %s: nobody joins it after", campaignID, end.Format(time.DateOnly))
+	}
+	return joining{start: start, joined: joined, day: day, left: periodDays(joined, end), total: periodDays(start, end)}, nil
+}
+
+// shareWithJoiners gives the joiners of each commune (byCommune, already on the roster with a
+// quota of 0) their prorated quota, taken from the commune's other active agents and staff
+// (prorateJoin), and keeps every quota changed by day from the joining day: the communes'
+// targets, and every level above, stay as they were. It returns the quota the joiners took in
+// all and how many others' quotas shrank.
+func shareWithJoiners(ctx context.Context, tx pgx.Tx, campaignID string, byCommune map[string][]holder, when joining) (taken, changed int, err error) {
+	communes := slices.Sorted(maps.Keys(byCommune))
+	targets, err := store.CommuneTargets(ctx, tx, campaignID, communes)
+	if err != nil {
+		return 0, 0, err
+	}
+	members, err := store.AgentsOfCommunes(ctx, tx, campaignID, communes)
+	if err != nil {
+		return 0, 0, err
+	}
+	var changes []store.QuotaChange
+	for _, c := range communes {
+		newcomers := byCommune[c]
+		var others []holder
+		for _, m := range members {
+			if m.Commune == c && m.Active && !slices.ContainsFunc(newcomers, func(j holder) bool { return j.Code == m.Code }) {
+				others = append(others, holder{Code: m.Code, Weight: m.Weight, Quota: m.Quota})
+			}
+		}
+		gains, cuts := prorateJoin(targets[c], others, newcomers, when.left, when.total)
+		for i, n := range gains {
+			taken += n
+			if n != 0 {
+				changes = append(changes, store.QuotaChange{Level: "agent", Code: newcomers[i].Code, Old: 0, New: n})
+			}
+		}
+		for i, n := range cuts {
+			if n != 0 {
+				changes = append(changes, store.QuotaChange{Level: "agent", Code: others[i].Code, Old: others[i].Quota, New: others[i].Quota - n})
+				changed++
+			}
+		}
+	}
+	if len(changes) > 0 {
+		if err := store.ChangeQuotas(ctx, tx, campaignID, 0, when.start, when.joined, changes); err != nil {
+			return 0, 0, err
+		}
+	}
+	return taken, changed, nil
 }
 
 // longDigits is a run of digits as long as a phone's or a citizen ID's.

@@ -361,6 +361,36 @@ type LeaveResult struct {
 	Handover
 }
 
+// UpdateAgentMoves moves an agent or staff member to another commune of the campaign, on the
+// campaign's day: their contract in the old commune ends and their work there is handed on as a
+// leaving's is; a new contract under a new code starts in the new commune with a prorated quota
+// taken from its others, as a joining's does.
+const UpdateAgentMoves = "agent-moves"
+
+// MoveRequest says who moves, to which commune, under which new code, why and who records it.
+type MoveRequest struct {
+	Agent  string `json:"agent"`
+	To     string `json:"to"` // the commune's code
+	As     string `json:"as"` // the code of the new contract
+	Reason string `json:"reason"`
+	By     string `json:"by"`
+}
+
+// MoveResult is what a move did, in counts: no names.
+type MoveResult struct {
+	Agent   string    `json:"agent"`
+	From    string    `json:"from"` // the commune left
+	To      string    `json:"to"`
+	As      string    `json:"as"`
+	MovedOn time.Time `json:"moved_on"` // campaign time, the new contract's first day
+	// Handover is the work handed on in the commune left.
+	Handover
+	// QuotaTaken is the quota the new contract took over from the new commune's others, and
+	// QuotasChanged how many of them gave some.
+	QuotaTaken    int `json:"quota_taken"`
+	QuotasChanged int `json:"quotas_changed"`
+}
+
 // UpdateAgentsJoin adds the agents and staff of a staged joining file (`starter agents join`)
 // to their communes on the campaign's day, each with a prorated quota taken from the commune's
 // others; the file itself stays in the database, the Update carries its batch ID only.

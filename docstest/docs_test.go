@@ -167,7 +167,19 @@ func testReadme(t *testing.T, s *stack, blocks []block) {
 					t.Errorf("report.csv is not the report: %v\n%.500s", err, b)
 				}
 			},
-			`go run ./starter status hanoi-try`:                                                          shows(`(?m)^hanoi-try\s+\S+\s+campaign date 2021-\d\d-\d\d\s+enrolled \d+ of \d+`),
+			`go run ./starter status hanoi-try`: shows(`(?m)^hanoi-try\s+\S+\s+campaign date 2021-\d\d-\d\d\s+enrolled \d+ of \d+`),
+			`go run ./starter agents move hanoi-try DL-00001-4 --to 00004 --as DL-00004-9 --reason "điều chuyển sang phường Trúc Bạch"`: shows(
+				`(?m)^DL-00001-4 moved from commune 00001 to 00004 as DL-00004-9 on 2021-\d\d-\d\d: \d+ open follow-ups, \d+ of its quota and \d+ participants handed to the commune's agents; a quota of [1-9]\d* taken from \d+ others? in 00004 \(the communes' targets unchanged\)`),
+			`go run ./starter agents contracts hanoi-try DL-00004-9`: shows(
+				`(?m)^hanoi-try\s+DL-00001-4\s+00001\s+agent\s+2021-01-01\s+2021-\d\d-\d\d\s+left\s+moved to commune 00004 as DL-00004-9: điều chuyển sang phường Trúc Bạch$`,
+				`(?m)^hanoi-try\s+DL-00004-9\s+00004\s+agent\s+2021-\d\d-\d\d\s+runs\s+active\s*$`),
+			`go run ./starter agents roster hanoi-2021 --out roster-2022.csv`: func(t *testing.T, res result) {
+				shows(`(?m)^\d+ agents and \d+ staff members of campaign hanoi-2021 \(closed\) written to roster-2022.csv$`)(t, res)
+				b, err := os.ReadFile(filepath.Join(s.dir, "roster-2022.csv"))
+				if err != nil || !strings.HasPrefix(string(b), "code,commune_code,kind,post_office,full_name,phone,weight\n") || strings.Count(string(b), "\n") < 2000 {
+					t.Errorf("roster-2022.csv is not the roster: %v\n%.300s", err, b)
+				}
+			},
 			`go run ./starter import hanoi-try samples/enrolments.csv`:                                   shows(`enrolments.csv: 3 rows: 3 new, 0 duplicate, 0 rejected`),
 			`go run ./starter participants hanoi-try samples/participants.csv`:                           shows(`participants.csv: 2 people: 2 joined the register`),
 			`go run ./starter payments hanoi-try samples/payments.csv`:                                   shows(`payments.csv: 2 receipts: 2 new, 0 recorded before; 0 flagged`),

@@ -76,6 +76,8 @@ func activityOf(action string) string {
 		return "ApplyRevision"
 	case "agent.leave":
 		return "AgentLeaves"
+	case "agent.move":
+		return "AgentMoves"
 	case "agents.join":
 		return "AgentsJoin"
 	}

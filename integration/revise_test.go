@@ -30,7 +30,8 @@ const reviseCampaign = "itest-revise-2021"
 // TestRevisionOnTheDevServer: a compressed year on the dev server with the real worker. In
 // February the coordinator revises the plan from 1 April: Tây Hồ's target is raised by 20, an
 // event is added in Phú Thượng in August and Nhật Tân's June round is removed; in May an agent
-// of Phú Thượng resigns; in June an agent joins Nhật Tân. The final report, the quotas, the reviews, the events and the audit
+// of Phú Thượng resigns; in June an agent joins Nhật Tân; in July an agent of Phúc Xá moves to
+// Trúc Bạch. The final report, the quotas, the reviews, the events and the audit
 // agree with a computation from the two plans and the day the revision applied from.
 func TestRevisionOnTheDevServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
@@ -86,6 +87,21 @@ func TestRevisionOnTheDevServer(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 1, joined.Agents)
 	joinedOn := joined.JoinedOn
+
+	// In July Phúc Xá's post-office agent moves to Trúc Bạch under a new code: its work in Phúc
+	// Xá is handed on, and it takes a share of Trúc Bạch's target from the agents there.
+	waitCampaignDay(t, ctx, s, reviseCampaign, "2021-07-12")
+	truc := func() int {
+		return count(t, s.db, `select sum(quota) from agents where campaign_id = $1 and code in ('CB-00004', 'DL-00004-1')`, reviseCampaign)
+	}
+	trucBefore := truc()
+	moved, err := coordinator.Update[campaign.MoveResult](ctx, s.co, reviseCampaign, campaign.UpdateAgentMoves,
+		campaign.MoveRequest{Agent: "DL-00001-2", To: "00004", As: "DL-00004-2", Reason: "điều chuyển sang phường Trúc Bạch", By: "tester"})
+	require.NoError(t, err)
+	require.Equal(t, "00001", moved.From)
+	require.Positive(t, moved.QuotaTaken)
+	assert.Equal(t, trucBefore-moved.QuotaTaken, truc(), "Trúc Bạch's others gave the mover's share")
+	movedOn := moved.MovedOn
 
 	var closed campaign.CloseResult
 	require.NoError(t, run.Get(ctx, &closed))
@@ -155,6 +171,21 @@ func TestRevisionOnTheDevServer(t *testing.T) {
 		}
 		assert.InDelta(t, float64(joinerQuota*days)/365, got, 1e-9, "%s: the joiner's quota share", p.Label)
 	}
+
+	// The mover: its old code reviewed until the move (its day included), the new one from it.
+	assert.Equal(t, 1, count(t, s.db, `select count(*) from agents n join agents o on o.campaign_id = n.campaign_id and o.code = 'DL-00001-2'
+		where n.campaign_id = $1 and n.code = 'DL-00004-2' and n.status = 'active' and n.commune_code = '00004' and o.status = 'left'
+		  and n.full_name = o.full_name and n.weight = o.weight`, reviseCampaign))
+	for _, p := range periods {
+		var n int
+		require.NoError(t, s.db.QueryRow(ctx, `select count(*) from review_decisions where campaign_id = $1 and period = $2 and agent_code = 'DL-00004-2'`,
+			reviseCampaign, p.Label).Scan(&n))
+		assert.Equal(t, p.End.After(movedOn), n == 1, "%s: the new code reviewed (%d) only once it worked", p.Label, n)
+		require.NoError(t, s.db.QueryRow(ctx, `select count(*) from review_decisions where campaign_id = $1 and period = $2 and agent_code = 'DL-00001-2'`,
+			reviseCampaign, p.Label).Scan(&n))
+		assert.Equal(t, !p.Start.After(movedOn), n == 1, "%s: the old code reviewed (%d) only until the move", p.Label, n)
+	}
+	assert.Equal(t, 1, count(t, s.db, `select count(*) from audit_log where campaign_id = $1 and action = 'agent.move' and entity_key = 'DL-00001-2'`, reviseCampaign))
 
 	// The event added was held, once; the one removed never was.
 	assert.Equal(t, 1, count(t, s.db, `select count(*) from events where campaign_id = $1 and id = 'phu-thuong-extra' and status = 'held'`, reviseCampaign))

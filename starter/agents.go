@@ -14,8 +14,8 @@ import (
 	"drives/coordinator"
 )
 
-// A joining records who acts in the audit log, as a leaving does.
-func init() { acting["agents join"] = true }
+// A joining and a move record who acts in the audit log, as a leaving does.
+func init() { acting["agents join"], acting["agents move"] = true, true }
 
 func agentsCommand(e *env) *cobra.Command {
 	cmd := &cobra.Command{Use: "agents", Short: "Changes to a running campaign's roster"}
@@ -49,7 +49,47 @@ to those who take over — as an approved termination's work is handed on.`,
 		},
 	}
 	leave.Flags().StringVar(&reason, "reason", "", "why they leave (required)")
-	cmd.AddCommand(leave, joinCommand(e))
+	cmd.AddCommand(leave, moveCommand(e), joinCommand(e), rosterCommand(e), contractsCommand(e))
+	return cmd
+}
+
+func moveCommand(e *env) *cobra.Command {
+	var to, as, reason string
+	cmd := &cobra.Command{
+		Use:   "move <campaign> <agent-code> --to COMMUNE --as NEW-CODE --reason TEXT",
+		Short: "An agent or staff member moves to another commune today: work handed on there, a new contract here",
+		Long: `Moves an agent or staff member to another commune of the campaign on the campaign's day, in one
+audited transaction (Update agent-moves): their contract in the commune they leave ends (status
+left, the reason saying where they went) and their work there is handed on as a leaving's is —
+open follow-ups, the rest of their quota and the people of the register they held, to that
+commune's active agents; a new contract starts in the new commune under the new code (a code the
+campaign has never had: codes are given once), the same person, kind and weight, with a prorated
+quota taken from the commune's others as a joining's is. The communes' targets stay the same;
+reviews judge the old code until the move and the new code from it.`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, co, err := e.campaign(cmd.Context(), args)
+			if err != nil {
+				return err
+			}
+			res, err := coordinator.Update[campaign.MoveResult](cmd.Context(), co, id, campaign.UpdateAgentMoves,
+				campaign.MoveRequest{Agent: args[1], To: to, As: as, Reason: reason, By: *e.by})
+			if err != nil {
+				return err
+			}
+			left := "the commune's agents"
+			if res.ToStaff {
+				left = "the commune's staff (no agent is left)"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s moved from commune %s to %s as %s on %s: %d open follow-ups, %d of its quota and %d participants handed to %s; a quota of %d taken from %s in %s (the communes' targets unchanged)\n",
+				res.Agent, res.From, res.To, res.As, res.MovedOn.Format(time.DateOnly), res.FollowUpsMoved, res.QuotaMoved, res.ParticipantsMoved, left,
+				res.QuotaTaken, count(res.QuotasChanged, "other", "others"), res.To)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "the commune's code (required)")
+	cmd.Flags().StringVar(&as, "as", "", "the new contract's code, one the campaign has never had (required)")
+	cmd.Flags().StringVar(&reason, "reason", "", "why they move (required)")
 	return cmd
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -134,6 +135,88 @@ func FinishJoin(ctx context.Context, db DB, batchID string, result any) error {
 	}
 	if _, err := db.Exec(ctx, `delete from staged_agents where batch_id = $1`, batchID); err != nil {
 		return fmt.Errorf("delete staged agents: %w", err)
+	}
+	return nil
+}
+
+// MovedAgent is what a move reads of the agent who moves: where they worked, their kind and
+// weight (the new contract's are the same).
+type MovedAgent struct {
+	Commune string
+	Staff   bool
+	Weight  float64
+}
+
+// ActiveAgent reads an active agent or staff member of a campaign, or ErrNotFound.
+func ActiveAgent(ctx context.Context, db DB, campaignID, code string) (MovedAgent, error) {
+	var m MovedAgent
+	err := db.QueryRow(ctx, `select commune_code, kind = 'staff', weight from agents where campaign_id = $1 and code = $2 and status = 'active'`,
+		campaignID, code).Scan(&m.Commune, &m.Staff, &m.Weight)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return m, fmt.Errorf("agent %s: %w", code, ErrNotFound)
+	}
+	if err != nil {
+		return m, fmt.Errorf("read agent %s: %w", code, err)
+	}
+	return m, nil
+}
+
+// InsertMovedAgent gives an agent or staff member who moves a new contract under code in
+// commune from the day joinedOn, with a quota of 0: the same person (name, phone), kind, post
+// office and weight as their ended contract under from, copied in the database so that no name
+// or phone leaves it. It returns false when the campaign has no such commune.
+func InsertMovedAgent(ctx context.Context, db DB, campaignID, from, code, commune string, joinedOn time.Time) (bool, error) {
+	tag, err := db.Exec(ctx, `
+		insert into agents (campaign_id, code, commune_code, district_code, kind, full_name, phone, post_office, weight, quota, joined_on)
+		select $1, $3, u.code, u.district_code, a.kind, a.full_name, a.phone, a.post_office, a.weight, 0, $5::date
+		from agents a join units u on u.campaign_id = $1 and u.level = 'commune' and u.code = $4
+		where a.campaign_id = $1 and a.code = $2`, campaignID, from, code, commune, joinedOn.Format(time.DateOnly))
+	if err != nil {
+		return false, fmt.Errorf("insert the moved agent %s: %w", code, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return false, nil
+	}
+	if _, err := db.Exec(ctx, `insert into quotas (campaign_id, level, code, target) values ($1, 'agent', $2, 0)`, campaignID, code); err != nil {
+		return false, fmt.Errorf("insert the moved agent's quota: %w", err)
+	}
+	return true, nil
+}
+
+// AgentCodeTaken says whether a campaign has, or has had, an agent or staff member of a code.
+func AgentCodeTaken(ctx context.Context, db DB, campaignID, code string) (bool, error) {
+	var taken bool
+	if err := db.QueryRow(ctx, `select exists (select 1 from agents where campaign_id = $1 and code = $2)`, campaignID, code).Scan(&taken); err != nil {
+		return false, fmt.Errorf("read agent %s: %w", code, err)
+	}
+	return taken, nil
+}
+
+// RosterLine is an agent or staff member of a campaign as a plan's roster file lists them
+// (plan.RosterHeader): name and phone are personal data, for the file only.
+type RosterLine struct {
+	Code       string
+	Commune    string
+	Kind       string
+	PostOffice bool
+	FullName   string
+	Phone      string
+	Weight     float64
+}
+
+// ForEachActiveAgent calls fn with each agent and staff member of a campaign whose contract
+// runs, by code, without holding them all.
+func ForEachActiveAgent(ctx context.Context, db DB, campaignID string, fn func(RosterLine) error) error {
+	rows, err := db.Query(ctx, `
+		select code, commune_code, kind, post_office, full_name, phone, weight from agents
+		where campaign_id = $1 and status = 'active' order by code`, campaignID)
+	if err != nil {
+		return fmt.Errorf("read the roster of campaign %s: %w", campaignID, err)
+	}
+	var l RosterLine
+	if _, err := pgx.ForEachRow(rows, []any{&l.Code, &l.Commune, &l.Kind, &l.PostOffice, &l.FullName, &l.Phone, &l.Weight},
+		func() error { return fn(l) }); err != nil {
+		return fmt.Errorf("read the roster of campaign %s: %w", campaignID, err)
 	}
 	return nil
 }

@@ -108,7 +108,7 @@ func EnrolmentWrites(ctx context.Context, db DB, campaignID, column, code string
 }
 
 // AgentQuotaWrites traces an agent's quota to its assignment, the transfers that moved it (a
-// review's approved termination or an agent's leaving) and the plan revisions that changed it.
+// review's approved termination, an agent's leaving or move) and the plan revisions that changed it.
 // Each write is one row: the agent's quota row, saying the quota as assigned (the first of its
 // quotas by day, quota_history, or the quota now when it never changed), each transfer row,
 // saying the quota it moved, and each revision's. The figure (Value) is the quota now.
@@ -124,7 +124,7 @@ func AgentQuotaWrites(ctx context.Context, db DB, campaignID, code string) ([]Tr
 		from audit_log a, assigned s where a.campaign_id = $1 and a.action = 'agents.assign'
 		union all
 		select null, 1, 'transfer row: a quota of ' || t.amount || ' moved from ' || t.from_agent || ' to ' || t.to_agent || ' (' || t.period || ')', a.id
-		from quota_transfers t join audit_log a on a.campaign_id = t.campaign_id and a.action in ('review.terminate', 'agent.leave') and a.entity_key = t.from_agent
+		from quota_transfers t join audit_log a on a.campaign_id = t.campaign_id and a.action in ('review.terminate', 'agent.leave', 'agent.move') and a.entity_key = t.from_agent
 		where t.campaign_id = $1 and (t.to_agent = $3 or t.from_agent = $3)
 		union all`+revisedTargets+`
 		order by 4`, campaignID, "agent", code)

@@ -141,6 +141,10 @@ func (c *campaignDrive) setup(ctx workflow.Context) error {
 		workflow.UpdateHandlerOptions{Validator: c.validateAgentLeaves}); err != nil {
 		return err
 	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateAgentMoves, c.agentMoves,
+		workflow.UpdateHandlerOptions{Validator: c.validateAgentMoves}); err != nil {
+		return err
+	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, campaign.UpdateRecordField, c.recordField,
 		workflow.UpdateHandlerOptions{Validator: c.validateRecordField}); err != nil {
 		return err
@@ -412,6 +416,43 @@ func (c *campaignDrive) validateAgentLeaves(ctx workflow.Context, r campaign.Lea
 	}
 	return nil
 }
+
+// agentMoves moves an agent or staff member to another commune today, in campaign time
+// (AgentMoves): their work in the commune they leave is handed on and a new contract starts in
+// the new one with a prorated quota. Communes' targets stay as they were: nothing of the
+// campaign's own state changes.
+func (c *campaignDrive) agentMoves(ctx workflow.Context, r campaign.MoveRequest) (campaign.MoveResult, error) {
+	var res campaign.MoveResult
+	err := workflow.ExecuteActivity(c.actx, a.AgentMoves, activities.MoveInput{CampaignID: c.in.CampaignID, Request: r, At: c.now(ctx)}).
+		Get(ctx, &res)
+	return res, err
+}
+
+// validateAgentMoves takes a move while the campaign runs or is paused: an agent's code, a
+// commune's, a new code, why, and who records it; whether they exist is the activity's to check.
+func (c *campaignDrive) validateAgentMoves(ctx workflow.Context, r campaign.MoveRequest) error {
+	if err := c.steerable(); err != nil {
+		return err
+	}
+	switch {
+	case !agentCodeRe.MatchString(r.Agent):
+		return fmt.Errorf("agent: %q is not an agent's code", r.Agent)
+	case !communeCodeRe.MatchString(r.To):
+		return fmt.Errorf("to: %q is not a commune's code", r.To)
+	case !agentCodeRe.MatchString(r.As):
+		return fmt.Errorf("as: %q is not an agent's code", r.As)
+	case r.As == r.Agent:
+		return errors.New("as: a move takes a new code (the old one stays with the contract that ends)")
+	case strings.TrimSpace(r.Reason) == "":
+		return errors.New("reason: say why the agent moves")
+	case strings.TrimSpace(r.By) == "":
+		return errors.New("by: say who records it")
+	}
+	return nil
+}
+
+// communeCodeRe is the form of a commune's code (plan/files.go).
+var communeCodeRe = regexp.MustCompile(`^[0-9]{3,8}$`)
 
 // agentsJoin adds the agents and staff of a staged joining batch to their communes today, in
 // campaign time, each with a prorated quota taken from their commune's others (AgentsJoin).
