@@ -118,6 +118,24 @@ type at struct {
 	Field string
 }
 
+// wantRejectedAt checks that err refuses a file with errors at exactly the lines and fields
+// want, in order, and returns the refusal.
+func wantRejectedAt(t *testing.T, err error, want []at) *imports.Rejected {
+	t.Helper()
+	var rej *imports.Rejected
+	if !errors.As(err, &rej) {
+		t.Fatalf("got %v, want *imports.Rejected", err)
+	}
+	var got []at
+	for _, e := range rej.Errors {
+		got = append(got, at{e.Line, e.Field})
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("errors at %v, want %v\n%v", got, want, err)
+	}
+	return rej
+}
+
 func TestBadFilesAreRefusedWholeWithLineAndField(t *testing.T) {
 	s := seed(t)
 	// Person 900 is a lead of conf-001; DL-00001-3 has been terminated.
@@ -214,17 +232,7 @@ func TestBadFilesAreRefusedWholeWithLineAndField(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			fileName := strings.ReplaceAll(c.name, " ", "-") + ".csv"
 			_, _, err := importFile(s, c.kind, c.event, fileName, []byte(c.data))
-			var rej *imports.Rejected
-			if !errors.As(err, &rej) {
-				t.Fatalf("got %v, want *imports.Rejected", err)
-			}
-			var got []at
-			for _, e := range rej.Errors {
-				got = append(got, at{e.Line, e.Field})
-			}
-			if !slices.Equal(got, c.want) {
-				t.Errorf("errors at %v, want %v\n%v", got, c.want, err)
-			}
+			rej := wantRejectedAt(t, err, c.want)
 			if c.msg != "" && (len(rej.Errors) == 0 || !strings.Contains(rej.Errors[0].Msg, c.msg)) {
 				t.Errorf("first error %q does not say %q", rej.Errors[0].Msg, c.msg)
 			}
@@ -281,17 +289,7 @@ func TestLinesDatedAfterTheCampaignsDayAreRefused(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, _, err := importFile(s, c.kind, "", "ahead.csv", []byte(c.data))
-			var rej *imports.Rejected
-			if !errors.As(err, &rej) {
-				t.Fatalf("got %v, want *imports.Rejected", err)
-			}
-			var got []at
-			for _, e := range rej.Errors {
-				got = append(got, at{e.Line, e.Field})
-			}
-			if !slices.Equal(got, c.want) {
-				t.Errorf("errors at %v, want %v\n%v", got, c.want, err)
-			}
+			wantRejectedAt(t, err, c.want)
 			if !strings.Contains(err.Error(), "after the campaign's day 2021-03-10") {
 				t.Errorf("refusal does not name the campaign's day: %v", err)
 			}

@@ -20,6 +20,19 @@ import (
 	"drives/store"
 )
 
+// createPrivate creates a new file that only its owner may read (it holds names, phones or
+// passwords) for --out; an existing file is never written over.
+func createPrivate(path string) (*os.File, error) {
+	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("--out %s: the file exists; give a new file (it is never overwritten)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--out %s: %w", path, errors.Unwrap(err))
+	}
+	return file, nil
+}
+
 // shownUndecided is how many agents with a termination to decide the roster names on stderr.
 const shownUndecided = 10
 
@@ -61,12 +74,8 @@ owner only (never an existing one); without it the roster goes to stdout.`,
 			w := cmd.OutOrStdout()
 			var file *os.File
 			if outPath != "" {
-				file, err = os.OpenFile(outPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-				if errors.Is(err, fs.ErrExist) {
-					return fmt.Errorf("--out %s: the file exists; give a new file (it is never overwritten)", outPath)
-				}
-				if err != nil {
-					return fmt.Errorf("--out %s: %w", outPath, errors.Unwrap(err))
+				if file, err = createPrivate(outPath); err != nil {
+					return err
 				}
 				w = file
 			}

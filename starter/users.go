@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"slices"
 	"strings"
@@ -325,12 +324,8 @@ A summary line goes to stderr.`,
 			w := cmd.OutOrStdout()
 			var file *os.File
 			if outPath != "" {
-				file, err = os.OpenFile(outPath, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-				if errors.Is(err, fs.ErrExist) {
-					return fmt.Errorf("--out %s: the file exists; give a new file (it is never overwritten)", outPath)
-				}
-				if err != nil {
-					return fmt.Errorf("--out %s: %w", outPath, errors.Unwrap(err))
+				if file, err = createPrivate(outPath); err != nil {
+					return err
 				}
 				w = file
 			}
