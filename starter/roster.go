@@ -20,9 +20,19 @@ import (
 	"drives/store"
 )
 
-// createPrivate creates a new file that only its owner may read (it holds names, phones or
-// passwords) for --out; an existing file is never written over.
-func createPrivate(path string) (*os.File, error) {
+// privateOut is where a command writes what holds names, phones or passwords: the new file --out
+// names, which only its owner may read and which is never an existing one, or stdout.
+type privateOut struct {
+	io.Writer
+	file *os.File
+	path string
+}
+
+// openOut opens --out's file (path), or stdout when path is "".
+func openOut(cmd *cobra.Command, path string) (*privateOut, error) {
+	if path == "" {
+		return &privateOut{Writer: cmd.OutOrStdout()}, nil
+	}
 	file, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if errors.Is(err, fs.ErrExist) {
 		return nil, fmt.Errorf("--out %s: the file exists; give a new file (it is never overwritten)", path)
@@ -30,7 +40,23 @@ func createPrivate(path string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("--out %s: %w", path, errors.Unwrap(err))
 	}
-	return file, nil
+	return &privateOut{Writer: file, file: file, path: path}, nil
+}
+
+// close closes the file, if any.
+func (o *privateOut) close() error {
+	if o.file == nil {
+		return nil
+	}
+	return o.file.Close()
+}
+
+// discard closes and deletes the file, if any: what it holds is not to be used.
+func (o *privateOut) discard() {
+	if o.file != nil {
+		_ = o.file.Close()
+		_ = os.Remove(o.path)
+	}
 }
 
 // shownUndecided is how many agents with a termination to decide the roster names on stderr.
@@ -71,24 +97,16 @@ owner only (never an existing one); without it the roster goes to stdout.`,
 			if err != nil {
 				return err
 			}
-			w := cmd.OutOrStdout()
-			var file *os.File
-			if outPath != "" {
-				if file, err = createPrivate(outPath); err != nil {
-					return err
-				}
-				w = file
+			out, err := openOut(cmd, outPath)
+			if err != nil {
+				return err
 			}
-			agents, staff, err := writeRoster(cmd, w, co, id)
-			if file != nil {
-				if cerr := file.Close(); err == nil {
-					err = cerr
-				}
-				if err != nil {
-					_ = os.Remove(outPath)
-				}
+			agents, staff, err := writeRoster(cmd, out, co, id)
+			if cerr := out.close(); err == nil {
+				err = cerr
 			}
 			if err != nil {
+				out.discard()
 				return err
 			}
 			errOut := cmd.ErrOrStderr()

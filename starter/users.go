@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -321,28 +320,19 @@ A summary line goes to stderr.`,
 			}
 			// The file first: the passwords are shown only once, so there must be somewhere to
 			// write them before the accounts are made.
-			w := cmd.OutOrStdout()
-			var file *os.File
-			if outPath != "" {
-				if file, err = createPrivate(outPath); err != nil {
-					return err
-				}
-				w = file
+			out, err := openOut(cmd, outPath)
+			if err != nil {
+				return err
 			}
 			res, err := as.Import(cmd.Context(), by, id)
 			if err != nil {
-				if file != nil {
-					_ = file.Close()
-					_ = os.Remove(outPath)
-				}
+				out.discard()
 				return err
 			}
 			issued := res.Issued
-			werr := writeIssued(w, issued)
-			if file != nil {
-				if err := file.Close(); werr == nil {
-					werr = err
-				}
+			werr := writeIssued(out, issued)
+			if err := out.close(); werr == nil {
+				werr = err
 			}
 			if werr != nil {
 				return fmt.Errorf("campaign %s: %d accounts were added, but their one-time passwords could not be written (%w); give them new ones with `starter users reset-password`",
