@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -85,6 +86,9 @@ func StorePlan(ctx context.Context, db *pgxpool.Pool, lp *plan.Loaded) error {
 			if prior, err = priorStock(ctx, db, p.ID, p.PreviousCampaign); err != nil {
 				return err
 			}
+			if err := rosterGoesOn(ctx, db, lp); err != nil {
+				return err
+			}
 		}
 		return store.InsertCampaign(ctx, db, store.NewCampaign{
 			ID: p.ID, Name: p.Name, Year: p.Period.Start.Y, PlanHash: lp.Hash, Plan: body,
@@ -134,6 +138,33 @@ func priorStock(ctx context.Context, db *pgxpool.Pool, id, prev string) (int, er
 		return 0, fmt.Errorf("previous_campaign: campaign %s already follows %s; a register passes to one campaign", pr.Follower, prev)
 	}
 	return store.RegisterStock(ctx, db, prev, pr.PeriodEnd.AddDate(0, 0, 1))
+}
+
+// shownEnded is how many ended contracts a refused roster names.
+const shownEnded = 20
+
+// rosterGoesOn refuses a roster that lists a code whose contract ended in the previous
+// campaign (left, terminated, or moved on under another code): contracts belong to the agents,
+// and a code is given once, so whoever is hired again is listed under a new code. The roster as
+// it stands (`starter agents roster`) lists none.
+func rosterGoesOn(ctx context.Context, db *pgxpool.Pool, lp *plan.Loaded) error {
+	codes := make([]string, len(lp.Roster))
+	for i, a := range lp.Roster {
+		codes[i] = a.Code
+	}
+	ended, err := store.EndedContracts(ctx, db, lp.Plan.PreviousCampaign, codes)
+	if err != nil || len(ended) == 0 {
+		return err
+	}
+	var named []string
+	for _, e := range ended[:min(len(ended), shownEnded)] {
+		named = append(named, fmt.Sprintf("%s (%s %s)", e.Code, e.Status, e.Until.Format(time.DateOnly)))
+	}
+	if more := len(ended) - len(named); more > 0 {
+		named = append(named, fmt.Sprintf("and %d more", more))
+	}
+	return fmt.Errorf("roster: %d of its codes ended their contracts in %s, and a code is given once: list whoever is hired again under a new code (starter agents roster %s writes the roster as it stands): %s",
+		len(ended), lp.Plan.PreviousCampaign, lp.Plan.PreviousCampaign, strings.Join(named, ", "))
 }
 
 // Running says whether the campaign's workflow is running.

@@ -3,6 +3,7 @@ package coordinator_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 	"drives/internal/fixture"
 	"drives/internal/testenv"
 	"drives/plan"
+	"drives/units"
 )
 
 // nextYear writes the fixture plan as next year's campaign, naming the fixture's campaign as
@@ -88,5 +90,33 @@ func TestNextYearTakesOverTheRegister(t *testing.T) {
 	}
 	if n := c.Count(`select count(*) from campaigns where id in ('test-2022b', 'test-2023')`); n != 0 {
 		t.Errorf("refused launches stored %d campaigns", n)
+	}
+}
+
+// Next year's roster may not list a code whose contract ended in the previous campaign (an
+// agent who left, one terminated): codes are given once, so whoever is hired again is listed
+// under a new code. The refusal names each code with how and when its contract ended, and
+// stores nothing; the roster as it stands (without them) is taken. Shown failing with the check
+// left out (the plan with the ended codes was stored).
+func TestNextYearsRosterListsNoEndedContract(t *testing.T) {
+	c := fixture.Seed(t, testenv.NewPool(t))
+	c.Exec(`update agents set status = 'left', terminated_at = '2021-05-10 09:00:00+07', termination_reason = 'nghỉ việc'
+		where campaign_id = $1 and code = 'DL-00001-2'`, fixture.CampaignID)
+	c.Exec(`update agents set status = 'terminated', terminated_at = '2021-07-02 00:30:00+07', termination_reason = 'review 2021-Q2'
+		where campaign_id = $1 and code = 'DL-00001-3'`, fixture.CampaignID)
+	c.Exec(`update campaigns set status = 'closed' where id = $1`, fixture.CampaignID)
+
+	next := nextYear(t, "test-2022")
+	err := coordinator.StorePlan(c.Ctx, c.Pool, next)
+	if err == nil || !strings.Contains(err.Error(), "roster: 2 of its codes ended their contracts in test-2021") ||
+		!strings.Contains(err.Error(), "DL-00001-2 (left 2021-05-10), DL-00001-3 (terminated 2021-07-02)") {
+		t.Fatalf("next year's roster with ended contracts: %v", err)
+	}
+	if n := c.Count(`select count(*) from campaigns where id = 'test-2022'`); n != 0 {
+		t.Fatal("a refused launch stored the campaign")
+	}
+	next.Roster = slices.DeleteFunc(next.Roster, func(a units.Agent) bool { return a.Code == "DL-00001-2" || a.Code == "DL-00001-3" })
+	if err := coordinator.StorePlan(c.Ctx, c.Pool, next); err != nil {
+		t.Fatalf("the roster as it stands: %v", err)
 	}
 }

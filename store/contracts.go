@@ -81,3 +81,29 @@ func AgentContracts(ctx context.Context, db DB, campaignID, code string) ([]Cont
 	}
 	return out, nil
 }
+
+// EndedContract is a code whose contract ended in a campaign: left or terminated, on a day.
+type EndedContract struct {
+	Code   string
+	Status string
+	Until  time.Time // campaign time, the day it ended
+}
+
+// EndedContracts returns, by code, those of codes whose contract ended in a campaign (left or
+// terminated; a move ends the old code's): codes are given once, so another plan may not list
+// them again for the same person or another.
+func EndedContracts(ctx context.Context, db DB, campaignID string, codes []string) ([]EndedContract, error) {
+	rows, err := db.Query(ctx, `
+		select a.code, a.status, coalesce((a.terminated_at at time zone c.timezone)::date, c.period_end)
+		from agents a join campaigns c on c.id = a.campaign_id
+		where a.campaign_id = $1 and a.code = any($2::text[]) and a.status <> 'active'
+		order by a.code`, campaignID, codes)
+	if err != nil {
+		return nil, fmt.Errorf("read the ended contracts of campaign %s: %w", campaignID, err)
+	}
+	out, err := pgx.CollectRows(rows, pgx.RowToStructByPos[EndedContract])
+	if err != nil {
+		return nil, fmt.Errorf("read the ended contracts of campaign %s: %w", campaignID, err)
+	}
+	return out, nil
+}
