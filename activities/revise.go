@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -51,11 +50,6 @@ func (a *Activities) ApplyRevision(ctx context.Context, in ReviseInput) (campaig
 			if r.AppliedAt != nil {
 				return res, permanent(ErrInvalidState, "revision %d of campaign %s is applied already", in.Number, in.CampaignID)
 			}
-			var revised plan.Loaded
-			if err := json.Unmarshal(r.Plan, &revised); err != nil {
-				return res, permanent(ErrPlanChanged, "revision %d of campaign %s does not read: %v", in.Number, in.CampaignID, err)
-			}
-			revised.Hash = r.Hash
 			start, _, tz, err := store.CampaignPeriod(ctx, tx, in.CampaignID)
 			if err != nil {
 				return res, err
@@ -68,7 +62,12 @@ func (a *Activities) ApplyRevision(ctx context.Context, in ReviseInput) (campaig
 			if day := dayIn(in.Today, loc); from.Before(day) {
 				from = day
 			}
-			p, err := revision.Prepare(ctx, tx, fmt.Sprintf("revision %d", in.Number), in.CampaignID, &revised, in.Today, from)
+			// The staged plan is decoded as the plan in force is read (revision.PrepareStaged).
+			p, err := revision.PrepareStaged(ctx, tx, fmt.Sprintf("revision %d", in.Number), in.CampaignID, in.Number, r.Plan, r.Hash, in.Today, from)
+			var unreadable *revision.UnreadableError
+			if errors.As(err, &unreadable) {
+				return res, permanent(ErrPlanChanged, "revision %d of campaign %s does not read: %v", in.Number, in.CampaignID, unreadable.Err)
+			}
 			var refused plan.Errors
 			if errors.As(err, &refused) {
 				return res, permanent(ErrRevisionRefused, "%v", refused)
@@ -80,7 +79,7 @@ func (a *Activities) ApplyRevision(ctx context.Context, in ReviseInput) (campaig
 			if err != nil {
 				return res, err
 			}
-			alloc := revised.Allocation()
+			alloc := p.Alloc
 			res.From, res.Target, res.Districts, res.Quotas = p.From, alloc.City, alloc.Districts, len(p.Quotas)
 			res.Added, res.Removed = added, p.Removed
 			return res, nil

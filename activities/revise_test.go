@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"drives/activities"
 	"drives/campaign"
 	"drives/imports"
@@ -232,5 +234,167 @@ func TestRevisionBreakingTheRulesIsRefusedWhole(t *testing.T) {
 		CampaignID: campaignID, Number: n, Today: local(t, "2021-04-10"), By: "coordinator-a"})
 	if errType(err) != activities.ErrRevisionRefused || !strings.Contains(err.Error(), "commune 00010 would have a target of 1, below the 2 it has enrolled already") {
 		t.Errorf("a target below the enrolled: %v", err)
+	}
+}
+
+// editPlanFile replaces, in a plan file of dir, an old text found exactly once.
+func editPlanFile(t *testing.T, dir, name, old, new string) {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(raw), old); n != 1 {
+		t.Fatalf("fixture %s: %q occurs %d times, want 1", name, old, n)
+	}
+	if err := os.WriteFile(path, []byte(strings.Replace(string(raw), old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The apply reads the plan in force without its units and roster when the staged plan has the
+// same (PostgreSQL compares them), and whole otherwise: a roster in another order (the same
+// agents where they were) is applied, one with an agent moved to another commune is refused,
+// named as `starter plan revise --check` names it. Shown failing with the plan in force always
+// given the staged plan's roster: the moved agent was applied.
+func TestRevisionChecksTheRosterItDoesNotShare(t *testing.T) {
+	d := newDrive(t)
+	district := d.quota("district", "002")
+	load := func(roster func(dir string)) *plan.Loaded {
+		t.Helper()
+		dir := fixture.PlanDir(t)
+		editPlanFile(t, dir, "plan.yaml", "  share: 0.01\n", "  share: 0.01\n  overrides: {\"002\": "+strconv.Itoa(district+10)+"}\n")
+		roster(dir)
+		lp, err := plan.Load(filepath.Join(dir, "plan.yaml"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return lp
+	}
+	moved := load(func(dir string) {
+		editPlanFile(t, dir, "roster.csv", "DL-00001-3,00001,", "DL-00001-3,00002,")
+	})
+	_, checkErr := revision.Prepare(d.ctx, d.pool, "plan.yaml", campaignID, moved, local(t, "2021-04-20"), local(t, "2021-05-01"))
+	n := d.stageRevision(moved, "2021-05-01")
+	_, err := call[campaign.RevisionResult](d, d.acts.ApplyRevision, activities.ReviseInput{
+		CampaignID: campaignID, Number: n, Today: local(t, "2021-04-20"), By: "coordinator-a"})
+	want := "roster: a revision keeps the campaign's agents and staff where they are (1 added: DL-00001-3 (agent, commune 00002); 1 removed: DL-00001-3 (agent, commune 00001))"
+	if errType(err) != activities.ErrRevisionRefused || !strings.Contains(err.Error(), want) {
+		t.Errorf("apply of a moved agent: %v, want refused: %s", err, want)
+	}
+	if checkErr == nil || !strings.Contains(checkErr.Error(), want) {
+		t.Errorf("check of a moved agent: %v, want %s", checkErr, want)
+	}
+
+	reordered := load(func(dir string) {
+		raw, err := os.ReadFile(filepath.Join(dir, "roster.csv"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+		body := lines[1:]
+		for i, j := 0, len(body)-1; i < j; i, j = i+1, j-1 {
+			body[i], body[j] = body[j], body[i]
+		}
+		if err := os.WriteFile(filepath.Join(dir, "roster.csv"), []byte(lines[0]+"\n"+strings.Join(body, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	})
+	n = d.stageRevision(reordered, "2021-05-01")
+	res, err := call[campaign.RevisionResult](d, d.acts.ApplyRevision, activities.ReviseInput{
+		CampaignID: campaignID, Number: n, Today: local(t, "2021-04-20"), By: "coordinator-a"})
+	if err != nil || res.Districts["002"] != district+10 {
+		t.Fatalf("apply of the roster in another order: %+v, %v", res, err)
+	}
+	if got := d.quota("district", "002"); got != district+10 {
+		t.Errorf("district 002: %d, want %d", got, district+10)
+	}
+}
+
+// The check reads the plan in force without its roster when the revised plan's is the same:
+// the digest of the roster as PostgreSQL writes its jsonb equals the one the revision writes
+// from the plan it loaded (names with diacritics, decimal weights, a weight left out).
+func TestRevisionDigestsTheRosterAsStored(t *testing.T) {
+	d := newDrive(t)
+	lp := revisedPlan(t)
+	_, sum, _, _, err := store.PlanInForceWithoutRoster(d.ctx, d.pool, campaignID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := revision.RosterMD5(lp.Roster); got != sum {
+		t.Errorf("the roster's digest %s, stored %s", got, sum)
+	}
+	lp.Roster[0].Name += " \"\\\n\t\x01<&>"
+	if got := revision.RosterMD5(lp.Roster); got == sum {
+		t.Error("another roster has the same digest")
+	}
+}
+
+// A revision's targets are written through a temporary table (store.ReviseQuotas): the
+// quotas, the campaign's target, the agents' rows and the targets by day are those
+// store.ChangeQuotas writes, including over targets an earlier revision kept (the target before
+// is kept once, a change from the same day replaces the one it made).
+func TestRevisionWritesTheQuotasAsChangeQuotas(t *testing.T) {
+	d := newDrive(t)
+	district := d.quota("district", "002")
+	first := revisedPlan(t, [2]string{"  share: 0.01\n", "  share: 0.01\n  overrides: {\"002\": " + strconv.Itoa(district+10) + "}\n"})
+	n := d.stageRevision(first, "2021-05-01")
+	mustCall[campaign.RevisionResult](d, d.acts.ApplyRevision, activities.ReviseInput{
+		CampaignID: campaignID, Number: n, Today: local(t, "2021-04-20"), By: "coordinator-a"})
+	second := revisedPlan(t, [2]string{"  share: 0.01\n", "  share: 0.012\n  overrides: {\"002\": " + strconv.Itoa(district+3) + "}\n"})
+	p, err := revision.Prepare(d.ctx, d.pool, "plan.yaml", campaignID, second, local(t, "2021-04-20"), local(t, "2021-05-01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Quotas) < 10 {
+		t.Fatalf("the second revision changes %d targets", len(p.Quotas))
+	}
+	written := func(write func(tx pgx.Tx) error) []string {
+		t.Helper()
+		tx, err := d.pool.Begin(d.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(d.ctx) //nolint:errcheck // a test's transaction, rolled back
+		if err := write(tx); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := tx.Query(d.ctx, `
+			select 'quota ' || level || ' ' || code || ' ' || target from quotas where campaign_id = $1
+			union all select 'campaign ' || target from campaigns where id = $1
+			union all select 'agent ' || code || ' ' || quota from agents where campaign_id = $1
+			union all select 'history ' || level || ' ' || code || ' ' || valid_from || ' ' || target || ' ' || revision
+			          from quota_history where campaign_id = $1
+			order by 1`, campaignID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	start := d.spec.PeriodStart
+	got := written(func(tx pgx.Tx) error { return store.ReviseQuotas(d.ctx, tx, campaignID, 2, start, p.From, p.Quotas) })
+	want := written(func(tx pgx.Tx) error { return store.ChangeQuotas(d.ctx, tx, campaignID, 2, start, p.From, p.Quotas) })
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("ReviseQuotas wrote %d rows, ChangeQuotas %d; first difference:", len(got), len(want))
+		for i := range min(len(got), len(want)) {
+			if got[i] != want[i] {
+				t.Errorf("%q, not %q", got[i], want[i])
+				break
+			}
+		}
+	}
+	history := 0
+	for _, r := range want {
+		if strings.HasPrefix(r, "history ") {
+			history++
+		}
+	}
+	if history <= len(p.Quotas) {
+		t.Errorf("%d rows of targets by day for %d changes: the earlier targets are not kept", history, len(p.Quotas))
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"drives/allocate"
+	"drives/units"
 )
 
 // Diff is what a revised plan changes in a campaign's plan: the targets and quotas at every
@@ -74,38 +77,62 @@ type SettingChange struct {
 
 // DiffPlans compares a campaign's launched plan with a revision of it.
 func DiffPlans(old, revised *Loaded) Diff {
+	return DiffAllocated(old, revised, old.Allocation(), revised.Allocation())
+}
+
+// DiffAllocated is DiffPlans with the two plans' allocations given (a is old's, b revised's),
+// for a caller that needs them too and should not allocate the plans twice.
+func DiffAllocated(old, revised *Loaded, a, b allocate.Allocation) Diff {
 	d := Diff{OldHash: old.Hash, NewHash: revised.Hash}
-	a, b := old.Allocation(), revised.Allocation()
 	d.City = Change{a.City, b.City}
-	names := unitNames(old)
-	for code, n := range unitNames(revised) {
-		names[code] = n
+	var names map[string]string
+	name := func(code string) string {
+		if names == nil {
+			// The revised plan's names, then the old plan's for units only it has.
+			names = unitNames(revised)
+			if old != revised && !sameUnits(old.Units, revised.Units) {
+				for code, n := range unitNames(old) {
+					if _, ok := names[code]; !ok {
+						names[code] = n
+					}
+				}
+			}
+		}
+		return names[code]
 	}
 	for _, l := range []struct {
 		level    string
 		old, new map[string]int
 	}{{"district", a.Districts, b.Districts}, {"commune", a.Communes, b.Communes}, {"village", a.Villages, b.Villages}, {"agent", a.Agents, b.Agents}} {
 		ld := LevelDiff{Level: l.level}
-		codes := map[string]bool{}
+		// The lines whose target changes (a line in one plan only counts 0 in the other),
+		// listed by code: only they are sorted.
+		both := 0 // the old plan's lines the revised plan has too
 		for c, n := range l.old {
-			codes[c] = true
 			ld.Sum.Old += n
+			m, ok := l.new[c]
+			if ok {
+				both++
+			}
+			if !ok || m != n {
+				ld.Changed = append(ld.Changed, TargetChange{Code: c, Change: Change{n, m}})
+			}
 		}
+		ld.Lines = len(l.old)
 		for c, n := range l.new {
-			codes[c] = true
 			ld.Sum.New += n
+			if both == len(l.new) {
+				continue // every revised line is an old one
+			}
+			if _, ok := l.old[c]; !ok {
+				ld.Changed = append(ld.Changed, TargetChange{Code: c, Change: Change{0, n}})
+				ld.Lines++
+			}
 		}
-		ld.Lines = len(codes)
-		for _, c := range sortedCodes(codes) {
-			o, n := l.old[c], l.new[c]
-			_, inOld := l.old[c]
-			_, inNew := l.new[c]
-			if o != n || inOld != inNew {
-				name := ""
-				if l.level != "agent" {
-					name = names[c]
-				}
-				ld.Changed = append(ld.Changed, TargetChange{Code: c, Name: name, Change: Change{o, n}})
+		slices.SortFunc(ld.Changed, func(x, y TargetChange) int { return strings.Compare(x.Code, y.Code) })
+		if l.level != "agent" {
+			for i := range ld.Changed {
+				ld.Changed[i].Name = name(ld.Changed[i].Code)
 			}
 		}
 		d.Levels = append(d.Levels, ld)
@@ -115,8 +142,33 @@ func DiffPlans(old, revised *Loaded) Diff {
 	return d
 }
 
+// sameUnits says two hierarchies are the same units, in the same order, with the same names.
+func sameUnits(a, b units.Hierarchy) bool {
+	if len(a.Districts) != len(b.Districts) {
+		return false
+	}
+	for i, d := range a.Districts {
+		e := b.Districts[i]
+		if d.Code != e.Code || d.Name != e.Name || len(d.Communes) != len(e.Communes) {
+			return false
+		}
+		for j, c := range d.Communes {
+			f := e.Communes[j]
+			if c.Code != f.Code || c.Name != f.Name || len(c.Villages) != len(f.Villages) {
+				return false
+			}
+			for k, v := range c.Villages {
+				if w := f.Villages[k]; v.Code != w.Code || v.Name != w.Name {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
 func unitNames(lp *Loaded) map[string]string {
-	out := map[string]string{}
+	out := make(map[string]string, 1<<16)
 	for _, dist := range lp.Units.Districts {
 		out[dist.Code] = dist.Name
 		for _, c := range dist.Communes {

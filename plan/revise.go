@@ -56,11 +56,17 @@ func CheckRevision(file string, old, revised *Loaded, d Diff, t RevisionTimes, n
 			bad(s.Field, "cannot change while the campaign runs (%s → %s); a revision changes the name, the targets and the events", shownValue(s.Old), shownValue(s.New))
 		}
 	}
-	if added, removed := codeSetDiff(unitCodes(old), unitCodes(revised)); len(added)+len(removed) > 0 {
-		bad("units", "a revision keeps the campaign's units: %s", setChange(added, removed))
+	// The same units and roster in the same order (as a revision of the same files has them)
+	// are the same sets: only plans that differ are compared as sets.
+	if !sameUnitCodes(old, revised) {
+		if added, removed := codeSetDiff(unitCodes(old), unitCodes(revised)); len(added)+len(removed) > 0 {
+			bad("units", "a revision keeps the campaign's units: %s", setChange(added, removed))
+		}
 	}
-	if added, removed := codeSetDiff(rosterKeys(old), rosterKeys(revised)); len(added)+len(removed) > 0 {
-		bad("roster", "a revision keeps the campaign's agents and staff where they are (%s); an agent leaves with `starter agents leave`", setChange(added, removed))
+	if !sameRosterKeys(old, revised) {
+		if added, removed := codeSetDiff(rosterKeys(old), rosterKeys(revised)); len(added)+len(removed) > 0 {
+			bad("roster", "a revision keeps the campaign's agents and staff where they are (%s); an agent leaves with `starter agents leave`", setChange(added, removed))
+		}
 	}
 	events := map[string]EventSpec{}
 	for _, e := range old.Plan.Events {
@@ -146,6 +152,46 @@ func unitCodes(lp *Loaded) map[string]bool {
 		}
 	}
 	return out
+}
+
+// sameUnitCodes says two plans have the same unit codes at the same places of their
+// hierarchies (then their sets of codes are the same).
+func sameUnitCodes(a, b *Loaded) bool {
+	if len(a.Units.Districts) != len(b.Units.Districts) {
+		return false
+	}
+	for i, d := range a.Units.Districts {
+		e := b.Units.Districts[i]
+		if d.Code != e.Code || len(d.Communes) != len(e.Communes) {
+			return false
+		}
+		for j, c := range d.Communes {
+			f := e.Communes[j]
+			if c.Code != f.Code || len(c.Villages) != len(f.Villages) {
+				return false
+			}
+			for k, v := range c.Villages {
+				if v.Code != f.Villages[k].Code {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// sameRosterKeys says two plans' rosters have the same agents, each with the same kind and
+// commune, in the same order (then their rosterKeys are the same).
+func sameRosterKeys(a, b *Loaded) bool {
+	if len(a.Roster) != len(b.Roster) {
+		return false
+	}
+	for i, x := range a.Roster {
+		if y := b.Roster[i]; x.Code != y.Code || x.Kind != y.Kind || x.Commune != y.Commune {
+			return false
+		}
+	}
+	return true
 }
 
 // rosterKeys names each agent with where and what they are: an agent moved to another

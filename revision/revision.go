@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"sort"
 	"time"
 
 	"drives/allocate"
@@ -24,6 +25,7 @@ type Prepared struct {
 	Old         *plan.Loaded // the plan in force
 	OldRevision int          // its number (0: the launched plan)
 	Revised     *plan.Loaded
+	Alloc       allocate.Allocation // the revised plan's
 	Diff        plan.Diff
 	From        time.Time // the day it applies from (campaign time, midnight)
 	// Quotas are the targets it changes at every level: the city, districts, communes and
@@ -39,7 +41,12 @@ type Prepared struct {
 // enrolled, the events held), as of the campaign's day today, to apply from the day from. A
 // revision that breaks a rule is refused whole with every problem (plan.Errors).
 func Prepare(ctx context.Context, db store.DB, file, campaignID string, revised *plan.Loaded, today, from time.Time) (*Prepared, error) {
-	raw, hash, number, err := store.PlanInForce(ctx, db, campaignID)
+	// The revised plan is allocated, and its roster digested, while the plan in force is read.
+	allocated := make(chan allocate.Allocation, 1)
+	go func() { allocated <- revised.Allocation() }()
+	digested := make(chan string, 1)
+	go func() { digested <- RosterMD5(revised.Roster) }()
+	raw, rosterSum, hash, number, err := store.PlanInForceWithoutRoster(ctx, db, campaignID)
 	if err != nil {
 		return nil, err
 	}
@@ -47,20 +54,90 @@ func Prepare(ctx context.Context, db store.DB, file, campaignID string, revised 
 	if err := json.Unmarshal(raw, &old); err != nil {
 		return nil, fmt.Errorf("campaign %s: its plan in force does not read: %w", campaignID, err)
 	}
+	if rosterSum == <-digested {
+		// The same roster, as stored: the revised plan's is the plan in force's.
+		old.Roster = revised.Roster
+	} else {
+		// Another roster (or one written otherwise): the plan in force, whole.
+		if raw, hash, number, err = store.PlanInForce(ctx, db, campaignID); err != nil {
+			return nil, err
+		}
+		old = plan.Loaded{}
+		if err := json.Unmarshal(raw, &old); err != nil {
+			return nil, fmt.Errorf("campaign %s: its plan in force does not read: %w", campaignID, err)
+		}
+	}
+	raw = nil
 	old.Hash = hash
+	a := old.Allocation()
+	return prepare(ctx, db, file, campaignID, &old, number, revised, a, <-allocated, today, from)
+}
+
+// UnreadableError is a staged revision whose plan does not decode.
+type UnreadableError struct{ Err error }
+
+func (e *UnreadableError) Error() string { return e.Err.Error() }
+func (e *UnreadableError) Unwrap() error { return e.Err }
+
+// PrepareStaged is Prepare for the revision staged as number, whose plan (plan.Loaded as
+// JSON, as plan_revisions holds it) and hash are given: the plan is decoded (an
+// *UnreadableError when it does not) while the plan in force is read. When the two plans have
+// the same units and roster, as PostgreSQL compares them, the plan in force is read without
+// them and takes the staged plan's: the same values, decoded once.
+func PrepareStaged(ctx context.Context, db store.DB, file, campaignID string, number int, staged []byte, hash string, today, from time.Time) (*Prepared, error) {
+	var revised plan.Loaded
+	decoded := make(chan error, 1)
+	allocated := make(chan allocate.Allocation, 1)
+	go func() {
+		err := json.Unmarshal(staged, &revised)
+		decoded <- err
+		if err == nil {
+			revised.Hash = hash
+			allocated <- revised.Allocation()
+		}
+	}()
+	raw, oldHash, oldNumber, shared, err := store.PlanInForceBeside(ctx, db, campaignID, number)
+	var old plan.Loaded
+	var oldErr error
+	if err == nil {
+		oldErr = json.Unmarshal(raw, &old)
+		raw = nil
+	}
+	// A staged plan that does not read is refused before anything else.
+	if err := <-decoded; err != nil {
+		return nil, &UnreadableError{err}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if oldErr != nil {
+		return nil, fmt.Errorf("campaign %s: its plan in force does not read: %w", campaignID, oldErr)
+	}
+	old.Hash = oldHash
+	if shared {
+		old.Units, old.Roster = revised.Units, revised.Roster
+	}
+	a := old.Allocation()
+	return prepare(ctx, db, file, campaignID, &old, oldNumber, &revised, a, <-allocated, today, from)
+}
+
+// prepare checks revised against old, the plan in force (revision number), given both plans'
+// allocations (a is old's, b revised's).
+func prepare(ctx context.Context, db store.DB, file, campaignID string, old *plan.Loaded, number int, revised *plan.Loaded,
+	a, b allocate.Allocation, today, from time.Time) (*Prepared, error) {
 	loc, err := time.LoadLocation(old.Plan.Timezone)
 	if err != nil {
 		return nil, fmt.Errorf("campaign %s: time zone: %w", campaignID, err)
 	}
 	from = from.In(loc)
 	from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
-	p := &Prepared{CampaignID: campaignID, Old: &old, OldRevision: number, Revised: revised, From: from}
-	p.Diff = plan.DiffPlans(&old, revised)
+	p := &Prepared{CampaignID: campaignID, Old: old, OldRevision: number, Revised: revised, Alloc: b, From: from}
+	p.Diff = plan.DiffAllocated(old, revised, a, b)
 	notPlanned, err := store.HeldEvents(ctx, db, campaignID)
 	if err != nil {
 		return nil, err
 	}
-	errs := plan.CheckRevision(file, &old, revised, p.Diff, plan.RevisionTimes{Today: today, From: from}, notPlanned)
+	errs := plan.CheckRevision(file, old, revised, p.Diff, plan.RevisionTimes{Today: today, From: from}, notPlanned)
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -80,7 +157,7 @@ func Prepare(ctx context.Context, db store.DB, file, campaignID string, revised 
 			}
 		}
 	}
-	agents, err := agentQuotas(ctx, db, campaignID, communes, revised)
+	agents, err := agentQuotas(ctx, db, campaignID, communes, b)
 	if err != nil {
 		return nil, err
 	}
@@ -92,6 +169,7 @@ func Prepare(ctx context.Context, db store.DB, file, campaignID string, revised 
 	if errs := plan.CheckQuotasKept(file, revised, changes, enrolled); len(errs) > 0 {
 		return nil, errs
 	}
+	p.Quotas = make([]store.QuotaChange, 0, len(changes))
 	for _, c := range changes {
 		p.Quotas = append(p.Quotas, store.QuotaChange{Level: c.Level, Code: c.Code, Old: c.Old, New: c.New})
 	}
@@ -115,11 +193,10 @@ func Prepare(ctx context.Context, db store.DB, file, campaignID string, revised 
 // agentQuotas shares each changed commune's new target among its active agents and staff by
 // weight, after what those no longer active keep (their quota stays as it is), and returns
 // the agents whose quota changes.
-func agentQuotas(ctx context.Context, db store.DB, campaignID string, communes []string, revised *plan.Loaded) ([]plan.TargetChangeAt, error) {
+func agentQuotas(ctx context.Context, db store.DB, campaignID string, communes []string, alloc allocate.Allocation) ([]plan.TargetChangeAt, error) {
 	if len(communes) == 0 {
 		return nil, nil
 	}
-	alloc := revised.Allocation()
 	agents, err := store.AgentsOfCommunes(ctx, db, campaignID, communes)
 	if err != nil {
 		return nil, err
@@ -158,23 +235,13 @@ func agentQuotas(ctx context.Context, db store.DB, campaignID string, communes [
 // districts) and those removed, cancelled. The caller holds the transaction and its audit row.
 func Apply(ctx context.Context, db store.DB, p *Prepared, number int, periodStart time.Time) ([]plan.Event, error) {
 	if len(p.Quotas) > 0 {
-		if err := store.ChangeQuotas(ctx, db, p.CampaignID, number, periodStart, p.From, p.Quotas); err != nil {
+		if err := store.ReviseQuotas(ctx, db, p.CampaignID, number, periodStart, p.From, p.Quotas); err != nil {
 			return nil, err
 		}
 	}
-	spec, err := p.Revised.Spec()
+	added, err := p.addedEvents()
 	if err != nil {
 		return nil, err
-	}
-	var added []plan.Event
-	for _, e := range spec.Events {
-		id := e.ID
-		if e.Parent != "" {
-			id = e.Parent
-		}
-		if slices.ContainsFunc(p.Added, func(s plan.EventSpec) bool { return s.ID == id }) {
-			added = append(added, e)
-		}
 	}
 	if len(added) > 0 {
 		rows := make([]store.Event, len(added))
@@ -210,4 +277,37 @@ func (p *Prepared) eventSpec(e plan.Event) plan.EventSpec {
 		}
 	}
 	return plan.EventSpec{}
+}
+
+// addedEvents are the events the revision adds as the revised plan's Spec places them (a
+// city-wide one once per district), in its order, without the rest of the Spec (which
+// allocates the plan again).
+func (p *Prepared) addedEvents() ([]plan.Event, error) {
+	if len(p.Added) == 0 {
+		return nil, nil
+	}
+	lp := p.Revised
+	loc, err := time.LoadLocation(lp.Plan.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("plan time zone: %w", err)
+	}
+	districts := make([]plan.DistrictSpec, 0, len(lp.Units.Districts))
+	for _, d := range lp.Units.Districts {
+		districts = append(districts, plan.DistrictSpec{Code: d.Code, Name: d.Name})
+	}
+	communes := lp.Units.CommuneDistricts()
+	var added []plan.Event
+	for _, e := range lp.Plan.Events {
+		if slices.ContainsFunc(p.Added, func(s plan.EventSpec) bool { return s.ID == e.ID }) {
+			added = append(added, plan.ExpandEvent(e, loc, districts, communes)...)
+		}
+	}
+	// Spec's order: by time, then ID (a stable sort, so the order of the plan breaks ties).
+	sort.SliceStable(added, func(i, j int) bool {
+		if !added[i].At.Equal(added[j].At) {
+			return added[i].At.Before(added[j].At)
+		}
+		return added[i].ID < added[j].ID
+	})
+	return added, nil
 }

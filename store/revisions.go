@@ -115,6 +115,52 @@ func PlanInForce(ctx context.Context, db DB, campaignID string) (raw []byte, has
 	return raw, hash, revision, nil
 }
 
+// PlanInForceWithoutRoster is PlanInForce with the plan's roster left out, which is most of
+// it (210,599 agents and staff in the national plan): raw is the plan in force without its
+// "roster" key, and rosterMD5 the MD5 (hex) of the roster as PostgreSQL writes its jsonb as
+// text, for a caller that holds a roster to compare with it.
+func PlanInForceWithoutRoster(ctx context.Context, db DB, campaignID string) (raw []byte, rosterMD5, hash string, revision int, err error) {
+	err = db.QueryRow(ctx, `
+		select f.plan - 'roster', coalesce(md5((f.plan->'roster')::text), ''), f.hash, f.number
+		from (select coalesce(r.plan, c.plan) as plan, coalesce(r.plan_hash, c.plan_hash) as hash, coalesce(r.number, 0) as number
+		      from campaigns c
+		      left join lateral (select plan, plan_hash, number from plan_revisions
+		                         where campaign_id = c.id and applied_at is not null order by number desc limit 1) r on true
+		      where c.id = $1) f`, campaignID).Scan(&raw, &rosterMD5, &hash, &revision)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", "", 0, fmt.Errorf("plan of campaign %s: %w", campaignID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, "", "", 0, fmt.Errorf("read plan of %s: %w", campaignID, err)
+	}
+	return raw, rosterMD5, hash, revision, nil
+}
+
+// PlanInForceBeside is PlanInForce for applying the revision staged as number: when the plan
+// in force has the same units and roster as the staged plan (jsonb equality, which decoded
+// values share), same is true and raw is the plan in force without them (its "units" and
+// "roster" keys removed), for the caller to take the staged plan's instead of decoding them
+// twice; otherwise raw is the whole plan in force.
+func PlanInForceBeside(ctx context.Context, db DB, campaignID string, number int) (raw []byte, hash string, revision int, same bool, err error) {
+	err = db.QueryRow(ctx, `
+		select case when coalesce(x.same, false) then f.plan - 'units' - 'roster' else f.plan end, f.hash, f.number, coalesce(x.same, false)
+		from (select coalesce(r.plan, c.plan) as plan, coalesce(r.plan_hash, c.plan_hash) as hash, coalesce(r.number, 0) as number
+		      from campaigns c
+		      left join lateral (select plan, plan_hash, number from plan_revisions
+		                         where campaign_id = c.id and applied_at is not null order by number desc limit 1) r on true
+		      where c.id = $1) f
+		left join lateral (select f.plan->'units' = s.plan->'units' and f.plan->'roster' = s.plan->'roster' as same
+		                   from plan_revisions s where s.campaign_id = $1 and s.number = $2) x on true`,
+		campaignID, number).Scan(&raw, &hash, &revision, &same)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", 0, false, fmt.Errorf("plan of campaign %s: %w", campaignID, ErrNotFound)
+	}
+	if err != nil {
+		return nil, "", 0, false, fmt.Errorf("read plan of %s: %w", campaignID, err)
+	}
+	return raw, hash, revision, same, nil
+}
+
 // FinishRevision marks a revision applied from its first day (a date of the campaign), with
 // what it changed.
 func FinishRevision(ctx context.Context, db DB, campaignID string, number int, from time.Time, summary []byte) error {
