@@ -96,7 +96,8 @@ func (a *Activities) AgentsJoin(ctx context.Context, in JoinInput) (campaign.Joi
 				}
 			}
 			res.Communes = len(byCommune)
-			if res.QuotaTaken, res.QuotasChanged, err = shareWithJoiners(ctx, tx, in.CampaignID, byCommune, when); err != nil {
+			if res.QuotaTaken, res.QuotasChanged, err = shareWithJoiners(ctx, tx, in.CampaignID, byCommune, when,
+				store.QuotaSource{Action: "agents.join", Key: in.BatchID}); err != nil {
 				return res, err
 			}
 			return res, store.FinishJoin(ctx, tx, in.BatchID, res)
@@ -167,7 +168,7 @@ func (a *Activities) AgentMoves(ctx context.Context, in MoveInput) (campaign.Mov
 				return res, permanent(ErrNotFound, "to: campaign %s has no commune %s", in.CampaignID, r.To)
 			}
 			res.QuotaTaken, res.QuotasChanged, err = shareWithJoiners(ctx, tx, in.CampaignID,
-				map[string][]holder{r.To: {{Code: r.As, Weight: old.Weight}}}, when)
+				map[string][]holder{r.To: {{Code: r.As, Weight: old.Weight}}}, when, store.QuotaSource{Action: "agent.move", Key: r.Agent})
 			return res, err
 		})
 }
@@ -204,10 +205,10 @@ func joiningDay(ctx context.Context, tx pgx.Tx, campaignID string, at time.Time)
 
 // shareWithJoiners gives the joiners of each commune (byCommune, already on the roster with a
 // quota of 0) their prorated quota, taken from the commune's other active agents and staff
-// (prorateJoin), and keeps every quota changed by day from the joining day: the communes'
-// targets, and every level above, stay as they were. It returns the quota the joiners took in
+// (prorateJoin), and keeps every quota changed by day from the joining day, with the audit row
+// that changed it (by): the communes' targets, and every level above, stay as they were. It returns the quota the joiners took in
 // all and how many others' quotas shrank.
-func shareWithJoiners(ctx context.Context, tx pgx.Tx, campaignID string, byCommune map[string][]holder, when joining) (taken, changed int, err error) {
+func shareWithJoiners(ctx context.Context, tx pgx.Tx, campaignID string, byCommune map[string][]holder, when joining, by store.QuotaSource) (taken, changed int, err error) {
 	communes := slices.Sorted(maps.Keys(byCommune))
 	targets, err := store.CommuneTargets(ctx, tx, campaignID, communes)
 	if err != nil {
@@ -241,7 +242,7 @@ func shareWithJoiners(ctx context.Context, tx pgx.Tx, campaignID string, byCommu
 		}
 	}
 	if len(changes) > 0 {
-		if err := store.ChangeQuotas(ctx, tx, campaignID, 0, when.start, when.joined, changes); err != nil {
+		if err := store.ChangeQuotas(ctx, tx, campaignID, by, when.start, when.joined, changes); err != nil {
 			return 0, 0, err
 		}
 	}

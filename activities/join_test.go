@@ -3,8 +3,10 @@ package activities_test
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -109,6 +111,19 @@ func TestAnAgentJoinsACommune(t *testing.T) {
 	}
 	if r := string(rows[0].Result); strings.Contains(r, "Người Mới") || strings.Contains(r, "0911111119") {
 		t.Errorf("the audit row's result names the joiner: %s", r)
+	}
+	// The joiner's quota, and what a giver kept, are traced to the joining's audit row.
+	joinRow := int64(d.count(`select id from audit_log where action = 'agents.join' and entity_key = $1`, batch))
+	for code, q := range map[string]int{"DL-00001-9": want, "DL-00001-1": d.quota("agent", "DL-00001-1")} {
+		trace, err := store.AgentQuotaWrites(d.ctx, d.pool, campaignID, code)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(trace, func(w store.TraceWrite) bool {
+			return w.AuditID == joinRow && w.What == fmt.Sprintf("joining: quota %d from 2021-04-16", q)
+		}) {
+			t.Errorf("%s's quota %d is not traced to the joining (audit row %d): %+v", code, q, joinRow, trace)
+		}
 	}
 
 	// Reviews: not in Q1 (not active then); in Q2 on its 76 days (16 April to 30 June).

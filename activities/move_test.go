@@ -1,7 +1,9 @@
 package activities_test
 
 import (
+	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -112,6 +114,15 @@ func TestAnAgentMovesToAnotherCommune(t *testing.T) {
 	}
 	if traced == 0 {
 		t.Errorf("no transfer of DL-00001-2's quota is traced to the move's audit row %d: %+v", moveRow, trace)
+	}
+	// And the new contract's share, taken in Trúc Bạch, to the same row.
+	if trace, err = store.AgentQuotaWrites(d.ctx, d.pool, campaignID, "DL-00002-9"); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(trace, func(w store.TraceWrite) bool {
+		return w.AuditID == moveRow && w.What == fmt.Sprintf("move of DL-00001-2: quota %d from 2021-04-16", want)
+	}) {
+		t.Errorf("DL-00002-9's quota %d is not traced to the move (audit row %d): %+v", want, moveRow, trace)
 	}
 
 	// Reviews: the old code on Q2's days until its contract ended, the move's day included: 15

@@ -271,7 +271,7 @@ func handOver(ctx context.Context, tx pgx.Tx, campaignID, label, agent, commune 
 	if err != nil {
 		return err
 	}
-	if err := store.KeepQuotaHistory(ctx, tx, campaignID, 0, start, dayIn(at, loc), changes); err != nil {
+	if err := store.KeepQuotaHistory(ctx, tx, campaignID, store.QuotaSource{}, start, dayIn(at, loc), changes); err != nil {
 		return err
 	}
 	res.QuotaMoved = remaining

@@ -377,8 +377,12 @@ func TestRevisionWritesTheQuotasAsChangeQuotas(t *testing.T) {
 		return out
 	}
 	start := d.spec.PeriodStart
-	got := written(func(tx pgx.Tx) error { return store.ReviseQuotas(d.ctx, tx, campaignID, 2, start, p.From, p.Quotas) })
-	want := written(func(tx pgx.Tx) error { return store.ChangeQuotas(d.ctx, tx, campaignID, 2, start, p.From, p.Quotas) })
+	got := written(func(tx pgx.Tx) error {
+		return store.ReviseQuotas(d.ctx, tx, campaignID, store.QuotaSource{Revision: 2}, start, p.From, p.Quotas)
+	})
+	want := written(func(tx pgx.Tx) error {
+		return store.ChangeQuotas(d.ctx, tx, campaignID, store.QuotaSource{Revision: 2}, start, p.From, p.Quotas)
+	})
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("ReviseQuotas wrote %d rows, ChangeQuotas %d; first difference:", len(got), len(want))
 		for i := range min(len(got), len(want)) {

@@ -235,7 +235,7 @@ func agentQuotas(ctx context.Context, db store.DB, campaignID string, communes [
 // districts) and those removed, cancelled. The caller holds the transaction and its audit row.
 func Apply(ctx context.Context, db store.DB, p *Prepared, number int, periodStart time.Time) ([]plan.Event, error) {
 	if len(p.Quotas) > 0 {
-		if err := store.ReviseQuotas(ctx, db, p.CampaignID, number, periodStart, p.From, p.Quotas); err != nil {
+		if err := store.ReviseQuotas(ctx, db, p.CampaignID, store.QuotaSource{Revision: number}, periodStart, p.From, p.Quotas); err != nil {
 			return nil, err
 		}
 	}

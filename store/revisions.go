@@ -182,7 +182,7 @@ type QuotaChange struct {
 // agents' rows, the campaign's target for the city) take the new targets, and quota_history
 // keeps each one by day, with the target it replaced from the period's first day when it
 // changes for the first time.
-func ChangeQuotas(ctx context.Context, db DB, campaignID string, revision int, periodStart, from time.Time, changes []QuotaChange) error {
+func ChangeQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource, periodStart, from time.Time, changes []QuotaChange) error {
 	n := len(changes)
 	level, code, old, target := make([]string, n), make([]string, n), make([]int32, n), make([]int32, n)
 	for i, c := range changes {
@@ -201,16 +201,29 @@ func ChangeQuotas(ctx context.Context, db DB, campaignID string, revision int, p
 		campaignID, level, code, target); err != nil {
 		return fmt.Errorf("change quotas: %w", err)
 	}
-	return KeepQuotaHistory(ctx, db, campaignID, revision, periodStart, from, changes)
+	return KeepQuotaHistory(ctx, db, campaignID, by, periodStart, from, changes)
 }
+
+// QuotaSource is what changed targets, as quota_history keeps it: a plan revision (its
+// number), or a change of the roster (revision 0) and the audit row that made it, by its
+// action and entity key (agents.join and the joining's batch, agent.move and the agent who
+// moved), which an auditor's trace follows. A handover's changes name no row: its quota
+// transfers do.
+type QuotaSource struct {
+	Revision int
+	Action   string
+	Key      string
+}
+
+func (s QuotaSource) action() *string { return nullable(s.Action) }
+func (s QuotaSource) key() *string    { return nullable(s.Key) }
 
 // KeepQuotaHistory keeps targets that changed from a day on (quota_history): for each, the
 // target it had before, when this is its first change (dated the day before the period, so
 // that it stays there even when the change is from the period's first day: the target as
 // allocated or assigned, which an auditor's trace shows), and the new one from the day (a later
-// change from the same day replaces it). revision is the plan revision
-// that changed them, 0 for a change of the roster (a joining, a leaving, a termination).
-func KeepQuotaHistory(ctx context.Context, db DB, campaignID string, revision int, periodStart, from time.Time, changes []QuotaChange) error {
+// change from the same day replaces it), with what changed them (by).
+func KeepQuotaHistory(ctx context.Context, db DB, campaignID string, by QuotaSource, periodStart, from time.Time, changes []QuotaChange) error {
 	n := len(changes)
 	level, code, old, target := make([]string, n), make([]string, n), make([]int32, n), make([]int32, n)
 	for i, c := range changes {
@@ -224,11 +237,12 @@ func KeepQuotaHistory(ctx context.Context, db DB, campaignID string, revision in
 		return fmt.Errorf("keep quotas in force: %w", err)
 	}
 	if _, err := db.Exec(ctx, `
-		insert into quota_history (campaign_id, level, code, valid_from, target, revision)
-		select $1, c.level, c.code, $5::date, c.target, $6 from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, target)
+		insert into quota_history (campaign_id, level, code, valid_from, target, revision, audit_action, audit_key)
+		select $1, c.level, c.code, $5::date, c.target, $6, $7, $8 from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, target)
 		order by 2, 3
-		on conflict (campaign_id, level, code, valid_from) do update set target = excluded.target, revision = excluded.revision`,
-		campaignID, level, code, target, from.Format(time.DateOnly), revision); err != nil {
+		on conflict (campaign_id, level, code, valid_from) do update
+		set target = excluded.target, revision = excluded.revision, audit_action = excluded.audit_action, audit_key = excluded.audit_key`,
+		campaignID, level, code, target, from.Format(time.DateOnly), by.Revision, by.action(), by.key()); err != nil {
 		return fmt.Errorf("keep quotas in force: %w", err)
 	}
 	return nil

@@ -13,7 +13,7 @@ import (
 // transaction: the changes are copied into a temporary table (COPY) that each statement reads,
 // instead of arrays sent again with each, and the statements get the memory to join and sort
 // them in one pass. It writes exactly what ChangeQuotas and KeepQuotaHistory write.
-func ReviseQuotas(ctx context.Context, db DB, campaignID string, revision int, periodStart, from time.Time, changes []QuotaChange) error {
+func ReviseQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource, periodStart, from time.Time, changes []QuotaChange) error {
 	if len(changes) == 0 {
 		return nil
 	}
@@ -58,11 +58,12 @@ func ReviseQuotas(ctx context.Context, db DB, campaignID string, revision int, p
 		return fmt.Errorf("keep quotas in force: %w", err)
 	}
 	if _, err := db.Exec(ctx, `
-		insert into quota_history (campaign_id, level, code, valid_from, target, revision)
-		select $1, c.level, c.code, $2::date, c.target, $3 from revised_quotas c
+		insert into quota_history (campaign_id, level, code, valid_from, target, revision, audit_action, audit_key)
+		select $1, c.level, c.code, $2::date, c.target, $3, $4, $5 from revised_quotas c
 		order by 2, 3
-		on conflict (campaign_id, level, code, valid_from) do update set target = excluded.target, revision = excluded.revision`,
-		campaignID, from.Format(time.DateOnly), revision); err != nil {
+		on conflict (campaign_id, level, code, valid_from) do update
+		set target = excluded.target, revision = excluded.revision, audit_action = excluded.audit_action, audit_key = excluded.audit_key`,
+		campaignID, from.Format(time.DateOnly), by.Revision, by.action(), by.key()); err != nil {
 		return fmt.Errorf("keep quotas in force: %w", err)
 	}
 	if _, err := db.Exec(ctx, `drop table revised_quotas`); err != nil {

@@ -108,10 +108,12 @@ func EnrolmentWrites(ctx context.Context, db DB, campaignID, column, code string
 }
 
 // AgentQuotaWrites traces an agent's quota to its assignment, the transfers that moved it (a
-// review's approved termination, an agent's leaving or move) and the plan revisions that changed it.
-// Each write is one row: the agent's quota row, saying the quota as assigned (the first of its
-// quotas by day, quota_history, or the quota now when it never changed), each transfer row,
-// saying the quota it moved, and each revision's. The figure (Value) is the quota now.
+// review's approved termination, an agent's leaving or move), the joinings and moves that took
+// a share of their commune's target from it or gave it one, and the plan revisions that changed
+// it. Each write is one row: the agent's quota row, saying the quota as assigned (the first of
+// its quotas by day, quota_history, or the quota now when it never changed), each transfer row,
+// saying the quota it moved, each joining's or move's and each revision's, saying the quota
+// from its day. The figure (Value) is the quota now.
 func AgentQuotaWrites(ctx context.Context, db DB, campaignID, code string) ([]TraceWrite, error) {
 	return traceWrites(ctx, db, `
 		with q as (select target from quotas where campaign_id = $1 and level = 'agent' and code = $3),
@@ -126,6 +128,12 @@ func AgentQuotaWrites(ctx context.Context, db DB, campaignID, code string) ([]Tr
 		select null, 1, 'transfer row: a quota of ' || t.amount || ' moved from ' || t.from_agent || ' to ' || t.to_agent || ' (' || t.period || ')', a.id
 		from quota_transfers t join audit_log a on a.campaign_id = t.campaign_id and a.action in ('review.terminate', 'agent.leave', 'agent.move') and a.entity_key = t.from_agent
 		where t.campaign_id = $1 and (t.to_agent = $3 or t.from_agent = $3)
+		union all
+		select null, 1, case a.action when 'agents.join' then 'joining' else 'move of ' || a.entity_key end
+			|| ': quota ' || h.target || ' from ' || h.valid_from, a.id
+		from quota_history h
+		join audit_log a on a.campaign_id = h.campaign_id and a.action = h.audit_action and a.entity_key = h.audit_key
+		where h.campaign_id = $1 and h.level = $2 and h.code = $3 and h.audit_action is not null
 		union all`+revisedTargets+`
 		order by 4`, campaignID, "agent", code)
 }
