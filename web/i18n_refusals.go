@@ -3,6 +3,8 @@ package web
 import (
 	"regexp"
 	"strings"
+
+	"drives/contribution"
 )
 
 // Refusals come from the workflows' validators, the coordinator and the page's own checks in
@@ -61,6 +63,60 @@ var viRefusals = []refusalRule{
 	rule(`campaign is closing`, "chiến dịch đang kết thúc"),
 	// Uploads.
 	rule(`file: choose a CSV file to upload`, "tệp: hãy chọn một tệp CSV để tải lên"),
+}
+
+// viLineProblems are a refused file's line problems (imports' checks), each the whole of one
+// problem's text: the page lists them by line and field, each in the reader's language.
+var viLineProblems = []refusalRule{
+	rule(`^the file is not UTF-8 text$`, "tệp không phải văn bản UTF-8: hãy lưu lại dưới dạng CSV UTF-8"),
+	rule(`^the file is empty; want "([^"]*)"$`, `tệp trống; dòng đầu phải là tiêu đề "$1"`),
+	rule(`^want "([^"]*)"$`, `dòng tiêu đề phải là "$1"`),
+	rule(`^has (\d+) fields, want (\d+)$`, "có $1 cột, cần $2 cột"),
+	rule(`^bare " in non-quoted-field$`, `có dấu " trong một trường không nằm trong ngoặc kép`),
+	rule(`^extraneous or missing " in quoted-field$`, `thừa hoặc thiếu dấu " trong một trường có ngoặc kép`),
+	rule(`^the file has a header but no rows$`, "tệp chỉ có dòng tiêu đề, không có dòng dữ liệu nào"),
+	rule(`^must be 12 digits \(or 9 for an old identity card\)$`, "phải có 12 chữ số (hoặc 9 chữ số với chứng minh nhân dân cũ)"),
+	rule(`^same person as line (\d+)$`, "trùng người với dòng $1"),
+	rule(`^same receipt as line (\d+)$`, "trùng biên lai với dòng $1"),
+	rule(`^unknown target group( "[^"]*")?$`, "không có nhóm đối tượng$1 trong kế hoạch"),
+	rule(`^must be declined or unreachable$`, "phải là declined (từ chối) hoặc unreachable (không liên lạc được)"),
+	rule(`^must be 1 to 100 characters$`, "phải có từ 1 đến 100 ký tự"),
+	rule(`^must be 10 digits starting with 0$`, "phải có 10 chữ số, bắt đầu bằng 0"),
+	rule(`^unknown commune( "[^"]*")?$`, "không có xã/phường$1 trong chiến dịch"),
+	rule(`^commune( "[^"]*")? is in district (\S+), not the event's district (\S+)$`, "xã/phường$1 thuộc quận/huyện $2, không phải quận/huyện $3 của sự kiện"),
+	rule(`^unknown village( "[^"]*")? in the line's commune$`, "không có thôn/tổ dân phố$1 trong xã/phường của dòng này"),
+	rule(`^not a date \(YYYY-MM-DD\)$`, "không phải ngày (YYYY-MM-DD)"),
+	rule(`^(\S+) is outside the campaign period (\S+)\.\.(\S+)$`, "$1 nằm ngoài thời gian chiến dịch $2..$3"),
+	rule(`^(\S+) is after the campaign's day (\S+): a file reports what has happened$`,
+		"$1 sau ngày hiện tại của chiến dịch ($2): tệp chỉ ghi những việc đã xảy ra; hãy nhập dòng này khi đã đến ngày đó"),
+	rule(`^(\S+) is outside (\S+)\.\.(\S+)$`, "$1 nằm ngoài khoảng $2..$3"),
+	rule(`^unknown or inactive agent( "[^"]*")?$`, "đại lý$1 không có hoặc không còn làm việc"),
+	rule(`^agent( "[^"]*")? works in commune (\S+), not (\S+)$`, "đại lý$1 làm việc ở xã/phường $2, không phải $3"),
+	rule(`^must be a whole number of VND$`, "phải là số nguyên (đồng)"),
+	rule(`^must be a whole number of VND from 1 to (\d+)$`, "phải là số nguyên (đồng) từ 1 đến $1"),
+	rule(`^(.+) is outside (\d+)–(\d+) VND$`, "$1 nằm ngoài khoảng $2–$3 VND"),
+	rule(`^must be poor, near_poor or other$`, "phải là poor (hộ nghèo), near_poor (hộ cận nghèo) hoặc other (khác)"),
+	rule(`^must be one of `+regexp.QuoteMeta(contribution.PaymentModes)+`$`,
+		"phải là monthly (hằng tháng), 3m, 6m, 12m (đóng trước 3, 6, 12 tháng) hoặc 2y đến 5y (đóng trước 2 đến 5 năm)"),
+	rule(`^must be after joined_on$`, "phải sau ngày joined_on"),
+	rule(`^must be `+regexp.QuoteMeta(contribution.MonthsPaid)+`$`, "phải là 1, 3, 6 hoặc 12 tháng, hoặc 2 đến 5 năm (24, 36, 48 hoặc 60 tháng)"),
+	rule(`^must be 1 to 40 letters, digits or \. _ / -$`, "phải có 1 đến 40 chữ cái, chữ số hoặc . _ / -"),
+	rule(`^no lead of this campaign has this citizen ID$`, "không có người được giới thiệu (lead) nào của chiến dịch có số định danh này"),
+	rule(`^nobody in the campaign's register of participants has this citizen ID$`, "không có ai trong danh sách người tham gia của chiến dịch có số định danh này"),
+}
+
+// trLineProblem writes a refused file's line problem in the reader's language: in Vietnamese
+// with the English after it, in brackets, as refusals are; a text no rule knows is left as it is.
+func trLineProblem(lang, s string) string {
+	if lang != langVI {
+		return s
+	}
+	for _, r := range viLineProblems {
+		if r.re.MatchString(s) {
+			return r.re.ReplaceAllString(s, r.vi) + " (" + s + ")"
+		}
+	}
+	return s
 }
 
 // trRefusal writes a refusal in Vietnamese with its English words after it, in brackets; a text

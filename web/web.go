@@ -136,6 +136,7 @@ func (s *Server) parseTemplates() error {
 
 var funcs = template.FuncMap{
 	"t":     tr,
+	"line":  trLineProblem,
 	"num":   formatInt,
 	"pct":   formatPct,
 	"vnd":   formatVND,

@@ -108,6 +108,11 @@ func TestWeb(t *testing.T) {
 		assert.Contains(t, got, "3:monthly_income")
 		assert.Contains(t, got, "5:payment_mode")
 		assert.Contains(t, got, "6:", "the malformed line, by its number")
+		for _, r := range d.all("rejected-row") {
+			if r.attr("data-line") == "3" { // each problem in the page's language, the English after it
+				assert.Contains(t, r.text(), "phải là số nguyên (đồng) (must be a whole number of VND)")
+			}
+		}
 		assert.Equal(t, before, s.fingerprint(), "a refused file writes nothing")
 		assert.NotContains(t, res.Body, "Người Tham Gia", "the page never quotes the file's personal data")
 
