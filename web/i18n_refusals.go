@@ -63,6 +63,8 @@ var viRefusals = []refusalRule{
 	rule(`campaign is closing`, "chiến dịch đang kết thúc"),
 	// Uploads.
 	rule(`file: choose a CSV file to upload`, "tệp: hãy chọn một tệp CSV để tải lên"),
+	rule(`campaign ([a-z0-9-]+) has no units yet: it is still being prepared`, "chiến dịch $1 chưa có đơn vị: đang được chuẩn bị; hãy thử lại sau giây lát"),
+	rule(`(\S+): file is larger than (\d+) MiB`, "$1: tệp lớn hơn $2 MiB; hãy chia thành nhiều tệp nhỏ hơn"),
 }
 
 // viLineProblems are a refused file's line problems (imports' checks), each the whole of one

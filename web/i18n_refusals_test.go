@@ -21,6 +21,8 @@ func TestRefusalsInVietnamese(t *testing.T) {
 		{"campaign hanoi-2021 refused: campaign is closing: its final figures are being counted; no import is taken any more", "không nhận thêm tệp nhập"},
 		{`campaign hanoi-2021 refused: event_id: event "hop-dan.001" was due at 2021-03-04 08:00 and is held already`, `sự kiện "hop-dan.001" đến hạn lúc 2021-03-04 08:00 và đã được tổ chức`},
 		{"file: choose a CSV file to upload", "tệp: hãy chọn một tệp CSV để tải lên"},
+		{"campaign hanoi-2021 has no units yet: it is still being prepared", "chiến dịch hanoi-2021 chưa có đơn vị: đang được chuẩn bị; hãy thử lại sau giây lát"},
+		{"big.csv: file is larger than 64 MiB", "big.csv: tệp lớn hơn 64 MiB; hãy chia thành nhiều tệp nhỏ hơn"},
 		{`expected: "ten" is not a whole number`, `số người dự kiến: "ten" không phải là số nguyên`},
 		{`decision: "maybe" is not approve or reject`, `quyết định: "maybe" không phải là phê duyệt hay từ chối`},
 	} {
