@@ -57,15 +57,16 @@ func CheckRevision(file string, old, revised *Loaded, d Diff, t RevisionTimes, n
 		}
 	}
 	// The same units and roster in the same order (as a revision of the same files has them)
-	// are the same sets: only plans that differ are compared as sets.
-	if !sameUnitCodes(old, revised) {
+	// are the same sets: only plans that differ (in a unit's name too: sameUnits) are compared
+	// as sets.
+	if !sameUnits(old.Units, revised.Units) {
 		if added, removed := codeSetDiff(unitCodes(old), unitCodes(revised)); len(added)+len(removed) > 0 {
 			bad("units", "a revision keeps the campaign's units: %s", setChange(added, removed))
 		}
 	}
 	if !sameRosterKeys(old, revised) {
 		if added, removed := codeSetDiff(rosterKeys(old), rosterKeys(revised)); len(added)+len(removed) > 0 {
-			bad("roster", "a revision keeps the campaign's agents and staff where they are (%s); an agent leaves with `starter agents leave`", setChange(added, removed))
+			bad("roster", "a revision keeps the campaign's agents and staff where they are (%s); agents join, leave and move with `starter agents join|leave|move`", setChange(added, removed))
 		}
 	}
 	events := map[string]EventSpec{}
@@ -152,32 +153,6 @@ func unitCodes(lp *Loaded) map[string]bool {
 		}
 	}
 	return out
-}
-
-// sameUnitCodes says two plans have the same unit codes at the same places of their
-// hierarchies (then their sets of codes are the same).
-func sameUnitCodes(a, b *Loaded) bool {
-	if len(a.Units.Districts) != len(b.Units.Districts) {
-		return false
-	}
-	for i, d := range a.Units.Districts {
-		e := b.Units.Districts[i]
-		if d.Code != e.Code || len(d.Communes) != len(e.Communes) {
-			return false
-		}
-		for j, c := range d.Communes {
-			f := e.Communes[j]
-			if c.Code != f.Code || len(c.Villages) != len(f.Villages) {
-				return false
-			}
-			for k, v := range c.Villages {
-				if v.Code != f.Villages[k].Code {
-					return false
-				}
-			}
-		}
-	}
-	return true
 }
 
 // sameRosterKeys says two plans' rosters have the same agents, each with the same kind and

@@ -109,17 +109,25 @@ func (lp *Loaded) Spec() (Spec, error) {
 		}
 		s.Districts = append(s.Districts, ds)
 	}
-	communes := lp.Units.CommuneDistricts()
-	for _, e := range p.Events {
-		s.Events = append(s.Events, ExpandEvent(e, loc, s.Districts, communes)...)
-	}
-	sort.SliceStable(s.Events, func(i, j int) bool {
-		if !s.Events[i].At.Equal(s.Events[j].At) {
-			return s.Events[i].At.Before(s.Events[j].At)
-		}
-		return s.Events[i].ID < s.Events[j].ID
-	})
+	s.Events = PlaceEvents(p.Events, loc, s.Districts, lp.Units.CommuneDistricts())
 	return s, nil
+}
+
+// PlaceEvents places planned events in campaign time (ExpandEvent: a city-wide one once per
+// district) in the Spec's order: by time, then ID (a stable sort, so the plan's order breaks
+// ties).
+func PlaceEvents(specs []EventSpec, loc *time.Location, districts []DistrictSpec, communes map[string]string) []Event {
+	var events []Event
+	for _, e := range specs {
+		events = append(events, ExpandEvent(e, loc, districts, communes)...)
+	}
+	sort.SliceStable(events, func(i, j int) bool {
+		if !events[i].At.Equal(events[j].At) {
+			return events[i].At.Before(events[j].At)
+		}
+		return events[i].ID < events[j].ID
+	})
+	return events
 }
 
 // ExpandEvent places a planned event in campaign time, once per district for a city-wide event

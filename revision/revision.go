@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	"drives/allocate"
@@ -295,19 +294,11 @@ func (p *Prepared) addedEvents() ([]plan.Event, error) {
 	for _, d := range lp.Units.Districts {
 		districts = append(districts, plan.DistrictSpec{Code: d.Code, Name: d.Name})
 	}
-	communes := lp.Units.CommuneDistricts()
-	var added []plan.Event
+	var specs []plan.EventSpec
 	for _, e := range lp.Plan.Events {
 		if slices.ContainsFunc(p.Added, func(s plan.EventSpec) bool { return s.ID == e.ID }) {
-			added = append(added, plan.ExpandEvent(e, loc, districts, communes)...)
+			specs = append(specs, e)
 		}
 	}
-	// Spec's order: by time, then ID (a stable sort, so the order of the plan breaks ties).
-	sort.SliceStable(added, func(i, j int) bool {
-		if !added[i].At.Equal(added[j].At) {
-			return added[i].At.Before(added[j].At)
-		}
-		return added[i].ID < added[j].ID
-	})
-	return added, nil
+	return plan.PlaceEvents(specs, loc, districts, lp.Units.CommuneDistricts()), nil
 }
