@@ -43,6 +43,12 @@ const (
 	ErrInvalidImport = "InvalidImport"
 )
 
+// openBeside opens a connection of its own, with the pool's configuration, for a read that runs
+// beside an effect's transaction (store.Opener); the caller closes it.
+func (a *Activities) openBeside(ctx context.Context) (*pgx.Conn, error) {
+	return pgx.ConnectConfig(ctx, a.Pool.Config().ConnConfig)
+}
+
 func permanent(kind, format string, args ...any) error {
 	return temporal.NewNonRetryableApplicationError(fmt.Sprintf(format, args...), kind, nil)
 }

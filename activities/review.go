@@ -82,7 +82,7 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 			if err != nil {
 				return campaign.ReviewSummary{}, err
 			}
-			if err := store.DecideAgents(ctx, tx, store.Evaluation{
+			if err := store.DecideAgents(ctx, tx, a.openBeside, store.Evaluation{
 				CampaignID: in.CampaignID, Period: in.Period.Label, WindowStart: in.Period.Start, WindowEnd: in.Period.End,
 				QuotaShare: frac, FromDay: days(in.Period.Start), ToDay: days(in.Period.End),
 				AttainmentCap: attainmentCap, AttainmentWeight: attainmentWeight * (1 - p.RenewalWeight),

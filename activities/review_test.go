@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/temporal"
 
 	"drives/activities"
@@ -17,6 +19,7 @@ import (
 	"drives/imports"
 	"drives/internal/testenv"
 	"drives/plan"
+	"drives/store"
 )
 
 // reviews of the fixture campaign: quarterly, default policy.
@@ -403,5 +406,74 @@ func TestReviewWithThousandsOfProposalsReturnsCounts(t *testing.T) {
 	}
 	if n := d.count(`select count(*) from audit_log where campaign_id = $1 and action = 'review.escalate'`, campaignID); n != 1 {
 		t.Errorf("%d escalation audit rows, want one for the whole period", n)
+	}
+}
+
+// The decisions a review copies in beside its transaction (a connection of its own computes
+// them) are, row for row, those the single INSERT … SELECT records (the way of a period decided
+// already): the same figures, scores, decisions and types, on a drive with enrolments, open
+// leads and an earlier review.
+func TestReviewDecisionsCopiedBesideAreThoseOfOneStatement(t *testing.T) {
+	d := newDrive(t)
+	ps := reviewPeriods(t, d)
+	pol := policy()
+	var es []enrolment
+	for i := 0; i < 30; i++ {
+		agent := []string{"DL-00001-1", "DL-00001-2"}[i%2] // DL-00003-1 enrols nobody, and holds a lead
+		commune := agent[3:8]
+		es = append(es, enrolment{person: lead(100+i, commune, commune+"-01", "trader"), agent: agent,
+			income: 1_000_000, class: "other", mode: "monthly", on: fmt.Sprintf("2021-%02d-10", 2+i%5)})
+	}
+	d.merge(d.stage(imports.Enrolments, "", "enrolments.csv", enrolmentsCSV(es...)))
+	d.hold("conf-001")
+	d.recordLeads("conf-001", 10, lead(1, "00001", "00001-01", "trader"), lead(2, "00001", "00001-02", "trader"),
+		lead(4, "00003", "00003-01", "trader"))
+	d.evaluate(ps[0], pol) // an earlier review, which the next one's streaks read
+
+	p := ps[1]
+	ev := store.Evaluation{CampaignID: campaignID, WindowStart: p.Start, WindowEnd: p.End, QuotaShare: 0.25,
+		FromDay: time.Date(2021, 4, 1, 0, 0, 0, 0, time.UTC), ToDay: time.Date(2021, 7, 1, 0, 0, 0, 0, time.UTC),
+		AttainmentCap: 2, AttainmentWeight: 0.7, OnTimeWeight: 0.2, RenewalWeight: 0.1,
+		RewardAt: 0.5, WarnBelow: 0.6, TerminateBelow: 0.3, TerminateAfter: 2, RewardKind: "bonus", RewardAmount: 500_000,
+		PeriodDays: 365}
+	open := func(ctx context.Context) (*pgx.Conn, error) {
+		return pgx.ConnectConfig(ctx, d.pool.Config().ConnConfig)
+	}
+	for _, run := range []struct {
+		period string
+		open   store.Opener
+	}{{"copied", open}, {"one-statement", nil}} {
+		tx, err := d.pool.Begin(d.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Period = run.period
+		if err := store.InsertReview(d.ctx, tx, campaignID, ev.Period, p.Start, p.End, "test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.DecideAgents(d.ctx, tx, run.open, ev); err != nil {
+			t.Fatalf("%s: %v", run.period, err)
+		}
+		if err := tx.Commit(d.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var copied, differ int
+	var decisions []string
+	if err := d.pool.QueryRow(d.ctx, `
+		with c as (select (r.*)::review_decisions as r from review_decisions r where period = 'copied'),
+		     o as (select (r.*)::review_decisions as r from review_decisions r where period = 'one-statement'),
+		     cj as (select (r).agent_code, to_jsonb(r) - 'period' as j from c),
+		     oj as (select (r).agent_code, to_jsonb(r) - 'period' as j from o)
+		select (select count(*) from c)::int,
+			(select count(*) from cj full join oj using (agent_code) where cj.j is distinct from oj.j)::int,
+			(select array_agg(distinct (r).decision order by (r).decision) from c)`).Scan(&copied, &differ, &decisions); err != nil {
+		t.Fatal(err)
+	}
+	if copied != 11 || differ != 0 {
+		t.Errorf("%d decisions copied, %d of them differ from the one statement's; want 11 and none", copied, differ)
+	}
+	if len(decisions) < 3 {
+		t.Errorf("decisions %v: the comparison needs several kinds of decision", decisions)
 	}
 }

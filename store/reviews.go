@@ -82,22 +82,52 @@ type Evaluation struct {
 // window, or whose contract ended during it, is judged on the days they were active: their
 // quota share counts those days only; one whose contract has ended is not proposed for
 // termination. How it scores and decides is README "Reviews".
-func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
-	// The figures of 200,000 agents hash and sort tens of megabytes: in memory, not
-	// spilled to disk by the default 4 MB (this transaction only).
-	if _, err := db.Exec(ctx, `set local work_mem = '64MB'`); err != nil {
-		return fmt.Errorf("review memory: %w", err)
+func DecideAgents(ctx context.Context, tx pgx.Tx, open Opener, ev Evaluation) error {
+	// The figures of 200,000 agents hash and sort tens of megabytes: in memory, not spilled to
+	// disk by the default 4 MB; and its plan costs enough for JIT compilation, which takes
+	// longer than it saves for a statement of 200,000 rows run once (this transaction only).
+	settings := []string{`work_mem = '64MB'`, `jit = off`}
+	args := []any{ev.CampaignID, ev.Period, ev.WindowStart, ev.WindowEnd, ev.QuotaShare,
+		ev.FromDay, ev.ToDay, ev.AttainmentCap, ev.AttainmentWeight, ev.OnTimeWeight,
+		ev.RewardAt, ev.TerminateAfter, ev.TerminateBelow, ev.WarnBelow, ev.RewardKind, ev.RewardAmount, ev.RenewalWeight,
+		ev.PeriodDays}
+	if open != nil && !ev.Decided {
+		// The decisions are computed on a connection of their own, in this transaction's
+		// snapshot, and copied in as they come: the figures and the writes (the table, its
+		// indexes, its foreign keys' checks) each take a server process.
+		if _, err := copyBeside(ctx, tx, open, settings, "review_decisions", decisionColumns, decisions, args...); err != nil {
+			return fmt.Errorf("decide: %w", err)
+		}
+		return nil
 	}
-	// Its plan costs enough for JIT compilation, which takes longer than it saves for a
-	// statement of 200,000 rows run once.
-	if _, err := db.Exec(ctx, `set local jit = off`); err != nil {
-		return fmt.Errorf("review plan: %w", err)
+	for _, s := range settings {
+		if _, err := tx.Exec(ctx, `set local `+s); err != nil {
+			return fmt.Errorf("review settings: %w", err)
+		}
 	}
+	// A period decided already (a backfilled duplicate) keeps its decisions: ON CONFLICT DO
+	// NOTHING, a speculative insert per agent.
 	onConflict := ""
 	if ev.Decided {
-		onConflict = "on conflict (campaign_id, period, agent_code) do nothing"
+		onConflict = " on conflict (campaign_id, period, agent_code) do nothing"
 	}
-	_, err := db.Exec(ctx, `
+	if _, err := tx.Exec(ctx, `insert into review_decisions (`+identifiers(decisionColumns)+`) `+decisions+onConflict, args...); err != nil {
+		return fmt.Errorf("decide: %w", err)
+	}
+	return nil
+}
+
+// decisionColumns are the columns of review_decisions a review writes, in the order of the
+// columns of decisions.
+var decisionColumns = []string{"campaign_id", "period", "agent_code", "kind", "commune_code", "window_start", "window_end",
+	"quota", "quota_share", "enrolled", "follow_ups_on_time", "follow_ups_overdue", "leads", "leads_enrolled", "open_work",
+	"attainment", "on_time_rate", "score", "low_streak", "decision", "status", "reward_kind", "reward_amount",
+	"reward_at", "warn_below", "terminate_below", "terminate_after", "renewals_renewed", "renewals_lapsed", "renewal_rate", "renewal_weight"}
+
+// decisions is the query of a review's decisions, a row of decisionColumns for each agent and
+// staff member, in code order (the primary key's). Its parameters are those of DecideAgents'
+// args. Each column has its table column's type (copyBeside copies them as they are).
+var decisions = `
 		with span as (
 			-- the days of the window each agent and staff member was active [act_from, act_to):
 			-- from the day they joined (joined_on, migration 019; null for the launched roster)
@@ -153,7 +183,7 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 				coalesce(f.renewed, 0) as renewed, coalesce(f.lapsed, 0) as lapsed
 			from span a
 			left join quotas q on q.campaign_id = $1 and q.level = 'agent' and q.code = a.code
-			left join (`+quotaInForce("agent", "$6", "$7", "$18")+`) r on r.code = a.code
+			left join (` + quotaInForce("agent", "$6", "$7", "$18") + `) r on r.code = a.code
 			left join partial p on p.code = a.code
 			-- each agent's enrolments, counted in agent order from the index by agent and day
 			left join (select agent_code, count(*) as n from enrolments
@@ -198,27 +228,15 @@ func DecideAgents(ctx context.Context, db DB, ev Evaluation) error {
 					else 'retain'
 				end as decision
 			from final f order by code offset 0)
-		insert into review_decisions (campaign_id, period, agent_code, kind, commune_code, window_start, window_end,
-			quota, quota_share, enrolled, follow_ups_on_time, follow_ups_overdue, leads, leads_enrolled, open_work,
-			attainment, on_time_rate, score, low_streak, decision, status, reward_kind, reward_amount,
-			reward_at, warn_below, terminate_below, terminate_after, renewals_renewed, renewals_lapsed, renewal_rate, renewal_weight)
-		select $1, $2, code, kind, commune_code, $3::timestamptz, $4::timestamptz, quota, share, enrolled, on_time, overdue, leads, leads_enrolled, open_work,
-			attainment, on_time_rate, score, streak, decision,
+		select $1::text, $2::text, code, kind, commune_code, $3::timestamptz, $4::timestamptz, quota::int, share::float8,
+			enrolled::int, on_time::int, overdue::int, leads::int, leads_enrolled::int, open_work::int,
+			attainment::float8, on_time_rate::float8, score::float8, streak::int, decision,
 			case decision when 'terminate' then 'pending' else 'final' end,
 			case decision when 'reward' then $15::text end, case decision when 'reward' then $16::bigint end,
-			$11::float8, $14::float8, $13::float8, $12::int, renewed, lapsed, renewal_rate, $17::float8
+			$11::float8, $14::float8, $13::float8, $12::int, renewed::int, lapsed::int, renewal_rate::float8, $17::float8
 		from decided
 		order by code -- key order: cheaper index and primary-key inserts
-		`+onConflict,
-		ev.CampaignID, ev.Period, ev.WindowStart, ev.WindowEnd, ev.QuotaShare,
-		ev.FromDay, ev.ToDay, ev.AttainmentCap, ev.AttainmentWeight, ev.OnTimeWeight,
-		ev.RewardAt, ev.TerminateAfter, ev.TerminateBelow, ev.WarnBelow, ev.RewardKind, ev.RewardAmount, ev.RenewalWeight,
-		ev.PeriodDays)
-	if err != nil {
-		return fmt.Errorf("decide: %w", err)
-	}
-	return nil
-}
+`
 
 // quotaInForce is a query of the units or agents of one level whose target a plan revision
 // changed (quota_history, migration 018), each with the share of its earlier targets over the
