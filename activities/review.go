@@ -82,6 +82,12 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 			if err != nil {
 				return campaign.ReviewSummary{}, err
 			}
+			// The units are commended while the decisions are computed (they count enrolments
+			// against quotas, not decisions).
+			commend := func() error {
+				return store.CommendUnits(ctx, tx, in.CampaignID, in.Period.Label, frac, days(in.Period.Start), days(in.Period.End),
+					in.Policy.CommendTop, periodDays(periodStart, periodEnd))
+			}
 			if err := store.DecideAgents(ctx, tx, a.openBeside, store.Evaluation{
 				CampaignID: in.CampaignID, Period: in.Period.Label, WindowStart: in.Period.Start, WindowEnd: in.Period.End,
 				QuotaShare: frac, FromDay: days(in.Period.Start), ToDay: days(in.Period.End),
@@ -91,11 +97,7 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 				RewardKind: p.Reward.Kind, RewardAmount: p.Reward.Amount,
 				PeriodDays: periodDays(periodStart, periodEnd),
 				Decided:    decided,
-			}); err != nil {
-				return campaign.ReviewSummary{}, err
-			}
-			if err := store.CommendUnits(ctx, tx, in.CampaignID, in.Period.Label, frac, days(in.Period.Start), days(in.Period.End),
-				in.Policy.CommendTop, periodDays(periodStart, periodEnd)); err != nil {
+			}, commend); err != nil {
 				return campaign.ReviewSummary{}, err
 			}
 			if !decided {

@@ -451,7 +451,7 @@ func TestReviewDecisionsCopiedBesideAreThoseOfOneStatement(t *testing.T) {
 		if err := store.InsertReview(d.ctx, tx, campaignID, ev.Period, p.Start, p.End, "test"); err != nil {
 			t.Fatal(err)
 		}
-		if err := store.DecideAgents(d.ctx, tx, run.open, ev); err != nil {
+		if err := store.DecideAgents(d.ctx, tx, run.open, ev, nil); err != nil {
 			t.Fatalf("%s: %v", run.period, err)
 		}
 		if err := tx.Commit(d.ctx); err != nil {

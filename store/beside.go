@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Opener opens a connection of its own to the database, for a read that runs beside a
@@ -31,8 +32,12 @@ var snapshotID = regexp.MustCompile(`^[0-9A-F]+-[0-9A-F]+(-[0-9]+)?$`)
 // must not need them. Rows go through unchanged, in PostgreSQL's binary form, so each of the
 // query's columns must have its table column's type exactly: that is checked first, and a
 // mismatch is an error naming the column. settings are SET LOCAL on the reader first (memory,
-// plan settings). It returns the rows written.
-func copyBeside(ctx context.Context, tx pgx.Tx, open Opener, settings []string, table string, columns []string, query string, args ...any) (int64, error) {
+// plan settings). meanwhile, when set, runs in tx while the reader computes its first rows
+// (a query that sorts or aggregates before it gives any): other work of the transaction that
+// the read does not need; its error ends the copy before it begins. It returns the rows
+// written.
+func copyBeside(ctx context.Context, tx pgx.Tx, open Opener, settings []string, meanwhile func() error,
+	table string, columns []string, query string, args ...any) (int64, error) {
 	var snapshot string
 	if err := tx.QueryRow(ctx, `select pg_export_snapshot()`).Scan(&snapshot); err != nil {
 		return 0, fmt.Errorf("copy into %s: export the snapshot: %w", table, err)
@@ -62,36 +67,45 @@ func copyBeside(ctx context.Context, tx pgx.Tx, open Opener, settings []string, 
 	if err != nil {
 		return 0, err
 	}
-	rows, err := rtx.Query(ctx, query, append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)...)
-	if err != nil {
-		return 0, fmt.Errorf("copy into %s: read: %w", table, err)
-	}
-	defer rows.Close()
-	fields := rows.FieldDescriptions()
-	if len(fields) != len(columns) {
-		return 0, fmt.Errorf("copy into %s: the query gives %d columns for %d", table, len(fields), len(columns))
-	}
-	for i, f := range fields {
-		if f.DataTypeOID != want[i] {
-			return 0, fmt.Errorf("copy into %s: column %s is of type %d, the query's %s of type %d", table, columns[i], want[i], f.Name, f.DataTypeOID)
-		}
-	}
-
-	// The rows as COPY's binary format takes them: each field as the query sent it.
+	// The reader, in a goroutine of its own: its query, then its rows as COPY's binary format
+	// takes them, each field as the query sent it. A query that sorts or aggregates gives no
+	// row for a while: meanwhile runs in tx then.
 	pr, pw := io.Pipe()
 	written := make(chan error, 1)
 	go func() {
+		rows, err := rtx.Query(ctx, query, append([]any{pgx.QueryResultFormats{pgx.BinaryFormatCode}}, args...)...)
+		if err == nil {
+			err = sameTypes(rows.FieldDescriptions(), columns, want)
+		}
+		if err != nil {
+			if rows != nil {
+				rows.Close()
+			}
+			_ = pw.CloseWithError(err)
+			written <- err
+			return
+		}
 		written <- writeBinaryCopy(pw, rows, len(columns))
 	}()
-	tag, err := tx.Conn().PgConn().CopyFrom(ctx, pr,
-		`copy `+pgx.Identifier{table}.Sanitize()+` (`+identifiers(columns)+`) from stdin (format binary)`)
-	// A copy that failed stops the writer, if it is still writing; one that ended has read it all.
+	var tag pgconn.CommandTag
+	if meanwhile != nil {
+		err = meanwhile()
+	}
+	if err == nil {
+		tag, err = tx.Conn().PgConn().CopyFrom(ctx, pr,
+			`copy `+pgx.Identifier{table}.Sanitize()+` (`+identifiers(columns)+`) from stdin (format binary)`)
+		if err != nil {
+			err = fmt.Errorf("copy into %s: %w", table, err)
+		}
+	}
+	// A copy that failed, or never began, stops the reader if it is still writing; one that
+	// ended has read it all.
 	_ = pr.CloseWithError(errCopyEnded)
 	if werr := <-written; werr != nil && !errors.Is(werr, errCopyEnded) {
 		return 0, fmt.Errorf("copy into %s: read: %w", table, werr)
 	}
 	if err != nil {
-		return 0, fmt.Errorf("copy into %s: %w", table, err)
+		return 0, err
 	}
 	return tag.RowsAffected(), nil
 }
@@ -133,6 +147,19 @@ func writeBinaryCopy(w *io.PipeWriter, rows pgx.Rows, n int) error {
 	}
 	_ = w.CloseWithError(err)
 	return err
+}
+
+// sameTypes checks a query's columns are those of the table, of its types.
+func sameTypes(fields []pgconn.FieldDescription, columns []string, want []uint32) error {
+	if len(fields) != len(columns) {
+		return fmt.Errorf("the query gives %d columns for %d", len(fields), len(columns))
+	}
+	for i, f := range fields {
+		if f.DataTypeOID != want[i] {
+			return fmt.Errorf("column %s is of type %d, the query's %s of type %d", columns[i], want[i], f.Name, f.DataTypeOID)
+		}
+	}
+	return nil
 }
 
 // columnTypes are the type OIDs of table's columns, in the order given.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -36,7 +37,7 @@ func TestCopyBesideCopiesAQuerysRows(t *testing.T) {
 	}
 	defer tx.Rollback(ctx) //nolint:errcheck
 	at := time.Date(2021, 3, 10, 9, 30, 0, 0, time.UTC)
-	n, err := copyBeside(ctx, tx, open, []string{`work_mem = '8MB'`}, "copied", []string{"n", "label", "at", "share"}, `
+	n, err := copyBeside(ctx, tx, open, []string{`work_mem = '8MB'`}, nil, "copied", []string{"n", "label", "at", "share"}, `
 		select g, case when g % 3 = 0 then null else $1 || g end, case when g % 5 = 0 then null else $2::timestamptz end, g / 7.0::float8
 		from generate_series(1, $3::int) g order by g`, "row ", at, 100_000)
 	if err != nil {
@@ -80,7 +81,7 @@ func TestCopyBesideReadsInTheTransactionsSnapshot(t *testing.T) {
 		}
 		return open(ctx)
 	}
-	n, err := copyBeside(ctx, tx, late, nil, "copied", []string{"n", "share"}, `select n, 0::float8 from source`)
+	n, err := copyBeside(ctx, tx, late, nil, nil, "copied", []string{"n", "share"}, `select n, 0::float8 from source`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +113,7 @@ func TestCopyBesideRefusesWhatDoesNotFit(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer tx.Rollback(ctx) //nolint:errcheck
-			_, err = copyBeside(ctx, tx, open, nil, "copied", c.columns, c.query)
+			_, err = copyBeside(ctx, tx, open, nil, nil, "copied", c.columns, c.query)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("copy: %v; want an error saying %q", err, c.want)
 			}
@@ -121,5 +122,48 @@ func TestCopyBesideRefusesWhatDoesNotFit(t *testing.T) {
 	var n int
 	if err := pool.QueryRow(ctx, `select count(*) from copied`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%d rows written (%v), want none", n, err)
+	}
+}
+
+// meanwhile runs in the transaction while the reader computes: what it writes commits with
+// the copied rows; when it fails, nothing is copied and the copy says why.
+func TestCopyBesideRunsMeanwhileInTheTransaction(t *testing.T) {
+	ctx, pool, open := besideDB(t)
+	if _, err := pool.Exec(ctx, `create table other (n int)`); err != nil {
+		t.Fatal(err)
+	}
+	query := `select g, 0::float8 from generate_series(1, 50000) g order by g desc`
+	for _, fail := range []bool{false, true} {
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		meanwhile := func() error {
+			if fail {
+				return errors.New("meanwhile failed")
+			}
+			_, err := tx.Exec(ctx, `insert into other values (1)`)
+			return err
+		}
+		n, err := copyBeside(ctx, tx, open, nil, meanwhile, "copied", []string{"n", "share"}, query)
+		switch {
+		case fail && (err == nil || !strings.Contains(err.Error(), "meanwhile failed")):
+			t.Fatalf("copy after a failing meanwhile: %d rows, %v; want its error", n, err)
+		case !fail && (err != nil || n != 50000):
+			t.Fatalf("copy: %d rows, %v; want 50000", n, err)
+		}
+		if !fail {
+			if err := tx.Commit(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = tx.Rollback(ctx)
+	}
+	var copied, other int
+	if err := pool.QueryRow(ctx, `select (select count(*) from copied), (select count(*) from other)`).Scan(&copied, &other); err != nil {
+		t.Fatal(err)
+	}
+	if copied != 50000 || other != 1 {
+		t.Errorf("%d rows copied and %d written meanwhile; want 50000 and 1", copied, other)
 	}
 }

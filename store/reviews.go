@@ -76,13 +76,19 @@ type Evaluation struct {
 	Decided bool
 }
 
-// DecideAgents computes, in one statement, the figures over the window of every agent and
-// staff member active on any of its days, scores them, decides by the policy, and records each
-// decision with its inputs (once per campaign, period and agent). One who joined during the
+// DecideAgents computes, in one query, the figures over the window of every agent and staff
+// member active on any of its days, scores them, decides by the policy, and records each
+// decision with its inputs (once per campaign, period and agent): with open, the query runs
+// on a connection of its own in the transaction's snapshot and its rows are copied in as they
+// come (copyBeside); without, or for a period decided already, one INSERT … SELECT. One who joined during the
 // window, or whose contract ended during it, is judged on the days they were active: their
 // quota share counts those days only; one whose contract has ended is not proposed for
 // termination. How it scores and decides is README "Reviews".
-func DecideAgents(ctx context.Context, tx pgx.Tx, open Opener, ev Evaluation) error {
+//
+// meanwhile, when set, is other work of the transaction that does not change what the
+// decisions are computed from (the review's commendations): with open, it runs while a
+// connection of its own computes them; without, before them.
+func DecideAgents(ctx context.Context, tx pgx.Tx, open Opener, ev Evaluation, meanwhile func() error) error {
 	// The figures of 200,000 agents hash and sort tens of megabytes: in memory, not spilled to
 	// disk by the default 4 MB; and its plan costs enough for JIT compilation, which takes
 	// longer than it saves for a statement of 200,000 rows run once (this transaction only).
@@ -95,10 +101,15 @@ func DecideAgents(ctx context.Context, tx pgx.Tx, open Opener, ev Evaluation) er
 		// The decisions are computed on a connection of their own, in this transaction's
 		// snapshot, and copied in as they come: the figures and the writes (the table, its
 		// indexes, its foreign keys' checks) each take a server process.
-		if _, err := copyBeside(ctx, tx, open, settings, "review_decisions", decisionColumns, decisions, args...); err != nil {
+		if _, err := copyBeside(ctx, tx, open, settings, meanwhile, "review_decisions", decisionColumns, decisions, args...); err != nil {
 			return fmt.Errorf("decide: %w", err)
 		}
 		return nil
+	}
+	if meanwhile != nil {
+		if err := meanwhile(); err != nil {
+			return err
+		}
 	}
 	for _, s := range settings {
 		if _, err := tx.Exec(ctx, `set local `+s); err != nil {
