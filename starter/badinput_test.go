@@ -160,7 +160,11 @@ func TestBadInputsAreRefusedAndWriteNothing(t *testing.T) {
 	_, err = starter(ctx, "launch", plan)
 	require.NoError(t, err)
 	enrolHeader := strings.Join(imports.Headers[imports.Enrolments], ",") + "\n"
-	goodLine := "001000000001,Nguyễn Thị Một,0910000001,00001,00001-01,DL-00001-1,trader,1500000,other,monthly,2021-01-01\n"
+	// Paid a year ahead (12m): the register's first renewal falls due in December, minutes away
+	// on this clock, so no sweep of the register writes while the bad inputs are tried (paid
+	// monthly, its sweep came on 17 January, half a minute after the launch, which a slow setup
+	// reaches, and its audit row would land between a row's two snapshots).
+	goodLine := "001000000001,Nguyễn Thị Một,0910000001,00001,00001-01,DL-00001-1,trader,1500000,other,12m,2021-01-01\n"
 	goodFile := writeFile(t, "good.csv", enrolHeader+goodLine)
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		p, err := co.Progress(ctx, badID)
