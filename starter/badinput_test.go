@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -324,8 +325,19 @@ func TestBadInputsAreRefusedAndWriteNothing(t *testing.T) {
 			want: "by: say who decides"},
 	}
 
+	// auditSince names the audit rows written after the one numbered last: what changed the
+	// database when a refusal should have written nothing (a writer on the campaign's clock).
+	auditSince := func(t *testing.T, ctx context.Context, last int64) []string {
+		rows, err := db.Query(ctx, `select action || ' ' || entity || ' ' || entity_key from audit_log where id > $1 order by id`, last)
+		require.NoError(t, err)
+		added, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		return added
+	}
 	check := func(t *testing.T, r badInput) {
 		before := snapshot(t, ctx, db)
+		var lastAudit int64
+		require.NoError(t, db.QueryRow(ctx, `select coalesce(max(id), 0) from audit_log`).Scan(&lastAudit))
 		lengths := map[string]int{}
 		for _, id := range histories {
 			lengths[id] = historyLength(t, ctx, tc, id)
@@ -338,7 +350,7 @@ func TestBadInputsAreRefusedAndWriteNothing(t *testing.T) {
 		}
 		require.Error(t, err, "accepted")
 		require.Contains(t, err.Error(), r.want)
-		require.Equal(t, before, snapshot(t, ctx, db), "the database changed")
+		require.Equal(t, before, snapshot(t, ctx, db), "the database changed; audit rows added: %v", auditSince(t, ctx, lastAudit))
 		for _, id := range histories {
 			require.Equal(t, lengths[id], historyLength(t, ctx, tc, id), "%s: new history events", id)
 		}
