@@ -109,6 +109,8 @@ await run(async ({ page, context, input, shot }) => {
   await row(input.declined).getByTestId('decline').click();
   await page.locator('textarea[name="reason"]').fill(input.declinedReason);
   await page.getByTestId('save').click();
+  // The form closes at once and the entry is counted once it is stored (IndexedDB): wait for it.
+  await page.locator('[data-testid="queue-count"][data-value="1"]').waitFor();
 
   // Unreachable needs a reason: without one the form says so and records nothing.
   await row(input.unreachable).getByTestId('unreachable').click();
@@ -138,6 +140,8 @@ await run(async ({ page, context, input, shot }) => {
   await fillTerms(w);
   await page.getByTestId('save').click();
   await page.getByTestId('list-view').waitFor();
+  // Read once the fourth is stored (the list shows before it is), or fail waiting.
+  await page.locator('[data-testid="queue-count"][data-value="4"]').waitFor();
 
   out.queueOffline = await queued();
   out.queueText = (await page.getByTestId('queue-count').innerText()).trim();
