@@ -92,7 +92,14 @@ func DecideAgents(ctx context.Context, tx pgx.Tx, open Opener, ev Evaluation, me
 	// The figures of 200,000 agents hash and sort tens of megabytes: in memory, not spilled to
 	// disk by the default 4 MB; and its plan costs enough for JIT compilation, which takes
 	// longer than it saves for a statement of 200,000 rows run once (this transaction only).
+	// The same for the transaction's other statements (the commendations, meanwhile), as when
+	// the decisions were inserted by one statement in it.
 	settings := []string{`work_mem = '64MB'`, `jit = off`}
+	for _, s := range settings {
+		if _, err := tx.Exec(ctx, `set local `+s); err != nil {
+			return fmt.Errorf("review settings: %w", err)
+		}
+	}
 	args := []any{ev.CampaignID, ev.Period, ev.WindowStart, ev.WindowEnd, ev.QuotaShare,
 		ev.FromDay, ev.ToDay, ev.AttainmentCap, ev.AttainmentWeight, ev.OnTimeWeight,
 		ev.RewardAt, ev.TerminateAfter, ev.TerminateBelow, ev.WarnBelow, ev.RewardKind, ev.RewardAmount, ev.RenewalWeight,
@@ -109,11 +116,6 @@ func DecideAgents(ctx context.Context, tx pgx.Tx, open Opener, ev Evaluation, me
 	if meanwhile != nil {
 		if err := meanwhile(); err != nil {
 			return err
-		}
-	}
-	for _, s := range settings {
-		if _, err := tx.Exec(ctx, `set local `+s); err != nil {
-			return fmt.Errorf("review settings: %w", err)
 		}
 	}
 	// A period decided already (a backfilled duplicate) keeps its decisions: ON CONFLICT DO
