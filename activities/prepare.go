@@ -180,7 +180,14 @@ func (a *Activities) AssignAgents(ctx context.Context, in PlanInput) (AssignResu
 			}
 			res.RenewalsDue, err = registerDue(ctx, tx, in.CampaignID,
 				plan.FollowUpTimes{RenewalLead: lp.Plan.Renewals.LeadTime.Std(), Grace: lp.Plan.Renewals.Grace.Std()})
-			return res, err
+			if err != nil {
+				return res, err
+			}
+			// The plan's rows are written (units, quotas and events by AllocateQuotas, the
+			// roster here): the campaign's first statements, a review among them, are planned
+			// knowing them, not on statistics from before the launch.
+			refreshStatistics(ctx, tx, "the plan", store.AnalyzePlan)
+			return res, nil
 		})
 }
 
