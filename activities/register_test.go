@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"drives/activities"
 	"drives/campaign"
 	"drives/contribution"
@@ -207,6 +209,67 @@ func TestRegisterFollowsPaymentsRenewalsAndLapses(t *testing.T) {
 
 // Shown failing: a return keeping the old cover (cover_anchor not reset) and a renewal given
 // up as unreachable instead of lapsed each fail TestRegisterFollowsPaymentsRenewalsAndLapses.
+
+// A payment extends its person's cover however it is written (the payments' trigger): a
+// receipt copied straight into the table, as a load of old collection records would write it,
+// renews its person, logs the renewal and closes their renewal follow-up, as the import does;
+// the same receipt again changes nothing.
+func TestPaymentsWrittenAnyWayApplyToTheRegister(t *testing.T) {
+	d := newDrive(t)
+	a := enrolment{person: lead(1, "00001", "", "trader"), agent: "DL-00001-1", income: 1_500_000, class: "other", mode: "monthly", on: "2021-01-31"}
+	d.mergeWithPolicy(d.stage(imports.Enrolments, "", "enrolments.csv", enrolmentsCSV(a)))
+	if sw := d.sweepAt("2021-02-14"); sw.RenewalsOpened != 1 {
+		t.Fatalf("sweep of 14 February: %+v, want A's renewal opened", sw)
+	}
+	var register string
+	if err := d.pool.QueryRow(d.ctx, `select register_id from campaigns where id = $1`, campaignID).Scan(&register); err != nil {
+		t.Fatal(err)
+	}
+	const batch = "6f1c2a3e-0000-4000-8000-000000000001"
+	due := contribution.Due(a.income, a.class, 2)
+	row := []any{register, "R-OLD-1", a.id, local(t, "2021-02-25"), int32(2), due, due, a.agent, campaignID, batch}
+	cols := []string{"register_id", "receipt_no", "citizen_id", "paid_on", "months", "amount", "expected", "agent_code", "campaign_id", "batch_id"}
+	tx, err := d.pool.Begin(d.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(d.ctx)
+	if _, err := tx.CopyFrom(d.ctx, pgx.Identifier{"payments"}, cols, pgx.CopyFromRows([][]any{row})); err != nil {
+		t.Fatal(err)
+	}
+	var applied string
+	if err := tx.QueryRow(d.ctx, `select current_setting('drives.payments_applied')`).Scan(&applied); err != nil {
+		t.Fatal(err)
+	}
+	if applied != "1 0 1" {
+		t.Errorf("applied %q, want 1 renewed, 0 returned, 1 follow-up closed", applied)
+	}
+	if err := tx.Commit(d.ctx); err != nil {
+		t.Fatal(err)
+	}
+	// 31 January + 1 month (the enrolment) + 2 months is 30 April.
+	if until, status := d.participant(a.id); until != "2021-04-30" || status != "active" {
+		t.Errorf("A paid until %s (%s), want 2021-04-30 (active)", until, status)
+	}
+	if n := d.count(`select count(*) from participant_changes where kind = 'renewed' and citizen_id = $1 and on_date = '2021-02-25'`, a.id); n != 1 {
+		t.Errorf("%d renewals of A logged on 25 February, want 1", n)
+	}
+	if n := d.count(`select count(*) from follow_ups where kind = 'renewal' and citizen_id = $1 and status = 'renewed' and closed_by_batch = $2`, a.id, batch); n != 1 {
+		t.Errorf("A's renewal not closed as renewed by the copied receipt's batch")
+	}
+
+	// The same receipt again, as a load run twice writes it: skipped, nothing applied.
+	if _, err := d.pool.Exec(d.ctx, `insert into payments (`+strings.Join(cols, ", ")+`)
+		values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict do nothing`, row...); err != nil {
+		t.Fatal(err)
+	}
+	if until, _ := d.participant(a.id); until != "2021-04-30" {
+		t.Errorf("A paid until %s after the same receipt again, want 2021-04-30", until)
+	}
+	if n := d.count(`select count(*) from participant_changes where kind = 'renewed' and citizen_id = $1`, a.id); n != 1 {
+		t.Errorf("%d renewals of A logged after the same receipt again, want 1", n)
+	}
+}
 
 // Every payment mode of every subsidy class is due 22% of the declared income less the
 // state's support, times the months: the amounts the rules give are not flagged, and what

@@ -239,33 +239,19 @@ type MergedPayments struct {
 	FollowUpsClosed int // renewal follow-ups the payments closed
 }
 
-// MergePayments records a staged batch of payments (receipts new to the register) and applies
-// them to their people: months paid while current (or on a day before a recorded lapse, which
-// is then undone) extend the cover; a payment after a lapse starts a new cover on its day. Each
-// person's payments of the batch count as one renewal or return, on the day of the first;
-// their open renewal follow-ups the new cover passes close as renewed. The staged lines never
-// leave the server.
+// MergePayments records a staged batch of payments (receipts new to the register), each
+// expected amount computed from its person's declared income and class. The payments' trigger
+// (apply_payments, migration 023) applies them to their people as any statement's payments
+// are: months paid while current (or on a day before a recorded lapse, which is then undone)
+// extend the cover; a payment after a lapse starts a new cover on its day. Each person's
+// payments of the batch count as one renewal or return, on the day of the first; their open
+// renewal follow-ups the new cover passes close as renewed. The caller holds the campaign's
+// merge lock (LockEnrolmentMerges), as every writer of its register does: people are not
+// locked one by one. The staged lines never leave the server.
 func MergePayments(ctx context.Context, db DB, campaignID, batchID string, terms PaymentTerms) (MergedPayments, error) {
 	var m MergedPayments
-	// The renewals the payments may close, locked in id order first, as every writer of
-	// follow-ups locks them (a district's sweep among them), so that they queue, not deadlock.
-	// Each of the batch's people is looked up by the renewals' index, whatever the planner
-	// thinks of the batch's size.
-	if _, err := db.Exec(ctx, `
-		with people as materialized (select distinct citizen_id from import_rows where batch_id = $2)
-		select f.id from people r
-		join follow_ups f on f.campaign_id = $1 and f.kind = 'renewal' and f.citizen_id = r.citizen_id
-		where f.status in ('open', 'lapsed')
-		order by f.id for update of f`, campaignID, batchID); err != nil {
-		return m, fmt.Errorf("lock renewals: %w", err)
-	}
-	// One statement: the receipts recorded, then each person's new payments of this batch
-	// against their state before them (the statement's snapshot). The update returns what the
-	// changes and the follow-ups need, so that no step joins two of these sets without an
-	// index. The caller holds the campaign's merge lock (LockEnrolmentMerges), as every writer
-	// of its register does: people are not locked one by one.
 	if err := db.QueryRow(ctx, `
-		with c as (select register_id, timezone from campaigns where id = $1),
+		with c as (select register_id from campaigns where id = $1),
 		ins as (
 			insert into payments (register_id, receipt_no, citizen_id, paid_on, months, amount, expected, agent_code, campaign_id, batch_id)
 			select c.register_id, r.receipt_no, r.citizen_id, r.enrolled_on, r.payment_months, r.amount,
@@ -277,52 +263,19 @@ func MergePayments(ctx context.Context, db DB, campaignID, batchID string, terms
 			where r.batch_id = $2 and p.register_id = c.register_id and p.citizen_id = r.citizen_id
 			order by r.line
 			on conflict (register_id, receipt_no) do nothing
-			returning citizen_id, paid_on, months, amount <> expected as flagged),
-		paid as (
-			select citizen_id, min(paid_on) as first_on, sum(months)::int as months from ins group by citizen_id),
-		before as materialized (
-			select p.citizen_id, p.status, p.lapsed_on, paid.first_on, paid.months,
-				p.status = 'lapsed' and paid.first_on >= p.lapsed_on as returning_
-			from participants p join paid on paid.citizen_id = p.citizen_id, c
-			where p.register_id = c.register_id),
-		unlapsed as (
-			-- paid before the lapse was due: it was no lapse
-			delete from participant_changes x using before b, c
-			where x.register_id = c.register_id and x.citizen_id = b.citizen_id and x.kind = 'lapsed'
-			  and x.on_date = b.lapsed_on and b.status = 'lapsed' and not b.returning_
-			returning 1),
-		upd as materialized (
-			update participants p set
-				cover_anchor = case when b.returning_ then b.first_on else p.cover_anchor end,
-				months_paid = case when b.returning_ then b.months else p.months_paid + b.months end,
-				status = 'active', lapsed_on = null, campaign_id = $1
-			from before b, c
-			where p.register_id = c.register_id and p.citizen_id = b.citizen_id
-			returning p.register_id, p.citizen_id, p.paid_until, p.district_code, p.commune_code, p.target_group, p.agent_code,
-				b.returning_, b.first_on),
-		logged as (
-			insert into participant_changes (register_id, citizen_id, kind, on_date, campaign_id, district_code,
-				commune_code, target_group, agent_code)
-			select u.register_id, u.citizen_id, case when u.returning_ then 'returned' else 'renewed' end, u.first_on, $1,
-				u.district_code, u.commune_code, u.target_group, u.agent_code
-			from upd u
-			order by u.citizen_id
-			returning kind),
-		closed as (
-			update follow_ups f set status = 'renewed', closed_at = greatest(u.first_on::timestamp at time zone c.timezone, f.opened_at),
-				closed_by_batch = $2
-			from upd u, c
-			where f.campaign_id = $1 and f.kind = 'renewal' and f.citizen_id = u.citizen_id
-			  and f.renewal_due < u.paid_until
-			  -- a follow-up closed as lapsed reopens as renewed only when the lapse is undone
-			  and (f.status = 'open' or (f.status = 'lapsed' and not u.returning_))
-			returning 1)
-		select (select count(*) from ins)::int, (select count(*) filter (where flagged) from ins)::int,
-			(select count(*) from logged where kind = 'renewed')::int, (select count(*) from logged where kind = 'returned')::int,
-			(select count(*) from closed)::int, (select count(*) from unlapsed)::int`,
+			returning amount <> expected as flagged)
+		select count(*)::int, (count(*) filter (where flagged))::int from ins`,
 		campaignID, batchID, terms.Percent, terms.PoorSubsidy, terms.NearPoorSubsidy, terms.OtherSubsidy).
-		Scan(&m.New, &m.Flagged, &m.Renewed, &m.Returned, &m.FollowUpsClosed, new(int)); err != nil {
+		Scan(&m.New, &m.Flagged); err != nil {
 		return m, fmt.Errorf("record payments: %w", err)
+	}
+	// What the trigger applied, as it left it for this transaction.
+	var applied string
+	if err := db.QueryRow(ctx, `select current_setting('drives.payments_applied', true)`).Scan(&applied); err != nil {
+		return m, fmt.Errorf("record payments: %w", err)
+	}
+	if _, err := fmt.Sscanf(applied, "%d %d %d", &m.Renewed, &m.Returned, &m.FollowUpsClosed); err != nil {
+		return m, fmt.Errorf("record payments: the register's trigger left %q: %w", applied, err)
 	}
 	return m, nil
 }
