@@ -1,9 +1,9 @@
 -- A launched plan's units, quotas, agents and events are written at once (a national plan:
--- 110,000 units, 233,000 quotas, 210,000 agents and staff) and read at once by what comes
--- next: a campaign's first review planned on statistics that did not know them joined the
--- communes' quotas by nested loop and ran for minutes, holding back every table's vacuum. The
--- launch's writer refreshes their statistics in its transaction (analyze_plan, called as
--- analyze_review_decisions is, migration 011).
+-- 69,491 units, 280,091 quotas, 210,599 agents and staff) and read at once by what comes next:
+-- a campaign's first review, planned on statistics taken before the launch, ran its
+-- commendations for ten minutes until its activity's timeout, holding back every table's vacuum
+-- meanwhile. The launch's writer refreshes their statistics in its transaction (analyze_plan,
+-- called as analyze_review_decisions is, migration 011).
 create function analyze_plan() returns void
     language plpgsql security definer
 as $$
