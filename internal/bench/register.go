@@ -32,9 +32,9 @@ func (g *enrolmentGen) payment(r *enrolmentRow, i int) (paidOn time.Time, receip
 // (imports.Importer: check, stage, merge by the record-import Update), a payment for every
 // participant, which extends each one's cover; as a ratio to a raw COPY of the same rows into
 // the same indexed payments table, whose trigger applies them to the raw register's people.
-// Then one renewal sweep of the million (the campaign's
-// SweepFollowUps activity, as its workflow runs it on the sweep grid): renewals opened and
-// lapses recorded, set-based, in one activity whatever the number of participants. Its checks:
+// Then one renewal sweep of the million (the campaign's SweepFollowUps activity, as its
+// workflow runs it on the sweep grid): renewals opened and lapses recorded, set-based, in one
+// activity whatever the number of participants. Its checks:
 // every payment recorded once and none flagged, each person's cover one month longer, the
 // sweep's renewals and lapses equal to a count from the register's own dates.
 func Register(ctx context.Context, e *Env, lp *plan.Loaded, gen *enrolmentGen, n int) ([]Figure, error) {
