@@ -101,7 +101,7 @@ func (a *Activities) evaluateAgents(ctx context.Context, in EvaluateInput) (camp
 				return campaign.ReviewSummary{}, err
 			}
 			if !decided {
-				refreshStatistics(ctx, tx, "review decisions", store.AnalyzeDecisions)
+				refreshStatistics(ctx, tx, "review decisions", store.AnalyzeDecisions(in.CampaignID, in.Period.Label))
 			}
 			return reviewSummary(ctx, tx, in.CampaignID, in.Period.Label)
 		})

@@ -642,7 +642,10 @@ func waitForLockWaiter(t *testing.T, db *pgxpool.Pool) {
 
 // Rows written before migration 003 are chained by it, in id order per campaign. The schema
 // is migrated into a schema of its own, as it would be outside public.
-func TestMigrationChainsExistingRows(t *testing.T) {
+// legacySchema is a schema of a new database, legacy, migrated up to version: a connection to
+// it, as the owner, and the migrator that takes it further.
+func legacySchema(t *testing.T, version int32) (*pgx.Conn, *migrate.Migrator) {
+	t.Helper()
 	ctx := context.Background()
 	u := testenv.NewDB(t)
 	owner := openPool(t, u)
@@ -658,7 +661,7 @@ func TestMigrationChainsExistingRows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(ctx)
+	t.Cleanup(func() { conn.Close(ctx) })
 	m, err := migrate.NewMigrator(ctx, conn, migrations.VersionTable)
 	if err != nil {
 		t.Fatal(err)
@@ -666,9 +669,15 @@ func TestMigrationChainsExistingRows(t *testing.T) {
 	if err := m.LoadMigrations(os.DirFS("../migrations")); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.MigrateTo(ctx, 2); err != nil {
+	if err := m.MigrateTo(ctx, version); err != nil {
 		t.Fatal(err)
 	}
+	return conn, m
+}
+
+func TestMigrationChainsExistingRows(t *testing.T) {
+	ctx := context.Background()
+	conn, m := legacySchema(t, 2)
 	for i := range 7 {
 		c := []string{"a", "b"}[i%3%2]
 		if _, err := conn.Exec(ctx, `insert into audit_log (campaign_id, actor, action, entity, entity_key, workflow_id, attempt, detail, result)
@@ -698,8 +707,83 @@ func TestMigrationChainsExistingRows(t *testing.T) {
 	}
 }
 
+// Migration 025 partitions the review decisions by campaign and period: the decisions recorded
+// before it are kept, each period's in a table of its own, read through review_decisions with
+// their rationale; their foreign keys still hold; and a new period is written and attached as
+// a review does it.
+func TestMigrationKeepsEarlierDecisionsInTheirPeriodsTables(t *testing.T) {
+	ctx := context.Background()
+	conn, m := legacySchema(t, 24)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`insert into campaigns (id, register_id, workflow_id, name, year, plan_hash, plan, prior_year_enrolled,
+			period_start, period_end, timezone, clock_scale)
+		values ('c', 'r', 'wf', 'C', 2021, 'h', '{}', 0, '2021-01-01', '2021-12-31', 'Asia/Ho_Chi_Minh', 1)`)
+	exec(`insert into units (campaign_id, code, level, parent_code, district_code, name, kind, labour_force, synthetic)
+		values ('c', 'D1', 'district', null, 'D1', 'D', 'urban', 0, false), ('c', 'C1', 'commune', 'D1', 'D1', 'C', 'ward', 0, false)`)
+	exec(`insert into agents (campaign_id, code, commune_code, district_code, kind, post_office, full_name, phone, weight)
+		select 'c', code, 'C1', 'D1', 'agent', false, 'x', 'x', 1 from unnest(array['A1', 'A2']) code`)
+	decide := func(period, agent, decision string) {
+		t.Helper()
+		exec(`insert into reviews (campaign_id, period, window_start, window_end, workflow_id)
+			values ('c', $1, '2021-01-01', '2021-04-01', 'wf') on conflict do nothing`, period)
+		exec(`insert into review_decisions (campaign_id, period, agent_code, kind, commune_code, window_start, window_end,
+				quota, quota_share, enrolled, follow_ups_on_time, follow_ups_overdue, leads, leads_enrolled, open_work,
+				attainment, on_time_rate, score, low_streak, decision, status, reward_kind, reward_amount,
+				reward_at, warn_below, terminate_below, terminate_after)
+			values ('c', $1, $2, 'agent', 'C1', '2021-01-01', '2021-04-01', 10, 2.5, 3, 1, 0, 0, 0, 0,
+				1.2, 1, 1.16, 0, $3, 'final', case when $3 = 'reward' then 'bonus' end, case when $3 = 'reward' then 500000 end,
+				1, 0.6, 0.4, 2)`, period, agent, decision)
+	}
+	decide("2021-Q1", "A1", "reward")
+	decide("2021-Q1", "A2", "retain")
+	decide("2021-Q2", "A1", "retain")
+	if err := m.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var kind string
+	var leaves int
+	if err := conn.QueryRow(ctx, `select c.relkind::text, (select count(*) from pg_partition_tree('review_decisions') where isleaf)
+		from pg_class c where c.oid = 'review_decisions'::regclass`).Scan(&kind, &leaves); err != nil || kind != "p" || leaves != 2 {
+		t.Fatalf("review_decisions after the migration: kind %q, %d periods' tables (%v); want partitioned, 2", kind, leaves, err)
+	}
+	rows, _ := conn.Query(ctx, `select period || ' ' || agent_code || ' ' || review_rationale(d) from review_decisions d order by 1`)
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	want := []string{
+		"2021-Q1 A1 score 1.16 = 0.8 × attainment 1.20 (3 enrolled of a quota share of 2.5) + 0.2 × on-time rate 1.00 (1 on time, 0 overdue); at or above 1: rewarded (bonus, 500000 VND)",
+		"2021-Q1 A2 score 1.16 = 0.8 × attainment 1.20 (3 enrolled of a quota share of 2.5) + 0.2 × on-time rate 1.00 (1 on time, 0 overdue); retained",
+		"2021-Q2 A1 score 1.16 = 0.8 × attainment 1.20 (3 enrolled of a quota share of 2.5) + 0.2 × on-time rate 1.00 (1 on time, 0 overdue); retained",
+	}
+	if err != nil || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("decisions after the migration (%v):\n%s\nwant\n%s", err, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// The foreign keys hold on the migrated periods and on a new one, written as a review
+	// writes it: into the period's table, then attached.
+	if _, err := conn.Exec(ctx, `insert into review_decisions select campaign_id, period, 'A9', kind, commune_code, window_start, window_end,
+			quota, quota_share, enrolled, follow_ups_on_time, follow_ups_overdue, leads, leads_enrolled, open_work, attainment,
+			on_time_rate, score, low_streak, decision, status from review_decisions where agent_code = 'A2'`); err == nil ||
+		!strings.Contains(err.Error(), "foreign key") {
+		t.Errorf("a decision on an agent the campaign does not have: %v, want a foreign key violation", err)
+	}
+	exec(`insert into reviews (campaign_id, period, window_start, window_end, workflow_id) values ('c', '2021-Q3', '2021-07-01', '2021-10-01', 'wf')`)
+	var table string
+	if err := conn.QueryRow(ctx, `select review_decisions_period_table('c', '2021-Q3')`).Scan(&table); err != nil {
+		t.Fatal(err)
+	}
+	exec(`insert into `+pgx.Identifier{table}.Sanitize()+` select campaign_id, '2021-Q3', 'A9', kind, commune_code, window_start, window_end,
+			quota, quota_share, enrolled, follow_ups_on_time, follow_ups_overdue, leads, leads_enrolled, open_work, attainment,
+			on_time_rate, score, low_streak, decision, status from review_decisions where agent_code = 'A2'`)
+	if _, err := conn.Exec(ctx, `select review_decisions_attach('c', '2021-Q3')`); err == nil || !strings.Contains(err.Error(), "foreign key") {
+		t.Errorf("attaching a period that names an agent the campaign does not have: %v, want a foreign key violation", err)
+	}
+}
+
 // A review refreshes the planner's statistics of its decisions as the worker connects, as
-// drives_app, which does not own the table (migration 011's function does it for it); without
+// drives_app, which does not own the table (migrations 011 and 025's function does it for it); without
 // them a district's page of a period just decided walked the whole period. Shown failing by
 // leaving out the refresh in EvaluateAgents, and by leaving out the function's grant (then it
 // is refused, the review only logs a warning, and the period has no statistics).
@@ -712,7 +796,8 @@ func TestReviewRefreshesItsStatisticsAsTheAppRole(t *testing.T) {
 	stats := func() (n int) {
 		t.Helper()
 		if err := l.owner.QueryRow(l.ctx, `select count(*) from pg_stats
-			where schemaname = current_schema() and tablename = 'review_decisions' and attname in ('period', 'commune_code', 'decision')`).Scan(&n); err != nil {
+			where schemaname = current_schema() and attname in ('period', 'commune_code', 'decision')
+			  and tablename in (select relid::text from pg_partition_tree('review_decisions') where isleaf)`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n

@@ -10,8 +10,14 @@ import (
 )
 
 // InsertReview records a period's review of a campaign and the workflow that takes it; a
-// review already recorded is left as it is.
+// review already recorded is left as it is. Reviews write one at a time, whichever their
+// campaign: the attach of a period's decisions (DecideAgents) locks reviews against writes
+// until the transaction ends (for its foreign key's check), and two reviews that had each
+// recorded their row would each wait there for the other. The lock is taken first, here.
 func InsertReview(ctx context.Context, db DB, campaignID, period string, windowStart, windowEnd time.Time, workflowID string) error {
+	if _, err := db.Exec(ctx, `lock table reviews in share row exclusive mode`); err != nil {
+		return fmt.Errorf("record review: %w", err)
+	}
 	if _, err := db.Exec(ctx, `
 		insert into reviews (campaign_id, period, window_start, window_end, workflow_id)
 		values ($1, $2, $3, $4, $5) on conflict do nothing`,
@@ -21,13 +27,15 @@ func InsertReview(ctx context.Context, db DB, campaignID, period string, windowS
 	return nil
 }
 
-// AnalyzeDecisions refreshes the planner's statistics of the review decisions (migration 011),
-// so that the lists of a period just decided are read through the right index.
-func AnalyzeDecisions(ctx context.Context, db DB) error {
-	if _, err := db.Exec(ctx, `select analyze_review_decisions()`); err != nil {
-		return fmt.Errorf("analyze review decisions: %w", err)
+// AnalyzeDecisions refreshes the planner's statistics of a period's decisions (migrations 011
+// and 025), so that the lists of a period just decided are read through the right index.
+func AnalyzeDecisions(campaignID, period string) func(context.Context, DB) error {
+	return func(ctx context.Context, db DB) error {
+		if _, err := db.Exec(ctx, `select analyze_review_decisions($1, $2)`, campaignID, period); err != nil {
+			return fmt.Errorf("analyze review decisions: %w", err)
+		}
+		return nil
 	}
-	return nil
 }
 
 // LockReview locks a period's review row until the transaction ends, so that one evaluation
@@ -78,12 +86,17 @@ type Evaluation struct {
 
 // DecideAgents computes, in one query, the figures over the window of every agent and staff
 // member active on any of its days, scores them, decides by the policy, and records each
-// decision with its inputs (once per campaign, period and agent): with open, the query runs
-// on a connection of its own in the transaction's snapshot and its rows are copied in as they
-// come (copyBeside); without, or for a period decided already, one INSERT … SELECT. One who joined during the
+// decision with its inputs (once per campaign, period and agent). One who joined during the
 // window, or whose contract ended during it, is judged on the days they were active: their
 // quota share counts those days only; one whose contract has ended is not proposed for
 // termination. How it scores and decides is README "Reviews".
+//
+// A period's decisions are written into a table of their own, attached then to the campaign's
+// partition of review_decisions (migration 025): its indexes are built from the rows at once
+// and its foreign keys checked by a query each. With open, the query runs on a connection of
+// its own in the transaction's snapshot and its rows are copied in as they come (copyBeside);
+// without, one INSERT … SELECT. A period decided already (a backfilled duplicate) keeps its
+// decisions: the rows go through review_decisions, ON CONFLICT DO NOTHING.
 //
 // meanwhile, when set, is other work of the transaction that does not change what the
 // decisions are computed from (the review's commendations): with open, it runs while a
@@ -92,10 +105,10 @@ func DecideAgents(ctx context.Context, tx pgx.Tx, open Opener, ev Evaluation, me
 	// The figures of 200,000 agents hash and sort tens of megabytes: in memory, not spilled to
 	// disk by the default 4 MB; and its plan costs enough for JIT compilation, which takes
 	// longer than it saves for a statement of 200,000 rows run once (this transaction only).
-	// The same for the transaction's other statements (the commendations, meanwhile), as when
-	// the decisions were inserted by one statement in it.
+	// The same for the transaction's other statements (the commendations, meanwhile; the
+	// indexes built by the attach), as when the decisions were inserted by one statement in it.
 	settings := []string{`work_mem = '64MB'`, `jit = off`}
-	for _, s := range settings {
+	for _, s := range append(settings, `maintenance_work_mem = '256MB'`) {
 		if _, err := tx.Exec(ctx, `set local `+s); err != nil {
 			return fmt.Errorf("review settings: %w", err)
 		}
@@ -104,28 +117,38 @@ func DecideAgents(ctx context.Context, tx pgx.Tx, open Opener, ev Evaluation, me
 		ev.FromDay, ev.ToDay, ev.AttainmentCap, ev.AttainmentWeight, ev.OnTimeWeight,
 		ev.RewardAt, ev.TerminateAfter, ev.TerminateBelow, ev.WarnBelow, ev.RewardKind, ev.RewardAmount, ev.RenewalWeight,
 		ev.PeriodDays}
-	if open != nil && !ev.Decided {
+	var table *string
+	if !ev.Decided {
+		if err := tx.QueryRow(ctx, `select review_decisions_period_table($1, $2)`, ev.CampaignID, ev.Period).Scan(&table); err != nil {
+			return fmt.Errorf("decide: the period's table: %w", err)
+		}
+	}
+	switch {
+	case table != nil && open != nil:
 		// The decisions are computed on a connection of their own, in this transaction's
-		// snapshot, and copied in as they come: the figures and the writes (the table, its
-		// indexes, its foreign keys' checks) each take a server process.
-		if _, err := copyBeside(ctx, tx, open, settings, meanwhile, "review_decisions", decisionColumns, decisions, args...); err != nil {
+		// snapshot, and copied in as they come: the figures and the writes each take a server
+		// process.
+		if _, err := copyBeside(ctx, tx, open, settings, meanwhile, *table, decisionColumns, decisions, args...); err != nil {
 			return fmt.Errorf("decide: %w", err)
 		}
-		return nil
-	}
-	if meanwhile != nil {
-		if err := meanwhile(); err != nil {
-			return err
+	default:
+		if meanwhile != nil {
+			if err := meanwhile(); err != nil {
+				return err
+			}
+		}
+		into, onConflict := "review_decisions", " on conflict (campaign_id, period, agent_code) do nothing"
+		if table != nil {
+			into, onConflict = *table, ""
+		}
+		if _, err := tx.Exec(ctx, `insert into `+pgx.Identifier{into}.Sanitize()+` (`+identifiers(decisionColumns)+`) `+decisions+onConflict, args...); err != nil {
+			return fmt.Errorf("decide: %w", err)
 		}
 	}
-	// A period decided already (a backfilled duplicate) keeps its decisions: ON CONFLICT DO
-	// NOTHING, a speculative insert per agent.
-	onConflict := ""
-	if ev.Decided {
-		onConflict = " on conflict (campaign_id, period, agent_code) do nothing"
-	}
-	if _, err := tx.Exec(ctx, `insert into review_decisions (`+identifiers(decisionColumns)+`) `+decisions+onConflict, args...); err != nil {
-		return fmt.Errorf("decide: %w", err)
+	if table != nil {
+		if _, err := tx.Exec(ctx, `select review_decisions_attach($1, $2)`, ev.CampaignID, ev.Period); err != nil {
+			return fmt.Errorf("decide: attach the period's decisions: %w", err)
+		}
 	}
 	return nil
 }
