@@ -774,7 +774,7 @@ func TestMigrationKeepsEarlierDecisionsInTheirPeriodsTables(t *testing.T) {
 	if err := conn.QueryRow(ctx, `select review_decisions_period_table('c', '2021-Q3')`).Scan(&table); err != nil {
 		t.Fatal(err)
 	}
-	exec(`insert into `+pgx.Identifier{table}.Sanitize()+` select campaign_id, '2021-Q3', 'A9', kind, commune_code, window_start, window_end,
+	exec(`insert into ` + pgx.Identifier{table}.Sanitize() + ` select campaign_id, '2021-Q3', 'A9', kind, commune_code, window_start, window_end,
 			quota, quota_share, enrolled, follow_ups_on_time, follow_ups_overdue, leads, leads_enrolled, open_work, attainment,
 			on_time_rate, score, low_streak, decision, status from review_decisions where agent_code = 'A2'`)
 	if _, err := conn.Exec(ctx, `select review_decisions_attach('c', '2021-Q3')`); err == nil || !strings.Contains(err.Error(), "foreign key") {
