@@ -783,7 +783,7 @@ func TestMigrationKeepsEarlierDecisionsInTheirPeriodsTables(t *testing.T) {
 }
 
 // A review refreshes the planner's statistics of its decisions as the worker connects, as
-// drives_app, which does not own the table (migrations 011 and 025's function does it for it); without
+// drives_app, which does not own the tables (migration 025's function does it for it); without
 // them a district's page of a period just decided walked the whole period. Shown failing by
 // leaving out the refresh in EvaluateAgents, and by leaving out the function's grant (then it
 // is refused, the review only logs a warning, and the period has no statistics).
@@ -796,7 +796,7 @@ func TestReviewRefreshesItsStatisticsAsTheAppRole(t *testing.T) {
 	stats := func() (n int) {
 		t.Helper()
 		if err := l.owner.QueryRow(l.ctx, `select count(*) from pg_stats
-			where schemaname = current_schema() and attname in ('period', 'commune_code', 'decision')
+			where schemaname = current_schema() and attname in ('period', 'commune_code', 'decision', 'agent_code')
 			  and tablename in (select relid::text from pg_partition_tree('review_decisions') where isleaf)`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
@@ -811,7 +811,7 @@ func TestReviewRefreshesItsStatisticsAsTheAppRole(t *testing.T) {
 	if s.Agents == 0 {
 		t.Fatal("the review decided nothing")
 	}
-	if n := stats(); n != 3 {
-		t.Errorf("statistics of review_decisions after a review as %s: %d of 3 columns", audit.AppRole, n)
+	if n := stats(); n != 4 {
+		t.Errorf("statistics of review_decisions after a review as %s: %d of 4 columns", audit.AppRole, n)
 	}
 }

@@ -74,7 +74,9 @@ end
 $$;
 
 -- The planner's statistics of a period's decisions, refreshed by the review that wrote them
--- (as analyze_review_decisions() did for the whole table, migration 011).
+-- (as analyze_review_decisions() did for the whole table, migration 011), the agent's code
+-- among them: a list reads a page's keys, then their rows by key, and a planner that did not
+-- know the code unique took a thousand rows a key and read the whole period to join them.
 create function analyze_review_decisions(p_campaign text, p_period text) returns void
     language plpgsql security definer
 as $$
@@ -82,7 +84,7 @@ declare
     leaf text := format('review_decisions_%s_%s', left(md5(p_campaign), 12), left(md5(p_period), 8));
 begin
     if to_regclass(quote_ident(leaf)) is not null then
-        execute format('analyze (skip_locked) %I (campaign_id, period, commune_code, status, decision)', leaf);
+        execute format('analyze (skip_locked) %I (campaign_id, period, agent_code, kind, commune_code, window_end, status, decision)', leaf);
     end if;
 end
 $$;
