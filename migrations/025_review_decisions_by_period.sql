@@ -32,6 +32,11 @@ create index review_decisions_waiting on review_decisions (campaign_id, status, 
     where status in ('pending', 'escalated');
 grant select, insert, update, delete on review_decisions to drives_app;
 
+-- The name of a campaign's partition of the decisions, and of a period's table within it.
+create function review_decisions_table_name(p_campaign text, p_period text default null) returns text
+    language sql immutable
+    return format('review_decisions_%s', left(md5(p_campaign), 12)) || coalesce('_' || left(md5(p_period), 8), '');
+
 -- The table a review writes its period's decisions into before attaching it: named for the
 -- campaign and the period, owned by the schema's owner, with the decisions' columns, defaults
 -- and checks, and one check more, that its rows are the period's (so the attach need not read
@@ -41,7 +46,7 @@ create function review_decisions_period_table(p_campaign text, p_period text) re
     language plpgsql security definer
 as $$
 declare
-    leaf text := format('review_decisions_%s_%s', left(md5(p_campaign), 12), left(md5(p_period), 8));
+    leaf text := review_decisions_table_name(p_campaign, p_period);
 begin
     if to_regclass(quote_ident(leaf)) is not null then
         return null;
@@ -61,8 +66,8 @@ create function review_decisions_attach(p_campaign text, p_period text) returns 
     language plpgsql security definer
 as $$
 declare
-    part text := format('review_decisions_%s', left(md5(p_campaign), 12));
-    leaf text := format('review_decisions_%s_%s', left(md5(p_campaign), 12), left(md5(p_period), 8));
+    part text := review_decisions_table_name(p_campaign);
+    leaf text := review_decisions_table_name(p_campaign, p_period);
 begin
     if to_regclass(quote_ident(part)) is null then
         execute format('create table %I (like review_decisions including defaults including constraints) partition by list (period)', part);
@@ -81,7 +86,7 @@ create function analyze_review_decisions(p_campaign text, p_period text) returns
     language plpgsql security definer
 as $$
 declare
-    leaf text := format('review_decisions_%s_%s', left(md5(p_campaign), 12), left(md5(p_period), 8));
+    leaf text := review_decisions_table_name(p_campaign, p_period);
 begin
     if to_regclass(quote_ident(leaf)) is not null then
         execute format('analyze (skip_locked) %I (campaign_id, period, agent_code, kind, commune_code, window_end, status, decision)', leaf);
@@ -92,15 +97,16 @@ $$;
 do $$
 declare
     r record;
+    fn text;
     leaf text;
 begin
-    foreach leaf in array array['review_decisions_period_table(text, text)', 'review_decisions_attach(text, text)',
+    foreach fn in array array['review_decisions_period_table(text, text)', 'review_decisions_attach(text, text)',
             'analyze_review_decisions(text, text)'] loop
         -- pg_catalog first (implied), then the schema, where the tables are made, and
         -- temporary tables last.
-        execute format('alter function %s set search_path = %I, pg_temp', leaf, current_schema());
-        execute format('revoke all on function %s from public', leaf);
-        execute format('grant execute on function %s to drives_app', leaf);
+        execute format('alter function %s set search_path = %I, pg_temp', fn, current_schema());
+        execute format('revoke all on function %s from public', fn);
+        execute format('grant execute on function %s to drives_app', fn);
     end loop;
     -- The decisions recorded so far, into their periods' tables.
     for r in select distinct campaign_id, period from review_decisions_unpartitioned order by 1, 2 loop
