@@ -93,7 +93,13 @@ func TestJoinFileIsCheckedWhole(t *testing.T) {
 func TestAgentsJoinCommand(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	srv := testenv.SharedDevServer(t)
+	// A server of its own: the CLI launches campaigns on the drives' one task queue, and this
+	// campaign, still running when the test ends, was worked on a shared server by the next
+	// test's worker against that test's database (a field.fold audit row of it appeared in
+	// TestBadInputsAreRefusedAndWriteNothing's, which checks that nothing is written).
+	srv, err := testenv.StartDevServer(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = srv.Stop() })
 	dbURL := testenv.NewDB(t)
 	db, err := pgxpool.New(ctx, dbURL)
 	require.NoError(t, err)
@@ -110,7 +116,7 @@ func TestAgentsJoinCommand(t *testing.T) {
 	t.Setenv("DRIVES_CODEC_KEYS", "")
 	t.Setenv("DRIVES_USER", "tester")
 
-	// Its own id on the shared dev server, where a workflow ID is launched once.
+	// An id of its own, as on a server that keeps every workflow ID launched.
 	id := "join-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	dir := fixture.PlanDir(t)
 	planPath := filepath.Join(dir, "plan.yaml")
