@@ -46,7 +46,7 @@ func TestReviewsOfTwoCampaignsWriteOneAfterTheOther(t *testing.T) {
 		select {
 		case err := <-done:
 			t.Fatalf("the second review recorded its row (%v) while the first was under way; want it to wait", err)
-		default:
+		case <-time.After(10 * time.Millisecond): // between looks at pg_stat_activity
 		}
 		if err := pool.QueryRow(ctx, `select coalesce(wait_event_type = 'Lock', false) from pg_stat_activity where pid = $1`, pid).
 			Scan(&waiting); err != nil {
