@@ -23,18 +23,12 @@ type RegisterTimes struct {
 
 // AnalyzeStaging refreshes the planner's statistics of the staged import rows (migration 017).
 func AnalyzeStaging(ctx context.Context, db DB) error {
-	if _, err := db.Exec(ctx, `select analyze_staging()`); err != nil {
-		return fmt.Errorf("analyze the staged rows: %w", err)
-	}
-	return nil
+	return analyze(ctx, db, "the staged rows", `select analyze_staging()`)
 }
 
 // AnalyzeRegister refreshes the planner's statistics of the register's tables (migration 015).
 func AnalyzeRegister(ctx context.Context, db DB) error {
-	if _, err := db.Exec(ctx, `select analyze_register()`); err != nil {
-		return fmt.Errorf("analyze the register: %w", err)
-	}
-	return nil
+	return analyze(ctx, db, "the register", `select analyze_register()`)
 }
 
 // RegisterSweep counts what a sweep of the register did.

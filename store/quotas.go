@@ -50,10 +50,7 @@ func InsertQuotas(ctx context.Context, db DB, campaignID string, quotas []Quota)
 // AnalyzePlan refreshes the planner's statistics of a launched plan's units, quotas, agents and
 // events (migration 024), written at once at its launch and read at once by its first review.
 func AnalyzePlan(ctx context.Context, db DB) error {
-	if _, err := db.Exec(ctx, `select analyze_plan()`); err != nil {
-		return fmt.Errorf("analyze the plan: %w", err)
-	}
-	return nil
+	return analyze(ctx, db, "the plan", `select analyze_plan()`)
 }
 
 // AgentQuota returns an agent's quota (0 if it has none) and how many people it has enrolled.

@@ -31,10 +31,7 @@ func InsertReview(ctx context.Context, db DB, campaignID, period string, windowS
 // and 025), so that the lists of a period just decided are read through the right index.
 func AnalyzeDecisions(campaignID, period string) func(context.Context, DB) error {
 	return func(ctx context.Context, db DB) error {
-		if _, err := db.Exec(ctx, `select analyze_review_decisions($1, $2)`, campaignID, period); err != nil {
-			return fmt.Errorf("analyze review decisions: %w", err)
-		}
-		return nil
+		return analyze(ctx, db, "review decisions", `select analyze_review_decisions($1, $2)`, campaignID, period)
 	}
 }
 

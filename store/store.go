@@ -57,3 +57,12 @@ func queryStrings(ctx context.Context, db DB, what, sql string, args ...any) ([]
 	}
 	return out, nil
 }
+
+// analyze runs call, one of the security-definer functions that refresh the planner's
+// statistics of tables the application role does not own (migrations 011, 015, 017, 024, 025).
+func analyze(ctx context.Context, db DB, what, call string, args ...any) error {
+	if _, err := db.Exec(ctx, call, args...); err != nil {
+		return fmt.Errorf("analyze %s: %w", what, err)
+	}
+	return nil
+}
