@@ -73,7 +73,7 @@ func TestAnAgentJoinsACommune(t *testing.T) {
 	}
 	if n := d.count(`select count(*) from agents where campaign_id = $1 and code = 'DL-00001-9' and status = 'active' and joined_on = '2021-04-16'
 		and kind = 'agent' and post_office and district_code = '001' and full_name = 'Người Mới Chín' and phone = '0911111119' and weight = 1.2
-		and quota = $2`, campaignID, want); n != 1 {
+		and (select target from quotas where campaign_id = $1 and level = 'agent' and code = 'DL-00001-9') = $2`, campaignID, want); n != 1 {
 		t.Error("DL-00001-9 is not an active agent of commune 00001 joined on 2021-04-16 with its quota")
 	}
 	// The others gave the joiner's quota, each by weight, none more than a unit off.
@@ -88,7 +88,7 @@ func TestAnAgentJoinsACommune(t *testing.T) {
 	if given != want {
 		t.Errorf("the others gave %d, the joiner took %d", given, want)
 	}
-	if got := d.count(`select sum(quota) from agents where campaign_id = $1 and commune_code = '00001'`, campaignID); got != target {
+	if got := d.count(`select sum(q.target) from agents a join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code where a.campaign_id = $1 and a.commune_code = '00001'`, campaignID); got != target {
 		t.Errorf("commune 00001's agents hold %d, its target is %d", got, target)
 	}
 	if got := d.quota("commune", "00001"); got != target {
@@ -168,7 +168,7 @@ func TestAgentsJoinSeveralCommunes(t *testing.T) {
 		t.Errorf("join: %+v; want 3 agents and 1 staff member in 3 communes", res)
 	}
 	for c, target := range targets {
-		if got := d.count(`select sum(quota) from agents where campaign_id = $1 and commune_code = $2`, campaignID, c); got != target {
+		if got := d.count(`select sum(q.target) from agents a join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code where a.campaign_id = $1 and a.commune_code = $2`, campaignID, c); got != target {
 			t.Errorf("commune %s's agents hold %d, its target is %d", c, got, target)
 		}
 	}

@@ -42,7 +42,7 @@ func TestAnAgentMovesToAnotherCommune(t *testing.T) {
 		t.Fatal("DL-00001-2 holds no open follow-up: the test shows nothing")
 	}
 	agentsSum := func(commune string) int {
-		return d.count(`select coalesce(sum(quota), 0) from agents where campaign_id = $1 and commune_code = $2`, campaignID, commune)
+		return d.count(`select coalesce(sum(q.target), 0) from agents a join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code where a.campaign_id = $1 and a.commune_code = $2`, campaignID, commune)
 	}
 	from, to := d.quota("commune", "00001"), d.quota("commune", "00002")
 	oldQuota, staffQuota := d.quota("agent", "DL-00001-2"), d.quota("agent", "CB-00002")
@@ -72,7 +72,8 @@ func TestAnAgentMovesToAnotherCommune(t *testing.T) {
 	if n := d.count(`select count(*) from agents n join agents o on o.campaign_id = n.campaign_id and o.code = 'DL-00001-2'
 		where n.campaign_id = $1 and n.code = 'DL-00002-9' and n.status = 'active' and n.commune_code = '00002' and n.district_code = '001'
 		  and n.joined_on = '2021-04-16' and n.full_name = o.full_name and n.phone = o.phone and n.kind = o.kind
-		  and n.post_office = o.post_office and n.weight = o.weight and n.quota = $2`, campaignID, want); n != 1 {
+		  and n.post_office = o.post_office and n.weight = o.weight
+		  and (select target from quotas where campaign_id = $1 and level = 'agent' and code = n.code) = $2`, campaignID, want); n != 1 {
 		t.Error("DL-00002-9 is not DL-00001-2's person, active in commune 00002 from 2021-04-16 with its share")
 	}
 	if got := d.quota("agent", "CB-00002"); got != staffQuota-want {

@@ -117,7 +117,8 @@ func BenchmarkReviseNational(b *testing.B) {
 			                    and k.level = ch.level and k.code = ch.code where ch.campaign_id = $1 and ch.parent_code = u.code)`,
 			`select count(*) from units u join quotas q on q.campaign_id = u.campaign_id and q.level = u.level and q.code = u.code
 			 where u.campaign_id = $1 and u.level = 'commune'
-			   and q.target <> (select coalesce(sum(a.quota), 0) from agents a where a.campaign_id = $1 and a.commune_code = u.code)`,
+			   and q.target <> (select coalesce(sum(k.target), 0) from agents a join quotas k on k.campaign_id = a.campaign_id
+				                    and k.level = 'agent' and k.code = a.code where a.campaign_id = $1 and a.commune_code = u.code)`,
 		} {
 			if bad := c.Count(q, lp.Plan.ID); bad != 0 {
 				b.Fatalf("%s: %d units whose parts do not add up (%s)", r.name, bad, q)

@@ -102,7 +102,7 @@ func TestRevisionRaisesADistrictFromItsDay(t *testing.T) {
 			`select target from quotas where campaign_id = $1 and level = 'district' and code = '002'`},
 		{`select sum(q.target) from quotas q join units u on u.campaign_id = q.campaign_id and u.code = q.code where q.campaign_id = $1 and q.level = 'village' and u.parent_code = '00010'`,
 			`select target from quotas where campaign_id = $1 and level = 'commune' and code = '00010'`},
-		{`select sum(quota) from agents where campaign_id = $1 and commune_code = '00010'`,
+		{`select sum(q.target) from agents a join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code where a.campaign_id = $1 and a.commune_code = '00010'`,
 			`select target from quotas where campaign_id = $1 and level = 'commune' and code = '00010'`},
 	} {
 		if a, b := d.count(q.sum, campaignID), d.count(q.of, campaignID); a != b {
@@ -332,7 +332,7 @@ func TestRevisionDigestsTheRosterAsStored(t *testing.T) {
 }
 
 // A revision's targets are written through a temporary table (store.ReviseQuotas): the
-// quotas, the campaign's target, the agents' rows and the targets by day are those
+// quotas, the campaign's target and the targets by day are those
 // store.ChangeQuotas writes, including over targets an earlier revision kept (the target before
 // is kept once, a change from the same day replaces the one it made).
 func TestRevisionWritesTheQuotasAsChangeQuotas(t *testing.T) {
@@ -363,7 +363,6 @@ func TestRevisionWritesTheQuotasAsChangeQuotas(t *testing.T) {
 		rows, err := tx.Query(d.ctx, `
 			select 'quota ' || level || ' ' || code || ' ' || target from quotas where campaign_id = $1
 			union all select 'campaign ' || target from campaigns where id = $1
-			union all select 'agent ' || code || ' ' || quota from agents where campaign_id = $1
 			union all select 'history ' || level || ' ' || code || ' ' || valid_from || ' ' || target || ' ' || revision
 			          from quota_history where campaign_id = $1
 			order by 1`, campaignID)

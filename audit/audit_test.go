@@ -782,6 +782,58 @@ func TestMigrationKeepsEarlierDecisionsInTheirPeriodsTables(t *testing.T) {
 	}
 }
 
+// Migration 027 keeps the targets by day written before it, in their campaign's table of rows
+// written a few at a time, and the foreign key holds on them and on a revision's table attached
+// after it. Shown failing with the migration's copy of the rows left out.
+func TestMigrationKeepsEarlierTargetsByDay(t *testing.T) {
+	ctx := context.Background()
+	conn, m := legacySchema(t, 26)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`insert into campaigns (id, register_id, workflow_id, name, year, plan_hash, plan, prior_year_enrolled,
+			period_start, period_end, timezone, clock_scale)
+		values ('c', 'r', 'wf', 'C', 2021, 'h', '{}', 0, '2021-01-01', '2021-12-31', 'Asia/Ho_Chi_Minh', 1)`)
+	exec(`insert into quota_history (campaign_id, level, code, valid_from, target, revision, audit_action, audit_key)
+		values ('c', 'agent', 'A1', '2020-12-31', 10, 0, null, null), ('c', 'agent', 'A1', '2021-05-01', 12, 1, null, null),
+			('c', 'agent', 'A2', '2020-12-31', 0, 0, null, null), ('c', 'agent', 'A2', '2021-04-16', 7, 0, 'agents.join', 'b1')`)
+	if err := m.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var kind string
+	if err := conn.QueryRow(ctx, `select relkind::text from pg_class where oid = 'quota_history'::regclass`).Scan(&kind); err != nil || kind != "p" {
+		t.Fatalf("quota_history after the migration: kind %q (%v), want partitioned", kind, err)
+	}
+	rows, _ := conn.Query(ctx, `select concat_ws(' ', code, valid_from, target, revision, audit_action, audit_key, written_by)
+		from quota_history order by code, valid_from`)
+	got, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	want := []string{"A1 2020-12-31 10 0 0", "A1 2021-05-01 12 1 0", "A2 2020-12-31 0 0 0", "A2 2021-04-16 7 0 agents.join b1 0"}
+	if err != nil || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("targets by day after the migration (%v):\n%s\nwant\n%s", err, strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	// A revision's table is attached with its rows checked; one naming a campaign that does
+	// not exist is refused.
+	var table string
+	if err := conn.QueryRow(ctx, `select quota_history_revision_table('c', 2)`).Scan(&table); err != nil {
+		t.Fatal(err)
+	}
+	exec(`insert into ` + pgx.Identifier{table}.Sanitize() + ` (campaign_id, level, code, valid_from, target, revision, written_by)
+		values ('c', 'agent', 'A1', '2021-06-01', 14, 2, 2)`)
+	exec(`select quota_history_attach('c', 2)`)
+	var n int
+	if err := conn.QueryRow(ctx, `select count(*) from quota_history where campaign_id = 'c' and code = 'A1'`).Scan(&n); err != nil || n != 3 {
+		t.Errorf("A1 has %d targets by day after revision 2 (%v), want 3", n, err)
+	}
+	exec(`select quota_history_campaign('none')`)
+	if _, err := conn.Exec(ctx, `insert into quota_history (campaign_id, level, code, valid_from, target, revision)
+		values ('none', 'agent', 'A1', '2021-06-01', 14, 0)`); err == nil || !strings.Contains(err.Error(), "foreign key") {
+		t.Errorf("a target by day of a campaign that does not exist: %v, want a foreign key violation", err)
+	}
+}
+
 // A review refreshes the planner's statistics of its decisions as the worker connects, as
 // drives_app, which does not own the tables (migration 025's function does it for it); without
 // them a district's page of a period just decided walked the whole period. Shown failing by

@@ -82,7 +82,7 @@ func TestRevisionOnTheDevServer(t *testing.T) {
 
 	// A collection agent joins Nhật Tân (until then its staff member's alone) in June.
 	waitCampaignDay(t, ctx, s, reviseCampaign, "2021-06-10")
-	staffBefore := count(t, s.db, `select quota from agents where campaign_id = $1 and code = 'CB-00094'`, reviseCampaign)
+	staffBefore := count(t, s.db, `select target from quotas where campaign_id = $1 and level = 'agent' and code = 'CB-00094'`, reviseCampaign)
 	joined, err := s.im.Join(ctx, reviseCampaign, "join.csv", []byte(strings.Join(plan.RosterHeader, ",")+"\nDL-00094-1,00094,agent,no,Người Mới,0912000099,1\n"), "tester")
 	require.NoError(t, err)
 	require.Equal(t, 1, joined.Agents)
@@ -92,7 +92,7 @@ func TestRevisionOnTheDevServer(t *testing.T) {
 	// Xá is handed on, and it takes a share of Trúc Bạch's target from the agents there.
 	waitCampaignDay(t, ctx, s, reviseCampaign, "2021-07-12")
 	truc := func() int {
-		return count(t, s.db, `select sum(quota) from agents where campaign_id = $1 and code in ('CB-00004', 'DL-00004-1')`, reviseCampaign)
+		return count(t, s.db, `select sum(target) from quotas where campaign_id = $1 and level = 'agent' and code in ('CB-00004', 'DL-00004-1')`, reviseCampaign)
 	}
 	trucBefore := truc()
 	moved, err := coordinator.Update[campaign.MoveResult](ctx, s.co, reviseCampaign, campaign.UpdateAgentMoves,
@@ -121,7 +121,8 @@ func TestRevisionOnTheDevServer(t *testing.T) {
 		}
 	}
 	assert.Zero(t, count(t, s.db, `select count(*) from units u join quotas q on q.campaign_id = u.campaign_id and q.level = 'commune' and q.code = u.code
-		where u.campaign_id = $1 and u.level = 'commune' and q.target <> (select sum(quota) from agents a where a.campaign_id = $1 and a.commune_code = u.code)`,
+		where u.campaign_id = $1 and u.level = 'commune' and q.target <> (select sum(k.target) from agents a join quotas k on k.campaign_id = a.campaign_id and k.level = 'agent' and k.code = a.code
+			where a.campaign_id = $1 and a.commune_code = u.code)`,
 		reviseCampaign), "a commune whose agents' quotas do not add up to its target")
 
 	// The reviews judge each day of their windows against the target then in force: Tứ Liên's
@@ -151,9 +152,9 @@ func TestRevisionOnTheDevServer(t *testing.T) {
 
 	// The joiner took its quota from Nhật Tân's staff member, the commune's target unchanged;
 	// it is reviewed on the days it worked only, not at all before it joined.
-	joinerQuota := count(t, s.db, `select quota from agents where campaign_id = $1 and code = 'DL-00094-1'`, reviseCampaign)
+	joinerQuota := count(t, s.db, `select target from quotas where campaign_id = $1 and level = 'agent' and code = 'DL-00094-1'`, reviseCampaign)
 	require.Positive(t, joinerQuota)
-	assert.Equal(t, staffBefore-joinerQuota, count(t, s.db, `select quota from agents where campaign_id = $1 and code = 'CB-00094'`, reviseCampaign))
+	assert.Equal(t, staffBefore-joinerQuota, count(t, s.db, `select target from quotas where campaign_id = $1 and level = 'agent' and code = 'CB-00094'`, reviseCampaign))
 	for _, p := range periods {
 		var got float64
 		err := s.db.QueryRow(ctx, `select quota_share from review_decisions where campaign_id = $1 and period = $2 and agent_code = 'DL-00094-1'`,

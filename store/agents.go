@@ -22,8 +22,7 @@ type Agent struct {
 }
 
 // InsertAgents writes a campaign's roster in one statement; an agent already there is left as
-// it is. Each agent's row carries its quota as the quota rows have it (0 when it has none yet):
-// InsertQuotas and MoveAgentQuota keep the two the same.
+// it is. An agent's quota is its quota row (level agent), not on the agent's row.
 func InsertAgents(ctx context.Context, db DB, campaignID string, agents []Agent) error {
 	n := len(agents)
 	code, commune, district, kind := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -33,11 +32,10 @@ func InsertAgents(ctx context.Context, db DB, campaignID string, agents []Agent)
 		name[i], phone[i], po[i], weight[i] = a.FullName, a.Phone, a.PostOffice, a.Weight
 	}
 	if _, err := db.Exec(ctx, `
-		insert into agents (campaign_id, code, commune_code, district_code, kind, full_name, phone, post_office, weight, quota)
-		select $1, t.*, coalesce(q.target, 0)
+		insert into agents (campaign_id, code, commune_code, district_code, kind, full_name, phone, post_office, weight)
+		select $1, t.*
 		from unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::float8[])
 			as t(code, commune_code, district_code, kind, full_name, phone, post_office, weight)
-		left join quotas q on q.campaign_id = $1 and q.level = 'agent' and q.code = t.code
 		on conflict do nothing`,
 		campaignID, code, commune, district, kind, name, phone, po, weight); err != nil {
 		return fmt.Errorf("insert agents: %w", err)

@@ -95,8 +95,8 @@ func StagedJoiners(ctx context.Context, db DB, campaignID, batchID string) ([]Jo
 // history, by ChangeQuotas), and returns how many it inserted.
 func InsertJoiners(ctx context.Context, db DB, campaignID, batchID string, joinedOn time.Time) (int, error) {
 	tag, err := db.Exec(ctx, `
-		insert into agents (campaign_id, code, commune_code, district_code, kind, full_name, phone, post_office, weight, quota, joined_on)
-		select $1, s.code, s.commune_code, u.district_code, s.kind, s.full_name, s.phone, s.post_office, s.weight, 0, $3::date
+		insert into agents (campaign_id, code, commune_code, district_code, kind, full_name, phone, post_office, weight, joined_on)
+		select $1, s.code, s.commune_code, u.district_code, s.kind, s.full_name, s.phone, s.post_office, s.weight, $3::date
 		from staged_agents s join units u on u.campaign_id = $1 and u.level = 'commune' and u.code = s.commune_code
 		where s.batch_id = $2
 		order by s.code`, campaignID, batchID, joinedOn.Format(time.DateOnly))
@@ -167,8 +167,8 @@ func ActiveAgent(ctx context.Context, db DB, campaignID, code string) (MovedAgen
 // or phone leaves it. It returns false when the campaign has no such commune.
 func InsertMovedAgent(ctx context.Context, db DB, campaignID, from, code, commune string, joinedOn time.Time) (bool, error) {
 	tag, err := db.Exec(ctx, `
-		insert into agents (campaign_id, code, commune_code, district_code, kind, full_name, phone, post_office, weight, quota, joined_on)
-		select $1, $3, u.code, u.district_code, a.kind, a.full_name, a.phone, a.post_office, a.weight, 0, $5::date
+		insert into agents (campaign_id, code, commune_code, district_code, kind, full_name, phone, post_office, weight, joined_on)
+		select $1, $3, u.code, u.district_code, a.kind, a.full_name, a.phone, a.post_office, a.weight, $5::date
 		from agents a join units u on u.campaign_id = $1 and u.level = 'commune' and u.code = $4
 		where a.campaign_id = $1 and a.code = $2`, campaignID, from, code, commune, joinedOn.Format(time.DateOnly))
 	if err != nil {

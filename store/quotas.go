@@ -13,34 +13,15 @@ type Quota struct {
 	Target int
 }
 
-// InsertQuotas writes quotas in one statement; a quota already there is left as it is. An
-// agent's quota written here is also written on the agent's row when the agent is there
-// already (the agents' table is ordered by it); a roster is best written after its quotas
-// (InsertAgents reads them), so that no agent's row is written twice.
+// InsertQuotas writes quotas in one statement; a quota already there is left as it is.
 func InsertQuotas(ctx context.Context, db DB, campaignID string, quotas []Quota) error {
 	level, code, target := make([]string, len(quotas)), make([]string, len(quotas)), make([]int32, len(quotas))
-	agents := false
 	for i, q := range quotas {
 		level[i], code[i], target[i] = q.Level, q.Code, int32(q.Target)
-		agents = agents || q.Level == "agent"
-	}
-	if !agents {
-		if _, err := db.Exec(ctx, `
-			insert into quotas (campaign_id, level, code, target)
-			select $1, * from unnest($2::text[], $3::text[], $4::int[]) on conflict do nothing`,
-			campaignID, level, code, target); err != nil {
-			return fmt.Errorf("insert quotas: %w", err)
-		}
-		return nil
 	}
 	if _, err := db.Exec(ctx, `
-		with written as (
-			insert into quotas (campaign_id, level, code, target)
-			select $1, * from unnest($2::text[], $3::text[], $4::int[]) on conflict do nothing
-			returning level, code, target)
-		update agents a set quota = w.target
-		from written w
-		where w.level = 'agent' and a.campaign_id = $1 and a.code = w.code and a.quota <> w.target`,
+		insert into quotas (campaign_id, level, code, target)
+		select $1, * from unnest($2::text[], $3::text[], $4::int[]) on conflict do nothing`,
 		campaignID, level, code, target); err != nil {
 		return fmt.Errorf("insert quotas: %w", err)
 	}
@@ -72,28 +53,21 @@ type QuotaShare struct {
 
 // MoveAgentQuota moves part of an agent's quota to others in a review period: each share is
 // added to its taker's quota, the agent keeps the quota kept, and every share is recorded as
-// a transfer (once per period, agent and taker), flagged when the takers are staff. The
-// agents' rows take their new quotas in the same statements.
+// a transfer (once per period, agent and taker), flagged when the takers are staff.
 func MoveAgentQuota(ctx context.Context, db DB, campaignID, period, from string, kept int, shares []QuotaShare, toStaff bool) error {
 	to, amounts := make([]string, len(shares)), make([]int32, len(shares))
 	for i, s := range shares {
 		to[i], amounts[i] = s.Agent, int32(s.Amount)
 	}
 	if _, err := db.Exec(ctx, `
-		with moved as (
-			update quotas q set target = q.target + t.amount
-			from unnest($2::text[], $3::int[]) as t(code, amount)
-			where q.campaign_id = $1 and q.level = 'agent' and q.code = t.code
-			returning q.code, q.target)
-		update agents a set quota = m.target from moved m where a.campaign_id = $1 and a.code = m.code`,
+		update quotas q set target = q.target + t.amount
+		from unnest($2::text[], $3::int[]) as t(code, amount)
+		where q.campaign_id = $1 and q.level = 'agent' and q.code = t.code`,
 		campaignID, to, amounts); err != nil {
 		return fmt.Errorf("move quota: %w", err)
 	}
 	if _, err := db.Exec(ctx, `
-		with kept as (
-			update quotas set target = $3 where campaign_id = $1 and level = 'agent' and code = $2
-			returning code, target)
-		update agents a set quota = k.target from kept k where a.campaign_id = $1 and a.code = k.code`,
+		update quotas set target = $3 where campaign_id = $1 and level = 'agent' and code = $2`,
 		campaignID, from, kept); err != nil {
 		return fmt.Errorf("move quota: %w", err)
 	}

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"drives/internal/testenv"
 )
 
@@ -22,30 +25,50 @@ func TestReviewsOfTwoCampaignsWriteOneAfterTheOther(t *testing.T) {
 		t.Fatal(err)
 	}
 	start, end := time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2021, 4, 1, 0, 0, 0, 0, time.UTC)
-	first, err := pool.Begin(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer first.Rollback(ctx) //nolint:errcheck
+	first := begin(t, pool)
 	if err := InsertReview(ctx, first, "c1", "2021-Q1", start, end, "wf-c1"); err != nil {
 		t.Fatal(err)
 	}
-	second, err := pool.Begin(ctx)
+	second := begin(t, pool)
+	done := waitsForLock(t, pool, second, "the second review", func() error {
+		return InsertReview(ctx, second, "c2", "2021-Q1", start, end, "wf-c2")
+	})
+	if err := first.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("the second review after the first committed: %v", err)
+	}
+}
+
+// begin begins a transaction on pool, rolled back when the test ends unless committed.
+func begin(t *testing.T, pool *pgxpool.Pool) pgx.Tx {
+	t.Helper()
+	tx, err := pool.Begin(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer second.Rollback(ctx) //nolint:errcheck
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	return tx
+}
+
+// waitsForLock runs write in tx in the background and returns once tx's connection waits for a
+// lock (pg_stat_activity, looked at every 10 ms); the test fails if write ends first, or if
+// neither happens within a minute. The channel gives write's error once it ends.
+func waitsForLock(t *testing.T, pool *pgxpool.Pool, tx pgx.Tx, what string, write func() error) <-chan error {
+	t.Helper()
+	ctx := context.Background()
 	var pid int
-	if err := second.QueryRow(ctx, `select pg_backend_pid()`).Scan(&pid); err != nil {
+	if err := tx.QueryRow(ctx, `select pg_backend_pid()`).Scan(&pid); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
-	go func() { done <- InsertReview(ctx, second, "c2", "2021-Q1", start, end, "wf-c2") }()
+	go func() { done <- write() }()
 	deadline := time.Now().Add(time.Minute)
 	for waiting := false; !waiting; {
 		select {
 		case err := <-done:
-			t.Fatalf("the second review recorded its row (%v) while the first was under way; want it to wait", err)
+			t.Fatalf("%s wrote (%v) while the first was under way; want it to wait", what, err)
 		case <-time.After(10 * time.Millisecond): // between looks at pg_stat_activity
 		}
 		if err := pool.QueryRow(ctx, `select coalesce(wait_event_type = 'Lock', false) from pg_stat_activity where pid = $1`, pid).
@@ -53,13 +76,8 @@ func TestReviewsOfTwoCampaignsWriteOneAfterTheOther(t *testing.T) {
 			t.Fatal(err)
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the second review neither waited nor recorded its row within a minute")
+			t.Fatalf("%s neither waited nor wrote within a minute", what)
 		}
 	}
-	if err := first.Commit(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := <-done; err != nil {
-		t.Fatalf("the second review after the first committed: %v", err)
-	}
+	return done
 }

@@ -179,7 +179,7 @@ type QuotaChange struct {
 }
 
 // ChangeQuotas sets the targets a revision changes from its first day on: the quotas (and the
-// agents' rows, the campaign's target for the city) take the new targets, and quota_history
+// campaign's target for the city) take the new targets, and quota_history
 // keeps each one by day, with the target it replaced from the period's first day when it
 // changes for the first time.
 func ChangeQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource, periodStart, from time.Time, changes []QuotaChange) error {
@@ -188,16 +188,18 @@ func ChangeQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource,
 	for i, c := range changes {
 		level[i], code[i], old[i], target[i] = c.Level, c.Code, int32(c.Old), int32(c.New)
 	}
+	// The campaign's table of targets by day written a few at a time, made first if it has none
+	// (its attach locks campaigns against writes: before this transaction writes any).
+	if err := quotaHistoryCampaign(ctx, db, campaignID); err != nil {
+		return err
+	}
 	if _, err := db.Exec(ctx, `
 		with set_quotas as (
 			update quotas q set target = c.target
 			from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, target)
 			where q.campaign_id = $1 and q.level = c.level and q.code = c.code
-			returning q.level, q.code, q.target),
-		set_city as (
-			update campaigns set target = s.target from set_quotas s where s.level = 'city' and id = $1)
-		update agents a set quota = s.target from set_quotas s
-		where s.level = 'agent' and a.campaign_id = $1 and a.code = s.code`,
+			returning q.level, q.code, q.target)
+		update campaigns set target = s.target from set_quotas s where s.level = 'city' and id = $1`,
 		campaignID, level, code, target); err != nil {
 		return fmt.Errorf("change quotas: %w", err)
 	}
@@ -229,20 +231,37 @@ func KeepQuotaHistory(ctx context.Context, db DB, campaignID string, by QuotaSou
 	for i, c := range changes {
 		level[i], code[i], old[i], target[i] = c.Level, c.Code, int32(c.Old), int32(c.New)
 	}
+	if err := quotaHistoryCampaign(ctx, db, campaignID); err != nil {
+		return err
+	}
 	if _, err := db.Exec(ctx, `
 		insert into quota_history (campaign_id, level, code, valid_from, target, revision)
 		select $1, c.level, c.code, $5::date - 1, c.old, 0 from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, old)
-		order by 2, 3
-		on conflict do nothing`, campaignID, level, code, old, periodStart.Format(time.DateOnly)); err != nil {
+		where not exists (select from quota_history h where h.campaign_id = $1 and h.level = c.level and h.code = c.code)
+		order by 2, 3`, campaignID, level, code, old, periodStart.Format(time.DateOnly)); err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
+	}
+	// One row a target a day: the row of the day, whichever apply wrote it, is replaced.
+	if _, err := db.Exec(ctx, `
+		delete from quota_history h using unnest($2::text[], $3::text[]) as c(level, code)
+		where h.campaign_id = $1 and h.valid_from = $4::date and h.level = c.level and h.code = c.code`,
+		campaignID, level, code, from.Format(time.DateOnly)); err != nil {
 		return fmt.Errorf("keep quotas in force: %w", err)
 	}
 	if _, err := db.Exec(ctx, `
 		insert into quota_history (campaign_id, level, code, valid_from, target, revision, audit_action, audit_key)
 		select $1, c.level, c.code, $5::date, c.target, $6, $7, $8 from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, target)
-		order by 2, 3
-		on conflict (campaign_id, level, code, valid_from) do update
-		set target = excluded.target, revision = excluded.revision, audit_action = excluded.audit_action, audit_key = excluded.audit_key`,
+		order by 2, 3`,
 		campaignID, level, code, target, from.Format(time.DateOnly), by.Revision, by.action(), by.key()); err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
+	}
+	return nil
+}
+
+// quotaHistoryCampaign makes the campaign's partition of quota_history, with its table of the
+// targets by day written a few at a time, if it has none (migration 027).
+func quotaHistoryCampaign(ctx context.Context, db DB, campaignID string) error {
+	if _, err := db.Exec(ctx, `select quota_history_campaign($1)`, campaignID); err != nil {
 		return fmt.Errorf("keep quotas in force: %w", err)
 	}
 	return nil
@@ -309,9 +328,10 @@ type CommuneAgent struct {
 // AgentsOfCommunes returns the agents and staff of the given communes, by commune and code.
 func AgentsOfCommunes(ctx context.Context, db DB, campaignID string, communes []string) ([]CommuneAgent, error) {
 	rows, err := db.Query(ctx, `
-		select code, commune_code, status = 'active', quota, weight from agents
-		where campaign_id = $1 and commune_code = any($2::text[])
-		order by commune_code, code`, campaignID, communes)
+		select a.code, a.commune_code, a.status = 'active', coalesce(q.target, 0), a.weight
+		from agents a left join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
+		where a.campaign_id = $1 and a.commune_code = any($2::text[])
+		order by a.commune_code, a.code`, campaignID, communes)
 	if err != nil {
 		return nil, fmt.Errorf("read agents of communes: %w", err)
 	}

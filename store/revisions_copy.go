@@ -8,69 +8,127 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// ReviseQuotas is ChangeQuotas followed by KeepQuotaHistory, for the many targets a revision may
-// change at once (every target of the national plan: 233,486), within the caller's
-// transaction: the changes are copied into a temporary table (COPY) that each statement reads,
-// instead of arrays sent again with each, and the statements get the memory to join and sort
-// them in one pass. It writes exactly what ChangeQuotas and KeepQuotaHistory write.
+// ReviseQuotas is ChangeQuotas followed by KeepQuotaHistory for a plan revision (by.Revision >
+// 0), which may change many targets at once (every target of the national plan: 233,486),
+// within the caller's transaction. The targets by day go into a table of the revision's own
+// (migration 027), copied into it (COPY) and then attached to quota_history, which builds its
+// primary key from the rows at once and checks its foreign key by one query; the quotas take
+// their new targets from it. It writes exactly what ChangeQuotas and KeepQuotaHistory write,
+// the rows' written_by aside.
 func ReviseQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource, periodStart, from time.Time, changes []QuotaChange) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	// Memory to hash and sort a quarter of a million changes (the default 4 MB spills them to
-	// disk), for these statements only: the setting before is restored after them.
-	var workMem string
-	if err := db.QueryRow(ctx, `select current_setting('work_mem'), set_config('work_mem', '64MB', true)`).Scan(&workMem, new(string)); err != nil {
+	if by.Revision <= 0 {
+		return fmt.Errorf("change quotas: revision %d: not a plan revision", by.Revision)
+	}
+	// Revisions write one at a time, whichever their campaign: the attach below locks campaigns
+	// against writes until the transaction ends (for the foreign key's check), and two revisions
+	// that had each written their campaign's target would each wait there for the other. The
+	// lock is taken first, here; it leaves campaigns readable, and the foreign keys of other
+	// tables checkable, meanwhile.
+	if _, err := db.Exec(ctx, `lock table campaigns in share row exclusive mode`); err != nil {
 		return fmt.Errorf("change quotas: %w", err)
 	}
-	if _, err := db.Exec(ctx, `create temp table revised_quotas (level text not null, code text not null, old int not null, target int not null) on commit drop`); err != nil {
+	before, day := periodStart.AddDate(0, 0, -1).Format(time.DateOnly), from.Format(time.DateOnly)
+	// Which targets have rows already: those with one from the day before the period have
+	// changed before (their target before is kept), those with one from the revision's day
+	// have it replaced.
+	type key struct{ level, code string }
+	rows, err := db.Query(ctx, `
+		select level, code, valid_from = $3::date from quota_history
+		where campaign_id = $1 and valid_from in ($2::date, $3::date)`, campaignID, before, day)
+	if err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
+	}
+	changed, sameDay := map[key]bool{}, map[key]bool{}
+	var k key
+	var onDay bool
+	if _, err := pgx.ForEachRow(rows, []any{&k.level, &k.code, &onDay}, func() error {
+		if onDay {
+			sameDay[k] = true
+		} else {
+			changed[k] = true
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
+	}
+	// Memory to hash a quarter of a million changes and to sort them for the primary key
+	// (the defaults spill them to disk), for these statements only: the settings before are
+	// restored after them.
+	var workMem, sortMem string
+	if err := db.QueryRow(ctx, `select current_setting('work_mem'), current_setting('maintenance_work_mem'),
+		set_config('work_mem', '64MB', true), set_config('maintenance_work_mem', '256MB', true)`).
+		Scan(&workMem, &sortMem, new(string), new(string)); err != nil {
 		return fmt.Errorf("change quotas: %w", err)
 	}
-	if _, err := db.CopyFrom(ctx, pgx.Identifier{"revised_quotas"}, []string{"level", "code", "old", "target"},
-		pgx.CopyFromSlice(len(changes), func(i int) ([]any, error) {
+	if len(sameDay) > 0 {
+		var level, code []string
+		for k := range sameDay {
+			level, code = append(level, k.level), append(code, k.code)
+		}
+		if _, err := db.Exec(ctx, `
+			delete from quota_history h using unnest($2::text[], $3::text[]) as c(level, code)
+			where h.campaign_id = $1 and h.valid_from = $4::date and h.level = c.level and h.code = c.code`,
+			campaignID, level, code, day); err != nil {
+			return fmt.Errorf("keep quotas in force: %w", err)
+		}
+	}
+	// Each change's new target from its day, and on its first change the target before it,
+	// from the day before the period.
+	var table string
+	if err := db.QueryRow(ctx, `select quota_history_revision_table($1, $2)`, campaignID, by.Revision).Scan(&table); err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
+	}
+	beforeDay, fromDay := dateOf(periodStart).AddDate(0, 0, -1), dateOf(from)
+	revision, action, auditKey := int32(by.Revision), by.action(), by.key()
+	line, i, first := make([]any, 9), 0, true
+	if _, err := db.CopyFrom(ctx, pgx.Identifier{table},
+		[]string{"campaign_id", "level", "code", "valid_from", "target", "revision", "audit_action", "audit_key", "written_by"},
+		pgx.CopyFromFunc(func() ([]any, error) {
+			if i == len(changes) {
+				return nil, nil
+			}
 			c := changes[i]
-			return []any{c.Level, c.Code, int32(c.Old), int32(c.New)}, nil
+			if first && !changed[key{c.Level, c.Code}] {
+				first = false
+				line[0], line[1], line[2], line[3], line[4], line[5], line[6], line[7], line[8] =
+					campaignID, c.Level, c.Code, beforeDay, int32(c.Old), int32(0), nil, nil, revision
+				return line, nil
+			}
+			first = true
+			i++
+			line[0], line[1], line[2], line[3], line[4], line[5], line[6], line[7], line[8] =
+				campaignID, c.Level, c.Code, fromDay, int32(c.New), revision, action, auditKey, revision
+			return line, nil
 		})); err != nil {
-		return fmt.Errorf("change quotas: copy: %w", err)
+		return fmt.Errorf("keep quotas in force: copy: %w", err)
 	}
-	if _, err := db.Exec(ctx, `analyze revised_quotas`); err != nil {
-		return fmt.Errorf("change quotas: %w", err)
+	if _, err := db.Exec(ctx, `select analyze_quota_history($1, $2)`, campaignID, by.Revision); err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
 	}
-	// As ChangeQuotas: the quotas, the city's on the campaign, the agents' on their rows.
+	// As ChangeQuotas: the quotas, the city's on the campaign.
 	if _, err := db.Exec(ctx, `
 		with set_quotas as (
-			update quotas q set target = c.target
-			from revised_quotas c
-			where q.campaign_id = $1 and q.level = c.level and q.code = c.code
-			returning q.level, q.code, q.target),
-		set_city as (
-			update campaigns set target = s.target from set_quotas s where s.level = 'city' and id = $1)
-		update agents a set quota = s.target from set_quotas s
-		where s.level = 'agent' and a.campaign_id = $1 and a.code = s.code`, campaignID); err != nil {
+			update quotas q set target = t.target
+			from `+pgx.Identifier{table}.Sanitize()+` t
+			where t.valid_from = $2::date and q.campaign_id = $1 and q.level = t.level and q.code = t.code
+			returning q.level, q.target)
+		update campaigns set target = s.target from set_quotas s where s.level = 'city' and id = $1`,
+		campaignID, day); err != nil {
 		return fmt.Errorf("change quotas: %w", err)
 	}
-	// As KeepQuotaHistory: the target each had before, on its first change, then the new one.
-	if _, err := db.Exec(ctx, `
-		insert into quota_history (campaign_id, level, code, valid_from, target, revision)
-		select $1, c.level, c.code, $2::date - 1, c.old, 0 from revised_quotas c
-		order by 2, 3
-		on conflict do nothing`, campaignID, periodStart.Format(time.DateOnly)); err != nil {
+	if _, err := db.Exec(ctx, `select quota_history_attach($1, $2)`, campaignID, by.Revision); err != nil {
 		return fmt.Errorf("keep quotas in force: %w", err)
 	}
-	if _, err := db.Exec(ctx, `
-		insert into quota_history (campaign_id, level, code, valid_from, target, revision, audit_action, audit_key)
-		select $1, c.level, c.code, $2::date, c.target, $3, $4, $5 from revised_quotas c
-		order by 2, 3
-		on conflict (campaign_id, level, code, valid_from) do update
-		set target = excluded.target, revision = excluded.revision, audit_action = excluded.audit_action, audit_key = excluded.audit_key`,
-		campaignID, from.Format(time.DateOnly), by.Revision, by.action(), by.key()); err != nil {
-		return fmt.Errorf("keep quotas in force: %w", err)
-	}
-	if _, err := db.Exec(ctx, `drop table revised_quotas`); err != nil {
-		return fmt.Errorf("change quotas: %w", err)
-	}
-	if _, err := db.Exec(ctx, `select set_config('work_mem', $1, true)`, workMem); err != nil {
+	if _, err := db.Exec(ctx, `select set_config('work_mem', $1, true), set_config('maintenance_work_mem', $2, true)`, workMem, sortMem); err != nil {
 		return fmt.Errorf("change quotas: %w", err)
 	}
 	return nil
+}
+
+// dateOf is t's day (in t's location) at midnight UTC, as pgx writes a date.
+func dateOf(t time.Time) time.Time {
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }

@@ -260,7 +260,7 @@ func TestFieldAgentWorksOffline(t *testing.T) {
 	assert.Zero(t, seen.QueueOnline)
 	assert.Equal(t, fmt.Sprint(agentEnrolledBefore), seen.Before.Enrolled, "enrolled so far")
 	var quota int
-	require.NoError(t, s.db.QueryRow(ctx, `select quota from agents where campaign_id = $1 and code = $2`, s.id, agent).Scan(&quota))
+	require.NoError(t, s.db.QueryRow(ctx, `select target from quotas where campaign_id = $1 and level = 'agent' and code = $2`, s.id, agent).Scan(&quota))
 	assert.Equal(t, fmt.Sprint(quota), seen.Before.Quota)
 	var lastDecision string
 	require.NoError(t, s.db.QueryRow(ctx, `select coalesce((select decision from review_decisions where campaign_id = $1 and agent_code = $2
