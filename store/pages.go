@@ -222,7 +222,7 @@ type AgentQuery struct {
 // stable, and each an index's order (migrations 007 and 008) but the quota's: the quota is the
 // agent's quota row (q), which a revision may change for every agent at once, so the agents
 // selected are sorted by it (a district's in a millisecond or two, the country's 210,599 in
-// about a tenth of a second).
+// about 0.2 s).
 var AgentSorts = map[string]string{
 	"code":    "a.code",
 	"name":    "a.full_name",
