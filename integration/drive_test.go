@@ -25,6 +25,8 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
@@ -56,9 +58,11 @@ type stack struct {
 	failures atomic.Int32 // injected failures so far
 }
 
-// newStack starts a worker on the shared dev server with a fresh database. A new task queue
-// per test is not needed: each test uses its own campaign and namespace-wide unique IDs. With a
-// codec, every client and the worker encrypt payloads with it.
+// newStack starts a worker on the shared dev server with a fresh database. Every test's worker
+// polls the drives' one task queue: each test uses its own campaign and namespace-wide unique
+// IDs, and what a test leaves running is ended when it ends (endLeftovers), before its worker
+// stops, so that the next test's worker never works it against the next test's database. With
+// a codec, every client and the worker encrypt payloads with it.
 func newStack(t *testing.T, c ...*codec.Codec) *stack {
 	t.Helper()
 	srv := testenv.SharedDevServer(t)
@@ -75,9 +79,55 @@ func newStack(t *testing.T, c ...*codec.Codec) *stack {
 	workflows.Register(w, s.acts)
 	require.NoError(t, w.Start())
 	t.Cleanup(w.Stop)
+	t.Cleanup(func() { endLeftovers(t, s.tc) }) // before the worker stops
 	s.co = &coordinator.Coordinator{DB: s.db, Temporal: s.tc}
 	s.im = &imports.Importer{DB: s.db, Temporal: s.tc}
 	return s
+}
+
+// endLeftovers ends what a test left on the shared dev server: its schedules, and its
+// workflows still running (a campaign a test did not see to its end, a review a schedule
+// started). Each is named in the test's log.
+func endLeftovers(t *testing.T, tc client.Client) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	schedules, err := tc.ScheduleClient().List(ctx, client.ScheduleListOptions{})
+	if err != nil {
+		t.Errorf("list the schedules left: %v", err)
+		return
+	}
+	for schedules.HasNext() {
+		sc, err := schedules.Next()
+		if err != nil {
+			t.Errorf("list the schedules left: %v", err)
+			return
+		}
+		if err := tc.ScheduleClient().GetHandle(ctx, sc.ID).Delete(ctx); err != nil {
+			t.Errorf("delete schedule %s: %v", sc.ID, err)
+		}
+		t.Logf("deleted schedule %s, left by the test", sc.ID)
+	}
+	var token []byte
+	for {
+		page, err := tc.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: testenv.Namespace, Query: `ExecutionStatus = "Running"`, NextPageToken: token})
+		if err != nil {
+			t.Errorf("list the workflows left running: %v", err)
+			return
+		}
+		for _, e := range page.Executions {
+			err := tc.TerminateWorkflow(ctx, e.Execution.WorkflowId, e.Execution.RunId, "the test ended")
+			var gone *serviceerror.NotFound
+			if err != nil && !errors.As(err, &gone) {
+				t.Errorf("end workflow %s: %v", e.Execution.WorkflowId, err)
+			}
+			t.Logf("ended workflow %s, left running by the test", e.Execution.WorkflowId)
+		}
+		if token = page.NextPageToken; len(token) == 0 {
+			return
+		}
+	}
 }
 
 func count(t *testing.T, db *pgxpool.Pool, sql string, args ...any) int {

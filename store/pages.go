@@ -283,9 +283,9 @@ func AgentsPage(ctx context.Context, db DB, campaignID string, q AgentQuery) ([]
 }
 
 // AgentLines reads one page of a campaign's agents. The page's codes are found first, in an
-// index's order and from the index alone (sorted by quota: AgentSorts), so that the lines skipped before the page cost an
-// index entry each; figures are counted for the page's agents only, through the agent indexes
-// of enrolments, follow-ups and review decisions.
+// index's order and from the index alone (by quota, sorted: AgentSorts), so that the lines
+// skipped before the page cost an index entry each; figures are counted for the page's agents
+// only, through the agent indexes of enrolments, follow-ups and review decisions.
 func AgentLines(ctx context.Context, db DB, campaignID string, q AgentQuery) ([]AgentListLine, error) {
 	col, ok := AgentSorts[q.Sort]
 	if !ok {
