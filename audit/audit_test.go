@@ -675,6 +675,23 @@ func legacySchema(t *testing.T, version int32) (*pgx.Conn, *migrate.Migrator) {
 	return conn, m
 }
 
+// legacyCampaign is legacySchema with a campaign c (2021, Asia/Ho_Chi_Minh), and exec, which
+// runs a statement on its connection or fails the test naming it.
+func legacyCampaign(t *testing.T, version int32) (*pgx.Conn, *migrate.Migrator, func(string, ...any)) {
+	t.Helper()
+	conn, m := legacySchema(t, version)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := conn.Exec(context.Background(), sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	exec(`insert into campaigns (id, register_id, workflow_id, name, year, plan_hash, plan, prior_year_enrolled,
+			period_start, period_end, timezone, clock_scale)
+		values ('c', 'r', 'wf', 'C', 2021, 'h', '{}', 0, '2021-01-01', '2021-12-31', 'Asia/Ho_Chi_Minh', 1)`)
+	return conn, m, exec
+}
+
 func TestMigrationChainsExistingRows(t *testing.T) {
 	ctx := context.Background()
 	conn, m := legacySchema(t, 2)
@@ -713,16 +730,7 @@ func TestMigrationChainsExistingRows(t *testing.T) {
 // a review does it.
 func TestMigrationKeepsEarlierDecisionsInTheirPeriodsTables(t *testing.T) {
 	ctx := context.Background()
-	conn, m := legacySchema(t, 24)
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql, args...); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	exec(`insert into campaigns (id, register_id, workflow_id, name, year, plan_hash, plan, prior_year_enrolled,
-			period_start, period_end, timezone, clock_scale)
-		values ('c', 'r', 'wf', 'C', 2021, 'h', '{}', 0, '2021-01-01', '2021-12-31', 'Asia/Ho_Chi_Minh', 1)`)
+	conn, m, exec := legacyCampaign(t, 24)
 	exec(`insert into units (campaign_id, code, level, parent_code, district_code, name, kind, labour_force, synthetic)
 		values ('c', 'D1', 'district', null, 'D1', 'D', 'urban', 0, false), ('c', 'C1', 'commune', 'D1', 'D1', 'C', 'ward', 0, false)`)
 	exec(`insert into agents (campaign_id, code, commune_code, district_code, kind, post_office, full_name, phone, weight)
@@ -787,16 +795,7 @@ func TestMigrationKeepsEarlierDecisionsInTheirPeriodsTables(t *testing.T) {
 // after it. Shown failing with the migration's copy of the rows left out.
 func TestMigrationKeepsEarlierTargetsByDay(t *testing.T) {
 	ctx := context.Background()
-	conn, m := legacySchema(t, 26)
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		if _, err := conn.Exec(ctx, sql, args...); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	exec(`insert into campaigns (id, register_id, workflow_id, name, year, plan_hash, plan, prior_year_enrolled,
-			period_start, period_end, timezone, clock_scale)
-		values ('c', 'r', 'wf', 'C', 2021, 'h', '{}', 0, '2021-01-01', '2021-12-31', 'Asia/Ho_Chi_Minh', 1)`)
+	conn, m, exec := legacyCampaign(t, 26)
 	exec(`insert into quota_history (campaign_id, level, code, valid_from, target, revision, audit_action, audit_key)
 		values ('c', 'agent', 'A1', '2020-12-31', 10, 0, null, null), ('c', 'agent', 'A1', '2021-05-01', 12, 1, null, null),
 			('c', 'agent', 'A2', '2020-12-31', 0, 0, null, null), ('c', 'agent', 'A2', '2021-04-16', 7, 0, 'agents.join', 'b1')`)

@@ -17,13 +17,7 @@ import (
 // deadlock). The second's wait is seen in pg_stat_activity, not timed.
 func TestReviewsOfTwoCampaignsWriteOneAfterTheOther(t *testing.T) {
 	ctx := context.Background()
-	pool := testenv.NewPool(t)
-	if _, err := pool.Exec(ctx, `insert into campaigns (id, register_id, workflow_id, name, year, plan_hash, plan,
-			prior_year_enrolled, period_start, period_end, timezone, clock_scale)
-		select id, 'r-' || id, 'wf-' || id, id, 2021, 'h', '{}', 0, '2021-01-01', '2021-12-31', 'Asia/Ho_Chi_Minh', 1
-		from unnest(array['c1', 'c2']) id`); err != nil {
-		t.Fatal(err)
-	}
+	pool := twoCampaigns(t)
 	start, end := time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2021, 4, 1, 0, 0, 0, 0, time.UTC)
 	first := begin(t, pool)
 	if err := InsertReview(ctx, first, "c1", "2021-Q1", start, end, "wf-c1"); err != nil {
@@ -39,6 +33,19 @@ func TestReviewsOfTwoCampaignsWriteOneAfterTheOther(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("the second review after the first committed: %v", err)
 	}
+}
+
+// twoCampaigns is a database with two campaigns, c1 and c2, of a target of 100 each.
+func twoCampaigns(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	pool := testenv.NewPool(t)
+	if _, err := pool.Exec(context.Background(), `insert into campaigns (id, register_id, workflow_id, name, year, plan_hash, plan,
+			prior_year_enrolled, period_start, period_end, timezone, clock_scale, target)
+		select id, 'r-' || id, 'wf-' || id, id, 2021, 'h', '{}', 0, '2021-01-01', '2021-12-31', 'Asia/Ho_Chi_Minh', 1, 100
+		from unnest(array['c1', 'c2']) id`); err != nil {
+		t.Fatal(err)
+	}
+	return pool
 }
 
 // begin begins a transaction on pool, rolled back when the test ends unless committed.

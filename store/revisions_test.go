@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"drives/internal/testenv"
 )
 
 // Two campaigns' revisions at once write one after the other. Each attaches its targets by day
@@ -16,13 +14,7 @@ import (
 // commits it writes its own. Shown failing without ReviseQuotas' lock.
 func TestRevisionsOfTwoCampaignsWriteOneAfterTheOther(t *testing.T) {
 	ctx := context.Background()
-	pool := testenv.NewPool(t)
-	if _, err := pool.Exec(ctx, `insert into campaigns (id, register_id, workflow_id, name, year, plan_hash, plan,
-			prior_year_enrolled, period_start, period_end, timezone, clock_scale, target)
-		select id, 'r-' || id, 'wf-' || id, id, 2021, 'h', '{}', 0, '2021-01-01', '2021-12-31', 'Asia/Ho_Chi_Minh', 1, 100
-		from unnest(array['c1', 'c2']) id`); err != nil {
-		t.Fatal(err)
-	}
+	pool := twoCampaigns(t)
 	if _, err := pool.Exec(ctx, `insert into quotas (campaign_id, level, code, target) values ('c1', 'city', 'c1', 100), ('c2', 'city', 'c2', 100)`); err != nil {
 		t.Fatal(err)
 	}
