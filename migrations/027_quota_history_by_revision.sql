@@ -10,7 +10,10 @@
 -- The primary key must name written_by, the partitions' key: that a target has one row a day
 -- (a later change from the same day replaces the one there) is kept by the writers, which
 -- delete the row of that day before writing theirs (store.KeepQuotaHistory,
--- store.ReviseQuotas), under the campaign's merge lock.
+-- store.ReviseQuotas), under the campaign's merge lock. An attach locks campaigns against
+-- writes until its transaction ends (for the foreign key's check): a revision takes that lock
+-- first, so that revisions of two campaigns write one after the other instead of each waiting
+-- for the other.
 
 alter table quota_history rename to quota_history_unpartitioned;
 alter index quota_history_pkey rename to quota_history_unpartitioned_pkey;
