@@ -88,7 +88,7 @@ func TestAnAgentJoinsACommune(t *testing.T) {
 	if given != want {
 		t.Errorf("the others gave %d, the joiner took %d", given, want)
 	}
-	if got := d.count(`select sum(q.target) from agents a join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code where a.campaign_id = $1 and a.commune_code = '00001'`, campaignID); got != target {
+	if got := d.agentsQuota("00001"); got != target {
 		t.Errorf("commune 00001's agents hold %d, its target is %d", got, target)
 	}
 	if got := d.quota("commune", "00001"); got != target {
@@ -168,7 +168,7 @@ func TestAgentsJoinSeveralCommunes(t *testing.T) {
 		t.Errorf("join: %+v; want 3 agents and 1 staff member in 3 communes", res)
 	}
 	for c, target := range targets {
-		if got := d.count(`select sum(q.target) from agents a join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code where a.campaign_id = $1 and a.commune_code = $2`, campaignID, c); got != target {
+		if got := d.agentsQuota(c); got != target {
 			t.Errorf("commune %s's agents hold %d, its target is %d", c, got, target)
 		}
 	}

@@ -41,9 +41,6 @@ func TestAnAgentMovesToAnotherCommune(t *testing.T) {
 	if open == 0 {
 		t.Fatal("DL-00001-2 holds no open follow-up: the test shows nothing")
 	}
-	agentsSum := func(commune string) int {
-		return d.count(`select coalesce(sum(q.target), 0) from agents a join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code where a.campaign_id = $1 and a.commune_code = $2`, campaignID, commune)
-	}
 	from, to := d.quota("commune", "00001"), d.quota("commune", "00002")
 	oldQuota, staffQuota := d.quota("agent", "DL-00001-2"), d.quota("agent", "CB-00002")
 
@@ -80,7 +77,7 @@ func TestAnAgentMovesToAnotherCommune(t *testing.T) {
 		t.Errorf("CB-00002's quota %d, want %d − %d", got, staffQuota, want)
 	}
 	for c, target := range map[string]int{"00001": from, "00002": to} {
-		if got := agentsSum(c); got != target {
+		if got := d.agentsQuota(c); got != target {
 			t.Errorf("commune %s's agents and staff hold %d, its target is %d", c, got, target)
 		}
 		if got := d.quota("commune", c); got != target {

@@ -68,6 +68,14 @@ func (d *drive) quota(level, code string) int {
 	return d.count(`select target from quotas where campaign_id = $1 and level = $2 and code = $3`, campaignID, level, code)
 }
 
+// agentsQuota sums the quotas of a commune's agents and staff, active or not.
+func (d *drive) agentsQuota(commune string) int {
+	d.t.Helper()
+	return d.count(`select coalesce(sum(q.target), 0) from agents a
+		join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
+		where a.campaign_id = $1 and a.commune_code = $2`, campaignID, commune)
+}
+
 // A revision raising district 002 by 10 from 1 May: the city, the district, its commune, its
 // villages and its agents take the new targets (sums exact), each change kept by day; an event
 // is added (planned, for its district drive) and one removed (cancelled); the revision is the
@@ -331,8 +339,8 @@ func TestRevisionDigestsTheRosterAsStored(t *testing.T) {
 	}
 }
 
-// A revision's targets are written through a temporary table (store.ReviseQuotas): the
-// quotas, the campaign's target and the targets by day are those
+// A revision's targets by day are copied into a table of the revision's own, then attached
+// (store.ReviseQuotas): the quotas, the campaign's target and the targets by day are those
 // store.ChangeQuotas writes, including over targets an earlier revision kept (the target before
 // is kept once, a change from the same day replaces the one it made).
 func TestRevisionWritesTheQuotasAsChangeQuotas(t *testing.T) {
