@@ -203,7 +203,7 @@ func ChangeQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource,
 		campaignID, level, code, target); err != nil {
 		return fmt.Errorf("change quotas: %w", err)
 	}
-	return KeepQuotaHistory(ctx, db, campaignID, by, periodStart, from, changes)
+	return keepQuotaHistory(ctx, db, campaignID, by, periodStart, from, changes)
 }
 
 // QuotaSource is what changed targets, as quota_history keeps it: a plan revision (its
@@ -226,13 +226,19 @@ func (s QuotaSource) key() *string    { return nullable(s.Key) }
 // allocated or assigned, which an auditor's trace shows), and the new one from the day (a later
 // change from the same day replaces it), with what changed them (by).
 func KeepQuotaHistory(ctx context.Context, db DB, campaignID string, by QuotaSource, periodStart, from time.Time, changes []QuotaChange) error {
+	if err := quotaHistoryCampaign(ctx, db, campaignID); err != nil {
+		return err
+	}
+	return keepQuotaHistory(ctx, db, campaignID, by, periodStart, from, changes)
+}
+
+// keepQuotaHistory is KeepQuotaHistory once the campaign's partition of quota_history is
+// there (quotaHistoryCampaign).
+func keepQuotaHistory(ctx context.Context, db DB, campaignID string, by QuotaSource, periodStart, from time.Time, changes []QuotaChange) error {
 	n := len(changes)
 	level, code, old, target := make([]string, n), make([]string, n), make([]int32, n), make([]int32, n)
 	for i, c := range changes {
 		level[i], code[i], old[i], target[i] = c.Level, c.Code, int32(c.Old), int32(c.New)
-	}
-	if err := quotaHistoryCampaign(ctx, db, campaignID); err != nil {
-		return err
 	}
 	if _, err := db.Exec(ctx, `
 		insert into quota_history (campaign_id, level, code, valid_from, target, revision)

@@ -81,7 +81,15 @@ func ReviseQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource,
 	if err := db.QueryRow(ctx, `select quota_history_revision_table($1, $2)`, campaignID, by.Revision).Scan(&table); err != nil {
 		return fmt.Errorf("keep quotas in force: %w", err)
 	}
-	beforeDay, fromDay := dateOf(periodStart).AddDate(0, 0, -1), dateOf(from)
+	// the same days as COPY writes them (midnight UTC)
+	beforeDay, err := time.Parse(time.DateOnly, before)
+	if err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
+	}
+	fromDay, err := time.Parse(time.DateOnly, day)
+	if err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
+	}
 	revision, action, auditKey := int32(by.Revision), by.action(), by.key()
 	line, i, first := make([]any, 9), 0, true
 	if _, err := db.CopyFrom(ctx, pgx.Identifier{table},
@@ -126,9 +134,4 @@ func ReviseQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource,
 		return fmt.Errorf("change quotas: %w", err)
 	}
 	return nil
-}
-
-// dateOf is t's day (in t's location) at midnight UTC, as pgx writes a date.
-func dateOf(t time.Time) time.Time {
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
 }
