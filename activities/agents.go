@@ -242,7 +242,7 @@ func shareWithJoiners(ctx context.Context, tx pgx.Tx, campaignID string, byCommu
 		}
 	}
 	if len(changes) > 0 {
-		if err := store.ChangeQuotas(ctx, tx, campaignID, by, when.start, when.joined, changes); err != nil {
+		if err := store.ChangeQuotas(ctx, tx, campaignID, by, when.joined, changes); err != nil {
 			return 0, 0, err
 		}
 	}

@@ -95,7 +95,7 @@ func TestAnAgentJoinsACommune(t *testing.T) {
 		t.Errorf("commune 00001's target changed: %d → %d", target, got)
 	}
 	// Kept by day: the joiner had nothing before its day; the others their old quota.
-	if n := d.count(`select count(*) from quota_history where campaign_id = $1 and level = 'agent' and code = 'DL-00001-9'
+	if n := d.count(`select count(*) from quota_targets_by_day where campaign_id = $1 and level = 'agent' and code = 'DL-00001-9'
 		and ((valid_from = '2020-12-31' and target = 0) or (valid_from = '2021-04-16' and target = $2))`, campaignID, want); n != 2 {
 		t.Errorf("DL-00001-9's quota by day: %d of the 2 rows wanted", n)
 	}

@@ -84,7 +84,7 @@ func TestAnAgentMovesToAnotherCommune(t *testing.T) {
 			t.Errorf("commune %s's target changed: %d → %d", c, target, got)
 		}
 	}
-	if n := d.count(`select count(*) from quota_history where campaign_id = $1 and level = 'agent' and code = 'DL-00002-9'
+	if n := d.count(`select count(*) from quota_targets_by_day where campaign_id = $1 and level = 'agent' and code = 'DL-00002-9'
 		and ((valid_from = '2020-12-31' and target = 0) or (valid_from = '2021-04-16' and target = $2))`, campaignID, want); n != 2 {
 		t.Errorf("DL-00002-9's quota by day: %d of the 2 rows wanted", n)
 	}

@@ -265,7 +265,7 @@ func handOver(ctx context.Context, tx pgx.Tx, campaignID, label, agent, commune 
 	}
 	// The quotas as they were until the day the contract ended, and as they are from it: a
 	// review judges each day of its window against the quota then in force.
-	start, _, tz, err := store.CampaignPeriod(ctx, tx, campaignID)
+	_, _, tz, err := store.CampaignPeriod(ctx, tx, campaignID)
 	if err != nil {
 		return err
 	}
@@ -273,7 +273,7 @@ func handOver(ctx context.Context, tx pgx.Tx, campaignID, label, agent, commune 
 	if err != nil {
 		return err
 	}
-	if err := store.KeepQuotaHistory(ctx, tx, campaignID, store.QuotaSource{}, start, dayIn(at, loc), changes); err != nil {
+	if err := store.KeepQuotaHistory(ctx, tx, campaignID, store.QuotaSource{}, dayIn(at, loc), changes); err != nil {
 		return err
 	}
 	res.QuotaMoved = remaining

@@ -39,7 +39,7 @@ func TestReviewsJudgeALeaverOnItsDays(t *testing.T) {
 		Request: campaign.LeaveRequest{Agent: "DL-00010-2", Reason: "moved", By: "coordinator-a"}})
 	mustCall[campaign.LeaveResult](d, d.acts.AgentLeaves, activities.LeaveInput{CampaignID: campaignID, At: local(t, "2021-02-01"),
 		Request: campaign.LeaveRequest{Agent: "DL-00001-3", Reason: "moved", By: "coordinator-a"}})
-	assigned := d.count(`select target from quota_history where campaign_id = $1 and level = 'agent' and code = 'DL-00010-2' and valid_from = '2020-12-31'`, campaignID)
+	assigned := d.count(`select target from quota_targets_by_day where campaign_id = $1 and level = 'agent' and code = 'DL-00010-2' and valid_from = '2020-12-31'`, campaignID)
 	kept := d.quota("agent", "DL-00010-2")
 	if kept != 2 {
 		t.Fatalf("DL-00010-2 keeps a quota of %d after leaving, want the 2 it enrolled", kept)

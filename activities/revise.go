@@ -62,8 +62,8 @@ func (a *Activities) ApplyRevision(ctx context.Context, in ReviseInput) (campaig
 			if day := dayIn(in.Today, loc); from.Before(day) {
 				from = day
 			}
-			// The staged plan is decoded as the plan in force is read (revision.PrepareStaged).
-			p, err := revision.PrepareStaged(ctx, tx, fmt.Sprintf("revision %d", in.Number), in.CampaignID, in.Number, r.Plan, r.Hash, in.Today, from)
+			// The staged plan is read beside the plan in force (revision.PrepareStaged).
+			p, err := revision.PrepareStaged(ctx, tx, fmt.Sprintf("revision %d", in.Number), in.CampaignID, in.Number, in.Today, from)
 			var unreadable *revision.UnreadableError
 			if errors.As(err, &unreadable) {
 				return res, permanent(ErrPlanChanged, "revision %d of campaign %s does not read: %v", in.Number, in.CampaignID, unreadable.Err)

@@ -2,7 +2,6 @@ package activities_test
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,7 +16,6 @@ import (
 	"drives/internal/synth"
 	"drives/plan"
 	"drives/revision"
-	"drives/store"
 )
 
 // BenchmarkReviseNational revises the national plan (internal/synth: 705 districts, 10,599
@@ -91,12 +89,10 @@ func BenchmarkReviseNational(b *testing.B) {
 		if err != nil {
 			b.Fatalf("%s: %v", r.name, err)
 		}
-		body, err := json.Marshal(revised)
-		if err != nil {
-			b.Fatal(err)
+		if !prep.SameUnitsAndRoster {
+			b.Fatalf("%s: the revised plan's units and roster are not the plan in force's", r.name)
 		}
-		n, err := store.StageRevision(ctx, pool, store.NewRevision{CampaignID: lp.Plan.ID, Base: i, Hash: revised.Hash, Plan: body,
-			From: prep.From, Reason: "benchmark", By: "bench"})
+		n, err := prep.Stage(ctx, pool, "benchmark", "bench")
 		if err != nil || n != i+1 {
 			b.Fatalf("%s: staged %d, %v", r.name, n, err)
 		}

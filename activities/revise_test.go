@@ -48,7 +48,23 @@ func revisedPlan(t *testing.T, edits ...[2]string) *plan.Loaded {
 	return lp
 }
 
-// stageRevision stages a revised plan as `starter plan revise` does, from the given day.
+// prepareAndStage checks a revised plan on the given day and stages it from the day from, as
+// `starter plan revise` does.
+func (d *drive) prepareAndStage(lp *plan.Loaded, today, from string) (*revision.Prepared, int) {
+	d.t.Helper()
+	p, err := revision.Prepare(d.ctx, d.pool, "plan.yaml", campaignID, lp, local(d.t, today), local(d.t, from))
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	n, err := p.Stage(d.ctx, d.pool, "thành phố giao thêm chỉ tiêu", "coordinator-a")
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	return p, n
+}
+
+// stageRevision stages a revised plan from the given day unchecked, as one staged before
+// migration 029 was: not known to share the units and roster of the plan in force.
 func (d *drive) stageRevision(lp *plan.Loaded, from string) int {
 	d.t.Helper()
 	body, err := json.Marshal(lp)
@@ -87,7 +103,10 @@ func TestRevisionRaisesADistrictFromItsDay(t *testing.T) {
 		[2]string{"  share: 0.01\n", "  share: 0.01\n  overrides: {\"002\": " + strconv.Itoa(district+10) + "}\n"},
 		[2]string{"  - id: dlg-00002\n    kind: dialogue\n    unit: \"00002\"\n    date: 2021-06-01\n    groups: [student]\n",
 			"  - id: extra-00010\n    kind: dialogue\n    title: Đối thoại bổ sung\n    unit: \"00010\"\n    date: 2021-09-01\n    groups: [student]\n    expected_attendance: 40\n"})
-	n := d.stageRevision(revised, "2021-05-01")
+	prep, n := d.prepareAndStage(revised, "2021-04-20", "2021-05-01")
+	if !prep.SameUnitsAndRoster || d.count(`select count(*) from plan_revisions where campaign_id = $1 and number = $2 and same_units_and_roster`, campaignID, n) != 1 {
+		t.Error("a revision of the targets and events is not staged as having the units and roster of the plan in force")
+	}
 	res := mustCall[campaign.RevisionResult](d, d.acts.ApplyRevision, activities.ReviseInput{
 		CampaignID: campaignID, Number: n, Today: local(t, "2021-04-20").Add(9 * time.Hour), By: "coordinator-a"})
 
@@ -117,7 +136,7 @@ func TestRevisionRaisesADistrictFromItsDay(t *testing.T) {
 			t.Errorf("%s = %d, want %d (%s)", q.sum, a, b, q.of)
 		}
 	}
-	if got := d.count(`select count(*) from quota_history where campaign_id = $1 and level = 'district' and code = '002'
+	if got := d.count(`select count(*) from quota_targets_by_day where campaign_id = $1 and level = 'district' and code = '002'
 		and ((valid_from = '2020-12-31' and target = $2 and revision = 0) or (valid_from = '2021-05-01' and target = $3 and revision = 1))`,
 		campaignID, district, district+10); got != 2 {
 		t.Errorf("district 002's targets by day: %d rows of the 2 wanted", got)
@@ -146,7 +165,7 @@ func TestRevisionRaisesADistrictFromItsDay(t *testing.T) {
 	// on each day of its window: April at the launched quota, May and June at the revised one
 	// (the first quarter's, before the revision, at the launched quota alone).
 	var before, after int
-	if err := d.pool.QueryRow(d.ctx, `select h0.target, h1.target from quota_history h0 join quota_history h1 using (campaign_id, level, code)
+	if err := d.pool.QueryRow(d.ctx, `select h0.target, h1.target from quota_targets_by_day h0 join quota_targets_by_day h1 using (campaign_id, level, code)
 		where h0.campaign_id = $1 and h0.level = 'agent' and h0.code = 'DL-00010-2' and h0.revision = 0 and h1.revision = 1`, campaignID).
 		Scan(&before, &after); err != nil || after <= before {
 		t.Fatalf("DL-00010-2's quota by day: %d then %d, %v", before, after, err)
@@ -261,11 +280,12 @@ func editPlanFile(t *testing.T, dir, name, old, new string) {
 	}
 }
 
-// The apply reads the plan in force without its units and roster when the staged plan has the
-// same (PostgreSQL compares them), and whole otherwise: a roster in another order (the same
-// agents where they were) is applied, one with an agent moved to another commune is refused,
-// named as `starter plan revise --check` names it. Shown failing with the plan in force always
-// given the staged plan's roster: the moved agent was applied.
+// The apply reads the plan in force without its units and roster when the staged plan was
+// staged as having the same (revision.Prepared.Stage), and whole otherwise: a roster in another
+// order (the same agents where they were) is not the same, and is applied; one with an agent
+// moved to another commune is refused, named as `starter plan revise --check` names it. Shown
+// failing with the plan in force always given the staged plan's units and roster: the moved
+// agent was applied.
 func TestRevisionChecksTheRosterItDoesNotShare(t *testing.T) {
 	d := newDrive(t)
 	district := d.quota("district", "002")
@@ -309,6 +329,9 @@ func TestRevisionChecksTheRosterItDoesNotShare(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
+	if p, err := revision.Prepare(d.ctx, d.pool, "plan.yaml", campaignID, reordered, local(t, "2021-04-20"), local(t, "2021-05-01")); err != nil || p.SameUnitsAndRoster {
+		t.Errorf("check of the roster in another order: %v; the same roster: %v", err, err == nil && p.SameUnitsAndRoster)
+	}
 	n = d.stageRevision(reordered, "2021-05-01")
 	res, err := call[campaign.RevisionResult](d, d.acts.ApplyRevision, activities.ReviseInput{
 		CampaignID: campaignID, Number: n, Today: local(t, "2021-04-20"), By: "coordinator-a"})
@@ -342,7 +365,8 @@ func TestRevisionDigestsTheRosterAsStored(t *testing.T) {
 // A revision's targets by day are copied into a table of the revision's own, then attached
 // (store.ReviseQuotas): the quotas, the campaign's target and the targets by day are those
 // store.ChangeQuotas writes, including over targets an earlier revision kept (the target before
-// is kept once, a change from the same day replaces the one it made).
+// is kept once, a change from the same day replaces the one it made and takes on the target
+// before it).
 func TestRevisionWritesTheQuotasAsChangeQuotas(t *testing.T) {
 	d := newDrive(t)
 	district := d.quota("district", "002")
@@ -372,7 +396,10 @@ func TestRevisionWritesTheQuotasAsChangeQuotas(t *testing.T) {
 			select 'quota ' || level || ' ' || code || ' ' || target from quotas where campaign_id = $1
 			union all select 'campaign ' || target from campaigns where id = $1
 			union all select 'history ' || level || ' ' || code || ' ' || valid_from || ' ' || target || ' ' || revision
+			                 || ' previous ' || coalesce(previous::text, 'none')
 			          from quota_history where campaign_id = $1
+			union all select 'by day ' || level || ' ' || code || ' ' || valid_from || ' ' || target
+			          from quota_targets_by_day where campaign_id = $1
 			order by 1`, campaignID)
 		if err != nil {
 			t.Fatal(err)
@@ -388,7 +415,7 @@ func TestRevisionWritesTheQuotasAsChangeQuotas(t *testing.T) {
 		return store.ReviseQuotas(d.ctx, tx, campaignID, store.QuotaSource{Revision: 2}, start, p.From, p.Quotas)
 	})
 	want := written(func(tx pgx.Tx) error {
-		return store.ChangeQuotas(d.ctx, tx, campaignID, store.QuotaSource{Revision: 2}, start, p.From, p.Quotas)
+		return store.ChangeQuotas(d.ctx, tx, campaignID, store.QuotaSource{Revision: 2}, p.From, p.Quotas)
 	})
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("ReviseQuotas wrote %d rows, ChangeQuotas %d; first difference:", len(got), len(want))
@@ -399,13 +426,26 @@ func TestRevisionWritesTheQuotasAsChangeQuotas(t *testing.T) {
 			}
 		}
 	}
-	history := 0
-	for _, r := range want {
+	history, byDay := 0, map[string]bool{}
+	for _, r := range got {
 		if strings.HasPrefix(r, "history ") {
 			history++
 		}
+		if strings.HasPrefix(r, "by day ") {
+			byDay[r] = true
+		}
 	}
-	if history <= len(p.Quotas) {
-		t.Errorf("%d rows of targets by day for %d changes: the earlier targets are not kept", history, len(p.Quotas))
+	if history < len(p.Quotas) {
+		t.Errorf("%d rows of targets by day for %d changes", history, len(p.Quotas))
+	}
+	// District 002, changed by both revisions from 1 May: the second's target replaces the
+	// first's, and the target before them both is the launched one.
+	for _, r := range []string{"by day district 002 2020-12-31 " + strconv.Itoa(district), "by day district 002 2021-05-01 " + strconv.Itoa(district+3)} {
+		if !byDay[r] {
+			t.Errorf("targets by day: no %q", r)
+		}
+	}
+	if byDay["by day district 002 2021-05-01 "+strconv.Itoa(district+10)] || byDay["by day district 002 2020-12-31 "+strconv.Itoa(district+10)] {
+		t.Error("targets by day: district 002 keeps the first revision's target")
 	}
 }

@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"drives/campaign"
 	"drives/plan"
 	"drives/revision"
-	"drives/store"
 )
 
 // Revision is a coordinator's revision of a running campaign's plan.
@@ -56,13 +54,7 @@ func (c *Coordinator) Revise(ctx context.Context, r Revision, check bool) (*revi
 	if err != nil || check {
 		return prep, res, err
 	}
-	body, err := json.Marshal(r.Revised)
-	if err != nil {
-		return prep, res, fmt.Errorf("encode plan: %w", err)
-	}
-	n, err := store.StageRevision(ctx, c.DB, store.NewRevision{
-		CampaignID: r.CampaignID, Base: prep.OldRevision, Hash: r.Revised.Hash, Plan: body, From: prep.From, Reason: r.Reason, By: r.By,
-	})
+	n, err := prep.Stage(ctx, c.DB, r.Reason, r.By)
 	if err != nil {
 		return prep, res, err
 	}

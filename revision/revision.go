@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"time"
 
@@ -34,6 +35,9 @@ type Prepared struct {
 	Quotas  []store.QuotaChange
 	Added   []plan.EventSpec
 	Removed []string
+	// SameUnitsAndRoster says the revised plan has the units and roster of the plan in force:
+	// staged so (Stage), its apply decodes them once.
+	SameUnitsAndRoster bool
 }
 
 // Prepare checks revised against the campaign's plan in force and its state (what it has
@@ -53,7 +57,8 @@ func Prepare(ctx context.Context, db store.DB, file, campaignID string, revised 
 	if err := json.Unmarshal(raw, &old); err != nil {
 		return nil, fmt.Errorf("campaign %s: its plan in force does not read: %w", campaignID, err)
 	}
-	if rosterSum == <-digested {
+	sameRoster := rosterSum == <-digested
+	if sameRoster {
 		// The same roster, as stored: the revised plan's is the plan in force's.
 		old.Roster = revised.Roster
 	} else {
@@ -69,7 +74,23 @@ func Prepare(ctx context.Context, db store.DB, file, campaignID string, revised 
 	raw = nil
 	old.Hash = hash
 	a := old.Allocation()
-	return prepare(ctx, db, file, campaignID, &old, number, revised, a, <-allocated, today, from)
+	p, err := prepare(ctx, db, file, campaignID, &old, number, revised, a, <-allocated, today, from)
+	if err != nil {
+		return nil, err
+	}
+	p.SameUnitsAndRoster = sameRoster && reflect.DeepEqual(old.Units, revised.Units)
+	return p, nil
+}
+
+// Stage stages the prepared revision for its campaign workflow to apply, numbered after the
+// plan in force it was checked against (store.StageRevision), and returns its number.
+func (p *Prepared) Stage(ctx context.Context, db store.DB, reason, by string) (int, error) {
+	body, err := json.Marshal(p.Revised)
+	if err != nil {
+		return 0, fmt.Errorf("encode plan: %w", err)
+	}
+	return store.StageRevision(ctx, db, store.NewRevision{CampaignID: p.CampaignID, Base: p.OldRevision, Hash: p.Revised.Hash,
+		Plan: body, SameUnitsAndRoster: p.SameUnitsAndRoster, From: p.From, Reason: reason, By: by})
 }
 
 // UnreadableError is a staged revision whose plan does not decode.
@@ -79,36 +100,34 @@ func (e *UnreadableError) Error() string { return e.Err.Error() }
 func (e *UnreadableError) Unwrap() error { return e.Err }
 
 // PrepareStaged is Prepare for the revision staged as number, whose plan (plan.Loaded as
-// JSON, as plan_revisions holds it) and hash are given: the plan is decoded (an
-// *UnreadableError when it does not) while the plan in force is read. When the two plans have
-// the same units and roster, as PostgreSQL compares them, the plan in force is read without
-// them and takes the staged plan's: the same values, decoded once.
-func PrepareStaged(ctx context.Context, db store.DB, file, campaignID string, number int, staged []byte, hash string, today, from time.Time) (*Prepared, error) {
+// JSON, as plan_revisions holds it) is read beside the plan in force (store.StagedBeside) and
+// decoded while the plan in force is (an *UnreadableError when it does not decode). When the
+// two plans have the same units and roster, the plan in force is read without them and takes
+// the staged plan's: the same values, decoded once.
+func PrepareStaged(ctx context.Context, db store.DB, file, campaignID string, number int, today, from time.Time) (*Prepared, error) {
+	raw, hash, rawOld, oldHash, oldNumber, shared, err := store.StagedBeside(ctx, db, campaignID, number)
+	if err != nil {
+		return nil, err
+	}
 	var revised plan.Loaded
 	decoded := make(chan error, 1)
 	allocated := make(chan allocate.Allocation, 1)
 	go func() {
-		err := json.Unmarshal(staged, &revised)
+		err := json.Unmarshal(raw, &revised)
 		decoded <- err
 		if err == nil {
 			revised.Hash = hash
 			allocated <- revised.Allocation()
 		}
 	}()
-	raw, oldHash, oldNumber, shared, err := store.PlanInForceBeside(ctx, db, campaignID, number)
 	var old plan.Loaded
-	var oldErr error
-	if err == nil {
-		oldErr = json.Unmarshal(raw, &old)
-		raw = nil
-	}
+	oldErr := json.Unmarshal(rawOld, &old)
+	rawOld = nil
 	// A staged plan that does not read is refused before anything else.
 	if err := <-decoded; err != nil {
 		return nil, &UnreadableError{err}
 	}
-	if err != nil {
-		return nil, err
-	}
+	raw = nil
 	if oldErr != nil {
 		return nil, fmt.Errorf("campaign %s: its plan in force does not read: %w", campaignID, oldErr)
 	}
@@ -117,7 +136,12 @@ func PrepareStaged(ctx context.Context, db store.DB, file, campaignID string, nu
 		old.Units, old.Roster = revised.Units, revised.Roster
 	}
 	a := old.Allocation()
-	return prepare(ctx, db, file, campaignID, &old, oldNumber, &revised, a, <-allocated, today, from)
+	p, err := prepare(ctx, db, file, campaignID, &old, oldNumber, &revised, a, <-allocated, today, from)
+	if err != nil {
+		return nil, err
+	}
+	p.SameUnitsAndRoster = shared
+	return p, nil
 }
 
 // prepare checks revised against old, the plan in force (revision number), given both plans'

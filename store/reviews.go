@@ -181,7 +181,7 @@ var decisions = `
 				max(greatest(0, s.act_to - greatest(h.valid_from, s.act_from))) filter (where h.next_from is null)::float8 as last_days
 			from span s
 			join (select code, target, valid_from, lead(valid_from) over (partition by code order by valid_from) as next_from
-			      from quota_history where campaign_id = $1 and level = 'agent'
+			      from quota_targets_by_day where campaign_id = $1 and level = 'agent'
 			        and code in (select code from span where act_from < act_to and (act_from > $6::date or act_to < $7::date))) h
 				on h.code = s.code
 			where s.act_from < s.act_to and (s.act_from > $6::date or s.act_to < $7::date)
@@ -201,7 +201,7 @@ var decisions = `
 		figures as (
 			select a.code, a.kind, a.commune_code, a.active, coalesce(q.target, 0) as quota,
 				-- the window's share of the quota in force on each of its days: an agent whose
-				-- target a revision changed has it by day (quota_history, migration 018), the
+				-- target a revision changed has it by day (quota_targets_by_day, migration 030), the
 				-- last part at the quota now (transfers after the revision included); one who
 				-- joined or whose contract ended within the window, on their active days only
 				case when a.act_from > $6::date or a.act_to < $7::date then
@@ -272,7 +272,7 @@ var decisions = `
 `
 
 // quotaInForce is a query of the units or agents of one level whose target a plan revision
-// changed (quota_history, migration 018), each with the share of its earlier targets over the
+// changed (quota_targets_by_day, migration 030), each with the share of its earlier targets over the
 // review window [from, to) (target × days in the window ÷ the period's days: past) and the
 // days of the window under its last target (last_days), which the caller takes at the quota
 // now. The parameters are the window's first and last-excluded days and the period's days.
@@ -282,7 +282,7 @@ func quotaInForce(level, from, to, periodDays string) string {
 				filter (where next_from is not null), 0)::float8 / ` + periodDays + `::float8 as past,
 			max(greatest(0, ` + to + `::date - greatest(valid_from, ` + from + `::date))) filter (where next_from is null)::float8 as last_days
 		from (select code, target, valid_from, lead(valid_from) over (partition by code order by valid_from) as next_from
-		      from quota_history where campaign_id = $1 and level = '` + level + `') h
+		      from quota_targets_by_day where campaign_id = $1 and level = '` + level + `') h
 		group by code`
 }
 

@@ -18,11 +18,14 @@ type NewRevision struct {
 	CampaignID string
 	// Base is the revision it was checked against (0: the launched plan): it is staged as
 	// Base + 1, and only while Base is the last applied.
-	Base       int
-	Hash       string
-	Plan       []byte // the plan as campaigns.plan holds it (plan.Loaded as JSON)
-	From       time.Time
-	Reason, By string
+	Base int
+	Hash string
+	Plan []byte // the plan as campaigns.plan holds it (plan.Loaded as JSON)
+	// SameUnitsAndRoster says the plan's units and roster are those of the base's plan, as
+	// the caller compared them (revision.Prepared).
+	SameUnitsAndRoster bool
+	From               time.Time
+	Reason, By         string
 }
 
 // StageRevision stages a revision under the number after its base and returns it, while the
@@ -32,13 +35,14 @@ type NewRevision struct {
 func StageRevision(ctx context.Context, db DB, r NewRevision) (int, error) {
 	var n int
 	err := db.QueryRow(ctx, `
-		insert into plan_revisions (campaign_id, number, plan_hash, plan, effective_from, reason, revised_by)
-		select $1, $7::int + 1, $2, $3, $4::date, $5, $6
+		insert into plan_revisions (campaign_id, number, plan_hash, plan, effective_from, reason, revised_by, same_units_and_roster)
+		select $1, $7::int + 1, $2, $3, $4::date, $5, $6, $8
 		where coalesce((select max(number) from plan_revisions where campaign_id = $1 and applied_at is not null), 0) = $7::int
 		on conflict (campaign_id, number) do update set plan_hash = excluded.plan_hash, plan = excluded.plan,
-			effective_from = excluded.effective_from, reason = excluded.reason, revised_by = excluded.revised_by, staged_at = now()
+			effective_from = excluded.effective_from, reason = excluded.reason, revised_by = excluded.revised_by, staged_at = now(),
+			same_units_and_roster = excluded.same_units_and_roster
 		where plan_revisions.applied_at is null
-		returning number`, r.CampaignID, r.Hash, r.Plan, r.From.Format(time.DateOnly), r.Reason, r.By, r.Base).Scan(&n)
+		returning number`, r.CampaignID, r.Hash, r.Plan, r.From.Format(time.DateOnly), r.Reason, r.By, r.Base, r.SameUnitsAndRoster).Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, fmt.Errorf("stage revision of %s: another revision was applied meanwhile; check the plan in force and try again", r.CampaignID)
 	}
@@ -52,7 +56,6 @@ func StageRevision(ctx context.Context, db DB, r NewRevision) (int, error) {
 type Revision struct {
 	Number    int        `json:"number"`
 	Hash      string     `json:"plan_hash"`
-	Plan      []byte     `json:"-"`
 	From      time.Time  `json:"effective_from"`
 	Reason    string     `json:"reason"`
 	By        string     `json:"revised_by"`
@@ -61,14 +64,15 @@ type Revision struct {
 	Summary   []byte     `json:"-"`
 }
 
-// LockRevision reads a revision and locks it until the transaction ends; ErrNotFound when the
-// campaign has no revision of that number.
+// LockRevision reads a revision, without its plan (StagedBeside reads it) or its summary, and
+// locks it until the transaction ends; ErrNotFound when the campaign has no revision of that
+// number.
 func LockRevision(ctx context.Context, db DB, campaignID string, number int) (Revision, error) {
 	var r Revision
 	err := db.QueryRow(ctx, `
-		select number, plan_hash, plan, effective_from, reason, revised_by, staged_at, applied_at, summary
+		select number, plan_hash, effective_from, reason, revised_by, staged_at, applied_at
 		from plan_revisions where campaign_id = $1 and number = $2 for update`, campaignID, number).
-		Scan(&r.Number, &r.Hash, &r.Plan, &r.From, &r.Reason, &r.By, &r.StagedAt, &r.AppliedAt, &r.Summary)
+		Scan(&r.Number, &r.Hash, &r.From, &r.Reason, &r.By, &r.StagedAt, &r.AppliedAt)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, fmt.Errorf("revision %d of %s: %w", number, campaignID, ErrNotFound)
 	}
@@ -136,29 +140,30 @@ func PlanInForceWithoutRoster(ctx context.Context, db DB, campaignID string) (ra
 	return raw, rosterMD5, hash, revision, nil
 }
 
-// PlanInForceBeside is PlanInForce for applying the revision staged as number: when the plan
-// in force has the same units and roster as the staged plan (jsonb equality, which decoded
-// values share), same is true and raw is the plan in force without them (its "units" and
-// "roster" keys removed), for the caller to take the staged plan's instead of decoding them
-// twice; otherwise raw is the whole plan in force.
-func PlanInForceBeside(ctx context.Context, db DB, campaignID string, number int) (raw []byte, hash string, revision int, same bool, err error) {
+// StagedBeside reads the plan of the revision staged as number beside the plan in force, to
+// apply it: staged is the staged plan (its hash stagedHash); when the staged plan's units and
+// roster are those of the plan in force (staged on it as such, migration 029), same is true and
+// inForce is the plan in force without them (its "units" and "roster" keys removed), for the
+// caller to take the staged plan's instead of decoding them twice; otherwise inForce is the
+// whole plan in force. ErrNotFound when the campaign or the revision is missing.
+func StagedBeside(ctx context.Context, db DB, campaignID string, number int) (staged []byte, stagedHash string, inForce []byte, hash string, revision int, same bool, err error) {
 	err = db.QueryRow(ctx, `
-		select case when coalesce(x.same, false) then f.plan - 'units' - 'roster' else f.plan end, f.hash, f.number, coalesce(x.same, false)
+		select s.plan, s.plan_hash, case when x.same then f.plan - 'units' - 'roster' else f.plan end, f.hash, f.number, x.same
 		from (select coalesce(r.plan, c.plan) as plan, coalesce(r.plan_hash, c.plan_hash) as hash, coalesce(r.number, 0) as number
 		      from campaigns c
 		      left join lateral (select plan, plan_hash, number from plan_revisions
 		                         where campaign_id = c.id and applied_at is not null order by number desc limit 1) r on true
 		      where c.id = $1) f
-		left join lateral (select f.plan->'units' = s.plan->'units' and f.plan->'roster' = s.plan->'roster' as same
-		                   from plan_revisions s where s.campaign_id = $1 and s.number = $2) x on true`,
-		campaignID, number).Scan(&raw, &hash, &revision, &same)
+		join plan_revisions s on s.campaign_id = $1 and s.number = $2,
+		lateral (select s.same_units_and_roster and f.number = s.number - 1 as same) x`,
+		campaignID, number).Scan(&staged, &stagedHash, &inForce, &hash, &revision, &same)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, "", 0, false, fmt.Errorf("plan of campaign %s: %w", campaignID, ErrNotFound)
+		return nil, "", nil, "", 0, false, fmt.Errorf("revision %d of campaign %s: %w", number, campaignID, ErrNotFound)
 	}
 	if err != nil {
-		return nil, "", 0, false, fmt.Errorf("read plan of %s: %w", campaignID, err)
+		return nil, "", nil, "", 0, false, fmt.Errorf("read revision %d of %s: %w", number, campaignID, err)
 	}
-	return raw, hash, revision, same, nil
+	return staged, stagedHash, inForce, hash, revision, same, nil
 }
 
 // FinishRevision marks a revision applied from its first day (a date of the campaign), with
@@ -182,7 +187,7 @@ type QuotaChange struct {
 // campaign's target for the city) take the new targets, and quota_history
 // keeps each one by day, with the target it replaced from the period's first day when it
 // changes for the first time.
-func ChangeQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource, periodStart, from time.Time, changes []QuotaChange) error {
+func ChangeQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource, from time.Time, changes []QuotaChange) error {
 	n := len(changes)
 	level, code, old, target := make([]string, n), make([]string, n), make([]int32, n), make([]int32, n)
 	for i, c := range changes {
@@ -203,7 +208,7 @@ func ChangeQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource,
 		campaignID, level, code, target); err != nil {
 		return fmt.Errorf("change quotas: %w", err)
 	}
-	return keepQuotaHistory(ctx, db, campaignID, by, periodStart, from, changes)
+	return keepQuotaHistory(ctx, db, campaignID, by, from, changes)
 }
 
 // QuotaSource is what changed targets, as quota_history keeps it: a plan revision (its
@@ -220,45 +225,42 @@ type QuotaSource struct {
 func (s QuotaSource) action() *string { return nullable(s.Action) }
 func (s QuotaSource) key() *string    { return nullable(s.Key) }
 
-// KeepQuotaHistory keeps targets that changed from a day on (quota_history): for each, the
-// target it had before, when this is its first change (dated the day before the period, so
-// that it stays there even when the change is from the period's first day: the target as
-// allocated or assigned, which an auditor's trace shows), and the new one from the day (a later
-// change from the same day replaces it), with what changed them (by).
-func KeepQuotaHistory(ctx context.Context, db DB, campaignID string, by QuotaSource, periodStart, from time.Time, changes []QuotaChange) error {
+// KeepQuotaHistory keeps targets that changed from a day on (quota_history): each new target
+// from the day, with what changed it (by), and on a target's first change the target it had
+// before (previous, migration 030: read as the target from the day before the period, so that
+// it stays there even when the change is from the period's first day: the target as allocated
+// or assigned, which an auditor's trace shows). A later change from the same day replaces the
+// day's row and takes on its previous target.
+func KeepQuotaHistory(ctx context.Context, db DB, campaignID string, by QuotaSource, from time.Time, changes []QuotaChange) error {
 	if err := quotaHistoryCampaign(ctx, db, campaignID); err != nil {
 		return err
 	}
-	return keepQuotaHistory(ctx, db, campaignID, by, periodStart, from, changes)
+	return keepQuotaHistory(ctx, db, campaignID, by, from, changes)
 }
 
 // keepQuotaHistory is KeepQuotaHistory once the campaign's partition of quota_history is
 // there (quotaHistoryCampaign).
-func keepQuotaHistory(ctx context.Context, db DB, campaignID string, by QuotaSource, periodStart, from time.Time, changes []QuotaChange) error {
+func keepQuotaHistory(ctx context.Context, db DB, campaignID string, by QuotaSource, from time.Time, changes []QuotaChange) error {
 	n := len(changes)
 	level, code, old, target := make([]string, n), make([]string, n), make([]int32, n), make([]int32, n)
 	for i, c := range changes {
 		level[i], code[i], old[i], target[i] = c.Level, c.Code, int32(c.Old), int32(c.New)
 	}
+	// One row a target a day: the row of the day, whichever apply wrote it, is replaced. The
+	// statement's reads see the rows as they were before its delete.
 	if _, err := db.Exec(ctx, `
-		insert into quota_history (campaign_id, level, code, valid_from, target, revision)
-		select $1, c.level, c.code, $5::date - 1, c.old, 0 from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, old)
-		where not exists (select from quota_history h where h.campaign_id = $1 and h.level = c.level and h.code = c.code)
-		order by 2, 3`, campaignID, level, code, old, periodStart.Format(time.DateOnly)); err != nil {
-		return fmt.Errorf("keep quotas in force: %w", err)
-	}
-	// One row a target a day: the row of the day, whichever apply wrote it, is replaced.
-	if _, err := db.Exec(ctx, `
-		delete from quota_history h using unnest($2::text[], $3::text[]) as c(level, code)
-		where h.campaign_id = $1 and h.valid_from = $4::date and h.level = c.level and h.code = c.code`,
-		campaignID, level, code, from.Format(time.DateOnly)); err != nil {
-		return fmt.Errorf("keep quotas in force: %w", err)
-	}
-	if _, err := db.Exec(ctx, `
-		insert into quota_history (campaign_id, level, code, valid_from, target, revision, audit_action, audit_key)
-		select $1, c.level, c.code, $5::date, c.target, $6, $7, $8 from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, target)
+		with replaced as (
+			delete from quota_history h using unnest($2::text[], $3::text[]) as c(level, code)
+			where h.campaign_id = $1 and h.valid_from = $6::date and h.level = c.level and h.code = c.code
+			returning h.level, h.code, h.previous)
+		insert into quota_history (campaign_id, level, code, valid_from, target, revision, audit_action, audit_key, previous)
+		select $1, c.level, c.code, $6::date, c.target, $7, $8, $9,
+			case when r.code is not null then r.previous
+			     when not exists (select from quota_history h where h.campaign_id = $1 and h.level = c.level and h.code = c.code) then c.old end
+		from unnest($2::text[], $3::text[], $4::int[], $5::int[]) as c(level, code, old, target)
+		left join replaced r on r.level = c.level and r.code = c.code
 		order by 2, 3`,
-		campaignID, level, code, target, from.Format(time.DateOnly), by.Revision, by.action(), by.key()); err != nil {
+		campaignID, level, code, old, target, from.Format(time.DateOnly), by.Revision, by.action(), by.key()); err != nil {
 		return fmt.Errorf("keep quotas in force: %w", err)
 	}
 	return nil
@@ -332,11 +334,13 @@ type CommuneAgent struct {
 }
 
 // AgentsOfCommunes returns the agents and staff of the given communes, by commune and code.
+// The communes are joined as a set (all 10,599 of the national plan: each agent's commune was
+// compared with each of them in turn).
 func AgentsOfCommunes(ctx context.Context, db DB, campaignID string, communes []string) ([]CommuneAgent, error) {
 	rows, err := db.Query(ctx, `
 		select a.code, a.commune_code, a.status = 'active', coalesce(q.target, 0), a.weight
 		from agents a left join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
-		where a.campaign_id = $1 and a.commune_code = any($2::text[])
+		where a.campaign_id = $1 and a.commune_code in (select unnest($2::text[]))
 		order by a.commune_code, a.code`, campaignID, communes)
 	if err != nil {
 		return nil, fmt.Errorf("read agents of communes: %w", err)

@@ -81,7 +81,7 @@ func UnitTargetWrites(ctx context.Context, db DB, campaignID, level, code string
 	return traceWrites(ctx, db, `
 		select q.target, 1, 'quota row: ' || coalesce(h.target, q.target) || ' as allocated', a.id
 		from quotas q
-		left join quota_history h on h.campaign_id = q.campaign_id and h.level = q.level and h.code = q.code and h.revision = 0,
+		left join quota_targets_by_day h on h.campaign_id = q.campaign_id and h.level = q.level and h.code = q.code and h.revision = 0,
 		audit_log a
 		where q.campaign_id = $1 and q.level = $2 and q.code = $3 and a.campaign_id = $1 and a.action = 'quotas.allocate'
 		union all`+revisedTargets+`
@@ -111,7 +111,7 @@ func EnrolmentWrites(ctx context.Context, db DB, campaignID, column, code string
 // review's approved termination, an agent's leaving or move), the joinings and moves that took
 // a share of their commune's target from it or gave it one, and the plan revisions that changed
 // it. Each write is one row: the agent's quota row, saying the quota as assigned (the first of
-// its quotas by day, quota_history, or the quota now when it never changed), each transfer row,
+// its quotas by day, quota_targets_by_day, or the quota now when it never changed), each transfer row,
 // saying the quota it moved, each joining's or move's and each revision's, saying the quota
 // from its day. The figure (Value) is the quota now.
 func AgentQuotaWrites(ctx context.Context, db DB, campaignID, code string) ([]TraceWrite, error) {
@@ -121,7 +121,7 @@ func AgentQuotaWrites(ctx context.Context, db DB, campaignID, code string) ([]Tr
 		-- handover) keeps the quota it had from the period's first day: that is the assigned one
 		assigned as (
 			select (array_agg(target order by valid_from))[1] as target
-			from quota_history where campaign_id = $1 and level = $2 and code = $3)
+			from quota_targets_by_day where campaign_id = $1 and level = $2 and code = $3)
 		select (select target from q), 1, 'quota row: ' || coalesce(s.target, (select target from q), 0) || ' as assigned', a.id
 		from audit_log a, assigned s where a.campaign_id = $1 and a.action = 'agents.assign'
 		union all
