@@ -27,9 +27,10 @@ type ReviseInput struct {
 }
 
 // ApplyRevision applies a staged revision of a campaign's plan: checked again against the
-// campaign as it stands (the rules `starter plan revise` checked before staging it), it sets
-// the targets it changes from its first day (or from today, when the campaign's day has passed
-// it since), adds and cancels events, and marks the revision applied, with its audit row.
+// campaign as it stands (the rules `starter plan revise` checked before staging it, from what it
+// prepared then: revision.PrepareStaged), it sets the targets it changes from its first day (or
+// from today, when the campaign's day has passed it since), adds and cancels events, and marks
+// the revision applied, with its audit row.
 func (a *Activities) ApplyRevision(ctx context.Context, in ReviseInput) (campaign.RevisionResult, error) {
 	return apply(ctx, a, effect{campaignID: in.CampaignID, action: "plan.revise", entity: "plan_revision",
 		entityKey: in.CampaignID + "#" + strconv.Itoa(in.Number), actor: in.By, detail: map[string]any{"number": in.Number}},
@@ -79,8 +80,12 @@ func (a *Activities) ApplyRevision(ctx context.Context, in ReviseInput) (campaig
 			if err != nil {
 				return res, err
 			}
-			alloc := p.Alloc
-			res.From, res.Target, res.Districts, res.Quotas = p.From, alloc.City, alloc.Districts, len(p.Quotas)
+			// Every district's target in force, for the workflow's district drives.
+			districts, err := store.LevelTargets(ctx, tx, in.CampaignID, "district")
+			if err != nil {
+				return res, err
+			}
+			res.From, res.Target, res.Districts, res.Quotas = p.From, p.Alloc.City, districts, len(p.Quotas)
 			res.Added, res.Removed = added, p.Removed
 			return res, nil
 		})

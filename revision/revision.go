@@ -38,6 +38,9 @@ type Prepared struct {
 	// SameUnitsAndRoster says the revised plan has the units and roster of the plan in force:
 	// staged so (Stage), its apply decodes them once.
 	SameUnitsAndRoster bool
+	// staged: prepared from what was prepared when it was staged (PrepareStaged), its diff
+	// without the agents' targets and its allocation with the changed units' only.
+	staged bool
 }
 
 // Prepare checks revised against the campaign's plan in force and its state (what it has
@@ -83,14 +86,27 @@ func Prepare(ctx context.Context, db store.DB, file, campaignID string, revised 
 }
 
 // Stage stages the prepared revision for its campaign workflow to apply, numbered after the
-// plan in force it was checked against (store.StageRevision), and returns its number.
+// plan in force it was checked against (store.StageRevision), with what was prepared from the
+// two plans alone (the targets it changes at every level but the agents', the city's always,
+// and its diff: migration 031), and returns its number.
 func (p *Prepared) Stage(ctx context.Context, db store.DB, reason, by string) (int, error) {
+	if p.staged {
+		return 0, fmt.Errorf("stage revision of %s: prepared from a staged revision", p.CampaignID)
+	}
 	body, err := json.Marshal(p.Revised)
 	if err != nil {
 		return 0, fmt.Errorf("encode plan: %w", err)
 	}
+	summary, err := json.Marshal(p.Diff)
+	if err != nil {
+		return 0, fmt.Errorf("encode diff: %w", err)
+	}
+	units := unitChanges(p.CampaignID, p.Diff)
+	if p.Diff.City.Old == p.Diff.City.New {
+		units = append([]store.QuotaChange{{Level: "city", Code: p.CampaignID, Old: p.Diff.City.Old, New: p.Diff.City.New}}, units...)
+	}
 	return store.StageRevision(ctx, db, store.NewRevision{CampaignID: p.CampaignID, Base: p.OldRevision, Hash: p.Revised.Hash,
-		Plan: body, SameUnitsAndRoster: p.SameUnitsAndRoster, From: p.From, Reason: reason, By: by})
+		Plan: body, SameUnitsAndRoster: p.SameUnitsAndRoster, Prepared: units, Summary: summary, From: p.From, Reason: reason, By: by})
 }
 
 // UnreadableError is a staged revision whose plan does not decode.
@@ -99,13 +115,17 @@ type UnreadableError struct{ Err error }
 func (e *UnreadableError) Error() string { return e.Err.Error() }
 func (e *UnreadableError) Unwrap() error { return e.Err }
 
-// PrepareStaged is Prepare for the revision staged as number, whose plan (plan.Loaded as
-// JSON, as plan_revisions holds it) is read beside the plan in force (store.StagedBeside) and
-// decoded while the plan in force is (an *UnreadableError when it does not decode). When the
-// two plans have the same units and roster, the plan in force is read without them and takes
-// the staged plan's: the same values, decoded once.
+// PrepareStaged is Prepare for the revision staged as number, read beside the plan in force
+// (store.StagedBeside): a staged plan that does not decode is an *UnreadableError. A revision
+// staged prepared (Prepared.Stage) on the plan still in force is not prepared again: both plans
+// are read without their units and roster, and the targets it changes at every level but the
+// agents' are those prepared then, which follow from the two plans alone; what may have moved
+// since is checked again (the campaign's day, its events held, what it has enrolled) and each
+// changed commune's target is shared among its agents as they are now. Otherwise, when the two
+// plans have the same units and roster, the plan in force is read without them and takes the
+// staged plan's: the same values, decoded once.
 func PrepareStaged(ctx context.Context, db store.DB, file, campaignID string, number int, today, from time.Time) (*Prepared, error) {
-	raw, hash, rawOld, oldHash, oldNumber, shared, err := store.StagedBeside(ctx, db, campaignID, number)
+	st, err := store.StagedBeside(ctx, db, campaignID, number)
 	if err != nil {
 		return nil, err
 	}
@@ -113,34 +133,81 @@ func PrepareStaged(ctx context.Context, db store.DB, file, campaignID string, nu
 	decoded := make(chan error, 1)
 	allocated := make(chan allocate.Allocation, 1)
 	go func() {
-		err := json.Unmarshal(raw, &revised)
+		err := json.Unmarshal(st.Plan, &revised)
 		decoded <- err
-		if err == nil {
-			revised.Hash = hash
+		if err == nil && st.Prepared == nil {
 			allocated <- revised.Allocation()
 		}
 	}()
 	var old plan.Loaded
-	oldErr := json.Unmarshal(rawOld, &old)
-	rawOld = nil
+	oldErr := json.Unmarshal(st.InForce, &old)
+	st.InForce = nil
 	// A staged plan that does not read is refused before anything else.
 	if err := <-decoded; err != nil {
 		return nil, &UnreadableError{err}
 	}
-	raw = nil
+	st.Plan = nil
 	if oldErr != nil {
 		return nil, fmt.Errorf("campaign %s: its plan in force does not read: %w", campaignID, oldErr)
 	}
-	old.Hash = oldHash
-	if shared {
+	revised.Hash, old.Hash = st.Hash, st.InForceHash
+	if st.Prepared != nil {
+		return preparedStaged(ctx, db, file, campaignID, number, &old, st, &revised, today, from)
+	}
+	if st.Same {
 		old.Units, old.Roster = revised.Units, revised.Roster
 	}
 	a := old.Allocation()
-	p, err := prepare(ctx, db, file, campaignID, &old, oldNumber, &revised, a, <-allocated, today, from)
+	p, err := prepare(ctx, db, file, campaignID, &old, st.InForceNumber, &revised, a, <-allocated, today, from)
 	if err != nil {
 		return nil, err
 	}
-	p.SameUnitsAndRoster = shared
+	p.SameUnitsAndRoster = st.Same
+	return p, nil
+}
+
+// preparedStaged is PrepareStaged for a revision staged prepared on the plan in force, old and
+// revised read without their units and roster.
+func preparedStaged(ctx context.Context, db store.DB, file, campaignID string, number int, old *plan.Loaded, st store.Staged,
+	revised *plan.Loaded, today, from time.Time) (*Prepared, error) {
+	// The events and settings the revision changes, from the plans alone; the targets, as
+	// prepared.
+	d := plan.DiffAllocated(old, revised, allocate.Allocation{}, allocate.Allocation{})
+	d.Levels = nil
+	b := allocate.Allocation{Districts: map[string]int{}, Communes: map[string]int{}}
+	var units []store.QuotaChange
+	for _, c := range st.Prepared {
+		switch c.Level {
+		case "city":
+			d.City, b.City = plan.Change{Old: c.Old, New: c.New}, c.New
+		case "district":
+			b.Districts[c.Code] = c.New
+		case "commune":
+			b.Communes[c.Code] = c.New
+		}
+		if c.Old == c.New {
+			continue // the city's, unchanged
+		}
+		units = append(units, c)
+		if n := len(d.Levels); n == 0 || d.Levels[n-1].Level != c.Level {
+			d.Levels = append(d.Levels, plan.LevelDiff{Level: c.Level})
+		}
+		l := &d.Levels[len(d.Levels)-1]
+		l.Changed = append(l.Changed, plan.TargetChange{Code: c.Code, Change: plan.Change{Old: c.Old, New: c.New}})
+	}
+	p, err := check(ctx, db, file, &Prepared{CampaignID: campaignID, Old: old, OldRevision: st.InForceNumber, Revised: revised,
+		Alloc: b, Diff: d, SameUnitsAndRoster: st.Same, staged: true}, units, today, from)
+	if err != nil || len(p.Added) == 0 {
+		return p, err
+	}
+	// Events it adds are placed in the revised plan's districts and communes.
+	raw, err := store.StagedUnits(ctx, db, campaignID, number)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(raw, &revised.Units); err != nil {
+		return nil, &UnreadableError{err}
+	}
 	return p, nil
 }
 
@@ -148,48 +215,66 @@ func PrepareStaged(ctx context.Context, db store.DB, file, campaignID string, nu
 // allocations (a is old's, b revised's).
 func prepare(ctx context.Context, db store.DB, file, campaignID string, old *plan.Loaded, number int, revised *plan.Loaded,
 	a, b allocate.Allocation, today, from time.Time) (*Prepared, error) {
-	loc, err := time.LoadLocation(old.Plan.Timezone)
-	if err != nil {
-		return nil, fmt.Errorf("campaign %s: time zone: %w", campaignID, err)
-	}
-	from = from.In(loc)
-	from = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
-	p := &Prepared{CampaignID: campaignID, Old: old, OldRevision: number, Revised: revised, Alloc: b, From: from}
+	p := &Prepared{CampaignID: campaignID, Old: old, OldRevision: number, Revised: revised, Alloc: b}
 	p.Diff = plan.DiffAllocated(old, revised, a, b)
-	notPlanned, err := store.HeldEvents(ctx, db, campaignID)
-	if err != nil {
-		return nil, err
+	return check(ctx, db, file, p, unitChanges(campaignID, p.Diff), today, from)
+}
+
+// unitChanges are the targets a diff changes at every level but the agents'.
+func unitChanges(campaignID string, d plan.Diff) []store.QuotaChange {
+	var out []store.QuotaChange
+	if d.City.Old != d.City.New {
+		out = append(out, store.QuotaChange{Level: "city", Code: campaignID, Old: d.City.Old, New: d.City.New})
 	}
-	errs := plan.CheckRevision(file, old, revised, p.Diff, plan.RevisionTimes{Today: today, From: from}, notPlanned)
-	if len(errs) > 0 {
-		return nil, errs
-	}
-	var changes []plan.TargetChangeAt
-	if p.Diff.City.Old != p.Diff.City.New {
-		changes = append(changes, plan.TargetChangeAt{Level: "city", Code: campaignID, Change: p.Diff.City})
-	}
-	var communes []string
-	for _, l := range p.Diff.Levels {
+	for _, l := range d.Levels {
 		if l.Level == "agent" {
 			continue
 		}
 		for _, c := range l.Changed {
-			changes = append(changes, plan.TargetChangeAt{Level: l.Level, Code: c.Code, Change: c.Change})
-			if l.Level == "commune" {
-				communes = append(communes, c.Code)
-			}
+			out = append(out, store.QuotaChange{Level: l.Level, Code: c.Code, Old: c.Old, New: c.New})
 		}
 	}
-	agents, err := agentQuotas(ctx, db, campaignID, communes, b)
+	return out
+}
+
+// check completes p, whose plans, allocation (Alloc: the revised plan's; Communes has at least
+// the communes whose target changes) and diff are set, with units, the targets it changes at
+// every level but the agents': it checks the revision against the campaign as it stands, as of
+// its day today, to apply from the day from, and shares each changed commune's target among
+// its agents.
+func check(ctx context.Context, db store.DB, file string, p *Prepared, units []store.QuotaChange, today, from time.Time) (*Prepared, error) {
+	loc, err := time.LoadLocation(p.Old.Plan.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("campaign %s: time zone: %w", p.CampaignID, err)
+	}
+	from = from.In(loc)
+	p.From = time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, loc)
+	notPlanned, err := store.HeldEvents(ctx, db, p.CampaignID)
+	if err != nil {
+		return nil, err
+	}
+	errs := plan.CheckRevision(file, p.Old, p.Revised, p.Diff, plan.RevisionTimes{Today: today, From: p.From}, notPlanned)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	changes := make([]plan.TargetChangeAt, 0, len(units))
+	var communes []string
+	for _, c := range units {
+		changes = append(changes, plan.TargetChangeAt{Level: c.Level, Code: c.Code, Change: plan.Change{Old: c.Old, New: c.New}})
+		if c.Level == "commune" {
+			communes = append(communes, c.Code)
+		}
+	}
+	agents, err := agentQuotas(ctx, db, p.CampaignID, communes, p.Alloc.Communes)
 	if err != nil {
 		return nil, err
 	}
 	changes = append(changes, agents...)
-	enrolled, err := store.UnitsEnrolled(ctx, db, campaignID)
+	enrolled, err := store.UnitsEnrolled(ctx, db, p.CampaignID)
 	if err != nil {
 		return nil, err
 	}
-	if errs := plan.CheckQuotasKept(file, revised, changes, enrolled); len(errs) > 0 {
+	if errs := plan.CheckQuotasKept(file, p.Revised, changes, enrolled); len(errs) > 0 {
 		return nil, errs
 	}
 	p.Quotas = make([]store.QuotaChange, 0, len(changes))
@@ -197,7 +282,7 @@ func prepare(ctx context.Context, db store.DB, file, campaignID string, old *pla
 		p.Quotas = append(p.Quotas, store.QuotaChange{Level: c.Level, Code: c.Code, Old: c.Old, New: c.New})
 	}
 	specs := map[string]plan.EventSpec{}
-	for _, e := range revised.Plan.Events {
+	for _, e := range p.Revised.Plan.Events {
 		specs[e.ID] = e
 	}
 	for _, e := range p.Diff.Events {
@@ -216,7 +301,7 @@ func prepare(ctx context.Context, db store.DB, file, campaignID string, old *pla
 // agentQuotas shares each changed commune's new target among its active agents and staff by
 // weight, after what those no longer active keep (their quota stays as it is), and returns
 // the agents whose quota changes.
-func agentQuotas(ctx context.Context, db store.DB, campaignID string, communes []string, alloc allocate.Allocation) ([]plan.TargetChangeAt, error) {
+func agentQuotas(ctx context.Context, db store.DB, campaignID string, communes []string, targets map[string]int) ([]plan.TargetChangeAt, error) {
 	if len(communes) == 0 {
 		return nil, nil
 	}
@@ -231,7 +316,7 @@ func agentQuotas(ctx context.Context, db store.DB, campaignID string, communes [
 			j++
 		}
 		group := agents[i:j]
-		target := alloc.Communes[group[0].Commune]
+		target := targets[group[0].Commune]
 		var active []allocate.Share
 		var at []int
 		for k, a := range group {
@@ -282,9 +367,12 @@ func Apply(ctx context.Context, db store.DB, p *Prepared, number int, periodStar
 			return nil, err
 		}
 	}
-	summary, err := json.Marshal(p.Diff)
-	if err != nil {
-		return nil, err
+	// A revision staged prepared has its diff already.
+	var summary []byte
+	if !p.staged {
+		if summary, err = json.Marshal(p.Diff); err != nil {
+			return nil, err
+		}
 	}
 	return added, store.FinishRevision(ctx, db, p.CampaignID, number, p.From, summary)
 }
