@@ -9,7 +9,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"slices"
 	"time"
 
@@ -35,9 +34,6 @@ type Prepared struct {
 	Quotas  []store.QuotaChange
 	Added   []plan.EventSpec
 	Removed []string
-	// SameUnitsAndRoster says the revised plan has the units and roster of the plan in force:
-	// staged so (Stage), its apply decodes them once.
-	SameUnitsAndRoster bool
 	// staged: prepared from what was prepared when it was staged (PrepareStaged), its diff
 	// without the agents' targets and its allocation with the changed units' only.
 	staged bool
@@ -60,8 +56,7 @@ func Prepare(ctx context.Context, db store.DB, file, campaignID string, revised 
 	if err := json.Unmarshal(raw, &old); err != nil {
 		return nil, fmt.Errorf("campaign %s: its plan in force does not read: %w", campaignID, err)
 	}
-	sameRoster := rosterSum == <-digested
-	if sameRoster {
+	if rosterSum == <-digested {
 		// The same roster, as stored: the revised plan's is the plan in force's.
 		old.Roster = revised.Roster
 	} else {
@@ -77,12 +72,7 @@ func Prepare(ctx context.Context, db store.DB, file, campaignID string, revised 
 	raw = nil
 	old.Hash = hash
 	a := old.Allocation()
-	p, err := prepare(ctx, db, file, campaignID, &old, number, revised, a, <-allocated, today, from)
-	if err != nil {
-		return nil, err
-	}
-	p.SameUnitsAndRoster = sameRoster && reflect.DeepEqual(old.Units, revised.Units)
-	return p, nil
+	return prepare(ctx, db, file, campaignID, &old, number, revised, a, <-allocated, today, from)
 }
 
 // Stage stages the prepared revision for its campaign workflow to apply, numbered after the
@@ -106,7 +96,7 @@ func (p *Prepared) Stage(ctx context.Context, db store.DB, reason, by string) (i
 		units = append([]store.QuotaChange{{Level: "city", Code: p.CampaignID, Old: p.Diff.City.Old, New: p.Diff.City.New}}, units...)
 	}
 	return store.StageRevision(ctx, db, store.NewRevision{CampaignID: p.CampaignID, Base: p.OldRevision, Hash: p.Revised.Hash,
-		Plan: body, SameUnitsAndRoster: p.SameUnitsAndRoster, Prepared: units, Summary: summary, From: p.From, Reason: reason, By: by})
+		Plan: body, Prepared: units, Summary: summary, From: p.From, Reason: reason, By: by})
 }
 
 // UnreadableError is a staged revision whose plan does not decode.
@@ -121,9 +111,8 @@ func (e *UnreadableError) Unwrap() error { return e.Err }
 // are read without their units and roster, and the targets it changes at every level but the
 // agents' are those prepared then, which follow from the two plans alone; what may have moved
 // since is checked again (the campaign's day, its events held, what it has enrolled) and each
-// changed commune's target is shared among its agents as they are now. Otherwise, when the two
-// plans have the same units and roster, the plan in force is read without them and takes the
-// staged plan's: the same values, decoded once.
+// changed commune's target is shared among its agents as they are now. A revision staged
+// otherwise is prepared whole, both plans read whole.
 func PrepareStaged(ctx context.Context, db store.DB, file, campaignID string, number int, today, from time.Time) (*Prepared, error) {
 	st, err := store.StagedBeside(ctx, db, campaignID, number)
 	if err != nil {
@@ -154,16 +143,8 @@ func PrepareStaged(ctx context.Context, db store.DB, file, campaignID string, nu
 	if st.Prepared != nil {
 		return preparedStaged(ctx, db, file, campaignID, number, &old, st, &revised, today, from)
 	}
-	if st.Same {
-		old.Units, old.Roster = revised.Units, revised.Roster
-	}
 	a := old.Allocation()
-	p, err := prepare(ctx, db, file, campaignID, &old, st.InForceNumber, &revised, a, <-allocated, today, from)
-	if err != nil {
-		return nil, err
-	}
-	p.SameUnitsAndRoster = st.Same
-	return p, nil
+	return prepare(ctx, db, file, campaignID, &old, st.InForceNumber, &revised, a, <-allocated, today, from)
 }
 
 // preparedStaged is PrepareStaged for a revision staged prepared on the plan in force, old and
@@ -196,7 +177,7 @@ func preparedStaged(ctx context.Context, db store.DB, file, campaignID string, n
 		l.Changed = append(l.Changed, plan.TargetChange{Code: c.Code, Change: plan.Change{Old: c.Old, New: c.New}})
 	}
 	p, err := check(ctx, db, file, &Prepared{CampaignID: campaignID, Old: old, OldRevision: st.InForceNumber, Revised: revised,
-		Alloc: b, Diff: d, SameUnitsAndRoster: st.Same, staged: true}, units, today, from)
+		Alloc: b, Diff: d, staged: true}, units, today, from)
 	if err != nil || len(p.Added) == 0 {
 		return p, err
 	}

@@ -24,9 +24,6 @@ type NewRevision struct {
 	Base int
 	Hash string
 	Plan []byte // the plan as campaigns.plan holds it (plan.Loaded as JSON)
-	// SameUnitsAndRoster says the plan's units and roster are those of the base's plan, as
-	// the caller compared them (revision.Prepared).
-	SameUnitsAndRoster bool
 	// Prepared are the targets it changes at every level but the agents' (the city's always),
 	// and Summary its diff, as the caller prepared them against the base (migration 031); nil
 	// for a revision staged unprepared.
@@ -51,17 +48,17 @@ func StageRevision(ctx context.Context, db DB, r NewRevision) (int, error) {
 	}
 	var n int
 	err := db.QueryRow(ctx, `
-		insert into plan_revisions (campaign_id, number, plan_hash, plan, effective_from, reason, revised_by, same_units_and_roster,
+		insert into plan_revisions (campaign_id, number, plan_hash, plan, effective_from, reason, revised_by,
 			prepared_levels, prepared_codes, prepared_old, prepared_new, summary)
-		select $1, $7::int + 1, $2, $3, $4::date, $5, $6, $8, $9, $10, $11, $12, $13
+		select $1, $7::int + 1, $2, $3, $4::date, $5, $6, $8, $9, $10, $11, $12
 		where coalesce((select max(number) from plan_revisions where campaign_id = $1 and applied_at is not null), 0) = $7::int
 		on conflict (campaign_id, number) do update set plan_hash = excluded.plan_hash, plan = excluded.plan,
 			effective_from = excluded.effective_from, reason = excluded.reason, revised_by = excluded.revised_by, staged_at = now(),
-			same_units_and_roster = excluded.same_units_and_roster, prepared_levels = excluded.prepared_levels,
+			prepared_levels = excluded.prepared_levels,
 			prepared_codes = excluded.prepared_codes, prepared_old = excluded.prepared_old, prepared_new = excluded.prepared_new,
 			summary = excluded.summary
 		where plan_revisions.applied_at is null
-		returning number`, r.CampaignID, r.Hash, r.Plan, r.From.Format(time.DateOnly), r.Reason, r.By, r.Base, r.SameUnitsAndRoster,
+		returning number`, r.CampaignID, r.Hash, r.Plan, r.From.Format(time.DateOnly), r.Reason, r.By, r.Base,
 		levels, codes, old, target, r.Summary).Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, fmt.Errorf("stage revision of %s: another revision was applied meanwhile; check the plan in force and try again", r.CampaignID)
@@ -170,12 +167,10 @@ type Staged struct {
 	InForce       []byte
 	InForceHash   string
 	InForceNumber int
-	// Same says the staged plan's units and roster are the plan in force's (staged on it so,
-	// migration 029): InForce is read without them.
-	Same bool
 	// Prepared are the targets the revision changes at every level but the agents', as
 	// prepared when it was staged on the plan in force (migration 031); nil when it was not:
-	// with them, Plan and InForce are both read without their units and roster.
+	// with them, Plan and InForce are both read without their units and roster, and otherwise
+	// whole.
 	Prepared []QuotaChange
 }
 
@@ -195,7 +190,7 @@ func StagedBeside(ctx context.Context, db DB, campaignID string, number int) (St
 	var old, target []int32
 	err := db.QueryRow(ctx, `
 		select case when x.prepared then `+planSection("s.plan")+` else s.plan end, s.plan_hash,
-			case when x.same or x.prepared then `+planSection("f.plan")+` else f.plan end, f.hash, f.number, x.same, x.prepared,
+			case when x.prepared then `+planSection("f.plan")+` else f.plan end, f.hash, f.number, x.prepared,
 			case when x.prepared then s.prepared_levels end, case when x.prepared then s.prepared_codes end,
 			case when x.prepared then s.prepared_old end, case when x.prepared then s.prepared_new end
 		from (select coalesce(r.plan, c.plan) as plan, coalesce(r.plan_hash, c.plan_hash) as hash, coalesce(r.number, 0) as number
@@ -204,9 +199,8 @@ func StagedBeside(ctx context.Context, db DB, campaignID string, number int) (St
 		                         where campaign_id = c.id and applied_at is not null order by number desc limit 1) r on true
 		      where c.id = $1) f
 		join plan_revisions s on s.campaign_id = $1 and s.number = $2,
-		lateral (select s.same_units_and_roster and f.number = s.number - 1 as same,
-		                s.prepared_levels is not null and f.number = s.number - 1 as prepared) x`,
-		campaignID, number).Scan(&st.Plan, &st.Hash, &st.InForce, &st.InForceHash, &st.InForceNumber, &st.Same, &prepared,
+		lateral (select s.prepared_levels is not null and f.number = s.number - 1 as prepared) x`,
+		campaignID, number).Scan(&st.Plan, &st.Hash, &st.InForce, &st.InForceHash, &st.InForceNumber, &prepared,
 		&levels, &codes, &old, &target)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, fmt.Errorf("revision %d of campaign %s: %w", number, campaignID, ErrNotFound)
