@@ -395,14 +395,7 @@ func TestRevisionWritesTheQuotasAsChangeQuotas(t *testing.T) {
 			union all select 'by day ' || level || ' ' || code || ' ' || valid_from || ' ' || target
 			          from quota_targets_by_day where campaign_id = $1
 			order by 1`, campaignID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
+		return fixture.Lines(t, rows, err)
 	}
 	start := d.spec.PeriodStart
 	got := written(func(tx pgx.Tx) error {
@@ -411,15 +404,7 @@ func TestRevisionWritesTheQuotasAsChangeQuotas(t *testing.T) {
 	want := written(func(tx pgx.Tx) error {
 		return store.ChangeQuotas(d.ctx, tx, campaignID, store.QuotaSource{Revision: 2}, p.From, p.Quotas)
 	})
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("ReviseQuotas wrote %d rows, ChangeQuotas %d; first difference:", len(got), len(want))
-		for i := range min(len(got), len(want)) {
-			if got[i] != want[i] {
-				t.Errorf("%q, not %q", got[i], want[i])
-				break
-			}
-		}
-	}
+	sameLines(t, "ReviseQuotas", got, "ChangeQuotas", want)
 	history, byDay := 0, map[string]bool{}
 	for _, r := range got {
 		if strings.HasPrefix(r, "history ") {
@@ -493,13 +478,7 @@ func TestRevisionStagedPreparedWritesAsPreparedWhole(t *testing.T) {
 				= (select target from quotas where campaign_id = $1 and level = 'commune' and code = '00010'))
 			union all select 'joiner ' || target from quotas where campaign_id = $1 and level = 'agent' and code = 'DL-00010-9'
 			order by 1`, campaignID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
+		out := fixture.Lines(t, rows, err)
 		for _, e := range added {
 			out = append(out, "added "+e.ID+" "+e.District+" "+e.Commune)
 		}
@@ -519,13 +498,20 @@ func TestRevisionStagedPreparedWritesAsPreparedWhole(t *testing.T) {
 		t.Fatal(err)
 	}
 	whole, _ := applied()
-	if strings.Join(fromStaging, "\n") != strings.Join(whole, "\n") {
-		t.Errorf("applied from its staging: %d rows, prepared whole: %d; first difference:", len(fromStaging), len(whole))
-		for i := range min(len(fromStaging), len(whole)) {
-			if fromStaging[i] != whole[i] {
-				t.Errorf("%q, not %q", fromStaging[i], whole[i])
-				break
-			}
+	sameLines(t, "applied from its staging", fromStaging, "prepared whole", whole)
+}
+
+// sameLines reports the first difference between two writers' rows (fixture.Lines).
+func sameLines(t *testing.T, gotBy string, got []string, wantBy string, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") == strings.Join(want, "\n") {
+		return
+	}
+	t.Errorf("%s: %d rows, %s: %d; first difference:", gotBy, len(got), wantBy, len(want))
+	for i := range min(len(got), len(want)) {
+		if got[i] != want[i] {
+			t.Errorf("%q, not %q", got[i], want[i])
+			return
 		}
 	}
 }

@@ -11,10 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"drives/activities"
 	"drives/imports"
+	"drives/internal/fixture"
 	"drives/report"
 	"drives/store"
 )
@@ -520,14 +519,7 @@ func TestKeptCountsEqualARecount(t *testing.T) {
 	}
 	lines := func(sql string) []string {
 		rows, err := s.pool.Query(s.ctx, sql+` order by 1`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
+		return fixture.Lines(t, rows, err)
 	}
 	for _, by := range []string{"unit", "group", "day"} {
 		want, got := lines(recount[by]), lines(kept[by])

@@ -41,10 +41,7 @@ func StageRevision(ctx context.Context, db DB, r NewRevision) (int, error) {
 	var levels, codes []string
 	var old, target []int32
 	if r.Prepared != nil {
-		levels, codes, old, target = make([]string, len(r.Prepared)), make([]string, len(r.Prepared)), make([]int32, len(r.Prepared)), make([]int32, len(r.Prepared))
-		for i, c := range r.Prepared {
-			levels[i], codes[i], old[i], target[i] = c.Level, c.Code, int32(c.Old), int32(c.New)
-		}
+		levels, codes, old, target = changeColumns(r.Prepared)
 	}
 	var n int
 	err := db.QueryRow(ctx, `
@@ -263,16 +260,22 @@ type QuotaChange struct {
 	Old, New    int
 }
 
+// changeColumns are changes as arrays, a column each, as statements take them.
+func changeColumns(changes []QuotaChange) (level, code []string, old, target []int32) {
+	n := len(changes)
+	level, code, old, target = make([]string, n), make([]string, n), make([]int32, n), make([]int32, n)
+	for i, c := range changes {
+		level[i], code[i], old[i], target[i] = c.Level, c.Code, int32(c.Old), int32(c.New)
+	}
+	return level, code, old, target
+}
+
 // ChangeQuotas sets the targets a revision changes from its first day on: the quotas (and the
 // campaign's target for the city) take the new targets, and quota_history
 // keeps each one by day, with the target it replaced from the period's first day when it
 // changes for the first time.
 func ChangeQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource, from time.Time, changes []QuotaChange) error {
-	n := len(changes)
-	level, code, old, target := make([]string, n), make([]string, n), make([]int32, n), make([]int32, n)
-	for i, c := range changes {
-		level[i], code[i], old[i], target[i] = c.Level, c.Code, int32(c.Old), int32(c.New)
-	}
+	level, code, _, target := changeColumns(changes)
 	// The campaign's table of targets by day written a few at a time, made first if it has none
 	// (its attach locks campaigns against writes: before this transaction writes any).
 	if err := quotaHistoryCampaign(ctx, db, campaignID); err != nil {
@@ -321,11 +324,7 @@ func KeepQuotaHistory(ctx context.Context, db DB, campaignID string, by QuotaSou
 // keepQuotaHistory is KeepQuotaHistory once the campaign's partition of quota_history is
 // there (quotaHistoryCampaign).
 func keepQuotaHistory(ctx context.Context, db DB, campaignID string, by QuotaSource, from time.Time, changes []QuotaChange) error {
-	n := len(changes)
-	level, code, old, target := make([]string, n), make([]string, n), make([]int32, n), make([]int32, n)
-	for i, c := range changes {
-		level[i], code[i], old[i], target[i] = c.Level, c.Code, int32(c.Old), int32(c.New)
-	}
+	level, code, old, target := changeColumns(changes)
 	// One row a target a day: the row of the day, whichever apply wrote it, is replaced. The
 	// statement's reads see the rows as they were before its delete.
 	if _, err := db.Exec(ctx, `
