@@ -58,10 +58,9 @@ func ReviseQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource,
 		return fmt.Errorf("keep quotas in force: %w", err)
 	}
 	// Memory to hash a quarter of a million changes and to sort them for the primary key
-	// (the defaults spill them to disk), for these statements only: the settings before are
-	// restored after them.
-	// The primary key is built by this process alone: on two cores, workers sorting beside it
-	// made it slower (0.6-1.2 s, 0.3 s without them, for 233,486 rows).
+	// (the defaults spill them to disk), and the primary key built by this process alone (on
+	// two cores, workers sorting beside it made it slower: 0.6-1.2 s, 0.3 s without them, for
+	// 233,486 rows), for these statements only: the settings before are restored after them.
 	var workMem, sortMem, sortWorkers string
 	if err := db.QueryRow(ctx, `select current_setting('work_mem'), current_setting('maintenance_work_mem'),
 		current_setting('max_parallel_maintenance_workers'),
@@ -102,15 +101,15 @@ func ReviseQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource,
 			c := changes[i]
 			i++
 			k := key{c.Level, c.Code}
-			var previous *int32
+			var prev *int32 // the row's previous target
 			if p, ok := sameDay[k]; ok && p != nil {
-				previous = p
+				prev = p
 			} else if !changed[k] {
 				old := int32(c.Old)
-				previous = &old
+				prev = &old
 			}
 			line[0], line[1], line[2], line[3], line[4], line[5], line[6], line[7], line[8], line[9] =
-				campaignID, c.Level, c.Code, fromDay, int32(c.New), revision, action, auditKey, revision, previous
+				campaignID, c.Level, c.Code, fromDay, int32(c.New), revision, action, auditKey, revision, prev
 			return line, nil
 		})); err != nil {
 		return fmt.Errorf("keep quotas in force: copy: %w", err)
