@@ -6,7 +6,7 @@
 -- national plan), allocating and comparing them again: it checks again only what may have
 -- moved since (the campaign's day, its events held, what it has enrolled) and shares out each
 -- changed commune's target among its agents as they are then. Null for revisions staged
--- otherwise (the apply prepares them whole).
+-- otherwise (the apply prepares them whole), and cleared once a revision is applied.
 alter table plan_revisions
     add column prepared_levels text[],
     add column prepared_codes text[],

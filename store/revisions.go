@@ -244,9 +244,11 @@ func LevelTargets(ctx context.Context, db DB, campaignID, level string) (map[str
 }
 
 // FinishRevision marks a revision applied from its first day (a date of the campaign), with
-// what it changed (summary; nil keeps the one it was staged with).
+// what it changed (summary; nil keeps the one it was staged with). What was prepared when it
+// was staged has served: it is cleared.
 func FinishRevision(ctx context.Context, db DB, campaignID string, number int, from time.Time, summary []byte) error {
-	if _, err := db.Exec(ctx, `update plan_revisions set applied_at = now(), effective_from = $3::date, summary = coalesce($4, summary)
+	if _, err := db.Exec(ctx, `update plan_revisions set applied_at = now(), effective_from = $3::date, summary = coalesce($4, summary),
+			prepared_levels = null, prepared_codes = null, prepared_old = null, prepared_new = null
 		where campaign_id = $1 and number = $2`,
 		campaignID, number, from.Format(time.DateOnly), summary); err != nil {
 		return fmt.Errorf("finish revision %d: %w", number, err)
