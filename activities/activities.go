@@ -43,10 +43,10 @@ const (
 	ErrInvalidImport = "InvalidImport"
 )
 
-// openBeside opens a connection of its own, with the pool's configuration, for a read that runs
+// openBeside opens a connection of its own, with the pool's configuration, for work that runs
 // beside an effect's transaction (store.Opener); the caller closes it.
 func (a *Activities) openBeside(ctx context.Context) (*pgx.Conn, error) {
-	return pgx.ConnectConfig(ctx, a.Pool.Config().ConnConfig)
+	return store.PoolOpener(a.Pool)(ctx)
 }
 
 func permanent(kind, format string, args ...any) error {

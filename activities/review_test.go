@@ -1,7 +1,6 @@
 package activities_test
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/temporal"
 
 	"drives/activities"
@@ -436,9 +434,7 @@ func TestReviewDecisionsCopiedBesideAreThoseOfOneStatement(t *testing.T) {
 		AttainmentCap: 2, AttainmentWeight: 0.7, OnTimeWeight: 0.2, RenewalWeight: 0.1,
 		RewardAt: 0.5, WarnBelow: 0.6, TerminateBelow: 0.3, TerminateAfter: 2, RewardKind: "bonus", RewardAmount: 500_000,
 		PeriodDays: 365}
-	open := func(ctx context.Context) (*pgx.Conn, error) {
-		return pgx.ConnectConfig(ctx, d.pool.Config().ConnConfig)
-	}
+	open := store.PoolOpener(d.pool)
 	for _, run := range []struct {
 		period string
 		open   store.Opener

@@ -76,7 +76,7 @@ func (a *Activities) ApplyRevision(ctx context.Context, in ReviseInput) (campaig
 			if err != nil {
 				return res, err
 			}
-			added, err := revision.Apply(ctx, tx, p, in.Number, start)
+			added, err := revision.Apply(ctx, tx, a.openBeside, p, in.Number, start)
 			if err != nil {
 				return res, err
 			}

@@ -399,7 +399,7 @@ func TestRevisionWritesTheQuotasAsChangeQuotas(t *testing.T) {
 	}
 	start := d.spec.PeriodStart
 	got := written(func(tx pgx.Tx) error {
-		return store.ReviseQuotas(d.ctx, tx, campaignID, store.QuotaSource{Revision: 2}, start, p.From, p.Quotas)
+		return store.ReviseQuotas(d.ctx, tx, store.PoolOpener(d.pool), campaignID, store.QuotaSource{Revision: 2}, start, p.From, p.Quotas)
 	})
 	want := written(func(tx pgx.Tx) error {
 		return store.ChangeQuotas(d.ctx, tx, campaignID, store.QuotaSource{Revision: 2}, p.From, p.Quotas)
@@ -462,7 +462,7 @@ func TestRevisionStagedPreparedWritesAsPreparedWhole(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		added, err := revision.Apply(d.ctx, tx, p, n, d.spec.PeriodStart)
+		added, err := revision.Apply(d.ctx, tx, store.PoolOpener(d.pool), p, n, d.spec.PeriodStart)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -320,11 +320,12 @@ func agentQuotas(ctx context.Context, db store.DB, campaignID string, communes [
 }
 
 // Apply writes a prepared revision, numbered number: the targets from its first day on (with
-// the targets they replace kept by day), the events added (for the workflow to hand to their
-// districts) and those removed, cancelled. The caller holds the transaction and its audit row.
-func Apply(ctx context.Context, db store.DB, p *Prepared, number int, periodStart time.Time) ([]plan.Event, error) {
+// the targets they replace kept by day, written on a connection of open's beside: see
+// store.ReviseQuotas), the events added (for the workflow to hand to their districts) and
+// those removed, cancelled. The caller holds the transaction and its audit row.
+func Apply(ctx context.Context, db store.DB, open store.Opener, p *Prepared, number int, periodStart time.Time) ([]plan.Event, error) {
 	if len(p.Quotas) > 0 {
-		if err := store.ReviseQuotas(ctx, db, p.CampaignID, store.QuotaSource{Revision: number}, periodStart, p.From, p.Quotas); err != nil {
+		if err := store.ReviseQuotas(ctx, db, open, p.CampaignID, store.QuotaSource{Revision: number}, periodStart, p.From, p.Quotas); err != nil {
 			return nil, err
 		}
 	}

@@ -12,11 +12,17 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// Opener opens a connection of its own to the database, for a read that runs beside a
+// Opener opens a connection of its own to the database, for work that runs beside a
 // transaction (pgx.ConnectConfig with the pool's configuration); the caller closes it.
 type Opener func(ctx context.Context) (*pgx.Conn, error)
+
+// PoolOpener opens connections with pool's configuration.
+func PoolOpener(pool *pgxpool.Pool) Opener {
+	return func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, pool.Config().ConnConfig) }
+}
 
 // errCopyEnded stops a writer whose COPY has ended.
 var errCopyEnded = errors.New("copy ended")

@@ -24,7 +24,7 @@ func besideDB(t *testing.T) (context.Context, *pgxpool.Pool, Opener) {
 	if _, err := pool.Exec(ctx, `create table copied (n int not null primary key, label text, at timestamptz, share float8 not null)`); err != nil {
 		t.Fatal(err)
 	}
-	return ctx, pool, func(ctx context.Context) (*pgx.Conn, error) { return pgx.ConnectConfig(ctx, pool.Config().ConnConfig) }
+	return ctx, pool, PoolOpener(pool)
 }
 
 // A query's rows are copied into the table within the transaction, nulls and all, as the query

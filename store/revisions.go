@@ -277,23 +277,37 @@ func changeColumns(changes []QuotaChange) (level, code []string, old, target []i
 // keeps each one by day, with the target it replaced from the period's first day when it
 // changes for the first time.
 func ChangeQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource, from time.Time, changes []QuotaChange) error {
-	level, code, _, target := changeColumns(changes)
 	// The campaign's table of targets by day written a few at a time, made first if it has none
 	// (its attach locks campaigns against writes: before this transaction writes any).
 	if err := quotaHistoryCampaign(ctx, db, campaignID); err != nil {
 		return err
 	}
+	if err := setQuotas(ctx, db, campaignID, changes); err != nil {
+		return err
+	}
+	return keepQuotaHistory(ctx, db, campaignID, by, from, changes)
+}
+
+// setQuotas gives the quotas their new targets, and the campaign the city's.
+func setQuotas(ctx context.Context, db DB, campaignID string, changes []QuotaChange) error {
+	level, code, _, target := changeColumns(changes)
+	var city *int32
+	for _, c := range changes {
+		if c.Level == "city" {
+			t := int32(c.New)
+			city = &t
+		}
+	}
 	if _, err := db.Exec(ctx, `
 		with set_quotas as (
 			update quotas q set target = c.target
 			from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, target)
-			where q.campaign_id = $1 and q.level = c.level and q.code = c.code
-			returning q.level, q.code, q.target)
-		update campaigns set target = s.target from set_quotas s where s.level = 'city' and id = $1`,
-		campaignID, level, code, target); err != nil {
+			where q.campaign_id = $1 and q.level = c.level and q.code = c.code)
+		update campaigns set target = $5 where id = $1 and $5::int is not null`,
+		campaignID, level, code, target, city); err != nil {
 		return fmt.Errorf("change quotas: %w", err)
 	}
-	return keepQuotaHistory(ctx, db, campaignID, by, from, changes)
+	return nil
 }
 
 // QuotaSource is what changed targets, as quota_history keeps it: a plan revision (its

@@ -11,11 +11,16 @@ import (
 // ReviseQuotas is ChangeQuotas followed by KeepQuotaHistory for a plan revision (by.Revision >
 // 0), which may change many targets at once (every target of the national plan: 233,486),
 // within the caller's transaction. The targets by day go into a table of the revision's own
-// (migration 027), copied into it (COPY) and then attached to quota_history, which builds its
-// primary key from the rows at once and checks its foreign key by one query; the quotas take
-// their new targets from it. It writes exactly what ChangeQuotas and KeepQuotaHistory write,
-// the rows' written_by aside.
-func ReviseQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource, periodStart, from time.Time, changes []QuotaChange) error {
+// (migration 027), written on a connection of its own (open) while the transaction sets the
+// quotas: copied into (COPY), keyed and its statistics taken, and committed unattached
+// (migration 032), so that the two take a server process each. The transaction then attaches
+// it to quota_history, which checks its foreign key by one query. It writes exactly what
+// ChangeQuotas and KeepQuotaHistory write, the rows' written_by aside.
+//
+// Until the transaction commits, the table is no campaign's targets (quota_history does not
+// read it); a transaction that does not commit leaves it so, and the revision's next apply
+// makes it again.
+func ReviseQuotas(ctx context.Context, db DB, open Opener, campaignID string, by QuotaSource, periodStart, from time.Time, changes []QuotaChange) error {
 	if len(changes) == 0 {
 		return nil
 	}
@@ -57,83 +62,114 @@ func ReviseQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource,
 	}); err != nil {
 		return fmt.Errorf("keep quotas in force: %w", err)
 	}
-	// Memory to hash a quarter of a million changes and to sort them for the primary key
-	// (the defaults spill them to disk), and the primary key built by this process alone (on
-	// two cores, workers sorting beside it made it slower: 0.6-1.2 s, 0.3 s without them, for
-	// 233,486 rows), for these statements only: the settings before are restored after them.
-	var workMem, sortMem, sortWorkers string
-	if err := db.QueryRow(ctx, `select current_setting('work_mem'), current_setting('maintenance_work_mem'),
-		current_setting('max_parallel_maintenance_workers'),
-		set_config('work_mem', '64MB', true), set_config('maintenance_work_mem', '256MB', true),
-		set_config('max_parallel_maintenance_workers', '0', true)`).
-		Scan(&workMem, &sortMem, &sortWorkers, new(string), new(string), new(string)); err != nil {
-		return fmt.Errorf("change quotas: %w", err)
-	}
-	if len(sameDay) > 0 {
-		var level, code []string
-		for k := range sameDay {
-			level, code = append(level, k.level), append(code, k.code)
-		}
-		if _, err := db.Exec(ctx, `
-			delete from quota_history h using unnest($2::text[], $3::text[]) as c(level, code)
-			where h.campaign_id = $1 and h.valid_from = $4::date and h.level = c.level and h.code = c.code`,
-			campaignID, level, code, day); err != nil {
-			return fmt.Errorf("keep quotas in force: %w", err)
-		}
-	}
-	// Each change's new target from its day, with the target before it on its first change.
-	var table string
-	if err := db.QueryRow(ctx, `select quota_history_revision_table($1, $2)`, campaignID, by.Revision).Scan(&table); err != nil {
-		return fmt.Errorf("keep quotas in force: %w", err)
-	}
+	// Each change's new target from its day, with the target before it on its first change,
+	// written beside.
 	fromDay, err := time.Parse(time.DateOnly, day) // the day as COPY writes it (midnight UTC)
 	if err != nil {
 		return fmt.Errorf("keep quotas in force: %w", err)
 	}
 	revision, action, auditKey := int32(by.Revision), by.action(), by.key()
 	line, i := make([]any, 10), 0
-	if _, err := db.CopyFrom(ctx, pgx.Identifier{table},
-		[]string{"campaign_id", "level", "code", "valid_from", "target", "revision", "audit_action", "audit_key", "written_by", "previous"},
-		pgx.CopyFromFunc(func() ([]any, error) {
-			if i == len(changes) {
-				return nil, nil
+	lines := pgx.CopyFromFunc(func() ([]any, error) {
+		if i == len(changes) {
+			return nil, nil
+		}
+		c := changes[i]
+		i++
+		k := key{c.Level, c.Code}
+		var prev *int32 // the row's previous target
+		if p, ok := sameDay[k]; ok && p != nil {
+			prev = p
+		} else if !changed[k] {
+			old := int32(c.Old)
+			prev = &old
+		}
+		line[0], line[1], line[2], line[3], line[4], line[5], line[6], line[7], line[8], line[9] =
+			campaignID, c.Level, c.Code, fromDay, int32(c.New), revision, action, auditKey, revision, prev
+		return line, nil
+	})
+	besideCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	written := make(chan error, 1)
+	go func() { written <- writeRevisionTable(besideCtx, open, campaignID, by.Revision, lines) }()
+	// Meanwhile, the rows of the revision's day are replaced, and the quotas take their new
+	// targets (with memory to hash a quarter of a million of them: the default spills them to
+	// disk; the setting before is restored after).
+	err = func() error {
+		var workMem string
+		if err := db.QueryRow(ctx, `select current_setting('work_mem'), set_config('work_mem', '64MB', true)`).
+			Scan(&workMem, new(string)); err != nil {
+			return fmt.Errorf("change quotas: %w", err)
+		}
+		if len(sameDay) > 0 {
+			var level, code []string
+			for k := range sameDay {
+				level, code = append(level, k.level), append(code, k.code)
 			}
-			c := changes[i]
-			i++
-			k := key{c.Level, c.Code}
-			var prev *int32 // the row's previous target
-			if p, ok := sameDay[k]; ok && p != nil {
-				prev = p
-			} else if !changed[k] {
-				old := int32(c.Old)
-				prev = &old
+			if _, err := db.Exec(ctx, `
+				delete from quota_history h using unnest($2::text[], $3::text[]) as c(level, code)
+				where h.campaign_id = $1 and h.valid_from = $4::date and h.level = c.level and h.code = c.code`,
+				campaignID, level, code, day); err != nil {
+				return fmt.Errorf("keep quotas in force: %w", err)
 			}
-			line[0], line[1], line[2], line[3], line[4], line[5], line[6], line[7], line[8], line[9] =
-				campaignID, c.Level, c.Code, fromDay, int32(c.New), revision, action, auditKey, revision, prev
-			return line, nil
-		})); err != nil {
-		return fmt.Errorf("keep quotas in force: copy: %w", err)
+		}
+		if err := setQuotas(ctx, db, campaignID, changes); err != nil {
+			return err
+		}
+		if _, err := db.Exec(ctx, `select set_config('work_mem', $1, true)`, workMem); err != nil {
+			return fmt.Errorf("change quotas: %w", err)
+		}
+		return nil
+	}()
+	if err != nil {
+		cancel()
+		<-written
+		return err
 	}
-	if _, err := db.Exec(ctx, `select analyze_quota_history($1, $2)`, campaignID, by.Revision); err != nil {
-		return fmt.Errorf("keep quotas in force: %w", err)
-	}
-	// As ChangeQuotas: the quotas, the city's on the campaign.
-	if _, err := db.Exec(ctx, `
-		with set_quotas as (
-			update quotas q set target = t.target
-			from `+pgx.Identifier{table}.Sanitize()+` t
-			where q.campaign_id = $1 and q.level = t.level and q.code = t.code
-			returning q.level, q.target)
-		update campaigns set target = s.target from set_quotas s where s.level = 'city' and id = $1`,
-		campaignID); err != nil {
-		return fmt.Errorf("change quotas: %w", err)
+	if err := <-written; err != nil {
+		return err
 	}
 	if _, err := db.Exec(ctx, `select quota_history_attach($1, $2)`, campaignID, by.Revision); err != nil {
 		return fmt.Errorf("keep quotas in force: %w", err)
 	}
-	if _, err := db.Exec(ctx, `select set_config('work_mem', $1, true), set_config('maintenance_work_mem', $2, true),
-		set_config('max_parallel_maintenance_workers', $3, true)`, workMem, sortMem, sortWorkers); err != nil {
-		return fmt.Errorf("change quotas: %w", err)
+	return nil
+}
+
+// writeRevisionTable writes the table of a revision's targets by day (ReviseQuotas) on a
+// connection of its own, and commits it unattached: its rows copied in, then its primary key
+// built from them at once and its statistics taken (for the next review's reads).
+func writeRevisionTable(ctx context.Context, open Opener, campaignID string, revision int, lines pgx.CopyFromSource) error {
+	conn, err := open(ctx)
+	if err != nil {
+		return fmt.Errorf("keep quotas in force: open a connection: %w", err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	// Memory to sort a quarter of a million rows for the primary key (the default spills them
+	// to disk), built by this process alone (on two cores, workers sorting beside it made it
+	// slower: 0.6-1.2 s, 0.3 s without them, for 233,486 rows).
+	if _, err := tx.Exec(ctx, `select set_config('maintenance_work_mem', '256MB', true),
+		set_config('max_parallel_maintenance_workers', '0', true)`); err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
+	}
+	var table string
+	if err := tx.QueryRow(ctx, `select quota_history_revision_table($1, $2)`, campaignID, revision).Scan(&table); err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{table},
+		[]string{"campaign_id", "level", "code", "valid_from", "target", "revision", "audit_action", "audit_key", "written_by", "previous"},
+		lines); err != nil {
+		return fmt.Errorf("keep quotas in force: copy: %w", err)
+	}
+	if _, err := tx.Exec(ctx, `select quota_history_revision_key($1, $2), analyze_quota_history($1, $2)`, campaignID, revision); err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("keep quotas in force: %w", err)
 	}
 	return nil
 }
