@@ -1,10 +1,10 @@
 package store
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -429,27 +429,52 @@ type CommuneAgent struct {
 }
 
 // AgentsOfCommunes returns the agents and staff of the given communes, by commune and code.
-// The communes are joined as a set (all 10,599 of the national plan: each agent's commune was
-// compared with each of them in turn), and the agents sorted here rather than by the query
-// (whose sort of the national roster spilled to disk).
+// Half of the campaign's communes or more (a revision of every target: 10,599 communes,
+// 210,599 agents) are read as the campaign's whole roster, in one scan, and the others left
+// out here: each commune's agents looked up by index took twice as long (0.45 s against
+// 0.25 s). The agents are put in order here rather than by the query (whose sort of the
+// national roster spilled to disk), each commune's on its own.
 func AgentsOfCommunes(ctx context.Context, db DB, campaignID string, communes []string) ([]CommuneAgent, error) {
-	rows, err := db.Query(ctx, `
+	if len(communes) == 0 {
+		return nil, nil
+	}
+	var all int
+	if err := db.QueryRow(ctx, `select count(*) from units where campaign_id = $1 and level = 'commune'`, campaignID).Scan(&all); err != nil {
+		return nil, fmt.Errorf("read agents of communes: %w", err)
+	}
+	query, args := `
 		select a.code, a.commune_code, a.status = 'active', coalesce(q.target, 0), a.weight
 		from agents a left join quotas q on q.campaign_id = a.campaign_id and q.level = 'agent' and q.code = a.code
-		where a.campaign_id = $1 and a.commune_code in (select unnest($2::text[]))`, campaignID, communes)
+		where a.campaign_id = $1`, []any{campaignID}
+	if 2*len(communes) < all {
+		// The communes joined as a set: each agent's commune was compared with each of them.
+		query, args = query+` and a.commune_code in (select unnest($2::text[]))`, append(args, communes)
+	}
+	rows, err := db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read agents of communes: %w", err)
 	}
-	var out []CommuneAgent
+	byCommune := make(map[string][]CommuneAgent, len(communes))
+	for _, c := range communes {
+		byCommune[c] = nil
+	}
+	n := 0
 	var a CommuneAgent
 	if _, err := pgx.ForEachRow(rows, []any{&a.Code, &a.Commune, &a.Active, &a.Quota, &a.Weight}, func() error {
-		out = append(out, a)
+		if group, ok := byCommune[a.Commune]; ok {
+			byCommune[a.Commune] = append(group, a)
+			n++
+		}
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("read agents of communes: %w", err)
 	}
-	slices.SortFunc(out, func(x, y CommuneAgent) int {
-		return cmp.Or(strings.Compare(x.Commune, y.Commune), strings.Compare(x.Code, y.Code))
-	})
+	codes := slices.Sorted(maps.Keys(byCommune))
+	out := make([]CommuneAgent, 0, n)
+	for _, c := range codes {
+		group := byCommune[c]
+		slices.SortFunc(group, func(x, y CommuneAgent) int { return strings.Compare(x.Code, y.Code) })
+		out = append(out, group...)
+	}
 	return out, nil
 }

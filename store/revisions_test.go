@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -153,5 +155,47 @@ func TestRevisionFailsWhenItsTableCannotBeWritten(t *testing.T) {
 	}
 	if target != 100 || rows != 0 || table != nil {
 		t.Errorf("after the failed revision: target %d, %d targets by day, table %v; want 100, 0, none", target, rows, table)
+	}
+}
+
+// A revision's agents are read by commune, or, for half of the campaign's communes or more, as
+// the whole roster with the other communes' agents left out: either way, the agents of the
+// communes asked for, each with its quota (none: 0) and whether active, by commune and code.
+// Shown failing with the whole roster's other communes kept.
+func TestAgentsOfCommunesReadByCommuneOrWhole(t *testing.T) {
+	ctx := context.Background()
+	pool := twoCampaigns(t)
+	if _, err := pool.Exec(ctx, `
+		insert into units (campaign_id, code, level, parent_code, district_code, name, kind, labour_force, synthetic)
+		select 'c1', 'D1', 'district', null, 'D1', 'D1', 'district', 0, false
+		union all select 'c1', 'K' || k, 'commune', 'D1', 'D1', 'K' || k, 'commune', 0, false from generate_series(1, 4) k;
+		insert into agents (campaign_id, code, commune_code, district_code, kind, full_name, phone, post_office, weight)
+		select 'c1', 'A' || k || '-' || a, 'K' || k, 'D1', 'agent', 'x', 'x', false, a from generate_series(1, 4) k, generate_series(3, 1, -1) a;
+		update agents set status = 'terminated' where code = 'A2-2';
+		insert into quotas (campaign_id, level, code, target)
+		select 'c1', 'agent', code, 10 * weight::int from agents where code <> 'A3-1'`); err != nil {
+		t.Fatal(err)
+	}
+	for _, communes := range [][]string{{"K2"}, {"K3", "K2", "K4"}, {"K4", "K3", "K2", "K1"}} {
+		agents, err := AgentsOfCommunes(ctx, pool, "c1", communes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want []string
+		for _, a := range agents {
+			got = append(got, fmt.Sprintf("%s %s %t %d %g", a.Commune, a.Code, a.Active, a.Quota, a.Weight))
+		}
+		for _, k := range slices.Sorted(slices.Values(communes)) {
+			for a := 1; a <= 3; a++ {
+				code, quota := fmt.Sprintf("A%s-%d", k[1:], a), 10*a
+				if code == "A3-1" {
+					quota = 0
+				}
+				want = append(want, fmt.Sprintf("%s %s %t %d %d", k, code, code != "A2-2", quota, a))
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("agents of %v:\n%s\nwant\n%s", communes, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
 	}
 }
