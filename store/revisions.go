@@ -291,21 +291,25 @@ func ChangeQuotas(ctx context.Context, db DB, campaignID string, by QuotaSource,
 // setQuotas gives the quotas their new targets, and the campaign the city's.
 func setQuotas(ctx context.Context, db DB, campaignID string, changes []QuotaChange) error {
 	level, code, _, target := changeColumns(changes)
-	var city *int32
-	for _, c := range changes {
-		if c.Level == "city" {
-			t := int32(c.New)
-			city = &t
-		}
-	}
 	if _, err := db.Exec(ctx, `
 		with set_quotas as (
 			update quotas q set target = c.target
 			from unnest($2::text[], $3::text[], $4::int[]) as c(level, code, target)
 			where q.campaign_id = $1 and q.level = c.level and q.code = c.code)
 		update campaigns set target = $5 where id = $1 and $5::int is not null`,
-		campaignID, level, code, target, city); err != nil {
+		campaignID, level, code, target, cityTarget(changes)); err != nil {
 		return fmt.Errorf("change quotas: %w", err)
+	}
+	return nil
+}
+
+// cityTarget is the city's new target among changes, if they change it.
+func cityTarget(changes []QuotaChange) *int32 {
+	for _, c := range changes {
+		if c.Level == "city" {
+			t := int32(c.New)
+			return &t
+		}
 	}
 	return nil
 }

@@ -12,8 +12,9 @@ import (
 // 0), which may change many targets at once (every target of the national plan: 233,486),
 // within the caller's transaction. The targets by day go into a table of the revision's own
 // (migration 027), written on a connection of its own (open) while the transaction sets the
-// quotas: copied into (COPY), keyed and its statistics taken, and committed unattached
-// (migration 032), so that the two take a server process each. The transaction then attaches
+// quotas (from their new targets copied into a temporary table): copied into (COPY), keyed and
+// its statistics taken, and committed unattached (migration 032), so that the two take a
+// server process each. The transaction then attaches
 // it to quota_history, which checks its foreign key by one query. It writes exactly what
 // ChangeQuotas and KeepQuotaHistory write, the rows' written_by aside.
 //
@@ -113,8 +114,24 @@ func ReviseQuotas(ctx context.Context, db DB, open Opener, campaignID string, by
 				return fmt.Errorf("keep quotas in force: %w", err)
 			}
 		}
-		if err := setQuotas(ctx, db, campaignID, changes); err != nil {
-			return err
+		// The quotas' new targets are copied into a table of the transaction's own and taken
+		// from there: a quarter of a million of them as array parameters took 0.2 s to encode.
+		if _, err := db.Exec(ctx, `create temporary table revised_targets (level text, code text, target int) on commit drop`); err != nil {
+			return fmt.Errorf("change quotas: %w", err)
+		}
+		if _, err := db.CopyFrom(ctx, pgx.Identifier{"pg_temp", "revised_targets"}, []string{"level", "code", "target"},
+			pgx.CopyFromSlice(len(changes), func(i int) ([]any, error) {
+				return []any{changes[i].Level, changes[i].Code, int32(changes[i].New)}, nil
+			})); err != nil {
+			return fmt.Errorf("change quotas: copy: %w", err)
+		}
+		if _, err := db.Exec(ctx, `
+			with set_quotas as (
+				update quotas q set target = t.target from pg_temp.revised_targets t
+				where q.campaign_id = $1 and q.level = t.level and q.code = t.code)
+			update campaigns set target = $2 where id = $1 and $2::int is not null`,
+			campaignID, cityTarget(changes)); err != nil {
+			return fmt.Errorf("change quotas: %w", err)
 		}
 		if _, err := db.Exec(ctx, `select set_config('work_mem', $1, true)`, workMem); err != nil {
 			return fmt.Errorf("change quotas: %w", err)
