@@ -443,8 +443,8 @@ func TestRevisionStagedPreparedWritesAsPreparedWhole(t *testing.T) {
 		[2]string{"  - id: dlg-00002\n    kind: dialogue\n    unit: \"00002\"\n    date: 2021-06-01\n    groups: [student]\n",
 			"  - id: extra-00010\n    kind: dialogue\n    title: Đối thoại bổ sung\n    unit: \"00010\"\n    date: 2021-09-01\n    groups: [student]\n    expected_attendance: 40\n"})
 	prep, n := d.prepareAndStage(revised, "2021-04-20", "2021-05-01")
-	if d.count(`select cardinality(prepared_levels) from plan_revisions where campaign_id = $1 and number = $2`, campaignID, n) != len(unitChangesOf(prep)) {
-		t.Fatal("the revision is not staged with the targets it changes above the agents'")
+	if d.count(`select cardinality(prepared_levels) from plan_revisions where campaign_id = $1 and number = $2`, campaignID, n) != len(stagedOf(prep)) {
+		t.Fatal("the revision is not staged with the targets it changes")
 	}
 	d.join(d.stageJoin(store.StagedAgent{Code: "DL-00010-9", Commune: "00010", Kind: "agent", FullName: "Người Mới Mười",
 		Phone: "0911111110", Weight: 1}), local(t, "2021-04-16").Add(9*time.Hour))
@@ -517,18 +517,109 @@ func sameLines(t *testing.T, gotBy string, got []string, wantBy string, want []s
 	}
 }
 
-// unitChangesOf are a prepared revision's targets above the agents', the city's always.
-func unitChangesOf(p *revision.Prepared) []store.QuotaChange {
-	var out []store.QuotaChange
-	city := false
+// stagedOf are a prepared revision's targets as staged: every one it changes, the city's always.
+func stagedOf(p *revision.Prepared) []store.QuotaChange {
 	for _, c := range p.Quotas {
-		if c.Level != "agent" {
-			out = append(out, c)
-			city = city || c.Level == "city"
+		if c.Level == "city" {
+			return p.Quotas
 		}
 	}
-	if !city {
-		out = append(out, store.QuotaChange{Level: "city"})
+	return append([]store.QuotaChange{{Level: "city"}}, p.Quotas...)
+}
+
+// A revision staged prepared is applied with its agents' targets as they were shared when it
+// was staged while the campaign's roster has had no change since (counted by migration 033's
+// triggers), and shares each changed commune's target again once it has. Shown by a change the
+// count does not see (an agent's weight, written with its triggers disabled): applied from its
+// staging, the agent keeps the share of the weights before it; once the roster changes (a
+// quota of another commune's agent), the apply shares by the weights as they are. Shown failing
+// with the staged agents' targets left out of the apply, and with the count's trigger on quotas
+// left out.
+func TestRevisionStagedAgentsTargetsWhileTheRosterIsUnchanged(t *testing.T) {
+	d := newDrive(t)
+	district := d.quota("district", "002")
+	revised := revisedPlan(t, [2]string{"  share: 0.01\n", "  share: 0.01\n  overrides: {\"002\": " + strconv.Itoa(district+10) + "}\n"})
+	prep, n := d.prepareAndStage(revised, "2021-04-20", "2021-05-01")
+	var agent string
+	staged := -1
+	for _, c := range prep.Quotas {
+		if c.Level == "agent" && strings.HasPrefix(c.Code, "DL-00010-") {
+			agent, staged = c.Code, c.New
+			break
+		}
 	}
-	return out
+	if agent == "" {
+		t.Fatal("the revision changes no agent's target in commune 00010")
+	}
+	// The agent's weight, ten times what it was, unseen by the count.
+	d.exec(`alter table agents disable trigger agents_updated_count`)
+	d.exec(`update agents set weight = weight * 10 where campaign_id = $1 and code = $2`, campaignID, agent)
+	d.exec(`alter table agents enable trigger agents_updated_count`)
+	applied := func() int {
+		t.Helper()
+		tx, err := d.pool.Begin(d.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(d.ctx) //nolint:errcheck // a test's transaction, rolled back
+		p, err := revision.PrepareStaged(d.ctx, tx, "revision 1", campaignID, n, local(t, "2021-04-20").Add(9*time.Hour), local(t, "2021-05-01"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := revision.Apply(d.ctx, tx, store.PoolOpener(d.pool), p, n, d.spec.PeriodStart); err != nil {
+			t.Fatal(err)
+		}
+		var q int
+		if err := tx.QueryRow(d.ctx, `select target from quotas where campaign_id = $1 and level = 'agent' and code = $2`, campaignID, agent).Scan(&q); err != nil {
+			t.Fatal(err)
+		}
+		return q
+	}
+	if got := applied(); got != staged {
+		t.Errorf("%s applied with the roster unchanged: %d, want %d as staged", agent, got, staged)
+	}
+	// A counted change of the roster elsewhere: the commune's target is shared again, by the
+	// weights as they are.
+	d.exec(`update quotas set target = target where campaign_id = $1 and level = 'agent' and code like 'DL-00001-%'`, campaignID)
+	if got := applied(); got <= staged {
+		t.Errorf("%s applied once the roster changed: %d, want more than the %d staged (its weight is ten times what it was)", agent, got, staged)
+	}
+}
+
+// Every write of a campaign's agents or of its agents' quotas counts as a change of its roster
+// (migration 033), whichever statement makes it, and no other write does: the units' quotas,
+// or a statement that writes no agent, leave the count as it is.
+func TestRosterChangesCountAgentsAndTheirQuotas(t *testing.T) {
+	d := newDrive(t)
+	count := func() int64 {
+		t.Helper()
+		n, err := store.RosterChanges(d.ctx, d.pool, campaignID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	agent := "DL-00001-1"
+	for _, w := range []struct {
+		what    string
+		sql     string
+		counted bool
+	}{
+		{"an agent's status", `update agents set status = 'terminated' where campaign_id = $1 and code = '` + agent + `'`, true},
+		{"an agent's quota", `update quotas set target = target + 1 where campaign_id = $1 and level = 'agent' and code = '` + agent + `'`, true},
+		{"an agent's quota row deleted", `delete from quotas where campaign_id = $1 and level = 'agent' and code = '` + agent + `'`, true},
+		{"an agent's quota row added", `insert into quotas (campaign_id, level, code, target) values ($1, 'agent', '` + agent + `', 3)`, true},
+		{"an agent added", `insert into agents (campaign_id, code, commune_code, district_code, kind, full_name, phone, post_office, weight)
+			select campaign_id, 'NEW-1', commune_code, district_code, kind, 'x', 'x', post_office, weight
+			from agents where campaign_id = $1 and code = '` + agent + `'`, true},
+		{"an agent removed", `delete from agents where campaign_id = $1 and code = 'NEW-1'`, true},
+		{"a commune's quota", `update quotas set target = target + 1 where campaign_id = $1 and level = 'commune' and code = '00001'`, false},
+		{"no agent", `update agents set weight = weight where campaign_id = $1 and code = 'none'`, false},
+	} {
+		before := count()
+		d.exec(w.sql, campaignID)
+		if after := count(); (after != before) != w.counted || after < before {
+			t.Errorf("%s: the roster's changes %d → %d; counted: want %t", w.what, before, after, w.counted)
+		}
+	}
 }

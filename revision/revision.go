@@ -31,7 +31,10 @@ type Prepared struct {
 	// villages as the revised plan allocates them; in a commune whose target changes, its
 	// active agents and staff share the commune's target, less what those who left keep, by
 	// weight.
-	Quotas  []store.QuotaChange
+	Quotas []store.QuotaChange
+	// Roster is the number of changes the campaign's roster had had when its agents' targets
+	// were shared (store.RosterChanges).
+	Roster  int64
 	Added   []plan.EventSpec
 	Removed []string
 	// staged: prepared from what was prepared when it was staged (PrepareStaged), its diff
@@ -76,9 +79,9 @@ func Prepare(ctx context.Context, db store.DB, file, campaignID string, revised 
 }
 
 // Stage stages the prepared revision for its campaign workflow to apply, numbered after the
-// plan in force it was checked against (store.StageRevision), with what was prepared from the
-// two plans alone (the targets it changes at every level but the agents', the city's always,
-// and its diff: migration 031), and returns its number.
+// plan in force it was checked against (store.StageRevision), with what was prepared (the
+// targets it changes at every level, the city's always, and its diff: migration 031; the
+// agents' with the roster they were shared among: migration 033), and returns its number.
 func (p *Prepared) Stage(ctx context.Context, db store.DB, reason, by string) (int, error) {
 	if p.staged {
 		return 0, fmt.Errorf("stage revision of %s: prepared from a staged revision", p.CampaignID)
@@ -91,12 +94,12 @@ func (p *Prepared) Stage(ctx context.Context, db store.DB, reason, by string) (i
 	if err != nil {
 		return 0, fmt.Errorf("encode diff: %w", err)
 	}
-	units := unitChanges(p.CampaignID, p.Diff)
+	targets := p.Quotas
 	if p.Diff.City.Old == p.Diff.City.New {
-		units = append([]store.QuotaChange{{Level: "city", Code: p.CampaignID, Old: p.Diff.City.Old, New: p.Diff.City.New}}, units...)
+		targets = append([]store.QuotaChange{{Level: "city", Code: p.CampaignID, Old: p.Diff.City.Old, New: p.Diff.City.New}}, targets...)
 	}
 	return store.StageRevision(ctx, db, store.NewRevision{CampaignID: p.CampaignID, Base: p.OldRevision, Hash: p.Revised.Hash,
-		Plan: body, Prepared: units, Summary: summary, From: p.From, Reason: reason, By: by})
+		Plan: body, Prepared: targets, PreparedRoster: p.Roster, Summary: summary, From: p.From, Reason: reason, By: by})
 }
 
 // UnreadableError is a staged revision whose plan does not decode.
@@ -108,11 +111,12 @@ func (e *UnreadableError) Unwrap() error { return e.Err }
 // PrepareStaged is Prepare for the revision staged as number, read beside the plan in force
 // (store.StagedBeside): a staged plan that does not decode is an *UnreadableError. A revision
 // staged prepared (Prepared.Stage) on the plan still in force is not prepared again: both plans
-// are read without their units and roster, and the targets it changes at every level but the
-// agents' are those prepared then, which follow from the two plans alone; what may have moved
-// since is checked again (the campaign's day, its events held, what it has enrolled) and each
-// changed commune's target is shared among its agents as they are now. A revision staged
-// otherwise is prepared whole, both plans read whole.
+// are read without their units and roster, and the targets it changes above the agents' are
+// those prepared then, which follow from the two plans alone; the agents' are those prepared
+// then while the roster has not changed since (store.RosterChanges), and otherwise each
+// changed commune's target is shared among its agents as they are now. What else may have
+// moved since is checked again (the campaign's day, its events held, what it has enrolled). A
+// revision staged otherwise is prepared whole, both plans read whole.
 func PrepareStaged(ctx context.Context, db store.DB, file, campaignID string, number int, today, from time.Time) (*Prepared, error) {
 	st, err := store.StagedBeside(ctx, db, campaignID, number)
 	if err != nil {
@@ -156,8 +160,12 @@ func preparedStaged(ctx context.Context, db store.DB, file, campaignID string, n
 	d := plan.DiffAllocated(old, revised, allocate.Allocation{}, allocate.Allocation{})
 	d.Levels = nil
 	b := allocate.Allocation{Districts: map[string]int{}, Communes: map[string]int{}}
-	var units []store.QuotaChange
+	var units, agents []store.QuotaChange
 	for _, c := range st.Prepared {
+		if c.Level == "agent" {
+			agents = append(agents, c)
+			continue
+		}
 		switch c.Level {
 		case "city":
 			d.City, b.City = plan.Change{Old: c.Old, New: c.New}, c.New
@@ -176,8 +184,18 @@ func preparedStaged(ctx context.Context, db store.DB, file, campaignID string, n
 		l := &d.Levels[len(d.Levels)-1]
 		l.Changed = append(l.Changed, plan.TargetChange{Code: c.Code, Change: plan.Change{Old: c.Old, New: c.New}})
 	}
+	// The agents' targets as prepared, while the roster they were shared among is as it was.
+	roster, err := store.RosterChanges(ctx, db, campaignID)
+	if err != nil {
+		return nil, err
+	}
+	if st.PreparedRoster == nil || *st.PreparedRoster != roster {
+		agents = nil
+	} else if agents == nil {
+		agents = []store.QuotaChange{} // none changes
+	}
 	p, err := check(ctx, db, file, &Prepared{CampaignID: campaignID, Old: old, OldRevision: st.InForceNumber, Revised: revised,
-		Alloc: b, Diff: d, staged: true}, units, today, from)
+		Alloc: b, Diff: d, Roster: roster, staged: true}, units, agents, today, from)
 	if err != nil || len(p.Added) == 0 {
 		return p, err
 	}
@@ -198,7 +216,7 @@ func prepare(ctx context.Context, db store.DB, file, campaignID string, old *pla
 	a, b allocate.Allocation, today, from time.Time) (*Prepared, error) {
 	p := &Prepared{CampaignID: campaignID, Old: old, OldRevision: number, Revised: revised, Alloc: b}
 	p.Diff = plan.DiffAllocated(old, revised, a, b)
-	return check(ctx, db, file, p, unitChanges(campaignID, p.Diff), today, from)
+	return check(ctx, db, file, p, unitChanges(campaignID, p.Diff), nil, today, from)
 }
 
 // unitChanges are the targets a diff changes at every level but the agents'.
@@ -220,10 +238,10 @@ func unitChanges(campaignID string, d plan.Diff) []store.QuotaChange {
 
 // check completes p, whose plans, allocation (Alloc: the revised plan's; Communes has at least
 // the communes whose target changes) and diff are set, with units, the targets it changes at
-// every level but the agents': it checks the revision against the campaign as it stands, as of
-// its day today, to apply from the day from, and shares each changed commune's target among
-// its agents.
-func check(ctx context.Context, db store.DB, file string, p *Prepared, units []store.QuotaChange, today, from time.Time) (*Prepared, error) {
+// every level but the agents', and agents, the agents' (nil: each changed commune's target is
+// shared among its agents now, p.Roster set to the roster's changes then): it checks the
+// revision against the campaign as it stands, as of its day today, to apply from the day from.
+func check(ctx context.Context, db store.DB, file string, p *Prepared, units, agents []store.QuotaChange, today, from time.Time) (*Prepared, error) {
 	loc, err := time.LoadLocation(p.Old.Plan.Timezone)
 	if err != nil {
 		return nil, fmt.Errorf("campaign %s: time zone: %w", p.CampaignID, err)
@@ -246,11 +264,22 @@ func check(ctx context.Context, db store.DB, file string, p *Prepared, units []s
 			communes = append(communes, c.Code)
 		}
 	}
-	agents, err := agentQuotas(ctx, db, p.CampaignID, communes, p.Alloc.Communes)
-	if err != nil {
-		return nil, err
+	if agents == nil {
+		// The roster's changes are read before the roster: one that commits in between makes
+		// the count differ when the revision is applied, which then shares the targets again.
+		if p.Roster, err = store.RosterChanges(ctx, db, p.CampaignID); err != nil {
+			return nil, err
+		}
+		shared, err := agentQuotas(ctx, db, p.CampaignID, communes, p.Alloc.Communes)
+		if err != nil {
+			return nil, err
+		}
+		changes = append(changes, shared...)
+	} else {
+		for _, c := range agents {
+			changes = append(changes, plan.TargetChangeAt{Level: c.Level, Code: c.Code, Change: plan.Change{Old: c.Old, New: c.New}})
+		}
 	}
-	changes = append(changes, agents...)
 	enrolled, err := store.UnitsEnrolled(ctx, db, p.CampaignID)
 	if err != nil {
 		return nil, err

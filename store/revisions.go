@@ -24,13 +24,15 @@ type NewRevision struct {
 	Base int
 	Hash string
 	Plan []byte // the plan as campaigns.plan holds it (plan.Loaded as JSON)
-	// Prepared are the targets it changes at every level but the agents' (the city's always),
-	// and Summary its diff, as the caller prepared them against the base (migration 031); nil
-	// for a revision staged unprepared.
-	Prepared   []QuotaChange
-	Summary    []byte
-	From       time.Time
-	Reason, By string
+	// Prepared are the targets it changes at every level (the city's always), and Summary its
+	// diff, as the caller prepared them against the base (migration 031), the agents' shared
+	// among the roster after PreparedRoster changes (RosterChanges, migration 033); nil for a
+	// revision staged unprepared.
+	Prepared       []QuotaChange
+	PreparedRoster int64
+	Summary        []byte
+	From           time.Time
+	Reason, By     string
 }
 
 // StageRevision stages a revision under the number after its base and returns it, while the
@@ -46,17 +48,17 @@ func StageRevision(ctx context.Context, db DB, r NewRevision) (int, error) {
 	var n int
 	err := db.QueryRow(ctx, `
 		insert into plan_revisions (campaign_id, number, plan_hash, plan, effective_from, reason, revised_by,
-			prepared_levels, prepared_codes, prepared_old, prepared_new, summary)
-		select $1, $7::int + 1, $2, $3, $4::date, $5, $6, $8, $9, $10, $11, $12
+			prepared_levels, prepared_codes, prepared_old, prepared_new, prepared_roster, summary)
+		select $1, $7::int + 1, $2, $3, $4::date, $5, $6, $8, $9, $10, $11, case when $8::text[] is not null then $13::bigint end, $12
 		where coalesce((select max(number) from plan_revisions where campaign_id = $1 and applied_at is not null), 0) = $7::int
 		on conflict (campaign_id, number) do update set plan_hash = excluded.plan_hash, plan = excluded.plan,
 			effective_from = excluded.effective_from, reason = excluded.reason, revised_by = excluded.revised_by, staged_at = now(),
 			prepared_levels = excluded.prepared_levels,
 			prepared_codes = excluded.prepared_codes, prepared_old = excluded.prepared_old, prepared_new = excluded.prepared_new,
-			summary = excluded.summary
+			prepared_roster = excluded.prepared_roster, summary = excluded.summary
 		where plan_revisions.applied_at is null
 		returning number`, r.CampaignID, r.Hash, r.Plan, r.From.Format(time.DateOnly), r.Reason, r.By, r.Base,
-		levels, codes, old, target, r.Summary).Scan(&n)
+		levels, codes, old, target, r.Summary, r.PreparedRoster).Scan(&n)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, fmt.Errorf("stage revision of %s: another revision was applied meanwhile; check the plan in force and try again", r.CampaignID)
 	}
@@ -164,11 +166,13 @@ type Staged struct {
 	InForce       []byte
 	InForceHash   string
 	InForceNumber int
-	// Prepared are the targets the revision changes at every level but the agents', as
-	// prepared when it was staged on the plan in force (migration 031); nil when it was not:
-	// with them, Plan and InForce are both read without their units and roster, and otherwise
-	// whole.
-	Prepared []QuotaChange
+	// Prepared are the targets the revision changes at every level, as prepared when it was
+	// staged on the plan in force (migration 031); nil when it was not: with them, Plan and
+	// InForce are both read without their units and roster, and otherwise whole.
+	// PreparedRoster is the number of changes the roster had had when its agents' targets were
+	// shared (migration 033); nil for a revision staged with none of the agents' targets.
+	Prepared       []QuotaChange
+	PreparedRoster *int64
 }
 
 // planSection is a stored plan (plan.Loaded as jsonb, named by col) without its units and
@@ -189,7 +193,8 @@ func StagedBeside(ctx context.Context, db DB, campaignID string, number int) (St
 		select case when x.prepared then `+planSection("s.plan")+` else s.plan end, s.plan_hash,
 			case when x.prepared then `+planSection("f.plan")+` else f.plan end, f.hash, f.number, x.prepared,
 			case when x.prepared then s.prepared_levels end, case when x.prepared then s.prepared_codes end,
-			case when x.prepared then s.prepared_old end, case when x.prepared then s.prepared_new end
+			case when x.prepared then s.prepared_old end, case when x.prepared then s.prepared_new end,
+			case when x.prepared then s.prepared_roster end
 		from (select coalesce(r.plan, c.plan) as plan, coalesce(r.plan_hash, c.plan_hash) as hash, coalesce(r.number, 0) as number
 		      from campaigns c
 		      left join lateral (select plan, plan_hash, number from plan_revisions
@@ -198,7 +203,7 @@ func StagedBeside(ctx context.Context, db DB, campaignID string, number int) (St
 		join plan_revisions s on s.campaign_id = $1 and s.number = $2,
 		lateral (select s.prepared_levels is not null and f.number = s.number - 1 as prepared) x`,
 		campaignID, number).Scan(&st.Plan, &st.Hash, &st.InForce, &st.InForceHash, &st.InForceNumber, &prepared,
-		&levels, &codes, &old, &target)
+		&levels, &codes, &old, &target, &st.PreparedRoster)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return st, fmt.Errorf("revision %d of campaign %s: %w", number, campaignID, ErrNotFound)
 	}
@@ -248,12 +253,22 @@ func LevelTargets(ctx context.Context, db DB, campaignID, level string) (map[str
 // was staged has served: it is cleared.
 func FinishRevision(ctx context.Context, db DB, campaignID string, number int, from time.Time, summary []byte) error {
 	if _, err := db.Exec(ctx, `update plan_revisions set applied_at = now(), effective_from = $3::date, summary = coalesce($4, summary),
-			prepared_levels = null, prepared_codes = null, prepared_old = null, prepared_new = null
+			prepared_levels = null, prepared_codes = null, prepared_old = null, prepared_new = null, prepared_roster = null
 		where campaign_id = $1 and number = $2`,
 		campaignID, number, from.Format(time.DateOnly), summary); err != nil {
 		return fmt.Errorf("finish revision %d: %w", number, err)
 	}
 	return nil
+}
+
+// RosterChanges is the number of changes a campaign's roster has had (its agents and staff,
+// and their quotas: counted by migration 033's triggers, in the writers' transactions).
+func RosterChanges(ctx context.Context, db DB, campaignID string) (int64, error) {
+	var n int64
+	if err := db.QueryRow(ctx, `select coalesce((select changes from roster_changes where campaign_id = $1), 0)`, campaignID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("read roster changes of %s: %w", campaignID, err)
+	}
+	return n, nil
 }
 
 // QuotaChange is a unit's or agent's target before and after a revision.
