@@ -24,12 +24,14 @@ import (
 // it, twice: one district's target raised (district), then the target share raised from 4% to
 // 4.5%, which changes every target of every level (national). For each it times the check as
 // `starter plan revise --check` makes it (revision.Prepare: both plans allocated, compared,
-// checked against the database) and the ApplyRevision activity (checked again, every target
-// written with its history by day, audited), and checks that every level adds up afterwards.
+// checked against the database), its staging (Prepared.Stage, what `plan revise` adds: the plan
+// and every target it changes stored), and the ApplyRevision activity (checked again, every
+// target written with its history by day, audited), and checks that every level adds up
+// afterwards.
 //
 //	go test -run '^$' -bench BenchmarkReviseNational -benchtime 1x -timeout 30m ./activities/
 //
-// Metrics: <name>-check-s, <name>-apply-s, <name>-targets.
+// Metrics: <name>-check-s, <name>-stage-s, <name>-apply-s, <name>-targets.
 func BenchmarkReviseNational(b *testing.B) {
 	if testing.Short() {
 		b.Skip("national revision: a minute of setup; skipped with -short")
@@ -93,7 +95,9 @@ func BenchmarkReviseNational(b *testing.B) {
 		if err != nil {
 			b.Fatalf("%s: %v", r.name, err)
 		}
+		start = time.Now()
 		n, err := prep.Stage(ctx, pool, "benchmark", "bench")
+		stage := time.Since(start)
 		if err != nil || n != i+1 {
 			b.Fatalf("%s: staged %d, %v", r.name, n, err)
 		}
@@ -123,10 +127,11 @@ func BenchmarkReviseNational(b *testing.B) {
 			}
 		}
 		b.ReportMetric(check.Seconds(), r.name+"-check-s")
+		b.ReportMetric(stage.Seconds(), r.name+"-stage-s")
 		b.ReportMetric(apply.Seconds(), r.name+"-apply-s")
 		b.ReportMetric(float64(len(prep.Quotas)), r.name+"-targets")
-		b.Logf("%s: %d targets change, city %d → %d; check %.2fs, apply %.2fs", r.name, len(prep.Quotas),
-			prep.Diff.City.Old, prep.Diff.City.New, check.Seconds(), apply.Seconds())
+		b.Logf("%s: %d targets change, city %d → %d; check %.2fs, staged in %.2fs, apply %.2fs", r.name, len(prep.Quotas),
+			prep.Diff.City.Old, prep.Diff.City.New, check.Seconds(), stage.Seconds(), apply.Seconds())
 		lp = revised
 	}
 }
