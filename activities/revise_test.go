@@ -453,19 +453,8 @@ func TestRevisionStagedPreparedWritesAsPreparedWhole(t *testing.T) {
 	// transaction rolled back.
 	applied := func() ([]string, *revision.Prepared) {
 		t.Helper()
-		tx, err := d.pool.Begin(d.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tx, p, added := d.applyStaged(n)
 		defer tx.Rollback(d.ctx) //nolint:errcheck // a test's transaction, rolled back
-		p, err := revision.PrepareStaged(d.ctx, tx, "revision 1", campaignID, n, local(t, "2021-04-20").Add(9*time.Hour), local(t, "2021-05-01"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		added, err := revision.Apply(d.ctx, tx, store.PoolOpener(d.pool), p, n, d.spec.PeriodStart)
-		if err != nil {
-			t.Fatal(err)
-		}
 		rows, err := tx.Query(d.ctx, `
 			select 'quota ' || level || ' ' || code || ' ' || target from quotas where campaign_id = $1
 			union all select 'campaign ' || target from campaigns where id = $1
@@ -500,6 +489,26 @@ func TestRevisionStagedPreparedWritesAsPreparedWhole(t *testing.T) {
 	}
 	whole, _ := applied()
 	sameLines(t, "applied from its staging", fromStaging, "prepared whole", whole)
+}
+
+// applyStaged applies the staged revision n as the campaign's activity does on 20 April, from
+// 1 May, in a transaction it returns for the caller to read and roll back.
+func (d *drive) applyStaged(n int) (pgx.Tx, *revision.Prepared, []plan.Event) {
+	d.t.Helper()
+	tx, err := d.pool.Begin(d.ctx)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	p, err := revision.PrepareStaged(d.ctx, tx, "revision 1", campaignID, n, local(d.t, "2021-04-20").Add(9*time.Hour), local(d.t, "2021-05-01"))
+	if err == nil {
+		var added []plan.Event
+		if added, err = revision.Apply(d.ctx, tx, store.PoolOpener(d.pool), p, n, d.spec.PeriodStart); err == nil {
+			return tx, p, added
+		}
+	}
+	_ = tx.Rollback(d.ctx)
+	d.t.Fatal(err)
+	return nil, nil, nil
 }
 
 // sameLines reports the first difference between two writers' rows (fixture.Lines).
@@ -557,18 +566,8 @@ func TestRevisionStagedAgentsTargetsWhileTheRosterIsUnchanged(t *testing.T) {
 	d.exec(`alter table agents enable trigger agents_updated_count`)
 	applied := func() int {
 		t.Helper()
-		tx, err := d.pool.Begin(d.ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
+		tx, _, _ := d.applyStaged(n)
 		defer tx.Rollback(d.ctx) //nolint:errcheck // a test's transaction, rolled back
-		p, err := revision.PrepareStaged(d.ctx, tx, "revision 1", campaignID, n, local(t, "2021-04-20").Add(9*time.Hour), local(t, "2021-05-01"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := revision.Apply(d.ctx, tx, store.PoolOpener(d.pool), p, n, d.spec.PeriodStart); err != nil {
-			t.Fatal(err)
-		}
 		var q int
 		if err := tx.QueryRow(d.ctx, `select target from quotas where campaign_id = $1 and level = 'agent' and code = $2`, campaignID, agent).Scan(&q); err != nil {
 			t.Fatal(err)
