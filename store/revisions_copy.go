@@ -14,9 +14,9 @@ import (
 // (migration 027), written on a connection of its own (open) while the transaction sets the
 // quotas (from their new targets copied into a temporary table): copied into (COPY), keyed and
 // its statistics taken, and committed unattached (migration 032), so that the two take a
-// server process each. The transaction then attaches
-// it to quota_history, which checks its foreign key by one query. It writes exactly what
-// ChangeQuotas and KeepQuotaHistory write, the rows' written_by aside.
+// server process each. The transaction then attaches it to quota_history, which checks its
+// foreign key by one query. It writes exactly what ChangeQuotas and KeepQuotaHistory write,
+// the rows' written_by aside.
 //
 // Until the transaction commits, the table is no campaign's targets (quota_history does not
 // read it); a transaction that does not commit leaves it so, and the revision's next apply
