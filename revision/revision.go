@@ -189,13 +189,9 @@ func preparedStaged(ctx context.Context, db store.DB, file, campaignID string, n
 	if err != nil {
 		return nil, err
 	}
-	if st.PreparedRoster == nil || *st.PreparedRoster != roster {
-		agents = nil
-	} else if agents == nil {
-		agents = []store.QuotaChange{} // none changes
-	}
+	agentsStaged := st.PreparedRoster != nil && *st.PreparedRoster == roster
 	p, err := check(ctx, db, file, &Prepared{CampaignID: campaignID, Old: old, OldRevision: st.InForceNumber, Revised: revised,
-		Alloc: b, Diff: d, Roster: roster, staged: true}, units, agents, today, from)
+		Alloc: b, Diff: d, Roster: roster, staged: true}, units, agents, agentsStaged, today, from)
 	if err != nil || len(p.Added) == 0 {
 		return p, err
 	}
@@ -216,7 +212,7 @@ func prepare(ctx context.Context, db store.DB, file, campaignID string, old *pla
 	a, b allocate.Allocation, today, from time.Time) (*Prepared, error) {
 	p := &Prepared{CampaignID: campaignID, Old: old, OldRevision: number, Revised: revised, Alloc: b}
 	p.Diff = plan.DiffAllocated(old, revised, a, b)
-	return check(ctx, db, file, p, unitChanges(campaignID, p.Diff), nil, today, from)
+	return check(ctx, db, file, p, unitChanges(campaignID, p.Diff), nil, false, today, from)
 }
 
 // unitChanges are the targets a diff changes at every level but the agents'.
@@ -238,10 +234,12 @@ func unitChanges(campaignID string, d plan.Diff) []store.QuotaChange {
 
 // check completes p, whose plans, allocation (Alloc: the revised plan's; Communes has at least
 // the communes whose target changes) and diff are set, with units, the targets it changes at
-// every level but the agents', and agents, the agents' (nil: each changed commune's target is
-// shared among its agents now, p.Roster set to the roster's changes then): it checks the
-// revision against the campaign as it stands, as of its day today, to apply from the day from.
-func check(ctx context.Context, db store.DB, file string, p *Prepared, units, agents []store.QuotaChange, today, from time.Time) (*Prepared, error) {
+// every level but the agents', and the agents' (agents, when agentsStaged; otherwise each
+// changed commune's target is shared among its agents now, and p.Roster set to the roster's
+// changes then): it checks the revision against the campaign as it stands, as of its day
+// today, to apply from the day from.
+func check(ctx context.Context, db store.DB, file string, p *Prepared, units, agents []store.QuotaChange, agentsStaged bool,
+	today, from time.Time) (*Prepared, error) {
 	loc, err := time.LoadLocation(p.Old.Plan.Timezone)
 	if err != nil {
 		return nil, fmt.Errorf("campaign %s: time zone: %w", p.CampaignID, err)
@@ -256,29 +254,26 @@ func check(ctx context.Context, db store.DB, file string, p *Prepared, units, ag
 	if len(errs) > 0 {
 		return nil, errs
 	}
-	changes := make([]plan.TargetChangeAt, 0, len(units))
-	var communes []string
-	for _, c := range units {
-		changes = append(changes, plan.TargetChangeAt{Level: c.Level, Code: c.Code, Change: plan.Change{Old: c.Old, New: c.New}})
-		if c.Level == "commune" {
-			communes = append(communes, c.Code)
+	if !agentsStaged {
+		var communes []string
+		for _, c := range units {
+			if c.Level == "commune" {
+				communes = append(communes, c.Code)
+			}
 		}
-	}
-	if agents == nil {
 		// The roster's changes are read before the roster: one that commits in between makes
 		// the count differ when the revision is applied, which then shares the targets again.
 		if p.Roster, err = store.RosterChanges(ctx, db, p.CampaignID); err != nil {
 			return nil, err
 		}
-		shared, err := agentQuotas(ctx, db, p.CampaignID, communes, p.Alloc.Communes)
-		if err != nil {
+		if agents, err = agentQuotas(ctx, db, p.CampaignID, communes, p.Alloc.Communes); err != nil {
 			return nil, err
 		}
-		changes = append(changes, shared...)
-	} else {
-		for _, c := range agents {
-			changes = append(changes, plan.TargetChangeAt{Level: c.Level, Code: c.Code, Change: plan.Change{Old: c.Old, New: c.New}})
-		}
+	}
+	p.Quotas = slices.Concat(units, agents)
+	changes := make([]plan.TargetChangeAt, len(p.Quotas))
+	for i, c := range p.Quotas {
+		changes[i] = plan.TargetChangeAt{Level: c.Level, Code: c.Code, Change: plan.Change{Old: c.Old, New: c.New}}
 	}
 	enrolled, err := store.UnitsEnrolled(ctx, db, p.CampaignID)
 	if err != nil {
@@ -286,10 +281,6 @@ func check(ctx context.Context, db store.DB, file string, p *Prepared, units, ag
 	}
 	if errs := plan.CheckQuotasKept(file, p.Revised, changes, enrolled); len(errs) > 0 {
 		return nil, errs
-	}
-	p.Quotas = make([]store.QuotaChange, 0, len(changes))
-	for _, c := range changes {
-		p.Quotas = append(p.Quotas, store.QuotaChange{Level: c.Level, Code: c.Code, Old: c.Old, New: c.New})
 	}
 	specs := map[string]plan.EventSpec{}
 	for _, e := range p.Revised.Plan.Events {
@@ -311,7 +302,7 @@ func check(ctx context.Context, db store.DB, file string, p *Prepared, units, ag
 // agentQuotas shares each changed commune's new target among its active agents and staff by
 // weight, after what those no longer active keep (their quota stays as it is), and returns
 // the agents whose quota changes.
-func agentQuotas(ctx context.Context, db store.DB, campaignID string, communes []string, targets map[string]int) ([]plan.TargetChangeAt, error) {
+func agentQuotas(ctx context.Context, db store.DB, campaignID string, communes []string, targets map[string]int) ([]store.QuotaChange, error) {
 	if len(communes) == 0 {
 		return nil, nil
 	}
@@ -319,7 +310,7 @@ func agentQuotas(ctx context.Context, db store.DB, campaignID string, communes [
 	if err != nil {
 		return nil, err
 	}
-	var out []plan.TargetChangeAt
+	var out []store.QuotaChange
 	for i := 0; i < len(agents); {
 		j := i
 		for j < len(agents) && agents[j].Commune == agents[i].Commune {
@@ -340,7 +331,7 @@ func agentQuotas(ctx context.Context, db store.DB, campaignID string, communes [
 		for k, q := range allocate.LargestRemainder(max(target, 0), active) {
 			a := group[at[k]]
 			if q != a.Quota {
-				out = append(out, plan.TargetChangeAt{Level: "agent", Code: a.Code, Change: plan.Change{Old: a.Quota, New: q}})
+				out = append(out, store.QuotaChange{Level: "agent", Code: a.Code, Old: a.Quota, New: q})
 			}
 		}
 		i = j
